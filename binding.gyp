@@ -1,0 +1,27 @@
+{
+  # One addon, no -dev packages at build time: libdrm and libgbm are dlopen'ed at
+  # run time (see src-native/gbm.cc), and the DRM/dma-buf ABI comes from
+  # linux-libc-dev or is declared in-tree.
+  "targets": [
+    {
+      "target_name": "bufshare",
+      "sources": [
+        "src-native/addon.cc",
+        "src-native/errors.cc",
+        "src-native/fd.cc",
+        "src-native/shm.cc",
+        "src-native/map.cc",
+        "src-native/copy.cc"
+      ],
+      "include_dirs": ["<!(node -p \"require('node-addon-api').include_dir\")"],
+      "defines": ["NAPI_VERSION=8", "NODE_ADDON_API_DISABLE_DEPRECATED"],
+      "cflags!": ["-fno-exceptions"],
+      "cflags_cc!": ["-fno-exceptions"],
+      "cflags_cc": ["-std=c++17", "-O2", "-Wall", "-Wextra", "-Wno-unused-parameter"],
+      "libraries": ["-ldl"],
+      "conditions": [
+        ["OS!='linux'", { "type": "none" }]
+      ]
+    }
+  ]
+}

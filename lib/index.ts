@@ -1,0 +1,18 @@
+/** bufshare: share pixel buffers between a compositor and its client processes. */
+export { BufshareError, ErrorCodes, type ErrorCode } from './errors';
+export {
+  formats, lookupFormat, resolveFormat, fourccCode, fourccToString, modifierToString, parseModifier,
+  MODIFIER_LINEAR, MODIFIER_INVALID, type FormatInfo, type FormatName, type FormatSpec,
+} from './format';
+export { computeLayout, MAX_DIMENSION, MAX_BUFFER_BYTES, DEFAULT_STRIDE_ALIGN, type Layout } from './layout';
+export { Region, rect, intersectRects, subtractRect, boundRects, rectArea, rectIsEmpty, checkRect, type Rect } from './region';
+export {
+  validateDescriptor, DESCRIPTOR_VERSION, BUFFER_KINDS, type ClientBufferDescriptor, type BufferKind,
+  type ClientAccess, type PlaneLayout, type ShadowLayout, type FdRole,
+} from './descriptor';
+export { GraphicsRegion, type MapMode, type MappingStrategy } from './mapping/graphics-region';
+export type { Allocator, AllocateRequest, BufferUsage, SharedBuffer, BufferInfo, ExportedBuffer, MapOptions } from './allocator/types';
+export { ShmAllocator, ShmBuffer, type ShmAllocatorOptions } from './allocator/shm';
+export { createShmFile, type ShmFile } from './allocator/shm-file';
+export { fromDescriptor, ImportedBuffer } from './imported-buffer';
+export { copyRects, type Damage } from './copy';

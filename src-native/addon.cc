@@ -1,0 +1,18 @@
+// The bufshare addon: one Init per kernel/library concept. lib/native.ts is the
+// only module that loads it.
+#include <napi.h>
+
+#include "copy.h"
+#include "fd.h"
+#include "map.h"
+#include "shm.h"
+
+static Napi::Object InitAddon(Napi::Env env, Napi::Object exports) {
+  bufshare::InitFd(env, exports);  // first: creates exports.constants
+  bufshare::InitShm(env, exports);
+  bufshare::InitMap(env, exports);
+  bufshare::InitCopy(env, exports);
+  return exports;
+}
+
+NODE_API_MODULE(bufshare, InitAddon)

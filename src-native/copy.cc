@@ -1,0 +1,98 @@
+#include "copy.h"
+
+#include <algorithm>
+#include <cstdint>
+#include <cstring>
+
+#include "errors.h"
+
+namespace bufshare {
+
+namespace {
+
+struct Surface {
+  uint8_t* data;
+  size_t bytes;
+  int64_t stride;
+};
+
+bool ReadSurface(const Napi::CallbackInfo& info, size_t i, const char* name, Surface* s) {
+  if (info.Length() <= i || !info[i].IsTypedArray() ||
+      info[i].As<Napi::TypedArray>().TypedArrayType() != napi_uint8_array) {
+    ThrowArgument(info.Env(), std::string(name) + " must be a Uint8Array");
+    return false;
+  }
+  Napi::Uint8Array a = info[i].As<Napi::Uint8Array>();
+  s->data = a.Data();
+  s->bytes = a.ByteLength();
+  return true;
+}
+
+// Would rows [0, height) of `width` pixels fit in the surface?
+bool Fits(const Surface& s, int64_t width, int64_t height, int64_t bpp) {
+  if (width == 0 || height == 0) return true;
+  if (s.stride < width * bpp) return false;
+  return (height - 1) * s.stride + width * bpp <= static_cast<int64_t>(s.bytes);
+}
+
+}  // namespace
+
+// copyRects(src, srcStride, dst, dstStride, width, height, bpp, rects) -> pixels copied
+//   src, dst: Uint8Array views whose byte 0 is pixel (0, 0)
+//   width, height: the area both regions share (the caller passes the smaller)
+//   rects: Int32Array of x, y, w, h quadruples, in pixels
+// Every rectangle is clipped to [0, width) x [0, height) in 64-bit arithmetic, so
+// negative, huge or overflowing rectangles copy only what lies inside, and the
+// geometry is checked against both views' lengths before any byte moves.
+static Napi::Value CopyRects(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  Surface src, dst;
+  uint32_t srcStride, dstStride, width, height, bpp;
+  if (!ReadSurface(info, 0, "src", &src) || !GetUint32(info, 1, "srcStride", &srcStride) ||
+      !ReadSurface(info, 2, "dst", &dst) || !GetUint32(info, 3, "dstStride", &dstStride) ||
+      !GetUint32(info, 4, "width", &width) || !GetUint32(info, 5, "height", &height) ||
+      !GetUint32(info, 6, "bpp", &bpp))
+    return Napi::Value();
+  if (bpp == 0 || bpp > 16) return ThrowArgument(env, "bpp must be 1..16");
+  if (width > 65536 || height > 65536) return ThrowArgument(env, "width/height too large");
+  src.stride = srcStride;
+  dst.stride = dstStride;
+  if (!Fits(src, width, height, bpp)) return ThrowArgument(env, "source too small for width x height at its stride");
+  if (!Fits(dst, width, height, bpp)) return ThrowArgument(env, "destination too small for width x height at its stride");
+  if (info.Length() <= 7 || !info[7].IsTypedArray() ||
+      info[7].As<Napi::TypedArray>().TypedArrayType() != napi_int32_array)
+    return ThrowArgument(env, "rects must be an Int32Array");
+  Napi::Int32Array rects = info[7].As<Napi::Int32Array>();
+  size_t n = rects.ElementLength() / 4;
+  const int32_t* r = rects.Data();
+  // Overlap would make memcpy undefined; two views of one mapping are the only way to get it.
+  if (src.data < dst.data + dst.bytes && dst.data < src.data + src.bytes)
+    return ThrowArgument(env, "source and destination overlap");
+
+  double copied = 0;
+  const bool sameStride = src.stride == dst.stride;
+  for (size_t i = 0; i < n; i++) {
+    int64_t x0 = std::max<int64_t>(r[4 * i], 0);
+    int64_t y0 = std::max<int64_t>(r[4 * i + 1], 0);
+    int64_t x1 = std::min<int64_t>(static_cast<int64_t>(r[4 * i]) + r[4 * i + 2], width);
+    int64_t y1 = std::min<int64_t>(static_cast<int64_t>(r[4 * i + 1]) + r[4 * i + 3], height);
+    if (x1 <= x0 || y1 <= y0) continue;
+    const int64_t rowBytes = (x1 - x0) * bpp;
+    const uint8_t* s = src.data + y0 * src.stride + x0 * bpp;
+    uint8_t* d = dst.data + y0 * dst.stride + x0 * bpp;
+    if (sameStride && rowBytes == src.stride) {
+      // Whole rows, same layout: the block is contiguous in both.
+      memcpy(d, s, static_cast<size_t>((y1 - y0) * rowBytes));
+    } else {
+      for (int64_t y = y0; y < y1; y++, s += src.stride, d += dst.stride) memcpy(d, s, static_cast<size_t>(rowBytes));
+    }
+    copied += static_cast<double>((x1 - x0) * (y1 - y0));
+  }
+  return Napi::Number::New(env, copied);
+}
+
+void InitCopy(Napi::Env env, Napi::Object exports) {
+  exports.Set("copyRects", Napi::Function::New(env, CopyRects, "copyRects"));
+}
+
+}  // namespace bufshare

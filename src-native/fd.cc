@@ -1,0 +1,102 @@
+#include "fd.h"
+
+#include <fcntl.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <cerrno>
+
+#include "errors.h"
+
+namespace bufshare {
+
+// close(fd). EINTR on Linux still closes the fd, so it is never retried (retrying
+// could close an fd another thread just got); EBADF is reported.
+static Napi::Value Close(const Napi::CallbackInfo& info) {
+  int fd;
+  if (!GetFd(info, 0, &fd)) return Napi::Value();
+  if (close(fd) < 0 && errno != EINTR) return ThrowSyscall(info.Env(), "close", errno);
+  return info.Env().Undefined();
+}
+
+static Napi::Value Dup(const Napi::CallbackInfo& info) {
+  int fd;
+  if (!GetFd(info, 0, &fd)) return Napi::Value();
+  int d = fcntl(fd, F_DUPFD_CLOEXEC, 0);
+  if (d < 0) return ThrowSyscall(info.Env(), "fcntl(F_DUPFD_CLOEXEC)", errno);
+  return Napi::Number::New(info.Env(), d);
+}
+
+static Napi::Value GetSeals(const Napi::CallbackInfo& info) {
+  int fd;
+  if (!GetFd(info, 0, &fd)) return Napi::Value();
+  int seals = fcntl(fd, F_GET_SEALS);
+  if (seals < 0) return ThrowSyscall(info.Env(), "fcntl(F_GET_SEALS)", errno);
+  return Napi::Number::New(info.Env(), seals);
+}
+
+static Napi::Value AddSeals(const Napi::CallbackInfo& info) {
+  int fd;
+  uint32_t seals;
+  if (!GetFd(info, 0, &fd) || !GetUint32(info, 1, "seals", &seals)) return Napi::Value();
+  if (fcntl(fd, F_ADD_SEALS, static_cast<int>(seals)) < 0)
+    return ThrowSyscall(info.Env(), "fcntl(F_ADD_SEALS)", errno);
+  return info.Env().Undefined();
+}
+
+static Napi::Value Truncate(const Napi::CallbackInfo& info) {
+  int fd;
+  uint64_t size;
+  if (!GetFd(info, 0, &fd) || !GetSize(info, 1, "size", &size)) return Napi::Value();
+  if (ftruncate(fd, static_cast<off_t>(size)) < 0) return ThrowSyscall(info.Env(), "ftruncate", errno);
+  return info.Env().Undefined();
+}
+
+// { size, mode, kind } where kind is 'file' | 'other'. A dma-buf reports its size
+// through lseek(SEEK_END), not st_size, so both are given.
+static Napi::Value Stat(const Napi::CallbackInfo& info) {
+  int fd;
+  if (!GetFd(info, 0, &fd)) return Napi::Value();
+  struct stat st;
+  if (fstat(fd, &st) < 0) return ThrowSyscall(info.Env(), "fstat", errno);
+  Napi::Object o = Napi::Object::New(info.Env());
+  o.Set("size", Napi::Number::New(info.Env(), static_cast<double>(st.st_size)));
+  o.Set("mode", Napi::Number::New(info.Env(), st.st_mode));
+  o.Set("regular", Napi::Boolean::New(info.Env(), S_ISREG(st.st_mode)));
+  o.Set("uid", Napi::Number::New(info.Env(), st.st_uid));
+  off_t end = lseek(fd, 0, SEEK_END);
+  o.Set("seekSize", Napi::Number::New(info.Env(), end < 0 ? -1.0 : static_cast<double>(end)));
+  if (end >= 0) lseek(fd, 0, SEEK_SET);
+  return o;
+}
+
+// Status flags (O_ACCMODE etc.), to tell a read-only dma-buf from a writable one.
+static Napi::Value GetFlags(const Napi::CallbackInfo& info) {
+  int fd;
+  if (!GetFd(info, 0, &fd)) return Napi::Value();
+  int fl = fcntl(fd, F_GETFL);
+  if (fl < 0) return ThrowSyscall(info.Env(), "fcntl(F_GETFL)", errno);
+  return Napi::Number::New(info.Env(), fl);
+}
+
+void InitFd(Napi::Env env, Napi::Object exports) {
+  exports.Set("close", Napi::Function::New(env, Close, "close"));
+  exports.Set("dup", Napi::Function::New(env, Dup, "dup"));
+  exports.Set("getSeals", Napi::Function::New(env, GetSeals, "getSeals"));
+  exports.Set("addSeals", Napi::Function::New(env, AddSeals, "addSeals"));
+  exports.Set("truncate", Napi::Function::New(env, Truncate, "truncate"));
+  exports.Set("stat", Napi::Function::New(env, Stat, "stat"));
+  exports.Set("getFlags", Napi::Function::New(env, GetFlags, "getFlags"));
+  Napi::Object c = Napi::Object::New(env);
+  c.Set("F_SEAL_SEAL", F_SEAL_SEAL);
+  c.Set("F_SEAL_SHRINK", F_SEAL_SHRINK);
+  c.Set("F_SEAL_GROW", F_SEAL_GROW);
+  c.Set("F_SEAL_WRITE", F_SEAL_WRITE);
+  c.Set("O_ACCMODE", O_ACCMODE);
+  c.Set("O_RDONLY", O_RDONLY);
+  c.Set("O_WRONLY", O_WRONLY);
+  c.Set("O_RDWR", O_RDWR);
+  exports.Set("constants", c);
+}
+
+}  // namespace bufshare
