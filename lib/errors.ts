@@ -48,6 +48,11 @@ export const ErrorCodes = [
   'ERR_BUFSHARE_NO_SERVER',
   /** The connection is closed (either side closed it, or it broke). */
   'ERR_BUFSHARE_CONNECTION_CLOSED',
+  /**
+   * A render node (renderD*) was asked for what only a card node (card*) can do:
+   * the kernel refuses DRM_IOCTL_MODE_CREATE_DUMB there with EACCES.
+   */
+  'ERR_BUFSHARE_RENDER_NODE',
 ] as const;
 
 export type ErrorCode = (typeof ErrorCodes)[number];

@@ -31,3 +31,12 @@ export {
 } from './ipc/protocol';
 export { Connection, Listener, type ConnectionEvents, type ConnectionOptions } from './ipc/transport';
 export { defaultSocketPath, DEFAULT_SOCKET_NAME } from './ipc/socket-path';
+export { DumbAllocator, createDumbObject, dumbFormats, type DrmAllocatorOptions } from './allocator/dumb';
+export { GbmAllocator, GbmDevice, createGbmObject } from './allocator/gbm';
+export { UdmabufAllocator, udmabufUnavailableReason } from './allocator/udmabuf';
+export { AutoAllocator, createAllocator, type AutoAllocatorOptions } from './allocator/auto';
+export { HardwareBuffer, type RawBuffer } from './allocator/hardware-buffer';
+export { allocatorFromEnv, accessFromEnv, type AllocatorChoice } from './allocator/env';
+export { DrmDevice, listDrmNodes, describeNode, drmUnavailableReason, type DrmNode, type DrmCaps } from './drm';
+export * as probe from './probe';
+export { debugEnabled } from './debug';
