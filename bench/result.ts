@@ -32,7 +32,10 @@ export interface Row {
   readonly baseline?: Summary;
   readonly ratio?: Summary;
   readonly target?: Target;
+  /** A target that is not a ratio ("0 new fds", "<= 1 MB per client"), judged by the measurement itself. */
+  readonly targetText?: string;
   readonly status: RowStatus;
+  /** Why it was skipped or crashed; for other rows, a short verdict shown in the result column. */
   readonly reason?: string;
   /** Anything else worth keeping (p99s, counts, RSS breakdowns); goes to results.json. */
   readonly details?: Readonly<Record<string, unknown>>;

@@ -32,9 +32,9 @@ function formatRatio(s: Summary | undefined): string {
 function formatResult(row: Row): string {
   switch (row.status) {
     case 'met':
-      return 'met';
+      return row.reason ? `met: ${row.reason}` : 'met';
     case 'missed':
-      return '**missed**';
+      return row.reason ? `**missed**: ${row.reason}` : '**missed**';
     case 'reported':
       return row.reason ?? 'reported';
     case 'skipped':
@@ -55,7 +55,7 @@ export function renderTable(rows: readonly Row[]): string {
     formatSummary(r.subject, r.unit),
     r.baseline ? `${formatSummary(r.baseline, r.unit)}: ${r.baselineTitle}` : r.baselineTitle,
     formatRatio(r.ratio),
-    r.target ? `${r.target.op} ${r.target.value}x` : '-',
+    r.target ? `${r.target.op} ${r.target.value}x` : r.targetText ?? '-',
     formatResult(r),
   ].map(escapeCell));
   const widths = header.map((h, i) => Math.max(h.length, ...body.map((cells) => cells[i]!.length)));

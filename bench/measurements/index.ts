@@ -3,5 +3,6 @@ import type { Measurement } from '../measurement';
 import { clientFill } from './client-fill';
 import { compositor } from './compositor';
 import { damageCopy } from './damage-copy';
+import { ipcRoundTrip } from './ipc-roundtrip';
 
-export const measurements: readonly Measurement[] = [damageCopy, clientFill, compositor];
+export const measurements: readonly Measurement[] = [damageCopy, clientFill, ipcRoundTrip, compositor];
