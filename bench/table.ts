@@ -9,7 +9,7 @@ import type { Summary } from './stats';
 export function formatNumber(v: number): string {
   if (!Number.isFinite(v)) return String(v);
   const a = Math.abs(v);
-  if (a >= 1000) return Math.round(v).toLocaleString('en-US');
+  if (Number.isInteger(v) || a >= 1000) return Math.round(v).toLocaleString('en-US');
   if (a >= 100) return v.toFixed(0);
   if (a >= 10) return v.toFixed(1);
   if (a >= 1) return v.toFixed(2);
@@ -20,6 +20,7 @@ export function formatNumber(v: number): string {
 /** "9.87 GB/s ±4%": the median, and half the runs' range relative to it. */
 export function formatSummary(s: Summary | undefined, unit: string): string {
   if (!s) return '-';
+  if (s.values.length === 1) return `${formatNumber(s.median)}${unit ? ` ${unit}` : ''}`;
   const half = Math.round((s.spread / 2) * 100);
   return `${formatNumber(s.median)}${unit ? ` ${unit}` : ''} ±${half}%`;
 }

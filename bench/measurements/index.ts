@@ -4,5 +4,8 @@ import { clientFill } from './client-fill';
 import { compositor } from './compositor';
 import { damageCopy } from './damage-copy';
 import { ipcRoundTrip } from './ipc-roundtrip';
+import { ipcScale } from './ipc-scale';
+import { ipcShadow } from './ipc-shadow';
+import { ipcSteady } from './ipc-steady';
 
-export const measurements: readonly Measurement[] = [damageCopy, clientFill, ipcRoundTrip, compositor];
+export const measurements: readonly Measurement[] = [damageCopy, clientFill, ipcRoundTrip, ipcShadow, compositor, ipcScale, ipcSteady];
