@@ -77,6 +77,7 @@ async function main(): Promise<void> {
       if (stopping || compositor.surfaceInfo().length < waitFor) return;
       if (++counted < frames) return;
       writePng(compositor.output, file);
+      console.log(`surfaces: ${JSON.stringify(compositor.surfaceInfo())}`);
       console.log(`screenshot: ${file} (${frames} frames, ${compositor.surfaceInfo().length} surfaces)`);
       void stop(0);
     });

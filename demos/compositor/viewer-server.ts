@@ -163,6 +163,10 @@ export class ViewerServer extends EventEmitter<ViewerEvents> {
   private serve(req: IncomingMessage, res: ServerResponse): void {
     if (req.url?.startsWith('/ws')) return; // the WebSocket server answers upgrades; a plain GET gets nothing
     const route = (req.url ?? '/').split('?')[0]!;
+    if (route === '/favicon.ico') {
+      res.writeHead(204).end();
+      return;
+    }
     const file = PAGE_FILES[route];
     if (req.method !== 'GET' || !file || !isLoopbackHost(req.headers.host, this.port)) {
       res.writeHead(req.method !== 'GET' ? 405 : 404, { 'content-type': 'text/plain' }).end('not found\n');
