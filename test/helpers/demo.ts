@@ -21,8 +21,10 @@ export interface DemoRun {
   exited(): Promise<{ code: number | null; signal: NodeJS.Signals | null }>;
   /** The pids of the compositor and the clients, from their output. */
   pids(): number[];
-  /** SIGTERM, wait for the exit; then the temp dir is removed. */
+  /** SIGTERM (unless it exited), and wait for the exit. */
   stop(): Promise<void>;
+  /** stop(), then remove the temp dir. */
+  dispose(): Promise<void>;
 }
 
 export function startDemo(args: string[]): DemoRun {
@@ -73,6 +75,9 @@ export function startDemo(args: string[]): DemoRun {
     async stop() {
       if (child.exitCode === null && child.signalCode === null) child.kill('SIGTERM');
       await exit;
+    },
+    async dispose() {
+      await this.stop();
       rmSync(tmp, { recursive: true, force: true });
     },
   };

@@ -49,7 +49,7 @@ describe('demo: headless run (compositor + basic + fingerpaint as processes)', f
       expect(outside.size).to.equal(2);
       expect(outside.has(BACKGROUND_COLOR & 0xffffff)).to.equal(true);
     } finally {
-      await run.stop();
+      await run.dispose();
       rmSync(out, { recursive: true, force: true });
     }
   });
