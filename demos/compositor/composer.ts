@@ -38,7 +38,7 @@ export function compose(scene: Scene, output: Framebuffer, background: Framebuff
   const stack = scene.surfaces;
   for (let i = stack.length - 1; i >= 0 && !uncovered.isEmpty; i--) {
     const s = stack[i]!;
-    if (!s.content) continue;
+    if (!s.shown) continue;
     const part = uncovered.intersect(s.rect);
     if (part.isEmpty) continue;
     plans.push({ surface: s, part });

@@ -34,8 +34,8 @@ const MAX_DAMAGE_RECTS = 32;
 
 export class SceneSurface {
   readonly id: number;
-  readonly width: number;
-  readonly height: number;
+  width: number;
+  height: number;
   readonly paintMode: PaintMode;
   x: number;
   y: number;
@@ -53,6 +53,11 @@ export class SceneSurface {
 
   get rect(): Rect {
     return { x: this.x, y: this.y, width: this.width, height: this.height };
+  }
+
+  /** Has pixels to show: content attached and still mapped (a client that went away leaves an unmapped region). */
+  get shown(): boolean {
+    return this.content !== undefined && this.content.mapped;
   }
 
   /** Covers what is below it wherever it is shown. */
@@ -137,6 +142,16 @@ export class Scene {
     if (s.content) this.addDamage(Region.of(old, s.rect));
   }
 
+  /** The surface's size changed (a client resize): its old and new areas change. */
+  resize(id: number, width: number, height: number): void {
+    const s = this.require(id);
+    if (width === s.width && height === s.height) return;
+    const old = s.rect;
+    s.width = width;
+    s.height = height;
+    if (s.content) this.addDamage(Region.of(old, s.rect));
+  }
+
   /** Puts the surface on top of the others. */
   raise(id: number): void {
     const i = this.stack.findIndex((s) => s.id === id);
@@ -150,7 +165,7 @@ export class Scene {
   surfaceAt(x: number, y: number): SceneSurface | undefined {
     for (let i = this.stack.length - 1; i >= 0; i--) {
       const s = this.stack[i]!;
-      if (s.content && s.contains(x, y)) return s;
+      if (s.shown && s.contains(x, y)) return s;
     }
     return undefined;
   }

@@ -197,6 +197,27 @@ describe('compositor scene and damage-tracked composition', () => {
     for (const [x, y] of points) expect(d.contains(x + 1, y + 1), `${x},${y}`).to.equal(true);
   });
 
+  it('a surface whose pixels were unmapped (its client went away) is skipped, never read', () => {
+    const scene = new Scene(30, 30, 'cascade', { gap: 0, titleHeight: 0, step: 5 });
+    const out = new Framebuffer(30, 30);
+    scene.add(1, 10, 10, XRGB);
+    const pixels = surfacePixels(10, 10, 'XRGB8888', 0xffff0000);
+    scene.attach(1, pixels, Region.empty);
+    pixels.unmap();
+    compose(scene, out, scene.takeDamage());
+    expect(changedFrom(out, BG).size).to.equal(0);
+    expect(scene.surfaceAt(5, 5)).to.equal(undefined);
+  });
+
+  it('a resize damages the old and the new area', () => {
+    const scene = new Scene(100, 100, 'cascade', { gap: 0, titleHeight: 0, step: 5 });
+    scene.add(1, 10, 10, XRGB);
+    scene.attach(1, surfacePixels(10, 10, 'XRGB8888', 0xffff0000), Region.empty);
+    scene.takeDamage();
+    scene.resize(1, 20, 5);
+    expect(scene.takeDamage().area).to.equal(100 + 100 - 50);
+  });
+
   it('the default background is dark with a faint grid', () => {
     const bg = createBackground(64, 64);
     const colors = new Set(bg.pixels32);
