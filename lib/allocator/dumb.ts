@@ -28,6 +28,15 @@ export function dumbFormats(): FormatInfo[] {
   return formats.filter((f) => DUMB_BPP.has(f.bpp));
 }
 
+function dumbBppWorks(device: DrmDevice, bpp: number): boolean {
+  try {
+    native.drmDestroyDumb(device.fd, native.drmCreateDumb(device.fd, 16, 16, bpp * 8).handle);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
 /** Creates one dumb buffer and exports it. Holds a reference on `device` until destroyed. */
 export function createDumbObject(device: DrmDevice, width: number, height: number, format: FormatInfo): RawBuffer {
   checkDimensions(width, height);
@@ -43,6 +52,14 @@ export function createDumbObject(device: DrmDevice, width: number, height: numbe
     if (isErrno(e, 'EACCES') && device.type === 'render') {
       throw new BufshareError('ERR_BUFSHARE_RENDER_NODE',
         `${device.path} is a render node: the kernel refuses dumb buffers there (EACCES); use a card node (/dev/dri/card*)`, { cause: e, syscall: e.syscall ?? 'ioctl', errno: 'EACCES' });
+    }
+    if (isErrno(e, 'EINVAL')) {
+      // Drivers limit the bpp they accept (virtio_gpu: 32 only): say which formats this one takes.
+      const supported = dumbFormats().filter((f) => f.bpp !== format.bpp && dumbBppWorks(device, f.bpp));
+      if (supported.length > 0) {
+        throw new BufshareError('ERR_BUFSHARE_UNSUPPORTED_FORMAT',
+          `${device} refuses ${format.bpp * 8}-bit dumb buffers (CREATE_DUMB: EINVAL), so not ${format.name}; supported: ${supported.map((f) => f.name).join(', ')}`, { cause: e, syscall: e.syscall ?? 'ioctl', errno: 'EINVAL' });
+      }
     }
     throw e;
   }

@@ -59,6 +59,15 @@ export function gbmUsageFlags(scanout: boolean): number {
   return c.GBM_BO_USE_LINEAR | c.GBM_BO_USE_RENDERING | (scanout ? c.GBM_BO_USE_SCANOUT : 0);
 }
 
+function gbmFormatWorks(gbm: GbmDevice, format: FormatInfo, flags: number): boolean {
+  try {
+    native.gbmBoDestroy(native.gbmBoCreate(gbm.id, 16, 16, format.fourcc, flags));
+    return true;
+  } catch {
+    return false;
+  }
+}
+
 /** Creates a buffer object and exports it (PRIME read-write, else read-only, else gbm_bo_get_fd). */
 export function createGbmObject(gbm: GbmDevice, width: number, height: number, format: FormatInfo, options: GbmObjectOptions = {}): RawBuffer {
   checkDimensions(width, height);
@@ -75,10 +84,13 @@ export function createGbmObject(gbm: GbmDevice, width: number, height: number, f
       throw new BufshareError('ERR_BUFSHARE_UNSUPPORTED_MODIFIER',
         `${gbm.drm} (gbm ${gbm.backend}) cannot allocate ${format.name} with modifiers ${mods.map(modifierToString).join(', ')}`, { cause: e });
     }
-    const supported = gbm.supportedFormats();
-    if (!supported.includes(format)) {
+    // gbm_device_is_format_supported can claim formats the driver then refuses
+    // (kms_swrast on virtio_gpu: RGB565), so list what really allocates.
+    const flags = gbmUsageFlags(options.scanout ?? false);
+    const supported = gbm.supportedFormats().filter((f) => f !== format && gbmFormatWorks(gbm, f, flags));
+    if (supported.length > 0) {
       throw new BufshareError('ERR_BUFSHARE_UNSUPPORTED_FORMAT',
-        `${gbm.drm} (gbm ${gbm.backend}) does not support ${format.name}; supported: ${supported.map((f) => f.name).join(', ') || 'none'}`, { cause: e });
+        `${gbm.drm} (gbm ${gbm.backend}) cannot allocate ${format.name} (${(e as Error).message}); supported: ${supported.map((f) => f.name).join(', ')}`, { cause: e });
     }
     throw e;
   }
