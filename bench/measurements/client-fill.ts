@@ -10,6 +10,7 @@
  */
 import type { BenchContext, Measurement } from '../measurement';
 import { comparedRow, type Row } from '../result';
+import { median } from '../stats';
 import { allocateFrames, framesToDefeatCache, nowNs } from '../support/frames';
 
 const WIDTH = 1920;
@@ -46,8 +47,8 @@ export const clientFill: Measurement = {
       const plainMs: number[] = [];
       let frame = 0;
       for (let run = 0; run < ctx.runs; run++) {
-        let mappedNs = 0;
-        let plainNs = 0;
+        const mappedNs: number[] = [];
+        const plainNs: number[] = [];
         for (let k = 0; k < framesPerRun; k++, frame++) {
           const i = frame % count;
           // Alternate which goes first, so neither always follows the other.
@@ -56,12 +57,12 @@ export const clientFill: Measurement = {
             const t0 = nowNs();
             drawFrame(words, stride32, WIDTH, HEIGHT, frame);
             const dt = nowNs() - t0;
-            if (words === mapped[i]) mappedNs += dt;
-            else plainNs += dt;
+            (words === mapped[i] ? mappedNs : plainNs).push(dt);
           }
         }
-        mappedMs.push(mappedNs / framesPerRun / 1e6);
-        plainMs.push(plainNs / framesPerRun / 1e6);
+        // Each frame timed on its own; the median keeps a preempted frame from moving the run's figure.
+        mappedMs.push(median(mappedNs) / 1e6);
+        plainMs.push(median(plainNs) / 1e6);
       }
       const pixelsPerMs = (ms: number): number => (WIDTH * HEIGHT) / ms / 1000; // Mpixel/s
       return [

@@ -18,7 +18,7 @@ import { Framebuffer } from '../../demos/compositor/framebuffer';
 import { Scene } from '../../demos/compositor/scene';
 import type { BenchContext, Measurement } from '../measurement';
 import { comparedRow, type Row } from '../result';
-import { calibrateReps, timeBlock } from '../support/timing';
+import { calibrateReps, medianOfEach } from '../support/timing';
 import { tenPercentIn16Rects } from './damage-copy';
 
 const W = 1280;
@@ -77,9 +77,9 @@ export const compositor: Measurement = {
       const caseNs: number[][] = all.map(() => []);
       for (let run = 0; run < ctx.runs; run++) {
         // The baseline goes first on even runs and last on odd ones.
-        if (run % 2 === 0) memcpyNs.push(timeBlock(memcpy, memcpyReps));
-        subjects.forEach((fn, i) => caseNs[i]!.push(timeBlock(fn, reps[i]!)));
-        if (run % 2 === 1) memcpyNs.push(timeBlock(memcpy, memcpyReps));
+        if (run % 2 === 0) memcpyNs.push(medianOfEach(memcpy, memcpyReps));
+        subjects.forEach((fn, i) => caseNs[i]!.push(medianOfEach(fn, reps[i]!)));
+        if (run % 2 === 1) memcpyNs.push(medianOfEach(memcpy, memcpyReps));
       }
       return all.map((c, i) =>
         comparedRow({

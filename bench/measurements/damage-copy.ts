@@ -14,7 +14,8 @@ import { copyRects, Region, rect, type Rect } from '../../lib';
 import type { BenchContext, Measurement } from '../measurement';
 import { comparedRow, type Row } from '../result';
 import { median } from '../stats';
-import { allocateFrames, framesToDefeatCache, nowNs } from '../support/frames';
+import { allocateFrames, framesToDefeatCache } from '../support/frames';
+import { medianOfEach } from '../support/timing';
 
 const WIDTH = 1920;
 const HEIGHT = 1080;
@@ -72,28 +73,12 @@ export const damageCopy: Measurement = {
       const partialPixels = partial[0]!.area;
       const bands = [0, 1, 2, 3].map((shift) => Region.from(tenPercentIn16Bands(WIDTH, HEIGHT, shift)));
 
-      // Each block returns nanoseconds per frame.
+      // Each block returns the median nanoseconds of one frame's copy, each copy timed on its own.
       const blocks = {
-        bufferCopy: (): number => {
-          const t0 = nowNs();
-          for (let k = 0; k < copies; k++) srcBuffers[k % pairs]!.copy(dstBuffers[k % pairs]!);
-          return (nowNs() - t0) / copies;
-        },
-        fullRects: (): number => {
-          const t0 = nowNs();
-          for (let k = 0; k < copies; k++) copyRects(src[k % pairs]!, dst[k % pairs]!, full);
-          return (nowNs() - t0) / copies;
-        },
-        partialRects: (): number => {
-          const t0 = nowNs();
-          for (let k = 0; k < copies; k++) copyRects(src[k % pairs]!, dst[k % pairs]!, partial[Math.floor(k / pairs) % 4]!);
-          return (nowNs() - t0) / copies;
-        },
-        partialBands: (): number => {
-          const t0 = nowNs();
-          for (let k = 0; k < copies; k++) copyRects(src[k % pairs]!, dst[k % pairs]!, bands[Math.floor(k / pairs) % 4]!);
-          return (nowNs() - t0) / copies;
-        },
+        bufferCopy: (): number => medianOfEach((k) => srcBuffers[k % pairs]!.copy(dstBuffers[k % pairs]!), copies),
+        fullRects: (): number => medianOfEach((k) => copyRects(src[k % pairs]!, dst[k % pairs]!, full), copies),
+        partialRects: (): number => medianOfEach((k) => copyRects(src[k % pairs]!, dst[k % pairs]!, partial[Math.floor(k / pairs) % 4]!), copies),
+        partialBands: (): number => medianOfEach((k) => copyRects(src[k % pairs]!, dst[k % pairs]!, bands[Math.floor(k / pairs) % 4]!), copies),
       };
       const names = Object.keys(blocks) as (keyof typeof blocks)[];
       for (const name of names) blocks[name](); // warm-up: JIT, and every page touched by both copies

@@ -9,6 +9,23 @@ export function timeBlock(fn: () => void, reps: number): number {
 }
 
 /**
+ * The median of `reps` calls of fn, each timed on its own: a GC pause or a
+ * preemption by another process on this shared machine then moves one sample,
+ * not the block's figure. For calls of a microsecond or more (the timer costs
+ * tens of nanoseconds).
+ */
+export function medianOfEach(fn: (i: number) => void, reps: number): number {
+  const samples = new Float64Array(reps);
+  for (let i = 0; i < reps; i++) {
+    const t0 = nowNs();
+    fn(i);
+    samples[i] = nowNs() - t0;
+  }
+  samples.sort();
+  return reps % 2 === 1 ? samples[(reps - 1) / 2]! : (samples[reps / 2 - 1]! + samples[reps / 2]!) / 2;
+}
+
+/**
  * How many calls of fn make a block of at least `minNs`: timer resolution and
  * the timing calls themselves then stay below a percent. Also warms fn up.
  */
