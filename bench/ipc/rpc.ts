@@ -21,10 +21,14 @@ export interface Peer {
   stop(): Promise<void>;
 }
 
-/** Starts bench/ipc/peer.ts as `role`. */
+/**
+ * Starts bench/ipc/peer.ts as `role`. BUFSHARE_BENCH_PEER_ARGS adds Node options
+ * to every peer, to profile them: BUFSHARE_BENCH_PEER_ARGS='--cpu-prof --cpu-prof-dir=/tmp/prof'.
+ */
 export function spawnPeer(role: 'server' | 'client', env: NodeJS.ProcessEnv = {}): Peer {
+  const extra = (process.env.BUFSHARE_BENCH_PEER_ARGS ?? '').split(/\s+/).filter((a) => a !== '');
   const child: ChildProcess = fork(join(__dirname, 'peer.ts'), [role], {
-    execArgv: ['--require', 'tsx/cjs', '--expose-gc'],
+    execArgv: ['--require', 'tsx/cjs', '--expose-gc', ...extra],
     env: { ...process.env, ...env },
     stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
   });
