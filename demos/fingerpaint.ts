@@ -74,12 +74,14 @@ async function main(): Promise<void> {
       stroke = undefined;
     }
     if (dirty.rects.length > 16) dirty = dirty.simplify(8);
-    void present();
+    present().catch(fail);
   };
 
   let waitingForFrame = false;
   let presenting = false;
   let submitted = 0;
+  // Draws when there is paint to show and the compositor showed the last frame
+  // (frame_done): at most one frame per output frame, however fast the pointer moves.
   const present = async (): Promise<void> => {
     if (waitingForFrame || presenting || dirty.isEmpty) return;
     presenting = true;

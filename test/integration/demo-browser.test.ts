@@ -172,6 +172,28 @@ describe('demo: in a real browser (headless Chromium)', function () {
     expect(png.subarray(1, 4).toString()).to.equal('PNG');
   });
 
+  it('dragging a title bar moves the surface: the old place shows the background, the new one the surface', async () => {
+    const basic = await surface('basic');
+    const bar = (await page.locator(`.title[data-surface="${basic.id}"]`).boundingBox())!;
+    const grab = { x: bar.x + 30, y: bar.y + bar.height / 2 };
+    await page.mouse.move(grab.x, grab.y);
+    await page.mouse.down();
+    await page.mouse.move(grab.x - 10, grab.y + 260, { steps: 10 });
+    await page.mouse.up();
+    await page.waitForFunction((id) => window.bufshareViewer.surfaces.some((s) => s.id === id && s.y > 200), basic.id, { timeout: 15000 });
+    const moved = await surface('basic');
+    expect([moved.x - basic.x, moved.y - basic.y]).to.deep.equal([-10, 260]);
+    await waitForPixel(basic.x + 1, basic.y + 1, BACKGROUND_COLOR & 0xffffff);
+    const box = { x: moved.x, y: moved.y, width: moved.width, height: moved.height };
+    await page.waitForFunction((b) => {
+      const c = document.getElementById('output') as HTMLCanvasElement;
+      const d = c.getContext('2d')!.getImageData(b.x, b.y, b.width, b.height).data;
+      const colors = new Set<number>();
+      for (let i = 0; i < d.length; i += 4) colors.add((d[i]! << 16) | (d[i + 1]! << 8) | d[i + 2]!);
+      return colors.size > 200;
+    }, box, { timeout: 15000 });
+  });
+
   it('a client killed mid-run disappears from the view, and the others go on', async () => {
     const basic = await surface('basic');
     process.kill(basic.pid, 'SIGKILL');
