@@ -21,6 +21,7 @@
  * target was missed; otherwise 0. --quick never fails on a missed target: CI
  * machines are too noisy for ratios to mean anything there.
  */
+import { execFileSync } from 'node:child_process';
 import { renameSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { machineInfo } from './machine';
@@ -63,6 +64,16 @@ function parseArgs(argv: readonly string[]): Options {
   return o;
 }
 
+/** The commit measured, with "+dirty" when the tree has changes; undefined outside a git checkout. */
+function sourceRevision(): string | undefined {
+  try {
+    const git = (...args: string[]): string => execFileSync('git', args, { cwd: __dirname, encoding: 'utf8', stdio: ['ignore', 'pipe', 'ignore'] }).trim();
+    return `${git('rev-parse', '--short', 'HEAD')}${git('status', '--porcelain', '--untracked-files=no') ? '+dirty' : ''}`;
+  } catch {
+    return undefined;
+  }
+}
+
 async function main(): Promise<number> {
   const options = parseArgs(process.argv.slice(2));
   if (options.list) {
@@ -96,6 +107,7 @@ async function main(): Promise<number> {
   const elapsed = (Date.now() - started) / 1000;
   const results = {
     date: new Date(started).toISOString(),
+    revision: sourceRevision(),
     quick: options.quick,
     runs: ctx.runs,
     filters: options.filters,

@@ -15,6 +15,10 @@ export interface MemoryStats {
   readonly rssAnon: number;
   readonly rssFile: number;
   readonly rssShmem: number;
+  /** V8's heap in use (after the caller's GC, if any): the JS state, without allocator slack. */
+  readonly heapUsed: number;
+  /** Memory of ArrayBuffers and other objects V8 does not hold itself (mappings included). */
+  readonly external: number;
 }
 
 export interface FdStats {
@@ -26,7 +30,8 @@ export interface FdStats {
 export function memoryStats(): MemoryStats {
   const status = readFileSync('/proc/self/status', 'utf8');
   const kb = (key: string): number => Number(new RegExp(`^${key}:\\s+(\\d+) kB`, 'm').exec(status)?.[1] ?? Number.NaN) * 1024;
-  return { rss: kb('VmRSS'), rssAnon: kb('RssAnon'), rssFile: kb('RssFile'), rssShmem: kb('RssShmem') };
+  const heap = process.memoryUsage();
+  return { rss: kb('VmRSS'), rssAnon: kb('RssAnon'), rssFile: kb('RssFile'), rssShmem: kb('RssShmem'), heapUsed: heap.heapUsed, external: heap.external };
 }
 
 export function fdKind(target: string): string {
