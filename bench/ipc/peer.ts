@@ -5,7 +5,9 @@
  *
  * server: a BufferServer whose compositor reads one pixel of each frame, then
  *   releases it and sends frame_done at once (the cheapest compositor: what is
- *   measured is bufshare). Beside it, a Node `net` echo server for the baseline.
+ *   measured is bufshare). Beside it, a Node `net` echo server for the baseline,
+ *   and an echo on bufshare's own transport (lib/ipc/transport.ts) that splits
+ *   the round trip into transport and protocol.
  * client: any number of BufferClient connections with one surface each, and
  *   the loops that time them; also the net ping-pong client.
  */
@@ -14,7 +16,7 @@ import * as net from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import {
-  BufferClient, BufferServer, createAllocator, type Allocator, type AllocateRequest, type Rect, type SharedBuffer, type Surface,
+  BufferClient, BufferServer, Connection, createAllocator, Listener, type Allocator, type AllocateRequest, type Rect, type SharedBuffer, type Surface,
 } from '../../lib';
 import { mappingStats } from '../../lib/native';
 import { nowNs } from '../support/frames';
@@ -65,15 +67,17 @@ function gc(): void {
 function runServer(): void {
   let server: BufferServer | undefined;
   let echo: net.Server | undefined;
+  let seqEcho: Listener | undefined;
+  const seqConnections: Connection[] = [];
   let allocator: CountingAllocator | undefined;
   let frames = 0;
   serveRequests({
-    async start(args: { mode: ServerMode }): Promise<{ path: string; echoPath: string; skip?: string }> {
+    async start(args: { mode: ServerMode }): Promise<{ path: string; echoPath: string; seqEchoPath: string; skip?: string }> {
       const dir = mkdtempSync(join(tmpdir(), 'bufshare-bench-'));
       const auto = createAllocator(args.mode === 'hardware-shadow' ? { access: 'shadow' } : {});
       if (args.mode !== 'shm' && auto.hardwareAllocator === null) {
         auto.close();
-        return { path: '', echoPath: '', skip: `no hardware buffers here (${auto.fallbackReason ?? 'none'})` };
+        return { path: '', echoPath: '', seqEchoPath: '', skip: `no hardware buffers here (${auto.fallbackReason ?? 'none'})` };
       }
       allocator = new CountingAllocator(auto);
       server = await BufferServer.listen({ path: join(dir, 'bufshare-0'), allocator });
@@ -94,7 +98,14 @@ function runServer(): void {
         echo!.once('error', reject);
         echo!.listen(echoPath, () => resolve());
       });
-      return { path: server.path, echoPath };
+      const seqEchoPath = join(dir, 'seqpacket-echo');
+      seqEcho = new Listener(seqEchoPath);
+      seqEcho.on('connection', (fd) => {
+        const c = new Connection(fd);
+        seqConnections.push(c);
+        c.on('message', (data) => void c.send(data));
+      });
+      return { path: server.path, echoPath, seqEchoPath };
     },
     stats(): ServerStats {
       gc();
@@ -102,6 +113,8 @@ function runServer(): void {
     },
     async close(): Promise<void> {
       echo?.close();
+      for (const c of seqConnections) c.close();
+      seqEcho?.close();
       await server?.close();
       allocator?.close();
       server = undefined;
@@ -227,6 +240,31 @@ function runClient(): void {
       }
       const perSecond = args.count / ((nowNs() - start) / 1e9);
       socket.destroy();
+      return { samples, perSecond };
+    },
+
+    /** The same ping-pong on bufshare's SOCK_SEQPACKET transport, without the protocol above it. */
+    async seqpingpong(args: { path: string; size: number; count: number }): Promise<{ samples: number[]; perSecond: number }> {
+      const c = Connection.connect(args.path);
+      const ping = new Uint8Array(args.size).fill(7);
+      const samples: number[] = [];
+      let wake: (() => void) | undefined;
+      c.on('message', () => {
+        const w = wake;
+        wake = undefined;
+        w?.();
+      });
+      const start = nowNs();
+      for (let i = 0; i < args.count; i++) {
+        const t0 = nowNs();
+        await new Promise<void>((resolve) => {
+          wake = resolve;
+          c.send(ping);
+        });
+        samples.push((nowNs() - t0) / 1e3);
+      }
+      const perSecond = args.count / ((nowNs() - start) / 1e9);
+      c.close();
       return { samples, perSecond };
     },
 

@@ -18,6 +18,8 @@ export interface Session {
   readonly server: Peer;
   readonly path: string;
   readonly echoPath: string;
+  /** The echo on bufshare's own transport. */
+  readonly seqEchoPath: string;
   /** Set when the server cannot run in this mode here; the session has nothing else. */
   readonly skip?: string;
   readonly clients: Peer[];
@@ -35,11 +37,12 @@ export async function startSession(mode: ServerMode): Promise<Session> {
     await server.stop();
   };
   try {
-    const started = await server.call<{ path: string; echoPath: string; skip?: string }>('start', { mode });
+    const started = await server.call<{ path: string; echoPath: string; seqEchoPath: string; skip?: string }>('start', { mode });
     return {
       server,
       path: started.path,
       echoPath: started.echoPath,
+      seqEchoPath: started.seqEchoPath,
       ...(started.skip !== undefined ? { skip: started.skip } : {}),
       clients,
       serverStats: () => server.call<ServerStats>('stats'),

@@ -5,6 +5,8 @@
  *   'frame', the compositor releases it and sends frame_done, the client sees
  *   frame_done. Against a Node `net` Unix-socket ping-pong of a message the size
  *   of the submit, between the same two processes: p50 <= 1.5x, p99 reported.
+ * - transport alone (reported): the same ping-pong on bufshare's SOCK_SEQPACKET
+ *   transport, which splits the round trip into transport and protocol;
  * - rate: one client submitting as fast as buffers come back (3 buffers, no
  *   waiting for frame_done), against the ping-pong's messages per second: >= 0.6x.
  */
@@ -29,6 +31,7 @@ export const ipcRoundTrip: Measurement = {
       const rtt = { p50: [] as number[], p99: [] as number[] };
       const ping = { p50: [] as number[], p99: [] as number[], perSecond: [] as number[] };
       const rate: number[] = [];
+      const seq = { p50: [] as number[] };
       const blocks = [
         async (): Promise<void> => {
           const s = await peer.call<number[]>('rtt', { active: 1, frames, warmup: 50, rects: DAMAGE, draw: false });
@@ -43,6 +46,10 @@ export const ipcRoundTrip: Measurement = {
         },
         async (): Promise<void> => {
           rate.push(await peer.call<number>('rate', { frames: rateFrames, rects: DAMAGE }));
+        },
+        async (): Promise<void> => {
+          const r = await peer.call<{ samples: number[] }>('seqpingpong', { path: session.seqEchoPath, size, count: frames });
+          seq.p50.push(median(r.samples));
         },
       ];
       for (let run = 0; run < ctx.runs; run++) {
@@ -66,6 +73,15 @@ export const ipcRoundTrip: Measurement = {
           unit: 'µs',
           subject: rtt.p99,
           baseline: ping.p99,
+        }),
+        comparedRow({
+          id: 'ipc.transport',
+          title: 'bufshare transport alone: SOCK_SEQPACKET ping-pong (p50)',
+          baselineTitle: 'net ping-pong',
+          unit: 'µs',
+          subject: seq.p50,
+          baseline: ping.p50,
+          details: { note: 'splits the round trip: transport (2 packets) vs the full protocol (submit, release, frame_done: 3 packets, decode, swapchain)' },
         }),
         comparedRow({
           id: 'ipc.rate',
