@@ -32,6 +32,11 @@ export const ErrorCodes = [
   'ERR_BUFSHARE_NOT_AVAILABLE',
   /** The operation is not supported by this buffer or device. */
   'ERR_BUFSHARE_UNSUPPORTED',
+  /**
+   * A render node (renderD*) was asked for what only a card node (card*) can do:
+   * the kernel refuses DRM_IOCTL_MODE_CREATE_DUMB there with EACCES.
+   */
+  'ERR_BUFSHARE_RENDER_NODE',
 ] as const;
 
 export type ErrorCode = (typeof ErrorCodes)[number];

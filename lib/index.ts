@@ -16,3 +16,12 @@ export { ShmAllocator, ShmBuffer, type ShmAllocatorOptions } from './allocator/s
 export { createShmFile, type ShmFile } from './allocator/shm-file';
 export { fromDescriptor, ImportedBuffer } from './imported-buffer';
 export { copyRects, type Damage } from './copy';
+export { DumbAllocator, createDumbObject, dumbFormats, type DrmAllocatorOptions } from './allocator/dumb';
+export { GbmAllocator, GbmDevice, createGbmObject } from './allocator/gbm';
+export { UdmabufAllocator, udmabufUnavailableReason } from './allocator/udmabuf';
+export { AutoAllocator, createAllocator, type AutoAllocatorOptions } from './allocator/auto';
+export { HardwareBuffer, type RawBuffer } from './allocator/hardware-buffer';
+export { allocatorFromEnv, accessFromEnv, type AllocatorChoice } from './allocator/env';
+export { DrmDevice, listDrmNodes, describeNode, drmUnavailableReason, type DrmNode, type DrmCaps } from './drm';
+export * as probe from './probe';
+export { debugEnabled } from './debug';

@@ -30,6 +30,52 @@ export interface NativeConstants {
   DMA_BUF_SYNC_RW: number;
   DMA_BUF_SYNC_START: number;
   DMA_BUF_SYNC_END: number;
+  DRM_CAP_DUMB_BUFFER: number;
+  DRM_CAP_DUMB_PREFERRED_DEPTH: number;
+  DRM_CAP_PRIME: number;
+  DRM_CAP_ADDFB2_MODIFIERS: number;
+  DRM_PRIME_CAP_IMPORT: number;
+  DRM_PRIME_CAP_EXPORT: number;
+  GBM_BO_USE_SCANOUT: number;
+  GBM_BO_USE_RENDERING: number;
+  GBM_BO_USE_WRITE: number;
+  GBM_BO_USE_LINEAR: number;
+}
+
+/** DRM_IOCTL_VERSION. */
+export interface DrmVersion {
+  major: number;
+  minor: number;
+  patchlevel: number;
+  /** The kernel driver ("virtio_gpu", "vgem", "i915"). */
+  name: string;
+  date: string;
+  desc: string;
+}
+
+/** DRM_IOCTL_MODE_CREATE_DUMB's answer. */
+export interface DumbBufferInfo {
+  /** GEM handle on the fd that created it; close with drmDestroyDumb. */
+  handle: number;
+  /** Bytes per row, the driver's choice. */
+  pitch: number;
+  size: number;
+}
+
+export interface GbmBoInfo {
+  /** GEM handle on the gbm device's DRM fd (owned by the bo: never GEM_CLOSE it). */
+  handle: number;
+  stride: number;
+  offset: number;
+  modifier: bigint;
+  planeCount: number;
+}
+
+export interface GbmMapping {
+  /** Detach and unmap with gbmBoUnmap(buffer). */
+  buffer: ArrayBuffer;
+  /** The mapping's own stride (a staging copy may differ from the bo's). */
+  stride: number;
 }
 
 /** mmap protection bits as the addon takes them. */
@@ -55,6 +101,30 @@ interface Addon {
   mappingStats(): { live: number; created: number };
   dmabufSync(fd: number, flags: number): void;
   pageSize(): number;
+  // drm.cc
+  drmOpen(path: string): number;
+  drmVersion(fd: number): DrmVersion;
+  drmGetCap(fd: number, capability: number): number;
+  drmCreateDumb(fd: number, width: number, height: number, bpp: number): DumbBufferInfo;
+  drmMapDumb(fd: number, handle: number): number;
+  drmDestroyDumb(fd: number, handle: number): void;
+  drmGemClose(fd: number, handle: number): void;
+  drmPrimeHandleToFd(fd: number, handle: number, readWrite: boolean): number;
+  // gbm.cc
+  gbmLoad(): boolean;
+  gbmCreateDevice(drmFd: number): number;
+  gbmDeviceBackend(device: number): string;
+  gbmIsFormatSupported(device: number, format: number, usage: number): boolean;
+  gbmDeviceDestroy(device: number): void;
+  gbmBoCreate(device: number, width: number, height: number, format: number, flags: number, modifiers?: bigint[]): number;
+  gbmBoInfo(bo: number): GbmBoInfo;
+  gbmBoGetFd(bo: number): number;
+  gbmBoMap(bo: number, write: boolean): GbmMapping;
+  gbmBoUnmap(buffer: ArrayBuffer): boolean;
+  gbmBoDestroy(bo: number): void;
+  // udmabuf.cc
+  udmabufCreate(memfd: number, offset: number, size: number): number;
+  dmaHeapAlloc(heapPath: string, size: number): number;
   // copy.cc
   copyRects(
     src: Uint8Array, srcStride: number, dst: Uint8Array, dstStride: number,
@@ -94,3 +164,30 @@ export const dmabufSync = wrap(addon.dmabufSync);
 export const pageSize: number = addon.pageSize();
 
 export const copyRectsRaw = wrap(addon.copyRects);
+
+// DRM nodes and dumb buffers. Every fd is O_CLOEXEC.
+export const drmOpen = wrap(addon.drmOpen);
+export const drmVersion = wrap(addon.drmVersion);
+export const drmGetCap = wrap(addon.drmGetCap);
+export const drmCreateDumb = wrap(addon.drmCreateDumb);
+export const drmMapDumb = wrap(addon.drmMapDumb);
+export const drmDestroyDumb = wrap(addon.drmDestroyDumb);
+export const drmGemClose = wrap(addon.drmGemClose);
+/** DRM_IOCTL_PRIME_HANDLE_TO_FD with DRM_CLOEXEC, plus DRM_RDWR when `readWrite`. */
+export const drmPrimeHandleToFd = wrap(addon.drmPrimeHandleToFd);
+
+// GBM, dlopen'ed on first use: each throws ERR_BUFSHARE_NOT_AVAILABLE without libgbm.so.1.
+export const gbmLoad = wrap(addon.gbmLoad);
+export const gbmCreateDevice = wrap(addon.gbmCreateDevice);
+export const gbmDeviceBackend = wrap(addon.gbmDeviceBackend);
+export const gbmIsFormatSupported = wrap(addon.gbmIsFormatSupported);
+export const gbmDeviceDestroy = wrap(addon.gbmDeviceDestroy);
+export const gbmBoCreate = wrap(addon.gbmBoCreate);
+export const gbmBoInfo = wrap(addon.gbmBoInfo);
+export const gbmBoGetFd = wrap(addon.gbmBoGetFd);
+export const gbmBoMap = wrap(addon.gbmBoMap);
+export const gbmBoUnmap = wrap(addon.gbmBoUnmap);
+export const gbmBoDestroy = wrap(addon.gbmBoDestroy);
+
+export const udmabufCreate = wrap(addon.udmabufCreate);
+export const dmaHeapAlloc = wrap(addon.dmaHeapAlloc);

@@ -3,15 +3,21 @@
 #include <napi.h>
 
 #include "copy.h"
+#include "drm.h"
 #include "fd.h"
+#include "gbm.h"
 #include "map.h"
 #include "shm.h"
+#include "udmabuf.h"
 
 static Napi::Object InitAddon(Napi::Env env, Napi::Object exports) {
   bufshare::InitFd(env, exports);  // first: creates exports.constants
   bufshare::InitShm(env, exports);
   bufshare::InitMap(env, exports);
   bufshare::InitCopy(env, exports);
+  bufshare::InitDrm(env, exports);
+  bufshare::InitGbm(env, exports);
+  bufshare::InitUdmabuf(env, exports);
   return exports;
 }
 

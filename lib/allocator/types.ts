@@ -24,6 +24,8 @@ export interface AllocateRequest {
   readonly modifiers?: readonly bigint[];
   /** Force the client access strategy; 'auto' (default) lets the backend decide from what the driver can do. */
   readonly access?: ClientAccess | 'auto';
+  /** Hardware buffers: the buffer may be shown on a display plane (GBM_BO_USE_SCANOUT). Default false. */
+  readonly scanout?: boolean;
 }
 
 export interface MapOptions {
@@ -72,8 +74,8 @@ export interface SharedBuffer extends BufferInfo {
 }
 
 export interface Allocator {
-  /** 'shm', 'dumb', 'gbm', 'udmabuf'. */
-  readonly name: BufferKind;
+  /** 'shm', 'dumb', 'gbm', 'udmabuf', or 'auto' for the capability-driven one. */
+  readonly name: BufferKind | 'auto';
   allocate(request: AllocateRequest): SharedBuffer;
   /** Releases the allocator's own resources (a DRM fd, a gbm device). Buffers stay valid until destroyed. */
   close(): void;

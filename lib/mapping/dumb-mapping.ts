@@ -1,0 +1,30 @@
+/**
+ * The server's mapping of a dumb buffer: DRM_IOCTL_MODE_MAP_DUMB gives a fake
+ * offset, and mmap of the card fd at that offset maps the buffer's pages.
+ * Coherent with a dma-buf mapping of the same buffer on every driver tested
+ * (DESIGN.md), so no sync bracket is needed on this path.
+ */
+import * as native from '../native';
+import { GraphicsRegion, type MapMode, type RegionGeometry } from './graphics-region';
+
+export interface DumbMapRequest extends RegionGeometry {
+  readonly drmFd: number;
+  readonly handle: number;
+  /** Bytes of the dumb buffer (CREATE_DUMB's size). */
+  readonly size: number;
+  readonly mode: MapMode;
+}
+
+export function mapDumb(req: DumbMapRequest): GraphicsRegion {
+  const offset = native.drmMapDumb(req.drmFd, req.handle);
+  const prot = req.mode === 'read' ? native.PROT_READ : native.PROT_READ | native.PROT_WRITE;
+  const memory = native.mmapFd(req.drmFd, req.size, offset, prot);
+  try {
+    return new GraphicsRegion(memory, req, req.mode, 'dumb-map', () => {
+      native.unmapBuffer(memory);
+    });
+  } catch (e) {
+    native.unmapBuffer(memory);
+    throw e;
+  }
+}

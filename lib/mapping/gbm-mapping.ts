@@ -1,0 +1,28 @@
+/**
+ * The server's mapping of a GBM buffer object: gbm_bo_map/gbm_bo_unmap. The
+ * driver may hand out a staging copy with its own stride (written back on unmap),
+ * so the region uses the stride gbm_bo_map returns, never the bo's.
+ */
+import type { FormatInfo } from '../format';
+import * as native from '../native';
+import { GraphicsRegion, type MapMode } from './graphics-region';
+
+export interface GbmMapRequest {
+  readonly bo: number;
+  readonly width: number;
+  readonly height: number;
+  readonly format: FormatInfo;
+  readonly mode: MapMode;
+}
+
+export function mapGbm(req: GbmMapRequest): GraphicsRegion {
+  const { buffer, stride } = native.gbmBoMap(req.bo, req.mode !== 'read');
+  try {
+    return new GraphicsRegion(buffer, { width: req.width, height: req.height, stride, format: req.format, offset: 0 }, req.mode, 'gbm-map', () => {
+      native.gbmBoUnmap(buffer);
+    });
+  } catch (e) {
+    native.gbmBoUnmap(buffer);
+    throw e;
+  }
+}
