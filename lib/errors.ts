@@ -32,6 +32,11 @@ export const ErrorCodes = [
   'ERR_BUFSHARE_NOT_AVAILABLE',
   /** The operation is not supported by this buffer or device. */
   'ERR_BUFSHARE_UNSUPPORTED',
+  /**
+   * A render node (renderD*) was asked for what only a card node (card*) can do:
+   * the kernel refuses DRM_IOCTL_MODE_CREATE_DUMB there with EACCES.
+   */
+  'ERR_BUFSHARE_RENDER_NODE',
   /** A peer sent a malformed, oversized or out-of-order message, or fds it may not send. Fatal for the connection. */
   'ERR_BUFSHARE_PROTOCOL',
   /** The peers speak different protocol versions. */
@@ -48,11 +53,6 @@ export const ErrorCodes = [
   'ERR_BUFSHARE_NO_SERVER',
   /** The connection is closed (either side closed it, or it broke). */
   'ERR_BUFSHARE_CONNECTION_CLOSED',
-  /**
-   * A render node (renderD*) was asked for what only a card node (card*) can do:
-   * the kernel refuses DRM_IOCTL_MODE_CREATE_DUMB there with EACCES.
-   */
-  'ERR_BUFSHARE_RENDER_NODE',
 ] as const;
 
 export type ErrorCode = (typeof ErrorCodes)[number];

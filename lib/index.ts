@@ -16,6 +16,15 @@ export { ShmAllocator, ShmBuffer, type ShmAllocatorOptions } from './allocator/s
 export { createShmFile, type ShmFile } from './allocator/shm-file';
 export { fromDescriptor, ImportedBuffer } from './imported-buffer';
 export { copyRects, type Damage } from './copy';
+export { DumbAllocator, createDumbObject, dumbFormats, type DrmAllocatorOptions } from './allocator/dumb';
+export { GbmAllocator, GbmDevice, createGbmObject } from './allocator/gbm';
+export { UdmabufAllocator, udmabufUnavailableReason } from './allocator/udmabuf';
+export { AutoAllocator, createAllocator, type AutoAllocatorOptions } from './allocator/auto';
+export { HardwareBuffer, type RawBuffer } from './allocator/hardware-buffer';
+export { allocatorFromEnv, accessFromEnv, type AllocatorChoice } from './allocator/env';
+export { DrmDevice, listDrmNodes, describeNode, drmUnavailableReason, type DrmNode, type DrmCaps } from './drm';
+export * as probe from './probe';
+export { debugEnabled } from './debug';
 export { BufferServer, type BufferServerOptions, type BufferServerEvents } from './ipc/server';
 export { ServerClient, type ServerClientEvents } from './ipc/server-client';
 export { ServerSurface, type ServerSurfaceEvents } from './ipc/server-surface';
@@ -31,12 +40,3 @@ export {
 } from './ipc/protocol';
 export { Connection, Listener, type ConnectionEvents, type ConnectionOptions } from './ipc/transport';
 export { defaultSocketPath, DEFAULT_SOCKET_NAME } from './ipc/socket-path';
-export { DumbAllocator, createDumbObject, dumbFormats, type DrmAllocatorOptions } from './allocator/dumb';
-export { GbmAllocator, GbmDevice, createGbmObject } from './allocator/gbm';
-export { UdmabufAllocator, udmabufUnavailableReason } from './allocator/udmabuf';
-export { AutoAllocator, createAllocator, type AutoAllocatorOptions } from './allocator/auto';
-export { HardwareBuffer, type RawBuffer } from './allocator/hardware-buffer';
-export { allocatorFromEnv, accessFromEnv, type AllocatorChoice } from './allocator/env';
-export { DrmDevice, listDrmNodes, describeNode, drmUnavailableReason, type DrmNode, type DrmCaps } from './drm';
-export * as probe from './probe';
-export { debugEnabled } from './debug';

@@ -30,13 +30,6 @@ export interface NativeConstants {
   DMA_BUF_SYNC_RW: number;
   DMA_BUF_SYNC_START: number;
   DMA_BUF_SYNC_END: number;
-  /** recv() meta[2]: the message was longer than the receive buffer. */
-  RECV_TRUNCATED: number;
-  /** recv() meta[2]: fds were lost in transit; the ones that arrived were closed. */
-  RECV_CONTROL_TRUNCATED: number;
-  POLL_READABLE: number;
-  POLL_WRITABLE: number;
-  MAX_FDS_PER_MESSAGE: number;
   DRM_CAP_DUMB_BUFFER: number;
   DRM_CAP_DUMB_PREFERRED_DEPTH: number;
   DRM_CAP_PRIME: number;
@@ -47,36 +40,13 @@ export interface NativeConstants {
   GBM_BO_USE_RENDERING: number;
   GBM_BO_USE_WRITE: number;
   GBM_BO_USE_LINEAR: number;
-}
-
-export interface PeerCredentials {
-  pid: number;
-  uid: number;
-  gid: number;
-}
-
-/**
- * A SOCK_SEQPACKET socket on the libuv loop (src-native/socket.h). Owns its fd.
- * `onEvent(status, events)` runs on the JS thread when the socket is readable (1)
- * or writable (2) as asked with poll(); status is 0 or a negative libuv error.
- */
-export interface SeqPacketSocket {
-  readonly fd: number;
-  /** Watch for readable (1) and/or writable (2); 0 stops. A watched socket keeps itself alive. */
-  poll(events: number): void;
-  /** 1: a message (meta = [bytes, fds, flags]); 0: none now; -1: end of stream. */
-  recv(buf: Uint8Array, fds: Int32Array, meta: Int32Array): number;
-  /** true: sent whole; false: EAGAIN, nothing sent. The fds stay the caller's. */
-  send(data: Uint8Array, fds?: Int32Array): boolean;
-  /** A new connection's fd, or -1 when none is pending. */
-  accept(): number;
-  peerCred(): PeerCredentials;
-  /** Stops watching and closes the fd. Idempotent. */
-  close(): void;
-}
-
-interface SeqPacketConstructor {
-  new (fd: number, onEvent: (status: number, events: number) => void): SeqPacketSocket;
+  /** recv() meta[2]: the message was longer than the receive buffer. */
+  RECV_TRUNCATED: number;
+  /** recv() meta[2]: fds were lost in transit; the ones that arrived were closed. */
+  RECV_CONTROL_TRUNCATED: number;
+  POLL_READABLE: number;
+  POLL_WRITABLE: number;
+  MAX_FDS_PER_MESSAGE: number;
 }
 
 /** DRM_IOCTL_VERSION. */
@@ -113,6 +83,36 @@ export interface GbmMapping {
   buffer: ArrayBuffer;
   /** The mapping's own stride (a staging copy may differ from the bo's). */
   stride: number;
+}
+
+export interface PeerCredentials {
+  pid: number;
+  uid: number;
+  gid: number;
+}
+
+/**
+ * A SOCK_SEQPACKET socket on the libuv loop (src-native/socket.h). Owns its fd.
+ * `onEvent(status, events)` runs on the JS thread when the socket is readable (1)
+ * or writable (2) as asked with poll(); status is 0 or a negative libuv error.
+ */
+export interface SeqPacketSocket {
+  readonly fd: number;
+  /** Watch for readable (1) and/or writable (2); 0 stops. A watched socket keeps itself alive. */
+  poll(events: number): void;
+  /** 1: a message (meta = [bytes, fds, flags]); 0: none now; -1: end of stream. */
+  recv(buf: Uint8Array, fds: Int32Array, meta: Int32Array): number;
+  /** true: sent whole; false: EAGAIN, nothing sent. The fds stay the caller's. */
+  send(data: Uint8Array, fds?: Int32Array): boolean;
+  /** A new connection's fd, or -1 when none is pending. */
+  accept(): number;
+  peerCred(): PeerCredentials;
+  /** Stops watching and closes the fd. Idempotent. */
+  close(): void;
+}
+
+interface SeqPacketConstructor {
+  new (fd: number, onEvent: (status: number, events: number) => void): SeqPacketSocket;
 }
 
 /** mmap protection bits as the addon takes them. */
@@ -207,6 +207,32 @@ export const pageSize: number = addon.pageSize();
 
 export const copyRectsRaw = wrap(addon.copyRects);
 
+// DRM nodes and dumb buffers. Every fd is O_CLOEXEC.
+export const drmOpen = wrap(addon.drmOpen);
+export const drmVersion = wrap(addon.drmVersion);
+export const drmGetCap = wrap(addon.drmGetCap);
+export const drmCreateDumb = wrap(addon.drmCreateDumb);
+export const drmMapDumb = wrap(addon.drmMapDumb);
+export const drmDestroyDumb = wrap(addon.drmDestroyDumb);
+export const drmGemClose = wrap(addon.drmGemClose);
+/** DRM_IOCTL_PRIME_HANDLE_TO_FD with DRM_CLOEXEC, plus DRM_RDWR when `readWrite`. */
+export const drmPrimeHandleToFd = wrap(addon.drmPrimeHandleToFd);
+
+// GBM, dlopen'ed on first use: each throws ERR_BUFSHARE_NOT_AVAILABLE without libgbm.so.1.
+export const gbmLoad = wrap(addon.gbmLoad);
+export const gbmCreateDevice = wrap(addon.gbmCreateDevice);
+export const gbmDeviceBackend = wrap(addon.gbmDeviceBackend);
+export const gbmIsFormatSupported = wrap(addon.gbmIsFormatSupported);
+export const gbmDeviceDestroy = wrap(addon.gbmDeviceDestroy);
+export const gbmBoCreate = wrap(addon.gbmBoCreate);
+export const gbmBoInfo = wrap(addon.gbmBoInfo);
+export const gbmBoGetFd = wrap(addon.gbmBoGetFd);
+export const gbmBoMap = wrap(addon.gbmBoMap);
+export const gbmBoUnmap = wrap(addon.gbmBoUnmap);
+export const gbmBoDestroy = wrap(addon.gbmBoDestroy);
+
+export const udmabufCreate = wrap(addon.udmabufCreate);
+export const dmaHeapAlloc = wrap(addon.dmaHeapAlloc);
 export const seqpacketListen = wrap(addon.seqpacketListen);
 export const seqpacketConnect = wrap(addon.seqpacketConnect);
 export const seqpacketPair = wrap(addon.seqpacketPair);
@@ -234,29 +260,3 @@ export function openSeqPacket(fd: number, onEvent: (status: number, events: numb
     close: wrap(() => raw.close()),
   };
 }
-// DRM nodes and dumb buffers. Every fd is O_CLOEXEC.
-export const drmOpen = wrap(addon.drmOpen);
-export const drmVersion = wrap(addon.drmVersion);
-export const drmGetCap = wrap(addon.drmGetCap);
-export const drmCreateDumb = wrap(addon.drmCreateDumb);
-export const drmMapDumb = wrap(addon.drmMapDumb);
-export const drmDestroyDumb = wrap(addon.drmDestroyDumb);
-export const drmGemClose = wrap(addon.drmGemClose);
-/** DRM_IOCTL_PRIME_HANDLE_TO_FD with DRM_CLOEXEC, plus DRM_RDWR when `readWrite`. */
-export const drmPrimeHandleToFd = wrap(addon.drmPrimeHandleToFd);
-
-// GBM, dlopen'ed on first use: each throws ERR_BUFSHARE_NOT_AVAILABLE without libgbm.so.1.
-export const gbmLoad = wrap(addon.gbmLoad);
-export const gbmCreateDevice = wrap(addon.gbmCreateDevice);
-export const gbmDeviceBackend = wrap(addon.gbmDeviceBackend);
-export const gbmIsFormatSupported = wrap(addon.gbmIsFormatSupported);
-export const gbmDeviceDestroy = wrap(addon.gbmDeviceDestroy);
-export const gbmBoCreate = wrap(addon.gbmBoCreate);
-export const gbmBoInfo = wrap(addon.gbmBoInfo);
-export const gbmBoGetFd = wrap(addon.gbmBoGetFd);
-export const gbmBoMap = wrap(addon.gbmBoMap);
-export const gbmBoUnmap = wrap(addon.gbmBoUnmap);
-export const gbmBoDestroy = wrap(addon.gbmBoDestroy);
-
-export const udmabufCreate = wrap(addon.udmabufCreate);
-export const dmaHeapAlloc = wrap(addon.dmaHeapAlloc);

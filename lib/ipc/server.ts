@@ -24,7 +24,7 @@
  */
 import { chmodSync, lstatSync, unlinkSync } from 'node:fs';
 import { EventEmitter } from 'eventemitter3';
-import { ShmAllocator } from '../allocator/shm';
+import { AutoAllocator } from '../allocator/auto';
 import type { Allocator } from '../allocator/types';
 import { BufshareError } from '../errors';
 import * as native from '../native';
@@ -39,7 +39,7 @@ import { dirname } from 'node:path';
 export interface BufferServerOptions {
   /** Socket path; default `$XDG_RUNTIME_DIR/bufshare-0` (the runtime dir must then be 0700). */
   readonly path?: string;
-  /** Where buffers come from; default a ShmAllocator. The caller keeps ownership of one passed in. */
+  /** Where buffers come from; default an AutoAllocator. The caller keeps ownership of one passed in. */
   readonly allocator?: Allocator;
   /** Per-client limits; unset fields keep DEFAULT_LIMITS. */
   readonly limits?: Partial<ClientLimits>;
@@ -118,8 +118,9 @@ export class BufferServer extends EventEmitter<BufferServerEvents> {
     }
     this.path = path;
     this.ownsAllocator = options.allocator === undefined;
-    // TODO(after the allocator merge): default to lib/allocator/auto when present.
-    this.allocator = options.allocator ?? new ShmAllocator();
+    // Software requests get shm; hardware requests the best backend the probe finds
+    // (BUFSHARE_ALLOCATOR / BUFSHARE_ACCESS override), shm where there is none.
+    this.allocator = options.allocator ?? new AutoAllocator();
     this.allowUids = new Set(options.allowUids ?? [process.getuid?.() ?? 0]);
     this.host = {
       allocator: this.allocator,
