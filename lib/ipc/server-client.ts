@@ -30,6 +30,8 @@ import type { Connection } from './transport';
 export interface ServerClientHost {
   readonly allocator: Allocator;
   readonly limits: ClientLimits;
+  /** Client access asked of the allocator for hardware surfaces. */
+  readonly hardwareAccess: 'auto' | 'shadow';
   surfaceCreated(surface: ServerSurface): void;
   frame(frame: Frame): void;
   surfaceDestroyed(surface: ServerSurface): void;
@@ -235,7 +237,9 @@ export class ServerClient extends EventEmitter<ServerClientEvents> {
       }
     };
     try {
-      for (let i = 0; i < count; i++) made.push(this.host.allocator.allocate({ width, height, format: format.name, usage }));
+      // Software buffers are shared memory, always mapped directly: forcing a shadow applies to hardware ones.
+      const access = usage === 'hardware' ? this.host.hardwareAccess : 'auto';
+      for (let i = 0; i < count; i++) made.push(this.host.allocator.allocate({ width, height, format: format.name, usage, access }));
     } catch (e) {
       destroyMade();
       if (e instanceof BufshareError && ALLOCATION_ERROR_CODES.has(e.code)) return e;
@@ -252,7 +256,7 @@ export class ServerClient extends EventEmitter<ServerClientEvents> {
     }
     this.bufferCount += count;
     this.bufferBytes += bytes;
-    return made.map((buffer) => ({ id: this.nextBufferId++, buffer, held: false, retired: false, readRegion: undefined }));
+    return made.map((buffer) => ({ id: this.nextBufferId++, buffer, held: false, retired: false, readRegion: undefined, staleShadow: undefined }));
   }
 
   /** Sends the descriptors and fds of a surface's buffers (on creation and after a resize). */
@@ -300,7 +304,7 @@ export class ServerClient extends EventEmitter<ServerClientEvents> {
     if (!slot) fault('ERR_BUFSHARE_PROTOCOL', `submit: surface ${m.surface} has no buffer ${m.buffer}`);
     if (slot.held) fault('ERR_BUFSHARE_PROTOCOL', `submit: buffer ${m.buffer} was submitted and not yet released: the client does not hold it`);
     const damage = damageFromQuads(m.damage, surface.width, surface.height, this.host.limits.maxRectsPerSubmit);
-    if (slot.buffer.access === 'shadow' && !damage.isEmpty) slot.buffer.commitShadow(damage);
+    if (slot.buffer.access === 'shadow') surface.commitShadow(slot, damage);
     slot.held = true;
     const frame = new Frame(surface, slot, damage);
     this.toCompositor(() => {
