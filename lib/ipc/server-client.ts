@@ -16,6 +16,7 @@ import { EventEmitter } from 'eventemitter3';
 import type { Allocator, SharedBuffer } from '../allocator/types';
 import { BufshareError, type ErrorCode } from '../errors';
 import { resolveFormat, type FormatInfo } from '../format';
+import { computeLayout } from '../layout';
 import * as native from '../native';
 import { damageFromQuads } from './damage';
 import { Frame } from './frame';
@@ -225,6 +226,17 @@ export class ServerClient extends EventEmitter<ServerClientEvents> {
     const limits = this.host.limits;
     if (this.bufferCount - freed.count + count > limits.maxBuffers) {
       fault('ERR_BUFSHARE_LIMIT_EXCEEDED', `over the limit of ${limits.maxBuffers} buffers per client`);
+    }
+    // Refuse before allocating what the layout alone shows to be over the limit (allocators may pad more: checked again below).
+    let estimate: number;
+    try {
+      estimate = computeLayout(width, height, format).size * count;
+    } catch (e) {
+      if (e instanceof BufshareError) return e; // SIZE_OVERFLOW: refused like any allocation failure
+      throw e;
+    }
+    if (this.bufferBytes - freed.bytes + estimate > limits.maxBytes) {
+      fault('ERR_BUFSHARE_LIMIT_EXCEEDED', `over the limit of ${limits.maxBytes} buffer bytes per client`);
     }
     const made: SharedBuffer[] = [];
     const destroyMade = (): void => {
