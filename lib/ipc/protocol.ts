@@ -69,6 +69,8 @@ export interface ClientLimits {
   readonly maxRectsPerSubmit: number;
   /** Bytes the server may queue for a client that does not read; past it the client is disconnected. */
   readonly maxQueuedBytes: number;
+  /** Milliseconds a new connection has to say hello; a silent one is disconnected (it holds an fd). */
+  readonly helloTimeoutMs: number;
 }
 
 export const DEFAULT_LIMITS: ClientLimits = Object.freeze({
@@ -77,6 +79,7 @@ export const DEFAULT_LIMITS: ClientLimits = Object.freeze({
   maxBytes: 1024 * 1024 * 1024,
   maxRectsPerSubmit: 64,
   maxQueuedBytes: 4 * 1024 * 1024,
+  helloTimeoutMs: 10000,
 });
 
 export type ClientMessage =
@@ -341,7 +344,7 @@ function limitsField(o: JsonObject): ClientLimits {
   const n = (key: keyof ClientLimits): number => intField(lo, key, 1, Number.MAX_SAFE_INTEGER, 'welcome.limits');
   return {
     maxSurfaces: n('maxSurfaces'), maxBuffers: n('maxBuffers'), maxBytes: n('maxBytes'),
-    maxRectsPerSubmit: n('maxRectsPerSubmit'), maxQueuedBytes: n('maxQueuedBytes'),
+    maxRectsPerSubmit: n('maxRectsPerSubmit'), maxQueuedBytes: n('maxQueuedBytes'), helloTimeoutMs: n('helloTimeoutMs'),
   };
 }
 

@@ -82,6 +82,7 @@ export class ServerClient extends EventEmitter<ServerClientEvents> {
   private bufferBytes = 0;
   private listenerThrew = false;
   private disconnectReason: string | undefined;
+  private helloTimer: NodeJS.Timeout | undefined;
 
   /** @internal Made by BufferServer for each accepted connection. */
   constructor(host: ServerClientHost, id: number, connection: Connection, credentials: native.PeerCredentials) {
@@ -95,6 +96,11 @@ export class ServerClient extends EventEmitter<ServerClientEvents> {
     connection.on('message', (data, fds) => this.onMessage(data, fds));
     connection.on('malformed', (reason) => this.fail(new ClientFault('ERR_BUFSHARE_PROTOCOL', reason)));
     connection.on('close', (reason) => this.onClose(reason));
+    this.helloTimer = setTimeout(() => {
+      this.helloTimer = undefined;
+      this.fail(new ClientFault('ERR_BUFSHARE_PROTOCOL', `no hello within ${host.limits.helloTimeoutMs} ms`));
+    }, host.limits.helloTimeoutMs);
+    this.helloTimer.unref();
   }
 
   /** The name the client gave in its hello, if any. */
@@ -189,6 +195,8 @@ export class ServerClient extends EventEmitter<ServerClientEvents> {
         fault('ERR_BUFSHARE_VERSION_MISMATCH', `the server speaks protocol version ${PROTOCOL_VERSION}, the client ${m.version}`);
       }
       this.greeted = true;
+      clearTimeout(this.helloTimer);
+      this.helloTimer = undefined;
       this.clientName = m.name;
       this.sendMessage(encodeWelcome(this.id, this.host.limits));
       return;
@@ -351,6 +359,7 @@ export class ServerClient extends EventEmitter<ServerClientEvents> {
 
   private onClose(reason: string): void {
     this.disconnectReason = reason;
+    clearTimeout(this.helloTimer);
     const errors: unknown[] = [];
     for (const surface of [...this.surfaceSet]) {
       try {
