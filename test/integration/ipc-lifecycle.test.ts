@@ -145,4 +145,20 @@ describe('IPC: lifecycle', function () {
     expect(mappingStats()).to.deep.equal(maps); // not one mmap in 500 frames, on the client or the server
     client.close();
   });
+
+  it('events the compositor sends as soon as a surface exists reach the listeners attached after createSurface', async () => {
+    server.on('surface', (s) => {
+      s.sendEvent({ configure: { width: s.width } });
+      s.frameDone();
+      s.sendEvent('second');
+    });
+    const client = await BufferClient.connect({ path: server.path });
+    const surface = await client.createSurface({ width: 24, height: 8, format: 'XRGB8888' });
+    const seen: unknown[] = [];
+    surface.on('event', (p) => seen.push(p));
+    surface.on('frame', () => seen.push('frame'));
+    await new Promise<void>((r) => surface.on('event', (p) => p === 'second' && r()));
+    expect(seen).to.deep.equal([{ configure: { width: 24 } }, 'frame', 'second']);
+    client.close();
+  });
 });
