@@ -78,6 +78,7 @@ export class Surface extends EventEmitter<SurfaceEvents> {
       const early = this.early;
       this.early = undefined;
       for (const e of early ?? []) {
+        if (this.destroyedWith) return;
         if (e.name === 'frame') this.emit('frame');
         else this.emit('event', e.payload);
       }
