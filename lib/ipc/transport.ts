@@ -180,6 +180,11 @@ export class Connection extends EventEmitter<ConnectionEvents> {
   private onEvent(status: number, events: number): void {
     if (this.isClosed) return;
     if (status < 0) {
+      // EPOLLERR, typically ECONNRESET: the peer closed with our messages
+      // unread. libuv has stopped the watcher, but what the peer sent before it
+      // went (an error, a goodbye) is still queued: read it all, then close.
+      this.polling = 0;
+      for (let i = 0; i < 1024 && !this.isClosed && this.readMessages() > 0; i++);
       this.closeWith(`socket error (libuv status ${status})`, new BufshareError('ERR_BUFSHARE_CONNECTION_CLOSED', `socket error ${status}`));
       return;
     }
@@ -187,8 +192,10 @@ export class Connection extends EventEmitter<ConnectionEvents> {
     if (events & native.constants.POLL_READABLE) this.readMessages();
   }
 
-  private readMessages(): void {
-    for (let i = 0; i < MESSAGES_PER_WAKEUP && !this.isClosed; i++) {
+  /** Handles up to MESSAGES_PER_WAKEUP messages; returns how many arrived (0: none queued, or closed). */
+  private readMessages(): number {
+    let i = 0;
+    for (; i < MESSAGES_PER_WAKEUP && !this.isClosed; i++) {
       let r: number;
       try {
         r = this.socket.recv(recvBuffer, recvFds, recvMeta);
@@ -202,15 +209,15 @@ export class Connection extends EventEmitter<ConnectionEvents> {
           continue;
         }
         this.closeWith(`receive failed: ${(e as Error).message}`, err);
-        return;
+        return i;
       }
       if (r === 0) {
         if (this.peerReset) this.closeWith('the peer reset the connection', undefined);
-        return;
+        return i;
       }
       if (r < 0) {
         this.closeWith('the peer closed the connection', undefined);
-        return;
+        return i;
       }
       const length = recvMeta[0]!;
       const nfds = recvMeta[1]!;
@@ -228,6 +235,7 @@ export class Connection extends EventEmitter<ConnectionEvents> {
       }
       this.emit('message', recvBuffer.subarray(0, length), fds);
     }
+    return i;
   }
 
   /** EPIPE and the like: the peer is gone, but what it sent before going (an error, a goodbye) is still readable. */
