@@ -124,4 +124,36 @@ describe('demo: the viewer WebSocket', function () {
     await good.until(() => good.frames.length > n + 5, 'more frames on the good page');
     good.socket.close();
   });
+
+  it('a client killed mid-run disappears from the output, and the other goes on', async () => {
+    const page = openPage(port);
+    await page.until(() => page.surfaces.length === 2 && page.frames.length > 0, 'surfaces');
+    const basic = page.surfaces.find((s) => s.title === 'basic')!;
+    const paint = page.surfaces.find((s) => s.title === 'fingerpaint')!;
+    process.kill(basic.pid, 'SIGKILL');
+    await page.until(() => page.surfaces.length === 1, 'basic to leave the surface list');
+    expect(page.surfaces[0]!.title).to.equal('fingerpaint');
+    // A frame repaints basic's whole area with the background (two colours: its own and the grid's).
+    const covers = (r: DecodedRect): boolean => r.x <= basic.x && r.y <= basic.y && r.x + r.width >= basic.x + basic.width && r.y + r.height >= basic.y + basic.height;
+    const colorsWhereBasicWas = (r: DecodedRect): number => {
+      const colors = new Set<number>();
+      for (let y = basic.y; y < basic.y + basic.height; y++) {
+        const row = (y - r.y) * r.width + (basic.x - r.x);
+        for (const p of r.pixels.subarray(row, row + basic.width)) colors.add(p & 0xffffff);
+      }
+      return colors.size;
+    };
+    // Frames sent after the kill: the last one covering basic's area shows only background there.
+    await page.until(() => {
+      const last = page.frames.flatMap((f) => f.rects).filter(covers).pop();
+      return last !== undefined && colorsWhereBasicWas(last) === 2;
+    }, 'the background where basic was');
+    const seen = page.frames.length;
+    const y = paint.y + 300;
+    page.socket.send(JSON.stringify({ type: 'pointer', action: 'down', x: paint.x + 50, y, buttons: 1, button: 0 }));
+    page.socket.send(JSON.stringify({ type: 'pointer', action: 'move', x: paint.x + 150, y, buttons: 1 }));
+    page.socket.send(JSON.stringify({ type: 'pointer', action: 'up', x: paint.x + 150, y, buttons: 0, button: 0 }));
+    await page.until(() => page.frames.slice(seen).some((f) => f.rects.some((r) => inside(r, paint))), 'fingerpaint to draw again');
+    page.socket.close();
+  });
 });
