@@ -5,6 +5,7 @@
  * message costs the page its connection, never the compositor.
  */
 import { expect } from 'chai';
+import { request } from 'node:http';
 import { WebSocket } from 'ws';
 import { decodeFrame, type DecodedRect } from '../../demos/compositor/frame-wire';
 import type { ServerMessage, SurfaceInfo } from '../../demos/compositor/viewer-protocol';
@@ -62,6 +63,28 @@ describe('demo: the viewer WebSocket', function () {
   });
   after(async () => {
     await run.dispose();
+  });
+
+  it('serves the page, and nothing else, to loopback names only', async () => {
+    const get = (path: string, method = 'GET', host = `127.0.0.1:${port}`): Promise<{ status: number; body: string }> =>
+      new Promise((resolve, reject) => {
+        const req = request({ host: '127.0.0.1', port, path, method, headers: { host } }, (res) => {
+          let body = '';
+          res.on('data', (d: Buffer) => (body += d.toString()));
+          res.on('end', () => resolve({ status: res.statusCode ?? 0, body }));
+        });
+        req.on('error', reject);
+        req.end();
+      });
+    const page = await get('/');
+    expect(page.status).to.equal(200);
+    expect(page.body).to.contain('<canvas id="output"');
+    expect((await get('/viewer.js')).body).to.contain('bufshareViewer');
+    expect((await get('/../package.json')).status).to.equal(404);
+    expect((await get('/ws')).status).to.equal(426);
+    expect((await get('/', 'POST')).status).to.equal(405);
+    // DNS rebinding: a page of another site that resolves to 127.0.0.1 carries its own Host.
+    expect((await get('/', 'GET', `evil.example:${port}`)).status).to.equal(404);
   });
 
   it('refuses pages from another origin', async () => {
