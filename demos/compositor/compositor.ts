@@ -99,7 +99,7 @@ export class Compositor extends EventEmitter<CompositorEvents> {
     return this.server.path;
   }
 
-  /** Output frames composed so far. */
+  /** Output frames (pacer ticks) so far. */
   get frames(): number {
     return this.pacer.frames;
   }
