@@ -95,6 +95,7 @@ async function main(): Promise<void> {
 }
 
 main().catch((e: unknown) => {
-  console.error(`compositor: ${e instanceof Error ? e.message : String(e)}`);
+  const inUse = (e as NodeJS.ErrnoException).code === 'EADDRINUSE';
+  console.error(`compositor: ${e instanceof Error ? e.message : String(e)}${inUse ? ' (another program has the port: try --port 0)' : ''}`);
   process.exit(1);
 });

@@ -83,7 +83,9 @@ async function main(): Promise<void> {
       for (const [name, args] of [['basic', []], ['fingerpaint', values.headless ? ['--scripted'] : []]] as const) {
         const c = start(name, ['--socket', socket, ...args]);
         c.once('exit', (code, signal) => {
-          if (!stopping) console.log(`demo: ${name} exited (${signal ?? code}); the others go on`);
+          if (stopping) return;
+          // Exit 0: it saw the compositor go (headless runs end that way). Otherwise it crashed or was killed.
+          console.log(code === 0 ? `demo: ${name} finished` : `demo: ${name} exited (${signal ?? code}); the others go on`);
         });
         clients.push(c);
       }

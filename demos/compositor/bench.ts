@@ -57,7 +57,7 @@ function main(): void {
   const tenth = Math.round(Math.sqrt((W * H) / 10 / (16 / 9)));
   const cases: { name: string; damage: Rect }[] = [
     { name: '10% inside an opaque surface', damage: { x: 100, y: 100, width: Math.round(tenth * 16 / 9), height: tenth } },
-    { name: '10% across a surface edge and background', damage: { x: 500, y: 300, width: Math.round(tenth * 16 / 9), height: tenth } },
+    { name: '10% across two opaque surfaces and the background between them', damage: { x: 500, y: 100, width: Math.round(tenth * 16 / 9), height: tenth } },
     { name: '10% over the ARGB surface (blend)', damage: { x: 760, y: 440, width: 400, height: Math.round((W * H) / 10 / 400) } },
   ];
   const results = cases.map(({ name, damage }) => {

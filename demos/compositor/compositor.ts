@@ -65,6 +65,7 @@ export class Compositor extends EventEmitter<CompositorEvents> {
   readonly refreshHz: number;
   private readonly background: Framebuffer;
   private readonly entries = new Map<ServerSurface, Entry>();
+  private readonly byId = new Map<number, Entry>();
   private readonly router: PointerRouter;
   private readonly pacer: FramePacer;
   private nextId = 1;
@@ -98,7 +99,7 @@ export class Compositor extends EventEmitter<CompositorEvents> {
     return this.server.path;
   }
 
-  /** Output frames composed so far. */
+  /** Output frames (pacer ticks) so far. */
   get frames(): number {
     return this.pacer.frames;
   }
@@ -141,6 +142,7 @@ export class Compositor extends EventEmitter<CompositorEvents> {
     this.pacer.stop();
     for (const e of this.entries.values()) e.frame?.release();
     this.entries.clear();
+    this.byId.clear();
     await this.server.close();
   }
 
@@ -148,6 +150,7 @@ export class Compositor extends EventEmitter<CompositorEvents> {
     const id = this.nextId++;
     const entry: Entry = { id, surface, title: titleOf(surface), meter: new RateMeter(), frame: undefined, owed: false };
     this.entries.set(surface, entry);
+    this.byId.set(id, entry);
     this.scene.add(id, surface.width, surface.height, surface.format);
     surface.on('resize', (w, h) => {
       this.scene.resize(id, w, h);
@@ -177,6 +180,7 @@ export class Compositor extends EventEmitter<CompositorEvents> {
     const entry = this.entries.get(surface);
     if (!entry) return;
     this.entries.delete(surface);
+    this.byId.delete(entry.id);
     this.scene.remove(entry.id);
     this.router.surfaceRemoved(entry.id);
     entry.frame?.release();
@@ -203,8 +207,7 @@ export class Compositor extends EventEmitter<CompositorEvents> {
   }
 
   private entryById(id: number): Entry | undefined {
-    for (const e of this.entries.values()) if (e.id === id) return e;
-    return undefined;
+    return this.byId.get(id);
   }
 }
 

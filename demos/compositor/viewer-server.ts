@@ -161,8 +161,12 @@ export class ViewerServer extends EventEmitter<ViewerEvents> {
   }
 
   private serve(req: IncomingMessage, res: ServerResponse): void {
-    if (req.url?.startsWith('/ws')) return; // the WebSocket server answers upgrades; a plain GET gets nothing
     const route = (req.url ?? '/').split('?')[0]!;
+    if (route === '/ws') {
+      // The WebSocket server answers upgrades; anything else there is a mistake.
+      res.writeHead(426, { 'content-type': 'text/plain', upgrade: 'websocket' }).end('WebSocket only\n');
+      return;
+    }
     if (route === '/favicon.ico') {
       res.writeHead(204).end();
       return;

@@ -5,6 +5,7 @@
  * message costs the page its connection, never the compositor.
  */
 import { expect } from 'chai';
+import { request } from 'node:http';
 import { WebSocket } from 'ws';
 import { decodeFrame, type DecodedRect } from '../../demos/compositor/frame-wire';
 import type { ServerMessage, SurfaceInfo } from '../../demos/compositor/viewer-protocol';
@@ -62,6 +63,28 @@ describe('demo: the viewer WebSocket', function () {
   });
   after(async () => {
     await run.dispose();
+  });
+
+  it('serves the page, and nothing else, to loopback names only', async () => {
+    const get = (path: string, method = 'GET', host = `127.0.0.1:${port}`): Promise<{ status: number; body: string }> =>
+      new Promise((resolve, reject) => {
+        const req = request({ host: '127.0.0.1', port, path, method, headers: { host } }, (res) => {
+          let body = '';
+          res.on('data', (d: Buffer) => (body += d.toString()));
+          res.on('end', () => resolve({ status: res.statusCode ?? 0, body }));
+        });
+        req.on('error', reject);
+        req.end();
+      });
+    const page = await get('/');
+    expect(page.status).to.equal(200);
+    expect(page.body).to.contain('<canvas id="output"');
+    expect((await get('/viewer.js')).body).to.contain('bufshareViewer');
+    expect((await get('/../package.json')).status).to.equal(404);
+    expect((await get('/ws')).status).to.equal(426);
+    expect((await get('/', 'POST')).status).to.equal(405);
+    // DNS rebinding: a page of another site that resolves to 127.0.0.1 carries its own Host.
+    expect((await get('/', 'GET', `evil.example:${port}`)).status).to.equal(404);
   });
 
   it('refuses pages from another origin', async () => {
@@ -123,5 +146,37 @@ describe('demo: the viewer WebSocket', function () {
     const n = good.frames.length;
     await good.until(() => good.frames.length > n + 5, 'more frames on the good page');
     good.socket.close();
+  });
+
+  it('a client killed mid-run disappears from the output, and the other goes on', async () => {
+    const page = openPage(port);
+    await page.until(() => page.surfaces.length === 2 && page.frames.length > 0, 'surfaces');
+    const basic = page.surfaces.find((s) => s.title === 'basic')!;
+    const paint = page.surfaces.find((s) => s.title === 'fingerpaint')!;
+    process.kill(basic.pid, 'SIGKILL');
+    await page.until(() => page.surfaces.length === 1, 'basic to leave the surface list');
+    expect(page.surfaces[0]!.title).to.equal('fingerpaint');
+    // A frame repaints basic's whole area with the background (two colours: its own and the grid's).
+    const covers = (r: DecodedRect): boolean => r.x <= basic.x && r.y <= basic.y && r.x + r.width >= basic.x + basic.width && r.y + r.height >= basic.y + basic.height;
+    const colorsWhereBasicWas = (r: DecodedRect): number => {
+      const colors = new Set<number>();
+      for (let y = basic.y; y < basic.y + basic.height; y++) {
+        const row = (y - r.y) * r.width + (basic.x - r.x);
+        for (const p of r.pixels.subarray(row, row + basic.width)) colors.add(p & 0xffffff);
+      }
+      return colors.size;
+    };
+    // Frames sent after the kill: the last one covering basic's area shows only background there.
+    await page.until(() => {
+      const last = page.frames.flatMap((f) => f.rects).filter(covers).pop();
+      return last !== undefined && colorsWhereBasicWas(last) === 2;
+    }, 'the background where basic was');
+    const seen = page.frames.length;
+    const y = paint.y + 300;
+    page.socket.send(JSON.stringify({ type: 'pointer', action: 'down', x: paint.x + 50, y, buttons: 1, button: 0 }));
+    page.socket.send(JSON.stringify({ type: 'pointer', action: 'move', x: paint.x + 150, y, buttons: 1 }));
+    page.socket.send(JSON.stringify({ type: 'pointer', action: 'up', x: paint.x + 150, y, buttons: 0, button: 0 }));
+    await page.until(() => page.frames.slice(seen).some((f) => f.rects.some((r) => inside(r, paint))), 'fingerpaint to draw again');
+    page.socket.close();
   });
 });
