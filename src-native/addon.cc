@@ -9,6 +9,7 @@
 #include "map.h"
 #include "shm.h"
 #include "udmabuf.h"
+#include "socket.h"
 
 static Napi::Object InitAddon(Napi::Env env, Napi::Object exports) {
   bufshare::InitFd(env, exports);  // first: creates exports.constants
@@ -18,6 +19,7 @@ static Napi::Object InitAddon(Napi::Env env, Napi::Object exports) {
   bufshare::InitDrm(env, exports);
   bufshare::InitGbm(env, exports);
   bufshare::InitUdmabuf(env, exports);
+  bufshare::InitSocket(env, exports);
   return exports;
 }
 

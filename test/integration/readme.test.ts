@@ -1,0 +1,33 @@
+import { expect } from 'chai';
+import { readFileSync, writeFileSync, rmSync } from 'node:fs';
+import { join } from 'node:path';
+import { runTs } from '../helpers/spawn';
+
+const ROOT = join(__dirname, '..', '..');
+
+/** The ```ts block that follows `<!-- example: NAME -->` in the README. */
+function readmeExample(name: string): string {
+  const readme = readFileSync(join(ROOT, 'README.md'), 'utf8');
+  const m = new RegExp(`<!-- example: ${name} -->\\s*\`\`\`ts\\n([\\s\\S]*?)\`\`\``).exec(readme);
+  if (!m) throw new Error(`README has no example ${name}`);
+  return m[1]!;
+}
+
+describe('README examples run as written', function () {
+  this.timeout(30000);
+
+  it('software buffer: allocate, map, draw, read the descriptor', async () => {
+    const code = readmeExample('software-buffer');
+    expect(code).to.equal(readFileSync(join(ROOT, 'examples/software-buffer.ts'), 'utf8').split('\n').slice(1).join('\n'));
+    // Inside the package, so `import ... from 'bufshare'` resolves to this checkout (package.json exports).
+    const file = join(ROOT, 'test', `.readme-example-${process.pid}.ts`);
+    writeFileSync(file, code);
+    try {
+      const res = await runTs(file.slice(ROOT.length + 1), []);
+      expect(res.code, res.stderr).to.equal(0);
+      expect(res.stdout).to.match(/^shm \{ offset: 0, stride: 1280 \} fds: 1\ndamage 256 px\n$/);
+    } finally {
+      rmSync(file, { force: true });
+    }
+  });
+});

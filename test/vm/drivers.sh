@@ -1,0 +1,40 @@
+#!/bin/bash
+# Run a command on both kernels (6.12 and 6.1) with every emulated GPU, the two VMs in
+# parallel. The kernels differ in what the drivers support (and 6.1 has no udmabuf nor
+# dma-buf heaps), so the driver tests must pass on both.
+#
+#   test/vm/drivers.sh [--work DIR] [--timeout S] [--mem MB] -- CMD [ARGS...]
+#
+# Each output line is prefixed with its kernel ([6.12] / [6.1]); the exit status is
+# non-zero if either run failed. BUFSHARE_VM_KERNELS="612" or "61" restricts to one.
+# Both VMs share the work dir read-write: CMD must not write the same files in both.
+set -euo pipefail
+HERE=$(dirname "$(readlink -f "$0")")
+OPTS=()
+while [ $# -gt 0 ]; do
+  case $1 in
+    --work | --timeout | --mem) OPTS+=("$1" "$2"); shift 2 ;;
+    --) shift; break ;;
+    *) sed -n '6p' "$0" >&2; exit 2 ;;
+  esac
+done
+[ $# -gt 0 ] || { sed -n '6p' "$0" >&2; exit 2; }
+read -ra KERNELS <<<"${BUFSHARE_VM_KERNELS:-612 61}"
+
+# Setup one kernel at a time (apt/dpkg lock), before any VM starts.
+for k in "${KERNELS[@]}"; do "$HERE/run.sh" --kernel "$k" --setup; done
+
+# One vCPU each: the hosts have 2 cores and TCG needs one host thread per vCPU.
+smp=1; [ ${#KERNELS[@]} -gt 1 ] || smp=$(($(nproc) > 1 ? 2 : 1))
+pids=()
+for k in "${KERNELS[@]}"; do
+  tag=6.${k#6}                              # 612 -> 6.12, 61 -> 6.1
+  (set -o pipefail
+   "$HERE/run.sh" --kernel "$k" --smp "$smp" "${OPTS[@]}" -- "$@" 2>&1 | sed -u "s/^/[$tag] /") &
+  pids+=($!)
+done
+rc=0
+for i in "${!pids[@]}"; do
+  wait "${pids[$i]}" || { r=$?; echo "drivers.sh: kernel ${KERNELS[$i]} failed (rc=$r)" >&2; rc=1; }
+done
+exit $rc
