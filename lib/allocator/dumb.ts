@@ -81,7 +81,7 @@ export function createDumbObject(device: DrmDevice, width: number, height: numbe
   const plane = { offset: 0, stride: info.pitch };
   return {
     kind: 'dumb', driver: device.driver.name, width, height, format, modifier: MODIFIER_LINEAR, plane, size,
-    export: exported, ownMapping: 'dumb-map',
+    export: exported, ownMapping: 'dumb-map', ownMappingIsDirect: true,
     mapOwn: (mode) => mapDumb({ drmFd: device.fd, handle: info.handle, size: info.size, mode, width, height, stride: info.pitch, format, offset: 0 }),
     destroy: () => {
       if (destroyed) return;

@@ -113,7 +113,7 @@ export function createGbmObject(gbm: GbmDevice, width: number, height: number, f
   let destroyed = false;
   return {
     kind: 'gbm', driver: drm.driver.name, width, height, format, modifier: info.modifier,
-    plane: { offset: info.offset, stride: info.stride }, size, export: exported, ownMapping: 'gbm-map',
+    plane: { offset: info.offset, stride: info.stride }, size, export: exported, ownMapping: 'gbm-map', ownMappingIsDirect: false,
     mapOwn: (mode) => mapGbm({ bo, width, height, format, mode }),
     destroy: () => {
       if (destroyed) return;

@@ -48,6 +48,12 @@ export interface RawBuffer {
   readonly export: BufferExport;
   /** The backend's own server mapping: 'dumb-map', 'gbm-map' or 'direct' (udmabuf's memfd). */
   readonly ownMapping: ServerMapping;
+  /**
+   * The own mapping is the buffer's memory itself (dumb map, udmabuf's memfd),
+   * not a staging copy that reaches the buffer on unmap (gbm_bo_map may be one):
+   * it may then stay mapped across commits.
+   */
+  readonly ownMappingIsDirect: boolean;
   mapOwn(mode: MapMode): GraphicsRegion;
   /** Unmaps nothing (regions are the caller's), closes the dma-buf fd and frees the object. Once. */
   destroy(): void;
@@ -82,6 +88,7 @@ export class HardwareBuffer extends BufferBase implements SharedBuffer {
   private readonly shadowFile: ShmFile | undefined;
   private readonly shadowLayout: ShadowLayout | undefined;
   private shadowRegion: GraphicsRegion | undefined;
+  private commitTarget: GraphicsRegion | undefined;
 
   /** Takes ownership of `raw` (destroyed with this buffer, or here if construction fails). */
   constructor(raw: RawBuffer, verdict: Extract<AccessVerdict, { usable: true }>) {
@@ -158,8 +165,15 @@ export class HardwareBuffer extends BufferBase implements SharedBuffer {
       fd: this.shadowFile.fd, size: this.shadowLayout.size, mode: 'read', strategy: 'shadow', dmabuf: false,
       width: this.width, height: this.height, stride: this.shadowLayout.stride, format: this.format, offset: 0,
     });
-    // The hardware side is mapped per commit: a gbm map may be a staging copy
-    // that only reaches the buffer on unmap.
+    // A direct own mapping stays mapped too: mapping per commit costs an mmap
+    // and a page fault per 4 KiB touched. Measured (host, memfd-backed, 2 busy
+    // cores): full 1080p commit 7.5 ms per-commit map vs 0.6-1.6 ms kept mapped;
+    // a 64x64 damage 0.2-0.6 ms vs 1.4-6.6 us. A gbm map is redone per commit:
+    // it may be a staging copy that only reaches the buffer on unmap.
+    if (this.raw.ownMappingIsDirect && this.verdict.serverMapping === this.raw.ownMapping) {
+      this.commitTarget ??= this.raw.mapOwn('readwrite');
+      return copyRects(this.shadowRegion, this.commitTarget, damage);
+    }
     const target = this.mapServer('readwrite');
     try {
       return copyRects(this.shadowRegion, target, damage);
@@ -185,10 +199,12 @@ export class HardwareBuffer extends BufferBase implements SharedBuffer {
 
   protected releaseResources(): void {
     const errors: unknown[] = [];
-    try {
-      this.shadowRegion?.unmap();
-    } catch (e) {
-      errors.push(e);
+    for (const region of [this.shadowRegion, this.commitTarget]) {
+      try {
+        region?.unmap();
+      } catch (e) {
+        errors.push(e);
+      }
     }
     try {
       if (this.shadowFile) closeAll([this.shadowFile.fd], native.closeFd);

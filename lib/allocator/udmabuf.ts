@@ -50,7 +50,7 @@ export function createUdmabufObject(width: number, height: number, format: Forma
   let destroyed = false;
   return {
     kind: 'udmabuf', driver: '', width, height, format, modifier: MODIFIER_LINEAR, plane: { offset: 0, stride }, size,
-    export: exported, ownMapping: 'direct',
+    export: exported, ownMapping: 'direct', ownMappingIsDirect: true,
     mapOwn: (mode) => mapFd({ fd: memfd.fd, size, mode, strategy: 'direct', dmabuf: false, width, height, stride, format, offset: 0 }),
     destroy: () => {
       if (destroyed) return;

@@ -3,7 +3,7 @@
  * buffer kind got (XRGB8888, automatic access), from test/drivers/results-*.json.
  *
  *   npx tsx test/drivers/table.ts            print the markdown
- *   npx tsx test/drivers/table.ts --write    also replace the table in test/drivers/README.md
+ *   npx tsx test/drivers/table.ts --write    also replace the table in README.md and test/drivers/README.md
  */
 import { readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
@@ -72,8 +72,8 @@ function main(): void {
   const all = files.map((f) => JSON.parse(readFileSync(join(DIR, f), 'utf8')) as Results);
   const table = renderTable(all);
   process.stdout.write(`${table}\n`);
-  if (process.argv.includes('--write')) {
-    const readme = join(DIR, 'README.md');
+  if (!process.argv.includes('--write')) return;
+  for (const readme of [join(DIR, '..', '..', 'README.md'), join(DIR, 'README.md')]) {
     const text = readFileSync(readme, 'utf8');
     const a = text.indexOf(BEGIN);
     const b = text.indexOf(END);

@@ -218,7 +218,7 @@ function memfdRaw(width: number, height: number, driver = 'memfd-test'): RawBuff
   const exported = exportOnce(() => native.dupFd(file.fd));
   let destroyed = false;
   return {
-    kind: 'dumb', driver, width, height, format, modifier: MODIFIER_LINEAR, plane: { offset: 0, stride }, size, export: exported, ownMapping: 'dumb-map',
+    kind: 'dumb', driver, width, height, format, modifier: MODIFIER_LINEAR, plane: { offset: 0, stride }, size, export: exported, ownMapping: 'dumb-map', ownMappingIsDirect: true,
     mapOwn: (mode) => mapFd({ fd: file.fd, size, mode, strategy: 'dumb-map', dmabuf: false, width, height, stride, format, offset: 0 }),
     destroy: () => {
       if (destroyed) return;
@@ -232,6 +232,7 @@ function memfdRaw(width: number, height: number, driver = 'memfd-test'): RawBuff
 describe('HardwareBuffer shadow access', () => {
   it('sends buffer + sealed shadow fds; commitShadow copies only the damage, clipped; destroy closes everything', () => {
     const before = openFds();
+    const liveMappings = native.mappingStats().live;
     const b = createHardwareBuffer(memfdRaw(40, 20, 'vmwgfx'), capability(), undefined);
     expect(b).to.include({ access: 'shadow', serverMapping: 'dumb-map', readOnly: false });
     const { descriptor, fds } = b.export();
@@ -256,6 +257,8 @@ describe('HardwareBuffer shadow access', () => {
     expect(findMismatch(server, 3)).to.equal(undefined);
     b.destroy();
     expect(server.mapped).to.equal(false);
+    // The shadow and the commit target stay mapped across commits; destroy unmaps them.
+    expect(native.mappingStats().live).to.equal(liveMappings);
     expect(openFds().filter((fd) => !before.includes(fd))).to.deep.equal([]);
   });
 
