@@ -8,6 +8,9 @@
  *   --filter RE     only measurements/rows whose id matches RE (repeatable)
  *   --runs N        paired runs per row (default 7; --quick: 5; at least 5 unless --quick)
  *   --out FILE      where to write the JSON (default bench/results.json)
+ *   --timeout S     time limit of every measurement, in seconds (default: each
+ *                   measurement's own; raise it in slow environments such as a
+ *                   TCG VM, where the hardware-buffer rows can run)
  *   --list          print the measurement ids and exit
  *
  * Output ends with two lines:
@@ -36,17 +39,18 @@ interface Options {
   filters: string[];
   runs: number | undefined;
   out: string | undefined;
+  timeout: number | undefined;
   list: boolean;
 }
 
 function usage(message: string): never {
-  process.stderr.write(`bench: ${message}\nusage: npm run bench -- [--quick] [--filter RE]... [--runs N] [--out FILE] [--list]\n`);
+  process.stderr.write(`bench: ${message}\nusage: npm run bench -- [--quick] [--filter RE]... [--runs N] [--out FILE] [--timeout S] [--list]\n`);
   process.stdout.write('0 passed, 1 failed, 0 skipped\n');
   process.exit(1);
 }
 
 function parseArgs(argv: readonly string[]): Options {
-  const o: Options = { quick: false, filters: [], runs: undefined, out: undefined, list: false };
+  const o: Options = { quick: false, filters: [], runs: undefined, out: undefined, timeout: undefined, list: false };
   for (let i = 0; i < argv.length; i++) {
     const a = argv[i]!;
     const value = (): string => argv[++i] ?? usage(`${a} needs a value`);
@@ -54,7 +58,11 @@ function parseArgs(argv: readonly string[]): Options {
     else if (a === '--list') o.list = true;
     else if (a === '--filter') o.filters.push(value());
     else if (a === '--out') o.out = value();
-    else if (a === '--runs') {
+    else if (a === '--timeout') {
+      const n = Number(value());
+      if (!(n > 0)) usage('--timeout needs a positive number of seconds');
+      o.timeout = n;
+    } else if (a === '--runs') {
       const n = Number(value());
       if (!Number.isInteger(n) || n < 1) usage('--runs needs a positive integer');
       o.runs = n;
@@ -97,7 +105,7 @@ async function main(): Promise<number> {
     const whole = selected(m.id);
     if (!whole && !options.filters.some((f) => f.startsWith(`${m.id}.`))) continue;
     const t0 = Date.now();
-    const got = await runMeasurement(m, ctx);
+    const got = await runMeasurement(options.timeout !== undefined ? { ...m, run: m.run.bind(m), timeoutSeconds: options.timeout } : m, ctx);
     rows.push(...got.filter((r) => whole || r.status === 'crashed' || selected(r.id)));
     ctx.log(`${m.id}: ${((Date.now() - t0) / 1000).toFixed(1)} s`);
   }
