@@ -77,7 +77,7 @@ function runServer(): void {
       const auto = createAllocator(args.mode === 'hardware-shadow' ? { access: 'shadow' } : {});
       if (args.mode !== 'shm' && auto.hardwareAllocator === null) {
         auto.close();
-        return { path: '', echoPath: '', seqEchoPath: '', skip: `no hardware buffers here (${auto.fallbackReason ?? 'none'})` };
+        return { path: '', echoPath: '', seqEchoPath: '', skip: auto.fallbackReason ?? 'no hardware buffer kind works here' };
       }
       allocator = new CountingAllocator(auto);
       server = await BufferServer.listen({ path: join(dir, 'bufshare-0'), allocator });

@@ -31,7 +31,7 @@ export const ipcShadow: Measurement = {
     try {
       const shadow = await startSession('hardware-shadow');
       sessions.push(shadow);
-      if (shadow.skip) return [skippedRow(`${ID}.roundtrip`, TITLE, `needs hardware buffers: ${shadow.skip}`, { op: '<=', value: 1.3 })];
+      if (shadow.skip) return [skippedRow(`${ID}.roundtrip`, TITLE, `needs hardware buffers (${shadow.skip})`, { op: '<=', value: 1.3 })];
       const direct = await startSession('hardware');
       sessions.push(direct);
       const surface = { width: W, height: H, bufferCount: 3 as const, usage: 'hardware' as const, fill: true };
