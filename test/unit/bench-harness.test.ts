@@ -5,7 +5,9 @@ import type { BenchContext, Measurement } from '../../bench/measurement';
 import { comparedRow } from '../../bench/result';
 import { idFilter, runMeasurement, tally } from '../../bench/runner';
 import { median, pairedRatios, quantile, summarize } from '../../bench/stats';
-import { renderTable } from '../../bench/table';
+import { formatNumber, formatSummary, renderTable } from '../../bench/table';
+import { medianOfEach } from '../../bench/support/timing';
+import { fdKind } from '../../bench/ipc/proc-stats';
 import { tenPercentIn16Bands, tenPercentIn16Rects } from '../../bench/measurements/damage-copy';
 import { Region } from '../../lib';
 
@@ -74,5 +76,30 @@ describe('bench harness', () => {
       }
       expect(variants.reduce((u, v) => u.union(v), Region.empty).area).to.equal(4 * 1920 * 1080 * 0.1);
     }
+  });
+
+  it('times each call on its own and keeps the median', () => {
+    const seen: number[] = [];
+    const m = medianOfEach((i) => seen.push(i), 5);
+    expect(seen).to.deep.equal([0, 1, 2, 3, 4]);
+    expect(m).to.be.at.least(0);
+  });
+
+  it('formats figures: integers whole, others to 3 significant digits, single runs without a spread', () => {
+    expect(formatNumber(256)).to.equal('256');
+    expect(formatNumber(43598.4)).to.equal('43,598');
+    expect(formatNumber(9.567)).to.equal('9.57');
+    expect(formatNumber(0.0895)).to.equal('0.0895');
+    expect(formatSummary(summarize([7]), 'fds')).to.equal('7 fds');
+    expect(formatSummary(summarize([9, 10, 11]), 'ms')).to.equal('10 ms ±10%');
+  });
+
+  it('classifies fds by what they point to', () => {
+    expect(fdKind('socket:[1234]')).to.equal('socket');
+    expect(fdKind('/memfd:bufshare-1920x1080 (deleted)')).to.equal('memfd');
+    expect(fdKind('anon_inode:dmabuf')).to.equal('dmabuf');
+    expect(fdKind('anon_inode:[eventpoll]')).to.equal('anon_inode:[eventpoll]');
+    expect(fdKind('/dev/shm/bufshare-x')).to.equal('shm-file');
+    expect(fdKind('/work/x.log')).to.equal('file');
   });
 });
