@@ -343,8 +343,9 @@ export class ServerClient extends EventEmitter<ServerClientEvents> {
       this.sendMessage(encodeError(slots.code, slots.message, false, m.surface));
       return;
     }
-    this.toCompositor(() => surface.replaceSlots(m.width, m.height, slots));
+    surface.replaceSlots(m.width, m.height, slots);
     this.sendBuffers(surface, slots);
+    this.toCompositor(() => surface.emit('resize', m.width, m.height));
   }
 
   private destroySurface(surface: ServerSurface, reason: string): void {

@@ -186,7 +186,6 @@ export class ServerSurface extends EventEmitter<ServerSurfaceEvents> {
     this.slots = slots;
     this.currentWidth = width;
     this.currentHeight = height;
-    this.emit('resize', width, height);
   }
 
   /** @internal Destroys every buffer, held or not, and marks the surface gone. Returns false if it already was. */
