@@ -159,7 +159,14 @@ export class BufferServer extends EventEmitter<BufferServerEvents> {
       native.closeFd(fd);
       return;
     }
-    const connection = new Connection(fd, { maxQueuedBytes: this.limits.maxQueuedBytes });
+    let connection: Connection;
+    try {
+      connection = new Connection(fd, { maxQueuedBytes: this.limits.maxQueuedBytes });
+    } catch (e) {
+      // The connection owned the fd and closed it.
+      this.emit('error', e instanceof BufshareError ? e : new BufshareError('ERR_BUFSHARE_SYSCALL', String(e)));
+      return;
+    }
     let credentials: native.PeerCredentials;
     try {
       credentials = connection.peerCredentials();

@@ -74,12 +74,18 @@ export class Connection extends EventEmitter<ConnectionEvents> {
   private peerReset = false;
   private failing = false;
 
-  /** Takes ownership of `fd`, a connected SOCK_SEQPACKET socket. */
+  /** Takes ownership of `fd`, a connected SOCK_SEQPACKET socket, even when it throws. */
   constructor(fd: number, options: ConnectionOptions = {}) {
     super();
     this.maxQueuedBytes = options.maxQueuedBytes ?? 4 * 1024 * 1024;
     this.socket = native.openSeqPacket(fd, (status, events) => this.onEvent(status, events));
-    this.setPolling(native.constants.POLL_READABLE);
+    try {
+      this.setPolling(native.constants.POLL_READABLE);
+    } catch (e) {
+      this.isClosed = true;
+      this.socket.close();
+      throw e;
+    }
   }
 
   /**
