@@ -314,7 +314,12 @@ export class Listener extends EventEmitter<ListenerEvents> {
     super();
     const fd = native.seqpacketListen(path, backlog);
     this.socket = native.openSeqPacket(fd, (status) => this.onReadable(status));
-    this.socket.poll(native.constants.POLL_READABLE);
+    try {
+      this.socket.poll(native.constants.POLL_READABLE);
+    } catch (e) {
+      this.close();
+      throw e;
+    }
   }
 
   close(): void {
