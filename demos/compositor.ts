@@ -1,0 +1,101 @@
+/**
+ * The demo compositor: embeds a BufferServer, composes its clients' surfaces on
+ * a 1280x720 XRGB8888 output, and shows it in a browser, or writes a PNG.
+ *
+ *   node --require tsx/cjs demos/compositor.ts [options]
+ *     --socket PATH          socket path (default $XDG_RUNTIME_DIR/bufshare-0)
+ *     --port N               viewer port on 127.0.0.1 (default 8080; 0: any free port)
+ *     --size WxH             output size (default 1280x720)
+ *     --refresh HZ           output rate: compositions and frame_done per second (default 60)
+ *     --placement tile|cascade
+ *     --headless             no viewer: compose, then write --screenshot after --frames
+ *     --frames N             headless: output frames to compose (default 60)
+ *     --screenshot FILE      headless: the PNG to write (default screenshot.png)
+ *     --wait-surfaces K      headless: start counting frames once K surfaces show pixels (default 1)
+ *
+ * Prints "socket: PATH" and "viewer: URL" (or "screenshot: FILE") on stdout.
+ * SIGINT/SIGTERM close the server (the socket file goes with it) and exit 0.
+ */
+import { parseArgs } from 'node:util';
+import { Compositor } from './compositor/compositor';
+import { writePng } from './compositor/png';
+import { DEFAULT_VIEWER_PORT, ViewerServer } from './compositor/viewer-server';
+
+function usage(message: string): never {
+  console.error(`compositor: ${message}`);
+  process.exit(2);
+}
+
+function intOption(value: string | undefined, name: string, fallback: number, min: number, max: number): number {
+  if (value === undefined) return fallback;
+  const n = Number(value);
+  if (!Number.isInteger(n) || n < min || n > max) usage(`--${name} must be an integer in [${min}, ${max}], got ${value}`);
+  return n;
+}
+
+async function main(): Promise<void> {
+  const { values } = parseArgs({
+    options: {
+      socket: { type: 'string' }, port: { type: 'string' }, size: { type: 'string' }, refresh: { type: 'string' },
+      placement: { type: 'string' }, headless: { type: 'boolean' }, frames: { type: 'string' },
+      screenshot: { type: 'string' }, 'wait-surfaces': { type: 'string' },
+    },
+  });
+  const size = /^(\d+)x(\d+)$/.exec(values.size ?? '1280x720') ?? usage(`--size must be WxH, got ${values.size}`);
+  const placement = values.placement ?? 'tile';
+  if (placement !== 'tile' && placement !== 'cascade') usage(`--placement must be tile or cascade, got ${placement}`);
+  const refreshHz = intOption(values.refresh, 'refresh', 60, 1, 240);
+
+  const compositor = await Compositor.start({
+    socketPath: values.socket, width: Number(size[1]), height: Number(size[2]), refreshHz, placement,
+  });
+  console.log(`socket: ${compositor.socketPath}`);
+  compositor.server.on('error', (e) => console.error(`compositor: ${e.message}`));
+  compositor.server.on('disconnect', (client, reason) => console.log(`client ${client.pid} left: ${reason}`));
+  compositor.server.on('surface', (s) => console.log(`client ${s.client.pid}: surface ${s.width}x${s.height} ${s.format.name}, ${s.kind} buffers, ${s.access} access`));
+
+  let viewer: ViewerServer | undefined;
+  let stopping = false;
+  const stop = async (code: number): Promise<void> => {
+    if (stopping) return;
+    stopping = true;
+    await viewer?.close();
+    await compositor.close();
+    process.exit(code);
+  };
+  process.on('SIGINT', () => void stop(0));
+  process.on('SIGTERM', () => void stop(0));
+  // Started by the demo launcher with an IPC channel: go when it goes (no orphan).
+  process.on('disconnect', () => void stop(0));
+
+  if (values.headless) {
+    const frames = intOption(values.frames, 'frames', 60, 1, 1_000_000);
+    const file = values.screenshot ?? 'screenshot.png';
+    const waitFor = intOption(values['wait-surfaces'], 'wait-surfaces', 1, 0, 64);
+    let counted = 0;
+    compositor.on('composed', () => {
+      if (stopping || compositor.surfaceInfo().length < waitFor) return;
+      if (++counted < frames) return;
+      writePng(compositor.output, file);
+      console.log(`surfaces: ${JSON.stringify(compositor.surfaceInfo())}`);
+      console.log(`screenshot: ${file} (${frames} frames, ${compositor.surfaceInfo().length} surfaces)`);
+      void stop(0);
+    });
+    return;
+  }
+
+  viewer = await ViewerServer.listen({ output: compositor.output, port: intOption(values.port, 'port', DEFAULT_VIEWER_PORT, 0, 65535), refreshHz });
+  const v = viewer;
+  compositor.on('composed', (damage) => v.publishFrame(damage));
+  compositor.on('surfaces', (list) => v.publishSurfaces(list));
+  v.on('pointer', (input) => compositor.pointer(input));
+  v.on('move', (id, x, y) => compositor.move(id, x, y));
+  v.on('raise', (id) => compositor.raise(id));
+  console.log(`viewer: ${v.url}`);
+}
+
+main().catch((e: unknown) => {
+  const inUse = (e as NodeJS.ErrnoException).code === 'EADDRINUSE';
+  console.error(`compositor: ${e instanceof Error ? e.message : String(e)}${inUse ? ' (another program has the port: try --port 0)' : ''}`);
+  process.exit(1);
+});

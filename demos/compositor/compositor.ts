@@ -1,0 +1,226 @@
+/**
+ * Compositor: a BufferServer, a scene and an output, tied together.
+ *
+ * How am I supposed to use this? `const c = await Compositor.start({ socketPath })`;
+ * on every 'composed' event the output's damaged area has new pixels (show them:
+ * ViewerServer.publishFrame, or write a PNG); feed pointer input to
+ * `c.pointer(input)`. `await c.close()` ends it.
+ *
+ * Buffer lifetime, as in Wayland: the compositor keeps each surface's newest
+ * frame (it may have to repaint from it at any time: a move, an expose) and
+ * releases the previous one as soon as a newer one arrives. frame_done goes to
+ * the surfaces that submitted, once per output frame, after it was composed.
+ */
+import { readFileSync } from 'node:fs';
+import { basename } from 'node:path';
+import { EventEmitter } from 'eventemitter3';
+import { BufferServer, type Allocator, type Frame, type Region, type ServerSurface } from '../../lib';
+import { createBackground } from './background';
+import { compose, type ComposeStats } from './composer';
+import { Framebuffer, DEFAULT_OUTPUT_HEIGHT, DEFAULT_OUTPUT_WIDTH } from './framebuffer';
+import { FramePacer } from './pacer';
+import type { PlacementPolicy } from './placement';
+import { PointerRouter, type PointerInput } from './pointer';
+import { RateMeter } from './rate-meter';
+import { Scene } from './scene';
+import type { SurfaceInfo } from './viewer-protocol';
+
+export interface CompositorOptions {
+  /** Default `$XDG_RUNTIME_DIR/bufshare-0`. */
+  readonly socketPath?: string;
+  readonly allocator?: Allocator;
+  readonly width?: number;
+  readonly height?: number;
+  /** Output refresh rate: compositions and frame_done per second. Default 60. */
+  readonly refreshHz?: number;
+  readonly placement?: PlacementPolicy;
+}
+
+export interface CompositorEvents {
+  /** The output changed in `damage` (output coordinates) at output frame `frame`. */
+  composed: [damage: Region, stats: ComposeStats, frame: number];
+  /** Surfaces came, went, moved, or their rates changed: what a viewer's title bars show. */
+  surfaces: [surfaces: SurfaceInfo[]];
+}
+
+/** How often the per-surface rates are republished. */
+const INFO_INTERVAL_MS = 500;
+
+interface Entry {
+  /** Scene id: unique in this compositor (ServerSurface ids are per client). */
+  readonly id: number;
+  readonly surface: ServerSurface;
+  readonly title: string;
+  readonly meter: RateMeter;
+  /** The newest frame, shown until the next one arrives. */
+  frame: Frame | undefined;
+  /** Submitted since the last output frame: owed a frame_done. */
+  owed: boolean;
+}
+
+export class Compositor extends EventEmitter<CompositorEvents> {
+  readonly server: BufferServer;
+  readonly output: Framebuffer;
+  readonly scene: Scene;
+  readonly refreshHz: number;
+  private readonly background: Framebuffer;
+  private readonly entries = new Map<ServerSurface, Entry>();
+  private readonly byId = new Map<number, Entry>();
+  private readonly router: PointerRouter;
+  private readonly pacer: FramePacer;
+  private nextId = 1;
+  private lastInfo = 0;
+  private infoDirty = true;
+  private closed = false;
+
+  private constructor(server: BufferServer, options: CompositorOptions) {
+    super();
+    this.server = server;
+    const width = options.width ?? DEFAULT_OUTPUT_WIDTH;
+    const height = options.height ?? DEFAULT_OUTPUT_HEIGHT;
+    this.output = new Framebuffer(width, height);
+    this.background = createBackground(width, height);
+    this.scene = new Scene(width, height, options.placement ?? 'tile');
+    this.refreshHz = options.refreshHz ?? 60;
+    this.router = new PointerRouter(this.scene, (id, event) => this.entryById(id)?.surface.sendEvent({ ...event }));
+    this.pacer = new FramePacer(this.refreshHz, (n) => this.tick(n));
+    server.on('surface', (s) => this.addSurface(s));
+    server.on('frame', (f) => this.onFrame(f));
+    server.on('surfaceDestroyed', (s) => this.removeSurface(s));
+    this.pacer.start();
+  }
+
+  static async start(options: CompositorOptions = {}): Promise<Compositor> {
+    const server = await BufferServer.listen({ path: options.socketPath, allocator: options.allocator });
+    return new Compositor(server, options);
+  }
+
+  get socketPath(): string {
+    return this.server.path;
+  }
+
+  /** Output frames (pacer ticks) so far. */
+  get frames(): number {
+    return this.pacer.frames;
+  }
+
+  /** Pointer input in output coordinates (from a viewer). */
+  pointer(input: PointerInput): void {
+    this.router.handle(input);
+  }
+
+  /** Moves a surface's top-left corner (a viewer dragging its title bar). Unknown ids are ignored. */
+  move(id: number, x: number, y: number): void {
+    if (!this.scene.get(id)) return;
+    this.scene.move(id, x, y);
+    this.infoDirty = true;
+  }
+
+  raise(id: number): void {
+    if (!this.scene.get(id)) return;
+    this.scene.raise(id);
+    this.infoDirty = true;
+  }
+
+  /** Per surface, bottom to top: what a viewer shows. */
+  surfaceInfo(now = performance.now()): SurfaceInfo[] {
+    const out: SurfaceInfo[] = [];
+    for (const s of this.scene.surfaces) {
+      const e = this.entryById(s.id);
+      if (!e || !s.shown) continue;
+      out.push({
+        id: s.id, title: e.title, pid: e.surface.client.pid, kind: e.surface.kind, access: e.surface.access,
+        format: e.surface.format.name, x: s.x, y: s.y, width: s.width, height: s.height, fps: Math.round(e.meter.rate(now)),
+      });
+    }
+    return out;
+  }
+
+  async close(): Promise<void> {
+    if (this.closed) return;
+    this.closed = true;
+    this.pacer.stop();
+    for (const e of this.entries.values()) e.frame?.release();
+    this.entries.clear();
+    this.byId.clear();
+    await this.server.close();
+  }
+
+  private addSurface(surface: ServerSurface): void {
+    const id = this.nextId++;
+    const entry: Entry = { id, surface, title: titleOf(surface), meter: new RateMeter(), frame: undefined, owed: false };
+    this.entries.set(surface, entry);
+    this.byId.set(id, entry);
+    this.scene.add(id, surface.width, surface.height, surface.format);
+    surface.on('resize', (w, h) => {
+      this.scene.resize(id, w, h);
+      this.infoDirty = true;
+    });
+    this.infoDirty = true;
+  }
+
+  private onFrame(frame: Frame): void {
+    const entry = this.entries.get(frame.surface);
+    if (!entry) {
+      frame.release();
+      return;
+    }
+    const previous = entry.frame;
+    entry.frame = frame;
+    const first = previous === undefined;
+    this.scene.attach(entry.id, frame.region, frame.damage);
+    // The scene now reads the new buffer: the old one goes back to the client.
+    if (previous && previous !== frame) previous.release();
+    entry.owed = true;
+    entry.meter.record(performance.now());
+    if (first) this.infoDirty = true;
+  }
+
+  private removeSurface(surface: ServerSurface): void {
+    const entry = this.entries.get(surface);
+    if (!entry) return;
+    this.entries.delete(surface);
+    this.byId.delete(entry.id);
+    this.scene.remove(entry.id);
+    this.router.surfaceRemoved(entry.id);
+    entry.frame?.release();
+    this.infoDirty = true;
+  }
+
+  private tick(n: number): void {
+    const damage = this.scene.takeDamage();
+    if (!damage.isEmpty) {
+      const stats = compose(this.scene, this.output, this.background, damage);
+      this.emit('composed', damage, stats, n);
+    }
+    for (const e of this.entries.values()) {
+      if (!e.owed) continue;
+      e.owed = false;
+      if (!e.surface.destroyed) e.surface.frameDone();
+    }
+    const now = performance.now();
+    if (this.infoDirty || now - this.lastInfo >= INFO_INTERVAL_MS) {
+      this.infoDirty = false;
+      this.lastInfo = now;
+      this.emit('surfaces', this.surfaceInfo(now));
+    }
+  }
+
+  private entryById(id: number): Entry | undefined {
+    return this.byId.get(id);
+  }
+}
+
+/** The client's name from its hello, else its program's name (from /proc), else "client <pid>". */
+function titleOf(surface: ServerSurface): string {
+  const client = surface.client;
+  if (client.name) return client.name.slice(0, 64);
+  try {
+    const args = readFileSync(`/proc/${client.pid}/cmdline`, 'utf8').split('\0');
+    const script = args.find((a) => /\.(ts|js|mjs|cjs)$/.test(a));
+    if (script) return basename(script).replace(/\.[^.]+$/, '');
+  } catch {
+    // the process is gone already, or not ours to read
+  }
+  return `client ${client.pid}`;
+}
