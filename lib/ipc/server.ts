@@ -122,6 +122,11 @@ export class BufferServer extends EventEmitter<BufferServerEvents> {
       this.socketIno = lstatSync(path).ino;
     } catch (e) {
       listener.close();
+      try {
+        unlinkSync(path);
+      } catch {
+        // Never made it to the file system.
+      }
       throw e;
     }
     this.path = path;
