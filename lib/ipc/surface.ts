@@ -198,7 +198,6 @@ export class Surface extends EventEmitter<SurfaceEvents> {
     this.swapchain = next;
     const pending = this.resizing.shift();
     this.stale = this.resizing.length > 0;
-    old.handWaitersTo(next);
     old.destroy(new BufshareError('ERR_BUFSHARE_DESTROYED', `surface ${this.id} was resized: this buffer is gone`));
     this.emit('resize', next.width, next.height);
     pending?.resolve();

@@ -159,12 +159,6 @@ export class Swapchain {
     if (waiter) waiter.resolve(this.hand(slot));
   }
 
-  /** Moves the waiters to another swapchain (after a resize). */
-  handWaitersTo(next: Swapchain): void {
-    const waiters = this.waiters.splice(0);
-    for (const w of waiters) next.acquire().then(w.resolve, w.reject);
-  }
-
   /** Removes and returns the pending acquires (a resize takes them over). */
   takeWaiters(): Waiter[] {
     return this.waiters.splice(0);
