@@ -155,7 +155,7 @@ export class ServerSurface extends EventEmitter<ServerSurfaceEvents> {
 
   /** @internal See Frame.region. */
   readRegion(slot: BufferSlot): GraphicsRegion {
-    if (slot.buffer.destroyed) throw new BufshareError('ERR_BUFSHARE_DESTROYED', `buffer ${slot.id} of surface ${this.id} was destroyed (the server closed)`);
+    if (slot.buffer.destroyed) throw new BufshareError('ERR_BUFSHARE_DESTROYED', `buffer ${slot.id} of surface ${this.id} was destroyed (its frame was released after its surface went away, or the server closed)`);
     slot.readRegion ??= slot.buffer.map({ mode: 'read' });
     return slot.readRegion;
   }
