@@ -6,13 +6,14 @@
  * Linux 5.0+ with CONFIG_UDMABUF (Debian 6.12 has it; 6.1 does not).
  */
 import { existsSync } from 'node:fs';
-import { BufshareError } from '../errors';
+import { BufshareError, isErrno } from '../errors';
 import { MODIFIER_LINEAR, resolveFormat, type FormatInfo } from '../format';
 import { computeLayout } from '../layout';
 import { mapFd } from '../mapping/fd-mapping';
 import * as native from '../native';
 import { forcedShadowReason } from './env';
-import { CapabilityCache, createHardwareBuffer, exportOnce, type HardwareBuffer, type RawBuffer } from './hardware-buffer';
+import { ok, skipped } from '../probe/result';
+import { CapabilityCache, createHardwareBuffer, type BufferExport, type HardwareBuffer, type RawBuffer } from './hardware-buffer';
 import { checkLinearModifiers } from './shm';
 import { createShmFile } from './shm-file';
 import type { AllocateRequest, Allocator } from './types';
@@ -33,20 +34,16 @@ export function createUdmabufObject(width: number, height: number, format: Forma
     native.closeFd(memfd.fd);
     throw new BufshareError('ERR_BUFSHARE_NOT_AVAILABLE', 'udmabuf not available: it needs a sealed memfd and memfd_create is unavailable');
   }
-  let exported;
+  let dmabuf: number;
   try {
-    // udmabuf has no read-only flavour: its dma-buf is always O_RDWR.
-    exported = exportOnce(() => native.udmabufCreate(memfd.fd, 0, size));
-    if (exported.fd === undefined) {
-      const r = exported.readWrite;
-      throw new BufshareError(r.ok === false && 'errno' in r && r.errno === 'ENOENT' ? 'ERR_BUFSHARE_NOT_AVAILABLE' : 'ERR_BUFSHARE_SYSCALL',
-        `udmabuf creation failed: ${'message' in r ? r.message : 'unknown'}`, 'errno' in r ? { syscall: r.call, errno: r.errno } : {});
-    }
+    dmabuf = native.udmabufCreate(memfd.fd, 0, size);
   } catch (e) {
     native.closeFd(memfd.fd);
+    if (isErrno(e, 'ENOENT', 'ENODEV')) throw new BufshareError('ERR_BUFSHARE_NOT_AVAILABLE', `udmabuf not available: ${e.message}`, { cause: e });
     throw e;
   }
-  const dmabuf = exported.fd;
+  // udmabuf has no read-only flavour: its dma-buf is always O_RDWR.
+  const exported: BufferExport = { fd: dmabuf, readWrite: ok(), readOnly: skipped('a udmabuf is always read-write') };
   let destroyed = false;
   return {
     kind: 'udmabuf', driver: '', width, height, format, modifier: MODIFIER_LINEAR, plane: { offset: 0, stride }, size,

@@ -13,7 +13,9 @@ import { isAlive, leftovers, startDemo, type DemoRun } from '../helpers/demo';
 
 const CHROMIUM = process.env.BUFSHARE_CHROMIUM ?? '/usr/bin/chromium';
 const CHROMIUM_ARGS = ['--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync'];
-const SCREENSHOT = process.env.BUFSHARE_SCREENSHOT ?? join(__dirname, '..', '..', 'docs', 'screenshot.png');
+// `npm run screenshot` writes the README's docs/screenshot.png; a plain test run
+// leaves the tree clean.
+const SCREENSHOT = process.env.BUFSHARE_SCREENSHOT ?? join(tmpdir(), `bufshare-screenshot-${process.pid}.png`);
 const PAPER = 0xf4f1ea;
 const INK = [0x2a6fdb, 0xd9442f];
 const IN_CI = process.env.CI === 'true' || process.env.CI === '1';
