@@ -16,6 +16,12 @@ function readmeExample(name: string): string {
 describe('README examples run as written', function () {
   this.timeout(30000);
 
+  it('the compositor and client examples are the files a test runs together (ipc-examples)', () => {
+    for (const name of ['compositor', 'client']) {
+      expect(readmeExample(name), name).to.equal(readFileSync(join(ROOT, `examples/${name}.ts`), 'utf8'));
+    }
+  });
+
   it('software buffer: allocate, map, draw, read the descriptor', async () => {
     const code = readmeExample('software-buffer');
     expect(code).to.equal(readFileSync(join(ROOT, 'examples/software-buffer.ts'), 'utf8').split('\n').slice(1).join('\n'));
