@@ -9,18 +9,8 @@ import type { FormatInfo } from '../format';
 import { checkMapMode, GraphicsRegion, type MapMode } from '../mapping/graphics-region';
 import type { BufferInfo, MapOptions } from './types';
 
-export interface BufferGeometry {
-  readonly id: number;
-  readonly width: number;
-  readonly height: number;
-  readonly format: FormatInfo;
-  readonly modifier: bigint;
-  readonly planes: readonly PlaneLayout[];
-  readonly size: number;
-  readonly kind: BufferKind;
-  readonly access: ClientAccess;
-  readonly readOnly: boolean;
-}
+/** What a buffer is, fixed at creation: BufferInfo's fields less its behaviour. */
+export type BufferGeometry = Pick<BufferInfo, 'id' | 'width' | 'height' | 'format' | 'modifier' | 'planes' | 'size' | 'kind' | 'access' | 'readOnly'>;
 
 export abstract class BufferBase implements BufferInfo {
   readonly id: number;
