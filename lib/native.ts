@@ -32,6 +32,27 @@ export interface NativeConstants {
   DMA_BUF_SYNC_END: number;
 }
 
+/** What the SIGBUS guard knows of one mapping (see src-native/sigbus.h). */
+export interface MappingState {
+  /** The file can shrink (not sealed with F_SEAL_SHRINK), so the guard watches the mapping. */
+  guarded: boolean;
+  /** The file shrank under the mapping; its pages were replaced with zeros. */
+  faulted: boolean;
+}
+
+export interface MappingStats {
+  /** Mappings not yet unmapped. */
+  live: number;
+  /** Mappings made since the addon was loaded. */
+  created: number;
+  /** Live mappings the SIGBUS guard watches. */
+  guarded: number;
+  /** Mappings the guard replaced with zero pages since load. */
+  sigbusFaults: number;
+  /** The guard's handler is the current SIGBUS disposition. */
+  sigbusHandler: boolean;
+}
+
 /** mmap protection bits as the addon takes them. */
 export const PROT_READ = 1;
 export const PROT_WRITE = 2;
@@ -52,7 +73,8 @@ interface Addon {
   // map.cc
   mmap(fd: number, length: number, offset: number, prot: number): ArrayBuffer;
   unmap(buffer: ArrayBuffer): boolean;
-  mappingStats(): { live: number; created: number };
+  mappingState(buffer: ArrayBuffer): MappingState;
+  mappingStats(): MappingStats;
   dmabufSync(fd: number, flags: number): void;
   pageSize(): number;
   // copy.cc
@@ -62,7 +84,19 @@ interface Addon {
   ): number;
 }
 
-const addon = bindings('bufshare') as Addon;
+/**
+ * BUFSHARE_ADDON, when set, is the path of an addon build to load instead of
+ * build/Release (the sanitizer build: `npm run test:asan` sets it to
+ * build-asan/build/Release/bufshare.node).
+ */
+function loadAddon(): Addon {
+  const override = process.env.BUFSHARE_ADDON;
+  // eslint-disable-next-line @typescript-eslint/no-require-imports
+  if (override !== undefined && override !== '') return require(override) as Addon;
+  return bindings('bufshare') as Addon;
+}
+
+const addon = loadAddon();
 
 function wrap<A extends unknown[], R>(fn: (...args: A) => R): (...args: A) => R {
   return (...args: A): R => {
@@ -89,6 +123,7 @@ export const shmFileCreate = wrap(addon.shmFileCreate);
 
 export const mmapFd = wrap(addon.mmap);
 export const unmapBuffer = wrap(addon.unmap);
+export const mappingState = wrap(addon.mappingState);
 export const mappingStats = wrap(addon.mappingStats);
 export const dmabufSync = wrap(addon.dmabufSync);
 export const pageSize: number = addon.pageSize();
