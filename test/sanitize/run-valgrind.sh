@@ -1,0 +1,31 @@
+#!/usr/bin/env bash
+# valgrind memcheck over a lean subset of the native-facing tests (node under
+# memcheck runs ~40x slower; this subset takes about a minute here).
+#
+# - node --jitless: no JIT code for valgrind to retranslate (and no false
+#   positives from it); the addon and V8's builtins still run.
+# - Only errors with a frame in bufshare.node (or src-native/) count: node's own
+#   conservative GC stack scan reads uninitialised stack words by design
+#   ("Conditional jump or move depends on uninitialised value(s)" in
+#   heap::base::Stack::IteratePointersImpl), which is not ours to fix.
+# - Left out: the tests that truncate a file under a live mapping. Under
+#   valgrind 3.19 the SIGBUS guard's handler runs, but the guest does not resume
+#   correctly after the mapping was replaced (measured: SIGSEGV at address 0x12 in
+#   Builtins_ArrayIteratorPrototypeNext); `npm run test:asan` runs them. Also left
+#   out: the 10,000-cycle leak test (minutes under valgrind; ASan runs it).
+set -euo pipefail
+root=$(cd "$(dirname "$0")/../.." && pwd)
+cd "$root"
+command -v valgrind >/dev/null || { echo "valgrind not installed (apt-get install valgrind)" >&2; exit 2; }
+logdir=$(mktemp -d)
+export BUFSHARE_TEST_SPEC=${BUFSHARE_VALGRIND_SPEC:-test/unit/copy.test.ts,test/unit/shm.test.ts,test/unit/descriptor.test.ts,test/unit/sigbus.test.ts,test/unit/hostile-geometry.test.ts}
+set +e
+valgrind --tool=memcheck --trace-children=no --smc-check=all-non-file --leak-check=full \
+  --show-leak-kinds=definite,indirect --error-exitcode=0 --num-callers=40 --log-file="$logdir/memcheck.%p.log" \
+  node --jitless "$root/node_modules/mocha/bin/mocha.js" --grep 'truncat|10,000' --invert "$@"
+rc=$?
+set -e
+node --require tsx/cjs "$root/test/sanitize/valgrind-report.ts" "$logdir"/memcheck.*.log
+report=$?
+rm -rf "$logdir"
+[ "$rc" -eq 0 ] && [ "$report" -eq 0 ]
