@@ -16,7 +16,8 @@
         "src-native/shm.cc",
         "src-native/map.cc",
         "src-native/sigbus.cc",
-        "src-native/copy.cc"
+        "src-native/copy.cc",
+        "src-native/socket.cc"
       ],
       "include_dirs": ["<!(node -p \"require('node-addon-api').include_dir\")"],
       "defines": ["NAPI_VERSION=8", "NODE_ADDON_API_DISABLE_DEPRECATED"],

@@ -32,6 +32,22 @@ export const ErrorCodes = [
   'ERR_BUFSHARE_NOT_AVAILABLE',
   /** The operation is not supported by this buffer or device. */
   'ERR_BUFSHARE_UNSUPPORTED',
+  /** A peer sent a malformed, oversized or out-of-order message, or fds it may not send. Fatal for the connection. */
+  'ERR_BUFSHARE_PROTOCOL',
+  /** The peers speak different protocol versions. */
+  'ERR_BUFSHARE_VERSION_MISMATCH',
+  /** A client went past one of its limits (surfaces, buffers, bytes, queued messages). Fatal for the connection. */
+  'ERR_BUFSHARE_LIMIT_EXCEEDED',
+  /** The server refused the client: its uid is not allowed. */
+  'ERR_BUFSHARE_ACCESS_DENIED',
+  /** $XDG_RUNTIME_DIR (or the socket's directory) is unset, missing, not a directory, or not private (0700). */
+  'ERR_BUFSHARE_RUNTIME_DIR',
+  /** The socket path is taken: a live server answers there, or it is not a socket. */
+  'ERR_BUFSHARE_ADDRESS_IN_USE',
+  /** No server listens at the path. */
+  'ERR_BUFSHARE_NO_SERVER',
+  /** The connection is closed (either side closed it, or it broke). */
+  'ERR_BUFSHARE_CONNECTION_CLOSED',
 ] as const;
 
 export type ErrorCode = (typeof ErrorCodes)[number];

@@ -16,3 +16,18 @@ export { ShmAllocator, ShmBuffer, type ShmAllocatorOptions } from './allocator/s
 export { createShmFile, type ShmFile } from './allocator/shm-file';
 export { fromDescriptor, ImportedBuffer } from './imported-buffer';
 export { copyRects, type Damage } from './copy';
+export { BufferServer, type BufferServerOptions, type BufferServerEvents } from './ipc/server';
+export { ServerClient, type ServerClientEvents } from './ipc/server-client';
+export { ServerSurface, type ServerSurfaceEvents } from './ipc/server-surface';
+export { Frame } from './ipc/frame';
+export { BufferClient, type BufferClientOptions, type BufferClientEvents, type CreateSurfaceOptions } from './ipc/client';
+export { Surface, type SurfaceEvents } from './ipc/surface';
+export type { AcquiredBuffer } from './ipc/swapchain';
+export {
+  PROTOCOL_VERSION, MAX_MESSAGE_BYTES, MAX_FDS_PER_MESSAGE, MAX_BUFFERS_PER_SURFACE, DEFAULT_LIMITS, Opcode,
+  encodeHello, encodeCreateSurface, encodeSubmit, encodeResize, encodeDestroySurface, encodeRequest,
+  decodeClientMessage, decodeServerMessage,
+  type ClientLimits, type JsonValue, type BufferUsageName, type ClientMessage, type ServerMessage,
+} from './ipc/protocol';
+export { Connection, Listener, type ConnectionEvents, type ConnectionOptions } from './ipc/transport';
+export { defaultSocketPath, DEFAULT_SOCKET_NAME } from './ipc/socket-path';

@@ -30,6 +30,43 @@ export interface NativeConstants {
   DMA_BUF_SYNC_RW: number;
   DMA_BUF_SYNC_START: number;
   DMA_BUF_SYNC_END: number;
+  /** recv() meta[2]: the message was longer than the receive buffer. */
+  RECV_TRUNCATED: number;
+  /** recv() meta[2]: fds were lost in transit; the ones that arrived were closed. */
+  RECV_CONTROL_TRUNCATED: number;
+  POLL_READABLE: number;
+  POLL_WRITABLE: number;
+  MAX_FDS_PER_MESSAGE: number;
+}
+
+export interface PeerCredentials {
+  pid: number;
+  uid: number;
+  gid: number;
+}
+
+/**
+ * A SOCK_SEQPACKET socket on the libuv loop (src-native/socket.h). Owns its fd.
+ * `onEvent(status, events)` runs on the JS thread when the socket is readable (1)
+ * or writable (2) as asked with poll(); status is 0 or a negative libuv error.
+ */
+export interface SeqPacketSocket {
+  readonly fd: number;
+  /** Watch for readable (1) and/or writable (2); 0 stops. A watched socket keeps itself alive. */
+  poll(events: number): void;
+  /** 1: a message (meta = [bytes, fds, flags]); 0: none now; -1: end of stream. */
+  recv(buf: Uint8Array, fds: Int32Array, meta: Int32Array): number;
+  /** true: sent whole; false: EAGAIN, nothing sent. The fds stay the caller's. */
+  send(data: Uint8Array, fds?: Int32Array): boolean;
+  /** A new connection's fd, or -1 when none is pending. */
+  accept(): number;
+  peerCred(): PeerCredentials;
+  /** Stops watching and closes the fd. Idempotent. */
+  close(): void;
+}
+
+interface SeqPacketConstructor {
+  new (fd: number, onEvent: (status: number, events: number) => void): SeqPacketSocket;
 }
 
 /** What the SIGBUS guard knows of one mapping (see src-native/sigbus.h). */
@@ -82,6 +119,11 @@ interface Addon {
     src: Uint8Array, srcStride: number, dst: Uint8Array, dstStride: number,
     width: number, height: number, bpp: number, rects: Int32Array,
   ): number;
+  // socket.cc
+  seqpacketListen(path: string, backlog: number): number;
+  seqpacketConnect(path: string): number;
+  seqpacketPair(): [number, number];
+  SeqPacket: SeqPacketConstructor;
 }
 
 /**
@@ -129,3 +171,31 @@ export const dmabufSync = wrap(addon.dmabufSync);
 export const pageSize: number = addon.pageSize();
 
 export const copyRectsRaw = wrap(addon.copyRects);
+
+export const seqpacketListen = wrap(addon.seqpacketListen);
+export const seqpacketConnect = wrap(addon.seqpacketConnect);
+export const seqpacketPair = wrap(addon.seqpacketPair);
+
+/**
+ * Wraps `fd` (ownership passes to the socket) in a SeqPacketSocket whose methods
+ * throw BufshareErrors.
+ */
+export function openSeqPacket(fd: number, onEvent: (status: number, events: number) => void): SeqPacketSocket {
+  let raw: SeqPacketSocket;
+  try {
+    raw = new addon.SeqPacket(fd, onEvent);
+  } catch (e) {
+    throw fromNativeError(e);
+  }
+  return {
+    get fd() {
+      return raw.fd;
+    },
+    poll: wrap((events: number) => raw.poll(events)),
+    recv: wrap((buf: Uint8Array, fds: Int32Array, meta: Int32Array) => raw.recv(buf, fds, meta)),
+    send: wrap((data: Uint8Array, fds?: Int32Array) => raw.send(data, fds)),
+    accept: wrap(() => raw.accept()),
+    peerCred: wrap(() => raw.peerCred()),
+    close: wrap(() => raw.close()),
+  };
+}

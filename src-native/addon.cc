@@ -6,12 +6,14 @@
 #include "fd.h"
 #include "map.h"
 #include "shm.h"
+#include "socket.h"
 
 static Napi::Object InitAddon(Napi::Env env, Napi::Object exports) {
   bufshare::InitFd(env, exports);  // first: creates exports.constants
   bufshare::InitShm(env, exports);
   bufshare::InitMap(env, exports);
   bufshare::InitCopy(env, exports);
+  bufshare::InitSocket(env, exports);
   return exports;
 }
 

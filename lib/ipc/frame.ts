@@ -1,0 +1,56 @@
+/**
+ * Frame: one submitted buffer, as the compositor sees it, until it releases it.
+ *
+ * How am I supposed to use this? In `server.on('frame', (frame) => ...)` read
+ * `frame.region` (the buffer mapped for reading) inside `frame.damage`, show it,
+ * then `frame.release()` so the client may draw into the buffer again. Call
+ * `frame.surface.frameDone()` when the client should draw its next frame.
+ *
+ * Coherence: the client wrote the pixels before it submitted; for shadow-access
+ * buffers the server copied the damage into the buffer before the frame was
+ * emitted. Reading after release() races with the client's next frame.
+ */
+import type { SharedBuffer } from '../allocator/types';
+import type { GraphicsRegion } from '../mapping/graphics-region';
+import type { Region } from '../region';
+import type { ServerSurface } from './server-surface';
+import type { BufferSlot } from './server-surface';
+
+export class Frame {
+  readonly surface: ServerSurface;
+  /** Damage clipped to the buffer, at most the client's maxRectsPerSubmit rectangles. */
+  readonly damage: Region;
+  private readonly slot: BufferSlot;
+  private isReleased = false;
+
+  /** @internal Made by the server when a client submits. */
+  constructor(surface: ServerSurface, slot: BufferSlot, damage: Region) {
+    this.surface = surface;
+    this.slot = slot;
+    this.damage = damage;
+  }
+
+  get buffer(): SharedBuffer {
+    return this.slot.buffer;
+  }
+
+  /**
+   * The buffer mapped for reading. One mapping per buffer, made on first use and
+   * kept until the buffer is destroyed (never one per frame). If the client goes
+   * away first, its views have length 0: never a dangling read.
+   */
+  get region(): GraphicsRegion {
+    return this.surface.readRegion(this.slot);
+  }
+
+  get released(): boolean {
+    return this.isReleased;
+  }
+
+  /** Returns the buffer to its client. Idempotent; a no-op once the client is gone. */
+  release(): void {
+    if (this.isReleased) return;
+    this.isReleased = true;
+    this.surface.releaseSlot(this.slot);
+  }
+}

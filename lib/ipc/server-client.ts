@@ -1,0 +1,358 @@
+/**
+ * ServerClient: one connected client on the server, and the protocol state
+ * machine that checks everything it sends.
+ *
+ * Trust: none. Every message is decoded and validated (protocol.ts), then
+ * checked against this client's state: hello first and once, surfaces and
+ * buffers that are its own (ids are per client, so it cannot even name another
+ * client's), buffers it holds, limits. Any violation is answered with an error
+ * message and the disconnect of this client only. fds a client sends are closed
+ * at once: clients never hand the server fds.
+ *
+ * Ownership: the client's surfaces and their buffers are destroyed (every fd
+ * closed, every mapping unmapped) when it disconnects, however it goes.
+ */
+import { EventEmitter } from 'eventemitter3';
+import type { Allocator, SharedBuffer } from '../allocator/types';
+import { BufshareError, type ErrorCode } from '../errors';
+import { resolveFormat, type FormatInfo } from '../format';
+import * as native from '../native';
+import { damageFromQuads } from './damage';
+import { Frame } from './frame';
+import {
+  decodeClientMessage, encodeError, encodeSurfaceBuffers, encodeWelcome, MAX_ID, PROTOCOL_VERSION,
+  type ClientLimits, type ClientMessage, type JsonValue,
+} from './protocol';
+import { ServerSurface, type BufferSlot } from './server-surface';
+import type { Connection } from './transport';
+
+/** What a ServerClient needs from its server. */
+export interface ServerClientHost {
+  readonly allocator: Allocator;
+  readonly limits: ClientLimits;
+  surfaceCreated(surface: ServerSurface): void;
+  frame(frame: Frame): void;
+  surfaceDestroyed(surface: ServerSurface): void;
+  request(surface: ServerSurface | undefined, client: ServerClient, payload: JsonValue): void;
+  disconnected(client: ServerClient, reason: string): void;
+}
+
+export interface ServerClientEvents {
+  surface: [surface: ServerSurface];
+  request: [surface: ServerSurface | undefined, payload: JsonValue];
+  disconnect: [reason: string];
+}
+
+/** A client's fault: answered with an error message and a disconnect. */
+class ClientFault extends BufshareError {}
+
+function fault(code: ErrorCode, message: string): never {
+  throw new ClientFault(code, message);
+}
+
+/** Error codes a client may be told about its own request; anything else is reported as a server failure. */
+const CLIENT_ERROR_CODES: ReadonlySet<string> = new Set<ErrorCode>([
+  'ERR_BUFSHARE_PROTOCOL', 'ERR_BUFSHARE_VERSION_MISMATCH', 'ERR_BUFSHARE_LIMIT_EXCEEDED', 'ERR_BUFSHARE_ACCESS_DENIED',
+]);
+
+/** Errors of an allocation the client asked for: reported to it without a disconnect (it may try something else). */
+const ALLOCATION_ERROR_CODES: ReadonlySet<string> = new Set<ErrorCode>([
+  'ERR_BUFSHARE_UNSUPPORTED_FORMAT', 'ERR_BUFSHARE_UNSUPPORTED_MODIFIER', 'ERR_BUFSHARE_INVALID_DIMENSIONS',
+  'ERR_BUFSHARE_SIZE_OVERFLOW', 'ERR_BUFSHARE_NOT_AVAILABLE', 'ERR_BUFSHARE_UNSUPPORTED', 'ERR_BUFSHARE_SYSCALL',
+]);
+
+export class ServerClient extends EventEmitter<ServerClientEvents> {
+  /** Unique in this server. */
+  readonly id: number;
+  /** Of the connecting process, from SO_PEERCRED. */
+  readonly pid: number;
+  readonly uid: number;
+  readonly gid: number;
+  private clientName: string | undefined;
+  private readonly connection: Connection;
+  private readonly host: ServerClientHost;
+  private readonly byId = new Map<number, ServerSurface>();
+  private readonly surfaceSet = new Set<ServerSurface>();
+  private greeted = false;
+  private nextBufferId = 1;
+  private bufferCount = 0;
+  private bufferBytes = 0;
+  private listenerThrew = false;
+  private disconnectReason: string | undefined;
+
+  /** @internal Made by BufferServer for each accepted connection. */
+  constructor(host: ServerClientHost, id: number, connection: Connection, credentials: native.PeerCredentials) {
+    super();
+    this.host = host;
+    this.id = id;
+    this.connection = connection;
+    this.pid = credentials.pid;
+    this.uid = credentials.uid;
+    this.gid = credentials.gid;
+    connection.on('message', (data, fds) => this.onMessage(data, fds));
+    connection.on('malformed', (reason) => this.fail(new ClientFault('ERR_BUFSHARE_PROTOCOL', reason)));
+    connection.on('close', (reason) => this.onClose(reason));
+  }
+
+  /** The name the client gave in its hello, if any. */
+  get name(): string | undefined {
+    return this.clientName;
+  }
+
+  get surfaces(): ReadonlySet<ServerSurface> {
+    return this.surfaceSet;
+  }
+
+  get connected(): boolean {
+    return !this.connection.closed;
+  }
+
+  /** Why it went away, once it has. */
+  get reason(): string | undefined {
+    return this.disconnectReason;
+  }
+
+  /** Disconnects the client; with `error`, it is told why first. */
+  disconnect(reason = 'disconnected by the server', error?: { code: ErrorCode; message: string }): void {
+    if (this.connection.closed) return;
+    if (error) this.sendMessage(encodeError(error.code, error.message, true));
+    this.connection.close(reason);
+  }
+
+  /** @internal Sends a message; dropped (the connection closes) if the client stopped reading. */
+  sendMessage(data: Uint8Array, fds?: readonly number[]): void {
+    if (this.connection.closed) return;
+    this.connection.send(data, fds);
+  }
+
+  /** @internal Destroys one buffer and gives back its share of the limits. */
+  destroySlot(slot: BufferSlot): void {
+    if (slot.buffer.destroyed) return;
+    this.bufferCount--;
+    this.bufferBytes -= slot.buffer.size;
+    slot.readRegion = undefined;
+    try {
+      // Unmaps the read region too (the buffer tracks every region it handed out).
+      slot.buffer.destroy();
+    } catch {
+      // A close that failed is still closed (Linux closes on EINTR too); nothing more to free.
+    }
+  }
+
+  private onMessage(data: Uint8Array, fds: number[]): void {
+    if (this.connection.closed) {
+      for (const fd of fds) closeQuietly(fd);
+      return;
+    }
+    try {
+      if (fds.length > 0) {
+        for (const fd of fds) closeQuietly(fd);
+        fault('ERR_BUFSHARE_PROTOCOL', `clients may not send fds (${fds.length} received and closed)`);
+      }
+      this.dispatch(decodeClientMessage(data));
+    } catch (e) {
+      if (this.listenerThrew) {
+        // The compositor's own listener threw: its bug, not the client's.
+        this.listenerThrew = false;
+        throw e;
+      }
+      this.fail(e);
+    }
+  }
+
+  /** Calls into the compositor, marking any exception as its own. */
+  private toCompositor(fn: () => void): void {
+    try {
+      fn();
+    } catch (e) {
+      this.listenerThrew = true;
+      throw e;
+    }
+  }
+
+  private fail(e: unknown): void {
+    if (this.connection.closed) return;
+    let code: ErrorCode = 'ERR_BUFSHARE_PROTOCOL';
+    let message = e instanceof Error ? e.message : String(e);
+    if (e instanceof BufshareError && CLIENT_ERROR_CODES.has(e.code)) code = e.code;
+    else if (!(e instanceof ClientFault)) message = `the server could not handle a message: ${message}`;
+    this.disconnect(`${code}: ${message}`, { code, message });
+  }
+
+  private dispatch(m: ClientMessage): void {
+    if (!this.greeted) {
+      if (m.op !== 'hello') fault('ERR_BUFSHARE_PROTOCOL', `expected hello first, got ${m.op}`);
+      if (m.version !== PROTOCOL_VERSION) {
+        fault('ERR_BUFSHARE_VERSION_MISMATCH', `the server speaks protocol version ${PROTOCOL_VERSION}, the client ${m.version}`);
+      }
+      this.greeted = true;
+      this.clientName = m.name;
+      this.sendMessage(encodeWelcome(this.id, this.host.limits));
+      return;
+    }
+    switch (m.op) {
+      case 'hello':
+        return fault('ERR_BUFSHARE_PROTOCOL', 'hello sent twice');
+      case 'create_surface':
+        return this.createSurface(m);
+      case 'submit':
+        return this.submit(m);
+      case 'resize':
+        return this.resize(m);
+      case 'destroy_surface':
+        return this.destroySurface(this.surface(m.surface, 'destroy_surface'), 'destroyed by the client');
+      case 'request': {
+        const surface = m.surface === undefined ? undefined : this.surface(m.surface, 'request');
+        this.toCompositor(() => {
+          this.emit('request', surface, m.payload);
+          this.host.request(surface, this, m.payload);
+        });
+        return;
+      }
+    }
+  }
+
+  private surface(id: number, what: string): ServerSurface {
+    const s = this.byId.get(id);
+    if (!s) fault('ERR_BUFSHARE_PROTOCOL', `${what}: no surface ${id}`);
+    return s;
+  }
+
+  /** Allocates `count` buffers within the limits, or none (a failure destroys what was made). */
+  private allocate(width: number, height: number, format: FormatInfo, usage: 'software' | 'hardware', count: number, freed: { count: number; bytes: number }): BufferSlot[] | BufshareError {
+    const limits = this.host.limits;
+    if (this.bufferCount - freed.count + count > limits.maxBuffers) {
+      fault('ERR_BUFSHARE_LIMIT_EXCEEDED', `over the limit of ${limits.maxBuffers} buffers per client`);
+    }
+    const made: SharedBuffer[] = [];
+    const destroyMade = (): void => {
+      for (const b of made) {
+        try {
+          b.destroy();
+        } catch {
+          // Closed anyway.
+        }
+      }
+    };
+    try {
+      for (let i = 0; i < count; i++) made.push(this.host.allocator.allocate({ width, height, format: format.name, usage }));
+    } catch (e) {
+      destroyMade();
+      if (e instanceof BufshareError && ALLOCATION_ERROR_CODES.has(e.code)) return e;
+      throw e;
+    }
+    const bytes = made.reduce((n, b) => n + b.size, 0);
+    if (this.bufferBytes - freed.bytes + bytes > limits.maxBytes) {
+      destroyMade();
+      fault('ERR_BUFSHARE_LIMIT_EXCEEDED', `over the limit of ${limits.maxBytes} buffer bytes per client`);
+    }
+    if (this.nextBufferId + count > MAX_ID) {
+      destroyMade();
+      fault('ERR_BUFSHARE_LIMIT_EXCEEDED', 'out of buffer ids');
+    }
+    this.bufferCount += count;
+    this.bufferBytes += bytes;
+    return made.map((buffer) => ({ id: this.nextBufferId++, buffer, held: false, retired: false, readRegion: undefined }));
+  }
+
+  /** Sends the descriptors and fds of a surface's buffers (on creation and after a resize). */
+  private sendBuffers(surface: ServerSurface, slots: readonly BufferSlot[]): void {
+    const descriptors: unknown[] = [];
+    const fds: number[] = [];
+    for (const slot of slots) {
+      const exported = slot.buffer.export();
+      descriptors.push({ ...exported.descriptor, id: slot.id });
+      fds.push(...exported.fds);
+    }
+    this.sendMessage(encodeSurfaceBuffers({ surface: surface.id, width: surface.width, height: surface.height, format: surface.format.fourcc, buffers: descriptors }), fds);
+  }
+
+  private createSurface(m: Extract<ClientMessage, { op: 'create_surface' }>): void {
+    if (this.byId.has(m.surface)) fault('ERR_BUFSHARE_PROTOCOL', `create_surface: surface ${m.surface} already exists`);
+    if (this.byId.size >= this.host.limits.maxSurfaces) {
+      fault('ERR_BUFSHARE_LIMIT_EXCEEDED', `over the limit of ${this.host.limits.maxSurfaces} surfaces per client`);
+    }
+    let format: FormatInfo;
+    try {
+      format = resolveFormat(m.format);
+    } catch (e) {
+      this.sendMessage(encodeError('ERR_BUFSHARE_UNSUPPORTED_FORMAT', (e as Error).message, false, m.surface));
+      return;
+    }
+    const slots = this.allocate(m.width, m.height, format, m.usage, m.bufferCount, { count: 0, bytes: 0 });
+    if (slots instanceof BufshareError) {
+      this.sendMessage(encodeError(slots.code, slots.message, false, m.surface));
+      return;
+    }
+    const surface = new ServerSurface(this, m.surface, m.width, m.height, format, m.usage, slots);
+    this.byId.set(m.surface, surface);
+    this.surfaceSet.add(surface);
+    this.sendBuffers(surface, slots);
+    this.toCompositor(() => {
+      this.emit('surface', surface);
+      this.host.surfaceCreated(surface);
+    });
+  }
+
+  private submit(m: Extract<ClientMessage, { op: 'submit' }>): void {
+    const surface = this.surface(m.surface, 'submit');
+    const slot = surface.slot(m.buffer);
+    if (!slot) fault('ERR_BUFSHARE_PROTOCOL', `submit: surface ${m.surface} has no buffer ${m.buffer}`);
+    if (slot.held) fault('ERR_BUFSHARE_PROTOCOL', `submit: buffer ${m.buffer} was submitted and not yet released: the client does not hold it`);
+    const damage = damageFromQuads(m.damage, surface.width, surface.height, this.host.limits.maxRectsPerSubmit);
+    if (slot.buffer.access === 'shadow' && !damage.isEmpty) slot.buffer.commitShadow(damage);
+    slot.held = true;
+    const frame = new Frame(surface, slot, damage);
+    this.toCompositor(() => {
+      surface.emit('frame', frame);
+      this.host.frame(frame);
+    });
+  }
+
+  private resize(m: Extract<ClientMessage, { op: 'resize' }>): void {
+    const surface = this.surface(m.surface, 'resize');
+    // The old buffers the compositor does not hold are freed by the resize; count them out.
+    const freedSlots = surface.allSlots.filter((s) => !s.held);
+    const freed = { count: freedSlots.length, bytes: freedSlots.reduce((n, s) => n + s.buffer.size, 0) };
+    const slots = this.allocate(m.width, m.height, surface.format, surface.usage, surface.buffers.length, freed);
+    if (slots instanceof BufshareError) {
+      this.sendMessage(encodeError(slots.code, slots.message, false, m.surface));
+      return;
+    }
+    this.toCompositor(() => surface.replaceSlots(m.width, m.height, slots));
+    this.sendBuffers(surface, slots);
+  }
+
+  private destroySurface(surface: ServerSurface, reason: string): void {
+    this.byId.delete(surface.id);
+    this.surfaceSet.delete(surface);
+    if (!surface.markDestroyed()) return;
+    this.toCompositor(() => {
+      surface.emit('destroy', reason);
+      this.host.surfaceDestroyed(surface);
+    });
+  }
+
+  private onClose(reason: string): void {
+    this.disconnectReason = reason;
+    const errors: unknown[] = [];
+    for (const surface of [...this.surfaceSet]) {
+      try {
+        this.destroySurface(surface, `client disconnected: ${reason}`);
+      } catch (e) {
+        errors.push(e);
+      }
+    }
+    this.emit('disconnect', reason);
+    this.host.disconnected(this, reason);
+    if (errors.length > 0) throw errors[0];
+  }
+}
+
+function closeQuietly(fd: number): void {
+  try {
+    native.closeFd(fd);
+  } catch {
+    // Not ours any more.
+  }
+}

@@ -1,0 +1,170 @@
+/**
+ * ServerSurface: one client surface on the server, with the buffers the server
+ * allocated for it and who holds each one.
+ *
+ * A buffer is either the client's (free, or being drawn) or the compositor's
+ * (submitted, not yet released). A client may only submit a buffer it holds.
+ * On resize the surface gets new buffers; an old one the compositor still holds
+ * stays valid until its frame is released, then is destroyed.
+ *
+ * Ownership: the surface owns its buffers (their fds and mappings) and destroys
+ * every one exactly once: when it is destroyed, when its client goes away, or
+ * (after a resize) when an old buffer's frame is released.
+ */
+import { EventEmitter } from 'eventemitter3';
+import type { SharedBuffer } from '../allocator/types';
+import type { BufferKind, ClientAccess } from '../descriptor';
+import type { FormatInfo } from '../format';
+import type { GraphicsRegion } from '../mapping/graphics-region';
+import { BufshareError } from '../errors';
+import type { Frame } from './frame';
+import { encodeEvent, encodeFrameDone, encodeRelease, type BufferUsageName, type JsonValue } from './protocol';
+import type { ServerClient } from './server-client';
+
+/** @internal One buffer of a surface, with its per-client wire id. */
+export interface BufferSlot {
+  readonly id: number;
+  readonly buffer: SharedBuffer;
+  /** Submitted and not yet released: the compositor's. */
+  held: boolean;
+  /** Replaced by a resize; destroyed when released. */
+  retired: boolean;
+  /** The server's read mapping, made on first use. */
+  readRegion: GraphicsRegion | undefined;
+}
+
+export interface ServerSurfaceEvents {
+  /** The client submitted a buffer (also emitted by the server). */
+  frame: [frame: Frame];
+  /** The client resized the surface; `buffers` are the new ones. */
+  resize: [width: number, height: number];
+  /** The surface is gone (the client destroyed it, disconnected, or the server closed). */
+  destroy: [reason: string];
+}
+
+export class ServerSurface extends EventEmitter<ServerSurfaceEvents> {
+  /** The client's id for it (ids are per client). */
+  readonly id: number;
+  readonly client: ServerClient;
+  readonly format: FormatInfo;
+  readonly usage: BufferUsageName;
+  private currentWidth: number;
+  private currentHeight: number;
+  private slots: BufferSlot[];
+  private readonly retired = new Set<BufferSlot>();
+  private isDestroyed = false;
+
+  /** @internal Made by ServerClient on create_surface. */
+  constructor(client: ServerClient, id: number, width: number, height: number, format: FormatInfo, usage: BufferUsageName, slots: BufferSlot[]) {
+    super();
+    this.client = client;
+    this.id = id;
+    this.currentWidth = width;
+    this.currentHeight = height;
+    this.format = format;
+    this.usage = usage;
+    this.slots = slots;
+  }
+
+  get width(): number {
+    return this.currentWidth;
+  }
+
+  get height(): number {
+    return this.currentHeight;
+  }
+
+  /** The current buffers (after a resize, the new ones). */
+  get buffers(): SharedBuffer[] {
+    return this.slots.map((s) => s.buffer);
+  }
+
+  /** Where the buffers' memory comes from ('shm', 'dumb', 'gbm', 'udmabuf'). */
+  get kind(): BufferKind {
+    return this.slots[0]!.buffer.kind;
+  }
+
+  /** How the client draws: 'direct' (zero copy) or 'shadow' (the server copies the damage). */
+  get access(): ClientAccess {
+    return this.slots[0]!.buffer.access;
+  }
+
+  get destroyed(): boolean {
+    return this.isDestroyed;
+  }
+
+  /** "Shown: draw the next one" (wl_surface.frame). A no-op once the surface is gone. */
+  frameDone(): void {
+    if (this.isDestroyed) return;
+    this.client.sendMessage(encodeFrameDone(this.id));
+  }
+
+  /**
+   * Sends an application event (pointer input, configure...) to the client's
+   * surface. Throws ERR_BUFSHARE_INVALID_ARGUMENT for a payload that is not JSON
+   * or does not fit a message; a no-op once the surface is gone.
+   */
+  sendEvent(payload: JsonValue): void {
+    const message = encodeEvent(this.id, payload);
+    if (this.isDestroyed) return;
+    this.client.sendMessage(message);
+  }
+
+  /** @internal The slot with this wire id among the current buffers. */
+  slot(bufferId: number): BufferSlot | undefined {
+    for (const s of this.slots) if (s.id === bufferId) return s;
+    return undefined;
+  }
+
+  /** @internal */
+  get allSlots(): readonly BufferSlot[] {
+    return [...this.slots, ...this.retired];
+  }
+
+  /** @internal See Frame.region. */
+  readRegion(slot: BufferSlot): GraphicsRegion {
+    if (slot.buffer.destroyed) throw new BufshareError('ERR_BUFSHARE_DESTROYED', `buffer ${slot.id} of surface ${this.id} was destroyed (its client went away)`);
+    slot.readRegion ??= slot.buffer.map({ mode: 'read' });
+    return slot.readRegion;
+  }
+
+  /** @internal See Frame.release. */
+  releaseSlot(slot: BufferSlot): void {
+    if (!slot.held) return;
+    slot.held = false;
+    if (slot.retired) {
+      this.retired.delete(slot);
+      this.client.destroySlot(slot);
+      return;
+    }
+    if (!this.isDestroyed) this.client.sendMessage(encodeRelease(this.id, slot.id));
+  }
+
+  /**
+   * @internal Swaps in the buffers of a resize. Old buffers the compositor holds
+   * are retired (destroyed on release); the others are destroyed now.
+   */
+  replaceSlots(width: number, height: number, slots: BufferSlot[]): void {
+    for (const old of this.slots) {
+      if (old.held) {
+        old.retired = true;
+        this.retired.add(old);
+      } else {
+        this.client.destroySlot(old);
+      }
+    }
+    this.slots = slots;
+    this.currentWidth = width;
+    this.currentHeight = height;
+    this.emit('resize', width, height);
+  }
+
+  /** @internal Destroys every buffer, held or not, and marks the surface gone. Returns false if it already was. */
+  markDestroyed(): boolean {
+    if (this.isDestroyed) return false;
+    this.isDestroyed = true;
+    for (const s of this.allSlots) this.client.destroySlot(s);
+    this.retired.clear();
+    return true;
+  }
+}

@@ -1,0 +1,203 @@
+/**
+ * BufferServer: the part a compositor embeds. It listens on a Unix socket,
+ * allocates every buffer its clients draw into, and hands the compositor each
+ * frame they submit.
+ *
+ * How am I supposed to use this?
+ *
+ *   const server = await BufferServer.listen();          // $XDG_RUNTIME_DIR/bufshare-0
+ *   server.on('frame', (frame) => {
+ *     composite(frame.region, frame.damage);             // read what the client drew
+ *     frame.release();                                   // the client may draw into it again
+ *     frame.surface.frameDone();                         // and should draw its next frame
+ *   });
+ *   ...
+ *   await server.close();                                // tells every client, frees everything
+ *
+ * Access: the socket file is 0600 and by default only the server's own uid may
+ * connect (checked with SO_PEERCRED; `allowUids` widens it). Any client can be
+ * hostile: see ServerClient for what is checked and what a violation costs it.
+ *
+ * Ownership: the server owns its socket, every client connection and every
+ * buffer; close() releases all of them and removes the socket file. An
+ * allocator passed in stays the caller's; the default one is closed with it.
+ */
+import { chmodSync, lstatSync, unlinkSync } from 'node:fs';
+import { EventEmitter } from 'eventemitter3';
+import { ShmAllocator } from '../allocator/shm';
+import type { Allocator } from '../allocator/types';
+import { BufshareError } from '../errors';
+import * as native from '../native';
+import type { Frame } from './frame';
+import { DEFAULT_LIMITS, encodeError, encodeGoodbye, type ClientLimits, type JsonValue } from './protocol';
+import { ServerClient, type ServerClientHost } from './server-client';
+import type { ServerSurface } from './server-surface';
+import { checkRuntimeDir, checkSocketDir, claimSocketPath, defaultSocketPath } from './socket-path';
+import { Connection, Listener } from './transport';
+import { dirname } from 'node:path';
+
+export interface BufferServerOptions {
+  /** Socket path; default `$XDG_RUNTIME_DIR/bufshare-0` (the runtime dir must then be 0700). */
+  readonly path?: string;
+  /** Where buffers come from; default a ShmAllocator. The caller keeps ownership of one passed in. */
+  readonly allocator?: Allocator;
+  /** Per-client limits; unset fields keep DEFAULT_LIMITS. */
+  readonly limits?: Partial<ClientLimits>;
+  /** uids allowed to connect; default only the server's own. */
+  readonly allowUids?: readonly number[];
+  /** Mode of the socket file; default 0o600. */
+  readonly socketMode?: number;
+}
+
+export interface BufferServerEvents {
+  client: [client: ServerClient];
+  surface: [surface: ServerSurface];
+  frame: [frame: Frame];
+  surfaceDestroyed: [surface: ServerSurface];
+  request: [surface: ServerSurface | undefined, client: ServerClient, payload: JsonValue];
+  disconnect: [client: ServerClient, reason: string];
+  /** A connection refused (uid) or a failure to accept; the server goes on. */
+  error: [error: BufshareError];
+}
+
+function checkLimits(limits: Partial<ClientLimits> | undefined): ClientLimits {
+  const out = { ...DEFAULT_LIMITS, ...limits };
+  for (const [key, value] of Object.entries(out)) {
+    if (!Number.isSafeInteger(value) || value < 1) {
+      throw new BufshareError('ERR_BUFSHARE_INVALID_ARGUMENT', `limits.${key} must be a positive integer, got ${String(value)}`);
+    }
+  }
+  return Object.freeze(out);
+}
+
+export class BufferServer extends EventEmitter<BufferServerEvents> {
+  readonly path: string;
+  readonly allocator: Allocator;
+  readonly limits: ClientLimits;
+  private readonly ownsAllocator: boolean;
+  private readonly allowUids: ReadonlySet<number>;
+  private readonly listener: Listener;
+  private readonly socketIno: number;
+  private readonly clientSet = new Set<ServerClient>();
+  private readonly host: ServerClientHost;
+  private nextClientId = 1;
+  private closing: Promise<void> | undefined;
+
+  /**
+   * Checks the runtime dir, claims the path (refusing a live server, removing a
+   * stale socket) and listens. Throws ERR_BUFSHARE_RUNTIME_DIR or
+   * ERR_BUFSHARE_ADDRESS_IN_USE with the reason.
+   */
+  static async listen(options: BufferServerOptions = {}): Promise<BufferServer> {
+    return new BufferServer(options);
+  }
+
+  private constructor(options: BufferServerOptions) {
+    super();
+    this.limits = checkLimits(options.limits);
+    const path = options.path ?? defaultSocketPath();
+    if (options.path === undefined) checkRuntimeDir(dirname(path));
+    else checkSocketDir(path);
+    claimSocketPath(path);
+    let listener: Listener;
+    try {
+      listener = new Listener(path);
+    } catch (e) {
+      if (e instanceof BufshareError && e.errno === 'EADDRINUSE') {
+        throw new BufshareError('ERR_BUFSHARE_ADDRESS_IN_USE', `another server took ${path} first`, { cause: e });
+      }
+      throw e;
+    }
+    this.listener = listener;
+    try {
+      chmodSync(path, options.socketMode ?? 0o600);
+      this.socketIno = lstatSync(path).ino;
+    } catch (e) {
+      listener.close();
+      throw e;
+    }
+    this.path = path;
+    this.ownsAllocator = options.allocator === undefined;
+    // TODO(after the allocator merge): default to lib/allocator/auto when present.
+    this.allocator = options.allocator ?? new ShmAllocator();
+    this.allowUids = new Set(options.allowUids ?? [process.getuid?.() ?? 0]);
+    this.host = {
+      allocator: this.allocator,
+      limits: this.limits,
+      surfaceCreated: (s) => this.emit('surface', s),
+      frame: (f) => this.emit('frame', f),
+      surfaceDestroyed: (s) => this.emit('surfaceDestroyed', s),
+      request: (s, c, p) => this.emit('request', s, c, p),
+      disconnected: (c, reason) => {
+        this.clientSet.delete(c);
+        this.emit('disconnect', c, reason);
+      },
+    };
+    listener.on('connection', (fd) => this.accept(fd));
+    listener.on('error', (e) => this.emit('error', e));
+  }
+
+  get clients(): ReadonlySet<ServerClient> {
+    return this.clientSet;
+  }
+
+  get closed(): boolean {
+    return this.closing !== undefined;
+  }
+
+  private accept(fd: number): void {
+    if (this.closing) {
+      native.closeFd(fd);
+      return;
+    }
+    const connection = new Connection(fd, { maxQueuedBytes: this.limits.maxQueuedBytes });
+    let credentials: native.PeerCredentials;
+    try {
+      credentials = connection.peerCredentials();
+    } catch (e) {
+      connection.close('no peer credentials');
+      this.emit('error', e instanceof BufshareError ? e : new BufshareError('ERR_BUFSHARE_SYSCALL', String(e)));
+      return;
+    }
+    if (!this.allowUids.has(credentials.uid)) {
+      const message = `uid ${credentials.uid} may not connect to this server`;
+      connection.send(encodeError('ERR_BUFSHARE_ACCESS_DENIED', message, true));
+      connection.close(message);
+      this.emit('error', new BufshareError('ERR_BUFSHARE_ACCESS_DENIED', `refused pid ${credentials.pid}: ${message}`));
+      return;
+    }
+    const client = new ServerClient(this.host, this.nextClientId++, connection, credentials);
+    this.clientSet.add(client);
+    this.emit('client', client);
+  }
+
+  /**
+   * Stops listening, tells every client (`goodbye` with `reason`), disconnects
+   * them, destroys every buffer and removes the socket file. Idempotent.
+   */
+  close(reason = 'the server is shutting down'): Promise<void> {
+    this.closing ??= this.shutdown(reason);
+    return this.closing;
+  }
+
+  private async shutdown(reason: string): Promise<void> {
+    this.listener.close();
+    const errors: unknown[] = [];
+    for (const client of [...this.clientSet]) {
+      try {
+        client.sendMessage(encodeGoodbye(reason));
+        client.disconnect(reason);
+      } catch (e) {
+        errors.push(e);
+      }
+    }
+    try {
+      // Only our own socket: never a file another server put there since.
+      if (lstatSync(this.path).ino === this.socketIno) unlinkSync(this.path);
+    } catch {
+      // Already gone.
+    }
+    if (this.ownsAllocator) this.allocator.close();
+    if (errors.length > 0) throw errors[0];
+  }
+}

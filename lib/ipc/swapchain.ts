@@ -1,0 +1,166 @@
+/**
+ * Swapchain: a client surface's buffers, which of them it may draw into, and
+ * what each one is missing since it was last drawn.
+ *
+ * How am I supposed to use this? (Surface does it for you.) `acquire()` resolves
+ * with a free buffer, its persistent graphics region, its age and its damage;
+ * `submitted(slot, damage)` when it goes to the server; `released(id)` when the
+ * server gives it back.
+ *
+ * Age, as EGL_EXT_buffer_age: 0 means the contents are undefined (a new buffer:
+ * draw everything); n means the buffer holds the frame submitted n frames ago,
+ * so redrawing `damage` (the union of everything submitted since) brings it up
+ * to date.
+ *
+ * Steady state allocates no buffer, fd or mapping: each buffer is mapped once,
+ * when the swapchain is made, and unmapped when it is destroyed.
+ */
+import { BufshareError } from '../errors';
+import type { ImportedBuffer } from '../imported-buffer';
+import type { GraphicsRegion } from '../mapping/graphics-region';
+import { Region } from '../region';
+
+export interface AcquiredBuffer {
+  readonly buffer: ImportedBuffer;
+  /** The buffer mapped for drawing; owned by the surface (do not unmap it). */
+  readonly region: GraphicsRegion;
+  /** 0: contents undefined; n: holds the frame submitted n frames ago. */
+  readonly age: number;
+  /** What changed since this buffer was last drawn (everything when age is 0). */
+  readonly damage: Region;
+}
+
+interface Slot {
+  readonly id: number;
+  readonly buffer: ImportedBuffer;
+  readonly region: GraphicsRegion;
+  state: 'free' | 'acquired' | 'submitted';
+  /** Frame number of its last submit; 0 if never submitted. */
+  lastSubmitted: number;
+  damageSince: Region;
+}
+
+interface Waiter {
+  resolve(b: AcquiredBuffer): void;
+  reject(e: Error): void;
+}
+
+/** Accumulated damage per buffer is kept to this many rectangles (a superset, merged). */
+const MAX_ACCUMULATED_RECTS = 64;
+
+export class Swapchain {
+  readonly width: number;
+  readonly height: number;
+  private readonly slots: Slot[];
+  private readonly waiters: Waiter[] = [];
+  private frame = 0;
+  private destroyedWith: Error | undefined;
+
+  /** Takes ownership of the buffers: maps each one for drawing, destroys each one with the swapchain. */
+  constructor(buffers: readonly ImportedBuffer[], width: number, height: number) {
+    this.width = width;
+    this.height = height;
+    this.slots = [];
+    try {
+      for (const buffer of buffers) {
+        const region = buffer.map({ mode: buffer.readOnly && buffer.access === 'direct' ? 'read' : 'readwrite' });
+        this.slots.push({ id: buffer.id, buffer, region, state: 'free', lastSubmitted: 0, damageSince: Region.empty });
+      }
+    } catch (e) {
+      for (const b of buffers) b.destroy();
+      throw e;
+    }
+  }
+
+  get size(): number {
+    return this.slots.length;
+  }
+
+  get buffers(): readonly ImportedBuffer[] {
+    return this.slots.map((s) => s.buffer);
+  }
+
+  /** Whether `buffer` belongs to this swapchain and was acquired and not yet submitted. */
+  isAcquired(buffer: ImportedBuffer): boolean {
+    return this.slots.some((s) => s.buffer === buffer && s.state === 'acquired');
+  }
+
+  owns(buffer: ImportedBuffer): boolean {
+    return this.slots.some((s) => s.buffer === buffer);
+  }
+
+  /** A free buffer now, or undefined when the server holds them all. */
+  tryAcquire(): AcquiredBuffer | undefined {
+    if (this.destroyedWith) throw this.destroyedWith;
+    // The youngest free contents: the least to redraw.
+    let best: Slot | undefined;
+    for (const s of this.slots) if (s.state === 'free' && (!best || s.lastSubmitted > best.lastSubmitted)) best = s;
+    return best ? this.hand(best) : undefined;
+  }
+
+  /** A free buffer, waiting for a release when all are busy. */
+  acquire(): Promise<AcquiredBuffer> {
+    try {
+      const b = this.tryAcquire();
+      if (b) return Promise.resolve(b);
+    } catch (e) {
+      return Promise.reject(e);
+    }
+    return new Promise((resolve, reject) => this.waiters.push({ resolve, reject }));
+  }
+
+  /** Records a submit of `buffer` (which must be acquired) with its damage, clipped to the buffer. */
+  submitted(buffer: ImportedBuffer, damage: Region): number {
+    const slot = this.slots.find((s) => s.buffer === buffer);
+    if (!slot || slot.state !== 'acquired') {
+      throw new BufshareError('ERR_BUFSHARE_INVALID_ARGUMENT', 'submit needs a buffer from nextBuffer() that was not submitted since');
+    }
+    this.frame++;
+    for (const s of this.slots) {
+      if (s === slot || s.lastSubmitted === 0) continue;
+      let d = s.damageSince.union(damage);
+      if (d.rects.length > MAX_ACCUMULATED_RECTS) d = d.simplify(MAX_ACCUMULATED_RECTS);
+      s.damageSince = d;
+    }
+    slot.state = 'submitted';
+    slot.lastSubmitted = this.frame;
+    slot.damageSince = Region.empty;
+    return slot.id;
+  }
+
+  /** The server gave buffer `id` back. Unknown or not-submitted ids are ignored (a stale release). */
+  released(id: number): void {
+    const slot = this.slots.find((s) => s.id === id);
+    if (!slot || slot.state !== 'submitted') return;
+    slot.state = 'free';
+    const waiter = this.waiters.shift();
+    if (waiter) waiter.resolve(this.hand(slot));
+  }
+
+  /** Moves the waiters to another swapchain (after a resize). */
+  handWaitersTo(next: Swapchain): void {
+    const waiters = this.waiters.splice(0);
+    for (const w of waiters) next.acquire().then(w.resolve, w.reject);
+  }
+
+  /** Unmaps and destroys every buffer; pending and future acquires fail with `error`. Idempotent. */
+  destroy(error: Error): void {
+    if (this.destroyedWith) return;
+    this.destroyedWith = error;
+    for (const w of this.waiters.splice(0)) w.reject(error);
+    for (const s of this.slots) {
+      try {
+        s.buffer.destroy();
+      } catch {
+        // Closed anyway.
+      }
+    }
+  }
+
+  private hand(slot: Slot): AcquiredBuffer {
+    slot.state = 'acquired';
+    const age = slot.lastSubmitted === 0 ? 0 : this.frame - slot.lastSubmitted + 1;
+    const damage = age === 0 ? Region.full(this.width, this.height) : slot.damageSince;
+    return { buffer: slot.buffer, region: slot.region, age, damage };
+  }
+}

@@ -1,0 +1,409 @@
+#include "socket.h"
+
+#include <fcntl.h>
+#include <sys/socket.h>
+#include <sys/un.h>
+#include <unistd.h>
+#include <uv.h>
+
+#include <cerrno>
+#include <cstring>
+#include <string>
+
+#include "errors.h"
+
+namespace bufshare {
+
+namespace {
+
+// The most fds one message may carry, either way. A surface's buffers (3, each
+// with a buffer and a shadow fd) need 6; the kernel's own cap is 253.
+constexpr size_t kMaxFds = 64;
+
+// meta[2] flags reported by recv().
+constexpr int32_t kRecvTruncated = 1;         // the message was longer than the buffer (MSG_TRUNC)
+constexpr int32_t kRecvControlTruncated = 2;  // fds were lost (MSG_CTRUNC); the ones that arrived are closed
+
+// poll() interest bits, as JS passes them.
+constexpr int kWantReadable = 1;
+constexpr int kWantWritable = 2;
+
+bool FillAddress(Napi::Env env, const std::string& path, sockaddr_un* addr, socklen_t* len) {
+  if (path.empty() || path.size() >= sizeof(addr->sun_path) || path.find('\0') != std::string::npos) {
+    ThrowArgument(env, "socket path must be 1.." + std::to_string(sizeof(addr->sun_path) - 1) +
+                           " bytes with no NUL, got " + std::to_string(path.size()) + " bytes");
+    return false;
+  }
+  memset(addr, 0, sizeof *addr);
+  addr->sun_family = AF_UNIX;
+  memcpy(addr->sun_path, path.data(), path.size());
+  *len = static_cast<socklen_t>(offsetof(sockaddr_un, sun_path) + path.size() + 1);
+  return true;
+}
+
+bool GetPath(const Napi::CallbackInfo& info, size_t i, std::string* out) {
+  if (info.Length() <= i || !info[i].IsString()) {
+    ThrowArgument(info.Env(), "path must be a string");
+    return false;
+  }
+  *out = info[i].As<Napi::String>().Utf8Value();
+  return true;
+}
+
+// seqpacketListen(path, backlog) -> fd: a non-blocking, close-on-exec listening socket.
+Napi::Value Listen(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  std::string path;
+  uint32_t backlog;
+  if (!GetPath(info, 0, &path) || !GetUint32(info, 1, "backlog", &backlog)) return Napi::Value();
+  sockaddr_un addr;
+  socklen_t len;
+  if (!FillAddress(env, path, &addr, &len)) return Napi::Value();
+  int fd = socket(AF_UNIX, SOCK_SEQPACKET | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+  if (fd < 0) return ThrowSyscall(env, "socket", errno);
+  if (bind(fd, reinterpret_cast<sockaddr*>(&addr), len) < 0) {
+    int err = errno;
+    close(fd);
+    return ThrowSyscall(env, "bind", err);
+  }
+  if (listen(fd, static_cast<int>(backlog)) < 0) {
+    int err = errno;
+    close(fd);
+    return ThrowSyscall(env, "listen", err);
+  }
+  return Napi::Number::New(env, fd);
+}
+
+// seqpacketConnect(path) -> fd. Unix sockets connect at once or fail: EAGAIN
+// when the listener's backlog is full, ECONNREFUSED when nobody listens.
+Napi::Value Connect(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  std::string path;
+  if (!GetPath(info, 0, &path)) return Napi::Value();
+  sockaddr_un addr;
+  socklen_t len;
+  if (!FillAddress(env, path, &addr, &len)) return Napi::Value();
+  int fd = socket(AF_UNIX, SOCK_SEQPACKET | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+  if (fd < 0) return ThrowSyscall(env, "socket", errno);
+  int r;
+  do {
+    r = connect(fd, reinterpret_cast<sockaddr*>(&addr), len);
+  } while (r < 0 && errno == EINTR);
+  if (r < 0) {
+    int err = errno;
+    close(fd);
+    return ThrowSyscall(env, "connect", err);
+  }
+  return Napi::Number::New(env, fd);
+}
+
+// seqpacketPair() -> [fd, fd]: a connected pair (tests, in-process transports).
+Napi::Value Pair(const Napi::CallbackInfo& info) {
+  int fds[2];
+  if (socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_NONBLOCK | SOCK_CLOEXEC, 0, fds) < 0)
+    return ThrowSyscall(info.Env(), "socketpair", errno);
+  Napi::Array a = Napi::Array::New(info.Env(), 2);
+  a.Set(0u, Napi::Number::New(info.Env(), fds[0]));
+  a.Set(1u, Napi::Number::New(info.Env(), fds[1]));
+  return a;
+}
+
+}  // namespace
+
+// One socket fd, its uv_poll watcher, and the JS callback the watcher calls:
+// onEvent(status, events) with status 0 or a negative libuv error.
+class SeqPacket : public Napi::ObjectWrap<SeqPacket> {
+ public:
+  static Napi::Function Define(Napi::Env env) {
+    return DefineClass(env, "SeqPacket",
+                       {
+                           InstanceMethod("poll", &SeqPacket::Poll),
+                           InstanceMethod("recv", &SeqPacket::Recv),
+                           InstanceMethod("send", &SeqPacket::Send),
+                           InstanceMethod("accept", &SeqPacket::Accept),
+                           InstanceMethod("peerCred", &SeqPacket::PeerCred),
+                           InstanceMethod("close", &SeqPacket::Close),
+                           InstanceAccessor("fd", &SeqPacket::GetFdValue, nullptr),
+                       });
+  }
+
+  // new SeqPacket(fd, onEvent): takes ownership of fd.
+  explicit SeqPacket(const Napi::CallbackInfo& info) : Napi::ObjectWrap<SeqPacket>(info) {
+    Napi::Env env = info.Env();
+    int fd;
+    if (!GetFd(info, 0, &fd)) return;
+    if (info.Length() < 2 || !info[1].IsFunction()) {
+      ThrowArgument(env, "onEvent must be a function");
+      return;
+    }
+    fd_ = fd;
+    on_event_ = Napi::Persistent(info[1].As<Napi::Function>());
+    napi_value name = Napi::String::New(env, "bufshare:SeqPacket");
+    if (napi_async_init(env, nullptr, name, &async_context_) != napi_ok) async_context_ = nullptr;
+  }
+
+  ~SeqPacket() override {
+    StopAndClose();
+    if (async_context_ != nullptr) napi_async_destroy(Env(), async_context_);
+  }
+
+ private:
+  // poll(events): watch for readable (1) and/or writable (2); 0 stops watching.
+  // While watching, the object keeps itself alive: a socket with a watcher must
+  // not disappear under the loop because the program dropped its last reference.
+  Napi::Value Poll(const Napi::CallbackInfo& info) {
+    Napi::Env env = info.Env();
+    uint32_t want;
+    if (!GetUint32(info, 0, "events", &want)) return Napi::Value();
+    if (fd_ < 0) return ThrowSyscall(env, "uv_poll_start", EBADF);
+    if (want == 0) {
+      if (poll_ != nullptr) uv_poll_stop(poll_);
+      SetAlive(false);
+      return env.Undefined();
+    }
+    if (poll_ == nullptr) {
+      uv_loop_t* loop = nullptr;
+      if (napi_get_uv_event_loop(env, &loop) != napi_ok || loop == nullptr)
+        return ThrowSyscall(env, "napi_get_uv_event_loop", EINVAL);
+      poll_ = new uv_poll_t;
+      int r = uv_poll_init(loop, poll_, fd_);
+      if (r < 0) {
+        delete poll_;
+        poll_ = nullptr;
+        return ThrowSyscall(env, "uv_poll_init", -r);
+      }
+      poll_->data = this;
+    }
+    int events = ((want & kWantReadable) ? UV_READABLE : 0) | ((want & kWantWritable) ? UV_WRITABLE : 0);
+    int r = uv_poll_start(poll_, events, OnPoll);
+    if (r < 0) return ThrowSyscall(env, "uv_poll_start", -r);
+    SetAlive(true);
+    return env.Undefined();
+  }
+
+  static void OnPoll(uv_poll_t* handle, int status, int events) {
+    SeqPacket* self = static_cast<SeqPacket*>(handle->data);
+    if (self == nullptr || self->fd_ < 0) return;
+    napi_env env = self->Env();
+    try {
+      Napi::HandleScope scope(self->Env());
+      int js_events = ((events & UV_READABLE) ? kWantReadable : 0) | ((events & UV_WRITABLE) ? kWantWritable : 0);
+      napi_value argv[2] = {Napi::Number::New(env, status), Napi::Number::New(env, js_events)};
+      napi_value recv = self->Value();
+      napi_value fn = self->on_event_.Value();
+      napi_value result;
+      // make_callback: runs the microtask queue afterwards, as for any libuv-driven callback.
+      napi_status st = napi_make_callback(env, self->async_context_, recv, fn, 2, argv, &result);
+      if (st == napi_pending_exception) {
+        napi_value err;
+        if (napi_get_and_clear_last_exception(env, &err) == napi_ok) napi_fatal_exception(env, err);
+      }
+    } catch (const Napi::Error& e) {
+      napi_fatal_exception(env, e.Value());
+    }
+  }
+
+  // recv(buf: Uint8Array, fds: Int32Array, meta: Int32Array) -> 1 (a message),
+  // 0 (none: EAGAIN), -1 (end of stream). meta = [bytes, fd count, flags]; bytes
+  // is the message's full length, which exceeds buf when flags has kRecvTruncated.
+  Napi::Value Recv(const Napi::CallbackInfo& info) {
+    Napi::Env env = info.Env();
+    if (info.Length() < 3 || !info[0].IsTypedArray() || !info[1].IsTypedArray() || !info[2].IsTypedArray())
+      return ThrowArgument(env, "recv(buf: Uint8Array, fds: Int32Array, meta: Int32Array)");
+    Napi::TypedArray tb = info[0].As<Napi::TypedArray>();
+    Napi::TypedArray tf = info[1].As<Napi::TypedArray>();
+    Napi::TypedArray tm = info[2].As<Napi::TypedArray>();
+    if (tb.TypedArrayType() != napi_uint8_array || tf.TypedArrayType() != napi_int32_array ||
+        tm.TypedArrayType() != napi_int32_array || tm.ElementLength() < 3 || tb.ElementLength() == 0)
+      return ThrowArgument(env, "recv(buf: Uint8Array, fds: Int32Array, meta: Int32Array[3])");
+    if (fd_ < 0) return ThrowSyscall(env, "recvmsg", EBADF);
+    Napi::Uint8Array buf = tb.As<Napi::Uint8Array>();
+    Napi::Int32Array fds_out = tf.As<Napi::Int32Array>();
+    Napi::Int32Array meta = tm.As<Napi::Int32Array>();
+    size_t fd_capacity = fds_out.ElementLength() < kMaxFds ? fds_out.ElementLength() : kMaxFds;
+
+    iovec iov{buf.Data(), buf.ByteLength()};
+    alignas(cmsghdr) char control[CMSG_SPACE(sizeof(int) * kMaxFds)];
+    msghdr msg{};
+    msg.msg_iov = &iov;
+    msg.msg_iovlen = 1;
+    msg.msg_control = control;
+    msg.msg_controllen = CMSG_SPACE(sizeof(int) * (fd_capacity == 0 ? 1 : fd_capacity));
+    ssize_t n;
+    do {
+      // MSG_TRUNC: return the message's real length, so an oversized one is reported, not cut silently.
+      n = recvmsg(fd_, &msg, MSG_DONTWAIT | MSG_CMSG_CLOEXEC | MSG_TRUNC);
+    } while (n < 0 && errno == EINTR);
+    if (n < 0) {
+      if (errno == EAGAIN || errno == EWOULDBLOCK) return Napi::Number::New(env, 0);
+      return ThrowSyscall(env, "recvmsg", errno);
+    }
+
+    size_t nfds = 0;
+    int32_t flags = 0;
+    bool lost = (msg.msg_flags & MSG_CTRUNC) != 0;
+    for (cmsghdr* c = CMSG_FIRSTHDR(&msg); c != nullptr; c = CMSG_NXTHDR(&msg, c)) {
+      if (c->cmsg_level != SOL_SOCKET || c->cmsg_type != SCM_RIGHTS) continue;
+      size_t count = (c->cmsg_len - CMSG_LEN(0)) / sizeof(int);
+      const unsigned char* data = CMSG_DATA(c);
+      for (size_t i = 0; i < count; i++) {
+        int fd;
+        memcpy(&fd, data + i * sizeof(int), sizeof(int));
+        if (!lost && nfds < fd_capacity) {
+          fds_out[nfds++] = fd;
+        } else {
+          close(fd);
+          lost = true;
+        }
+      }
+    }
+    if (lost) {
+      // Some fds never arrived: the set is useless, so none is handed out.
+      for (size_t i = 0; i < nfds; i++) close(fds_out[i]);
+      nfds = 0;
+      flags |= kRecvControlTruncated;
+    }
+    if (msg.msg_flags & MSG_TRUNC) flags |= kRecvTruncated;
+    meta[0] = static_cast<int32_t>(n > INT32_MAX ? INT32_MAX : n);
+    meta[1] = static_cast<int32_t>(nfds);
+    meta[2] = flags;
+    // A zero-length read on SOCK_SEQPACKET is the end of the stream (or an empty
+    // message, which no bufshare peer sends: treated the same).
+    if (n == 0 && nfds == 0 && flags == 0) return Napi::Number::New(env, -1);
+    return Napi::Number::New(env, 1);
+  }
+
+  // send(data: Uint8Array, fds?: Int32Array) -> true (sent whole) or false (EAGAIN:
+  // nothing was sent; wait for writable). SOCK_SEQPACKET sends all or nothing.
+  Napi::Value Send(const Napi::CallbackInfo& info) {
+    Napi::Env env = info.Env();
+    if (info.Length() < 1 || !info[0].IsTypedArray() ||
+        info[0].As<Napi::TypedArray>().TypedArrayType() != napi_uint8_array)
+      return ThrowArgument(env, "send(data: Uint8Array, fds?: Int32Array)");
+    Napi::Uint8Array data = info[0].As<Napi::Uint8Array>();
+    size_t nfds = 0;
+    int fds[kMaxFds];
+    if (info.Length() > 1 && !info[1].IsUndefined() && !info[1].IsNull()) {
+      if (!info[1].IsTypedArray() || info[1].As<Napi::TypedArray>().TypedArrayType() != napi_int32_array)
+        return ThrowArgument(env, "fds must be an Int32Array");
+      Napi::Int32Array a = info[1].As<Napi::Int32Array>();
+      if (a.ElementLength() > kMaxFds) return ThrowArgument(env, "at most 64 fds per message");
+      nfds = a.ElementLength();
+      for (size_t i = 0; i < nfds; i++) {
+        if (a[i] < 0) return ThrowArgument(env, "fds must be >= 0");
+        fds[i] = a[i];
+      }
+    }
+    if (fd_ < 0) return ThrowSyscall(env, "sendmsg", EBADF);
+    iovec iov{data.Data(), data.ByteLength()};
+    alignas(cmsghdr) char control[CMSG_SPACE(sizeof(int) * kMaxFds)];
+    msghdr msg{};
+    msg.msg_iov = &iov;
+    msg.msg_iovlen = 1;
+    if (nfds > 0) {
+      msg.msg_control = control;
+      msg.msg_controllen = CMSG_SPACE(sizeof(int) * nfds);
+      cmsghdr* c = CMSG_FIRSTHDR(&msg);
+      c->cmsg_level = SOL_SOCKET;
+      c->cmsg_type = SCM_RIGHTS;
+      c->cmsg_len = CMSG_LEN(sizeof(int) * nfds);
+      memcpy(CMSG_DATA(c), fds, sizeof(int) * nfds);
+    }
+    ssize_t n;
+    do {
+      // MSG_NOSIGNAL: a peer that went away is an EPIPE error, not a SIGPIPE that kills the compositor.
+      n = sendmsg(fd_, &msg, MSG_DONTWAIT | MSG_NOSIGNAL);
+    } while (n < 0 && errno == EINTR);
+    if (n < 0) {
+      if (errno == EAGAIN || errno == EWOULDBLOCK) return Napi::Boolean::New(env, false);
+      return ThrowSyscall(env, "sendmsg", errno);
+    }
+    return Napi::Boolean::New(env, true);
+  }
+
+  // accept() -> a new non-blocking, close-on-exec fd, or -1 when there is none
+  // to accept now (EAGAIN, or a peer that gave up: ECONNABORTED).
+  Napi::Value Accept(const Napi::CallbackInfo& info) {
+    Napi::Env env = info.Env();
+    if (fd_ < 0) return ThrowSyscall(env, "accept4", EBADF);
+    int c;
+    do {
+      c = accept4(fd_, nullptr, nullptr, SOCK_NONBLOCK | SOCK_CLOEXEC);
+    } while (c < 0 && errno == EINTR);
+    if (c < 0) {
+      if (errno == EAGAIN || errno == EWOULDBLOCK || errno == ECONNABORTED) return Napi::Number::New(env, -1);
+      return ThrowSyscall(env, "accept4", errno);
+    }
+    return Napi::Number::New(env, c);
+  }
+
+  // peerCred() -> { pid, uid, gid } of the peer at connect time (SO_PEERCRED).
+  Napi::Value PeerCred(const Napi::CallbackInfo& info) {
+    Napi::Env env = info.Env();
+    if (fd_ < 0) return ThrowSyscall(env, "getsockopt(SO_PEERCRED)", EBADF);
+    ucred cred{};
+    socklen_t len = sizeof cred;
+    if (getsockopt(fd_, SOL_SOCKET, SO_PEERCRED, &cred, &len) < 0)
+      return ThrowSyscall(env, "getsockopt(SO_PEERCRED)", errno);
+    Napi::Object o = Napi::Object::New(env);
+    o.Set("pid", Napi::Number::New(env, cred.pid));
+    o.Set("uid", Napi::Number::New(env, cred.uid));
+    o.Set("gid", Napi::Number::New(env, cred.gid));
+    return o;
+  }
+
+  // close(): stops the watcher and closes the fd. Idempotent.
+  Napi::Value Close(const Napi::CallbackInfo& info) {
+    StopAndClose();
+    SetAlive(false);
+    return info.Env().Undefined();
+  }
+
+  Napi::Value GetFdValue(const Napi::CallbackInfo& info) { return Napi::Number::New(info.Env(), fd_); }
+
+  void StopAndClose() {
+    if (poll_ != nullptr) {
+      // Stop first: libuv forbids closing an fd it still watches. The handle's
+      // memory is freed by libuv's close callback, after the loop is done with it.
+      uv_poll_stop(poll_);
+      poll_->data = nullptr;
+      uv_close(reinterpret_cast<uv_handle_t*>(poll_), [](uv_handle_t* h) { delete reinterpret_cast<uv_poll_t*>(h); });
+      poll_ = nullptr;
+    }
+    if (fd_ >= 0) {
+      close(fd_);  // EINTR still closes on Linux: never retried.
+      fd_ = -1;
+    }
+  }
+
+  void SetAlive(bool alive) {
+    if (alive && !alive_) {
+      Ref();
+      alive_ = true;
+    } else if (!alive && alive_) {
+      Unref();
+      alive_ = false;
+    }
+  }
+
+  int fd_ = -1;
+  uv_poll_t* poll_ = nullptr;
+  bool alive_ = false;
+  Napi::FunctionReference on_event_;
+  napi_async_context async_context_ = nullptr;
+};
+
+void InitSocket(Napi::Env env, Napi::Object exports) {
+  exports.Set("seqpacketListen", Napi::Function::New(env, Listen, "seqpacketListen"));
+  exports.Set("seqpacketConnect", Napi::Function::New(env, Connect, "seqpacketConnect"));
+  exports.Set("seqpacketPair", Napi::Function::New(env, Pair, "seqpacketPair"));
+  exports.Set("SeqPacket", SeqPacket::Define(env));
+  Napi::Object c = exports.Get("constants").As<Napi::Object>();
+  c.Set("RECV_TRUNCATED", kRecvTruncated);
+  c.Set("RECV_CONTROL_TRUNCATED", kRecvControlTruncated);
+  c.Set("POLL_READABLE", kWantReadable);
+  c.Set("POLL_WRITABLE", kWantWritable);
+  c.Set("MAX_FDS_PER_MESSAGE", static_cast<double>(kMaxFds));
+}
+
+}  // namespace bufshare
