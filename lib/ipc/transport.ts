@@ -180,6 +180,12 @@ export class Connection extends EventEmitter<ConnectionEvents> {
   private onEvent(status: number, events: number): void {
     if (this.isClosed) return;
     if (status < 0) {
+      // libuv reports POLLERR as a status (UV_EBADF): typically the peer closed
+      // with our messages unread (ECONNRESET), right after sending its last words
+      // (an error, a goodbye). Read those first, as sendFailed() does. Found by
+      // the live fuzzer: attackers that sent a burst lost the server's error.
+      this.failing = true;
+      this.readMessages();
       this.closeWith(`socket error (libuv status ${status})`, new BufshareError('ERR_BUFSHARE_CONNECTION_CLOSED', `socket error ${status}`));
       return;
     }
