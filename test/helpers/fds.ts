@@ -28,6 +28,22 @@ export function fdTarget(fd: number): string | undefined {
   }
 }
 
+/**
+ * The fds that bufshare owns or could leak, as "fd:target": sockets, memfds,
+ * /dev/shm files, dma-bufs and DRM nodes. Unlike openFdCount() it ignores the
+ * runtime's own transient fds (tsx's cache dir, child-process pipes).
+ */
+export function resourceFds(): string[] {
+  const out: string[] = [];
+  for (const fd of openFds()) {
+    const t = fdTarget(fd);
+    if (t && (t.startsWith('socket:') || t.startsWith('/memfd:') || t.startsWith('/dev/shm/') || t.includes('dmabuf') || t.startsWith('/dev/dri/'))) {
+      out.push(`${fd}:${t}`);
+    }
+  }
+  return out;
+}
+
 /** "fd:target" for every open fd: compare two snapshots to find fds opened in between and still open. */
 export function fdSnapshot(): string[] {
   return openFds().map((fd) => `${fd}:${fdTarget(fd) ?? '?'}`);

@@ -85,9 +85,9 @@ export class RunningChild {
     });
   }
 
-  /** The first stdout line (already seen or to come) that starts with `prefix`; resolves with a marker if the child exits first. */
-  line(prefix: string): Promise<string> {
-    const match = (l: string): boolean => l.startsWith(prefix);
+  /** The first stdout line (already seen or to come) that starts with `prefix` (or matches it); resolves with a marker if the child exits first. */
+  line(prefix: string | RegExp): Promise<string> {
+    const match = (l: string): boolean => (typeof prefix === 'string' ? l.startsWith(prefix) : prefix.test(l));
     const found = this.seen.find(match);
     if (found !== undefined) return Promise.resolve(found);
     if (this.process.exitCode !== null || this.process.signalCode !== null) return Promise.resolve(`<exited: ${this.stderr.slice(-2000)}>`);

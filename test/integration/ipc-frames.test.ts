@@ -1,6 +1,6 @@
 import { expect } from 'chai';
 import { BufferServer, type Frame } from '../../lib';
-import { openFdCount } from '../helpers/fds';
+import { resourceFds } from '../helpers/fds';
 import { disconnects, onFrames, startClient, tempSocketDir, trackExpectations } from '../helpers/ipc';
 import { findMismatch } from '../helpers/pattern';
 import { rng, SEED } from '../helpers/random';
@@ -121,7 +121,7 @@ describe('IPC: frames across processes', function () {
   });
 
   it('resize: new buffers of the new size; an old buffer the compositor holds stays readable until released', async () => {
-    const baseline = openFdCount();
+    const baseline = resourceFds();
     const expected = trackExpectations(server);
     const resizes: string[] = [];
     server.on('surface', (s) => s.on('resize', (w, h) => resizes.push(`${w}x${h}`)));
@@ -152,11 +152,11 @@ describe('IPC: frames across processes', function () {
     expect(failures).to.deep.equal([]);
     expect(resizes).to.deep.equal(['100x50']);
     held?.release();
-    expect(openFdCount()).to.equal(baseline);
+    expect(resourceFds()).to.deep.equal(baseline);
   });
 
   it('32 clients in 4 processes exchange frames at once; each sees only its own', async () => {
-    const baseline = openFdCount();
+    const baseline = resourceFds();
     const expected = trackExpectations(server);
     let clients = 0;
     server.on('client', () => clients++);
@@ -179,6 +179,6 @@ describe('IPC: frames across processes', function () {
     expect(clients).to.equal(32);
     expect(failures).to.deep.equal([]);
     expect(server.clients.size).to.equal(0);
-    expect(openFdCount()).to.equal(baseline);
+    expect(resourceFds()).to.deep.equal(baseline);
   });
 });
