@@ -296,7 +296,10 @@ class SeqPacket : public Napi::ObjectWrap<SeqPacket> {
     }
     if (fd_ < 0) return ThrowSyscall(env, "sendmsg", EBADF);
     iovec iov{data.Data(), data.ByteLength()};
-    alignas(cmsghdr) char control[CMSG_SPACE(sizeof(int) * kMaxFds)];
+    // Zeroed: CMSG_SPACE pads an odd number of fds to 8 bytes, and those padding
+    // bytes go to sendmsg too (valgrind memcheck: "sendmsg(msg.msg_control) points
+    // to uninitialised byte(s)").
+    alignas(cmsghdr) char control[CMSG_SPACE(sizeof(int) * kMaxFds)] = {};
     msghdr msg{};
     msg.msg_iov = &iov;
     msg.msg_iovlen = 1;

@@ -47,6 +47,9 @@ async function main(): Promise<void> {
   if (jsonAt > 0) writeFileSync(process.argv[jsonAt + 1]!, JSON.stringify({ decoders, live: liveResult }, null, 2));
   const failed = decoders.findings.length + (liveResult?.failures.length ?? 0);
   console.log(failed === 0 ? 'fuzz: no findings' : `fuzz: ${failed} finding(s)`);
+  // The closing line CI sums: one check per fuzzer.
+  const checks = [decoders.findings.length === 0, ...(liveResult ? [liveResult.failures.length === 0] : [])];
+  console.log(`${checks.filter(Boolean).length} passed, ${checks.filter((c) => !c).length} failed, 0 skipped`);
   process.exit(failed === 0 ? 0 : 1);
 }
 

@@ -176,6 +176,9 @@ if (require.main === module) {
     const jsonAt = process.argv.indexOf('--json');
     if (jsonAt > 0) writeFileSync(process.argv[jsonAt + 1]!, JSON.stringify(r, null, 2));
     console.log(r.failures.length === 0 ? 'soak: no leaks' : `soak: ${r.failures.length} failure(s)`);
+    // The closing line CI sums: one check per phase.
+    const bad = new Set(r.failures.map((f) => r.phases.find((p) => f.startsWith(p.name))?.name ?? f));
+    console.log(`${r.phases.length - Math.min(bad.size, r.phases.length)} passed, ${bad.size} failed, 0 skipped`);
     process.exit(r.failures.length === 0 ? 0 : 1);
   });
 }
