@@ -87,7 +87,7 @@ function mutateJson(r: Rng, msg: Uint8Array): Uint8Array | undefined {
 /** One mutation of `msg` (a new array). */
 export function mutate(r: Rng, msg: Uint8Array, other: () => Uint8Array): Uint8Array {
   const kind = randInt(r, 0, 9);
-  let out = msg.slice();
+  let out: Uint8Array = msg.slice();
   switch (kind) {
     case 0: { // bit flips
       const n = randInt(r, 1, 8);
