@@ -235,10 +235,10 @@ export class BufferClient extends EventEmitter<BufferClientEvents> {
         this.surfaces.get(m.surface)?.released(m.buffer);
         return;
       case 'frame_done':
-        this.surfaces.get(m.surface)?.emit('frame');
+        this.surfaces.get(m.surface)?.deliver('frame');
         return;
       case 'event':
-        this.surfaces.get(m.surface)?.emit('event', m.payload);
+        this.surfaces.get(m.surface)?.deliver('event', m.payload);
         return;
       case 'error': {
         const error = new BufshareError(toErrorCode(m.code), m.message);

@@ -19,6 +19,30 @@
  *
  * Encoders of the hot messages write into one scratch buffer and return a view of
  * it, valid until the next encode: the transport sends (or copies) it at once.
+ *
+ * Messages (u32 fields little-endian; "JSON" bodies are UTF-8 objects):
+ *
+ *   client -> server
+ *   1  hello            JSON {protocol: "bufshare", version, name?}          first, once
+ *   2  create_surface   JSON {surface, width, height, format, usage, bufferCount}
+ *                       surface: an id the client picks (1..2^32-1, unused)
+ *   3  submit           u32 surface, u32 buffer, u32 n, n x int32 {x, y, w, h}
+ *   4  resize           JSON {surface, width, height}
+ *   5  destroy_surface  u32 surface
+ *   6  request          JSON {surface?, payload}                             application channel
+ *
+ *   server -> client
+ *   64 welcome          JSON {version, client, limits}
+ *   65 surface_buffers  JSON {surface, width, height, format, buffers: [descriptor]}
+ *                       + SCM_RIGHTS: each descriptor's fds, in order      on create and resize
+ *   66 release          u32 surface, u32 buffer                            the buffer is the client's again
+ *   67 frame_done       u32 surface                                        shown: draw the next one
+ *   68 event            JSON {surface, payload}                            application channel
+ *   69 error            JSON {code, message, fatal, surface?}              fatal: a disconnect follows
+ *   70 goodbye          JSON {reason}                                      the server is closing
+ *
+ * Buffer ids in descriptors are per client (the server's own ids never leak),
+ * so a client can only ever name its own buffers; surface ids are the client's.
  */
 import { BufshareError } from '../errors';
 import { MAX_DIMENSION } from '../layout';
@@ -69,6 +93,8 @@ export interface ClientLimits {
   readonly maxRectsPerSubmit: number;
   /** Bytes the server may queue for a client that does not read; past it the client is disconnected. */
   readonly maxQueuedBytes: number;
+  /** Milliseconds a new connection has to say hello; a silent one is disconnected (it holds an fd). */
+  readonly helloTimeoutMs: number;
 }
 
 export const DEFAULT_LIMITS: ClientLimits = Object.freeze({
@@ -77,6 +103,7 @@ export const DEFAULT_LIMITS: ClientLimits = Object.freeze({
   maxBytes: 1024 * 1024 * 1024,
   maxRectsPerSubmit: 64,
   maxQueuedBytes: 4 * 1024 * 1024,
+  helloTimeoutMs: 10000,
 });
 
 export type ClientMessage =
@@ -361,7 +388,7 @@ function limitsField(o: JsonObject): ClientLimits {
   const n = (key: keyof ClientLimits): number => intField(lo, key, 1, Number.MAX_SAFE_INTEGER, 'welcome.limits');
   return {
     maxSurfaces: n('maxSurfaces'), maxBuffers: n('maxBuffers'), maxBytes: n('maxBytes'),
-    maxRectsPerSubmit: n('maxRectsPerSubmit'), maxQueuedBytes: n('maxQueuedBytes'),
+    maxRectsPerSubmit: n('maxRectsPerSubmit'), maxQueuedBytes: n('maxQueuedBytes'), helloTimeoutMs: n('helloTimeoutMs'),
   };
 }
 

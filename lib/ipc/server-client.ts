@@ -16,6 +16,7 @@ import { EventEmitter } from 'eventemitter3';
 import type { Allocator, SharedBuffer } from '../allocator/types';
 import { BufshareError, type ErrorCode } from '../errors';
 import { resolveFormat, type FormatInfo } from '../format';
+import { computeLayout } from '../layout';
 import * as native from '../native';
 import { damageFromQuads } from './damage';
 import { Frame } from './frame';
@@ -30,6 +31,8 @@ import type { Connection } from './transport';
 export interface ServerClientHost {
   readonly allocator: Allocator;
   readonly limits: ClientLimits;
+  /** Client access asked of the allocator for hardware surfaces. */
+  readonly hardwareAccess: 'auto' | 'shadow';
   surfaceCreated(surface: ServerSurface): void;
   frame(frame: Frame): void;
   surfaceDestroyed(surface: ServerSurface): void;
@@ -79,6 +82,7 @@ export class ServerClient extends EventEmitter<ServerClientEvents> {
   private bufferBytes = 0;
   private listenerThrew = false;
   private disconnectReason: string | undefined;
+  private helloTimer: NodeJS.Timeout | undefined;
 
   /** @internal Made by BufferServer for each accepted connection. */
   constructor(host: ServerClientHost, id: number, connection: Connection, credentials: native.PeerCredentials) {
@@ -92,6 +96,11 @@ export class ServerClient extends EventEmitter<ServerClientEvents> {
     connection.on('message', (data, fds) => this.onMessage(data, fds));
     connection.on('malformed', (reason) => this.fail(new ClientFault('ERR_BUFSHARE_PROTOCOL', reason)));
     connection.on('close', (reason) => this.onClose(reason));
+    this.helloTimer = setTimeout(() => {
+      this.helloTimer = undefined;
+      this.fail(new ClientFault('ERR_BUFSHARE_PROTOCOL', `no hello within ${host.limits.helloTimeoutMs} ms`));
+    }, host.limits.helloTimeoutMs);
+    this.helloTimer.unref();
   }
 
   /** The name the client gave in its hello, if any. */
@@ -186,6 +195,8 @@ export class ServerClient extends EventEmitter<ServerClientEvents> {
         fault('ERR_BUFSHARE_VERSION_MISMATCH', `the server speaks protocol version ${PROTOCOL_VERSION}, the client ${m.version}`);
       }
       this.greeted = true;
+      clearTimeout(this.helloTimer);
+      this.helloTimer = undefined;
       this.clientName = m.name;
       this.sendMessage(encodeWelcome(this.id, this.host.limits));
       return;
@@ -224,6 +235,17 @@ export class ServerClient extends EventEmitter<ServerClientEvents> {
     if (this.bufferCount - freed.count + count > limits.maxBuffers) {
       fault('ERR_BUFSHARE_LIMIT_EXCEEDED', `over the limit of ${limits.maxBuffers} buffers per client`);
     }
+    // Refuse before allocating what the layout alone shows to be over the limit (allocators may pad more: checked again below).
+    let estimate: number;
+    try {
+      estimate = computeLayout(width, height, format).size * count;
+    } catch (e) {
+      if (e instanceof BufshareError) return e; // SIZE_OVERFLOW: refused like any allocation failure
+      throw e;
+    }
+    if (this.bufferBytes - freed.bytes + estimate > limits.maxBytes) {
+      fault('ERR_BUFSHARE_LIMIT_EXCEEDED', `over the limit of ${limits.maxBytes} buffer bytes per client`);
+    }
     const made: SharedBuffer[] = [];
     const destroyMade = (): void => {
       for (const b of made) {
@@ -235,7 +257,9 @@ export class ServerClient extends EventEmitter<ServerClientEvents> {
       }
     };
     try {
-      for (let i = 0; i < count; i++) made.push(this.host.allocator.allocate({ width, height, format: format.name, usage }));
+      // Software buffers are shared memory, always mapped directly: forcing a shadow applies to hardware ones.
+      const access = usage === 'hardware' ? this.host.hardwareAccess : 'auto';
+      for (let i = 0; i < count; i++) made.push(this.host.allocator.allocate({ width, height, format: format.name, usage, access }));
     } catch (e) {
       destroyMade();
       if (e instanceof BufshareError && ALLOCATION_ERROR_CODES.has(e.code)) return e;
@@ -252,7 +276,7 @@ export class ServerClient extends EventEmitter<ServerClientEvents> {
     }
     this.bufferCount += count;
     this.bufferBytes += bytes;
-    return made.map((buffer) => ({ id: this.nextBufferId++, buffer, held: false, retired: false, readRegion: undefined }));
+    return made.map((buffer) => ({ id: this.nextBufferId++, buffer, held: false, retired: false, readRegion: undefined, staleShadow: undefined }));
   }
 
   /** Sends the descriptors and fds of a surface's buffers (on creation and after a resize). */
@@ -300,7 +324,7 @@ export class ServerClient extends EventEmitter<ServerClientEvents> {
     if (!slot) fault('ERR_BUFSHARE_PROTOCOL', `submit: surface ${m.surface} has no buffer ${m.buffer}`);
     if (slot.held) fault('ERR_BUFSHARE_PROTOCOL', `submit: buffer ${m.buffer} was submitted and not yet released: the client does not hold it`);
     const damage = damageFromQuads(m.damage, surface.width, surface.height, this.host.limits.maxRectsPerSubmit);
-    if (slot.buffer.access === 'shadow' && !damage.isEmpty) slot.buffer.commitShadow(damage);
+    if (slot.buffer.access === 'shadow') surface.commitShadow(slot, damage);
     slot.held = true;
     const frame = new Frame(surface, slot, damage);
     this.toCompositor(() => {
@@ -319,8 +343,9 @@ export class ServerClient extends EventEmitter<ServerClientEvents> {
       this.sendMessage(encodeError(slots.code, slots.message, false, m.surface));
       return;
     }
-    this.toCompositor(() => surface.replaceSlots(m.width, m.height, slots));
+    surface.replaceSlots(m.width, m.height, slots);
     this.sendBuffers(surface, slots);
+    this.toCompositor(() => surface.emit('resize', m.width, m.height));
   }
 
   private destroySurface(surface: ServerSurface, reason: string): void {
@@ -335,6 +360,7 @@ export class ServerClient extends EventEmitter<ServerClientEvents> {
 
   private onClose(reason: string): void {
     this.disconnectReason = reason;
+    clearTimeout(this.helloTimer);
     const errors: unknown[] = [];
     for (const surface of [...this.surfaceSet]) {
       try {

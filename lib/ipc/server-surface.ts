@@ -16,6 +16,7 @@ import type { SharedBuffer } from '../allocator/types';
 import type { BufferKind, ClientAccess } from '../descriptor';
 import type { FormatInfo } from '../format';
 import type { GraphicsRegion } from '../mapping/graphics-region';
+import { Region } from '../region';
 import { BufshareError } from '../errors';
 import type { Frame } from './frame';
 import { encodeEvent, encodeFrameDone, encodeRelease, type BufferUsageName, type JsonValue } from './protocol';
@@ -31,7 +32,16 @@ export interface BufferSlot {
   retired: boolean;
   /** The server's read mapping, made on first use. */
   readRegion: GraphicsRegion | undefined;
+  /**
+   * Shadow access: what the hardware buffer misses of its shadow, i.e. the
+   * surface damage of every frame since this buffer was last committed;
+   * undefined until its first commit (then everything is missing).
+   */
+  staleShadow: Region | undefined;
 }
+
+/** Stale-shadow damage is kept to this many rectangles (a superset, merged). */
+const MAX_STALE_RECTS = 64;
 
 export interface ServerSurfaceEvents {
   /** The client submitted a buffer (also emitted by the server). */
@@ -121,6 +131,26 @@ export class ServerSurface extends EventEmitter<ServerSurfaceEvents> {
     return [...this.slots, ...this.retired];
   }
 
+  /**
+   * @internal Shadow access: copies into the hardware buffer everything its
+   * shadow holds that it does not. Submitted damage is relative to the previous
+   * frame (whichever buffer showed it), but this buffer was last committed
+   * `age` frames ago: the copy must cover the damage of every frame since, or
+   * the compositor would read stale pixels. Then every other buffer of the
+   * surface misses this frame's damage.
+   */
+  commitShadow(slot: BufferSlot, damage: Region): void {
+    const missing = slot.staleShadow === undefined ? Region.full(this.currentWidth, this.currentHeight) : slot.staleShadow.union(damage);
+    if (!missing.isEmpty) slot.buffer.commitShadow(missing);
+    slot.staleShadow = Region.empty;
+    if (damage.isEmpty) return;
+    for (const other of this.slots) {
+      if (other === slot || other.staleShadow === undefined) continue;
+      const stale = other.staleShadow.union(damage);
+      other.staleShadow = stale.rects.length > MAX_STALE_RECTS ? stale.simplify(MAX_STALE_RECTS) : stale;
+    }
+  }
+
   /** @internal See Frame.region. */
   readRegion(slot: BufferSlot): GraphicsRegion {
     if (slot.buffer.destroyed) throw new BufshareError('ERR_BUFSHARE_DESTROYED', `buffer ${slot.id} of surface ${this.id} was destroyed (its client went away)`);
@@ -156,7 +186,6 @@ export class ServerSurface extends EventEmitter<ServerSurfaceEvents> {
     this.slots = slots;
     this.currentWidth = width;
     this.currentHeight = height;
-    this.emit('resize', width, height);
   }
 
   /** @internal Destroys every buffer, held or not, and marks the surface gone. Returns false if it already was. */

@@ -47,6 +47,14 @@ export interface BufferServerOptions {
   readonly allowUids?: readonly number[];
   /** Mode of the socket file; default 0o600. */
   readonly socketMode?: number;
+  /**
+   * How clients reach hardware buffers: 'auto' (default: the allocator maps
+   * them directly where the driver can, through a shadow elsewhere) or
+   * 'shadow' (forced: every hardware surface goes through a shm shadow whose
+   * damage the server copies, to exercise that path or to avoid a driver's
+   * broken direct mapping). Software buffers are always mapped directly.
+   */
+  readonly hardwareAccess?: 'auto' | 'shadow';
 }
 
 export interface BufferServerEvents {
@@ -124,6 +132,7 @@ export class BufferServer extends EventEmitter<BufferServerEvents> {
     this.host = {
       allocator: this.allocator,
       limits: this.limits,
+      hardwareAccess: options.hardwareAccess ?? 'auto',
       surfaceCreated: (s) => this.emit('surface', s),
       frame: (f) => this.emit('frame', f),
       surfaceDestroyed: (s) => this.emit('surfaceDestroyed', s),

@@ -60,6 +60,7 @@ export class Surface extends EventEmitter<SurfaceEvents> {
   private resizing: PendingResize[] = [];
   private stale = false;
   private afterResize: (() => void)[] = [];
+  private early: { name: 'frame' | 'event'; payload: JsonValue }[] | undefined = [];
   private destroyedWith: Error | undefined;
 
   /** @internal Made by BufferClient.createSurface. */
@@ -70,6 +71,26 @@ export class Surface extends EventEmitter<SurfaceEvents> {
     this.format = format;
     this.usage = usage;
     this.swapchain = swapchain;
+    // createSurface() resolves in a microtask after this message; events the
+    // compositor sent right behind it (a first frame_done, a configure event)
+    // would reach no listener. They wait until the caller had a turn.
+    setImmediate(() => {
+      const early = this.early;
+      this.early = undefined;
+      for (const e of early ?? []) {
+        if (this.destroyedWith) return;
+        if (e.name === 'frame') this.emit('frame');
+        else this.emit('event', e.payload);
+      }
+    });
+  }
+
+  /** @internal A frame_done or event from the server; held back until the creator can listen. */
+  deliver(name: 'frame' | 'event', payload?: JsonValue): void {
+    if (this.destroyedWith) return;
+    if (this.early) this.early.push({ name, payload: payload ?? null });
+    else if (name === 'frame') this.emit('frame');
+    else this.emit('event', payload ?? null);
   }
 
   get width(): number {

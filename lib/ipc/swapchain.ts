@@ -18,6 +18,7 @@
 import { BufshareError } from '../errors';
 import type { ImportedBuffer } from '../imported-buffer';
 import type { GraphicsRegion } from '../mapping/graphics-region';
+import * as native from '../native';
 import { Region } from '../region';
 
 export interface AcquiredBuffer {
@@ -34,10 +35,27 @@ interface Slot {
   readonly id: number;
   readonly buffer: ImportedBuffer;
   readonly region: GraphicsRegion;
+  /** A dma-buf mapped directly: CPU access is bracketed per frame (see cpuAccess). */
+  readonly dmabufFd: number | undefined;
+  /** Inside a DMA_BUF_IOCTL_SYNC START/END bracket. */
+  cpuAccess: boolean;
   state: 'free' | 'acquired' | 'submitted';
   /** Frame number of its last submit; 0 if never submitted. */
   lastSubmitted: number;
   damageSince: Region;
+}
+
+/**
+ * dma-bufs mapped directly are coherent only inside DMA_BUF_IOCTL_SYNC START/END
+ * brackets on drivers with non-coherent caches: the mapping is persistent, the
+ * bracket is per frame (START when the buffer is handed out for drawing, END when
+ * it is submitted). Cheap where caches are coherent; shm needs none.
+ */
+function setCpuAccess(slot: Slot, on: boolean): void {
+  if (slot.dmabufFd === undefined || slot.cpuAccess === on) return;
+  const c = native.constants;
+  native.dmabufSync(slot.dmabufFd, (on ? c.DMA_BUF_SYNC_START : c.DMA_BUF_SYNC_END) | c.DMA_BUF_SYNC_RW);
+  slot.cpuAccess = on;
 }
 
 interface Waiter {
@@ -64,7 +82,9 @@ export class Swapchain {
     try {
       for (const buffer of buffers) {
         const region = buffer.map({ mode: buffer.readOnly && buffer.access === 'direct' ? 'read' : 'readwrite' });
-        this.slots.push({ id: buffer.id, buffer, region, state: 'free', lastSubmitted: 0, damageSince: Region.empty });
+        // Mapping opened the CPU access bracket (mapFd); it stays open until the first submit.
+        const dmabufFd = region.strategy === 'dmabuf-sync' ? buffer.bufferFd : undefined;
+        this.slots.push({ id: buffer.id, buffer, region, dmabufFd, cpuAccess: true, state: 'free', lastSubmitted: 0, damageSince: Region.empty });
       }
     } catch (e) {
       for (const b of buffers) b.destroy();
@@ -122,6 +142,8 @@ export class Swapchain {
       if (d.rects.length > MAX_ACCUMULATED_RECTS) d = d.simplify(MAX_ACCUMULATED_RECTS);
       s.damageSince = d;
     }
+    // Drawing is done: flush CPU caches toward the device before the compositor reads.
+    setCpuAccess(slot, false);
     slot.state = 'submitted';
     slot.lastSubmitted = this.frame;
     slot.damageSince = Region.empty;
@@ -150,6 +172,11 @@ export class Swapchain {
     for (const w of this.waiters.splice(0)) w.reject(error);
     for (const s of this.slots) {
       try {
+        setCpuAccess(s, true); // unmapping ends the bracket: open it so START/END stay balanced
+      } catch {
+        // Destroying anyway.
+      }
+      try {
         s.buffer.destroy();
       } catch {
         // Closed anyway.
@@ -158,6 +185,7 @@ export class Swapchain {
   }
 
   private hand(slot: Slot): AcquiredBuffer {
+    setCpuAccess(slot, true);
     slot.state = 'acquired';
     const age = slot.lastSubmitted === 0 ? 0 : this.frame - slot.lastSubmitted + 1;
     const damage = age === 0 ? Region.full(this.width, this.height) : slot.damageSince;

@@ -131,6 +131,19 @@ describe('IPC: hostile clients', function () {
     await goodClientStillServed();
   });
 
+  it('a connection that never says hello is dropped after helloTimeoutMs', async () => {
+    const quick = await BufferServer.listen({ path: `${sock.dir}/quick`, limits: { helloTimeoutMs: 30 } });
+    try {
+      const peer = new RawPeer(quick.path);
+      const error = await peer.fatalError();
+      expect(error.code).to.equal('ERR_BUFSHARE_PROTOCOL');
+      expect(error.message).to.match(/no hello within 30 ms/);
+      expect(quick.clients.size).to.equal(0);
+    } finally {
+      await quick.close();
+    }
+  });
+
   it('another protocol version is refused', async () => {
     const peer = new RawPeer(server.path);
     peer.send(json(Opcode.HELLO, { protocol: 'bufshare', version: 99 }));

@@ -119,4 +119,46 @@ describe('IPC: lifecycle', function () {
     // The path is free again: a new server starts on it.
     server = await BufferServer.listen({ path: sock.path });
   });
+
+  it('steady state allocates no buffer, fd or mapping on either side once the swapchain is full', async () => {
+    server.on('frame', (frame) => {
+      void frame.region.pixels32[0]; // the compositor reads every frame
+      frame.release();
+      frame.surface.frameDone();
+    });
+    const client = await BufferClient.connect({ path: server.path });
+    const surface = await client.createSurface({ width: 64, height: 64, format: 'XRGB8888', bufferCount: 3 });
+    const drawFrames = async (n: number): Promise<void> => {
+      for (let i = 0; i < n; i++) {
+        const shown = new Promise<void>((r) => surface.once('frame', () => r()));
+        const { buffer, region } = await surface.nextBuffer();
+        region.pixels32[i % 4096] = i;
+        surface.submit(buffer, [{ x: i % 64, y: 0, width: 1, height: 1 }]);
+        await shown;
+      }
+    };
+    await drawFrames(10); // warm-up: every buffer used once and mapped on the server
+    const fds = resourceFds();
+    const maps = mappingStats();
+    await drawFrames(500);
+    expect(resourceFds()).to.deep.equal(fds);
+    expect(mappingStats()).to.deep.equal(maps); // not one mmap in 500 frames, on the client or the server
+    client.close();
+  });
+
+  it('events the compositor sends as soon as a surface exists reach the listeners attached after createSurface', async () => {
+    server.on('surface', (s) => {
+      s.sendEvent({ configure: { width: s.width } });
+      s.frameDone();
+      s.sendEvent('second');
+    });
+    const client = await BufferClient.connect({ path: server.path });
+    const surface = await client.createSurface({ width: 24, height: 8, format: 'XRGB8888' });
+    const seen: unknown[] = [];
+    surface.on('event', (p) => seen.push(p));
+    surface.on('frame', () => seen.push('frame'));
+    await new Promise<void>((r) => surface.on('event', (p) => p === 'second' && r()));
+    expect(seen).to.deep.equal([{ configure: { width: 24 } }, 'frame', 'second']);
+    client.close();
+  });
 });

@@ -92,4 +92,19 @@ describe('IPC transport (SOCK_SEQPACKET on the libuv loop)', () => {
     raw.close();
     receiver.close();
   });
+
+  it("reads a peer's last messages even when it closed with ours unread (ECONNRESET, EPOLLERR)", async () => {
+    const [a, b] = native.seqpacketPair();
+    const raw = native.openSeqPacket(b, () => undefined);
+    const conn = new Connection(a);
+    const got: number[] = [];
+    conn.on('message', (data) => got.push(data[0]!));
+    const closed = new Promise<string>((r) => conn.once('close', r));
+    conn.send(Uint8Array.of(1)); // never read by the peer: its close resets us
+    raw.send(Uint8Array.of(7));
+    raw.send(Uint8Array.of(8));
+    raw.close();
+    await closed;
+    expect(got).to.deep.equal([7, 8]);
+  });
 });
