@@ -54,7 +54,7 @@ export interface SeqPacketSocket {
   readonly fd: number;
   /** Watch for readable (1) and/or writable (2); 0 stops. A watched socket keeps itself alive. */
   poll(events: number): void;
-  /** 1: a message (meta = [bytes, fds, flags]); 0: none now; -1: end of stream. */
+  /** 1: a message (meta = [bytes, fds, flags]; bytes may be 0: an empty packet from a live peer); 0: none now; -1: end of stream. */
   recv(buf: Uint8Array, fds: Int32Array, meta: Int32Array): number;
   /** true: sent whole; false: EAGAIN, nothing sent. The fds stay the caller's. */
   send(data: Uint8Array, fds?: Int32Array): boolean;

@@ -1,6 +1,7 @@
 #include "socket.h"
 
 #include <fcntl.h>
+#include <poll.h>
 #include <sys/socket.h>
 #include <sys/un.h>
 #include <unistd.h>
@@ -267,9 +268,16 @@ class SeqPacket : public Napi::ObjectWrap<SeqPacket> {
     meta[0] = static_cast<int32_t>(n > INT32_MAX ? INT32_MAX : n);
     meta[1] = static_cast<int32_t>(nfds);
     meta[2] = flags;
-    // A zero-length read on SOCK_SEQPACKET is the end of the stream (or an empty
-    // message, which no bufshare peer sends: treated the same).
-    if (n == 0 && nfds == 0 && flags == 0) return Napi::Number::New(env, -1);
+    // A zero-length read on SOCK_SEQPACKET is the end of the stream or an empty
+    // message. Only at the end has the peer shut down (POLLRDHUP/POLLHUP); an
+    // empty message is returned as one, so the receiver refuses it with an error
+    // instead of hanging up on a peer that is still there (found by the live
+    // fuzzer: hostile clients that sent an empty packet got no error).
+    if (n == 0 && nfds == 0 && flags == 0) {
+      pollfd p{fd_, POLLRDHUP, 0};
+      int ready = poll(&p, 1, 0);
+      if (ready < 0 || (ready == 1 && (p.revents & (POLLRDHUP | POLLHUP | POLLERR)) != 0)) return Napi::Number::New(env, -1);
+    }
     return Napi::Number::New(env, 1);
   }
 

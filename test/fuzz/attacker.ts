@@ -125,14 +125,10 @@ function attack(r: Rng, index: number): Promise<void> {
       clearTimeout(timer);
       if (phase === 'attacked') stats.disconnects++;
       if (gotError) stats.errors++;
-      else if (phase === 'attacked' && message.length === 0) {
-        // A 0-byte SOCK_SEQPACKET packet reads exactly like end-of-stream (recvmsg
-        // returns 0), so the server can only treat it as a hang-up: disconnected,
-        // without an error. Counted apart.
-        stats.emptyPackets++;
-      } else if (phase === 'attacked') stats.unexpected.push(`#${index} (${mode}): disconnected without an error message (${reason}; burst ${burst.length}); sent ${message.length} bytes ${Buffer.from(message.subarray(0, 48)).toString('hex')}`);
+      else if (phase === 'attacked') stats.unexpected.push(`#${index} (${mode}): disconnected without an error message (${reason}; burst ${burst.length}); sent ${message.length} bytes ${Buffer.from(message.subarray(0, 48)).toString('hex')}`);
       resolve();
     });
+    if (message.length === 0) stats.emptyPackets++;
     if (mode === 'before-hello') fire();
     else connection.send(encodeHello(`attacker-${index}`).slice());
   });

@@ -38,7 +38,7 @@ async function main(): Promise<void> {
   if (liveResult) {
     const l = liveResult;
     console.log(`live: ${l.connections} hostile connections, ${l.malformedSent} malformed messages sent, ${l.errorsReceived} errors received, ` +
-      `${l.emptyPackets} empty packets (end-of-stream), ${l.disconnects} disconnected, ${l.hangs} hangs, ${l.serverExceptions} server exceptions; ` +
+      `${l.emptyPackets} of them empty packets, ${l.disconnects} disconnected, ${l.hangs} hangs, ${l.serverExceptions} server exceptions; ` +
       `good client: ${l.goodFrames} frames, none lost, ${l.goodClientSurvived ? 'still connected' : 'DISCONNECTED'}; ` +
       `server fds ${l.fdsBefore} -> ${l.fdsAfter}, ${l.leakedFds} leaked; ${(l.elapsedMs / 1000).toFixed(1)} s`);
     console.log(`  modes: ${JSON.stringify(l.byMode)}`);
