@@ -32,29 +32,44 @@ std::mutex g_mutex;
 struct sigaction g_previous;  // what SIGBUS did before us; read by the handler
 bool g_have_previous = false;
 
-// Hands the signal to whatever was installed before us.
-void Chain(int sig, siginfo_t* info, void* context) {
-  const struct sigaction& prev = g_previous;
-  if (g_have_previous && (prev.sa_flags & SA_SIGINFO) && prev.sa_sigaction != nullptr) {
-    prev.sa_sigaction(sig, info, context);
-    return;
-  }
-  if (g_have_previous && !(prev.sa_flags & SA_SIGINFO) && prev.sa_handler != SIG_DFL) {
-    if (prev.sa_handler == SIG_IGN) {
-      // A SIGBUS from kill() may be ignored; a fault cannot (the access would retry forever).
-      if (info == nullptr || info->si_code <= 0) return;
-    } else {
-      prev.sa_handler(sig);
-      return;
-    }
-  }
-  // The default action: restore it and deliver again (SA_NODEFER lets it through now).
+// Set while a previous handler runs: if it hands the signal back to us (a handler
+// installed after ours that chains, which we then displaced), we go to the
+// default action instead of looping.
+std::atomic<bool> g_chaining{false};
+
+void DefaultAction() {
+  // Restore the default and deliver again (SA_NODEFER lets it through now).
   struct sigaction dfl;
   memset(&dfl, 0, sizeof dfl);
   dfl.sa_handler = SIG_DFL;
   sigemptyset(&dfl.sa_mask);
   sigaction(SIGBUS, &dfl, nullptr);
   raise(SIGBUS);
+}
+
+// Hands the signal to whatever was installed before us.
+void Chain(int sig, siginfo_t* info, void* context) {
+  const struct sigaction& prev = g_previous;
+  if (g_chaining.exchange(true)) return DefaultAction();
+  if (g_have_previous && (prev.sa_flags & SA_SIGINFO) && prev.sa_sigaction != nullptr) {
+    prev.sa_sigaction(sig, info, context);
+    g_chaining.store(false);
+    return;
+  }
+  if (g_have_previous && !(prev.sa_flags & SA_SIGINFO) && prev.sa_handler != SIG_DFL) {
+    if (prev.sa_handler == SIG_IGN) {
+      // A SIGBUS from kill() may be ignored; a fault cannot (the access would retry forever).
+      if (info == nullptr || info->si_code <= 0) {
+        g_chaining.store(false);
+        return;
+      }
+    } else {
+      prev.sa_handler(sig);
+      g_chaining.store(false);
+      return;
+    }
+  }
+  DefaultAction();
 }
 
 void OnSigbus(int sig, siginfo_t* info, void* context) {
@@ -100,11 +115,13 @@ bool EnsureHandler() {
   // alternate stack where the runtime set one up.
   ours.sa_flags = SA_SIGINFO | SA_NODEFER | SA_ONSTACK;
   sigemptyset(&ours.sa_mask);
+  // Record what we displace before installing, so the handler never chains to a
+  // stale disposition.
   struct sigaction prev;
-  if (sigaction(SIGBUS, &ours, &prev) < 0) return false;
+  if (sigaction(SIGBUS, nullptr, &prev) < 0) return false;
   g_previous = prev;
   g_have_previous = true;
-  return true;
+  return sigaction(SIGBUS, &ours, nullptr) == 0;
 }
 
 }  // namespace

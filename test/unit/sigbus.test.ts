@@ -132,4 +132,10 @@ describe('SIGBUS guard (a file truncated under a live mapping)', () => {
     const asanHandled = process.env.BUFSHARE_ADDON !== undefined && /AddressSanitizer: BUS/.test(res.stderr);
     expect(res.signal === 'SIGBUS' || asanHandled, `signal ${res.signal}, code ${res.code}: ${res.stderr}`).to.equal(true);
   });
+
+  it('hands a SIGBUS it does not own to a handler installed before it (a JS listener)', async () => {
+    const res = await runTs('test/helpers/sigbus-child.ts', ['chain-to-listener']);
+    expect(res.stdout, res.stderr).to.equal('listener saw SIGBUS\n');
+    expect(res.code).to.equal(0);
+  });
 });
