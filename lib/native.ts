@@ -177,14 +177,19 @@ export const seqpacketConnect = wrap(addon.seqpacketConnect);
 export const seqpacketPair = wrap(addon.seqpacketPair);
 
 /**
- * Wraps `fd` (ownership passes to the socket) in a SeqPacketSocket whose methods
- * throw BufshareErrors.
+ * Wraps `fd` in a SeqPacketSocket whose methods throw BufshareErrors. Takes
+ * ownership of `fd` even when it throws (the fd is then closed).
  */
 export function openSeqPacket(fd: number, onEvent: (status: number, events: number) => void): SeqPacketSocket {
   let raw: SeqPacketSocket;
   try {
     raw = new addon.SeqPacket(fd, onEvent);
   } catch (e) {
+    try {
+      addon.close(fd);
+    } catch {
+      // Not an fd: nothing to close.
+    }
     throw fromNativeError(e);
   }
   return {

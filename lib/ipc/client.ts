@@ -25,7 +25,7 @@ import { resolveFormat, type FormatSpec } from '../format';
 import { fromDescriptor, type ImportedBuffer } from '../imported-buffer';
 import * as native from '../native';
 import {
-  decodeServerMessage, encodeCreateSurface, encodeHello, encodeRequest, MAX_BUFFERS_PER_SURFACE, PROTOCOL_VERSION,
+  decodeServerMessage, encodeCreateSurface, encodeDestroySurface, encodeHello, encodeRequest, MAX_BUFFERS_PER_SURFACE, PROTOCOL_VERSION,
   type BufferUsageName, type ClientLimits, type JsonValue, type ServerMessage, type SurfaceBuffersMessage,
 } from './protocol';
 import { defaultSocketPath } from './socket-path';
@@ -212,6 +212,10 @@ export class BufferClient extends EventEmitter<BufferClientEvents> {
     this.connection.send(data);
   }
 
+  private trySend(data: Uint8Array): void {
+    if (!this.connection.closed) this.connection.send(data);
+  }
+
   private onMessage(data: Uint8Array, fds: number[]): void {
     let m: ServerMessage;
     try {
@@ -279,11 +283,15 @@ export class BufferClient extends EventEmitter<BufferClientEvents> {
       swapchain = new Swapchain(this.importBuffers(m, fds), m.width, m.height);
     } catch (e) {
       const error = e instanceof BufshareError ? e : new BufshareError('ERR_BUFSHARE_PROTOCOL', String(e));
+      // The server made the buffers we could not take: drop the surface on both
+      // sides, or its ids would no longer agree with ours.
       if (create) {
         this.pending.delete(m.surface);
+        this.trySend(encodeDestroySurface(m.surface));
         create.reject(error);
       } else {
         surface!.resizeFailed(error);
+        surface!.destroy();
       }
       return;
     }

@@ -36,8 +36,10 @@ export class Frame {
 
   /**
    * The buffer mapped for reading. One mapping per buffer, made on first use and
-   * kept until the buffer is destroyed (never one per frame). If the client goes
-   * away first, its views have length 0: never a dangling read.
+   * kept until the buffer is destroyed (never one per frame). Valid until
+   * release() even if the client destroys the surface, disconnects or dies
+   * meanwhile: the buffer is destroyed at release then. Only closing the server
+   * ends it earlier; its views then have length 0, never a dangling read.
    */
   get region(): GraphicsRegion {
     return this.surface.readRegion(this.slot);
@@ -47,7 +49,7 @@ export class Frame {
     return this.isReleased;
   }
 
-  /** Returns the buffer to its client. Idempotent; a no-op once the client is gone. */
+  /** Returns the buffer to its client (or destroys it, when its surface is gone). Idempotent. */
   release(): void {
     if (this.isReleased) return;
     this.isReleased = true;

@@ -31,11 +31,15 @@ import type { Connection } from './transport';
 export interface ServerClientHost {
   readonly allocator: Allocator;
   readonly limits: ClientLimits;
+  /** The server is closing: held buffers are destroyed too, not left for their release. */
+  readonly closing: boolean;
   /** Client access asked of the allocator for hardware surfaces. */
   readonly hardwareAccess: 'auto' | 'shadow';
   surfaceCreated(surface: ServerSurface): void;
   frame(frame: Frame): void;
   surfaceDestroyed(surface: ServerSurface): void;
+  /** A destroyed surface's last held buffer was released. */
+  surfaceDrained(surface: ServerSurface): void;
   request(surface: ServerSurface | undefined, client: ServerClient, payload: JsonValue): void;
   disconnected(client: ServerClient, reason: string): void;
 }
@@ -132,6 +136,11 @@ export class ServerClient extends EventEmitter<ServerClientEvents> {
   sendMessage(data: Uint8Array, fds?: readonly number[]): void {
     if (this.connection.closed) return;
     this.connection.send(data, fds);
+  }
+
+  /** @internal See ServerClientHost.surfaceDrained. */
+  surfaceDrained(surface: ServerSurface): void {
+    this.host.surfaceDrained(surface);
   }
 
   /** @internal Destroys one buffer and gives back its share of the limits. */
@@ -356,7 +365,7 @@ export class ServerClient extends EventEmitter<ServerClientEvents> {
   private destroySurface(surface: ServerSurface, reason: string): void {
     this.byId.delete(surface.id);
     this.surfaceSet.delete(surface);
-    if (!surface.markDestroyed()) return;
+    if (!surface.markDestroyed(this.host.closing)) return;
     this.toCompositor(() => {
       surface.emit('destroy', reason);
       this.host.surfaceDestroyed(surface);

@@ -8,8 +8,10 @@
  * stays valid until its frame is released, then is destroyed.
  *
  * Ownership: the surface owns its buffers (their fds and mappings) and destroys
- * every one exactly once: when it is destroyed, when its client goes away, or
- * (after a resize) when an old buffer's frame is released.
+ * every one exactly once: when it is destroyed or its client goes away, except
+ * those the compositor holds, which go when their frame is released (like a
+ * locked wlr_buffer): a frame stays readable until release, whatever the client
+ * does. Closing the server destroys everything.
  */
 import { EventEmitter } from 'eventemitter3';
 import type { SharedBuffer } from '../allocator/types';
@@ -153,7 +155,7 @@ export class ServerSurface extends EventEmitter<ServerSurfaceEvents> {
 
   /** @internal See Frame.region. */
   readRegion(slot: BufferSlot): GraphicsRegion {
-    if (slot.buffer.destroyed) throw new BufshareError('ERR_BUFSHARE_DESTROYED', `buffer ${slot.id} of surface ${this.id} was destroyed (its client went away)`);
+    if (slot.buffer.destroyed) throw new BufshareError('ERR_BUFSHARE_DESTROYED', `buffer ${slot.id} of surface ${this.id} was destroyed (its frame was released after its surface went away, or the server closed)`);
     slot.readRegion ??= slot.buffer.map({ mode: 'read' });
     return slot.readRegion;
   }
@@ -165,6 +167,7 @@ export class ServerSurface extends EventEmitter<ServerSurfaceEvents> {
     if (slot.retired) {
       this.retired.delete(slot);
       this.client.destroySlot(slot);
+      if (this.isDestroyed && this.retired.size === 0) this.client.surfaceDrained(this);
       return;
     }
     if (!this.isDestroyed) this.client.sendMessage(encodeRelease(this.id, slot.id));
@@ -188,12 +191,37 @@ export class ServerSurface extends EventEmitter<ServerSurfaceEvents> {
     this.currentHeight = height;
   }
 
-  /** @internal Destroys every buffer, held or not, and marks the surface gone. Returns false if it already was. */
-  markDestroyed(): boolean {
-    if (this.isDestroyed) return false;
+  /**
+   * @internal Marks the surface gone and destroys its buffers. A buffer the
+   * compositor holds (a frame not yet released) stays valid until its release,
+   * unless `force` (the server is closing): a frame's region is valid until
+   * release, whatever the client does. Returns false if it already was gone.
+   */
+  markDestroyed(force: boolean): boolean {
+    if (this.isDestroyed) {
+      if (force) this.destroyRetired();
+      return false;
+    }
     this.isDestroyed = true;
-    for (const s of this.allSlots) this.client.destroySlot(s);
-    this.retired.clear();
+    for (const s of this.slots) {
+      if (s.held && !force) {
+        s.retired = true;
+        this.retired.add(s);
+      } else {
+        this.client.destroySlot(s);
+      }
+    }
+    if (force) this.destroyRetired();
     return true;
+  }
+
+  /** @internal Buffers still waiting for their frame's release. */
+  get heldBuffers(): number {
+    return this.retired.size;
+  }
+
+  private destroyRetired(): void {
+    for (const s of this.retired) this.client.destroySlot(s);
+    this.retired.clear();
   }
 }

@@ -87,6 +87,8 @@ export class BufferServer extends EventEmitter<BufferServerEvents> {
   private readonly listener: Listener;
   private readonly socketIno: number;
   private readonly clientSet = new Set<ServerClient>();
+  /** Destroyed surfaces whose buffers the compositor still holds (frames not yet released). */
+  private readonly lingering = new Set<ServerSurface>();
   private readonly host: ServerClientHost;
   private nextClientId = 1;
   private closing: Promise<void> | undefined;
@@ -122,6 +124,11 @@ export class BufferServer extends EventEmitter<BufferServerEvents> {
       this.socketIno = lstatSync(path).ino;
     } catch (e) {
       listener.close();
+      try {
+        unlinkSync(path);
+      } catch {
+        // Never made it to the file system.
+      }
       throw e;
     }
     this.path = path;
@@ -129,13 +136,21 @@ export class BufferServer extends EventEmitter<BufferServerEvents> {
     // TODO(after the allocator merge): default to lib/allocator/auto when present.
     this.allocator = options.allocator ?? new ShmAllocator();
     this.allowUids = new Set(options.allowUids ?? [process.getuid?.() ?? 0]);
+    const server = this;
     this.host = {
+      get closing(): boolean {
+        return server.closing !== undefined;
+      },
       allocator: this.allocator,
       limits: this.limits,
       hardwareAccess: options.hardwareAccess ?? 'auto',
       surfaceCreated: (s) => this.emit('surface', s),
       frame: (f) => this.emit('frame', f),
-      surfaceDestroyed: (s) => this.emit('surfaceDestroyed', s),
+      surfaceDestroyed: (s) => {
+        if (s.heldBuffers > 0) this.lingering.add(s);
+        this.emit('surfaceDestroyed', s);
+      },
+      surfaceDrained: (s) => this.lingering.delete(s),
       request: (s, c, p) => this.emit('request', s, c, p),
       disconnected: (c, reason) => {
         this.clientSet.delete(c);
@@ -159,7 +174,14 @@ export class BufferServer extends EventEmitter<BufferServerEvents> {
       native.closeFd(fd);
       return;
     }
-    const connection = new Connection(fd, { maxQueuedBytes: this.limits.maxQueuedBytes });
+    let connection: Connection;
+    try {
+      connection = new Connection(fd, { maxQueuedBytes: this.limits.maxQueuedBytes });
+    } catch (e) {
+      // The connection owned the fd and closed it.
+      this.emit('error', e instanceof BufshareError ? e : new BufshareError('ERR_BUFSHARE_SYSCALL', String(e)));
+      return;
+    }
     let credentials: native.PeerCredentials;
     try {
       credentials = connection.peerCredentials();
@@ -200,6 +222,8 @@ export class BufferServer extends EventEmitter<BufferServerEvents> {
         errors.push(e);
       }
     }
+    for (const surface of this.lingering) surface.markDestroyed(true);
+    this.lingering.clear();
     try {
       // Only our own socket: never a file another server put there since.
       if (lstatSync(this.path).ino === this.socketIno) unlinkSync(this.path);

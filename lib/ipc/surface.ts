@@ -172,6 +172,8 @@ export class Surface extends EventEmitter<SurfaceEvents> {
     }
     this.host.send(encodeResize(this.id, width, height));
     this.stale = true;
+    // Those already waiting for a buffer want one they can submit: a new one.
+    for (const w of this.swapchain.takeWaiters()) this.afterResize.push(() => this.nextBuffer().then(w.resolve, w.reject));
     return new Promise((resolve, reject) => this.resizing.push({ resolve, reject }));
   }
 
@@ -196,7 +198,6 @@ export class Surface extends EventEmitter<SurfaceEvents> {
     this.swapchain = next;
     const pending = this.resizing.shift();
     this.stale = this.resizing.length > 0;
-    old.handWaitersTo(next);
     old.destroy(new BufshareError('ERR_BUFSHARE_DESTROYED', `surface ${this.id} was resized: this buffer is gone`));
     this.emit('resize', next.width, next.height);
     pending?.resolve();

@@ -58,7 +58,7 @@ function setCpuAccess(slot: Slot, on: boolean): void {
   slot.cpuAccess = on;
 }
 
-interface Waiter {
+export interface Waiter {
   resolve(b: AcquiredBuffer): void;
   reject(e: Error): void;
 }
@@ -159,10 +159,9 @@ export class Swapchain {
     if (waiter) waiter.resolve(this.hand(slot));
   }
 
-  /** Moves the waiters to another swapchain (after a resize). */
-  handWaitersTo(next: Swapchain): void {
-    const waiters = this.waiters.splice(0);
-    for (const w of waiters) next.acquire().then(w.resolve, w.reject);
+  /** Removes and returns the pending acquires (a resize takes them over). */
+  takeWaiters(): Waiter[] {
+    return this.waiters.splice(0);
   }
 
   /** Unmaps and destroys every buffer; pending and future acquires fail with `error`. Idempotent. */

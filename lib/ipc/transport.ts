@@ -44,6 +44,9 @@ export interface ConnectionOptions {
  */
 const MESSAGES_PER_WAKEUP = 1;
 
+// Read once: the facade's exports are getters, and these are read on every message.
+const { POLL_READABLE, POLL_WRITABLE, RECV_TRUNCATED, RECV_CONTROL_TRUNCATED } = native.constants;
+
 // One receive buffer for every connection: messages are decoded synchronously
 // in the 'message' listener, before the next recv.
 const recvBuffer = new Uint8Array(MAX_MESSAGE_BYTES);
@@ -74,12 +77,18 @@ export class Connection extends EventEmitter<ConnectionEvents> {
   private peerReset = false;
   private failing = false;
 
-  /** Takes ownership of `fd`, a connected SOCK_SEQPACKET socket. */
+  /** Takes ownership of `fd`, a connected SOCK_SEQPACKET socket, even when it throws. */
   constructor(fd: number, options: ConnectionOptions = {}) {
     super();
     this.maxQueuedBytes = options.maxQueuedBytes ?? 4 * 1024 * 1024;
     this.socket = native.openSeqPacket(fd, (status, events) => this.onEvent(status, events));
-    this.setPolling(native.constants.POLL_READABLE);
+    try {
+      this.setPolling(POLL_READABLE);
+    } catch (e) {
+      this.isClosed = true;
+      this.socket.close();
+      throw e;
+    }
   }
 
   /**
@@ -155,7 +164,7 @@ export class Connection extends EventEmitter<ConnectionEvents> {
     }
     this.queue.push({ data: data.slice(), fds: owned });
     this.queuedBytes += data.length;
-    this.setPolling(native.constants.POLL_READABLE | native.constants.POLL_WRITABLE);
+    this.setPolling(POLL_READABLE | POLL_WRITABLE);
     return true;
   }
 
@@ -174,7 +183,7 @@ export class Connection extends EventEmitter<ConnectionEvents> {
       this.queuedBytes -= head.data.length;
       if (head.fds) for (const fd of head.fds) closeQuietly(fd);
     }
-    if (!this.isClosed) this.setPolling(native.constants.POLL_READABLE);
+    if (!this.isClosed) this.setPolling(POLL_READABLE);
   }
 
   private setPolling(events: number): void {
@@ -194,8 +203,8 @@ export class Connection extends EventEmitter<ConnectionEvents> {
       this.closeWith(`socket error (libuv status ${status})`, new BufshareError('ERR_BUFSHARE_CONNECTION_CLOSED', `socket error ${status}`));
       return;
     }
-    if (events & native.constants.POLL_WRITABLE) this.flush();
-    if (events & native.constants.POLL_READABLE) this.readMessages();
+    if (events & POLL_WRITABLE) this.flush();
+    if (events & POLL_READABLE) this.readMessages();
   }
 
   /** Handles up to MESSAGES_PER_WAKEUP messages; returns how many arrived (0: none queued, or closed). */
@@ -230,12 +239,12 @@ export class Connection extends EventEmitter<ConnectionEvents> {
       const flags = recvMeta[2]!;
       const fds: number[] = [];
       for (let k = 0; k < nfds; k++) fds.push(recvFds[k]!);
-      if (flags & native.constants.RECV_TRUNCATED) {
+      if (flags & RECV_TRUNCATED) {
         for (const fd of fds) closeQuietly(fd);
         this.emit('malformed', `message of ${length} bytes is over the ${MAX_MESSAGE_BYTES}-byte limit`);
         continue;
       }
-      if (flags & native.constants.RECV_CONTROL_TRUNCATED) {
+      if (flags & RECV_CONTROL_TRUNCATED) {
         this.emit('malformed', `message carried more than ${MAX_FDS_PER_MESSAGE} fds (all closed)`);
         continue;
       }
@@ -308,7 +317,12 @@ export class Listener extends EventEmitter<ListenerEvents> {
     super();
     const fd = native.seqpacketListen(path, backlog);
     this.socket = native.openSeqPacket(fd, (status) => this.onReadable(status));
-    this.socket.poll(native.constants.POLL_READABLE);
+    try {
+      this.socket.poll(POLL_READABLE);
+    } catch (e) {
+      this.close();
+      throw e;
+    }
   }
 
   close(): void {
@@ -329,7 +343,7 @@ export class Listener extends EventEmitter<ListenerEvents> {
         this.socket.poll(0);
         this.retryTimer = setTimeout(() => {
           this.retryTimer = undefined;
-          if (!this.isClosed) this.socket.poll(native.constants.POLL_READABLE);
+          if (!this.isClosed) this.socket.poll(POLL_READABLE);
         }, ACCEPT_RETRY_MS);
         this.retryTimer.unref();
         return;

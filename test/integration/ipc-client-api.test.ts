@@ -122,6 +122,21 @@ describe('IPC: client API contract', function () {
     expect(client.closed).to.equal(false);
   });
 
+  it('resize: a nextBuffer() already waiting when resize() is called gets a new buffer', async () => {
+    const s = await client.createSurface({ width: 8, height: 8, format: 'XRGB8888', bufferCount: 1 });
+    const { buffer } = await s.nextBuffer();
+    const shown = nextFrame();
+    s.submit(buffer, []);
+    const frame = await shown; // the server holds the only buffer
+    const waiting = s.nextBuffer();
+    const resized = s.resize(12, 6);
+    frame.release(); // the old buffer comes back before the new ones arrive: the waiter must not get it
+    await resized;
+    const got = await waiting;
+    expect([got.region.width, got.region.height, got.age]).to.deep.equal([12, 6, 0]);
+    expect(got.buffer).to.not.equal(buffer);
+  });
+
   it('going past a limit costs the connection (a protocol error), and the client is told why', async () => {
     const s = await client.createSurface({ width: 8, height: 8, format: 'XRGB8888', bufferCount: 2 });
     const errors: BufshareError[] = [];

@@ -227,6 +227,10 @@ describe('IPC: hostile clients', function () {
     peer.send(encodeSubmit(1, own[0]!, new Int32Array([0, 0, 4, 4])));
     await expectFatal(peer, 'ERR_BUFSHARE_PROTOCOL', /not yet released/);
     expect(frames).to.have.length(1);
+    // The compositor's frame outlives its client until released.
+    expect(frames[0]!.buffer.destroyed).to.equal(false);
+    expect(frames[0]!.region.pixels.length).to.be.greaterThan(0);
+    frames[0]!.release();
     expect(frames[0]!.buffer.destroyed).to.equal(true);
 
     peer = await greeted();

@@ -55,12 +55,16 @@ describe('IPC: lifecycle', function () {
     expect(reasons).to.have.length(3);
     expect(destroyed).to.have.length(3);
     expect(server.clients.size).to.equal(1);
+    // Frames the compositor holds stay readable until it releases them, whatever their client did.
+    expect(held.length).to.be.greaterThan(0);
+    for (const f of held) {
+      expect(f.buffer.destroyed).to.equal(false);
+      expect(f.region.pixels.length).to.equal(f.region.stride * f.region.height);
+    }
+    for (const f of held) f.release();
+    for (const f of held) expect(f.buffer.destroyed).to.equal(true);
     expect(resourceFds()).to.deep.equal(baselineFds);
     expect(mappingStats().live).to.equal(baselineMaps);
-    for (const f of held) {
-      expect(f.buffer.destroyed).to.equal(true);
-      f.release(); // a no-op now
-    }
 
     // The survivor is untouched.
     for (let i = 0; i < 3; i++) {
@@ -160,5 +164,25 @@ describe('IPC: lifecycle', function () {
     await new Promise<void>((r) => surface.on('event', (p) => p === 'second' && r()));
     expect(seen).to.deep.equal([{ configure: { width: 24 } }, 'frame', 'second']);
     client.close();
+  });
+
+  it('server close frees the buffers of frames still held for clients that are gone', async () => {
+    const baselineFds = resourceFds();
+    const held: Frame[] = [];
+    server.on('frame', (f) => held.push(f));
+    const client = await BufferClient.connect({ path: server.path });
+    const s = await client.createSurface({ width: 8, height: 8, format: 'XRGB8888' });
+    const { buffer } = await s.nextBuffer();
+    const got = new Promise((r) => server.once('frame', r));
+    s.submit(buffer, []);
+    await got;
+    const gone = disconnects(server, 1);
+    client.close();
+    await gone;
+    expect(held[0]!.buffer.destroyed).to.equal(false);
+    await server.close();
+    expect(held[0]!.buffer.destroyed).to.equal(true);
+    expect(resourceFds().length).to.equal(baselineFds.length - 1); // and the listening socket
+    server = await BufferServer.listen({ path: sock.path });
   });
 });
