@@ -80,7 +80,12 @@ export async function soak(surfaces: number, kills: number, parallel: number, rs
     held.set(frame.surface, frame);
     frame.surface.frameDone();
   });
-  server.on('surfaceDestroyed', (s) => held.delete(s));
+  // A frame stays readable after its client went away, until the compositor
+  // releases it: release it when its surface goes, as a compositor would.
+  server.on('surfaceDestroyed', (s) => {
+    held.get(s)?.release();
+    held.delete(s);
+  });
   server.on('error', (e) => failures.push(`server error: ${e.message}`));
   await warmUp(server.path);
   await waitFor(server, () => server.clients.size === 0);
