@@ -133,7 +133,6 @@ interface Addon {
  */
 function loadAddon(): Addon {
   const override = process.env.BUFSHARE_ADDON;
-  // eslint-disable-next-line @typescript-eslint/no-require-imports
   if (override !== undefined && override !== '') return require(override) as Addon;
   return bindings('bufshare') as Addon;
 }

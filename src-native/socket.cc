@@ -367,6 +367,12 @@ class SeqPacket : public Napi::ObjectWrap<SeqPacket> {
   Napi::Value Close(const Napi::CallbackInfo& info) {
     StopAndClose();
     SetAlive(false);
+    // The callback is a strong reference, a GC root: it holds the closure, which
+    // holds the Connection, which holds this wrapper, so nothing of a closed
+    // connection could ever be collected (measured by the soak: every
+    // ServerClient stayed alive, about 3.4 KB per connection). No event comes
+    // after close, so drop it.
+    on_event_.Reset();
     return info.Env().Undefined();
   }
 

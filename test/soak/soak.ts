@@ -6,7 +6,8 @@
  * After each phase every client is gone, and the server's open fds are compared
  * with the baseline (taken after a warm-up client, so lazily opened fds of node
  * and tsx are already there): the same count, and no fd opened during the phase
- * still open. RSS is sampled after a forced GC (run with --expose-gc) and must
+ * still open; no ServerClient of the phase is still reachable after a full GC
+ * (each one would hold its connection's memory). RSS is sampled after a forced GC and must
  * stay within --rss-bound-mib of the baseline (default 16; measured +5.5 and +6.2 MiB over 10,000 surfaces, +1.9 over 1,000 kills).
  *
  * npm run soak -- [--surfaces N] [--kills K] [--parallel P] [--json FILE]
@@ -14,7 +15,9 @@
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { spawn } from 'node:child_process';
-import { BufferServer, type Frame } from '../../lib';
+import { setFlagsFromString } from 'node:v8';
+import { runInNewContext } from 'node:vm';
+import { BufferServer, type Frame, type ServerClient } from '../../lib';
 import * as native from '../../lib/native';
 import { fdSnapshot, leakedFds } from '../helpers/fds';
 import { startClient, tempSocketDir } from '../helpers/ipc';
@@ -31,6 +34,11 @@ export interface PhaseResult {
   rssBeforeMiB: number;
   rssAfterMiB: number;
   rssPeakMiB: number;
+  /** V8 heap in use after a forced GC: grows with any JS object the server keeps per client. */
+  heapBeforeMiB: number;
+  heapAfterMiB: number;
+  /** ServerClient objects of the phase still reachable after a full GC (must be 0: all its clients are gone). */
+  clientsAlive: number;
   seconds: number;
 }
 
@@ -42,8 +50,22 @@ export interface SoakResult {
 
 const MiB = 1024 * 1024;
 
+/** A full GC: global.gc under --expose-gc, else the flag is set at run time (mocha runs without it). */
+function collectGarbage(): void {
+  const exposed = (globalThis as { gc?: () => void }).gc;
+  if (exposed) return exposed();
+  setFlagsFromString('--expose-gc');
+  (runInNewContext('gc') as () => void)();
+}
+
+/** Collects twice with a macrotask between: WeakRef targets stay alive until the current job ends. */
+async function settle(): Promise<void> {
+  collectGarbage();
+  await new Promise((resolve) => setTimeout(resolve, 50));
+  collectGarbage();
+}
+
 function rss(): number {
-  (globalThis as { gc?: () => void }).gc?.();
   return process.memoryUsage().rss / MiB;
 }
 
@@ -91,25 +113,35 @@ export async function soak(surfaces: number, kills: number, parallel: number, rs
   await waitFor(server, () => server.clients.size === 0);
 
   const phases: PhaseResult[] = [];
+  let clientRefs: WeakRef<ServerClient>[] = [];
+  server.on('client', (c) => clientRefs.push(new WeakRef(c)));
   const measure = async (name: string, cycles: number, body: (sample: () => void) => Promise<void>): Promise<void> => {
+    await settle();
+    clientRefs = [];
     const before = fdSnapshot();
     const mappingsBefore = native.mappingStats().live;
     const rssBefore = rss();
+    const heapBefore = process.memoryUsage().heapUsed / MiB;
     let peak = rssBefore;
     const started = performance.now();
     await body(() => {
       peak = Math.max(peak, process.memoryUsage().rss / MiB);
     });
     await waitFor(server, () => server.clients.size === 0);
+    await settle();
+    const clientsAlive = clientRefs.filter((r) => r.deref() !== undefined).length;
     const after = fdSnapshot();
     const rssAfter = rss();
+    const heapAfter = process.memoryUsage().heapUsed / MiB;
     const phase: PhaseResult = {
       name, cycles, fdsBefore: before.length, fdsAfter: after.length, leaked: leakedFds(before, after),
       liveMappingsBefore: mappingsBefore, liveMappingsAfter: native.mappingStats().live,
       rssBeforeMiB: +rssBefore.toFixed(1), rssAfterMiB: +rssAfter.toFixed(1), rssPeakMiB: +peak.toFixed(1),
+      heapBeforeMiB: +heapBefore.toFixed(1), heapAfterMiB: +heapAfter.toFixed(1), clientsAlive,
       seconds: +((performance.now() - started) / 1000).toFixed(1),
     };
     phases.push(phase);
+    if (clientsAlive > 0) failures.push(`${name}: ${clientsAlive} disconnected clients are still reachable after GC`);
     if (phase.leaked.length > 0) failures.push(`${name}: fds left open: ${phase.leaked.join(' ')}`);
     if (phase.fdsAfter !== phase.fdsBefore) failures.push(`${name}: ${phase.fdsBefore} fds before, ${phase.fdsAfter} after`);
     if (phase.liveMappingsAfter !== phase.liveMappingsBefore) failures.push(`${name}: ${phase.liveMappingsBefore} live mappings before, ${phase.liveMappingsAfter} after`);
@@ -175,7 +207,8 @@ if (require.main === module) {
   void soak(surfaces, kills, option('parallel', 4), option('rss-bound-mib', 16)).then((r) => {
     for (const p of r.phases) {
       console.log(`${p.name}: ${p.cycles} cycles in ${p.seconds} s; fds ${p.fdsBefore} -> ${p.fdsAfter} (${p.leaked.length} left open); ` +
-        `live mappings ${p.liveMappingsBefore} -> ${p.liveMappingsAfter}; RSS ${p.rssBeforeMiB} -> ${p.rssAfterMiB} MiB (peak ${p.rssPeakMiB}, bound +${r.rssBoundMiB})`);
+        `live mappings ${p.liveMappingsBefore} -> ${p.liveMappingsAfter}; RSS ${p.rssBeforeMiB} -> ${p.rssAfterMiB} MiB (peak ${p.rssPeakMiB}, bound +${r.rssBoundMiB}); ` +
+        `JS heap ${p.heapBeforeMiB} -> ${p.heapAfterMiB} MiB; ${p.clientsAlive} disconnected clients still reachable`);
     }
     for (const f of r.failures) console.log(`FAILURE ${f}`);
     const jsonAt = process.argv.indexOf('--json');
