@@ -4,12 +4,14 @@
  *   --inputs N   in-process decoder/validator inputs (default 1,000,000)
  *   --live M     malformed messages (one hostile connection each) against a
  *                running server while a good client draws (default 10,000)
- *   --short      the CI pass: --inputs 100000 --live 1000 (well under a minute)
+ *   --client R   rounds of a hostile raw server against BufferClient (default 1,000)
+ *   --short      the CI pass: --inputs 100000 --live 1000 --client 200 (well under a minute)
  *
  * Prints a summary and exits 1 on any finding. The seed reproduces a run.
  */
 import { writeFileSync } from 'node:fs';
 import { fuzzDecoders } from './decoder-fuzz';
+import { fuzzClient } from './client-fuzz';
 import { fuzzLive } from './live-fuzz';
 
 function option(name: string, fallback: number): number {
@@ -26,6 +28,7 @@ async function main(): Promise<void> {
   const inputs = option('inputs', short ? 100_000 : 1_000_000);
   const live = option('live', short ? 1_000 : 10_000);
   const concurrency = option('concurrency', 4);
+  const clientRounds = option('client', short ? 200 : 1_000);
   const jsonAt = process.argv.indexOf('--json');
   console.log(`fuzz: seed ${seed}, ${inputs} in-process inputs, ${live} live malformed messages`);
 
@@ -44,11 +47,19 @@ async function main(): Promise<void> {
     console.log(`  modes: ${JSON.stringify(l.byMode)}`);
     for (const f of l.failures) console.log(`  FAILURE ${f}`);
   }
-  if (jsonAt > 0) writeFileSync(process.argv[jsonAt + 1]!, JSON.stringify({ decoders, live: liveResult }, null, 2));
-  const failed = decoders.findings.length + (liveResult?.failures.length ?? 0);
+  const clientResult = clientRounds > 0 ? await fuzzClient(seed, clientRounds) : undefined;
+  if (clientResult) {
+    const c = clientResult;
+    console.log(`client: ${c.rounds} rounds against a hostile server: ${c.surfacesCreated} surfaces created, ${c.surfacesRefused} refused with a BufshareError, ` +
+      `${c.hostileMessages} hostile messages, ${c.truncatedUnderClient} buffers truncated under the client; ${c.failures.length} failures`);
+    for (const f of c.failures) console.log(`  FAILURE ${f}`);
+  }
+  if (jsonAt > 0) writeFileSync(process.argv[jsonAt + 1]!, JSON.stringify({ decoders, live: liveResult, client: clientResult }, null, 2));
+  const failed = decoders.findings.length + (liveResult?.failures.length ?? 0) + (clientResult?.failures.length ?? 0);
   console.log(failed === 0 ? 'fuzz: no findings' : `fuzz: ${failed} finding(s)`);
   // The closing line CI sums: one check per fuzzer.
-  const checks = [decoders.findings.length === 0, ...(liveResult ? [liveResult.failures.length === 0] : [])];
+  const checks = [decoders.findings.length === 0, ...(liveResult ? [liveResult.failures.length === 0] : []),
+    ...(clientResult ? [clientResult.failures.length === 0] : [])];
   console.log(`${checks.filter(Boolean).length} passed, ${checks.filter((c) => !c).length} failed, 0 skipped`);
   process.exit(failed === 0 ? 0 : 1);
 }

@@ -3,6 +3,7 @@
  * are `npm run fuzz` (1,000,000 inputs, 10,000 live messages) and `npm run fuzz -- --short` for CI.
  */
 import { expect } from 'chai';
+import { fuzzClient } from '../fuzz/client-fuzz';
 import { fuzzDecoders } from '../fuzz/decoder-fuzz';
 import { fuzzLive } from '../fuzz/live-fuzz';
 import { SEED } from '../helpers/random';
@@ -25,5 +26,12 @@ describe(`fuzzing (seed ${SEED})`, function () {
     expect(r.goodFrames).to.be.greaterThan(3);
     expect(r.goodClientSurvived).to.equal(true);
     expect(r.leakedFds).to.equal(0);
+  });
+
+  it('the client against a hostile server: 60 rounds of mutated descriptors, stray messages and fds, truncated buffers', async () => {
+    const r = await fuzzClient(SEED, 60);
+    expect(r.failures).to.deep.equal([]);
+    expect(r.surfacesCreated).to.be.greaterThan(0);
+    expect(r.surfacesRefused).to.be.greaterThan(0);
   });
 });
