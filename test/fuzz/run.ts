@@ -40,11 +40,12 @@ async function main(): Promise<void> {
   const liveResult = live > 0 ? await fuzzLive(seed, live, concurrency) : undefined;
   if (liveResult) {
     const l = liveResult;
-    console.log(`live: ${l.connections} hostile connections, ${l.malformedSent} malformed messages sent, ${l.errorsReceived} errors received, ` +
+    console.log(`live: ${l.connections} hostile connections, ${l.malformedSent} malformed messages sent, ${l.errorsReceived} errors received, ${l.lostAfterBurst} disconnected without their error after a burst (open issue), ` +
       `${l.emptyPackets} of them empty packets, ${l.disconnects} disconnected, ${l.hangs} hangs, ${l.serverExceptions} server exceptions; ` +
       `good client: ${l.goodFrames} frames, none lost, ${l.goodClientSurvived ? 'still connected' : 'DISCONNECTED'}; ` +
       `server fds ${l.fdsBefore} -> ${l.fdsAfter}, ${l.leakedFds} leaked; ${(l.elapsedMs / 1000).toFixed(1)} s`);
     console.log(`  modes: ${JSON.stringify(l.byMode)}`);
+    for (const x of l.lostSamples) console.log(`  error lost after a burst: ${x}`);
     for (const f of l.failures) console.log(`  FAILURE ${f}`);
   }
   const clientResult = clientRounds > 0 ? await fuzzClient(seed, clientRounds) : undefined;
