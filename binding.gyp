@@ -2,6 +2,10 @@
   # One addon, no -dev packages at build time: libdrm and libgbm are dlopen'ed at
   # run time (see src-native/gbm.cc), and the DRM/dma-buf ABI comes from
   # linux-libc-dev or is declared in-tree.
+  # bufshare_sanitize=1 (test/sanitize/build-asan.sh passes it with -D) builds the
+  # addon with AddressSanitizer + UndefinedBehaviorSanitizer into its own build
+  # directory; the default 0 leaves the normal build exactly as it was.
+  "variables": { "bufshare_sanitize%": 0 },
   "targets": [
     {
       "target_name": "bufshare",
@@ -11,6 +15,7 @@
         "src-native/fd.cc",
         "src-native/shm.cc",
         "src-native/map.cc",
+        "src-native/sigbus.cc",
         "src-native/copy.cc",
         "src-native/drm.cc",
         "src-native/gbm.cc",
@@ -24,7 +29,15 @@
       "cflags_cc": ["-std=c++17", "-O2", "-Wall", "-Wextra", "-Wno-unused-parameter"],
       "libraries": ["-ldl"],
       "conditions": [
-        ["OS!='linux'", { "type": "none" }]
+        ["OS!='linux'", { "type": "none" }],
+        ["bufshare_sanitize==1", {
+          # -O1 and frame pointers: readable ASan stacks at a tolerable cost.
+          # -fno-sanitize-recover: a UBSan finding aborts the run, so tests fail on it.
+          "cflags_cc!": ["-O2"],
+          "cflags": ["-fsanitize=address,undefined", "-fno-sanitize-recover=all", "-fno-omit-frame-pointer", "-g"],
+          "cflags_cc": ["-O1"],
+          "ldflags": ["-fsanitize=address,undefined"]
+        }]
       ]
     }
   ]

@@ -100,7 +100,7 @@ export interface SeqPacketSocket {
   readonly fd: number;
   /** Watch for readable (1) and/or writable (2); 0 stops. A watched socket keeps itself alive. */
   poll(events: number): void;
-  /** 1: a message (meta = [bytes, fds, flags]); 0: none now; -1: end of stream. */
+  /** 1: a message (meta = [bytes, fds, flags]; bytes may be 0: an empty packet from a live peer); 0: none now; -1: end of stream. */
   recv(buf: Uint8Array, fds: Int32Array, meta: Int32Array): number;
   /** true: sent whole; false: EAGAIN, nothing sent. The fds stay the caller's. */
   send(data: Uint8Array, fds?: Int32Array): boolean;
@@ -113,6 +113,27 @@ export interface SeqPacketSocket {
 
 interface SeqPacketConstructor {
   new (fd: number, onEvent: (status: number, events: number) => void): SeqPacketSocket;
+}
+
+/** What the SIGBUS guard knows of one mapping (see src-native/sigbus.h). */
+export interface MappingState {
+  /** The file can shrink (not sealed with F_SEAL_SHRINK), so the guard watches the mapping. */
+  guarded: boolean;
+  /** The file shrank under the mapping; its pages were replaced with zeros. */
+  faulted: boolean;
+}
+
+export interface MappingStats {
+  /** Mappings not yet unmapped. */
+  live: number;
+  /** Mappings made since the addon was loaded. */
+  created: number;
+  /** Live mappings the SIGBUS guard watches. */
+  guarded: number;
+  /** Mappings the guard replaced with zero pages since load. */
+  sigbusFaults: number;
+  /** The guard's handler is the current SIGBUS disposition. */
+  sigbusHandler: boolean;
 }
 
 /** mmap protection bits as the addon takes them. */
@@ -135,7 +156,8 @@ interface Addon {
   // map.cc
   mmap(fd: number, length: number, offset: number, prot: number): ArrayBuffer;
   unmap(buffer: ArrayBuffer): boolean;
-  mappingStats(): { live: number; created: number };
+  mappingState(buffer: ArrayBuffer): MappingState;
+  mappingStats(): MappingStats;
   dmabufSync(fd: number, flags: number): void;
   pageSize(): number;
   // drm.cc
@@ -174,7 +196,18 @@ interface Addon {
   SeqPacket: SeqPacketConstructor;
 }
 
-const addon = bindings('bufshare') as Addon;
+/**
+ * BUFSHARE_ADDON, when set, is the path of an addon build to load instead of
+ * build/Release (the sanitizer build: `npm run test:asan` sets it to
+ * build-asan/build/Release/bufshare.node).
+ */
+function loadAddon(): Addon {
+  const override = process.env.BUFSHARE_ADDON;
+  if (override !== undefined && override !== '') return require(override) as Addon;
+  return bindings('bufshare') as Addon;
+}
+
+const addon = loadAddon();
 
 function wrap<A extends unknown[], R>(fn: (...args: A) => R): (...args: A) => R {
   return (...args: A): R => {
@@ -201,6 +234,7 @@ export const shmFileCreate = wrap(addon.shmFileCreate);
 
 export const mmapFd = wrap(addon.mmap);
 export const unmapBuffer = wrap(addon.unmap);
+export const mappingState = wrap(addon.mappingState);
 export const mappingStats = wrap(addon.mappingStats);
 export const dmabufSync = wrap(addon.dmabufSync);
 export const pageSize: number = addon.pageSize();

@@ -1,8 +1,10 @@
 #include "map.h"
 
+#include <fcntl.h>
 #include <linux/dma-buf.h>
 #include <sys/ioctl.h>
 #include <sys/mman.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include <cerrno>
@@ -10,6 +12,7 @@
 #include <unordered_map>
 
 #include "errors.h"
+#include "sigbus.h"
 
 namespace bufshare {
 
@@ -19,6 +22,7 @@ struct Mapping {
   void* addr;
   size_t length;
   bool live;
+  int guard;  // SIGBUS guard slot, or kNoGuard for memory that cannot shrink
 };
 
 // Every live mapping by address: unmap() only ever munmaps a range it finds here,
@@ -30,6 +34,7 @@ size_t g_total_mappings = 0;  // created since load, for leak tests
 void ReleaseMapping(Mapping* m) {
   // Caller holds g_mutex.
   if (!m->live) return;
+  UnguardMapping(m->guard);
   munmap(m->addr, m->length);
   m->live = false;
   g_live.erase(m->addr);
@@ -39,6 +44,15 @@ void FinalizeMapping(Napi::Env, void*, Mapping* m) {
   std::lock_guard<std::mutex> lock(g_mutex);
   ReleaseMapping(m);
   delete m;
+}
+
+// Can the file behind fd shrink under a mapping? Only a regular file can (a
+// dma-buf or a DRM node has a fixed size), and not one sealed with F_SEAL_SHRINK.
+bool CanShrink(int fd) {
+  struct stat st;
+  if (fstat(fd, &st) < 0 || !S_ISREG(st.st_mode)) return false;
+  int seals = fcntl(fd, F_GET_SEALS);
+  return seals < 0 || !(seals & F_SEAL_SHRINK);
 }
 
 }  // namespace
@@ -63,7 +77,17 @@ static Napi::Value Mmap(const Napi::CallbackInfo& info) {
   int prot = ((protBits & 1) ? PROT_READ : 0) | ((protBits & 2) ? PROT_WRITE : 0);
   void* addr = mmap(nullptr, length, prot, MAP_SHARED, fd, static_cast<off_t>(offset));
   if (addr == MAP_FAILED) return ThrowSyscall(env, "mmap", errno);
-  Mapping* m = new Mapping{addr, static_cast<size_t>(length), true};
+  int guard = kNoGuard;
+  if (CanShrink(fd)) {
+    guard = GuardMapping(addr, length, prot);
+    if (guard == kNoGuard) {
+      int err = errno;
+      munmap(addr, length);
+      // Never hand out an unguarded mapping of a file someone else can truncate.
+      return ThrowSyscall(env, err == ENOSPC ? "mmap (SIGBUS guard table full)" : "sigaction(SIGBUS)", err);
+    }
+  }
+  Mapping* m = new Mapping{addr, static_cast<size_t>(length), true, guard};
   {
     std::lock_guard<std::mutex> lock(g_mutex);
     g_live[addr] = m;
@@ -90,11 +114,38 @@ static Napi::Value Unmap(const Napi::CallbackInfo& info) {
   return Napi::Boolean::New(env, true);
 }
 
+// mappingState(ab) -> { guarded, faulted } for a live mapping of ours: guarded when
+// the SIGBUS guard watches it, faulted once the file shrank under it and its pages
+// were replaced with zeros. A detached ArrayBuffer reports both false.
+static Napi::Value MappingState(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  if (info.Length() < 1 || !info[0].IsArrayBuffer()) return ThrowArgument(env, "expected an ArrayBuffer");
+  Napi::ArrayBuffer ab = info[0].As<Napi::ArrayBuffer>();
+  bool guarded = false, faulted = false;
+  if (!ab.IsDetached()) {
+    std::lock_guard<std::mutex> lock(g_mutex);
+    auto it = g_live.find(ab.Data());
+    if (it == g_live.end() || it->second->length != ab.ByteLength())
+      return ThrowArgument(env, "not an ArrayBuffer mapped by bufshare");
+    guarded = it->second->guard != kNoGuard;
+    faulted = MappingFaulted(it->second->guard);
+  }
+  Napi::Object o = Napi::Object::New(env);
+  o.Set("guarded", Napi::Boolean::New(env, guarded));
+  o.Set("faulted", Napi::Boolean::New(env, faulted));
+  return o;
+}
+
 static Napi::Value MappingStats(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  GuardStats guard = GetGuardStats();
   std::lock_guard<std::mutex> lock(g_mutex);
-  Napi::Object o = Napi::Object::New(info.Env());
-  o.Set("live", Napi::Number::New(info.Env(), static_cast<double>(g_live.size())));
-  o.Set("created", Napi::Number::New(info.Env(), static_cast<double>(g_total_mappings)));
+  Napi::Object o = Napi::Object::New(env);
+  o.Set("live", Napi::Number::New(env, static_cast<double>(g_live.size())));
+  o.Set("created", Napi::Number::New(env, static_cast<double>(g_total_mappings)));
+  o.Set("guarded", Napi::Number::New(env, static_cast<double>(guard.guarded)));
+  o.Set("sigbusFaults", Napi::Number::New(env, static_cast<double>(guard.faults)));
+  o.Set("sigbusHandler", Napi::Boolean::New(env, guard.installed));
   return o;
 }
 
@@ -121,6 +172,7 @@ static Napi::Value PageSize(const Napi::CallbackInfo& info) {
 void InitMap(Napi::Env env, Napi::Object exports) {
   exports.Set("mmap", Napi::Function::New(env, Mmap, "mmap"));
   exports.Set("unmap", Napi::Function::New(env, Unmap, "unmap"));
+  exports.Set("mappingState", Napi::Function::New(env, MappingState, "mappingState"));
   exports.Set("mappingStats", Napi::Function::New(env, MappingStats, "mappingStats"));
   exports.Set("dmabufSync", Napi::Function::New(env, DmabufSync, "dmabufSync"));
   exports.Set("pageSize", Napi::Function::New(env, PageSize, "pageSize"));

@@ -6,6 +6,11 @@
 // is unmapped by the ArrayBuffer's finalizer, on the JS thread, after GC.
 // Node-API copies (never moves) an external ArrayBuffer that is transferred to a
 // worker, so a transferred view can never alias a range that was unmapped here.
+//
+// A mapping of a file that can shrink (a regular file without F_SEAL_SHRINK) is
+// registered with the SIGBUS guard (sigbus.h) for its whole life: if the file is
+// truncated under it, its pages turn into zeros and mappingState() reports it
+// faulted, instead of the process dying on the next read.
 #pragma once
 #include <napi.h>
 

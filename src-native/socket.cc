@@ -1,6 +1,7 @@
 #include "socket.h"
 
 #include <fcntl.h>
+#include <poll.h>
 #include <sys/socket.h>
 #include <sys/un.h>
 #include <unistd.h>
@@ -267,9 +268,16 @@ class SeqPacket : public Napi::ObjectWrap<SeqPacket> {
     meta[0] = static_cast<int32_t>(n > INT32_MAX ? INT32_MAX : n);
     meta[1] = static_cast<int32_t>(nfds);
     meta[2] = flags;
-    // A zero-length read on SOCK_SEQPACKET is the end of the stream (or an empty
-    // message, which no bufshare peer sends: treated the same).
-    if (n == 0 && nfds == 0 && flags == 0) return Napi::Number::New(env, -1);
+    // A zero-length read on SOCK_SEQPACKET is the end of the stream or an empty
+    // message. Only at the end has the peer shut down (POLLRDHUP/POLLHUP); an
+    // empty message is returned as one, so the receiver refuses it with an error
+    // instead of hanging up on a peer that is still there (found by the live
+    // fuzzer: hostile clients that sent an empty packet got no error).
+    if (n == 0 && nfds == 0 && flags == 0) {
+      pollfd p{fd_, POLLRDHUP, 0};
+      int ready = poll(&p, 1, 0);
+      if (ready < 0 || (ready == 1 && (p.revents & (POLLRDHUP | POLLHUP | POLLERR)) != 0)) return Napi::Number::New(env, -1);
+    }
     return Napi::Number::New(env, 1);
   }
 
@@ -296,7 +304,10 @@ class SeqPacket : public Napi::ObjectWrap<SeqPacket> {
     }
     if (fd_ < 0) return ThrowSyscall(env, "sendmsg", EBADF);
     iovec iov{data.Data(), data.ByteLength()};
-    alignas(cmsghdr) char control[CMSG_SPACE(sizeof(int) * kMaxFds)];
+    // Zeroed: CMSG_SPACE pads an odd number of fds to 8 bytes, and those padding
+    // bytes go to sendmsg too (valgrind memcheck: "sendmsg(msg.msg_control) points
+    // to uninitialised byte(s)").
+    alignas(cmsghdr) char control[CMSG_SPACE(sizeof(int) * kMaxFds)] = {};
     msghdr msg{};
     msg.msg_iov = &iov;
     msg.msg_iovlen = 1;
@@ -356,6 +367,12 @@ class SeqPacket : public Napi::ObjectWrap<SeqPacket> {
   Napi::Value Close(const Napi::CallbackInfo& info) {
     StopAndClose();
     SetAlive(false);
+    // The callback is a strong reference, a GC root: it holds the closure, which
+    // holds the Connection, which holds this wrapper, so nothing of a closed
+    // connection could ever be collected (measured by the soak: every
+    // ServerClient stayed alive, about 3.4 KB per connection). No event comes
+    // after close, so drop it.
+    on_event_.Reset();
     return info.Env().Undefined();
   }
 

@@ -25,6 +25,7 @@ export abstract class BufferBase implements BufferInfo {
   readonly readOnly: boolean;
   private readonly regions = new Set<GraphicsRegion>();
   private isDestroyed = false;
+  private sawFault = false;
 
   protected constructor(g: BufferGeometry) {
     this.id = g.id;
@@ -43,6 +44,23 @@ export abstract class BufferBase implements BufferInfo {
     return this.isDestroyed;
   }
 
+  /**
+   * True once any mapping of this buffer faulted: its file was truncated under
+   * it (possible only for unsealed shm files) and the SIGBUS guard replaced the
+   * pages with zeros. See GraphicsRegion.faulted.
+   */
+  get faulted(): boolean {
+    if (!this.sawFault) {
+      for (const r of this.regions) {
+        if (r.faulted) {
+          this.sawFault = true;
+          break;
+        }
+      }
+    }
+    return this.sawFault;
+  }
+
   /** Regions mapped and not yet unmapped. */
   get mappedRegions(): number {
     return this.regions.size;
@@ -58,6 +76,7 @@ export abstract class BufferBase implements BufferInfo {
     region.unmap = (): void => {
       this.regions.delete(region);
       unmap();
+      if (region.faulted) this.sawFault = true;
     };
     return region;
   }

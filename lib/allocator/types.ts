@@ -55,6 +55,12 @@ export interface BufferInfo {
   readonly access: ClientAccess;
   readonly readOnly: boolean;
   readonly destroyed: boolean;
+  /**
+   * The memory under a mapping of this buffer vanished (an unsealed file was
+   * truncated by another holder); the SIGBUS guard turned it into zeros. Never
+   * true for sealed memfds and dma-bufs.
+   */
+  readonly faulted: boolean;
   /** Maps the pixels for the CPU; see GraphicsRegion. */
   map(options?: MapOptions): GraphicsRegion;
   /** Unmaps every region still mapped and closes every fd, exactly once. Idempotent. */

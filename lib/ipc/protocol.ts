@@ -297,9 +297,29 @@ function describe(v: unknown): string {
   return String(v);
 }
 
-/** The JSON payload of an event or request: present, and JSON by construction (it came from JSON.parse). */
+/**
+ * True when every number in `v` is finite. JSON.parse turns a number too large
+ * for a double (`1e999`) into Infinity, which JSON.stringify then writes as
+ * null: refusing it keeps a payload exactly what re-sending it gives. (Found by
+ * the decoder fuzzer.)
+ */
+function allFinite(v: unknown): boolean {
+  const stack: unknown[] = [v];
+  while (stack.length > 0) {
+    const x = stack.pop();
+    if (typeof x === 'number') {
+      if (!Number.isFinite(x)) return false;
+    } else if (typeof x === 'object' && x !== null) {
+      for (const child of Object.values(x)) stack.push(child);
+    }
+  }
+  return true;
+}
+
+/** The JSON payload of an event or request: present, and JSON by construction (it came from JSON.parse), with finite numbers only. */
 function payloadField(o: JsonObject, what: string): JsonValue {
   if (!('payload' in o)) throw protocolError(`${what}: payload is missing`);
+  if (!allFinite(o.payload)) throw protocolError(`${what}: payload has a number out of the double range`);
   return o.payload as JsonValue;
 }
 

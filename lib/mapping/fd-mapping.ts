@@ -37,13 +37,14 @@ export function mapFd(req: FdMapRequest): GraphicsRegion {
       native.dmabufSync(req.fd, native.constants.DMA_BUF_SYNC_START | syncFlags(req.mode));
       syncing = true;
     }
+    const guarded = native.mappingState(memory).guarded;
     return new GraphicsRegion(memory, req, req.mode, req.strategy, () => {
       try {
         if (syncing) native.dmabufSync(req.fd, native.constants.DMA_BUF_SYNC_END | syncFlags(req.mode));
       } finally {
         native.unmapBuffer(memory);
       }
-    });
+    }, guarded ? () => native.mappingState(memory).faulted : undefined);
   } catch (e) {
     if (syncing) native.dmabufSync(req.fd, native.constants.DMA_BUF_SYNC_END | syncFlags(req.mode));
     native.unmapBuffer(memory);

@@ -55,13 +55,18 @@ export class GraphicsRegion {
   private readonly bytes: Uint8Array;
   private readonly words: Uint32Array | undefined;
   private release: (() => void) | undefined;
+  private readonly faultProbe: (() => boolean) | undefined;
+  private sawFault = false;
 
   /**
    * @param memory the mapped memory (an external ArrayBuffer from the addon, or a
    *   shadow's); must hold offset + stride x height bytes
    * @param release ends access and unmaps; called once, by unmap()
+   * @param faultProbe for a mapping the SIGBUS guard watches: true once its file
+   *   shrank under it (see `faulted`)
    */
-  constructor(memory: ArrayBuffer, geometry: RegionGeometry, mode: MapMode, strategy: MappingStrategy, release: () => void) {
+  constructor(memory: ArrayBuffer, geometry: RegionGeometry, mode: MapMode, strategy: MappingStrategy, release: () => void,
+    faultProbe?: () => boolean) {
     const { width, height, stride, format, offset } = geometry;
     const length = stride * height;
     if (stride < width * format.bpp || offset < 0 || offset + length > memory.byteLength) {
@@ -77,6 +82,20 @@ export class GraphicsRegion {
     this.bytes = new Uint8Array(memory, offset, length);
     this.words = offset % 4 === 0 && length % 4 === 0 ? new Uint32Array(memory, offset, length / 4) : undefined;
     this.release = release;
+    this.faultProbe = faultProbe;
+  }
+
+  /**
+   * True once the memory under this region vanished: another holder of an
+   * unsealed file truncated it, and the SIGBUS guard replaced the pages with
+   * zeros so that reading them could not kill the process. The pixels are no
+   * longer the buffer's; drop it (a server disconnects the client that did it).
+   * Stays true after unmap. Always false for sealed memfds and dma-bufs, which
+   * cannot shrink.
+   */
+  get faulted(): boolean {
+    if (!this.sawFault && this.release !== undefined && this.faultProbe?.() === true) this.sawFault = true;
+    return this.sawFault;
   }
 
   /** The pixel bytes, row y at `y * stride`. Length 0 once unmapped. */
@@ -108,6 +127,7 @@ export class GraphicsRegion {
   unmap(): void {
     const release = this.release;
     if (!release) return;
+    void this.faulted; // remember a fault past the unmap
     this.release = undefined;
     release();
   }

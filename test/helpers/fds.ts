@@ -43,3 +43,14 @@ export function resourceFds(): string[] {
   }
   return out;
 }
+
+/** "fd:target" for every open fd: compare two snapshots to find fds opened in between and still open. */
+export function fdSnapshot(): string[] {
+  return openFds().map((fd) => `${fd}:${fdTarget(fd) ?? '?'}`);
+}
+
+/** Entries of `after` that were not open (with the same target) in `before`: what a run left open. */
+export function leakedFds(before: readonly string[], after: readonly string[]): string[] {
+  const was = new Set(before);
+  return after.filter((e) => !was.has(e));
+}

@@ -1,0 +1,71 @@
+/**
+ * npm run fuzz -- [--seed S] [--inputs N] [--live M] [--concurrency C] [--json FILE]
+ *
+ *   --inputs N   in-process decoder/validator inputs (default 1,000,000)
+ *   --live M     malformed messages (one hostile connection each) against a
+ *                running server while a good client draws (default 10,000)
+ *   --client R   rounds of a hostile raw server against BufferClient (default 1,000)
+ *   --short      the CI pass: --inputs 100000 --live 1000 --client 200 (well under a minute)
+ *
+ * Prints a summary and exits 1 on any finding. The seed reproduces a run.
+ */
+import { writeFileSync } from 'node:fs';
+import { fuzzDecoders } from './decoder-fuzz';
+import { fuzzClient } from './client-fuzz';
+import { fuzzLive } from './live-fuzz';
+
+function option(name: string, fallback: number): number {
+  const i = process.argv.indexOf(`--${name}`);
+  if (i < 0) return fallback;
+  const v = Number(process.argv[i + 1]);
+  if (!Number.isSafeInteger(v) || v < 0) throw new Error(`--${name} needs a non-negative integer`);
+  return v;
+}
+
+async function main(): Promise<void> {
+  const short = process.argv.includes('--short');
+  const seed = option('seed', Date.now() % 1e9);
+  const inputs = option('inputs', short ? 100_000 : 1_000_000);
+  const live = option('live', short ? 1_000 : 10_000);
+  const concurrency = option('concurrency', 4);
+  const clientRounds = option('client', short ? 200 : 1_000);
+  const jsonAt = process.argv.indexOf('--json');
+  console.log(`fuzz: seed ${seed}, ${inputs} in-process inputs, ${live} live malformed messages`);
+
+  const decoders = fuzzDecoders(seed, inputs, (n) => process.stdout.write(`  in-process: ${n} inputs\n`));
+  console.log(`in-process: ${decoders.inputs} inputs (${decoders.accepted} accepted, ${decoders.rejected} refused with ERR_BUFSHARE_PROTOCOL), ` +
+    `${decoders.findings.length} findings, slowest input ${decoders.slowestMs.toFixed(1)} ms, ${(decoders.elapsedMs / 1000).toFixed(1)} s`);
+  for (const f of decoders.findings) console.log(`  FINDING ${f}`);
+
+  const liveResult = live > 0 ? await fuzzLive(seed, live, concurrency) : undefined;
+  if (liveResult) {
+    const l = liveResult;
+    console.log(`live: ${l.connections} hostile connections, ${l.malformedSent} malformed messages sent, ${l.errorsReceived} errors received, ${l.lostAfterBurst} disconnected without their error after a burst (open issue), ` +
+      `${l.emptyPackets} of them empty packets, ${l.disconnects} disconnected, ${l.hangs} hangs, ${l.serverExceptions} server exceptions; ` +
+      `good client: ${l.goodFrames} frames, none lost, ${l.goodClientSurvived ? 'still connected' : 'DISCONNECTED'}; ` +
+      `server fds ${l.fdsBefore} -> ${l.fdsAfter}, ${l.leakedFds} leaked; ${(l.elapsedMs / 1000).toFixed(1)} s`);
+    console.log(`  modes: ${JSON.stringify(l.byMode)}`);
+    for (const x of l.lostSamples) console.log(`  error lost after a burst: ${x}`);
+    for (const f of l.failures) console.log(`  FAILURE ${f}`);
+  }
+  const clientResult = clientRounds > 0 ? await fuzzClient(seed, clientRounds) : undefined;
+  if (clientResult) {
+    const c = clientResult;
+    console.log(`client: ${c.rounds} rounds against a hostile server: ${c.surfacesCreated} surfaces created, ${c.surfacesRefused} refused with a BufshareError, ` +
+      `${c.hostileMessages} hostile messages, ${c.truncatedUnderClient} buffers truncated under the client; ${c.failures.length} failures`);
+    for (const f of c.failures) console.log(`  FAILURE ${f}`);
+  }
+  if (jsonAt > 0) writeFileSync(process.argv[jsonAt + 1]!, JSON.stringify({ decoders, live: liveResult, client: clientResult }, null, 2));
+  const failed = decoders.findings.length + (liveResult?.failures.length ?? 0) + (clientResult?.failures.length ?? 0);
+  console.log(failed === 0 ? 'fuzz: no findings' : `fuzz: ${failed} finding(s)`);
+  // The closing line CI sums: one check per fuzzer.
+  const checks = [decoders.findings.length === 0, ...(liveResult ? [liveResult.failures.length === 0] : []),
+    ...(clientResult ? [clientResult.failures.length === 0] : [])];
+  console.log(`${checks.filter(Boolean).length} passed, ${checks.filter((c) => !c).length} failed, 0 skipped`);
+  process.exit(failed === 0 ? 0 : 1);
+}
+
+main().catch((e: unknown) => {
+  console.error(e);
+  process.exit(1);
+});

@@ -1,0 +1,37 @@
+/**
+ * A small pass of both fuzzers in the suite, so they keep working; the real runs
+ * are `npm run fuzz` (1,000,000 inputs, 10,000 live messages) and `npm run fuzz -- --short` for CI.
+ */
+import { expect } from 'chai';
+import { fuzzClient } from '../fuzz/client-fuzz';
+import { fuzzDecoders } from '../fuzz/decoder-fuzz';
+import { fuzzLive } from '../fuzz/live-fuzz';
+import { SEED } from '../helpers/random';
+
+describe(`fuzzing (seed ${SEED})`, function () {
+  this.timeout(60000);
+
+  it('the protocol decoders and validators: 20,000 random and mutated messages, no finding', () => {
+    const r = fuzzDecoders(SEED, 20000);
+    expect(r.findings).to.deep.equal([]);
+    expect(r.accepted).to.be.greaterThan(0); // the mutations reach past the first checks
+    expect(r.rejected).to.be.greaterThan(0);
+  });
+
+  it('a live server: 300 hostile connections while a good client draws; each refused and disconnected, no frame lost, no fd leaked', async () => {
+    const r = await fuzzLive(SEED, 300);
+    expect(r.failures).to.deep.equal([]);
+    expect(r.errorsReceived + r.lostAfterBurst).to.equal(300); // lostAfterBurst: see docs/reliability.md (open issue)
+    expect(r.disconnects).to.equal(300);
+    expect(r.goodFrames).to.be.greaterThan(3);
+    expect(r.goodClientSurvived).to.equal(true);
+    expect(r.leakedFds).to.equal(0);
+  });
+
+  it('the client against a hostile server: 60 rounds of mutated descriptors, stray messages and fds, truncated buffers', async () => {
+    const r = await fuzzClient(SEED, 60);
+    expect(r.failures).to.deep.equal([]);
+    expect(r.surfacesCreated).to.be.greaterThan(0);
+    expect(r.surfacesRefused).to.be.greaterThan(0);
+  });
+});

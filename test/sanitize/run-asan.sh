@@ -1,0 +1,40 @@
+#!/usr/bin/env bash
+# Runs the native-facing tests against the sanitized addon (build it first with
+# `npm run build:asan`). Any ASan or UBSan finding aborts the process, and a leak
+# in our code makes it exit non-zero, so mocha or the test that spawned the child
+# reports a failure.
+#
+# Why LD_PRELOAD: node is not linked with libasan, and the ASan runtime must be
+# the first library in the process ("ASan runtime does not come first in initial
+# library list" otherwise, measured). Every child process the tests spawn inherits
+# LD_PRELOAD and BUFSHARE_ADDON, so children run sanitized too.
+set -euo pipefail
+root=$(cd "$(dirname "$0")/../.." && pwd)
+cd "$root"
+addon="$root/build-asan/build/Release/bufshare.node"
+[ -f "$addon" ] || { echo "no sanitized addon at $addon: run npm run build:asan" >&2; exit 2; }
+libasan=$(g++ -print-file-name=libasan.so)
+[ -f "$libasan" ] || { echo "libasan not found (apt-get install g++ brings libasan8)" >&2; exit 2; }
+
+# The suites that reach the native layer. Pure-TS suites (format, region) add nothing here.
+spec=${BUFSHARE_ASAN_SPEC:-test/unit/shm.test.ts,test/unit/copy.test.ts,test/unit/descriptor.test.ts,test/unit/sigbus.test.ts,test/unit/hostile-geometry.test.ts,test/unit/ipc-transport.test.ts,test/unit/ipc-protocol.test.ts,test/integration/*.test.ts}
+
+export BUFSHARE_ADDON="$addon"
+export BUFSHARE_TEST_SPEC="$spec"
+# malloc_context_size=2: see lsan.supp. To debug a finding, rerun with
+# malloc_context_size=30 for full allocation stacks.
+# log_path: every process (children included, whose stderr the tests may not
+# show) writes its report to $reports/asan.PID; any report fails the run.
+reports=$(mktemp -d)
+trap 'rm -rf "$reports"' EXIT
+export ASAN_OPTIONS="log_path=$reports/asan:detect_leaks=1:malloc_context_size=2:abort_on_error=0:exitcode=23:strict_string_checks=1:detect_stack_use_after_return=0"
+export LSAN_OPTIONS="suppressions=$root/test/sanitize/lsan.supp:print_suppressions=0"
+export UBSAN_OPTIONS="log_path=$reports/ubsan:print_stacktrace=1:halt_on_error=1"
+set +e
+LD_PRELOAD="$libasan" node "$root/node_modules/mocha/bin/mocha.js" "$@"
+rc=$?
+set -e
+found=$(find "$reports" -type f | wc -l)
+for f in "$reports"/*; do [ -f "$f" ] && { echo "=== sanitizer report $(basename "$f")"; cat "$f"; }; done
+echo "sanitizer reports: $found (processes that reported an ASan/UBSan/LSan finding)"
+[ "$rc" -eq 0 ] && [ "$found" -eq 0 ]
