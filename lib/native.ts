@@ -107,6 +107,8 @@ export interface SeqPacketSocket {
   /** A new connection's fd, or -1 when none is pending. */
   accept(): number;
   peerCred(): PeerCredentials;
+  /** shutdown(SHUT_RD): the peer can send no more (EPIPE); what it sent is still readable. */
+  shutdownRead(): void;
   /** Stops watching and closes the fd. Idempotent. */
   close(): void;
 }
@@ -296,6 +298,7 @@ export function openSeqPacket(fd: number, onEvent: (status: number, events: numb
     send: wrap((data: Uint8Array, fds?: Int32Array) => raw.send(data, fds)),
     accept: wrap(() => raw.accept()),
     peerCred: wrap(() => raw.peerCred()),
+    shutdownRead: wrap(() => raw.shutdownRead()),
     close: wrap(() => raw.close()),
   };
 }

@@ -123,6 +123,7 @@ class SeqPacket : public Napi::ObjectWrap<SeqPacket> {
                            InstanceMethod("send", &SeqPacket::Send),
                            InstanceMethod("accept", &SeqPacket::Accept),
                            InstanceMethod("peerCred", &SeqPacket::PeerCred),
+                           InstanceMethod("shutdownRead", &SeqPacket::ShutdownRead),
                            InstanceMethod("close", &SeqPacket::Close),
                            InstanceAccessor("fd", &SeqPacket::GetFdValue, nullptr),
                        });
@@ -361,6 +362,16 @@ class SeqPacket : public Napi::ObjectWrap<SeqPacket> {
     o.Set("uid", Napi::Number::New(env, cred.uid));
     o.Set("gid", Napi::Number::New(env, cred.gid));
     return o;
+  }
+
+  // shutdownRead(): shutdown(SHUT_RD). The peer's sends fail with EPIPE from now
+  // on, so once what it already sent is drained, close() finds an empty receive
+  // queue; closing with unread messages would make the kernel report ECONNRESET
+  // to the peer ahead of our last message (unix_release_sock). Errors ignored:
+  // the peer may be gone already.
+  Napi::Value ShutdownRead(const Napi::CallbackInfo& info) {
+    if (fd_ >= 0) shutdown(fd_, SHUT_RD);
+    return info.Env().Undefined();
   }
 
   // close(): stops the watcher and closes the fd. Idempotent.

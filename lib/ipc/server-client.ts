@@ -128,8 +128,12 @@ export class ServerClient extends EventEmitter<ServerClientEvents> {
   /** Disconnects the client; with `error`, it is told why first. */
   disconnect(reason = 'disconnected by the server', error?: { code: ErrorCode; message: string }): void {
     if (this.connection.closed) return;
-    if (error) this.sendMessage(encodeError(error.code, error.message, true));
-    this.connection.close(reason);
+    if (!error) {
+      this.connection.close(reason);
+      return;
+    }
+    this.sendMessage(encodeError(error.code, error.message, true));
+    this.connection.end(reason); // after the error is out, however full the client's queue was
   }
 
   /** @internal Sends a message; dropped (the connection closes) if the client stopped reading. */

@@ -40,7 +40,7 @@ async function main(): Promise<void> {
   const liveResult = live > 0 ? await fuzzLive(seed, live, concurrency) : undefined;
   if (liveResult) {
     const l = liveResult;
-    console.log(`live: ${l.connections} hostile connections, ${l.malformedSent} malformed messages sent, ${l.errorsReceived} errors received, ${l.lostAfterBurst} disconnected without their error after a burst (open issue), ` +
+    console.log(`live: ${l.connections} hostile connections, ${l.malformedSent} malformed messages sent, ${l.errorsReceived} errors received, ${l.lostAfterBurst} disconnected without their error after a burst, ` +
       `${l.emptyPackets} of them empty packets, ${l.disconnects} disconnected, ${l.hangs} hangs, ${l.serverExceptions} server exceptions; ` +
       `good client: ${l.goodFrames} frames, none lost, ${l.goodClientSurvived ? 'still connected' : 'DISCONNECTED'}; ` +
       `server fds ${l.fdsBefore} -> ${l.fdsAfter}, ${l.leakedFds} leaked; ${(l.elapsedMs / 1000).toFixed(1)} s`);

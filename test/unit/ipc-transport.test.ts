@@ -107,4 +107,58 @@ describe('IPC transport (SOCK_SEQPACKET on the libuv loop)', () => {
     await closed;
     expect(got).to.deep.equal([7, 8]);
   });
+
+  it('end(): the last message reaches a peer whose queue was full, and the peer can send no more', async () => {
+    const [a, b] = native.seqpacketPair();
+    const server = new Connection(a);
+    // The peer does not read yet: the kernel holds a few of our messages, the rest queue here.
+    let n = 0;
+    while (server.pendingBytes === 0) {
+      server.send(Uint8Array.of(n & 0xff, 0));
+      n++;
+      expect(n).to.be.below(10000);
+    }
+    server.send(Uint8Array.of(0xee, 0xee)); // "the error", queued behind the others
+    const closed = new Promise<string>((r) => server.once('close', r));
+    server.end('bad client');
+    expect(server.closed).to.equal(true);
+    const raw = native.openSeqPacket(b, () => {});
+    // shutdown(SHUT_RD) on the server's side: the peer's sends fail now.
+    expect(() => raw.send(Uint8Array.of(1))).to.throw().with.property('errno', 'EPIPE');
+    const buf = new Uint8Array(64);
+    const fds = new Int32Array(16);
+    const meta = new Int32Array(3);
+    const got: number[] = [];
+    for (let spins = 0; spins < 2000; spins++) {
+      const r = raw.recv(buf, fds, meta);
+      if (r === -1) break;
+      if (r === 1) got.push(buf[0]!);
+      else await new Promise((res) => setImmediate(res));
+    }
+    expect(got.length).to.equal(n + 1);
+    expect(got[got.length - 1]).to.equal(0xee);
+    expect(await closed).to.equal('bad client');
+    raw.close();
+  });
+
+  it('on EPIPE, everything the peer sent before it went is still delivered (ECONNRESET first)', async () => {
+    const [a, b] = native.seqpacketPair();
+    const client = new Connection(b);
+    const rawServer = native.openSeqPacket(a, () => {});
+    const got: number[] = [];
+    client.on('message', (data) => got.push(data[0]!));
+    client.send(Uint8Array.of(1)); // unread by the server: its close reports ECONNRESET to us
+    for (let i = 0; i < 3; i++) rawServer.send(Uint8Array.of(10 + i));
+    rawServer.close();
+    const reason = await new Promise<string>((r) => {
+      client.once('close', r);
+      try {
+        client.send(Uint8Array.of(2)); // EPIPE: drains, then closes
+      } catch {
+        // closed already
+      }
+    });
+    expect(got).to.deep.equal([10, 11, 12]);
+    expect(reason).to.match(/EPIPE|peer/);
+  });
 });
