@@ -12,6 +12,7 @@
         "src-native/shm.cc",
         "src-native/map.cc",
         "src-native/copy.cc",
+        "src-native/blend.cc",
         "src-native/drm.cc",
         "src-native/gbm.cc",
         "src-native/udmabuf.cc",

@@ -167,6 +167,12 @@ interface Addon {
     src: Uint8Array, srcStride: number, dst: Uint8Array, dstStride: number,
     width: number, height: number, bpp: number, rects: Int32Array,
   ): number;
+  // blend.cc
+  blendRects(
+    src: Uint8Array, srcStride: number, srcWidth: number, srcHeight: number,
+    dst: Uint8Array, dstStride: number, dstWidth: number, dstHeight: number,
+    offsetX: number, offsetY: number, rects: Int32Array, dstHasAlpha: boolean,
+  ): number;
   // socket.cc
   seqpacketListen(path: string, backlog: number): number;
   seqpacketConnect(path: string): number;
@@ -206,6 +212,7 @@ export const dmabufSync = wrap(addon.dmabufSync);
 export const pageSize: number = addon.pageSize();
 
 export const copyRectsRaw = wrap(addon.copyRects);
+export const blendRectsRaw = wrap(addon.blendRects);
 
 // DRM nodes and dumb buffers. Every fd is O_CLOEXEC.
 export const drmOpen = wrap(addon.drmOpen);
