@@ -4,11 +4,11 @@
  * Front to back, each surface claims the damage it covers that no opaque surface
  * above it hides; the background fills what no opaque surface covers; then back
  * to front, opaque surfaces are copied with native copyRects (memcpy per row) and
- * ARGB surfaces are blended over what is below them. A pixel under an opaque
- * surface is written once.
+ * ARGB surfaces blended over what is below them with native blendRects. A pixel
+ * under an opaque surface is written once.
  */
-import { copyRects, intersectRects, subtractRect, type Rect, type Region } from '../../lib';
-import { blendRect, fillRect, type PixelPlane } from './blend';
+import { blendRects, copyRects, intersectRects, subtractRect, type Rect, type Region } from '../../lib';
+import { fillRect, type PixelPlane } from './fill';
 import type { Framebuffer } from './framebuffer';
 import type { Scene, SceneSurface } from './scene';
 
@@ -69,11 +69,9 @@ function paintSurface(s: SceneSurface, part: Rect[], output: Framebuffer, plane:
     case 'copy':
       stats.copied += copyRects(content, output.viewAt(s.x, s.y), packRects(shown, -s.x, -s.y));
       break;
-    case 'blend': {
-      const src = { pixels32: content.pixels32, stride32: content.stride32 };
-      for (const r of shown) stats.blended += blendRect(src, s.x, s.y, plane, r);
+    case 'blend':
+      stats.blended += blendRects(content, output.region, packRects(shown, 0, 0), s);
       break;
-    }
     case 'placeholder':
       for (const r of shown) stats.filled += fillRect(plane, r, PLACEHOLDER_COLOR);
       break;
