@@ -12,6 +12,8 @@ import type { GraphicsRegion } from './mapping/graphics-region';
 import { packDamage, type Damage } from './copy';
 import { blendRectsRaw } from './native';
 
+export { blendKernel } from './native';
+
 /** Where the source's pixel (0, 0) lies on the destination. */
 export interface BlendOffset {
   readonly x: number;

@@ -173,6 +173,7 @@ interface Addon {
     dst: Uint8Array, dstStride: number, dstWidth: number, dstHeight: number,
     offsetX: number, offsetY: number, rects: Int32Array, dstHasAlpha: boolean,
   ): number;
+  blendKernel(): 'avx2' | 'sse2' | 'scalar';
   // socket.cc
   seqpacketListen(path: string, backlog: number): number;
   seqpacketConnect(path: string): number;
@@ -213,6 +214,8 @@ export const pageSize: number = addon.pageSize();
 
 export const copyRectsRaw = wrap(addon.copyRects);
 export const blendRectsRaw = wrap(addon.blendRects);
+/** The loop blendRects runs: the widest the CPU has, or BUFSHARE_BLEND_KERNEL's (scalar, sse2) at load. */
+export const blendKernel = wrap(addon.blendKernel);
 
 // DRM nodes and dumb buffers. Every fd is O_CLOEXEC.
 export const drmOpen = wrap(addon.drmOpen);

@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <cstdint>
+#include <cstdlib>
 #include <cstring>
 
 #ifdef __SSE2__
@@ -168,14 +169,52 @@ __attribute__((target("avx2"))) void BlendRowAvx2(const uint8_t* s, uint8_t* d, 
   BlendRow(s, d, n - i, alphaOr);
 }
 
-const bool kHaveAvx2 = __builtin_cpu_supports("avx2");
 #endif
 
-void BlendSpan(const uint8_t* s, uint8_t* d, int64_t n, uint32_t alphaOr) {
-#ifdef BUFSHARE_BLEND_AVX2
-  if (kHaveAvx2) return BlendRowAvx2(s, d, n, alphaOr);
+// The loop each span runs, chosen once at load: the widest this CPU has, or the
+// one BUFSHARE_BLEND_KERNEL names ("scalar", "sse2"), so tests reach every loop
+// on any machine.
+enum class Kernel { kScalar, kSse2, kAvx2 };
+
+Kernel ChooseKernel() {
+  const char* forced = getenv("BUFSHARE_BLEND_KERNEL");
+  if (forced && strcmp(forced, "scalar") == 0) return Kernel::kScalar;
+#ifdef __SSE2__
+  if (forced && strcmp(forced, "sse2") == 0) return Kernel::kSse2;
 #endif
-  BlendRow(s, d, n, alphaOr);
+#ifdef BUFSHARE_BLEND_AVX2
+  // This runs from a static initializer, possibly before libgcc's own: init first.
+  __builtin_cpu_init();
+  if (__builtin_cpu_supports("avx2")) return Kernel::kAvx2;
+#endif
+#ifdef __SSE2__
+  return Kernel::kSse2;
+#else
+  return Kernel::kScalar;
+#endif
+}
+
+const Kernel kKernel = ChooseKernel();
+
+void BlendSpan(const uint8_t* s, uint8_t* d, int64_t n, uint32_t alphaOr) {
+  switch (kKernel) {
+#ifdef BUFSHARE_BLEND_AVX2
+    case Kernel::kAvx2:
+      return BlendRowAvx2(s, d, n, alphaOr);
+#endif
+    case Kernel::kSse2:
+      return BlendRow(s, d, n, alphaOr);
+    default:
+      return BlendScalar(s, d, n, alphaOr);
+  }
+}
+
+const char* KernelName() {
+  switch (kKernel) {
+    case Kernel::kAvx2: return "avx2";
+    case Kernel::kSse2: return "sse2";
+    default: return "scalar";
+  }
 }
 
 }  // namespace
@@ -230,8 +269,12 @@ static Napi::Value BlendRects(const Napi::CallbackInfo& info) {
   return Napi::Number::New(env, visited);
 }
 
+// blendKernel() -> "avx2" | "sse2" | "scalar": the loop blendRects runs.
+static Napi::Value BlendKernel(const Napi::CallbackInfo& info) { return Napi::String::New(info.Env(), KernelName()); }
+
 void InitBlend(Napi::Env env, Napi::Object exports) {
   exports.Set("blendRects", Napi::Function::New(env, BlendRects, "blendRects"));
+  exports.Set("blendKernel", Napi::Function::New(env, BlendKernel, "blendKernel"));
 }
 
 }  // namespace bufshare

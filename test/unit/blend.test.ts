@@ -1,92 +1,21 @@
 import { expect } from 'chai';
-import { blendRects, GraphicsRegion, resolveFormat, rect, ShmAllocator, type FormatName, type Rect } from '../../lib';
+import { blendKernel, blendRects, rect, ShmAllocator, type Rect } from '../../lib';
 import { blendRectsRaw } from '../../lib/native';
-import { rng, randInt, SEED } from '../helpers/random';
-
-/**
- * The JS reference, channel by channel (the native loop works two channels per
- * multiply, or 16-bit SIMD lanes): src + round(dst * (255 - a) / 255) with the
- * compositor's integer rounding, the sum carried as one 32-bit word, alpha 0xff
- * kept as it is and alpha 0 leaving the destination untouched.
- */
-function referencePixel(p: number, q: number, dstHasAlpha: boolean): number {
-  const a = p >>> 24;
-  if (a === 255) return p;
-  if (a === 0) return q;
-  const ia = 255 - a;
-  const channel = (shift: number): number => {
-    const t = ((q >>> shift) & 0xff) * ia + 128;
-    return ((t + (t >> 8)) >> 8) * 2 ** shift;
-  };
-  const out = (p + channel(0) + channel(8) + channel(16) + channel(24)) % 2 ** 32;
-  return dstHasAlpha ? out : (out | 0xff000000) >>> 0;
-}
-
-function referenceBlend(src: GraphicsRegion, dst: GraphicsRegion, out: Uint8Array, rects: readonly Rect[], ox: number, oy: number): void {
-  const sv = new DataView(src.pixels.buffer, src.pixels.byteOffset, src.pixels.byteLength);
-  const dv = new DataView(out.buffer, out.byteOffset, out.byteLength);
-  for (const r of rects) {
-    const x0 = Math.max(r.x, 0, ox);
-    const y0 = Math.max(r.y, 0, oy);
-    const x1 = Math.min(r.x + r.width, dst.width, ox + src.width);
-    const y1 = Math.min(r.y + r.height, dst.height, oy + src.height);
-    for (let y = y0; y < y1; y++) {
-      for (let x = x0; x < x1; x++) {
-        const p = sv.getUint32((y - oy) * src.stride + (x - ox) * 4, true);
-        const at = y * dst.stride + x * 4;
-        dv.setUint32(at, referencePixel(p, dv.getUint32(at, true), dst.format.hasAlpha), true);
-      }
-    }
-  }
-}
-
-function plainRegion(width: number, height: number, stride: number, format: FormatName, pixel: (i: number) => number): GraphicsRegion {
-  const mem = new ArrayBuffer(stride * height);
-  const words = new Uint32Array(mem);
-  words.forEach((_, i) => (words[i] = pixel(i) >>> 0));
-  return new GraphicsRegion(mem, { width, height, stride, format: resolveFormat(format), offset: 0 }, 'readwrite', 'direct', () => {});
-}
-
-function premultiplied(a: number, r: number, g: number, b: number): number {
-  const m = (c: number): number => Math.round((c * a) / 255);
-  return ((a << 24) | (m(r) << 16) | (m(g) << 8) | m(b)) >>> 0;
-}
-
-/** Source pixels in runs (so the all-opaque and all-clear SIMD steps are taken) and alone, a few not premultiplied. */
-function sourcePixel(r: () => number): (i: number) => number {
-  let run = 0;
-  let alpha = 0;
-  return () => {
-    if (run-- <= 0) {
-      run = randInt(r, 0, 9);
-      const kind = randInt(r, 0, 3);
-      alpha = kind === 0 ? 0 : kind === 1 ? 255 : randInt(r, 1, 254);
-    }
-    const a = run % 3 === 0 ? randInt(r, 0, 255) : alpha;
-    if (r() < 0.05) return ((a << 24) | randInt(r, 0, 0xffffff)) >>> 0;
-    return premultiplied(a, randInt(r, 0, 255), randInt(r, 0, 255), randInt(r, 0, 255));
-  };
-}
+import { firstBlendMismatch, plainRegion, premultiplied, referenceBlend, referencePixel } from '../helpers/blend-reference';
+import { SEED } from '../helpers/random';
+import { runTs } from '../helpers/spawn';
 
 describe('blendRects', () => {
-  it(`matches the JS reference bit for bit: random rects, strides, offsets, alphas (seed ${SEED})`, () => {
-    const r = rng(SEED + 3);
-    const pairs: [FormatName, FormatName][] = [['ARGB8888', 'XRGB8888'], ['ARGB8888', 'ARGB8888'], ['ABGR8888', 'XBGR8888']];
-    for (let iter = 0; iter < 300; iter++) {
-      const [sf, df] = pairs[iter % pairs.length]!;
-      const sw = randInt(r, 1, 40);
-      const sh = randInt(r, 1, 30);
-      const dw = randInt(r, 1, 50);
-      const dh = randInt(r, 1, 40);
-      const src = plainRegion(sw, sh, (sw + randInt(r, 0, 5)) * 4, sf, sourcePixel(r));
-      const dst = plainRegion(dw, dh, (dw + randInt(r, 0, 5)) * 4, df, () => randInt(r, 0, 2 ** 32 - 1));
-      const ox = randInt(r, -20, 45);
-      const oy = randInt(r, -20, 35);
-      const rects = Array.from({ length: randInt(r, 0, 8) }, () => rect(randInt(r, -20, 60), randInt(r, -20, 50), randInt(r, -5, 70), randInt(r, -5, 50)));
-      const expected = dst.pixels.slice();
-      referenceBlend(src, dst, expected, rects, ox, oy);
-      blendRects(src, dst, rects, { x: ox, y: oy });
-      expect(Buffer.compare(Buffer.from(dst.pixels), Buffer.from(expected)), `iteration ${iter}`).to.equal(0);
+  it(`matches the JS reference bit for bit: random rects, strides, offsets, alphas (seed ${SEED}, ${blendKernel()} loop)`, () => {
+    expect(firstBlendMismatch(SEED + 3, 300)).to.equal(-1);
+  });
+
+  it('the scalar and SSE2 loops match the reference too, each in its own process', async () => {
+    const kernels = ['scalar', 'sse2'];
+    for (const kernel of kernels) {
+      const child = await runTs('test/helpers/blend-child.ts', [String(SEED + 4), '150'], [], { BUFSHARE_BLEND_KERNEL: kernel });
+      expect(child.code, child.stderr).to.equal(0);
+      expect(JSON.parse(child.stdout), kernel).to.deep.equal({ kernel, firstMismatch: -1 });
     }
   });
 
