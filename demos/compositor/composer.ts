@@ -7,9 +7,10 @@
  * ARGB surfaces blended over what is below them with native blendRects. A pixel
  * under an opaque surface is written once.
  */
-import { blendRects, copyRects, intersectRects, subtractRect, type Rect, type Region } from '../../lib';
+import { blendRects, copyRects, type Region } from '../../lib';
 import { fillRect, type PixelPlane } from './fill';
 import type { Framebuffer } from './framebuffer';
+import { RectList } from './rect-list';
 import type { Scene, SceneSurface } from './scene';
 
 /** What a surface whose pixels cannot be shown (another format, too small a buffer) shows instead. */
@@ -27,86 +28,84 @@ export interface ComposeStats {
 }
 
 /**
+ * Scratch rectangle lists, reused from one composition to the next: compose()
+ * runs to completion and keeps none of them. Lists 0 and 1 are the uncovered
+ * damage (current and next); the rest are handed out in order.
+ */
+const scratch: RectList[] = [];
+let scratchUsed = 0;
+
+function takeList(): RectList {
+  const list = (scratch[scratchUsed] ??= new RectList());
+  scratchUsed++;
+  return list.clear();
+}
+
+/** The surfaces to paint this composition, bottom last; reused like the lists. */
+const planned: SceneSurface[] = [];
+const plannedParts: RectList[] = [];
+
+/**
  * Repaints `damage` (output coordinates, clipped to it) of `output` from the scene
  * over `background` (a framebuffer of the output's size).
  */
 export function compose(scene: Scene, output: Framebuffer, background: Framebuffer, damage: Region): ComposeStats {
   const stats: ComposeStats = { copied: 0, blended: 0, background: 0, filled: 0 };
   if (damage.isEmpty) return stats;
-  // Plain rectangle lists, not Regions: a Region validates and rebuilds on every
-  // operation, which for the few rectangles of a frame cost more than the copy
-  // (measured: 5 us of fixed cost per composition, now under 2).
-  const plans: { surface: SceneSurface; part: Rect[] }[] = [];
-  let uncovered: readonly Rect[] = damage.rects;
+  // Flat rectangle lists, not Regions or Rect arrays: a Region validates and
+  // rebuilds on every operation, and Rect objects plus an Int32Array per surface
+  // per frame were most of the JS time for scattered damage.
+  scratchUsed = 0;
+  let uncovered = takeList().setRects(damage.rects);
+  let spare = takeList();
+  let plans = 0;
   const stack = scene.surfaces;
-  for (let i = stack.length - 1; i >= 0 && uncovered.length > 0; i--) {
+  for (let i = stack.length - 1; i >= 0 && uncovered.count > 0; i--) {
     const s = stack[i]!;
     if (!s.shown) continue;
-    const box = s.rect;
-    const part = clipAll(uncovered, box);
-    if (part.length === 0) continue;
-    plans.push({ surface: s, part });
-    if (s.opaque) uncovered = subtractAll(uncovered, box);
+    const part = takeList().setClipped(uncovered, s.x, s.y, s.width, s.height);
+    if (part.count === 0) {
+      scratchUsed--;
+      continue;
+    }
+    planned[plans] = s;
+    plannedParts[plans] = part;
+    plans++;
+    if (s.opaque) {
+      spare.setSubtracted(uncovered, s.x, s.y, s.width, s.height);
+      [uncovered, spare] = [spare, uncovered];
+    }
   }
-  if (uncovered.length > 0) stats.background += copyRects(background.region, output.region, packRects(uncovered, 0, 0));
+  if (uncovered.count > 0) stats.background += copyRects(background.region, output.region, uncovered.quads());
   const plane = output.plane;
-  for (let i = plans.length - 1; i >= 0; i--) paintSurface(plans[i]!.surface, plans[i]!.part, output, plane, stats);
+  for (let i = plans - 1; i >= 0; i--) paintSurface(planned[i]!, plannedParts[i]!, output, plane, stats);
+  planned.length = 0;
+  plannedParts.length = 0;
   return stats;
 }
 
-function paintSurface(s: SceneSurface, part: Rect[], output: Framebuffer, plane: PixelPlane, stats: ComposeStats): void {
+function paintSurface(s: SceneSurface, part: RectList, output: Framebuffer, plane: PixelPlane, stats: ComposeStats): void {
   const content = s.content!;
   let shown = part;
   if (content.width < s.width || content.height < s.height) {
     // The content may be smaller than the surface (a client mid-resize); what it
     // does not cover shows as placeholder.
-    const has = { x: s.x, y: s.y, width: Math.min(s.width, content.width), height: Math.min(s.height, content.height) };
-    shown = clipAll(part, has);
-    for (const r of subtractAll(part, has)) stats.filled += fillRect(plane, r, PLACEHOLDER_COLOR);
+    const w = Math.min(s.width, content.width);
+    const h = Math.min(s.height, content.height);
+    shown = takeList().setClipped(part, s.x, s.y, w, h);
+    const rest = takeList().setSubtracted(part, s.x, s.y, w, h);
+    for (let i = 0; i < rest.count; i++) stats.filled += fillRect(plane, rest.rect(i), PLACEHOLDER_COLOR);
   }
-  if (shown.length === 0) return;
+  if (shown.count === 0) return;
   switch (s.paintMode) {
     case 'copy':
-      stats.copied += copyRects(content, output.viewAt(s.x, s.y), packRects(shown, -s.x, -s.y));
+      stats.copied += copyRects(content, output.viewAt(s.x, s.y), shown.translate(-s.x, -s.y).quads());
       break;
     case 'blend':
-      stats.blended += blendRects(content, output.region, packRects(shown, 0, 0), s);
+      stats.blended += blendRects(content, output.region, shown.quads(), s);
       break;
     case 'placeholder':
-      for (const r of shown) stats.filled += fillRect(plane, r, PLACEHOLDER_COLOR);
+      for (let i = 0; i < shown.count; i++) stats.filled += fillRect(plane, shown.rect(i), PLACEHOLDER_COLOR);
       break;
   }
-}
-
-/** The parts of disjoint `rects` inside `box` (still disjoint). */
-function clipAll(rects: readonly Rect[], box: Rect): Rect[] {
-  const out: Rect[] = [];
-  for (const r of rects) {
-    const o = intersectRects(r, box);
-    if (o) out.push(o);
-  }
-  return out;
-}
-
-/** Disjoint `rects` minus `box` (still disjoint). */
-function subtractAll(rects: readonly Rect[], box: Rect): Rect[] {
-  const out: Rect[] = [];
-  for (const r of rects) {
-    if (intersectRects(r, box)) out.push(...subtractRect(r, box));
-    else out.push(r);
-  }
-  return out;
-}
-
-/** x, y, width, height quadruples for copyRects, moved by (dx, dy). */
-function packRects(rects: readonly Rect[], dx: number, dy: number): Int32Array {
-  const a = new Int32Array(rects.length * 4);
-  for (let i = 0; i < rects.length; i++) {
-    const r = rects[i]!;
-    a[i * 4] = r.x + dx;
-    a[i * 4 + 1] = r.y + dy;
-    a[i * 4 + 2] = r.width;
-    a[i * 4 + 3] = r.height;
-  }
-  return a;
 }
