@@ -145,6 +145,13 @@ __attribute__((target("avx2"))) void BlendRowAvx2(const uint8_t* s, uint8_t* d, 
   const __m256i orMask = _mm256_set1_epi32(static_cast<int>(alphaOr));
   const __m256i c128 = _mm256_set1_epi16(128);
   const __m256i c257 = _mm256_set1_epi16(257);
+  const __m256i ones = _mm256_set1_epi32(-1);
+  // Per 128-bit lane: the alpha bytes of pixels 0, 1 (lo) and 2, 3 (hi), each to
+  // the low byte of four 16-bit lanes; -1 (top bit set) zeroes the high byte.
+  const __m256i alphaLo = _mm256_setr_epi8(3, -1, 3, -1, 3, -1, 3, -1, 7, -1, 7, -1, 7, -1, 7, -1,
+                                           3, -1, 3, -1, 3, -1, 3, -1, 7, -1, 7, -1, 7, -1, 7, -1);
+  const __m256i alphaHi = _mm256_setr_epi8(11, -1, 11, -1, 11, -1, 11, -1, 15, -1, 15, -1, 15, -1, 15, -1,
+                                           11, -1, 11, -1, 11, -1, 11, -1, 15, -1, 15, -1, 15, -1, 15, -1);
   int64_t i = 0;
   for (; i + 8 <= n; i += 8, s += 32, d += 32) {
     const __m256i sp = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(s));
@@ -155,12 +162,12 @@ __attribute__((target("avx2"))) void BlendRowAvx2(const uint8_t* s, uint8_t* d, 
       continue;
     }
     const __m256i dp = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(d));
-    const __m256i ia32 = _mm256_srli_epi32(_mm256_andnot_si256(sp, alphaMask), 24);
-    const __m256i ia16 = _mm256_or_si256(ia32, _mm256_slli_epi32(ia32, 16));
+    // 255 - a is ~a; one byte shuffle spreads it over the 16-bit lanes of its pixel's channels.
+    const __m256i inverse = _mm256_xor_si256(sp, ones);
     __m256i lo = _mm256_unpacklo_epi8(dp, zero);
     __m256i hi = _mm256_unpackhi_epi8(dp, zero);
-    lo = _mm256_mulhi_epu16(_mm256_add_epi16(_mm256_mullo_epi16(lo, _mm256_unpacklo_epi32(ia16, ia16)), c128), c257);
-    hi = _mm256_mulhi_epu16(_mm256_add_epi16(_mm256_mullo_epi16(hi, _mm256_unpackhi_epi32(ia16, ia16)), c128), c257);
+    lo = _mm256_mulhi_epu16(_mm256_add_epi16(_mm256_mullo_epi16(lo, _mm256_shuffle_epi8(inverse, alphaLo)), c128), c257);
+    hi = _mm256_mulhi_epu16(_mm256_add_epi16(_mm256_mullo_epi16(hi, _mm256_shuffle_epi8(inverse, alphaHi)), c128), c257);
     __m256i out = _mm256_or_si256(_mm256_add_epi32(sp, _mm256_packus_epi16(lo, hi)), orMask);
     const __m256i clear = _mm256_cmpeq_epi32(sa, zero);
     out = _mm256_blendv_epi8(out, dp, clear);
