@@ -182,7 +182,8 @@ describe('demo: in a real browser (headless Chromium)', function () {
     await page.mouse.down();
     await page.mouse.move(grab.x - 10, grab.y + 260, { steps: 10 });
     await page.mouse.up();
-    await page.waitForFunction((id) => window.bufshareViewer.surfaces.some((s) => s.id === id && s.y > 200), basic.id, { timeout: 15000 });
+    // The drag's 10 steps arrive one by one (the 9th puts it at +234): wait for the last.
+    await page.waitForFunction((a) => window.bufshareViewer.surfaces.some((s) => s.id === a.id && s.y >= a.y + 250), { id: basic.id, y: basic.y }, { timeout: 15000 });
     const moved = await surface('basic');
     expect([moved.x - basic.x, moved.y - basic.y]).to.deep.equal([-10, 260]);
     await waitForPixel(basic.x + 1, basic.y + 1, BACKGROUND_COLOR & 0xffffff);
