@@ -41,6 +41,8 @@ export function blendRects(src: GraphicsRegion, dst: GraphicsRegion, damage: Dam
     throw new BufshareError('ERR_BUFSHARE_INVALID_ARGUMENT', `blend offset (${offset.x}, ${offset.y}) must be 32-bit integers`);
   }
   if (!src.mapped || !dst.mapped) throw new BufshareError('ERR_BUFSHARE_UNMAPPED', 'blendRects on an unmapped region');
+  // A 'read' mapping is PROT_READ: a native write into it would kill the process.
+  if (dst.mode === 'read') throw new BufshareError('ERR_BUFSHARE_READ_ONLY', 'blendRects into a region mapped for reading');
   return blendRectsRaw(src.pixels, src.stride, src.width, src.height, dst.pixels, dst.stride, dst.width, dst.height,
     offset.x, offset.y, packDamage(damage), dst.format.hasAlpha);
 }

@@ -38,6 +38,8 @@ export function copyRects(src: GraphicsRegion, dst: GraphicsRegion, damage: Dama
     throw new BufshareError('ERR_BUFSHARE_UNSUPPORTED_FORMAT', `cannot copy ${src.format.name} to ${dst.format.name}: different pixel sizes`);
   }
   if (!src.mapped || !dst.mapped) throw new BufshareError('ERR_BUFSHARE_UNMAPPED', 'copyRects on an unmapped region');
+  // A 'read' mapping is PROT_READ: a native write into it would kill the process.
+  if (dst.mode === 'read') throw new BufshareError('ERR_BUFSHARE_READ_ONLY', 'copyRects into a region mapped for reading');
   return copyRectsRaw(src.pixels, src.stride, dst.pixels, dst.stride,
     Math.min(src.width, dst.width), Math.min(src.height, dst.height), src.format.bpp, packDamage(damage));
 }

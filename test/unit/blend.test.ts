@@ -102,7 +102,7 @@ describe('blendRects', () => {
     expect(Buffer.compare(Buffer.from(dstBytes), Buffer.from(expected))).to.equal(0);
   });
 
-  it('blends shm buffers and refuses formats it cannot blend, and unmapped regions', () => {
+  it('blends shm buffers; refuses formats it cannot blend, read-only destinations and unmapped regions', () => {
     const alloc = new ShmAllocator();
     const a = alloc.allocate({ width: 33, height: 7, format: 'ARGB8888' });
     const b = alloc.allocate({ width: 40, height: 10, format: 'XRGB8888' });
@@ -119,6 +119,10 @@ describe('blendRects', () => {
     const other = plainRegion(4, 4, 16, 'XRGB8888', () => 0);
     expect(() => blendRects(dst, src, [rect(0, 0, 4, 4)])).to.throw().with.property('code', 'ERR_BUFSHARE_UNSUPPORTED_FORMAT');
     expect(() => blendRects(src, plainRegion(4, 4, 16, 'XBGR8888', () => 0), [rect(0, 0, 4, 4)])).to.throw().with.property('code', 'ERR_BUFSHARE_UNSUPPORTED_FORMAT');
+    // A 'read' mapping is PROT_READ: refused before native code could write into it (and fault).
+    const readOnly = b.map({ mode: 'read' });
+    expect(() => blendRects(src, readOnly, [rect(0, 0, 4, 4)])).to.throw().with.property('code', 'ERR_BUFSHARE_READ_ONLY');
+    readOnly.unmap();
     src.unmap();
     expect(() => blendRects(src, other, [rect(0, 0, 4, 4)])).to.throw().with.property('code', 'ERR_BUFSHARE_UNMAPPED');
     a.destroy();
