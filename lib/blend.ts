@@ -31,8 +31,12 @@ const DESTINATIONS: ReadonlyMap<FormatName, readonly FormatName[]> = new Map<For
 /**
  * Blends `damage` (destination coordinates) of `src` over `dst`, with src's pixel
  * (0, 0) at dst (offset.x, offset.y); returns the pixels visited (after clipping).
+ * With `below` (a region of dst's format, its pixel (x, y) under dst's (x, y)),
+ * src is blended over below and the result written to dst, which is not read: a
+ * compositor blends a client over its background without first copying the
+ * background into the output.
  */
-export function blendRects(src: GraphicsRegion, dst: GraphicsRegion, damage: Damage, offset: BlendOffset = ORIGIN): number {
+export function blendRects(src: GraphicsRegion, dst: GraphicsRegion, damage: Damage, offset: BlendOffset = ORIGIN, below?: GraphicsRegion): number {
   const targets = DESTINATIONS.get(src.format.name);
   if (!targets || !targets.includes(dst.format.name)) {
     throw new BufshareError('ERR_BUFSHARE_UNSUPPORTED_FORMAT', `cannot blend ${src.format.name} over ${dst.format.name}: the source must be premultiplied ARGB8888/ABGR8888 and the destination of the same channel order`);
@@ -43,8 +47,16 @@ export function blendRects(src: GraphicsRegion, dst: GraphicsRegion, damage: Dam
   if (!src.mapped || !dst.mapped) throw new BufshareError('ERR_BUFSHARE_UNMAPPED', 'blendRects on an unmapped region');
   // A 'read' mapping is PROT_READ: a native write into it would kill the process.
   if (dst.mode === 'read') throw new BufshareError('ERR_BUFSHARE_READ_ONLY', 'blendRects into a region mapped for reading');
+  if (!below) {
+    return blendRectsRaw(src.pixels, src.stride, src.width, src.height, dst.pixels, dst.stride, dst.width, dst.height,
+      offset.x, offset.y, packDamage(damage), dst.format.hasAlpha);
+  }
+  if (below.format !== dst.format) {
+    throw new BufshareError('ERR_BUFSHARE_UNSUPPORTED_FORMAT', `cannot blend over ${below.format.name} into ${dst.format.name}: below must have the destination's format`);
+  }
+  if (!below.mapped) throw new BufshareError('ERR_BUFSHARE_UNMAPPED', 'blendRects over an unmapped region');
   return blendRectsRaw(src.pixels, src.stride, src.width, src.height, dst.pixels, dst.stride, dst.width, dst.height,
-    offset.x, offset.y, packDamage(damage), dst.format.hasAlpha);
+    offset.x, offset.y, packDamage(damage), dst.format.hasAlpha, below.pixels, below.stride, below.width, below.height);
 }
 
 function isInt32(v: number): boolean {

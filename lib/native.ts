@@ -172,6 +172,7 @@ interface Addon {
     src: Uint8Array, srcStride: number, srcWidth: number, srcHeight: number,
     dst: Uint8Array, dstStride: number, dstWidth: number, dstHeight: number,
     offsetX: number, offsetY: number, rects: Int32Array, dstHasAlpha: boolean,
+    below?: Uint8Array, belowStride?: number, belowWidth?: number, belowHeight?: number,
   ): number;
   blendKernel(): 'avx2' | 'sse2' | 'scalar';
   // socket.cc

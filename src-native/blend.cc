@@ -81,14 +81,17 @@ inline uint32_t Load32(const uint8_t* p) {
 
 inline void Store32(uint8_t* p, uint32_t v) { memcpy(p, &v, 4); }
 
-// Alpha 0 leaves the destination as it was (the JS reference's short cut, kept so
+// Reads what lies below from `b` (the destination itself, or another region of its
+// geometry: a compositor's background, blended over and written in one pass).
+// Alpha 0 leaves what was below as it was (the JS reference's short cut, kept so
 // the X byte and non-premultiplied "additive" pixels come out the same).
-inline void BlendScalar(const uint8_t* s, uint8_t* d, int64_t n, uint32_t alphaOr) {
-  for (int64_t i = 0; i < n; i++, s += 4, d += 4) {
+inline void BlendScalar(const uint8_t* s, const uint8_t* b, uint8_t* d, int64_t n, uint32_t alphaOr) {
+  for (int64_t i = 0; i < n; i++, s += 4, b += 4, d += 4) {
     const uint32_t p = Load32(s);
     const uint32_t a = p >> 24;
     if (a == 255) Store32(d, p);
-    else if (a != 0) Store32(d, BlendPixel(p, Load32(d), alphaOr));
+    else if (a != 0) Store32(d, BlendPixel(p, Load32(b), alphaOr));
+    else if (b != d) Store32(d, Load32(b));
   }
 }
 
@@ -96,14 +99,14 @@ inline void BlendScalar(const uint8_t* s, uint8_t* d, int64_t n, uint32_t alphaO
 // The same formula on 4 pixels at once, in 16-bit lanes: t = d * ia + 128 fits in
 // 16 bits (at most 65153), and (t * 257) >> 16 (mulhi) equals (t + (t >> 8)) >> 8
 // for every such t, so the result is bit-exact with BlendPixel.
-inline void BlendRow(const uint8_t* s, uint8_t* d, int64_t n, uint32_t alphaOr) {
+inline void BlendRow(const uint8_t* s, const uint8_t* b, uint8_t* d, int64_t n, uint32_t alphaOr) {
   const __m128i zero = _mm_setzero_si128();
   const __m128i alphaMask = _mm_set1_epi32(static_cast<int>(0xff000000u));
   const __m128i orMask = _mm_set1_epi32(static_cast<int>(alphaOr));
   const __m128i c128 = _mm_set1_epi16(128);
   const __m128i c257 = _mm_set1_epi16(257);
   int64_t i = 0;
-  for (; i + 4 <= n; i += 4, s += 16, d += 16) {
+  for (; i + 4 <= n; i += 4, s += 16, b += 16, d += 16) {
     const __m128i sp = _mm_loadu_si128(reinterpret_cast<const __m128i*>(s));
     const __m128i sa = _mm_and_si128(sp, alphaMask);
     const __m128i clear = _mm_cmpeq_epi32(sa, zero);
@@ -112,8 +115,11 @@ inline void BlendRow(const uint8_t* s, uint8_t* d, int64_t n, uint32_t alphaOr) 
       _mm_storeu_si128(reinterpret_cast<__m128i*>(d), sp);
       continue;
     }
-    if (_mm_movemask_epi8(clear) == 0xffff) continue;
-    const __m128i dp = _mm_loadu_si128(reinterpret_cast<const __m128i*>(d));
+    if (_mm_movemask_epi8(clear) == 0xffff) {
+      if (b != d) _mm_storeu_si128(reinterpret_cast<__m128i*>(d), _mm_loadu_si128(reinterpret_cast<const __m128i*>(b)));
+      continue;
+    }
+    const __m128i dp = _mm_loadu_si128(reinterpret_cast<const __m128i*>(b));
     // 255 - a in each pixel's two 16-bit halves, then spread over its 4 channels.
     const __m128i ia32 = _mm_srli_epi32(_mm_andnot_si128(sp, alphaMask), 24);
     const __m128i ia16 = _mm_or_si128(ia32, _mm_slli_epi32(ia32, 16));
@@ -128,10 +134,10 @@ inline void BlendRow(const uint8_t* s, uint8_t* d, int64_t n, uint32_t alphaOr) 
     const __m128i out = _mm_or_si128(_mm_and_si128(clear, dp), _mm_andnot_si128(clear, blended));
     _mm_storeu_si128(reinterpret_cast<__m128i*>(d), out);
   }
-  BlendScalar(s, d, n - i, alphaOr);
+  BlendScalar(s, b, d, n - i, alphaOr);
 }
 #else
-inline void BlendRow(const uint8_t* s, uint8_t* d, int64_t n, uint32_t alphaOr) { BlendScalar(s, d, n, alphaOr); }
+inline void BlendRow(const uint8_t* s, const uint8_t* b, uint8_t* d, int64_t n, uint32_t alphaOr) { BlendScalar(s, b, d, n, alphaOr); }
 #endif
 
 #ifdef BUFSHARE_BLEND_AVX2
@@ -139,7 +145,7 @@ inline void BlendRow(const uint8_t* s, uint8_t* d, int64_t n, uint32_t alphaOr) 
 // addon is built for baseline x86-64). Measured on the benchmark's 92,000
 // half-transparent pixels: about half the SSE2 loop's time. The 256-bit unpacks
 // and pack work within 128-bit lanes, consistently, so pixel order is kept.
-__attribute__((target("avx2"))) void BlendRowAvx2(const uint8_t* s, uint8_t* d, int64_t n, uint32_t alphaOr) {
+__attribute__((target("avx2"))) void BlendRowAvx2(const uint8_t* s, const uint8_t* b, uint8_t* d, int64_t n, uint32_t alphaOr) {
   const __m256i zero = _mm256_setzero_si256();
   const __m256i alphaMask = _mm256_set1_epi32(static_cast<int>(0xff000000u));
   const __m256i orMask = _mm256_set1_epi32(static_cast<int>(alphaOr));
@@ -153,15 +159,18 @@ __attribute__((target("avx2"))) void BlendRowAvx2(const uint8_t* s, uint8_t* d, 
   const __m256i alphaHi = _mm256_setr_epi8(11, -1, 11, -1, 11, -1, 11, -1, 15, -1, 15, -1, 15, -1, 15, -1,
                                            11, -1, 11, -1, 11, -1, 11, -1, 15, -1, 15, -1, 15, -1, 15, -1);
   int64_t i = 0;
-  for (; i + 8 <= n; i += 8, s += 32, d += 32) {
+  for (; i + 8 <= n; i += 8, s += 32, b += 32, d += 32) {
     const __m256i sp = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(s));
-    if (_mm256_testz_si256(sp, alphaMask)) continue;
+    if (_mm256_testz_si256(sp, alphaMask)) {
+      if (b != d) _mm256_storeu_si256(reinterpret_cast<__m256i*>(d), _mm256_loadu_si256(reinterpret_cast<const __m256i*>(b)));
+      continue;
+    }
     const __m256i sa = _mm256_and_si256(sp, alphaMask);
     if (_mm256_movemask_epi8(_mm256_cmpeq_epi32(sa, alphaMask)) == -1) {
       _mm256_storeu_si256(reinterpret_cast<__m256i*>(d), sp);
       continue;
     }
-    const __m256i dp = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(d));
+    const __m256i dp = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(b));
     // 255 - a is ~a; one byte shuffle spreads it over the 16-bit lanes of its pixel's channels.
     const __m256i inverse = _mm256_xor_si256(sp, ones);
     __m256i lo = _mm256_unpacklo_epi8(dp, zero);
@@ -173,7 +182,7 @@ __attribute__((target("avx2"))) void BlendRowAvx2(const uint8_t* s, uint8_t* d, 
     out = _mm256_blendv_epi8(out, dp, clear);
     _mm256_storeu_si256(reinterpret_cast<__m256i*>(d), out);
   }
-  BlendRow(s, d, n - i, alphaOr);
+  BlendRow(s, b, d, n - i, alphaOr);
 }
 
 #endif
@@ -203,16 +212,16 @@ Kernel ChooseKernel() {
 
 const Kernel kKernel = ChooseKernel();
 
-void BlendSpan(const uint8_t* s, uint8_t* d, int64_t n, uint32_t alphaOr) {
+void BlendSpan(const uint8_t* s, const uint8_t* b, uint8_t* d, int64_t n, uint32_t alphaOr) {
   switch (kKernel) {
 #ifdef BUFSHARE_BLEND_AVX2
     case Kernel::kAvx2:
-      return BlendRowAvx2(s, d, n, alphaOr);
+      return BlendRowAvx2(s, b, d, n, alphaOr);
 #endif
     case Kernel::kSse2:
-      return BlendRow(s, d, n, alphaOr);
+      return BlendRow(s, b, d, n, alphaOr);
     default:
-      return BlendScalar(s, d, n, alphaOr);
+      return BlendScalar(s, b, d, n, alphaOr);
   }
 }
 
@@ -227,11 +236,15 @@ const char* KernelName() {
 }  // namespace
 
 // blendRects(src, srcStride, srcWidth, srcHeight, dst, dstStride, dstWidth, dstHeight,
-//            offsetX, offsetY, rects, dstHasAlpha) -> pixels visited
+//            offsetX, offsetY, rects, dstHasAlpha[, below, belowStride, belowWidth, belowHeight])
+//   -> pixels visited
 //   src: premultiplied ARGB8888 (alpha in the top byte of each little-endian word)
 //   dst: XRGB8888 (dstHasAlpha false) or ARGB8888 of the same channel order
 //   rects: Int32Array of x, y, w, h quadruples in dst pixels; src pixel (0, 0) lies
 //          at dst (offsetX, offsetY)
+//   below: where given, what src is blended over (pixel (x, y) under dst's (x, y));
+//          dst is only written. Saves a compositor copying its background into
+//          the output before blending a client over it.
 // Every rectangle is clipped in 64-bit arithmetic to the destination and to where
 // the source lies on it, and both planes' geometry is checked against their views'
 // lengths before any pixel is read.
@@ -256,11 +269,20 @@ static Napi::Value BlendRects(const Napi::CallbackInfo& info) {
   // after being overwritten. Two views of one mapping are the only way to get it.
   if (src.data < dst.data + dst.bytes && dst.data < src.data + src.bytes)
     return ThrowArgument(env, "source and destination overlap");
+  Plane below = dst;
+  const bool separateBelow = info.Length() > 12 && !info[12].IsUndefined();
+  if (separateBelow) {
+    if (!ReadPlane(info, 12, "below", &below)) return Napi::Value();
+    if (!Fits(below)) return ThrowArgument(env, "below too small for its width x height at its stride");
+    // Read at each pixel while the destination is written: a shifted view of it would read written pixels.
+    if (below.data < dst.data + dst.bytes && dst.data < below.data + below.bytes)
+      return ThrowArgument(env, "below and destination overlap");
+  }
 
   const int64_t ox = offsetX, oy = offsetY;
   const int64_t clipX0 = std::max<int64_t>(0, ox), clipY0 = std::max<int64_t>(0, oy);
-  const int64_t clipX1 = std::min<int64_t>(dst.width, ox + src.width);
-  const int64_t clipY1 = std::min<int64_t>(dst.height, oy + src.height);
+  const int64_t clipX1 = std::min<int64_t>(std::min<int64_t>(dst.width, below.width), ox + src.width);
+  const int64_t clipY1 = std::min<int64_t>(std::min<int64_t>(dst.height, below.height), oy + src.height);
   double visited = 0;
   for (size_t i = 0; i < n; i++) {
     const int64_t x0 = std::max<int64_t>(r[4 * i], clipX0);
@@ -270,7 +292,8 @@ static Napi::Value BlendRects(const Napi::CallbackInfo& info) {
     if (x1 <= x0 || y1 <= y0) continue;
     const uint8_t* s = src.data + (y0 - oy) * src.stride + (x0 - ox) * 4;
     uint8_t* d = dst.data + y0 * dst.stride + x0 * 4;
-    for (int64_t y = y0; y < y1; y++, s += src.stride, d += dst.stride) BlendSpan(s, d, x1 - x0, alphaOr);
+    const uint8_t* b = below.data + y0 * below.stride + x0 * 4;
+    for (int64_t y = y0; y < y1; y++, s += src.stride, b += below.stride, d += dst.stride) BlendSpan(s, b, d, x1 - x0, alphaOr);
     visited += static_cast<double>((x1 - x0) * (y1 - y0));
   }
   return Napi::Number::New(env, visited);

@@ -20,20 +20,25 @@ export function referencePixel(p: number, q: number, dstHasAlpha: boolean): numb
   return dstHasAlpha ? out : (out | 0xff000000) >>> 0;
 }
 
-/** Blends `rects` (dst coordinates, src at (ox, oy)) into `out`, a copy of dst's bytes. */
-export function referenceBlend(src: GraphicsRegion, dst: GraphicsRegion, out: Uint8Array, rects: readonly Rect[], ox: number, oy: number): void {
+/**
+ * Blends `rects` (dst coordinates, src at (ox, oy)) into `out`, a copy of dst's
+ * bytes, over what `out` holds or, given `below`, over below's pixels.
+ */
+export function referenceBlend(src: GraphicsRegion, dst: GraphicsRegion, out: Uint8Array, rects: readonly Rect[], ox: number, oy: number, below?: GraphicsRegion): void {
   const sv = new DataView(src.pixels.buffer, src.pixels.byteOffset, src.pixels.byteLength);
   const dv = new DataView(out.buffer, out.byteOffset, out.byteLength);
+  const bv = below ? new DataView(below.pixels.buffer, below.pixels.byteOffset, below.pixels.byteLength) : dv;
+  const bStride = below ? below.stride : dst.stride;
   for (const r of rects) {
     const x0 = Math.max(r.x, 0, ox);
     const y0 = Math.max(r.y, 0, oy);
-    const x1 = Math.min(r.x + r.width, dst.width, ox + src.width);
-    const y1 = Math.min(r.y + r.height, dst.height, oy + src.height);
+    const x1 = Math.min(r.x + r.width, dst.width, below?.width ?? dst.width, ox + src.width);
+    const y1 = Math.min(r.y + r.height, dst.height, below?.height ?? dst.height, oy + src.height);
     for (let y = y0; y < y1; y++) {
       for (let x = x0; x < x1; x++) {
         const p = sv.getUint32((y - oy) * src.stride + (x - ox) * 4, true);
-        const at = y * dst.stride + x * 4;
-        dv.setUint32(at, referencePixel(p, dv.getUint32(at, true), dst.format.hasAlpha), true);
+        const q = bv.getUint32(y * bStride + x * 4, true);
+        dv.setUint32(y * dst.stride + x * 4, referencePixel(p, q, dst.format.hasAlpha), true);
       }
     }
   }
@@ -58,11 +63,12 @@ function sourcePixel(r: () => number): (i: number) => number {
   let alpha = 0;
   return () => {
     if (run-- <= 0) {
-      run = randInt(r, 0, 19);
+      run = randInt(r, 0, 40);
       const kind = randInt(r, 0, 3);
       alpha = kind === 0 ? 0 : kind === 1 ? 255 : randInt(r, 1, 254);
     }
-    const a = run % 3 === 0 ? randInt(r, 0, 255) : alpha;
+    // Runs of up to 40 (whole 16-pixel steps of one kind), sometimes broken by one other alpha.
+    const a = r() < 0.08 ? randInt(r, 0, 255) : alpha;
     if (r() < 0.05) return ((a << 24) | randInt(r, 0, 0xffffff)) >>> 0;
     return premultiplied(a, randInt(r, 0, 255), randInt(r, 0, 255), randInt(r, 0, 255));
   };
@@ -70,7 +76,7 @@ function sourcePixel(r: () => number): (i: number) => number {
 
 /**
  * blendRects against the reference on `iterations` random cases (sizes, strides,
- * offsets, rectangles, format pairs); returns the first iteration whose bytes
+ * offsets, rectangles, format pairs, over dst or a separate region below); returns the first iteration whose bytes
  * differ anywhere in the destination (padding included), or -1.
  */
 export function firstBlendMismatch(seed: number, iterations: number): number {
@@ -87,9 +93,12 @@ export function firstBlendMismatch(seed: number, iterations: number): number {
     const ox = randInt(r, -20, 45);
     const oy = randInt(r, -20, 35);
     const rects = Array.from({ length: randInt(r, 0, 8) }, () => rect(randInt(r, -20, 60), randInt(r, -20, 50), randInt(r, -5, 70), randInt(r, -5, 50)));
+    // Every other case blends over a separate region below (a compositor's background).
+    const bw = randInt(r, 1, 50);
+    const below = iter % 2 === 1 ? plainRegion(bw, randInt(r, 1, 40), (bw + randInt(r, 0, 5)) * 4, df, () => randInt(r, 0, 2 ** 32 - 1)) : undefined;
     const expected = dst.pixels.slice();
-    referenceBlend(src, dst, expected, rects, ox, oy);
-    blendRects(src, dst, rects, { x: ox, y: oy });
+    referenceBlend(src, dst, expected, rects, ox, oy, below);
+    blendRects(src, dst, rects, { x: ox, y: oy }, below);
     if (Buffer.compare(Buffer.from(dst.pixels), Buffer.from(expected)) !== 0) return iter;
   }
   return -1;

@@ -83,6 +83,9 @@ describe('blendRects', () => {
       () => blendRectsRaw(big, 40, 10, 10, dst, 40, 10, 10, 0, 0, new Float64Array(4) as never, false),
       () => blendRectsRaw(big, 40, 10, 10, dst, 40, 10, 10, 0, 0, all, 1 as never),
       () => blendRectsRaw(new Uint32Array(2500) as never, 40, 10, 10, dst, 40, 10, 10, 0, 0, all, false),
+      () => blendRectsRaw(big, 40, 10, 10, dst, 40, 10, 10, 0, 0, all, false, small, 40, 10, 10), // below too short
+      () => blendRectsRaw(big, 40, 10, 10, dst, 40, 10, 10, 0, 0, all, false, dst.subarray(4), 40, 10, 10), // below overlaps dst
+      () => blendRectsRaw(big, 40, 10, 10, dst, 40, 10, 10, 0, 0, all, false, big, 8, 10, 10), // below stride < width * 4
     ]) {
       expect(call).to.throw().with.property('code', 'ERR_BUFSHARE_INVALID_ARGUMENT');
     }
@@ -117,6 +120,7 @@ describe('blendRects', () => {
     expect(dst.pixels32[2 * dst.stride32 + 4]).to.equal(0xff808080);
     expect(dst.pixels32[9 * dst.stride32 + 37]).to.equal(0xff808080);
     const other = plainRegion(4, 4, 16, 'XRGB8888', () => 0);
+    expect(() => blendRects(src, dst, [rect(0, 0, 4, 4)], undefined, plainRegion(4, 4, 16, 'ARGB8888', () => 0))).to.throw().with.property('code', 'ERR_BUFSHARE_UNSUPPORTED_FORMAT');
     expect(() => blendRects(dst, src, [rect(0, 0, 4, 4)])).to.throw().with.property('code', 'ERR_BUFSHARE_UNSUPPORTED_FORMAT');
     expect(() => blendRects(src, plainRegion(4, 4, 16, 'XBGR8888', () => 0), [rect(0, 0, 4, 4)])).to.throw().with.property('code', 'ERR_BUFSHARE_UNSUPPORTED_FORMAT');
     // A 'read' mapping is PROT_READ: refused before native code could write into it (and fault).
