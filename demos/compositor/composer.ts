@@ -44,6 +44,7 @@ function takeList(): RectList {
 /** The surfaces to paint this composition, bottom last; reused like the lists. */
 const planned: SceneSurface[] = [];
 const plannedParts: RectList[] = [];
+const plannedDirect: (RectList | undefined)[] = [];
 
 /**
  * Repaints `damage` (output coordinates, clipped to it) of `output` from the scene
@@ -76,15 +77,36 @@ export function compose(scene: Scene, output: Framebuffer, background: Framebuff
       [uncovered, spare] = [spare, uncovered];
     }
   }
+  // Where a translucent surface lies straight on the background (no surface
+  // painted below it there), it is blended over the background into the output
+  // in one pass, instead of the background being copied into the output first
+  // and then read back: for 10% of the output under a translucent client, the
+  // copy was a quarter of the composition's time.
+  for (let k = 0; k < plans; k++) {
+    if (planned[k]!.paintMode !== 'blend') continue;
+    let direct = takeList().setCopy(plannedParts[k]!);
+    const spare1 = takeList();
+    for (let j = k + 1; j < plans && direct.count > 0; j++) direct = direct.subtractList(plannedParts[j]!, spare1);
+    if (direct.count === 0) continue;
+    plannedDirect[k] = direct;
+    const rest = uncovered.subtractList(direct, spare);
+    if (rest === spare) spare = uncovered;
+    uncovered = rest;
+  }
   if (uncovered.count > 0) stats.background += copyRects(background.region, output.region, uncovered.quads());
   const plane = output.plane;
-  for (let i = plans - 1; i >= 0; i--) paintSurface(planned[i]!, plannedParts[i]!, output, plane, stats);
+  for (let i = plans - 1; i >= 0; i--) paintSurface(planned[i]!, plannedParts[i]!, plannedDirect[i], output, background, plane, stats);
   planned.length = 0;
   plannedParts.length = 0;
+  plannedDirect.length = 0;
   return stats;
 }
 
-function paintSurface(s: SceneSurface, part: RectList, output: Framebuffer, plane: PixelPlane, stats: ComposeStats): void {
+/**
+ * Paints `part` of the surface; `direct` (within part, translucent surfaces only)
+ * is where nothing was painted below it, blended over the background itself.
+ */
+function paintSurface(s: SceneSurface, part: RectList, direct: RectList | undefined, output: Framebuffer, background: Framebuffer, plane: PixelPlane, stats: ComposeStats): void {
   const content = s.content!;
   let shown = part;
   if (content.width < s.width || content.height < s.height) {
@@ -102,6 +124,10 @@ function paintSurface(s: SceneSurface, part: RectList, output: Framebuffer, plan
       stats.copied += copyRects(content, output.viewAt(s.x, s.y), shown.translate(-s.x, -s.y).quads());
       break;
     case 'blend':
+      if (direct) {
+        stats.blended += blendRects(content, output.region, direct.quads(), s, background.region);
+        shown = shown.subtractList(direct, takeList());
+      }
       stats.blended += blendRects(content, output.region, shown.quads(), s);
       break;
     case 'placeholder':

@@ -85,6 +85,29 @@ export class RectList {
     return this;
   }
 
+  /** This list, replaced by a copy of `src`. */
+  setCopy(src: RectList): this {
+    this.count = 0;
+    const s = src.data;
+    for (let i = 0, n = src.count * 4; i < n; i += 4) this.push(s[i]!, s[i + 1]!, s[i + 2]!, s[i + 3]!);
+    return this;
+  }
+
+  /**
+   * This list minus every rectangle of `minus` (still disjoint), worked out
+   * between this list and `spare`: returns whichever of the two holds the result.
+   */
+  subtractList(minus: RectList, spare: RectList): RectList {
+    let from: RectList = this;
+    let into = spare;
+    const m = minus.data;
+    for (let i = 0, n = minus.count * 4; i < n && from.count > 0; i += 4) {
+      into.setSubtracted(from, m[i]!, m[i + 1]!, m[i + 2]!, m[i + 3]!);
+      [from, into] = [into, from];
+    }
+    return from;
+  }
+
   /** Moves every rectangle by (dx, dy), in place. */
   translate(dx: number, dy: number): this {
     const d = this.data;
