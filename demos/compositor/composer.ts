@@ -29,8 +29,8 @@ export interface ComposeStats {
 
 /**
  * Scratch rectangle lists, reused from one composition to the next: compose()
- * runs to completion and keeps none of them. Lists 0 and 1 are the uncovered
- * damage (current and next); the rest are handed out in order.
+ * runs to completion and keeps none of them; each composition hands them out
+ * again from the first.
  */
 const scratch: RectList[] = [];
 let scratchUsed = 0;
@@ -41,7 +41,7 @@ function takeList(): RectList {
   return list.clear();
 }
 
-/** The surfaces to paint this composition, bottom last; reused like the lists. */
+/** The surfaces to paint this composition, top first, with their parts; reused like the lists. */
 const planned: SceneSurface[] = [];
 const plannedParts: RectList[] = [];
 const plannedDirect: (RectList | undefined)[] = [];
@@ -56,7 +56,12 @@ export function compose(scene: Scene, output: Framebuffer, background: Framebuff
   // Flat rectangle lists, not Regions or Rect arrays: a Region validates and
   // rebuilds on every operation, and Rect objects plus an Int32Array per surface
   // per frame were most of the JS time for scattered damage.
+  // Reset here, not only at the end: a composition that threw must not leave
+  // the next one another surface's rectangles.
   scratchUsed = 0;
+  planned.length = 0;
+  plannedParts.length = 0;
+  plannedDirect.length = 0;
   let uncovered = takeList().setRects(damage.rects);
   let spare = takeList();
   let plans = 0;
