@@ -176,8 +176,15 @@ describe('demo: in a real browser (headless Chromium)', function () {
 
   it('dragging a title bar moves the surface: the old place shows the background, the new one the surface', async () => {
     const basic = await surface('basic');
-    const bar = (await page.locator(`.title[data-surface="${basic.id}"]`).boundingBox())!;
-    const grab = { x: bar.x + 30, y: bar.y + bar.height / 2 };
+    // The viewer rebuilds its title bars on every surface list (fps updates too): a
+    // bar can be detached between finding it and measuring it (null). Measure again.
+    let bar = await page.locator(`.title[data-surface="${basic.id}"]`).boundingBox();
+    for (let tries = 0; !bar && tries < 50; tries++) {
+      await new Promise((resolve) => setTimeout(resolve, 20));
+      bar = await page.locator(`.title[data-surface="${basic.id}"]`).boundingBox();
+    }
+    expect(bar, 'title bar on the page').to.not.equal(null);
+    const grab = { x: bar!.x + 30, y: bar!.y + bar!.height / 2 };
     await page.mouse.move(grab.x, grab.y);
     await page.mouse.down();
     await page.mouse.move(grab.x - 10, grab.y + 260, { steps: 10 });
