@@ -17,6 +17,7 @@
         "src-native/map.cc",
         "src-native/sigbus.cc",
         "src-native/copy.cc",
+        "src-native/blend.cc",
         "src-native/drm.cc",
         "src-native/gbm.cc",
         "src-native/udmabuf.cc",

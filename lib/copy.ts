@@ -11,7 +11,8 @@ import { Region, type Rect } from './region';
 
 export type Damage = Region | readonly Rect[] | Int32Array;
 
-function toInt32(damage: Damage): Int32Array {
+/** Damage as the native x, y, width, height quadruples (shared with blend.ts). */
+export function packDamage(damage: Damage): Int32Array {
   if (damage instanceof Int32Array) return damage;
   if (damage instanceof Region) return damage.toInt32Array();
   const a = new Int32Array(damage.length * 4);
@@ -37,6 +38,8 @@ export function copyRects(src: GraphicsRegion, dst: GraphicsRegion, damage: Dama
     throw new BufshareError('ERR_BUFSHARE_UNSUPPORTED_FORMAT', `cannot copy ${src.format.name} to ${dst.format.name}: different pixel sizes`);
   }
   if (!src.mapped || !dst.mapped) throw new BufshareError('ERR_BUFSHARE_UNMAPPED', 'copyRects on an unmapped region');
+  // A 'read' mapping is PROT_READ: a native write into it would kill the process.
+  if (dst.mode === 'read') throw new BufshareError('ERR_BUFSHARE_READ_ONLY', 'copyRects into a region mapped for reading');
   return copyRectsRaw(src.pixels, src.stride, dst.pixels, dst.stride,
-    Math.min(src.width, dst.width), Math.min(src.height, dst.height), src.format.bpp, toInt32(damage));
+    Math.min(src.width, dst.width), Math.min(src.height, dst.height), src.format.bpp, packDamage(damage));
 }

@@ -16,6 +16,7 @@ export { ShmAllocator, ShmBuffer, type ShmAllocatorOptions } from './allocator/s
 export { createShmFile, type ShmFile } from './allocator/shm-file';
 export { fromDescriptor, ImportedBuffer } from './imported-buffer';
 export { copyRects, type Damage } from './copy';
+export { blendRects, blendKernel, type BlendOffset } from './blend';
 export { DumbAllocator, createDumbObject, dumbFormats, type DrmAllocatorOptions } from './allocator/dumb';
 export { GbmAllocator, GbmDevice, createGbmObject } from './allocator/gbm';
 export { UdmabufAllocator, udmabufUnavailableReason } from './allocator/udmabuf';

@@ -191,6 +191,14 @@ interface Addon {
     src: Uint8Array, srcStride: number, dst: Uint8Array, dstStride: number,
     width: number, height: number, bpp: number, rects: Int32Array,
   ): number;
+  // blend.cc
+  blendRects(
+    src: Uint8Array, srcStride: number, srcWidth: number, srcHeight: number,
+    dst: Uint8Array, dstStride: number, dstWidth: number, dstHeight: number,
+    offsetX: number, offsetY: number, rects: Int32Array, dstHasAlpha: boolean,
+    below?: Uint8Array, belowStride?: number, belowWidth?: number, belowHeight?: number,
+  ): number;
+  blendKernel(): 'avx2' | 'sse2' | 'scalar';
   // socket.cc
   seqpacketListen(path: string, backlog: number): number;
   seqpacketConnect(path: string): number;
@@ -242,6 +250,9 @@ export const dmabufSync = wrap(addon.dmabufSync);
 export const pageSize: number = addon.pageSize();
 
 export const copyRectsRaw = wrap(addon.copyRects);
+export const blendRectsRaw = wrap(addon.blendRects);
+/** The loop blendRects runs: the widest the CPU has, or BUFSHARE_BLEND_KERNEL's (scalar, sse2) at load. */
+export const blendKernel = wrap(addon.blendKernel);
 
 // DRM nodes and dumb buffers. Every fd is O_CLOEXEC.
 export const drmOpen = wrap(addon.drmOpen);

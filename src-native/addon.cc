@@ -2,6 +2,7 @@
 // only module that loads it.
 #include <napi.h>
 
+#include "blend.h"
 #include "copy.h"
 #include "drm.h"
 #include "fd.h"
@@ -16,6 +17,7 @@ static Napi::Object InitAddon(Napi::Env env, Napi::Object exports) {
   bufshare::InitShm(env, exports);
   bufshare::InitMap(env, exports);
   bufshare::InitCopy(env, exports);
+  bufshare::InitBlend(env, exports);
   bufshare::InitDrm(env, exports);
   bufshare::InitGbm(env, exports);
   bufshare::InitUdmabuf(env, exports);

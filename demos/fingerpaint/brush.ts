@@ -8,7 +8,7 @@
  * joined to its first and last samples with straight pieces.
  */
 import { Region, type Rect } from '../../lib';
-import type { PixelPlane } from '../compositor/blend';
+import type { PixelPlane } from '../compositor/fill';
 
 export interface Point {
   readonly x: number;

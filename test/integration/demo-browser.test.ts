@@ -176,13 +176,21 @@ describe('demo: in a real browser (headless Chromium)', function () {
 
   it('dragging a title bar moves the surface: the old place shows the background, the new one the surface', async () => {
     const basic = await surface('basic');
-    const bar = (await page.locator(`.title[data-surface="${basic.id}"]`).boundingBox())!;
-    const grab = { x: bar.x + 30, y: bar.y + bar.height / 2 };
+    // The viewer rebuilds its title bars on every surface list (fps updates too): a
+    // bar can be detached between finding it and measuring it (null). Measure again.
+    let bar = await page.locator(`.title[data-surface="${basic.id}"]`).boundingBox();
+    for (let tries = 0; !bar && tries < 50; tries++) {
+      await new Promise((resolve) => setTimeout(resolve, 20));
+      bar = await page.locator(`.title[data-surface="${basic.id}"]`).boundingBox();
+    }
+    expect(bar, 'title bar on the page').to.not.equal(null);
+    const grab = { x: bar!.x + 30, y: bar!.y + bar!.height / 2 };
     await page.mouse.move(grab.x, grab.y);
     await page.mouse.down();
     await page.mouse.move(grab.x - 10, grab.y + 260, { steps: 10 });
     await page.mouse.up();
-    await page.waitForFunction((id) => window.bufshareViewer.surfaces.some((s) => s.id === id && s.y > 200), basic.id, { timeout: 15000 });
+    // The drag's 10 steps arrive one by one (the 9th puts it at +234): wait for the last.
+    await page.waitForFunction((a) => window.bufshareViewer.surfaces.some((s) => s.id === a.id && s.y >= a.y + 250), { id: basic.id, y: basic.y }, { timeout: 15000 });
     const moved = await surface('basic');
     expect([moved.x - basic.x, moved.y - basic.y]).to.deep.equal([-10, 260]);
     await waitForPixel(basic.x + 1, basic.y + 1, BACKGROUND_COLOR & 0xffffff);

@@ -78,8 +78,9 @@ describe('compositor scene and damage-tracked composition', () => {
     expect(overBg & 0xff).to.equal(0x80 + Math.round((0x23 * 127) / 255));
     expect(stats.copied).to.equal(400);
     expect(stats.blended).to.equal(400);
-    // Background under the ARGB surface too: it blends over what is below.
-    expect(stats.background).to.equal(40 * 30 - 400);
+    // Where the ARGB surface lies straight on the background (400 - 15 x 15 over the
+    // opaque one), it is blended over the background itself: not copied first.
+    expect(stats.background).to.equal(40 * 30 - 400 - (400 - 15 * 15));
     expect(stats.filled).to.equal(0);
   });
 

@@ -89,6 +89,10 @@ describe('copyRects', () => {
     expect(dst.pixels32[6 * dst.stride32 + 7]).to.equal((6 << 8) | 7);
     expect(dst.pixels32[19 * dst.stride32 + 69]).to.equal((19 << 8) | 69);
     expect(dst.pixels32[0]).to.equal(0);
+    // A 'read' mapping is PROT_READ: refused before native code could write into it (and fault).
+    const readOnly = b.map({ mode: 'read' });
+    expect(() => copyRects(src, readOnly, damage)).to.throw().with.property('code', 'ERR_BUFSHARE_READ_ONLY');
+    readOnly.unmap();
     src.unmap();
     expect(() => copyRects(src, dst, damage)).to.throw().with.property('code', 'ERR_BUFSHARE_UNMAPPED');
     a.destroy();
