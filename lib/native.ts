@@ -147,6 +147,7 @@ interface Addon {
   // fd.cc
   close(fd: number): void;
   dup(fd: number): number;
+  dup2(from: number, to: number): void;
   getSeals(fd: number): number;
   addSeals(fd: number, seals: number): void;
   truncate(fd: number, size: number): void;
@@ -233,6 +234,7 @@ export const constants: Readonly<NativeConstants> = Object.freeze({ ...addon.con
 
 export const closeFd = wrap(addon.close);
 export const dupFd = wrap(addon.dup);
+export const dup2Fd = wrap(addon.dup2);
 export const getSeals = wrap(addon.getSeals);
 export const addSeals = wrap(addon.addSeals);
 export const truncateFd = wrap(addon.truncate);

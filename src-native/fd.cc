@@ -27,6 +27,18 @@ static Napi::Value Dup(const Napi::CallbackInfo& info) {
   return Napi::Number::New(info.Env(), d);
 }
 
+// dup2(from, to): points `to` at what `from` is (the CLI's stderr redirection).
+static Napi::Value Dup2(const Napi::CallbackInfo& info) {
+  int from, to;
+  if (!GetFd(info, 0, &from) || !GetFd(info, 1, &to)) return Napi::Value();
+  int r;
+  do {
+    r = dup2(from, to);
+  } while (r < 0 && errno == EINTR);
+  if (r < 0) return ThrowSyscall(info.Env(), "dup2", errno);
+  return info.Env().Undefined();
+}
+
 static Napi::Value GetSeals(const Napi::CallbackInfo& info) {
   int fd;
   if (!GetFd(info, 0, &fd)) return Napi::Value();
@@ -82,6 +94,7 @@ static Napi::Value GetFlags(const Napi::CallbackInfo& info) {
 void InitFd(Napi::Env env, Napi::Object exports) {
   exports.Set("close", Napi::Function::New(env, Close, "close"));
   exports.Set("dup", Napi::Function::New(env, Dup, "dup"));
+  exports.Set("dup2", Napi::Function::New(env, Dup2, "dup2"));
   exports.Set("getSeals", Napi::Function::New(env, GetSeals, "getSeals"));
   exports.Set("addSeals", Napi::Function::New(env, AddSeals, "addSeals"));
   exports.Set("truncate", Napi::Function::New(env, Truncate, "truncate"));

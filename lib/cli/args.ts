@@ -9,6 +9,8 @@ export interface ProbeArgs {
   readonly json: boolean;
   readonly help: boolean;
   readonly version: boolean;
+  /** Let the graphics libraries' own stderr through (Mesa's loader warnings). */
+  readonly verbose: boolean;
   /** Probe only this node (e.g. /dev/dri/card0). */
   readonly device?: string;
   readonly width: number;
@@ -31,6 +33,7 @@ Options:
   --device PATH     probe only this node (e.g. /dev/dri/card0)
   --size WxH        size of the test buffers (default 256x256)
   --format NAME     format of the test buffers (default XRGB8888)
+  --verbose         show what the graphics libraries print on stderr (hidden by default)
   --version         print the version and exit
   -h, --help        print this help and exit
 
@@ -42,6 +45,7 @@ export function parseProbeArgs(argv: readonly string[]): ProbeArgs {
   let json = false;
   let help = false;
   let version = false;
+  let verbose = false;
   let device: string | undefined;
   let width = 256;
   let height = 256;
@@ -61,6 +65,7 @@ export function parseProbeArgs(argv: readonly string[]): ProbeArgs {
       case '--json': json = true; break;
       case '-h': case '--help': help = true; break;
       case '--version': case '-V': version = true; break;
+      case '-v': case '--verbose': verbose = true; break;
       case '--device': device = value(); break;
       case '--size': {
         const v = value();
@@ -85,5 +90,5 @@ export function parseProbeArgs(argv: readonly string[]): ProbeArgs {
     }
     if (inline !== undefined && !['--device', '--size', '--format'].includes(name)) throw new UsageError(`${name} takes no value`);
   }
-  return { json, help, version, width, height, format, ...(device !== undefined ? { device } : {}) };
+  return { json, help, version, verbose, width, height, format, ...(device !== undefined ? { device } : {}) };
 }

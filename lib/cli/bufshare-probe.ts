@@ -8,6 +8,7 @@ import { join } from 'node:path';
 import { probeMachine } from '../probe';
 import { parseProbeArgs, PROBE_USAGE, UsageError } from './args';
 import { renderProbeReport } from './probe-report';
+import { withQuietStderr } from './quiet-stderr';
 import { wantsColor } from './table';
 
 function packageVersion(): string {
@@ -42,9 +43,10 @@ export function main(argv: readonly string[]): number {
     process.stdout.write(`bufshare-probe ${packageVersion()}\n`);
     return 0;
   }
-  const report = probeMachine({
+  const probe = (): ReturnType<typeof probeMachine> => probeMachine({
     width: args.width, height: args.height, format: args.format.name, ...(args.device !== undefined ? { device: args.device } : {}),
   });
+  const report = args.verbose ? probe() : withQuietStderr(probe);
   if (args.json) {
     process.stdout.write(`${JSON.stringify({ tool: 'bufshare-probe', version: packageVersion(), ...report }, null, 2)}\n`);
   } else {

@@ -68,6 +68,8 @@ describe('bufshare-probe', function () {
       expect(a.format.name).to.equal('RGB565');
       expect(parseProbeArgs(['-h']).help).to.equal(true);
       expect(parseProbeArgs(['--version']).version).to.equal(true);
+      expect(parseProbeArgs([]).verbose).to.equal(false);
+      expect(parseProbeArgs(['--verbose']).verbose).to.equal(true);
     });
 
     it('refuses what it does not understand', () => {
@@ -86,6 +88,18 @@ describe('bufshare-probe', function () {
       const report = probeMachine({ width: 16, height: 16 });
       expect(renderProbeReport(report, '1.2.3', false)).to.not.match(/\x1b\[/);
       expect(renderProbeReport(report, '1.2.3', true)).to.match(/\x1b\[1mbufshare-probe\x1b\[22m 1\.2\.3/);
+    });
+
+    it("hides what libraries write on fd 2 while probing, and restores stderr after (even on a throw)", () => {
+      const script = `
+        const { writeSync } = require('node:fs');
+        const { withQuietStderr } = require('./lib/cli/quiet-stderr');
+        withQuietStderr(() => writeSync(2, 'MESA-LOADER: noise\\n'));
+        try { withQuietStderr(() => { writeSync(2, 'more noise\\n'); throw new Error('x'); }); } catch {}
+        writeSync(2, 'after\\n');`;
+      const r = spawnSync(process.execPath, ['--require', 'tsx/cjs', '-e', script], { cwd: ROOT, encoding: 'utf8' });
+      expect(r.status, r.stderr).to.equal(0);
+      expect(r.stderr).to.equal('after\n');
     });
 
     it('aligns columns, ignoring colour codes', () => {
