@@ -1,6 +1,9 @@
 import { expect } from 'chai';
 import { ShmAllocator, fromDescriptor, createShmFile, resolveFormat, type ShmBuffer } from '../../lib';
+import { setFlagsFromString } from 'node:v8';
+import { runInNewContext } from 'node:vm';
 import * as native from '../../lib/native';
+import { mapFd } from '../../lib/mapping/fd-mapping';
 import { fdTarget, openFdCount } from '../helpers/fds';
 import { fillPattern, findMismatch } from '../helpers/pattern';
 
@@ -81,6 +84,27 @@ describe('ShmAllocator', () => {
     expect(view[0]).to.equal(undefined);
     expect(region.mapped).to.equal(false);
     region.unmap(); // idempotent
+  });
+
+  it('a region the program forgot is unmapped when its memory is garbage collected', async function () {
+    this.timeout(30000);
+    setFlagsFromString('--expose-gc');
+    const gc = runInNewContext('gc') as () => void;
+    const before = native.mappingStats().live;
+    (() => {
+      for (let i = 0; i < 20; i++) {
+        const f = createShmFile(64 * 1024);
+        const region = mapFd({ fd: f.fd, size: f.size, mode: 'readwrite', strategy: 'direct', dmabuf: false, width: 128, height: 128, stride: 512, format: resolveFormat('XRGB8888'), offset: 0 });
+        region.pixels[i] = 1;
+        native.closeFd(f.fd); // the mapping outlives the fd; only GC can release it now
+      }
+    })();
+    expect(native.mappingStats().live).to.equal(before + 20);
+    for (let i = 0; i < 20 && native.mappingStats().live > before; i++) {
+      gc();
+      await new Promise((r) => setImmediate(r)); // Node-API finalizers may run after the GC pass
+    }
+    expect(native.mappingStats().live).to.equal(before);
   });
 
   it('a transferred view never reaches unmapped memory (structuredClone copies the external memory)', () => {
