@@ -35,6 +35,7 @@ export class ImportedBuffer extends BufferBase {
     this.bufferFd = bi >= 0 ? fds[bi] : undefined;
     this.shadowFd = si >= 0 ? fds[si] : undefined;
     this.shadow = descriptor.shadow;
+    this.closeFdsIfForgotten([this.bufferFd, this.shadowFd].filter((fd): fd is number => fd !== undefined));
   }
 
   protected mapRegion(mode: MapMode): GraphicsRegion {

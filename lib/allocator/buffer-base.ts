@@ -4,6 +4,7 @@
  * behind), and exactly-once destruction.
  */
 import { BufshareError } from '../errors';
+import * as native from '../native';
 import type { ClientAccess, BufferKind, PlaneLayout } from '../descriptor';
 import type { FormatInfo } from '../format';
 import { checkMapMode, GraphicsRegion, type MapMode } from '../mapping/graphics-region';
@@ -11,6 +12,21 @@ import type { BufferInfo, MapOptions } from './types';
 
 /** What a buffer is, fixed at creation: BufferInfo's fields less its behaviour. */
 export type BufferGeometry = Pick<BufferInfo, 'id' | 'width' | 'height' | 'format' | 'modifier' | 'planes' | 'size' | 'kind' | 'access' | 'readOnly'>;
+
+/**
+ * Closes the fds of buffers the program dropped without destroy(): a compositor
+ * runs for days, and an fd per forgotten buffer would run it out of fds. The held
+ * value never references the buffer (or it could never be collected).
+ */
+const forgotten = new FinalizationRegistry<readonly number[]>((fds) => {
+  for (const fd of fds) {
+    try {
+      native.closeFd(fd);
+    } catch {
+      // Nothing left to leak.
+    }
+  }
+});
 
 export abstract class BufferBase implements BufferInfo {
   readonly id: number;
@@ -84,6 +100,7 @@ export abstract class BufferBase implements BufferInfo {
   destroy(): void {
     if (this.isDestroyed) return;
     this.isDestroyed = true;
+    forgotten.unregister(this);
     const errors: unknown[] = [];
     for (const r of [...this.regions]) {
       try {
@@ -99,6 +116,15 @@ export abstract class BufferBase implements BufferInfo {
       errors.push(e);
     }
     if (errors.length > 0) throw errors[0];
+  }
+
+  /**
+   * For buffers whose only resources are fds: close these if the buffer is
+   * garbage collected without destroy(). (Hardware buffers also own GEM handles
+   * and driver mappings whose teardown order matters: they must be destroyed.)
+   */
+  protected closeFdsIfForgotten(fds: readonly number[]): void {
+    forgotten.register(this, [...fds], this);
   }
 
   protected checkAlive(): void {

@@ -46,6 +46,7 @@ export class ShmBuffer extends BufferBase implements SharedBuffer {
       planes: [{ offset: 0, stride }], size, kind: 'shm', access: 'direct', readOnly: false,
     });
     this.file = file;
+    this.closeFdsIfForgotten([file.fd]);
   }
 
   /** The memfd (or fallback file). Owned by the buffer. */

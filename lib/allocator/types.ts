@@ -63,7 +63,11 @@ export interface BufferInfo {
   readonly faulted: boolean;
   /** Maps the pixels for the CPU; see GraphicsRegion. */
   map(options?: MapOptions): GraphicsRegion;
-  /** Unmaps every region still mapped and closes every fd, exactly once. Idempotent. */
+  /**
+   * Unmaps every region still mapped and closes every fd, exactly once. Idempotent.
+   * A shm or imported buffer dropped without it has its fds closed when it is
+   * garbage collected; hardware buffers (GEM handles, driver mappings) must be destroyed.
+   */
   destroy(): void;
 }
 

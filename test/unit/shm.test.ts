@@ -107,6 +107,43 @@ describe('ShmAllocator', () => {
     expect(native.mappingStats().live).to.equal(before);
   });
 
+  it('buffers the program forgot (never destroyed) have their fds closed when collected', async function () {
+    this.timeout(30000);
+    setFlagsFromString('--expose-gc');
+    const gc = runInNewContext('gc') as () => void;
+    const base = openFdCount();
+    (() => {
+      for (let i = 0; i < 20; i++) {
+        const b = alloc.allocate({ width: 32, height: 32, format: 'XRGB8888' });
+        const imported = fromDescriptor(b.export().descriptor, [native.dupFd(b.fd)]);
+        imported.map({ mode: 'read' }).pixels[0];
+      }
+    })();
+    expect(openFdCount()).to.equal(base + 40);
+    for (let i = 0; i < 20 && openFdCount() > base; i++) {
+      gc();
+      await new Promise((r) => setImmediate(r));
+    }
+    expect(openFdCount()).to.equal(base);
+  });
+
+  it('a destroyed buffer is not closed again when collected', async () => {
+    setFlagsFromString('--expose-gc');
+    const gc = runInNewContext('gc') as () => void;
+    let fd = -1;
+    (() => {
+      const b = alloc.allocate({ width: 8, height: 8, format: 'XRGB8888' });
+      fd = b.fd;
+      b.destroy();
+    })();
+    // The number is free again: whatever opens next may get it, and must keep it.
+    const other = native.memfdCreate('reuse', 4096, 0);
+    gc();
+    for (let i = 0; i < 5; i++) await new Promise((r) => setImmediate(r));
+    expect(fdTarget(other), `fd ${other} (was ${fd})`).to.match(/memfd:reuse/);
+    native.closeFd(other);
+  });
+
   it('a transferred view never reaches unmapped memory (structuredClone copies the external memory)', () => {
     const b = allocate(16, 16);
     const region = b.map();
