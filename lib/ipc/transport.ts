@@ -33,6 +33,11 @@ export interface ConnectionEvents {
 export interface ConnectionOptions {
   /** Bytes allowed to wait in the send queue before the connection is dropped. Default 4 MiB. */
   readonly maxQueuedBytes?: number;
+  /**
+   * fds allowed to wait in the send queue (each a dup that keeps a buffer alive,
+   * even one the peer has since destroyed). Default 256.
+   */
+  readonly maxQueuedFds?: number;
 }
 
 /**
@@ -72,6 +77,9 @@ export class Connection extends EventEmitter<ConnectionEvents> {
   private readonly maxQueuedBytes: number;
   private readonly queue: Queued[] = [];
   private queuedBytes = 0;
+  private readonly maxQueuedFds: number;
+  /** dup()s held by the queue: each keeps a buffer alive (memory the client's limits no longer count). */
+  private queuedFds = 0;
   private isClosed = false;
   private polling = 0;
   private peerReset = false;
@@ -83,6 +91,7 @@ export class Connection extends EventEmitter<ConnectionEvents> {
   constructor(fd: number, options: ConnectionOptions = {}) {
     super();
     this.maxQueuedBytes = options.maxQueuedBytes ?? 4 * 1024 * 1024;
+    this.maxQueuedFds = options.maxQueuedFds ?? 256;
     this.socket = native.openSeqPacket(fd, (status, events) => this.onEvent(status, events));
     try {
       this.setPolling(POLL_READABLE);
@@ -132,6 +141,7 @@ export class Connection extends EventEmitter<ConnectionEvents> {
    */
   send(data: Uint8Array, fds?: readonly number[]): boolean {
     if (this.isClosed) throw new BufshareError('ERR_BUFSHARE_CONNECTION_CLOSED', 'the connection is closed');
+    if (this.failing) return false; // the peer is gone; the close comes on the next turn
     const fdArray = fds !== undefined && fds.length > 0 ? Int32Array.from(fds) : undefined;
     if (this.queue.length === 0) {
       try {
@@ -171,9 +181,9 @@ export class Connection extends EventEmitter<ConnectionEvents> {
 
   private enqueue(data: Uint8Array, fds: Int32Array | undefined): boolean {
     if (this.ending) return false;
-    if (this.queuedBytes + data.length > this.maxQueuedBytes) {
-      this.closeWith(`the peer stopped reading: over ${this.maxQueuedBytes} bytes queued`,
-        new BufshareError('ERR_BUFSHARE_LIMIT_EXCEEDED', `send queue over ${this.maxQueuedBytes} bytes`));
+    if (this.queuedBytes + data.length > this.maxQueuedBytes || this.queuedFds + (fds?.length ?? 0) > this.maxQueuedFds) {
+      this.closeWith(`the peer stopped reading: over ${this.maxQueuedBytes} bytes or ${this.maxQueuedFds} fds queued`,
+        new BufshareError('ERR_BUFSHARE_LIMIT_EXCEEDED', `send queue over ${this.maxQueuedBytes} bytes or ${this.maxQueuedFds} fds`));
       return false;
     }
     let owned: Int32Array | undefined;
@@ -188,6 +198,7 @@ export class Connection extends EventEmitter<ConnectionEvents> {
     }
     this.queue.push({ data: data.slice(), fds: owned });
     this.queuedBytes += data.length;
+    this.queuedFds += owned?.length ?? 0;
     this.setPolling(POLL_READABLE | POLL_WRITABLE);
     return true;
   }
@@ -205,6 +216,7 @@ export class Connection extends EventEmitter<ConnectionEvents> {
       if (!sent) return;
       this.queue.shift();
       this.queuedBytes -= head.data.length;
+      this.queuedFds -= head.fds?.length ?? 0;
       if (head.fds) for (const fd of head.fds) closeQuietly(fd);
     }
     if (this.ending) {
@@ -279,15 +291,31 @@ export class Connection extends EventEmitter<ConnectionEvents> {
         this.emit('malformed', `message carried more than ${MAX_FDS_PER_MESSAGE} fds (all closed)`);
         continue;
       }
+      if (this.listenerCount('message') === 0) {
+        for (const fd of fds) closeQuietly(fd); // nobody owns them (a refused peer's last words)
+        continue;
+      }
       this.emit('message', recvBuffer.subarray(0, length), fds);
     }
     return i;
   }
 
-  /** EPIPE and the like: the peer is gone, but what it sent before going (an error, a goodbye) is still readable. */
+  /**
+   * EPIPE and the like: the peer is gone, but what it sent before going (an
+   * error, a goodbye) is still readable. Handled on the next turn, never inside
+   * send(): the caller is in the middle of something (the server creating a
+   * surface) and must not see the peer's last messages and the close first.
+   */
   private sendFailed(e: unknown): void {
     if (this.failing) return;
     this.failing = true;
+    this.setPolling(0);
+    setImmediate(() => {
+      if (!this.isClosed) this.drainAndClose(e);
+    });
+  }
+
+  private drainAndClose(e: unknown): void {
     // Everything it sent, not one wakeup's worth: readMessages() stops after
     // MESSAGES_PER_WAKEUP, and an ECONNRESET retry uses up one of those (the live
     // fuzzer lost about 1 error in 10,000 that way).
@@ -325,6 +353,7 @@ export class Connection extends EventEmitter<ConnectionEvents> {
     for (const q of this.queue) if (q.fds) for (const fd of q.fds) closeQuietly(fd);
     this.queue.length = 0;
     this.queuedBytes = 0;
+    this.queuedFds = 0;
     try {
       this.socket.close();
     } finally {
