@@ -21,7 +21,7 @@
  */
 import { EventEmitter } from 'eventemitter3';
 import { BufshareError, ErrorCodes, type ErrorCode } from '../errors';
-import { resolveFormat, type FormatSpec } from '../format';
+import { resolveFormat, type FormatInfo, type FormatSpec } from '../format';
 import { fromDescriptor, type ImportedBuffer } from '../imported-buffer';
 import * as native from '../native';
 import {
@@ -279,9 +279,14 @@ export class BufferClient extends EventEmitter<BufferClientEvents> {
       return;
     }
     let swapchain: Swapchain;
+    let format: FormatInfo | undefined;
     try {
+      // The surface's format first: a server that names an unknown one is refused
+      // like a bad descriptor, before any fd is imported (and never crashes us).
+      format = resolveFormat(m.format);
       swapchain = new Swapchain(this.importBuffers(m, fds), m.width, m.height);
     } catch (e) {
+      if (format === undefined) closeQuietly(fds); // importBuffers closes them itself on its own failures
       const error = e instanceof BufshareError ? e : new BufshareError('ERR_BUFSHARE_PROTOCOL', String(e));
       // The server made the buffers we could not take: drop the surface on both
       // sides, or its ids would no longer agree with ours.
@@ -297,7 +302,7 @@ export class BufferClient extends EventEmitter<BufferClientEvents> {
     }
     if (create) {
       this.pending.delete(m.surface);
-      const s = new Surface(this.surfaceHost, m.surface, resolveFormat(m.format), create.options.usage, swapchain);
+      const s = new Surface(this.surfaceHost, m.surface, format!, create.options.usage, swapchain);
       this.surfaces.set(m.surface, s);
       create.resolve(s);
     } else {
