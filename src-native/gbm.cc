@@ -125,7 +125,10 @@ std::mutex g_mutex;
 uint32_t g_next_id = 1;
 std::unordered_map<uint32_t, Device> g_devices;
 std::unordered_map<uint32_t, Bo> g_bos;
-std::unordered_map<void*, BoMap*> g_maps;  // live maps by address
+// Live maps by address. A multimap: gbm_bo_map may return the same address for
+// two live maps of one bo (Mesa's dumb-buffer and kms_swrast paths keep one
+// mapping per bo), so an address alone does not say which map an ArrayBuffer is.
+std::unordered_multimap<void*, BoMap*> g_maps;
 
 Napi::Value ThrowNotAvailable(Napi::Env env) {
   Napi::Error e = Napi::Error::New(env, "libgbm not available: " + g_load_error);
@@ -144,7 +147,13 @@ Napi::Value ThrowGbm(Napi::Env env, const char* call, int err) {
 void ReleaseMapLocked(BoMap* m) {
   if (!m->live) return;
   m->live = false;
-  g_maps.erase(m->addr);
+  auto range = g_maps.equal_range(m->addr);
+  for (auto it = range.first; it != range.second; ++it) {
+    if (it->second == m) {
+      g_maps.erase(it);
+      break;
+    }
+  }
   auto it = g_bos.find(m->bo);
   if (it != g_bos.end()) {
     g_api.bo_unmap(it->second.bo, m->mapData);
@@ -319,9 +328,18 @@ static Napi::Value BoMapFn(const Napi::CallbackInfo& info) {
   size_t length = static_cast<size_t>(stride) * b.height;
   BoMap* m = new BoMap{id, mapData, addr, length, true, {}};
   b.maps.insert(m);
-  g_maps[addr] = m;
+  g_maps.emplace(addr, m);
   lock.unlock();
-  Napi::ArrayBuffer ab = Napi::ArrayBuffer::New(env, addr, length, FinalizeMap, m);
+  Napi::ArrayBuffer ab;
+  try {
+    ab = Napi::ArrayBuffer::New(env, addr, length, FinalizeMap, m);
+  } catch (...) {
+    // No ArrayBuffer owns the map (external buffers refused, out of memory): undo it here.
+    std::lock_guard<std::mutex> relock(g_mutex);
+    ReleaseMapLocked(m);
+    delete m;
+    throw;
+  }
   m->buffer = Napi::Weak(ab);
   Napi::Object o = Napi::Object::New(env);
   o.Set("buffer", ab);
@@ -336,11 +354,15 @@ static Napi::Value BoUnmap(const Napi::CallbackInfo& info) {
   Napi::ArrayBuffer ab = info[0].As<Napi::ArrayBuffer>();
   if (ab.IsDetached()) return Napi::Boolean::New(env, false);
   std::lock_guard<std::mutex> lock(g_mutex);
-  auto it = g_maps.find(ab.Data());
-  if (it == g_maps.end() || it->second->length != ab.ByteLength())
-    return ThrowArgument(env, "not an ArrayBuffer mapped by gbmBoMap");
+  BoMap* found = nullptr;
+  auto range = g_maps.equal_range(ab.Data());
+  for (auto it = range.first; it != range.second && !found; ++it) {
+    BoMap* m = it->second;
+    if (m->length == ab.ByteLength() && !m->buffer.IsEmpty() && m->buffer.Value().StrictEquals(ab)) found = m;
+  }
+  if (!found) return ThrowArgument(env, "not an ArrayBuffer mapped by gbmBoMap");
   ab.Detach();
-  ReleaseMapLocked(it->second);
+  ReleaseMapLocked(found);
   return Napi::Boolean::New(env, true);
 }
 
