@@ -32,7 +32,13 @@ export class GbmDevice {
     native.gbmLoad();
     this.id = native.gbmCreateDevice(drm.fd);
     this.drm = drm.ref();
-    this.backend = native.gbmDeviceBackend(this.id);
+    try {
+      this.backend = native.gbmDeviceBackend(this.id);
+    } catch (e) {
+      native.gbmDeviceDestroy(this.id);
+      this.drm.unref();
+      throw e;
+    }
   }
 
   /** The formats this device says it can render to, of those bufshare knows. */

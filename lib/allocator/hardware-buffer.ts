@@ -197,6 +197,11 @@ export class HardwareBuffer extends BufferBase implements SharedBuffer {
     });
   }
 
+  /** Also true when the shadow (the server's own mapping of it) faulted: a truncated fallback shm file. */
+  override get faulted(): boolean {
+    return super.faulted || this.shadowRegion?.faulted === true;
+  }
+
   protected releaseResources(): void {
     const errors: unknown[] = [];
     for (const region of [this.shadowRegion, this.commitTarget]) {
