@@ -110,6 +110,24 @@ describe('IPC: what a client does with what the server sends', function () {
     expect(resourceFds()).to.deep.equal(baseline);
   });
 
+  it('a surface format the client does not know is refused, the client lives on, and the fds are closed', async () => {
+    const client = await connected();
+    const creating = client.createSurface({ width: 8, height: 8, format: 'XRGB8888' });
+    const create = await server.next('create_surface');
+    const files = [createShmFile(8 * 8 * 4), createShmFile(8 * 8 * 4)];
+    const plain = (id: number) => ({ ...shadowDescriptor(id, 8, 8), kind: 'shm', access: 'direct', readOnly: false, shadow: undefined, fds: ['buffer'] });
+    server.send(encodeSurfaceBuffers({ surface: create.surface, width: 8, height: 8, format: 0, buffers: [plain(1), plain(2)] }), files.map((f) => f.fd));
+    for (const f of files) native.closeFd(f.fd);
+    const e = await creating.then(() => undefined, (err: BufshareError) => err);
+    expect(e?.code).to.equal('ERR_BUFSHARE_UNSUPPORTED_FORMAT');
+    expect(client.closed).to.equal(false);
+    const closed = new Promise((r) => client.on('close', r));
+    client.close();
+    await closed;
+    server.close();
+    expect(resourceFds()).to.deep.equal(baseline);
+  });
+
   it('a server that sends garbage gets the client to report an error and close', async () => {
     const client = await connected();
     const errors: BufshareError[] = [];
