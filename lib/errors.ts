@@ -53,6 +53,13 @@ export const ErrorCodes = [
   'ERR_BUFSHARE_NO_SERVER',
   /** The connection is closed (either side closed it, or it broke). */
   'ERR_BUFSHARE_CONNECTION_CLOSED',
+  /**
+   * The native addon could not be loaded (no prebuilt binary for this platform and
+   * no source build, or the binary failed to load); the message says why. Only what
+   * needs the addon throws it: formats, layout, Region, descriptors and the
+   * protocol codecs work without it.
+   */
+  'ERR_BUFSHARE_NATIVE_UNAVAILABLE',
 ] as const;
 
 export type ErrorCode = (typeof ErrorCodes)[number];

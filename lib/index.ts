@@ -24,6 +24,7 @@ export { AutoAllocator, createAllocator, type AutoAllocatorOptions } from './all
 export { HardwareBuffer, type RawBuffer } from './allocator/hardware-buffer';
 export { allocatorFromEnv, accessFromEnv, type AllocatorChoice } from './allocator/env';
 export { DrmDevice, listDrmNodes, describeNode, drmUnavailableReason, type DrmNode, type DrmCaps } from './drm';
+// Also 'bufshare/probe'.
 export * as probe from './probe';
 export { debugEnabled } from './debug';
 export { BufferServer, type BufferServerOptions, type BufferServerEvents } from './ipc/server';
@@ -33,11 +34,9 @@ export { Frame } from './ipc/frame';
 export { BufferClient, type BufferClientOptions, type BufferClientEvents, type CreateSurfaceOptions } from './ipc/client';
 export { Surface, type SurfaceEvents } from './ipc/surface';
 export type { AcquiredBuffer } from './ipc/swapchain';
+// The wire level (codecs, Opcode, Connection, Listener) is in 'bufshare/protocol'.
 export {
-  PROTOCOL_VERSION, MAX_MESSAGE_BYTES, MAX_FDS_PER_MESSAGE, MAX_BUFFERS_PER_SURFACE, DEFAULT_LIMITS, Opcode,
-  encodeHello, encodeCreateSurface, encodeSubmit, encodeResize, encodeDestroySurface, encodeRequest,
-  decodeClientMessage, decodeServerMessage,
-  type ClientLimits, type JsonValue, type BufferUsageName, type ClientMessage, type ServerMessage,
+  PROTOCOL_VERSION, MAX_MESSAGE_BYTES, MAX_BUFFERS_PER_SURFACE, DEFAULT_LIMITS,
+  type ClientLimits, type JsonValue, type BufferUsageName,
 } from './ipc/protocol';
-export { Connection, Listener, type ConnectionEvents, type ConnectionOptions } from './ipc/transport';
 export { defaultSocketPath, DEFAULT_SOCKET_NAME } from './ipc/socket-path';

@@ -4,8 +4,13 @@
  * Every function converts the addon's errors into BufshareErrors, so callers see
  * `code`, `syscall` and `errno` and never a bare native Error.
  */
-import bindings from 'bindings';
-import { fromNativeError } from './errors';
+import * as fs from 'node:fs';
+import * as path from 'node:path';
+import { BufshareError, fromNativeError } from './errors';
+import { readPageSize } from './page-size';
+
+// node-gyp-build ships no types: it takes the package root and returns the loaded addon.
+const nodeGypBuild = require('node-gyp-build') as (root: string) => unknown;
 
 export interface FdStat {
   size: number;
@@ -208,17 +213,74 @@ interface Addon {
 }
 
 /**
- * BUFSHARE_ADDON, when set, is the path of an addon build to load instead of
- * build/Release (the sanitizer build: `npm run test:asan` sets it to
- * build-asan/build/Release/bufshare.node).
+ * Where the addon is looked for, first found wins:
+ * - BUFSHARE_ADDON, when set: the path of an addon build (the sanitizer build:
+ *   `npm run test:asan` sets it to build-asan/build/Release/bufshare.node);
+ * - build/Release: a source build (this checkout, or `npx node-gyp rebuild` in an
+ *   installed package on a platform without a prebuilt binary);
+ * - prebuilds/<platform>-<arch>/: the binaries the package ships (scripts/prebuild.sh).
+ * node-gyp-build does the last two.
  */
 function loadAddon(): Addon {
   const override = process.env.BUFSHARE_ADDON;
   if (override !== undefined && override !== '') return require(override) as Addon;
-  return bindings('bufshare') as Addon;
+  return nodeGypBuild(packageRoot()) as Addon;
 }
 
-const addon = loadAddon();
+/** The directory holding package.json: `lib/` runs from the checkout, `dist/lib/` from the build and the package. */
+function packageRoot(): string {
+  for (let dir = __dirname; ; dir = path.dirname(dir)) {
+    if (fs.existsSync(path.join(dir, 'package.json'))) return dir;
+    if (path.dirname(dir) === dir) return path.resolve(__dirname, '..', '..');
+  }
+}
+
+let loaded: Addon | undefined;
+let loadFailure: BufshareError | undefined;
+
+/**
+ * The addon, loaded on first use rather than on import, so the pure-JS modules
+ * (formats, layout, Region, descriptors, the protocol codecs) work where it cannot
+ * load. A failure is remembered: every later call throws the same error.
+ */
+function requireAddon(): Addon {
+  if (loaded !== undefined) return loaded;
+  if (loadFailure !== undefined) throw loadFailure;
+  try {
+    loaded = loadAddon();
+    return loaded;
+  } catch (e) {
+    const reason = e instanceof Error ? e.message.split('\n')[0] : String(e);
+    loadFailure = new BufshareError(
+      'ERR_BUFSHARE_NATIVE_UNAVAILABLE',
+      `bufshare's native addon could not be loaded for ${process.platform}-${process.arch}: ${reason}. ` +
+        'Prebuilt binaries ship for linux-x64 and linux-arm64 (glibc); elsewhere build it from source: ' +
+        '`cd node_modules/bufshare && npx node-gyp rebuild` (needs python3, make and a C++ compiler).',
+      { cause: e },
+    );
+    throw loadFailure;
+  }
+}
+
+/** Whether the addon loads here, and if not the error its first use throws. */
+export function nativeAvailability(): { available: true } | { available: false; error: BufshareError } {
+  try {
+    requireAddon();
+    return { available: true };
+  } catch (e) {
+    return { available: false, error: e as BufshareError };
+  }
+}
+
+/**
+ * Stands for the addon until first use: `addon.f` is a function that loads the
+ * addon and calls its `f`, so the `wrap(addon.f)` lines below stay one per function.
+ */
+const addon = new Proxy({} as Addon, {
+  get(_target, name: string | symbol) {
+    return (...args: unknown[]) => (requireAddon()[name as keyof Addon] as (...a: unknown[]) => unknown)(...args);
+  },
+});
 
 function wrap<A extends unknown[], R>(fn: (...args: A) => R): (...args: A) => R {
   return (...args: A): R => {
@@ -230,7 +292,17 @@ function wrap<A extends unknown[], R>(fn: (...args: A) => R): (...args: A) => R 
   };
 }
 
-export const constants: Readonly<NativeConstants> = Object.freeze({ ...addon.constants });
+/** The addon's constants, read on first access (the addon loads then). */
+export const constants: Readonly<NativeConstants> = new Proxy({} as NativeConstants, {
+  get: (_target, name) => requireAddon().constants[name as keyof NativeConstants],
+  has: (_target, name) => name in requireAddon().constants,
+  ownKeys: () => Reflect.ownKeys(requireAddon().constants),
+  getOwnPropertyDescriptor: (_target, name) => {
+    const value = requireAddon().constants[name as keyof NativeConstants];
+    return value === undefined ? undefined : { value, enumerable: true, configurable: true, writable: false };
+  },
+  set: () => false,
+});
 
 export const closeFd = wrap(addon.close);
 export const dupFd = wrap(addon.dup);
@@ -249,7 +321,8 @@ export const unmapBuffer = wrap(addon.unmap);
 export const mappingState = wrap(addon.mappingState);
 export const mappingStats = wrap(addon.mappingStats);
 export const dmabufSync = wrap(addon.dmabufSync);
-export const pageSize: number = addon.pageSize();
+/** From the kernel's auxiliary vector (AT_PAGESZ), which needs no addon; the addon's sysconf agrees (test/unit/native-loading.test.ts). */
+export const pageSize: number = readPageSize();
 
 export const copyRectsRaw = wrap(addon.copyRects);
 export const blendRectsRaw = wrap(addon.blendRects);
@@ -293,7 +366,7 @@ export const seqpacketPair = wrap(addon.seqpacketPair);
 export function openSeqPacket(fd: number, onEvent: (status: number, events: number) => void): SeqPacketSocket {
   let raw: SeqPacketSocket;
   try {
-    raw = new addon.SeqPacket(fd, onEvent);
+    raw = new (requireAddon().SeqPacket)(fd, onEvent);
   } catch (e) {
     try {
       addon.close(fd);

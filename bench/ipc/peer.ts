@@ -16,8 +16,9 @@ import * as net from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import {
-  BufferClient, BufferServer, Connection, createAllocator, Listener, type Allocator, type AllocateRequest, type Rect, type SharedBuffer, type Surface,
+  BufferClient, BufferServer, createAllocator, type Allocator, type AllocateRequest, type Rect, type SharedBuffer, type Surface,
 } from '../../lib';
+import { Connection, Listener } from '../../lib/protocol';
 import { mappingStats } from '../../lib/native';
 import { nowNs } from '../support/frames';
 import { fdStats, memoryStats } from './proc-stats';

@@ -10,7 +10,7 @@
  * - rate: one client submitting as fast as buffers come back (3 buffers, no
  *   waiting for frame_done), against the ping-pong's messages per second: >= 0.6x.
  */
-import { encodeSubmit } from '../../lib';
+import { encodeSubmit } from '../../lib/protocol';
 import type { BenchContext, Measurement } from '../measurement';
 import { comparedRow, skippedRow, type Row } from '../result';
 import { median, quantile } from '../stats';

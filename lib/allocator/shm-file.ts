@@ -16,7 +16,10 @@ import { tmpdir } from 'node:os';
 import { BufshareError, isErrno } from '../errors';
 import * as native from '../native';
 
-export const SHM_SEALS = native.constants.F_SEAL_SHRINK | native.constants.F_SEAL_GROW | native.constants.F_SEAL_SEAL;
+/** The seals a shm buffer carries (a function: the addon loads on first use). */
+export function shmSeals(): number {
+  return native.constants.F_SEAL_SHRINK | native.constants.F_SEAL_GROW | native.constants.F_SEAL_SEAL;
+}
 
 export interface ShmFile {
   readonly fd: number;
@@ -45,7 +48,7 @@ export function createShmFile(size: number, options: ShmFileOptions = {}): ShmFi
   if (!Number.isSafeInteger(size) || size < 1) throw new BufshareError('ERR_BUFSHARE_INVALID_ARGUMENT', `shm size must be a positive integer, got ${size}`);
   if (!options.forceFallback && !fallbackForced()) {
     try {
-      return { fd: native.memfdCreate(options.name ?? 'bufshare', size, SHM_SEALS), size, sealed: true };
+      return { fd: native.memfdCreate(options.name ?? 'bufshare', size, shmSeals()), size, sealed: true };
     } catch (e) {
       // ENOSYS: no memfd; EINVAL: no MFD_ALLOW_SEALING / sealing on this fs. Anything else is real.
       if (!isErrno(e, 'ENOSYS', 'EINVAL', 'EPERM')) throw e;

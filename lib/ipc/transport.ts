@@ -50,7 +50,6 @@ export interface ConnectionOptions {
 const MESSAGES_PER_WAKEUP = 1;
 
 // Read once: the facade's exports are getters, and these are read on every message.
-const { POLL_READABLE, POLL_WRITABLE, RECV_TRUNCATED, RECV_CONTROL_TRUNCATED } = native.constants;
 
 // One receive buffer for every connection: messages are decoded synchronously
 // in the 'message' listener, before the next recv.
@@ -94,7 +93,7 @@ export class Connection extends EventEmitter<ConnectionEvents> {
     this.maxQueuedFds = options.maxQueuedFds ?? 256;
     this.socket = native.openSeqPacket(fd, (status, events) => this.onEvent(status, events));
     try {
-      this.setPolling(POLL_READABLE);
+      this.setPolling(native.constants.POLL_READABLE);
     } catch (e) {
       this.isClosed = true;
       this.socket.close();
@@ -176,7 +175,7 @@ export class Connection extends EventEmitter<ConnectionEvents> {
     timer.unref();
     this.ending = { reason, timer };
     this.discardInbound();
-    this.setPolling(POLL_WRITABLE);
+    this.setPolling(native.constants.POLL_WRITABLE);
   }
 
   private enqueue(data: Uint8Array, fds: Int32Array | undefined): boolean {
@@ -199,7 +198,7 @@ export class Connection extends EventEmitter<ConnectionEvents> {
     this.queue.push({ data: data.slice(), fds: owned });
     this.queuedBytes += data.length;
     this.queuedFds += owned?.length ?? 0;
-    this.setPolling(POLL_READABLE | POLL_WRITABLE);
+    this.setPolling(native.constants.POLL_READABLE | native.constants.POLL_WRITABLE);
     return true;
   }
 
@@ -226,7 +225,7 @@ export class Connection extends EventEmitter<ConnectionEvents> {
       }
       return;
     }
-    if (!this.isClosed) this.setPolling(POLL_READABLE);
+    if (!this.isClosed) this.setPolling(native.constants.POLL_READABLE);
   }
 
   private setPolling(events: number): void {
@@ -246,8 +245,8 @@ export class Connection extends EventEmitter<ConnectionEvents> {
       this.closeWith(`socket error (libuv status ${status})`, new BufshareError('ERR_BUFSHARE_CONNECTION_CLOSED', `socket error ${status}`));
       return;
     }
-    if (events & POLL_WRITABLE) this.flush();
-    if (events & POLL_READABLE && !this.ending) this.readMessages();
+    if (events & native.constants.POLL_WRITABLE) this.flush();
+    if (events & native.constants.POLL_READABLE && !this.ending) this.readMessages();
   }
 
   /** Handles up to MESSAGES_PER_WAKEUP messages; returns how many arrived (0: none queued, or closed). */
@@ -282,12 +281,12 @@ export class Connection extends EventEmitter<ConnectionEvents> {
       const flags = recvMeta[2]!;
       const fds: number[] = [];
       for (let k = 0; k < nfds; k++) fds.push(recvFds[k]!);
-      if (flags & RECV_TRUNCATED) {
+      if (flags & native.constants.RECV_TRUNCATED) {
         for (const fd of fds) closeQuietly(fd);
         this.emit('malformed', `message of ${length} bytes is over the ${MAX_MESSAGE_BYTES}-byte limit`);
         continue;
       }
-      if (flags & RECV_CONTROL_TRUNCATED) {
+      if (flags & native.constants.RECV_CONTROL_TRUNCATED) {
         this.emit('malformed', `message carried more than ${MAX_FDS_PER_MESSAGE} fds (all closed)`);
         continue;
       }
@@ -384,7 +383,7 @@ export class Listener extends EventEmitter<ListenerEvents> {
     const fd = native.seqpacketListen(path, backlog);
     this.socket = native.openSeqPacket(fd, (status) => this.onReadable(status));
     try {
-      this.socket.poll(POLL_READABLE);
+      this.socket.poll(native.constants.POLL_READABLE);
     } catch (e) {
       this.close();
       throw e;
@@ -409,7 +408,7 @@ export class Listener extends EventEmitter<ListenerEvents> {
         this.socket.poll(0);
         this.retryTimer = setTimeout(() => {
           this.retryTimer = undefined;
-          if (!this.isClosed) this.socket.poll(POLL_READABLE);
+          if (!this.isClosed) this.socket.poll(native.constants.POLL_READABLE);
         }, ACCEPT_RETRY_MS);
         this.retryTimer.unref();
         return;

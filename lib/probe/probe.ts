@@ -11,7 +11,7 @@ import { createDumbObject } from '../allocator/dumb';
 import { forcedShadowReason } from '../allocator/env';
 import { createGbmObject, GbmDevice } from '../allocator/gbm';
 import { probeCapability } from '../allocator/hardware-buffer';
-import { createShmFile, SHM_SEALS } from '../allocator/shm-file';
+import { createShmFile, shmSeals } from '../allocator/shm-file';
 import { createUdmabufObject, udmabufUnavailableReason } from '../allocator/udmabuf';
 import { DrmDevice } from '../drm/device';
 import { drmUnavailableReason, listDrmNodes, type DrmCaps, type DrmNode, type DrmNodeDescription } from '../drm/nodes';
@@ -178,7 +178,7 @@ function probeMemfd(): PathResult {
   try {
     if (!file.sealed) return failed('memfd_create', 'ENOSYS', 'memfd with seals unavailable: shm buffers use an unsealed /dev/shm file');
     const seals = native.getSeals(file.fd);
-    if ((seals & SHM_SEALS) !== SHM_SEALS) return failed('fcntl(F_GET_SEALS)', 'EINVAL', `seals 0x${seals.toString(16)} lack SHRINK|GROW|SEAL`);
+    if ((seals & shmSeals()) !== shmSeals()) return failed('fcntl(F_GET_SEALS)', 'EINVAL', `seals 0x${seals.toString(16)} lack SHRINK|GROW|SEAL`);
     const grow = attempt('ftruncate', () => native.truncateFd(file.fd, native.pageSize * 2)).result;
     if (grow.ok) return failed('ftruncate', 'EOK', 'a sealed memfd could be grown: seals are not enforced');
     return ok('sealed: SHRINK, GROW, SEAL');

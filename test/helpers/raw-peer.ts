@@ -3,7 +3,7 @@
  * BufferClient would: garbage, oversized or out-of-order messages, fds.
  * Every fd it receives is closed at once (it only records the messages).
  */
-import { decodeServerMessage, type ServerMessage } from '../../lib';
+import { decodeServerMessage, type ServerMessage } from '../../lib/protocol';
 import * as native from '../../lib/native';
 
 export class RawPeer {

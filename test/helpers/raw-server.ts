@@ -3,7 +3,7 @@
  * does with what a server sends: descriptors of any shape, fds of any number.
  * One connection at a time; received fds are closed at once.
  */
-import { decodeClientMessage, type ClientMessage } from '../../lib';
+import { decodeClientMessage, type ClientMessage } from '../../lib/protocol';
 import * as native from '../../lib/native';
 
 export class RawServer {

@@ -1,5 +1,6 @@
 import { expect } from 'chai';
-import { BufferServer, encodeHello } from '../../lib';
+import { BufferServer } from '../../lib';
+import { encodeHello } from '../../lib/protocol';
 import * as native from '../../lib/native';
 import { tempSocketDir } from '../helpers/ipc';
 import { RawPeer } from '../helpers/raw-peer';

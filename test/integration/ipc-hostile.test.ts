@@ -1,8 +1,6 @@
 import { expect } from 'chai';
-import {
-  BufferClient, BufferServer, encodeCreateSurface, encodeDestroySurface, encodeHello, encodeRequest, encodeSubmit,
-  MAX_MESSAGE_BYTES, Opcode, Region, type Frame, type Surface,
-} from '../../lib';
+import { BufferClient, BufferServer, MAX_MESSAGE_BYTES, Region, type Frame, type Surface } from '../../lib';
+import { encodeCreateSurface, encodeDestroySurface, encodeHello, encodeRequest, encodeSubmit, Opcode } from '../../lib/protocol';
 import * as native from '../../lib/native';
 import { resourceFds } from '../helpers/fds';
 import { tempSocketDir } from '../helpers/ipc';

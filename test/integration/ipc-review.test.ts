@@ -6,7 +6,8 @@
  *   compositor's events in order ('surface' before 'surfaceDestroyed').
  */
 import { expect } from 'chai';
-import { BufferServer, ShmAllocator, encodeCreateSurface, encodeDestroySurface, encodeHello } from '../../lib';
+import { BufferServer, ShmAllocator } from '../../lib';
+import { encodeCreateSurface, encodeDestroySurface, encodeHello } from '../../lib/protocol';
 import * as native from '../../lib/native';
 import { resourceFds } from '../helpers/fds';
 import { tempSocketDir } from '../helpers/ipc';

@@ -1,8 +1,6 @@
 import { expect } from 'chai';
-import {
-  decodeClientMessage, decodeServerMessage, encodeCreateSurface, encodeDestroySurface, encodeHello, encodeRequest,
-  encodeResize, encodeSubmit, DEFAULT_LIMITS, MAX_MESSAGE_BYTES, PROTOCOL_VERSION, Region,
-} from '../../lib';
+import { DEFAULT_LIMITS, MAX_MESSAGE_BYTES, PROTOCOL_VERSION, Region } from '../../lib';
+import { decodeClientMessage, decodeServerMessage, encodeCreateSurface, encodeDestroySurface, encodeHello, encodeRequest, encodeResize, encodeSubmit } from '../../lib/protocol';
 import { damageFromQuads } from '../../lib/ipc/damage';
 import {
   encodeError, encodeEvent, encodeFrameDone, encodeGoodbye, encodeRelease, encodeSurfaceBuffers, encodeWelcome, MAX_WIRE_RECTS,

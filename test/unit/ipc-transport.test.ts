@@ -1,6 +1,6 @@
 import { expect } from 'chai';
 import { readFileSync } from 'node:fs';
-import { Connection } from '../../lib';
+import { Connection } from '../../lib/protocol';
 import * as native from '../../lib/native';
 import { fdTarget } from '../helpers/fds';
 
