@@ -1,7 +1,7 @@
 // A minimal client: a 320x240 surface, ten frames of a colour ramp, each drawn
 // when the compositor says it showed the last one.
 // Run: npx tsx examples/client.ts [socket-path]   (default $XDG_RUNTIME_DIR/bufshare-0)
-import { BufferClient } from '../lib';
+import { BufferClient } from 'bufshare';
 
 async function main(): Promise<void> {
   const client = await BufferClient.connect({ path: process.argv[2] });

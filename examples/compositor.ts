@@ -1,7 +1,7 @@
 // A minimal compositor: accepts clients, reads each frame they submit, shows it
 // (here: prints its damage and centre pixel), releases it and asks for the next.
 // Run: npx tsx examples/compositor.ts [socket-path]   (default $XDG_RUNTIME_DIR/bufshare-0)
-import { BufferServer } from '../lib';
+import { BufferServer } from 'bufshare';
 
 async function main(): Promise<void> {
   const server = await BufferServer.listen({ path: process.argv[2] });
