@@ -11,6 +11,8 @@ export interface ProbeArgs {
   readonly version: boolean;
   /** Let the graphics libraries' own stderr through (Mesa's loader warnings). */
   readonly verbose: boolean;
+  /** Exit 0 whenever the report was produced, whatever the verdict (for scripts that read the JSON). */
+  readonly exitZero: boolean;
   /** Probe only this node (e.g. /dev/dri/card0). */
   readonly device?: string;
   readonly width: number;
@@ -30,22 +32,29 @@ heaps), and says which buffer kinds work and which access strategy each gets.
 
 Options:
   --json            machine-readable report (schema: docs/probe-schema.md)
-  --device PATH     probe only this node (e.g. /dev/dri/card0)
+  --device PATH     probe only this node (e.g. /dev/dri/card0): the verdict and
+                    the exit status count only its buffers, not udmabuf
   --size WxH        size of the test buffers (default 256x256)
   --format NAME     format of the test buffers (default XRGB8888)
   --verbose         show what the graphics libraries print on stderr (hidden by default)
+  --exit-zero       exit 0 whenever the report was produced (read the verdict from it)
   --version         print the version and exit
   -h, --help        print this help and exit
 
-Exit status: 0 when at least one hardware path works, 1 when only software
-buffers are available, 2 for usage errors.
-Environment: NO_COLOR disables colour (colour is only used on a terminal).`;
+Exit status (with or without --json): 0 when at least one hardware path works
+(verdict.hardware), 1 when none does, 2 for usage errors; with --exit-zero, 0
+whenever the report was produced.
+Environment: NO_COLOR disables colour (colour is only used on a terminal);
+BUFSHARE_ACCESS=shadow makes every verdict shadow, as it does for the allocators
+(the report says so at the top).
+More: the README and docs/probe-schema.md in the package (node_modules/bufshare/).`;
 
 export function parseProbeArgs(argv: readonly string[]): ProbeArgs {
   let json = false;
   let help = false;
   let version = false;
   let verbose = false;
+  let exitZero = false;
   let device: string | undefined;
   let width = 256;
   let height = 256;
@@ -66,6 +75,7 @@ export function parseProbeArgs(argv: readonly string[]): ProbeArgs {
       case '-h': case '--help': help = true; break;
       case '--version': case '-V': version = true; break;
       case '-v': case '--verbose': verbose = true; break;
+      case '--exit-zero': exitZero = true; break;
       case '--device': device = value(); break;
       case '--size': {
         const v = value();
@@ -90,5 +100,5 @@ export function parseProbeArgs(argv: readonly string[]): ProbeArgs {
     }
     if (inline !== undefined && !['--device', '--size', '--format'].includes(name)) throw new UsageError(`${name} takes no value`);
   }
-  return { json, help, version, verbose, width, height, format, ...(device !== undefined ? { device } : {}) };
+  return { json, help, version, verbose, exitZero, width, height, format, ...(device !== undefined ? { device } : {}) };
 }

@@ -1,7 +1,8 @@
 #!/usr/bin/env node
 /**
  * bufshare-probe: what really works on this machine's DRM drivers.
- * Exit 0: at least one hardware path works; 1: software buffers only; 2: usage error.
+ * Exit 0: at least one hardware path works; 1: none does; 2: usage error;
+ * --exit-zero: 0 whenever the report was produced.
  */
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
@@ -52,7 +53,7 @@ export function main(argv: readonly string[]): number {
   } else {
     process.stdout.write(`${renderProbeReport(report, packageVersion(), wantsColor(process.stdout))}\n`);
   }
-  return report.verdict.hardware ? 0 : 1;
+  return report.verdict.hardware || args.exitZero ? 0 : 1;
 }
 
 if (require.main === module) {

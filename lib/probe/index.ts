@@ -41,7 +41,8 @@
  * makes returns (no waits on the device).
  */
 export {
-  probeMachine, probeNode, rankChoices, PROBE_SCHEMA_VERSION,
+  probeMachine, probeNode, rankChoices, machineVerdict, PROBE_SCHEMA_VERSION,
+  type VerdictInputs,
   type ProbeOptions, type ProbeReport, type NodeProbe, type KindProbe, type GbmProbe, type HeapProbe, type HardwareChoice,
 } from './probe';
 export {

@@ -92,6 +92,8 @@ export interface ProbeReport {
   readonly schemaVersion: typeof PROBE_SCHEMA_VERSION;
   readonly kernel: { readonly release: string; readonly machine: string };
   readonly request: { readonly width: number; readonly height: number; readonly format: string };
+  /** Why every verdict is shadow (BUFSHARE_ACCESS=shadow, or the forceShadow option), when it is forced. */
+  readonly forcedShadow?: string;
   /** Whether DRM nodes exist at all, and why not. */
   readonly drm: { readonly available: boolean; readonly reason?: string };
   readonly nodes: readonly NodeProbe[];
@@ -108,8 +110,10 @@ export interface ProbeReport {
     readonly best?: HardwareChoice;
     /** Every usable hardware choice, best first. */
     readonly usable: readonly HardwareChoice[];
-    /** Software buffers (sealed memfd) work. */
+    /** Software buffers (sealed memfd) work: the memfd probe's outcome (machine.memfd). */
     readonly software: boolean;
+    /** The node the probe was scoped to (--device); the verdict counts only it. */
+    readonly scope?: string;
     /** Why there is no hardware buffer, when there is none. */
     readonly reason?: string;
   };
@@ -245,6 +249,40 @@ export function rankChoices(nodes: readonly NodeProbe[], udmabuf: KindProbe): Ha
   return out.sort((a, b) => b.score - a.score || a.order - b.order).map((o) => o.choice);
 }
 
+export interface VerdictInputs {
+  readonly nodes: readonly NodeProbe[];
+  readonly udmabuf: KindProbe;
+  readonly memfd: PathResult;
+  /** Why DRM cannot be used at all (or the --device node is missing). */
+  readonly drmReason?: string;
+  /** The probe was scoped to this node: machine-wide paths (udmabuf) do not count. */
+  readonly device?: string;
+}
+
+/**
+ * The verdict, from what was tried. Scoped to one node (`--device`), only that
+ * node's buffers count: udmabuf working elsewhere on the machine must not make
+ * a missing or useless node look fine.
+ */
+export function machineVerdict(inputs: VerdictInputs): ProbeReport['verdict'] {
+  const { nodes, udmabuf, memfd, drmReason, device } = inputs;
+  const usable = device === undefined ? rankChoices(nodes, udmabuf) : rankChoices(nodes, unusable('udmabuf', `not counted: the probe is scoped to ${device}`));
+  let reason: string | undefined;
+  if (usable.length === 0) {
+    const parts = [drmReason ? `DRM: ${drmReason}` : `DRM: no node can allocate a usable buffer (${nodes.map((n) => `${n.path}: dumb ${n.dumb.verdict.usable ? 'ok' : n.dumb.verdict.reason}; gbm ${n.gbm.verdict.usable ? 'ok' : n.gbm.verdict.reason}`).join('; ')})`];
+    if (device === undefined) parts.push(`udmabuf: ${udmabuf.verdict.usable ? 'ok' : udmabuf.verdict.reason}`);
+    reason = parts.join('; ');
+  }
+  return {
+    hardware: usable.length > 0,
+    ...(usable[0] ? { best: usable[0] } : {}),
+    usable,
+    software: memfd.ok,
+    ...(device !== undefined ? { scope: device } : {}),
+    ...(reason ? { reason } : {}),
+  };
+}
+
 export function probeMachine(options: ProbeOptions = {}): ProbeReport {
   const { width, height, format } = requestOf(options);
   const forceShadow = options.forceShadow ? 'probe option forceShadow' : forcedShadowReason(undefined);
@@ -263,20 +301,14 @@ export function probeMachine(options: ProbeOptions = {}): ProbeReport {
     ? { ...unusable('udmabuf', udmabufWhy), available: failed('open(/dev/udmabuf)', 'ENOENT', udmabufWhy) }
     : { ...judged('udmabuf', '', probeCapability(() => createUdmabufObject(width, height, format)), forceShadow), available: ok() };
   const memfd = probeMemfd();
-  const usable = rankChoices(nodeProbes, udmabuf);
-  let reason: string | undefined;
-  if (usable.length === 0) {
-    const parts = [drmReason ? `DRM: ${drmReason}` : `DRM: no node can allocate a usable buffer (${nodeProbes.map((n) => `${n.path}: dumb ${n.dumb.verdict.usable ? 'ok' : n.dumb.verdict.reason}; gbm ${n.gbm.verdict.usable ? 'ok' : n.gbm.verdict.reason}`).join('; ')})`];
-    parts.push(`udmabuf: ${udmabuf.verdict.usable ? 'ok' : udmabuf.verdict.reason}`);
-    reason = parts.join('; ');
-  }
   return {
     schemaVersion: PROBE_SCHEMA_VERSION,
     kernel: { release: release(), machine: machine() },
     request: { width, height, format: format.name },
+    ...(forceShadow ? { forcedShadow: forceShadow } : {}),
     drm: drmReason ? { available: false, reason: drmReason } : { available: true },
     nodes: nodeProbes,
     machine: { memfd, udmabuf, dmaHeaps: probeHeaps(width, height, format) },
-    verdict: { hardware: usable.length > 0, ...(usable[0] ? { best: usable[0] } : {}), usable, software: true, ...(reason ? { reason } : {}) },
+    verdict: machineVerdict({ nodes: nodeProbes, udmabuf, memfd, ...(drmReason ? { drmReason } : {}), ...(options.device !== undefined ? { device: options.device } : {}) }),
   };
 }

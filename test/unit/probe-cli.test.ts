@@ -5,7 +5,7 @@ import { join } from 'node:path';
 import { parseProbeArgs, UsageError } from '../../lib/cli/args';
 import { renderProbeReport } from '../../lib/cli/probe-report';
 import { renderTable, wantsColor } from '../../lib/cli/table';
-import { probeMachine, PROBE_SCHEMA_VERSION, type ProbeReport } from '../../lib/probe';
+import { decideAccess, machineVerdict, probeMachine, PROBE_SCHEMA_VERSION, type KindProbe, type PathResult, type ProbeReport } from '../../lib/probe';
 import { openFdCount } from '../helpers/fds';
 
 const ROOT = join(__dirname, '..', '..');
@@ -52,7 +52,7 @@ function checkSchema(r: Record<string, unknown>): void {
   isPath(m.dmaHeaps!.available);
   const v = r.verdict as Record<string, unknown>;
   expect(v.hardware).to.be.a('boolean');
-  expect(v.software).to.equal(true);
+  expect(v.software).to.equal((m.memfd as { ok: boolean }).ok);
   expect(v.usable).to.be.an('array');
   if (!v.hardware) expect(v.reason).to.be.a('string').and.not.equal('');
 }
@@ -70,12 +70,34 @@ describe('bufshare-probe', function () {
       expect(parseProbeArgs(['--version']).version).to.equal(true);
       expect(parseProbeArgs([]).verbose).to.equal(false);
       expect(parseProbeArgs(['--verbose']).verbose).to.equal(true);
+      expect(parseProbeArgs([]).exitZero).to.equal(false);
+      expect(parseProbeArgs(['--json', '--exit-zero']).exitZero).to.equal(true);
     });
 
     it('refuses what it does not understand', () => {
-      for (const bad of [['--size', '0x10'], ['--size', '10'], ['--size', '99999x1'], ['--format', 'NV12'], ['--device'], ['--bogus'], ['--json=yes'], ['extra']]) {
+      for (const bad of [['--size', '0x10'], ['--size', '10'], ['--size', '99999x1'], ['--format', 'NV12'], ['--device'], ['--bogus'], ['--json=yes'], ['--exit-zero=1'], ['extra']]) {
         expect(() => parseProbeArgs(bad), bad.join(' ')).to.throw(UsageError);
       }
+    });
+  });
+
+  describe('verdict', () => {
+    const OK: PathResult = { ok: true };
+    const working: KindProbe['capability'] = {
+      allocate: OK, exportReadWrite: OK, exportReadOnly: { ok: false, skipped: 'rw worked' }, dmabufMmapRead: OK, dmabufMmapWrite: OK, serverMaps: { direct: OK },
+    };
+    const udmabuf: KindProbe = { capability: working, verdict: decideAccess({ kind: 'udmabuf', driver: '', capability: working }) };
+    const memfd: PathResult = OK;
+
+    it('a machine-wide udmabuf counts for the machine, not for a --device scope (a missing card9 is not hardware)', () => {
+      expect(machineVerdict({ nodes: [], udmabuf, memfd }).hardware).to.equal(true);
+      const scoped = machineVerdict({ nodes: [], udmabuf, memfd, drmReason: 'no /dev/dri/card9', device: '/dev/dri/card9' });
+      expect(scoped).to.deep.include({ hardware: false, usable: [], scope: '/dev/dri/card9', reason: 'DRM: no /dev/dri/card9' });
+    });
+
+    it('software comes from the memfd probe', () => {
+      expect(machineVerdict({ nodes: [], udmabuf, memfd }).software).to.equal(true);
+      expect(machineVerdict({ nodes: [], udmabuf, memfd: { ok: false, call: 'memfd_create', errno: 'ENOSYS', message: 'no memfd' } }).software).to.equal(false);
     });
   });
 
@@ -135,6 +157,25 @@ describe('bufshare-probe', function () {
       }
     });
 
+    it('--exit-zero: exit 0 whenever the report was produced, with the same report', () => {
+      const plain = probeCli(['--json', '--size', '16x16']);
+      const zero = probeCli(['--json', '--size', '16x16', '--exit-zero']);
+      expect(zero.status, zero.stderr).to.equal(0);
+      const [a, b] = [JSON.parse(plain.stdout) as ProbeReport, JSON.parse(zero.stdout) as ProbeReport];
+      expect(b.verdict.hardware).to.equal(a.verdict.hardware);
+      expect(plain.status).to.equal(a.verdict.hardware ? 0 : 1);
+      expect(probeCli(['--device', '/nonexistent/card9', '--exit-zero']).status).to.equal(0);
+      expect(probeCli(['--size', 'big', '--exit-zero']).status).to.equal(2); // no report: still a usage error
+    });
+
+    it('BUFSHARE_ACCESS=shadow is announced at the top and in the JSON', () => {
+      const text = probeCli([], { NO_COLOR: '1', BUFSHARE_ACCESS: 'shadow' });
+      expect(text.stdout.split('\n')[1]).to.match(/^shadow forced \(BUFSHARE_ACCESS=shadow\)/);
+      expect((JSON.parse(probeCli(['--json'], { BUFSHARE_ACCESS: 'shadow' }).stdout) as ProbeReport).forcedShadow).to.equal('BUFSHARE_ACCESS=shadow');
+      expect(probeCli([], { NO_COLOR: '1' }).stdout).to.not.include('shadow forced');
+      expect(JSON.parse(probeCli(['--json']).stdout)).to.not.have.property('forcedShadow');
+    });
+
     it('--help, --version exit 0; usage errors exit 2 with the usage on stderr', () => {
       expect(probeCli(['--help'])).to.deep.include({ status: 0 }).and.have.property('stdout').that.match(/^Usage: bufshare-probe/);
       expect(probeCli(['--version']).stdout).to.match(/^bufshare-probe \d+\.\d+\.\d+\n$/);
@@ -149,6 +190,7 @@ describe('bufshare-probe', function () {
         const r = probeCli(['--json', '--device', device]);
         expect(r.status, r.stderr).to.equal(1);
         const json = JSON.parse(r.stdout) as ProbeReport;
+        expect(json.verdict).to.deep.include({ hardware: false, scope: device });
         if (device === '/dev/null') {
           expect(json.nodes).to.have.length(1);
           expect(JSON.stringify(json.nodes[0])).to.match(/"ok":false/);
