@@ -14,6 +14,7 @@ import { parseArgs } from 'node:util';
 import { BufferClient, copyRects, Region, type JsonValue } from '../lib';
 import { Framebuffer } from './compositor/framebuffer';
 import { Brush, Stroke } from './fingerpaint/brush';
+import { BRUSH_RADIUS, scriptedStroke } from './fingerpaint/script';
 
 const { values } = parseArgs({ options: { socket: { type: 'string' }, size: { type: 'string' }, scripted: { type: 'boolean' } } });
 const size = /^(\d+)x(\d+)$/.exec(values.size ?? '560x400');
@@ -38,21 +39,23 @@ function asPointerEvent(payload: JsonValue): PointerEvent | undefined {
   return { action, x, y, buttons };
 }
 
-/** A scripted stroke: a wave across the surface, one sample per output frame. */
-function* scriptedSamples(): Generator<{ x: number; y: number } | 'end'> {
-  const n = 60;
-  for (let i = 0; i <= n; i++) {
-    const t = i / n;
-    yield { x: WIDTH * (0.1 + 0.8 * t), y: HEIGHT * (0.5 + 0.3 * Math.sin(t * 2 * Math.PI)) };
-  }
-  yield 'end';
+/**
+ * The scripted stroke as pointer events: a press at the first sample, motion
+ * through the rest, and the release where the pointer last was (a release
+ * elsewhere would paint a line there).
+ */
+function* scriptedEvents(): Generator<{ action: 'down' | 'motion' | 'up'; x: number; y: number; buttons: number }> {
+  const samples = scriptedStroke(WIDTH, HEIGHT);
+  for (const [i, p] of samples.entries()) yield { action: i === 0 ? 'down' : 'motion', x: p.x, y: p.y, buttons: 1 };
+  const last = samples[samples.length - 1]!;
+  yield { action: 'up', x: last.x, y: last.y, buttons: 0 };
 }
 
 async function main(): Promise<void> {
   const paper = new Framebuffer(WIDTH, HEIGHT);
   paper.pixels32.fill(PAPER);
   const canvas = { ...paper.plane, width: WIDTH, height: HEIGHT };
-  const brush = new Brush(6, INK[0]!);
+  const brush = new Brush(BRUSH_RADIUS, INK[0]!);
   let strokes = 0;
   let stroke: Stroke | undefined;
   /** Painted on the paper and not yet submitted. */
@@ -99,17 +102,12 @@ async function main(): Promise<void> {
     }
   };
 
-  const script = values.scripted ? scriptedSamples() : undefined;
-  let scriptStarted = false;
+  const script = values.scripted ? scriptedEvents() : undefined;
   surface.on('frame', () => {
     waitingForFrame = false;
     if (script) {
       const s = script.next();
-      if (!s.done) {
-        if (s.value === 'end') paint({ action: 'up', x: 0, y: 0, buttons: 0 });
-        else paint({ action: scriptStarted ? 'motion' : 'down', x: s.value.x, y: s.value.y, buttons: 1 });
-        scriptStarted = true;
-      }
+      if (!s.done) paint(s.value);
     }
     void present().catch(fail);
   });

@@ -9,6 +9,7 @@ import { dirname, join } from 'node:path';
 import { chromium, type BrowserContext, type Page } from 'playwright-core';
 import type { SurfaceInfo } from '../../demos/compositor/viewer-protocol';
 import { BACKGROUND_COLOR } from '../../demos/compositor/background';
+import { BRUSH_RADIUS, distanceToPath } from '../../demos/fingerpaint/script';
 import { isAlive, leftovers, startDemo, type DemoRun } from '../helpers/demo';
 
 const CHROMIUM = process.env.BUFSHARE_CHROMIUM ?? '/usr/bin/chromium';
@@ -41,6 +42,17 @@ function canvasColors(box: Box): [number, number][] {
     m.set(rgb, (m.get(rgb) ?? 0) + 1);
   }
   return [...m.entries()].sort((a, b) => b[1] - a[1]).slice(0, 50);
+}
+
+/** Runs in the page: the pixels of `box` whose colour is not `rgb` (0xRRGGBB), relative to the box. */
+function canvasPixelsNot(a: { box: Box; rgb: number }): [number, number][] {
+  const c = document.getElementById('output') as HTMLCanvasElement;
+  const d = c.getContext('2d')!.getImageData(a.box.x, a.box.y, a.box.width, a.box.height).data;
+  const out: [number, number][] = [];
+  for (let i = 0; i < d.length; i += 4) {
+    if (((d[i]! << 16) | (d[i + 1]! << 8) | d[i + 2]!) !== a.rgb) out.push([(i / 4) % a.box.width, Math.floor(i / 4 / a.box.width)]);
+  }
+  return out;
 }
 
 /** Runs in the page: the colour (0xRRGGBB) of one canvas pixel. */
@@ -167,6 +179,11 @@ describe('demo: in a real browser (headless Chromium)', function () {
     expect(await page.evaluate(canvasPixel, { x: paint.x + 20, y: paint.y + paint.height - 20 })).to.equal(PAPER);
     const after = new Map(await page.evaluate(canvasColors, box));
     expect(after.get(INK[0]!) ?? 0, 'ink pixels').to.be.above(2000);
+    // Every painted pixel lies on the dragged path (within the brush and its
+    // anti-aliased rim): no stray line to where the pointer was released, or to (0, 0).
+    const painted = await page.evaluate(canvasPixelsNot, { box, rgb: PAPER });
+    const stray = painted.filter(([x, y]) => distanceToPath({ x: x + 0.5, y: y + 0.5 }, path) > BRUSH_RADIUS + 3);
+    expect(stray.length, `ink off the dragged path, e.g. ${JSON.stringify(stray.slice(0, 5))}`).to.equal(0);
 
     await page.waitForFunction(() => window.bufshareViewer.surfaces.every((s) => s.title !== 'basic' || s.fps > 10));
     mkdirSync(dirname(SCREENSHOT), { recursive: true });

@@ -5,6 +5,7 @@ import { join } from 'node:path';
 import { PNG } from 'pngjs';
 import type { SurfaceInfo } from '../../demos/compositor/viewer-protocol';
 import { BACKGROUND_COLOR } from '../../demos/compositor/background';
+import { BRUSH_RADIUS, distanceToPath, scriptedStroke } from '../../demos/fingerpaint/script';
 import { isAlive, leftovers, startDemo } from '../helpers/demo';
 
 const PAPER = 0xf4f1ea;
@@ -41,6 +42,18 @@ describe('demo: headless run (compositor + basic + fingerpaint as processes)', f
       const paintColors = colorsIn(paint);
       expect(paintColors.get(PAPER)! / (paint.width * paint.height), 'fingerpaint shows its paper').to.be.above(0.8);
       expect(paintColors.get(INK) ?? 0, 'and the scripted stroke').to.be.above(500);
+      // Where the ink is: on the scripted path (within the brush's radius and its
+      // anti-aliased rim), nowhere else; and the whole path is inked.
+      const path = scriptedStroke(paint.width, paint.height);
+      const stray: string[] = [];
+      for (let y = 0; y < paint.height; y++) {
+        for (let x = 0; x < paint.width; x++) {
+          if (rgb(paint.x + x, paint.y + y) === PAPER) continue;
+          if (distanceToPath({ x: x + 0.5, y: y + 0.5 }, path) > BRUSH_RADIUS + 2) stray.push(`(${x}, ${y})`);
+        }
+      }
+      expect(stray.length, `ink off the stroke's path, e.g. ${stray.slice(0, 5).join(' ')}`).to.equal(0);
+      for (const p of path) expect(rgb(paint.x + Math.floor(p.x), paint.y + Math.floor(p.y)), `ink at sample (${p.x.toFixed(1)}, ${p.y.toFixed(1)})`).to.equal(INK);
       expect(colorsIn(basic).size, "basic's gradient: many colours").to.be.above(200);
       // Everywhere else: the background (its colour and its grid dots), nothing else.
       const inside = (x: number, y: number): boolean => [paint, basic].some((s) => x >= s.x && x < s.x + s.width && y >= s.y && y < s.y + s.height);
