@@ -11,7 +11,7 @@
  * client: any number of BufferClient connections with one surface each, and
  *   the loops that time them; also the net ping-pong client.
  */
-import { mkdtempSync } from 'node:fs';
+import { mkdtempSync, rmSync } from 'node:fs';
 import * as net from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -66,6 +66,13 @@ function gc(): void {
 }
 
 function runServer(): void {
+  // Each start's socket directory; removed on close, and at exit for a peer told to exit without closing.
+  const dirs = new Set<string>();
+  const removeDirs = (): void => {
+    for (const d of dirs) rmSync(d, { recursive: true, force: true });
+    dirs.clear();
+  };
+  process.on('exit', removeDirs);
   let server: BufferServer | undefined;
   let echo: net.Server | undefined;
   let seqEcho: Listener | undefined;
@@ -75,6 +82,7 @@ function runServer(): void {
   serveRequests({
     async start(args: { mode: ServerMode }): Promise<{ path: string; echoPath: string; seqEchoPath: string; skip?: string }> {
       const dir = mkdtempSync(join(tmpdir(), 'bufshare-bench-'));
+      dirs.add(dir);
       const auto = createAllocator(args.mode === 'hardware-shadow' ? { access: 'shadow' } : {});
       if (args.mode !== 'shm' && auto.hardwareAllocator === null) {
         auto.close();
@@ -119,6 +127,7 @@ function runServer(): void {
       await server?.close();
       allocator?.close();
       server = undefined;
+      removeDirs();
     },
   });
 }
