@@ -9,10 +9,11 @@
  *
  * One child per node serves every buffer of that node (Node starts in ~1.5 s in
  * the VM). Results, with the strategy each buffer got, go to
- * test/drivers/results-<kernel>.json (see table.ts for the README table).
+ * test-results/drivers/results-<kernel>.json, build output that is not committed
+ * (see table.ts for the README table).
  */
 import { expect } from 'chai';
-import { writeFileSync } from 'node:fs';
+import { mkdirSync, writeFileSync } from 'node:fs';
 import { release } from 'node:os';
 import { join } from 'node:path';
 import {
@@ -22,6 +23,7 @@ import {
 import { fillPattern, findMismatch, hashPixels } from '../helpers/pattern';
 import { openFds } from '../helpers/fds';
 import { runTs } from '../helpers/spawn';
+import { RESULTS_DIR } from './table';
 
 const FORMATS: readonly FormatName[] = ['XRGB8888', 'ARGB8888', 'RGB565'];
 const MODES = ['auto', 'shadow'] as const;
@@ -188,7 +190,8 @@ describe('hardware buffers on real drivers', function () {
 
   after(() => {
     if (rows.length === 0) return;
-    const file = join(__dirname, `results-${KERNEL}.json`);
+    mkdirSync(RESULTS_DIR, { recursive: true });
+    const file = join(RESULTS_DIR, `results-${KERNEL}.json`);
     writeFileSync(file, `${JSON.stringify({ kernel: KERNEL, width: WIDTH, height: HEIGHT, rows }, null, 1)}\n`);
     console.log(`    results: ${file}`);
   });
