@@ -51,7 +51,8 @@ export interface NativeConstants {
   RECV_CONTROL_TRUNCATED: number;
   POLL_READABLE: number;
   POLL_WRITABLE: number;
-  MAX_FDS_PER_MESSAGE: number;
+  /** The most fds the native socket passes in one message (its SCM_RIGHTS space); the protocol's own limit, MAX_FDS_PER_MESSAGE, is lower. */
+  SOCKET_MAX_FDS: number;
 }
 
 /** DRM_IOCTL_VERSION. */

@@ -17,9 +17,10 @@ namespace bufshare {
 
 namespace {
 
-// The most fds one message may carry, either way. A surface's buffers (3, each
-// with a buffer and a shadow fd) need 6; the kernel's own cap is 253.
-constexpr size_t kMaxFds = 64;
+// The most fds the socket passes in one message, either way: the SCM_RIGHTS
+// space of one sendmsg/recvmsg (the kernel's own cap is 253). A transport-level
+// ceiling: the protocol allows fewer (MAX_FDS_PER_MESSAGE in lib/ipc/protocol.ts).
+constexpr size_t kMaxSocketFds = 64;
 
 // meta[2] flags reported by recv().
 constexpr int32_t kRecvTruncated = 1;         // the message was longer than the buffer (MSG_TRUNC)
@@ -222,10 +223,10 @@ class SeqPacket : public Napi::ObjectWrap<SeqPacket> {
     Napi::Uint8Array buf = tb.As<Napi::Uint8Array>();
     Napi::Int32Array fds_out = tf.As<Napi::Int32Array>();
     Napi::Int32Array meta = tm.As<Napi::Int32Array>();
-    size_t fd_capacity = fds_out.ElementLength() < kMaxFds ? fds_out.ElementLength() : kMaxFds;
+    size_t fd_capacity = fds_out.ElementLength() < kMaxSocketFds ? fds_out.ElementLength() : kMaxSocketFds;
 
     iovec iov{buf.Data(), buf.ByteLength()};
-    alignas(cmsghdr) char control[CMSG_SPACE(sizeof(int) * kMaxFds)];
+    alignas(cmsghdr) char control[CMSG_SPACE(sizeof(int) * kMaxSocketFds)];
     msghdr msg{};
     msg.msg_iov = &iov;
     msg.msg_iovlen = 1;
@@ -291,12 +292,12 @@ class SeqPacket : public Napi::ObjectWrap<SeqPacket> {
       return ThrowArgument(env, "send(data: Uint8Array, fds?: Int32Array)");
     Napi::Uint8Array data = info[0].As<Napi::Uint8Array>();
     size_t nfds = 0;
-    int fds[kMaxFds];
+    int fds[kMaxSocketFds];
     if (info.Length() > 1 && !info[1].IsUndefined() && !info[1].IsNull()) {
       if (!info[1].IsTypedArray() || info[1].As<Napi::TypedArray>().TypedArrayType() != napi_int32_array)
         return ThrowArgument(env, "fds must be an Int32Array");
       Napi::Int32Array a = info[1].As<Napi::Int32Array>();
-      if (a.ElementLength() > kMaxFds) return ThrowArgument(env, "at most 64 fds per message");
+      if (a.ElementLength() > kMaxSocketFds) return ThrowArgument(env, "at most 64 fds per message");
       nfds = a.ElementLength();
       for (size_t i = 0; i < nfds; i++) {
         if (a[i] < 0) return ThrowArgument(env, "fds must be >= 0");
@@ -308,7 +309,7 @@ class SeqPacket : public Napi::ObjectWrap<SeqPacket> {
     // Zeroed: CMSG_SPACE pads an odd number of fds to 8 bytes, and those padding
     // bytes go to sendmsg too (valgrind memcheck: "sendmsg(msg.msg_control) points
     // to uninitialised byte(s)").
-    alignas(cmsghdr) char control[CMSG_SPACE(sizeof(int) * kMaxFds)] = {};
+    alignas(cmsghdr) char control[CMSG_SPACE(sizeof(int) * kMaxSocketFds)] = {};
     msghdr msg{};
     msg.msg_iov = &iov;
     msg.msg_iovlen = 1;
@@ -431,7 +432,7 @@ void InitSocket(Napi::Env env, Napi::Object exports) {
   c.Set("RECV_CONTROL_TRUNCATED", kRecvControlTruncated);
   c.Set("POLL_READABLE", kWantReadable);
   c.Set("POLL_WRITABLE", kWantWritable);
-  c.Set("MAX_FDS_PER_MESSAGE", static_cast<double>(kMaxFds));
+  c.Set("SOCKET_MAX_FDS", static_cast<double>(kMaxSocketFds));
 }
 
 }  // namespace bufshare

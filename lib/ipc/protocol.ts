@@ -50,7 +50,10 @@ import { MAX_DIMENSION } from '../layout';
 export const PROTOCOL_VERSION = 1;
 /** The largest message, either way. SOCK_SEQPACKET keeps it whole or reports it truncated. */
 export const MAX_MESSAGE_BYTES = 64 * 1024;
-/** The most fds one message may carry (a surface's buffers, each with up to 2 fds). */
+/**
+ * The most fds one protocol message may carry (a surface's buffers, each with up to
+ * 2 fds). The native socket could pass more (constants.SOCKET_MAX_FDS, its SCM_RIGHTS space).
+ */
 export const MAX_FDS_PER_MESSAGE = 16;
 /** Buffers per surface: 1 (single-buffered) to 4. */
 export const MAX_BUFFERS_PER_SURFACE = 4;

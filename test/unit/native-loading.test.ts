@@ -2,6 +2,7 @@ import { expect } from 'chai';
 import { execFileSync } from 'node:child_process';
 import * as native from '../../lib/native';
 import { readPageSize } from '../../lib/page-size';
+import { MAX_FDS_PER_MESSAGE } from '../../lib/protocol';
 import { runTs } from '../helpers/spawn';
 
 describe('native addon loading', function () {
@@ -24,6 +25,12 @@ describe('native addon loading', function () {
     const getconf = Number(execFileSync('getconf', ['PAGESIZE'], { encoding: 'utf8' }).trim());
     expect(readPageSize()).to.equal(getconf);
     expect(native.pageSize).to.equal(getconf);
+  });
+
+  it("the socket's fd ceiling and the protocol's limit have distinct names, the protocol's within the socket's", () => {
+    expect(native.constants).to.not.have.property('MAX_FDS_PER_MESSAGE');
+    expect(native.constants.SOCKET_MAX_FDS).to.equal(64);
+    expect(MAX_FDS_PER_MESSAGE).to.equal(16);
   });
 
   it('a missing auxv is a clear error, not a guess', () => {
