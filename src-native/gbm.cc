@@ -295,7 +295,7 @@ static Napi::Value BoInfo(const Napi::CallbackInfo& info) {
 }
 
 // gbmBoGetFd(bo) -> dma-buf fd. Mesa exports it read-only (O_CLOEXEC without
-// O_RDWR): export writable fds through PRIME first (see DESIGN.md).
+// O_RDWR): export writable fds through PRIME first (see docs/design.md).
 static Napi::Value BoGetFd(const Napi::CallbackInfo& info) {
   uint32_t id;
   if (!GetId(info, 0, "bo", &id)) return Napi::Value();

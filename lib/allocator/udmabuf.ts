@@ -2,7 +2,7 @@
  * UdmabufAllocator: a sealed memfd turned into a dma-buf by /dev/udmabuf. The
  * memory is ordinary RAM (no GPU needed), but clients get a real dma-buf they can
  * import into a GPU; the server maps the memfd itself, coherent with the dma-buf
- * (DESIGN.md). Stride aligned to 256 bytes, what GPU importers commonly require.
+ * (docs/design.md). Stride aligned to 256 bytes, what GPU importers commonly require.
  * Linux 5.0+ with CONFIG_UDMABUF (Debian 6.12 has it; 6.1 does not).
  */
 import { existsSync } from 'node:fs';

@@ -1,7 +1,7 @@
 /**
  * Choosing a DRM node automatically: the first card node on which `canAllocate`
  * succeeds. Render nodes are never picked: they refuse dumb buffers, and Mesa's
- * kms_swrast (GBM on virtual GPUs) needs dumb buffers (DESIGN.md).
+ * kms_swrast (GBM on virtual GPUs) needs dumb buffers (docs/design.md).
  */
 import { debug } from '../debug';
 import { BufshareError } from '../errors';

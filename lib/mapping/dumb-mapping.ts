@@ -2,7 +2,7 @@
  * The server's mapping of a dumb buffer: DRM_IOCTL_MODE_MAP_DUMB gives a fake
  * offset, and mmap of the card fd at that offset maps the buffer's pages.
  * Coherent with a dma-buf mapping of the same buffer on every driver tested
- * (DESIGN.md), so no sync bracket is needed on this path.
+ * (docs/design.md), so no sync bracket is needed on this path.
  */
 import * as native from '../native';
 import { GraphicsRegion, type MapMode, type RegionGeometry } from './graphics-region';

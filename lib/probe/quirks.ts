@@ -1,6 +1,6 @@
 /**
  * Driver quirks: only what cannot be probed safely. Everything else is tried for
- * real (drivers change between kernel versions; see DESIGN.md).
+ * real (drivers change between kernel versions; see docs/design.md).
  */
 
 export interface DriverQuirk {
