@@ -256,7 +256,7 @@ function requireAddon(): Addon {
       'ERR_BUFSHARE_NATIVE_UNAVAILABLE',
       `bufshare's native addon could not be loaded for ${process.platform}-${process.arch}: ${reason}. ` +
         'Prebuilt binaries ship for linux-x64 and linux-arm64 (glibc); elsewhere build it from source: ' +
-        '`cd node_modules/bufshare && npx node-gyp rebuild` (needs python3, make and a C++ compiler).',
+        `\`cd ${packageRoot()} && npx node-gyp rebuild\` (needs python3, make and a C++ compiler).`,
       { cause: e },
     );
     throw loadFailure;
@@ -279,7 +279,8 @@ export function nativeAvailability(): { available: true } | { available: false; 
  */
 const addon = new Proxy({} as Addon, {
   get(_target, name: string | symbol) {
-    return (...args: unknown[]) => (requireAddon()[name as keyof Addon] as (...a: unknown[]) => unknown)(...args);
+    let fn: ((...a: unknown[]) => unknown) | undefined;
+    return (...args: unknown[]) => (fn ??= requireAddon()[name as keyof Addon] as (...a: unknown[]) => unknown)(...args);
   },
 });
 

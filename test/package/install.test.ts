@@ -54,8 +54,9 @@ describe('the packed package, installed offline on a machine without a compiler'
     mkdirSync(bin);
     symlinkSync(process.execPath, join(bin, 'node'));
     bareEnv = { PATH: bin, HOME: join(dir, 'home'), LANG: 'C' };
+    expect(run('/bin/sh', ['-c', 'command -v node'], { cwd: dir, env: bareEnv }).code, 'node on the bare PATH').to.equal(0);
     for (const tool of ['g++', 'gcc', 'cc', 'c++', 'make', 'python3', 'python']) {
-      expect(run('sh', ['-c', `command -v ${tool}`], { cwd: dir, env: bareEnv }).code, `${tool} on the bare PATH`).to.not.equal(0);
+      expect(run('/bin/sh', ['-c', `command -v ${tool}`], { cwd: dir, env: bareEnv }).code, `${tool} on the bare PATH`).to.not.equal(0);
     }
 
     const deps = join(dir, 'deps');
