@@ -164,6 +164,28 @@ describe('the packed package, installed offline on a machine without a compiler'
     expect(report.verdict.software).to.equal(true);
   });
 
+  it('without a binary for the platform: the pure-JS parts work, the rest throws ERR_BUFSHARE_NATIVE_UNAVAILABLE saying why', () => {
+    // A copy of the installed project whose package lacks the linux-x64 binary, as
+    // on a platform nothing was prebuilt for.
+    const bare = join(packed.dir, 'app-no-binary');
+    execFileSync('cp', ['-a', app, bare]);
+    rmSync(join(bare, 'node_modules', 'bufshare', 'prebuilds', 'linux-x64'), { recursive: true });
+    const script = [
+      "const { Region, computeLayout, lookupFormat, ShmAllocator } = require('bufshare');",
+      "const { encodeHello, decodeClientMessage } = require('bufshare/protocol');",
+      'const area = Region.of({ x: 0, y: 0, width: 4, height: 4 }).area;',
+      "const stride = computeLayout(16, 16, lookupFormat('XRGB8888'), 64, 4096).stride;",
+      "const op = decodeClientMessage(encodeHello('x')).op;",
+      'let error;',
+      "try { new ShmAllocator().allocate({ width: 8, height: 8, format: 'XRGB8888' }); } catch (e) { error = { code: e.code, message: e.message }; }",
+      'console.log(JSON.stringify({ area, stride, op, error }));',
+    ].join('\n');
+    const out = JSON.parse(execFileSync('node', ['-e', script], { cwd: bare, env: bareEnv, encoding: 'utf8' })) as { area: number; stride: number; op: string; error?: { code: string; message: string } };
+    expect(out).to.deep.include({ area: 16, stride: 64, op: 'hello' });
+    expect(out.error?.code).to.equal('ERR_BUFSHARE_NATIVE_UNAVAILABLE');
+    expect(out.error?.message).to.include('No native build was found').and.include(`cd ${join(bare, 'node_modules', 'bufshare')} && npx node-gyp rebuild`);
+  });
+
   it('type-checks a TypeScript user of the installed package (bufshare, bufshare/protocol, bufshare/probe)', () => {
     writeFileSync(join(app, 'user.ts'), [
       "import { BufferServer, Region, type Rect } from 'bufshare';",
