@@ -323,8 +323,20 @@ export const unmapBuffer = wrap(addon.unmap);
 export const mappingState = wrap(addon.mappingState);
 export const mappingStats = wrap(addon.mappingStats);
 export const dmabufSync = wrap(addon.dmabufSync);
-/** From the kernel's auxiliary vector (AT_PAGESZ), which needs no addon; the addon's sysconf agrees (test/unit/native-loading.test.ts). */
-export const pageSize: number = readPageSize();
+/**
+ * From the kernel's auxiliary vector (AT_PAGESZ), which needs no addon; the addon's
+ * sysconf agrees (test/unit/native-loading.test.ts) and answers where /proc is not
+ * mounted (a sandbox).
+ */
+export const pageSize: number = systemPageSize();
+
+function systemPageSize(): number {
+  try {
+    return readPageSize();
+  } catch {
+    return requireAddon().pageSize();
+  }
+}
 
 export const copyRectsRaw = wrap(addon.copyRects);
 export const blendRectsRaw = wrap(addon.blendRects);
