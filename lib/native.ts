@@ -324,9 +324,9 @@ export const mappingState = wrap(addon.mappingState);
 export const mappingStats = wrap(addon.mappingStats);
 export const dmabufSync = wrap(addon.dmabufSync);
 /**
- * From the kernel's auxiliary vector (AT_PAGESZ), which needs no addon; the addon's
- * sysconf agrees (test/unit/native-loading.test.ts) and answers where /proc is not
- * mounted (a sandbox).
+ * From the kernel's auxiliary vector (AT_PAGESZ), which needs no addon (getconf
+ * PAGESIZE agrees: test/unit/native-loading.test.ts); where /proc is not mounted (a
+ * sandbox), the addon's sysconf answers.
  */
 export const pageSize: number = systemPageSize();
 
