@@ -325,7 +325,7 @@ export class BufferClient extends EventEmitter<BufferClientEvents> {
       m.buffers.forEach((descriptor, i) => {
         const own = fds.slice(next, next + counts[i]!);
         next += counts[i]!;
-        buffers.push(fromDescriptor(descriptor, own)); // takes ownership of `own`, even when it throws
+        buffers.push(fromDescriptor(descriptor, own, { forDrawing: true })); // takes ownership of `own`, even when it throws
       });
     } catch (e) {
       closeQuietly(fds.slice(next));

@@ -74,14 +74,17 @@ export class Swapchain {
   private frame = 0;
   private destroyedWith: Error | undefined;
 
-  /** Takes ownership of the buffers: maps each one for drawing, destroys each one with the swapchain. */
+  /**
+   * Takes ownership of the buffers: maps each one for drawing, destroys each one
+   * with the swapchain. The buffers were imported `forDrawing`: never read-only.
+   */
   constructor(buffers: readonly ImportedBuffer[], width: number, height: number) {
     this.width = width;
     this.height = height;
     this.slots = [];
     try {
       for (const buffer of buffers) {
-        const region = buffer.map({ mode: buffer.readOnly && buffer.access === 'direct' ? 'read' : 'readwrite' });
+        const region = buffer.map({ mode: 'readwrite' });
         // Mapping opened the CPU access bracket (mapFd); it stays open until the first submit.
         const dmabufFd = region.strategy === 'dmabuf-sync' ? buffer.bufferFd : undefined;
         this.slots.push({ id: buffer.id, buffer, region, dmabufFd, cpuAccess: true, state: 'free', lastSubmitted: 0, damageSince: Region.empty });
