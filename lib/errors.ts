@@ -53,6 +53,8 @@ export const ErrorCodes = [
   'ERR_BUFSHARE_NO_SERVER',
   /** The connection is closed (either side closed it, or it broke). */
   'ERR_BUFSHARE_CONNECTION_CLOSED',
+  /** A peer, or the kernel (a fence that never signalled), did not answer in time. */
+  'ERR_BUFSHARE_TIMEOUT',
 ] as const;
 
 export type ErrorCode = (typeof ErrorCodes)[number];
