@@ -315,3 +315,17 @@ export function openSeqPacket(fd: number, onEvent: (status: number, events: numb
     close: wrap(() => raw.close()),
   };
 }
+
+// ---------------------------------------------------------------------------
+// Hostile-input and coherence additions (issue 15), kept apart from the facade
+// above so that other changes to it merge cleanly.
+
+interface RobustnessAddon {
+  // shm.cc
+  punchHole(fd: number, size: number): void;
+}
+
+const robustness = addon as unknown as RobustnessAddon;
+
+/** fallocate(PUNCH_HOLE | KEEP_SIZE) over [0, size): frees a shm file's pages, even those another process holds the fd of. */
+export const punchHole = wrap(robustness.punchHole);

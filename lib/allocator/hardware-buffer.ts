@@ -23,7 +23,7 @@ import { dmabufMmapForbidden } from '../probe/quirks';
 import { attempt, failed, failureOf, ok, skipped, type PathResult } from '../probe/result';
 import type { Region } from '../region';
 import { BufferBase, closeAll } from './buffer-base';
-import { createShmFile, type ShmFile } from './shm-file';
+import { createShmFile, releaseShmFile, type ShmFile } from './shm-file';
 import { newBufferId, type ExportedBuffer, type SharedBuffer } from './types';
 
 /** The dma-buf a buffer object exported when it was created, and how each export went. */
@@ -212,7 +212,7 @@ export class HardwareBuffer extends BufferBase implements SharedBuffer {
       }
     }
     try {
-      if (this.shadowFile) closeAll([this.shadowFile.fd], native.closeFd);
+      if (this.shadowFile) releaseShmFile(this.shadowFile); // its pages too: the client keeps an fd
     } catch (e) {
       errors.push(e);
     }
