@@ -14,9 +14,10 @@
  */
 import { EventEmitter } from 'eventemitter3';
 import type { Allocator, SharedBuffer } from '../allocator/types';
-import { BufshareError, type ErrorCode } from '../errors';
+import { BufshareError, isErrno, type ErrorCode } from '../errors';
 import { resolveFormat, type FormatInfo } from '../format';
 import { computeLayout } from '../layout';
+import type { GraphicsRegion } from '../mapping/graphics-region';
 import * as native from '../native';
 import { damageFromQuads } from './damage';
 import { Frame } from './frame';
@@ -26,6 +27,15 @@ import {
 } from './protocol';
 import { ServerSurface, type BufferSlot } from './server-surface';
 import type { Connection } from './transport';
+
+/** Slots of the SIGBUS guard table, process-wide (kMaxGuardedMappings, src-native/sigbus.h). */
+export const SIGBUS_GUARD_SLOTS = 4096;
+/**
+ * Guarded mappings (of unsealed shm buffers) one client may make the server
+ * hold: an eighth of the table, so that one client, or seven, can never leave
+ * the others without. Past it the client's allocation is refused.
+ */
+export const CLIENT_GUARD_SHARE = SIGBUS_GUARD_SLOTS / 8;
 
 /** What a ServerClient needs from its server. */
 export interface ServerClientHost {
@@ -84,6 +94,8 @@ export class ServerClient extends EventEmitter<ServerClientEvents> {
   private nextBufferId = 1;
   private bufferCount = 0;
   private bufferBytes = 0;
+  /** Read mappings of this client's buffers that hold a SIGBUS guard slot (see CLIENT_GUARD_SHARE). */
+  private guardedMappings = 0;
   private listenerThrew = false;
   private disconnectReason: string | undefined;
   private helloTimer: NodeJS.Timeout | undefined;
@@ -152,6 +164,7 @@ export class ServerClient extends EventEmitter<ServerClientEvents> {
     if (slot.buffer.destroyed) return;
     this.bufferCount--;
     this.bufferBytes -= slot.buffer.size;
+    if (slot.readRegion?.guarded) this.guardedMappings--;
     slot.readRegion = undefined;
     try {
       // Unmaps the read region too (the buffer tracks every region it handed out).
@@ -287,9 +300,41 @@ export class ServerClient extends EventEmitter<ServerClientEvents> {
       destroyMade();
       fault('ERR_BUFSHARE_LIMIT_EXCEEDED', 'out of buffer ids');
     }
+    const regions = this.mapForReading(made);
+    if (regions instanceof BufshareError) {
+      destroyMade();
+      return regions;
+    }
     this.bufferCount += count;
     this.bufferBytes += bytes;
-    return made.map((buffer) => ({ id: this.nextBufferId++, buffer, held: false, retired: false, readRegion: undefined, staleShadow: undefined }));
+    this.guardedMappings += regions.filter((r) => r?.guarded).length;
+    return made.map((buffer, i) => ({ id: this.nextBufferId++, buffer, held: false, retired: false, readRegion: regions[i], staleShadow: undefined }));
+  }
+
+  /**
+   * The compositor's read mappings of shm buffers, made now rather than at the
+   * first frame.region: a mapping of an unsealed file (the shm fallback) takes a
+   * slot of the SIGBUS guard's process-wide table, and when no slot is left (or
+   * this client used its share) it is this client's allocation that fails, with
+   * a clear error, never a later frame.region in a compositor that did nothing
+   * wrong. Hardware buffers are mapped per use (their mappings take no slot).
+   */
+  private mapForReading(buffers: readonly SharedBuffer[]): (GraphicsRegion | undefined)[] | BufshareError {
+    const regions: (GraphicsRegion | undefined)[] = [];
+    try {
+      for (const b of buffers) regions.push(b.kind === 'shm' ? b.map({ mode: 'read' }) : undefined);
+    } catch (e) {
+      for (const r of regions) r?.unmap();
+      if (isErrno(e, 'ENOSPC')) return new BufshareError('ERR_BUFSHARE_LIMIT_EXCEEDED', 'the server\'s SIGBUS guard table is full (too many unsealed shm buffers mapped)');
+      throw e;
+    }
+    const guarded = regions.filter((r) => r?.guarded).length;
+    if (this.guardedMappings + guarded > CLIENT_GUARD_SHARE) {
+      for (const r of regions) r?.unmap();
+      return new BufshareError('ERR_BUFSHARE_LIMIT_EXCEEDED',
+        `over this client's share of ${CLIENT_GUARD_SHARE} guarded mappings (unsealed shm buffers, which the SIGBUS guard must watch)`);
+    }
+    return regions;
   }
 
   /** Sends the descriptors and fds of a surface's buffers (on creation and after a resize). */

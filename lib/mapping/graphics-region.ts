@@ -98,6 +98,14 @@ export class GraphicsRegion {
     return this.sawFault;
   }
 
+  /**
+   * True when the SIGBUS guard watches this mapping (its file is unsealed and
+   * could shrink): it holds one slot of the guard's process-wide table.
+   */
+  get guarded(): boolean {
+    return this.faultProbe !== undefined;
+  }
+
   /** The pixel bytes, row y at `y * stride`. Length 0 once unmapped. */
   get pixels(): Uint8Array {
     return this.bytes;
