@@ -339,6 +339,7 @@ interface RobustnessAddon {
   FenceWatch: FenceWatchConstructor;
   vgemFenceAttach(drmFd: number, handle: number, write: boolean): number;
   vgemFenceSignal(drmFd: number, fence: number): void;
+  primeFdToHandle(drmFd: number, dmabufFd: number): number;
 }
 
 const robustness = addon as unknown as RobustnessAddon;
@@ -353,6 +354,8 @@ export const watchFences = wrap((fd: number, access: number, onReady: (status: n
 /** vgem only (tests): attaches a fence to a GEM object; returns its id. Signals on vgemFenceSignal or after 10 s. */
 export const vgemFenceAttach = wrap(robustness.vgemFenceAttach);
 export const vgemFenceSignal = wrap(robustness.vgemFenceSignal);
+/** DRM_IOCTL_PRIME_FD_TO_HANDLE: a dma-buf imported as a GEM handle on drmFd (close it with drmGemClose). */
+export const primeFdToHandle = wrap(robustness.primeFdToHandle);
 
 /** fallocate(PUNCH_HOLE | KEEP_SIZE) over [0, size): frees a shm file's pages, even those another process holds the fd of. */
 export const punchHole = wrap(robustness.punchHole);

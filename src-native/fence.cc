@@ -186,7 +186,22 @@ static Napi::Value VgemFenceSignal(const Napi::CallbackInfo& info) {
   return info.Env().Undefined();
 }
 
+// primeFdToHandle(drmFd, dmabufFd) -> GEM handle on drmFd (DRM_IOCTL_PRIME_FD_TO_HANDLE):
+// how a test plays a client's GPU, importing a buffer to attach a vgem fence to it.
+static Napi::Value PrimeFdToHandle(const Napi::CallbackInfo& info) {
+  int fd, dmabuf;
+  if (!GetFd(info, 0, &fd) || !GetFd(info, 1, &dmabuf)) return Napi::Value();
+  struct {
+    uint32_t handle;
+    uint32_t flags;
+    int32_t fd;
+  } arg = {0, 0, dmabuf};
+  if (ioctl(fd, _IOWR('d', 0x2e, arg), &arg) < 0) return ThrowSyscall(info.Env(), "ioctl(DRM_IOCTL_PRIME_FD_TO_HANDLE)", errno);
+  return Napi::Number::New(info.Env(), arg.handle);
+}
+
 void InitFence(Napi::Env env, Napi::Object exports) {
+  exports.Set("primeFdToHandle", Napi::Function::New(env, PrimeFdToHandle, "primeFdToHandle"));
   exports.Set("dmabufReady", Napi::Function::New(env, DmabufReady, "dmabufReady"));
   exports.Set("FenceWatch", FenceWatch::Define(env));
   exports.Set("vgemFenceAttach", Napi::Function::New(env, VgemFenceAttach, "vgemFenceAttach"));

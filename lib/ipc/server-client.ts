@@ -18,6 +18,8 @@ import { BufshareError, isErrno, type ErrorCode } from '../errors';
 import { resolveFormat, type FormatInfo } from '../format';
 import { computeLayout } from '../layout';
 import type { GraphicsRegion } from '../mapping/graphics-region';
+import { HardwareBuffer } from '../allocator/hardware-buffer';
+import { implicitFencesSignalled, waitForImplicitFences } from '../sync/implicit-fences';
 import * as native from '../native';
 import { damageFromQuads } from './damage';
 import { Frame } from './frame';
@@ -37,6 +39,13 @@ export const SIGBUS_GUARD_SLOTS = 4096;
  */
 export const CLIENT_GUARD_SHARE = SIGBUS_GUARD_SLOTS / 8;
 
+/**
+ * Milliseconds a submitted hardware buffer's write fences may take before its
+ * client is disconnected with ERR_BUFSHARE_TIMEOUT (a GPU frame takes a few ms;
+ * a fence that never signals must not hold a surface's frames forever).
+ */
+export const DEFAULT_FENCE_TIMEOUT_MS = 2000;
+
 /** What a ServerClient needs from its server. */
 export interface ServerClientHost {
   readonly allocator: Allocator;
@@ -45,6 +54,8 @@ export interface ServerClientHost {
   readonly closing: boolean;
   /** Client access asked of the allocator for hardware surfaces. */
   readonly hardwareAccess: 'auto' | 'shadow';
+  /** How long a submitted hardware buffer's write fences may take to signal; default DEFAULT_FENCE_TIMEOUT_MS. */
+  readonly fenceTimeoutMs?: number;
   surfaceCreated(surface: ServerSurface): void;
   frame(frame: Frame): void;
   surfaceDestroyed(surface: ServerSurface): void;
@@ -94,6 +105,8 @@ export class ServerClient extends EventEmitter<ServerClientEvents> {
   private nextBufferId = 1;
   private bufferCount = 0;
   private bufferBytes = 0;
+  /** Per surface, the last frame waiting for its buffer's fences (later frames wait behind it). */
+  private readonly fenceWaits = new Map<ServerSurface, Promise<void>>();
   /** Read mappings of this client's buffers that hold a SIGBUS guard slot (see CLIENT_GUARD_SHARE). */
   private guardedMappings = 0;
   private listenerThrew = false;
@@ -390,10 +403,47 @@ export class ServerClient extends EventEmitter<ServerClientEvents> {
     if (slot.buffer.access === 'shadow') surface.commitShadow(slot, damage);
     slot.held = true;
     const frame = new Frame(surface, slot, damage);
-    this.toCompositor(() => {
-      surface.emit('frame', frame);
-      this.host.frame(frame);
+    // A buffer the client renders into directly may still be written by its GPU
+    // (implicit sync): the compositor must not see the frame before the
+    // dma-buf's write fences signal. Frames of a surface stay in order.
+    const fenced = slot.buffer.access === 'direct' && slot.buffer instanceof HardwareBuffer ? slot.buffer.dmabufFd : undefined;
+    const before = this.fenceWaits.get(surface);
+    if (before === undefined && (fenced === undefined || implicitFencesSignalled(fenced, 'read'))) {
+      this.deliverFrame(frame);
+      return;
+    }
+    const timeoutMs = this.host.fenceTimeoutMs ?? DEFAULT_FENCE_TIMEOUT_MS;
+    const ready = (before ?? Promise.resolve()).then(() => (fenced === undefined ? undefined : waitForImplicitFences(fenced, { access: 'read', timeoutMs })));
+    const delivered: Promise<void> = ready.then(() => this.deliverFrame(frame), (e: unknown) => this.fenceFailed(frame, e)).finally(() => {
+      if (this.fenceWaits.get(surface) === delivered) this.fenceWaits.delete(surface);
     });
+    this.fenceWaits.set(surface, delivered);
+  }
+
+  /** Hands a frame to the compositor, or returns its buffer when nobody is left to show it to. */
+  private deliverFrame(frame: Frame): void {
+    if (this.connection.closed || frame.surface.destroyed) {
+      frame.release();
+      return;
+    }
+    try {
+      this.toCompositor(() => {
+        frame.surface.emit('frame', frame);
+        this.host.frame(frame);
+      });
+    } catch (e) {
+      if (this.fenceWaits.size === 0) throw e;
+      process.nextTick(() => {
+        throw e; // a compositor listener threw after a fence wait: as uncaught as when it throws synchronously
+      });
+    }
+  }
+
+  /** A submitted buffer's fences never signalled (or could not be waited for): that client's fault, never the compositor's hang. */
+  private fenceFailed(frame: Frame, e: unknown): void {
+    frame.release();
+    const error = e instanceof BufshareError ? e : new BufshareError('ERR_BUFSHARE_TIMEOUT', String(e));
+    this.disconnect(`${error.code}: ${error.message}`, { code: error.code, message: `buffer of surface ${frame.surface.id}: ${error.message}` });
   }
 
   private resize(m: Extract<ClientMessage, { op: 'resize' }>): void {

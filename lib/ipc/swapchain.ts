@@ -19,6 +19,7 @@ import { BufshareError } from '../errors';
 import type { ImportedBuffer } from '../imported-buffer';
 import type { GraphicsRegion } from '../mapping/graphics-region';
 import * as native from '../native';
+import { implicitFencesSignalled } from '../sync/implicit-fences';
 import { Region } from '../region';
 
 export interface AcquiredBuffer {
@@ -174,7 +175,11 @@ export class Swapchain {
     for (const w of this.waiters.splice(0)) w.reject(error);
     for (const s of this.slots) {
       try {
-        setCpuAccess(s, true); // unmapping ends the bracket: open it so START/END stay balanced
+        // Unmapping ends the bracket: open it so START/END stay balanced. But
+        // START waits, uninterruptibly for us, for every fence on the buffer: a
+        // fence that never signals (a hung GPU job) would hang the teardown, so
+        // a buffer with fences pending is destroyed without it.
+        if (s.dmabufFd === undefined || implicitFencesSignalled(s.dmabufFd, 'write')) setCpuAccess(s, true);
       } catch {
         // Destroying anyway.
       }
