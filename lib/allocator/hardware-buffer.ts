@@ -319,7 +319,9 @@ export function createHardwareBuffer(raw: RawBuffer, probed: KindCapability, for
       dmabufMmapRead: probed.dmabufMmapRead, dmabufMmapWrite: write,
       serverMaps: { ...probed.serverMaps, 'dmabuf-sync': write },
     };
-    verdict = decideAccess({ kind: raw.kind, driver: raw.driver, capability, ...(forceShadow ? { forceShadow } : {}) });
+    verdict = decideAccess({
+      kind: raw.kind, driver: raw.driver, capability, layout: { modifier: raw.modifier, planes: 1 }, ...(forceShadow ? { forceShadow } : {}),
+    });
   } catch (e) {
     raw.destroy();
     throw e;
