@@ -20,6 +20,7 @@ import { computeLayout } from '../layout';
 import type { GraphicsRegion } from '../mapping/graphics-region';
 import { HardwareBuffer } from '../allocator/hardware-buffer';
 import { implicitFencesSignalled, waitForImplicitFences } from '../sync/implicit-fences';
+import { LingeringExports } from './lingering-exports';
 import * as native from '../native';
 import { damageFromQuads } from './damage';
 import { Frame } from './frame';
@@ -105,6 +106,8 @@ export class ServerClient extends EventEmitter<ServerClientEvents> {
   private nextBufferId = 1;
   private bufferCount = 0;
   private bufferBytes = 0;
+  /** Dma-bufs of destroyed buffers the client may still hold: charged to its byte limit until it lets go. */
+  private readonly lingering = new LingeringExports();
   /** Per surface, the last frame waiting for its buffer's fences (later frames wait behind it). */
   private readonly fenceWaits = new Map<ServerSurface, Promise<void>>();
   /** Read mappings of this client's buffers that hold a SIGBUS guard slot (see CLIENT_GUARD_SHARE). */
@@ -177,6 +180,14 @@ export class ServerClient extends EventEmitter<ServerClientEvents> {
     if (slot.buffer.destroyed) return;
     this.bufferCount--;
     this.bufferBytes -= slot.buffer.size;
+    const exported = slot.buffer instanceof HardwareBuffer && slot.buffer.verdict.exportsBuffer ? slot.buffer.dmabufFd : undefined;
+    if (exported !== undefined && !this.connection.closed) {
+      try {
+        this.lingering.hold(exported, slot.buffer.size);
+      } catch {
+        // No fd left for a dup: the bytes go uncharged rather than the destroy failing.
+      }
+    }
     if (slot.readRegion?.guarded) this.guardedMappings--;
     slot.readRegion = undefined;
     try {
@@ -282,7 +293,8 @@ export class ServerClient extends EventEmitter<ServerClientEvents> {
       if (e instanceof BufshareError) return e; // SIZE_OVERFLOW: refused like any allocation failure
       throw e;
     }
-    if (this.bufferBytes - freed.bytes + estimate > limits.maxBytes) {
+    this.lingering.sweep();
+    if (this.bufferBytes + this.lingering.bytes - freed.bytes + estimate > limits.maxBytes) {
       fault('ERR_BUFSHARE_LIMIT_EXCEEDED', `over the limit of ${limits.maxBytes} buffer bytes per client`);
     }
     const made: SharedBuffer[] = [];
@@ -305,7 +317,7 @@ export class ServerClient extends EventEmitter<ServerClientEvents> {
       throw e;
     }
     const bytes = made.reduce((n, b) => n + b.size, 0);
-    if (this.bufferBytes - freed.bytes + bytes > limits.maxBytes) {
+    if (this.bufferBytes + this.lingering.bytes - freed.bytes + bytes > limits.maxBytes) {
       destroyMade();
       fault('ERR_BUFSHARE_LIMIT_EXCEEDED', `over the limit of ${limits.maxBytes} buffer bytes per client`);
     }
@@ -482,6 +494,7 @@ export class ServerClient extends EventEmitter<ServerClientEvents> {
         errors.push(e);
       }
     }
+    this.lingering.close(); // the client is gone: nobody left to charge
     this.emit('disconnect', reason);
     this.host.disconnected(this, reason);
     if (errors.length > 0) throw errors[0];
