@@ -104,6 +104,35 @@ describe('Implicit fences (vgem)', function () {
     other.close();
   });
 
+  it("a client waits on its loop for the compositor's read fences before drawing into a released buffer", async () => {
+    const client = await BufferClient.connect({ path: sock.path });
+    const surface = await client.createSurface({ width: 32, height: 32, format: 'XRGB8888', usage: 'hardware', bufferCount: 1 });
+    let readFence: number | undefined;
+    server.once('frame', (frame) => {
+      // The compositor's GPU samples the buffer: a read fence, then the release.
+      readFence = native.vgemFenceAttach(gpu, native.primeFdToHandle(gpu, (frame.buffer as unknown as { dmabufFd: number }).dmabufFd), false);
+      frame.release();
+    });
+    const first = await surface.nextBuffer();
+    surface.submit(first.buffer, [{ x: 0, y: 0, width: 32, height: 32 }]);
+    let acquired = false;
+    const next = surface.nextBuffer().then((b) => {
+      acquired = true;
+      return b;
+    });
+    let ticks = 0;
+    const ticker = setInterval(() => ticks++, 10);
+    await sleep(400);
+    clearInterval(ticker);
+    expect(readFence, 'the frame arrived').to.not.equal(undefined);
+    expect(acquired, 'handed out with the read fence pending').to.equal(false);
+    expect(ticks, 'the event loop kept running').to.be.at.least(3); // 40 when idle; a blocked process: 0-1
+    native.vgemFenceSignal(gpu, readFence!);
+    const b = await next;
+    expect(b.buffer).to.equal(first.buffer);
+    client.close();
+  });
+
   it('waitForImplicitFences on a real dma-buf: pending while the write fence is, resolves on signal, times out otherwise', async () => {
     const b = allocator.allocate({ width: 16, height: 16, format: 'XRGB8888', usage: 'hardware' });
     const dmabuf = b.dmabufFd!;
