@@ -60,6 +60,8 @@ export const ErrorCodes = [
    * protocol codecs work without it.
    */
   'ERR_BUFSHARE_NATIVE_UNAVAILABLE',
+  /** A peer, or the kernel (a fence that never signalled), did not answer in time. */
+  'ERR_BUFSHARE_TIMEOUT',
 ] as const;
 
 export type ErrorCode = (typeof ErrorCodes)[number];

@@ -10,7 +10,7 @@ import { validateDescriptor, type ClientBufferDescriptor, type ShadowLayout } fr
 import { BufshareError } from './errors';
 import { parseModifier, resolveFormat } from './format';
 import { BufferBase, closeAll } from './allocator/buffer-base';
-import { mapFd } from './mapping/fd-mapping';
+import { fdIsReadWrite, mapFd } from './mapping/fd-mapping';
 import { modeAllowsWrite, type GraphicsRegion, type MapMode } from './mapping/graphics-region';
 import * as native from './native';
 
@@ -67,14 +67,37 @@ function fdSize(fd: number): number {
   return st.regular ? st.size : st.seekSize;
 }
 
+export interface ImportOptions {
+  /**
+   * The importer must draw into the buffer (a client's swapchain): refuse a
+   * buffer whose pixels it could not write, whatever the descriptor's readOnly
+   * flag says: a direct buffer flagged read-only, or an fd to draw into that is
+   * not open read-write (mapping it writable would fail, and a read-only mapping
+   * written by JS would kill the process).
+   */
+  readonly forDrawing?: boolean;
+}
+
+function checkDrawable(descriptor: ClientBufferDescriptor, fds: readonly number[]): void {
+  if (descriptor.access === 'direct' && descriptor.readOnly) {
+    throw new BufshareError('ERR_BUFSHARE_INVALID_DESCRIPTOR', 'invalid buffer descriptor: a direct-access buffer to draw into is flagged read-only (a read-only buffer needs a shadow)');
+  }
+  const role = descriptor.access === 'direct' ? 'buffer' : 'shadow';
+  const fd = fds[descriptor.fds.indexOf(role)]!;
+  if (!fdIsReadWrite(fd)) {
+    throw new BufshareError('ERR_BUFSHARE_INVALID_DESCRIPTOR', `invalid buffer descriptor: the ${role} fd to draw into is not open read-write`);
+  }
+}
+
 /**
  * Validates `json` (a parsed descriptor) against itself and against the fds it
  * arrived with, and returns the buffer. Takes ownership of `fds` (see above).
  * Throws ERR_BUFSHARE_INVALID_DESCRIPTOR for any inconsistency, including fds
  * that hold less memory than the descriptor claims (mapping past the end of a
- * file would fault with SIGBUS on first touch).
+ * file would fault with SIGBUS on first touch), and with `forDrawing`, a buffer
+ * that could not be drawn into.
  */
-export function fromDescriptor(json: unknown, fds: readonly number[]): ImportedBuffer {
+export function fromDescriptor(json: unknown, fds: readonly number[], options: ImportOptions = {}): ImportedBuffer {
   try {
     const descriptor = validateDescriptor(json);
     if (fds.length !== descriptor.fds.length) {
@@ -94,6 +117,7 @@ export function fromDescriptor(json: unknown, fds: readonly number[]): ImportedB
         throw new BufshareError('ERR_BUFSHARE_INVALID_DESCRIPTOR', `invalid buffer descriptor: the ${role} fd holds ${have} bytes, the descriptor needs ${need}`);
       }
     });
+    if (options.forDrawing) checkDrawable(descriptor, fds);
     return new ImportedBuffer(descriptor, fds);
   } catch (e) {
     closeAll(fds.filter((fd) => Number.isInteger(fd) && fd >= 0), (fd) => {

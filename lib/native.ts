@@ -402,3 +402,47 @@ export function openSeqPacket(fd: number, onEvent: (status: number, events: numb
     close: wrap(() => raw.close()),
   };
 }
+
+// ---------------------------------------------------------------------------
+// Hostile-input and coherence additions (issue 15), kept apart from the facade
+// above so that other changes to it merge cleanly.
+
+/** A wait for a dma-buf's implicit fences on the event loop (fence.cc). */
+export interface FenceWatch {
+  /** Stops waiting; onReady is then never called. Idempotent. */
+  cancel(): void;
+}
+
+interface FenceWatchConstructor {
+  /** access: 1 read (write fences signalled), 2 write (all fences signalled). Watches a dup of fd. */
+  new (fd: number, access: number, onReady: (status: number) => void): FenceWatch;
+}
+
+interface RobustnessAddon {
+  // shm.cc
+  punchHole(fd: number, size: number): void;
+  // fence.cc
+  dmabufReady(fd: number, access: number): boolean;
+  FenceWatch: FenceWatchConstructor;
+  vgemFenceAttach(drmFd: number, handle: number, write: boolean): number;
+  vgemFenceSignal(drmFd: number, fence: number): void;
+  primeFdToHandle(drmFd: number, dmabufFd: number): number;
+}
+
+const robustness = addon as unknown as RobustnessAddon;
+
+/** access for dmabufReady / watchFences. */
+export const FENCE_ACCESS_READ = 1;
+export const FENCE_ACCESS_WRITE = 2;
+/** poll() of a dma-buf now: true when its fences allow `access` (FENCE_ACCESS_*). */
+export const dmabufReady = wrap(robustness.dmabufReady);
+/** Starts waiting on the loop for `fd`'s fences to allow `access`; onReady(status) runs once. */
+export const watchFences = wrap((fd: number, access: number, onReady: (status: number) => void): FenceWatch => new robustness.FenceWatch(fd, access, onReady));
+/** vgem only (tests): attaches a fence to a GEM object; returns its id. Signals on vgemFenceSignal or after 10 s. */
+export const vgemFenceAttach = wrap(robustness.vgemFenceAttach);
+export const vgemFenceSignal = wrap(robustness.vgemFenceSignal);
+/** DRM_IOCTL_PRIME_FD_TO_HANDLE: a dma-buf imported as a GEM handle on drmFd (close it with drmGemClose). */
+export const primeFdToHandle = wrap(robustness.primeFdToHandle);
+
+/** fallocate(PUNCH_HOLE | KEEP_SIZE) over [0, size): frees a shm file's pages, even those another process holds the fd of. */
+export const punchHole = wrap(robustness.punchHole);

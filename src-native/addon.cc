@@ -5,6 +5,7 @@
 #include "blend.h"
 #include "copy.h"
 #include "drm.h"
+#include "fence.h"
 #include "fd.h"
 #include "gbm.h"
 #include "map.h"
@@ -22,6 +23,7 @@ static Napi::Object InitAddon(Napi::Env env, Napi::Object exports) {
   bufshare::InitGbm(env, exports);
   bufshare::InitUdmabuf(env, exports);
   bufshare::InitSocket(env, exports);
+  bufshare::InitFence(env, exports);
   return exports;
 }
 

@@ -39,6 +39,20 @@ static Napi::Value MemfdCreate(const Napi::CallbackInfo& info) {
   return Napi::Number::New(env, fd);
 }
 
+// punchHole(fd, size): frees every page of a shm file, keeping its size. Works
+// on a memfd sealed against shrinking (only F_SEAL_WRITE forbids it) and frees
+// the pages even while another process holds the fd: what the server does to a
+// buffer it destroys, so that a client that kept the fd pins no memory. The
+// client then reads zeros, and pays for (its RSS) any page it writes again.
+static Napi::Value PunchHole(const Napi::CallbackInfo& info) {
+  int fd;
+  uint64_t size;
+  if (!GetFd(info, 0, &fd) || !GetSize(info, 1, "size", &size)) return Napi::Value();
+  if (fallocate(fd, FALLOC_FL_PUNCH_HOLE | FALLOC_FL_KEEP_SIZE, 0, static_cast<off_t>(size)) < 0)
+    return ThrowSyscall(info.Env(), "fallocate(FALLOC_FL_PUNCH_HOLE)", errno);
+  return info.Env().Undefined();
+}
+
 // shmFileCreate(dir, size) -> fd: an anonymous file in a tmpfs directory, for
 // where memfd_create is unavailable. O_TMPFILE never gives the file a name; where
 // that is refused too, a random name is created exclusively and unlinked at once.
@@ -70,6 +84,7 @@ static Napi::Value ShmFileCreate(const Napi::CallbackInfo& info) {
 
 void InitShm(Napi::Env env, Napi::Object exports) {
   exports.Set("memfdCreate", Napi::Function::New(env, MemfdCreate, "memfdCreate"));
+  exports.Set("punchHole", Napi::Function::New(env, PunchHole, "punchHole"));
   exports.Set("shmFileCreate", Napi::Function::New(env, ShmFileCreate, "shmFileCreate"));
 }
 

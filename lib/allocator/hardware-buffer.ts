@@ -23,7 +23,7 @@ import { dmabufMmapForbidden } from '../probe/quirks';
 import { attempt, failed, failureOf, ok, skipped, type PathResult } from '../probe/result';
 import type { Region } from '../region';
 import { BufferBase, closeAll } from './buffer-base';
-import { createShmFile, type ShmFile } from './shm-file';
+import { createShmFile, releaseShmFile, type ShmFile } from './shm-file';
 import { newBufferId, type ExportedBuffer, type SharedBuffer } from './types';
 
 /** The dma-buf a buffer object exported when it was created, and how each export went. */
@@ -89,6 +89,8 @@ export class HardwareBuffer extends BufferBase implements SharedBuffer {
   private readonly shadowLayout: ShadowLayout | undefined;
   private shadowRegion: GraphicsRegion | undefined;
   private commitTarget: GraphicsRegion | undefined;
+  /** The compositor's persistent read mapping of the shadow (see mapFrameSource). */
+  private frameShadow: GraphicsRegion | undefined;
 
   /** Takes ownership of `raw` (destroyed with this buffer, or here if construction fails). */
   constructor(raw: RawBuffer, verdict: Extract<AccessVerdict, { usable: true }>) {
@@ -186,6 +188,40 @@ export class HardwareBuffer extends BufferBase implements SharedBuffer {
     return this.mapServer(mode);
   }
 
+  /**
+   * Where a compositor reads one frame of this buffer, and whether that mapping
+   * is only right for this frame. Each source's coherence rule (Mir-style):
+   *
+   * - shadow access: the shadow, a sealed memfd in cached RAM, the very memory
+   *   the client drew into. Coherent by construction (one CPU cache domain), so
+   *   the mapping is kept across frames. It is also why the hardware buffer is
+   *   never the read source here: it may be write-combined (CPU reads about 40x
+   *   slower) or tiled, and the shadow holds the same pixels, linear.
+   * - dumb-map, direct (udmabuf's memfd): the buffer's own pages, coherent with
+   *   the client's dma-buf mapping on every driver measured (DESIGN.md): kept.
+   * - gbm-map: gbm_bo_map may hand out a staging copy made at map time (tiled
+   *   or VRAM buffers on real GPUs), which would go stale: mapped per frame,
+   *   unmapped at release, never reused for reading across frames.
+   * - dmabuf-sync: mapFd opens DMA_BUF_IOCTL_SYNC START(READ) at map and END at
+   *   unmap, so a per-frame mapping brackets exactly the compositor's reads
+   *   (START when the frame is handed out, END when it is released).
+   */
+  mapFrameSource(): { readonly region: GraphicsRegion; readonly perFrame: boolean } {
+    this.checkAlive();
+    if (this.shadowFile && this.shadowLayout) {
+      if (!this.frameShadow?.mapped) {
+        this.frameShadow = mapFd({
+          fd: this.shadowFile.fd, size: this.shadowLayout.size, mode: 'read', strategy: 'shadow', dmabuf: false,
+          width: this.width, height: this.height, stride: this.shadowLayout.stride, format: this.format, offset: 0,
+        });
+      }
+      return { region: this.frameShadow, perFrame: false };
+    }
+    const mapping = this.verdict.serverMapping;
+    const persistent = (mapping === 'dumb-map' || mapping === 'direct') && this.raw.ownMappingIsDirect;
+    return { region: this.map({ mode: 'read' }), perFrame: !persistent };
+  }
+
   private mapServer(mode: MapMode): GraphicsRegion {
     if (this.verdict.serverMapping !== 'dmabuf-sync') return this.raw.mapOwn(mode);
     const fd = this.raw.export.fd;
@@ -204,7 +240,7 @@ export class HardwareBuffer extends BufferBase implements SharedBuffer {
 
   protected releaseResources(): void {
     const errors: unknown[] = [];
-    for (const region of [this.shadowRegion, this.commitTarget]) {
+    for (const region of [this.shadowRegion, this.commitTarget, this.frameShadow]) {
       try {
         region?.unmap();
       } catch (e) {
@@ -212,7 +248,7 @@ export class HardwareBuffer extends BufferBase implements SharedBuffer {
       }
     }
     try {
-      if (this.shadowFile) closeAll([this.shadowFile.fd], native.closeFd);
+      if (this.shadowFile) releaseShmFile(this.shadowFile); // its pages too: the client keeps an fd
     } catch (e) {
       errors.push(e);
     }
@@ -283,7 +319,9 @@ export function createHardwareBuffer(raw: RawBuffer, probed: KindCapability, for
       dmabufMmapRead: probed.dmabufMmapRead, dmabufMmapWrite: write,
       serverMaps: { ...probed.serverMaps, 'dmabuf-sync': write },
     };
-    verdict = decideAccess({ kind: raw.kind, driver: raw.driver, capability, ...(forceShadow ? { forceShadow } : {}) });
+    verdict = decideAccess({
+      kind: raw.kind, driver: raw.driver, capability, layout: { modifier: raw.modifier, planes: 1 }, ...(forceShadow ? { forceShadow } : {}),
+    });
   } catch (e) {
     raw.destroy();
     throw e;

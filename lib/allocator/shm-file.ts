@@ -56,3 +56,26 @@ export function createShmFile(size: number, options: ShmFileOptions = {}): ShmFi
   }
   return { fd: native.shmFileCreate(fallbackDir(), size), size, sealed: false };
 }
+
+/**
+ * Frees the memory of a shm file the caller is done with, then closes its fd.
+ * The pages are punched out first: a client keeps its own fd to the file, and
+ * without this it could keep every page the compositor faulted in alive,
+ * outside its byte limit and in nobody's RSS (create, submit, destroy, repeat).
+ * Punching works on sealed memfds (only F_SEAL_WRITE forbids it) and on the
+ * tmpfs fallback. Only for files nobody else should still read: the server's
+ * own buffers and shadows, once destroyed.
+ */
+export function releaseShmFile(file: ShmFile): void {
+  try {
+    native.punchHole(file.fd, file.size);
+  } catch (e) {
+    // A filesystem without hole punching (EOPNOTSUPP) keeps its pages until the
+    // last fd closes, as before; closing must happen regardless.
+    if (!isErrno(e, 'EOPNOTSUPP', 'ENOSYS')) {
+      native.closeFd(file.fd);
+      throw e;
+    }
+  }
+  native.closeFd(file.fd);
+}

@@ -11,7 +11,7 @@ import * as native from '../native';
 import type { Region } from '../region';
 import { DESCRIPTOR_VERSION } from '../descriptor';
 import { BufferBase } from './buffer-base';
-import { createShmFile, type ShmFile } from './shm-file';
+import { createShmFile, releaseShmFile, type ShmFile } from './shm-file';
 import { newBufferId, type AllocateRequest, type Allocator, type ExportedBuffer, type SharedBuffer } from './types';
 
 export interface ShmAllocatorOptions {
@@ -85,7 +85,7 @@ export class ShmBuffer extends BufferBase implements SharedBuffer {
   }
 
   protected releaseResources(): void {
-    native.closeFd(this.file.fd);
+    releaseShmFile(this.file);
   }
 }
 

@@ -21,7 +21,7 @@
  */
 import { EventEmitter } from 'eventemitter3';
 import { BufshareError, ErrorCodes, type ErrorCode } from '../errors';
-import { resolveFormat, type FormatInfo, type FormatSpec } from '../format';
+import { lookupFormat, resolveFormat, type FormatInfo, type FormatSpec } from '../format';
 import { fromDescriptor, type ImportedBuffer } from '../imported-buffer';
 import * as native from '../native';
 import {
@@ -38,7 +38,16 @@ export interface BufferClientOptions {
   readonly path?: string;
   /** A name the server sees (logs). */
   readonly name?: string;
+  /**
+   * Milliseconds to wait for the server's welcome and for its answer to each
+   * createSurface() and resize(); past it the call rejects with
+   * ERR_BUFSHARE_TIMEOUT and the connection is closed (a server that does not
+   * answer is broken or hostile). Default 10,000.
+   */
+  readonly replyTimeoutMs?: number;
 }
+
+export const DEFAULT_REPLY_TIMEOUT_MS = 10000;
 
 export interface CreateSurfaceOptions {
   readonly width: number;
@@ -61,6 +70,18 @@ interface PendingCreate {
   readonly options: Required<CreateSurfaceOptions>;
   resolve(s: Surface): void;
   reject(e: Error): void;
+}
+
+/**
+ * Buffers (or an error) the server owes us for a create_surface or a resize,
+ * in the order asked: the geometry its surface_buffers must have, and the
+ * timer that gives up on it.
+ */
+interface ExpectedBuffers {
+  readonly width: number;
+  readonly height: number;
+  readonly format: number;
+  readonly timer: ReturnType<typeof setTimeout>;
 }
 
 /** Connect attempts when the server's accept backlog is full (EAGAIN), 10 ms apart. */
@@ -88,9 +109,13 @@ export class BufferClient extends EventEmitter<BufferClientEvents> {
   private readonly connection: Connection;
   private readonly surfaces = new Map<number, Surface>();
   private readonly pending = new Map<number, PendingCreate>();
+  private readonly expected = new Map<number, ExpectedBuffers[]>();
+  private readonly replyTimeoutMs: number;
   private readonly surfaceHost: SurfaceHost;
   private nextSurfaceId = 1;
   private closeReason: string | undefined;
+  /** The server's invalid message that closed the connection, if one did. */
+  private failure: BufshareError | undefined;
 
   /**
    * Connects and says hello. Rejects with ERR_BUFSHARE_NO_SERVER when nobody
@@ -99,6 +124,10 @@ export class BufferClient extends EventEmitter<BufferClientEvents> {
    */
   static async connect(options: BufferClientOptions = {}): Promise<BufferClient> {
     const path = options.path ?? defaultSocketPath();
+    const replyTimeoutMs = options.replyTimeoutMs ?? DEFAULT_REPLY_TIMEOUT_MS;
+    if (!Number.isFinite(replyTimeoutMs) || replyTimeoutMs <= 0) {
+      throw new BufshareError('ERR_BUFSHARE_INVALID_ARGUMENT', `replyTimeoutMs must be a positive number, got ${String(replyTimeoutMs)}`);
+    }
     let connection: Connection | undefined;
     for (let attempt = 1; !connection; attempt++) {
       try {
@@ -127,7 +156,9 @@ export class BufferClient extends EventEmitter<BufferClientEvents> {
             conn.close(failure.message);
             return;
           }
+          clearTimeout(timer);
           conn.off('message', onMessage);
+          conn.off('malformed', onMalformed);
           conn.off('close', onClose);
           resolve(m);
         } else if (m.op === 'error') {
@@ -140,26 +171,44 @@ export class BufferClient extends EventEmitter<BufferClientEvents> {
         }
       };
       const onClose = (reason: string): void => {
+        clearTimeout(timer);
         reject(failure ?? new BufshareError('ERR_BUFSHARE_CONNECTION_CLOSED', `the server closed the connection before welcoming us: ${reason}`));
       };
+      // A reply too long for the protocol never arrives as a message: it is one.
+      const onMalformed = (reason: string): void => {
+        failure = new BufshareError('ERR_BUFSHARE_PROTOCOL', `invalid message from the server: ${reason}`);
+        conn.close(failure.message);
+      };
+      const timer = setTimeout(() => {
+        failure = new BufshareError('ERR_BUFSHARE_TIMEOUT', `the server did not welcome us within ${replyTimeoutMs} ms`);
+        conn.close(failure.message);
+      }, replyTimeoutMs);
       conn.on('message', onMessage);
+      conn.on('malformed', onMalformed);
       conn.on('close', onClose);
       conn.send(encodeHello(options.name));
     });
-    return new BufferClient(conn, welcome.client, welcome.limits);
+    return new BufferClient(conn, welcome.client, welcome.limits, replyTimeoutMs);
   }
 
-  private constructor(connection: Connection, id: number, limits: ClientLimits) {
+  private constructor(connection: Connection, id: number, limits: ClientLimits, replyTimeoutMs: number) {
     super();
     this.connection = connection;
     this.id = id;
     this.limits = limits;
+    this.replyTimeoutMs = replyTimeoutMs;
     this.surfaceHost = {
       maxRectsPerSubmit: limits.maxRectsPerSubmit,
       send: (data) => this.send(data),
-      forget: (surface) => this.surfaces.delete(surface.id),
+      forget: (surface) => {
+        this.surfaces.delete(surface.id);
+        for (const e of this.expected.get(surface.id) ?? []) clearTimeout(e.timer);
+        this.expected.delete(surface.id);
+      },
+      expectBuffers: (surface, width, height) => this.expectBuffers(surface.id, width, height, surface.format.fourcc, (error) => surface.resizeFailed(error)),
     };
     connection.on('message', (data, fds) => this.onMessage(data, fds));
+    connection.on('malformed', (reason) => this.protocolFailure(new BufshareError('ERR_BUFSHARE_PROTOCOL', reason)));
     connection.on('close', (reason) => this.onClose(reason));
   }
 
@@ -188,7 +237,37 @@ export class BufferClient extends EventEmitter<BufferClientEvents> {
     }
     const id = this.nextSurfaceId++;
     this.send(encodeCreateSurface({ surface: id, width: full.width, height: full.height, format: full.format, usage: full.usage, bufferCount: full.bufferCount }));
-    return new Promise((resolve, reject) => this.pending.set(id, { options: full, resolve, reject }));
+    const fourcc = resolveFormat(full.format).fourcc;
+    return new Promise((resolve, reject) => {
+      this.pending.set(id, { options: full, resolve, reject });
+      this.expectBuffers(id, full.width, full.height, fourcc, (error) => {
+        this.pending.delete(id);
+        reject(error);
+      });
+    });
+  }
+
+  /** Starts waiting for the buffers of a create_surface or resize just sent; `giveUp` rejects its caller. */
+  private expectBuffers(surface: number, width: number, height: number, format: number, giveUp: (error: BufshareError) => void): void {
+    const queue = this.expected.get(surface) ?? [];
+    const timer = setTimeout(() => {
+      const error = new BufshareError('ERR_BUFSHARE_TIMEOUT', `the server did not answer for surface ${surface} within ${this.replyTimeoutMs} ms`);
+      this.expected.delete(surface);
+      giveUp(error);
+      // Its answer may still come, to a request we gave up on: start over instead.
+      this.connection.close(error.message);
+    }, this.replyTimeoutMs);
+    queue.push({ width, height, format, timer });
+    this.expected.set(surface, queue);
+  }
+
+  /** The oldest answer `surface` is owed, now received (buffers or an error). */
+  private takeExpected(surface: number): ExpectedBuffers | undefined {
+    const queue = this.expected.get(surface);
+    const head = queue?.shift();
+    if (head) clearTimeout(head.timer);
+    if (queue?.length === 0) this.expected.delete(surface);
+    return head;
   }
 
   /** Sends an application request to the compositor (not about a surface). */
@@ -247,6 +326,7 @@ export class BufferClient extends EventEmitter<BufferClientEvents> {
       case 'error': {
         const error = new BufshareError(toErrorCode(m.code), m.message);
         if (!m.fatal && m.surface !== undefined) {
+          this.takeExpected(m.surface);
           const create = this.pending.get(m.surface);
           if (create) {
             this.pending.delete(m.surface);
@@ -278,6 +358,19 @@ export class BufferClient extends EventEmitter<BufferClientEvents> {
       closeQuietly(fds); // Destroyed here while the server was allocating.
       return;
     }
+    // Buffers of exactly the geometry asked for, or none: a server that answers
+    // 64x64 with 16384x16384 would have us map a GiB per buffer.
+    const expected = this.takeExpected(m.surface);
+    const wrong = expected === undefined ? `surface_buffers for surface ${m.surface}, which asked for none`
+      // (A format we do not know at all is refused below, like a bad descriptor.)
+      : m.width !== expected.width || m.height !== expected.height || (m.format !== expected.format && lookupFormat(m.format) !== undefined)
+        ? `surface_buffers of ${m.width}x${m.height} format 0x${m.format.toString(16)} for a request of ${expected.width}x${expected.height} format 0x${expected.format.toString(16)}`
+        : undefined;
+    if (wrong !== undefined) {
+      closeQuietly(fds);
+      this.refuseBuffers(m.surface, new BufshareError('ERR_BUFSHARE_PROTOCOL', wrong));
+      return;
+    }
     let swapchain: Swapchain;
     let format: FormatInfo | undefined;
     try {
@@ -298,6 +391,7 @@ export class BufferClient extends EventEmitter<BufferClientEvents> {
         surface!.resizeFailed(error);
         surface!.destroy();
       }
+      if (error.code === 'ERR_BUFSHARE_PROTOCOL') this.protocolFailure(error);
       return;
     }
     if (create) {
@@ -308,6 +402,18 @@ export class BufferClient extends EventEmitter<BufferClientEvents> {
     } else {
       surface!.replaceSwapchain(swapchain);
     }
+  }
+
+  /** A reply that breaks the protocol: its caller is rejected with `error`, and the connection closed. */
+  private refuseBuffers(surface: number, error: BufshareError): void {
+    const create = this.pending.get(surface);
+    if (create) {
+      this.pending.delete(surface);
+      create.reject(error);
+    } else {
+      this.surfaces.get(surface)?.resizeFailed(error);
+    }
+    this.protocolFailure(error);
   }
 
   private importBuffers(m: SurfaceBuffersMessage, fds: number[]): ImportedBuffer[] {
@@ -325,8 +431,13 @@ export class BufferClient extends EventEmitter<BufferClientEvents> {
       m.buffers.forEach((descriptor, i) => {
         const own = fds.slice(next, next + counts[i]!);
         next += counts[i]!;
-        buffers.push(fromDescriptor(descriptor, own)); // takes ownership of `own`, even when it throws
+        buffers.push(fromDescriptor(descriptor, own, { forDrawing: true })); // takes ownership of `own`, even when it throws
       });
+      const odd = buffers.find((b) => b.width !== m.width || b.height !== m.height || b.format.fourcc !== m.format);
+      if (odd) {
+        throw new BufshareError('ERR_BUFSHARE_PROTOCOL',
+          `surface_buffers of ${m.width}x${m.height} format 0x${m.format.toString(16)} holds buffer ${odd.id} of ${odd.width}x${odd.height} format 0x${odd.format.fourcc.toString(16)}`);
+      }
     } catch (e) {
       closeQuietly(fds.slice(next));
       for (const b of buffers) b.destroy();
@@ -336,6 +447,7 @@ export class BufferClient extends EventEmitter<BufferClientEvents> {
   }
 
   private protocolFailure(error: BufshareError): void {
+    this.failure ??= error;
     this.emit('error', error);
     this.connection.close(`invalid message from the server: ${error.message}`);
   }
@@ -344,8 +456,11 @@ export class BufferClient extends EventEmitter<BufferClientEvents> {
     const final = this.closeReason ?? reason;
     this.closeReason = final;
     const error = new BufshareError('ERR_BUFSHARE_CONNECTION_CLOSED', `the connection closed: ${final}`);
-    for (const p of this.pending.values()) p.reject(error);
+    // A createSurface still waiting learns why: the server's invalid message, when that was it.
+    for (const p of this.pending.values()) p.reject(this.failure ?? error);
     this.pending.clear();
+    for (const queue of this.expected.values()) for (const e of queue) clearTimeout(e.timer);
+    this.expected.clear();
     for (const s of [...this.surfaces.values()]) s.markDestroyed(error, final);
     this.surfaces.clear();
     this.emit('close', final);

@@ -35,11 +35,15 @@ export class Frame {
   }
 
   /**
-   * The buffer mapped for reading. One mapping per buffer, made on first use and
-   * kept until the buffer is destroyed (never one per frame). Valid until
-   * release() even if the client destroys the surface, disconnects or dies
-   * meanwhile: the buffer is destroyed at release then. Only closing the server
-   * ends it earlier; its views then have length 0, never a dangling read.
+   * The frame mapped for reading, made on first use. Shm buffers, dumb buffers
+   * and shadowed hardware buffers (read from their shadow, cached RAM) keep one
+   * mapping per buffer; a gbm_bo_map (perhaps a staging copy) or a dma-buf
+   * mapping (DMA_BUF_SYNC START/END) is made per frame and ended by release():
+   * see HardwareBuffer.mapFrameSource for each rule. Valid until release() even
+   * if the client destroys the surface, disconnects or dies meanwhile: the
+   * buffer is destroyed at release then. Only closing the server ends it
+   * earlier; its views then have length 0, never a dangling read. Never keep a
+   * region past release().
    */
   get region(): GraphicsRegion {
     return this.surface.readRegion(this.slot);

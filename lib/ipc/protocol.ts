@@ -46,6 +46,7 @@
  */
 import { BufshareError } from '../errors';
 import { MAX_DIMENSION } from '../layout';
+import { jsonTextDepth, MAX_JSON_DEPTH } from './json-limits';
 
 export const PROTOCOL_VERSION = 1;
 /** The largest message, either way. SOCK_SEQPACKET keeps it whole or reports it truncated. */
@@ -162,6 +163,9 @@ function encodeJson(op: number, body: Record<string, unknown>): Uint8Array {
   } catch (e) {
     throw new BufshareError('ERR_BUFSHARE_INVALID_ARGUMENT', `message is not JSON-serialisable: ${(e as Error).message}`, { cause: e });
   }
+  if (jsonTextDepth(text, MAX_JSON_DEPTH) > MAX_JSON_DEPTH) {
+    throw new BufshareError('ERR_BUFSHARE_INVALID_ARGUMENT', `message is nested deeper than ${MAX_JSON_DEPTH} levels (the peer would refuse it)`);
+  }
   const out = new Uint8Array(4 + Buffer.byteLength(text));
   if (out.length > MAX_MESSAGE_BYTES) {
     throw new BufshareError('ERR_BUFSHARE_INVALID_ARGUMENT', `message of ${out.length} bytes is over the ${MAX_MESSAGE_BYTES}-byte limit`);
@@ -259,10 +263,18 @@ function view(data: Uint8Array): DataView {
   return new DataView(data.buffer, data.byteOffset, data.byteLength);
 }
 
+/** The body of a JSON message: UTF-8, at most MAX_JSON_DEPTH levels deep (json-limits.ts), an object. */
 function jsonBody(data: Uint8Array, what: string): JsonObject {
+  let text: string;
+  try {
+    text = textDecoder.decode(data.subarray(4));
+  } catch {
+    throw protocolError(`${what}: body is not UTF-8 JSON`);
+  }
+  if (jsonTextDepth(text, MAX_JSON_DEPTH) > MAX_JSON_DEPTH) throw protocolError(`${what}: body is nested deeper than ${MAX_JSON_DEPTH} levels`);
   let value: unknown;
   try {
-    value = JSON.parse(textDecoder.decode(data.subarray(4)));
+    value = JSON.parse(text);
   } catch {
     throw protocolError(`${what}: body is not UTF-8 JSON`);
   }

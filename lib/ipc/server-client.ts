@@ -14,9 +14,13 @@
  */
 import { EventEmitter } from 'eventemitter3';
 import type { Allocator, SharedBuffer } from '../allocator/types';
-import { BufshareError, type ErrorCode } from '../errors';
+import { BufshareError, isErrno, type ErrorCode } from '../errors';
 import { resolveFormat, type FormatInfo } from '../format';
 import { computeLayout } from '../layout';
+import type { GraphicsRegion } from '../mapping/graphics-region';
+import { HardwareBuffer } from '../allocator/hardware-buffer';
+import { implicitFencesSignalled, waitForImplicitFences } from '../sync/implicit-fences';
+import { LingeringExports } from './lingering-exports';
 import * as native from '../native';
 import { damageFromQuads } from './damage';
 import { Frame } from './frame';
@@ -27,6 +31,22 @@ import {
 import { ServerSurface, type BufferSlot } from './server-surface';
 import type { Connection } from './transport';
 
+/** Slots of the SIGBUS guard table, process-wide (kMaxGuardedMappings, src-native/sigbus.h). */
+export const SIGBUS_GUARD_SLOTS = 4096;
+/**
+ * Guarded mappings (of unsealed shm buffers) one client may make the server
+ * hold: an eighth of the table, so that one client, or seven, can never leave
+ * the others without. Past it the client's allocation is refused.
+ */
+export const CLIENT_GUARD_SHARE = SIGBUS_GUARD_SLOTS / 8;
+
+/**
+ * Milliseconds a submitted hardware buffer's write fences may take before its
+ * client is disconnected with ERR_BUFSHARE_TIMEOUT (a GPU frame takes a few ms;
+ * a fence that never signals must not hold a surface's frames forever).
+ */
+export const DEFAULT_FENCE_TIMEOUT_MS = 2000;
+
 /** What a ServerClient needs from its server. */
 export interface ServerClientHost {
   readonly allocator: Allocator;
@@ -35,6 +55,8 @@ export interface ServerClientHost {
   readonly closing: boolean;
   /** Client access asked of the allocator for hardware surfaces. */
   readonly hardwareAccess: 'auto' | 'shadow';
+  /** How long a submitted hardware buffer's write fences may take to signal; default DEFAULT_FENCE_TIMEOUT_MS. */
+  readonly fenceTimeoutMs?: number;
   surfaceCreated(surface: ServerSurface): void;
   frame(frame: Frame): void;
   surfaceDestroyed(surface: ServerSurface): void;
@@ -84,6 +106,12 @@ export class ServerClient extends EventEmitter<ServerClientEvents> {
   private nextBufferId = 1;
   private bufferCount = 0;
   private bufferBytes = 0;
+  /** Dma-bufs of destroyed buffers the client may still hold: charged to its byte limit until it lets go. */
+  private readonly lingering = new LingeringExports();
+  /** Per surface, the last frame waiting for its buffer's fences (later frames wait behind it). */
+  private readonly fenceWaits = new Map<ServerSurface, Promise<void>>();
+  /** Read mappings of this client's buffers that hold a SIGBUS guard slot (see CLIENT_GUARD_SHARE). */
+  private guardedMappings = 0;
   private listenerThrew = false;
   private disconnectReason: string | undefined;
   private helloTimer: NodeJS.Timeout | undefined;
@@ -152,6 +180,15 @@ export class ServerClient extends EventEmitter<ServerClientEvents> {
     if (slot.buffer.destroyed) return;
     this.bufferCount--;
     this.bufferBytes -= slot.buffer.size;
+    const exported = slot.buffer instanceof HardwareBuffer && slot.buffer.verdict.exportsBuffer ? slot.buffer.dmabufFd : undefined;
+    if (exported !== undefined && !this.connection.closed) {
+      try {
+        this.lingering.hold(exported, slot.buffer.size);
+      } catch {
+        // No fd left for a dup: the bytes go uncharged rather than the destroy failing.
+      }
+    }
+    if (slot.readRegion?.guarded) this.guardedMappings--;
     slot.readRegion = undefined;
     try {
       // Unmaps the read region too (the buffer tracks every region it handed out).
@@ -256,7 +293,8 @@ export class ServerClient extends EventEmitter<ServerClientEvents> {
       if (e instanceof BufshareError) return e; // SIZE_OVERFLOW: refused like any allocation failure
       throw e;
     }
-    if (this.bufferBytes - freed.bytes + estimate > limits.maxBytes) {
+    this.lingering.sweep();
+    if (this.bufferBytes + this.lingering.bytes - freed.bytes + estimate > limits.maxBytes) {
       fault('ERR_BUFSHARE_LIMIT_EXCEEDED', `over the limit of ${limits.maxBytes} buffer bytes per client`);
     }
     const made: SharedBuffer[] = [];
@@ -279,7 +317,7 @@ export class ServerClient extends EventEmitter<ServerClientEvents> {
       throw e;
     }
     const bytes = made.reduce((n, b) => n + b.size, 0);
-    if (this.bufferBytes - freed.bytes + bytes > limits.maxBytes) {
+    if (this.bufferBytes + this.lingering.bytes - freed.bytes + bytes > limits.maxBytes) {
       destroyMade();
       fault('ERR_BUFSHARE_LIMIT_EXCEEDED', `over the limit of ${limits.maxBytes} buffer bytes per client`);
     }
@@ -287,9 +325,41 @@ export class ServerClient extends EventEmitter<ServerClientEvents> {
       destroyMade();
       fault('ERR_BUFSHARE_LIMIT_EXCEEDED', 'out of buffer ids');
     }
+    const regions = this.mapForReading(made);
+    if (regions instanceof BufshareError) {
+      destroyMade();
+      return regions;
+    }
     this.bufferCount += count;
     this.bufferBytes += bytes;
-    return made.map((buffer) => ({ id: this.nextBufferId++, buffer, held: false, retired: false, readRegion: undefined, staleShadow: undefined }));
+    this.guardedMappings += regions.filter((r) => r?.guarded).length;
+    return made.map((buffer, i) => ({ id: this.nextBufferId++, buffer, held: false, retired: false, readRegion: regions[i], staleShadow: undefined }));
+  }
+
+  /**
+   * The compositor's read mappings of shm buffers, made now rather than at the
+   * first frame.region: a mapping of an unsealed file (the shm fallback) takes a
+   * slot of the SIGBUS guard's process-wide table, and when no slot is left (or
+   * this client used its share) it is this client's allocation that fails, with
+   * a clear error, never a later frame.region in a compositor that did nothing
+   * wrong. Hardware buffers are mapped per use (their mappings take no slot).
+   */
+  private mapForReading(buffers: readonly SharedBuffer[]): (GraphicsRegion | undefined)[] | BufshareError {
+    const regions: (GraphicsRegion | undefined)[] = [];
+    try {
+      for (const b of buffers) regions.push(b.kind === 'shm' ? b.map({ mode: 'read' }) : undefined);
+    } catch (e) {
+      for (const r of regions) r?.unmap();
+      if (isErrno(e, 'ENOSPC')) return new BufshareError('ERR_BUFSHARE_LIMIT_EXCEEDED', 'the server\'s SIGBUS guard table is full (too many unsealed shm buffers mapped)');
+      throw e;
+    }
+    const guarded = regions.filter((r) => r?.guarded).length;
+    if (this.guardedMappings + guarded > CLIENT_GUARD_SHARE) {
+      for (const r of regions) r?.unmap();
+      return new BufshareError('ERR_BUFSHARE_LIMIT_EXCEEDED',
+        `over this client's share of ${CLIENT_GUARD_SHARE} guarded mappings (unsealed shm buffers, which the SIGBUS guard must watch)`);
+    }
+    return regions;
   }
 
   /** Sends the descriptors and fds of a surface's buffers (on creation and after a resize). */
@@ -345,10 +415,47 @@ export class ServerClient extends EventEmitter<ServerClientEvents> {
     if (slot.buffer.access === 'shadow') surface.commitShadow(slot, damage);
     slot.held = true;
     const frame = new Frame(surface, slot, damage);
-    this.toCompositor(() => {
-      surface.emit('frame', frame);
-      this.host.frame(frame);
+    // A buffer the client renders into directly may still be written by its GPU
+    // (implicit sync): the compositor must not see the frame before the
+    // dma-buf's write fences signal. Frames of a surface stay in order.
+    const fenced = slot.buffer.access === 'direct' && slot.buffer instanceof HardwareBuffer ? slot.buffer.dmabufFd : undefined;
+    const before = this.fenceWaits.get(surface);
+    if (before === undefined && (fenced === undefined || implicitFencesSignalled(fenced, 'read'))) {
+      this.deliverFrame(frame);
+      return;
+    }
+    const timeoutMs = this.host.fenceTimeoutMs ?? DEFAULT_FENCE_TIMEOUT_MS;
+    const ready = (before ?? Promise.resolve()).then(() => (fenced === undefined ? undefined : waitForImplicitFences(fenced, { access: 'read', timeoutMs })));
+    const delivered: Promise<void> = ready.then(() => this.deliverFrame(frame), (e: unknown) => this.fenceFailed(frame, e)).finally(() => {
+      if (this.fenceWaits.get(surface) === delivered) this.fenceWaits.delete(surface);
     });
+    this.fenceWaits.set(surface, delivered);
+  }
+
+  /** Hands a frame to the compositor, or returns its buffer when nobody is left to show it to. */
+  private deliverFrame(frame: Frame): void {
+    if (this.connection.closed || frame.surface.destroyed) {
+      frame.release();
+      return;
+    }
+    try {
+      this.toCompositor(() => {
+        frame.surface.emit('frame', frame);
+        this.host.frame(frame);
+      });
+    } catch (e) {
+      if (this.fenceWaits.size === 0) throw e;
+      process.nextTick(() => {
+        throw e; // a compositor listener threw after a fence wait: as uncaught as when it throws synchronously
+      });
+    }
+  }
+
+  /** A submitted buffer's fences never signalled (or could not be waited for): that client's fault, never the compositor's hang. */
+  private fenceFailed(frame: Frame, e: unknown): void {
+    frame.release();
+    const error = e instanceof BufshareError ? e : new BufshareError('ERR_BUFSHARE_TIMEOUT', String(e));
+    this.disconnect(`${error.code}: ${error.message}`, { code: error.code, message: `buffer of surface ${frame.surface.id}: ${error.message}` });
   }
 
   private resize(m: Extract<ClientMessage, { op: 'resize' }>): void {
@@ -387,6 +494,7 @@ export class ServerClient extends EventEmitter<ServerClientEvents> {
         errors.push(e);
       }
     }
+    this.lingering.close(); // the client is gone: nobody left to charge
     this.emit('disconnect', reason);
     this.host.disconnected(this, reason);
     if (errors.length > 0) throw errors[0];

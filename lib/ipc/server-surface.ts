@@ -15,6 +15,7 @@
  */
 import { EventEmitter } from 'eventemitter3';
 import type { SharedBuffer } from '../allocator/types';
+import { HardwareBuffer } from '../allocator/hardware-buffer';
 import type { BufferKind, ClientAccess } from '../descriptor';
 import type { FormatInfo } from '../format';
 import type { GraphicsRegion } from '../mapping/graphics-region';
@@ -32,8 +33,10 @@ export interface BufferSlot {
   held: boolean;
   /** Replaced by a resize; destroyed when released. */
   retired: boolean;
-  /** The server's read mapping, made on first use. */
+  /** The server's read mapping, made on first use (per frame when readRegionPerFrame). */
   readRegion: GraphicsRegion | undefined;
+  /** readRegion is right for the current frame only: unmapped at release (HardwareBuffer.mapFrameSource). */
+  readRegionPerFrame?: boolean;
   /**
    * Shadow access: what the hardware buffer misses of its shadow, i.e. the
    * surface damage of every frame since this buffer was last committed;
@@ -156,7 +159,15 @@ export class ServerSurface extends EventEmitter<ServerSurfaceEvents> {
   /** @internal See Frame.region. */
   readRegion(slot: BufferSlot): GraphicsRegion {
     if (slot.buffer.destroyed) throw new BufshareError('ERR_BUFSHARE_DESTROYED', `buffer ${slot.id} of surface ${this.id} was destroyed (its frame was released after its surface went away, or the server closed)`);
-    slot.readRegion ??= slot.buffer.map({ mode: 'read' });
+    if (!slot.readRegion) {
+      if (slot.buffer instanceof HardwareBuffer) {
+        const source = slot.buffer.mapFrameSource();
+        slot.readRegion = source.region;
+        slot.readRegionPerFrame = source.perFrame;
+      } else {
+        slot.readRegion = slot.buffer.map({ mode: 'read' });
+      }
+    }
     return slot.readRegion;
   }
 
@@ -164,6 +175,12 @@ export class ServerSurface extends EventEmitter<ServerSurfaceEvents> {
   releaseSlot(slot: BufferSlot): void {
     if (!slot.held) return;
     slot.held = false;
+    if (slot.readRegionPerFrame && slot.readRegion) {
+      // Ends the frame's CPU access (gbm unmap, DMA_BUF_SYNC END) before the client may draw again.
+      const region = slot.readRegion;
+      slot.readRegion = undefined;
+      region.unmap();
+    }
     if (slot.retired) {
       this.retired.delete(slot);
       this.client.destroySlot(slot);

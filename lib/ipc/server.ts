@@ -55,6 +55,12 @@ export interface BufferServerOptions {
    * broken direct mapping). Software buffers are always mapped directly.
    */
   readonly hardwareAccess?: 'auto' | 'shadow';
+  /**
+   * Milliseconds a submitted hardware buffer's implicit write fences (GPU work
+   * still in flight) may take to signal before 'frame' is emitted; past it the
+   * client is disconnected with ERR_BUFSHARE_TIMEOUT. Default 2000.
+   */
+  readonly fenceTimeoutMs?: number;
 }
 
 export interface BufferServerEvents {
@@ -145,6 +151,7 @@ export class BufferServer extends EventEmitter<BufferServerEvents> {
       allocator: this.allocator,
       limits: this.limits,
       hardwareAccess: options.hardwareAccess ?? 'auto',
+      ...(options.fenceTimeoutMs === undefined ? {} : { fenceTimeoutMs: options.fenceTimeoutMs }),
       surfaceCreated: (s) => this.emit('surface', s),
       frame: (f) => this.emit('frame', f),
       surfaceDestroyed: (s) => {

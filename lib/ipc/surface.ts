@@ -31,6 +31,8 @@ export interface SurfaceHost {
   readonly maxRectsPerSubmit: number;
   send(data: Uint8Array): void;
   forget(surface: Surface): void;
+  /** A resize was sent: wait (bounded) for buffers of this size, or reject it with resizeFailed(). */
+  expectBuffers(surface: Surface, width: number, height: number): void;
 }
 
 export interface SurfaceEvents {
@@ -171,6 +173,7 @@ export class Surface extends EventEmitter<SurfaceEvents> {
       }
     }
     this.host.send(encodeResize(this.id, width, height));
+    this.host.expectBuffers(this, width, height);
     this.stale = true;
     // Those already waiting for a buffer want one they can submit: a new one.
     for (const w of this.swapchain.takeWaiters()) this.afterResize.push(() => this.nextBuffer().then(w.resolve, w.reject));

@@ -19,6 +19,7 @@ import { BufshareError } from '../errors';
 import type { ImportedBuffer } from '../imported-buffer';
 import type { GraphicsRegion } from '../mapping/graphics-region';
 import * as native from '../native';
+import { implicitFencesSignalled, waitForImplicitFences } from '../sync/implicit-fences';
 import { Region } from '../region';
 
 export interface AcquiredBuffer {
@@ -39,7 +40,8 @@ interface Slot {
   readonly dmabufFd: number | undefined;
   /** Inside a DMA_BUF_IOCTL_SYNC START/END bracket. */
   cpuAccess: boolean;
-  state: 'free' | 'acquired' | 'submitted';
+  /** fenced: released by the server, but its dma-buf still has fences (the compositor's GPU reads) pending. */
+  state: 'free' | 'acquired' | 'submitted' | 'fenced';
   /** Frame number of its last submit; 0 if never submitted. */
   lastSubmitted: number;
   damageSince: Region;
@@ -63,6 +65,9 @@ export interface Waiter {
   reject(e: Error): void;
 }
 
+/** A released buffer's fences are waited for in rounds of this long (the buffer stays unusable until they signal). */
+const FENCE_ROUND_MS = 10000;
+
 /** Accumulated damage per buffer is kept to this many rectangles (a superset, merged). */
 const MAX_ACCUMULATED_RECTS = 64;
 
@@ -73,15 +78,20 @@ export class Swapchain {
   private readonly waiters: Waiter[] = [];
   private frame = 0;
   private destroyedWith: Error | undefined;
+  /** Aborts the fence waits of released buffers when the swapchain goes. */
+  private readonly fenceWaits = new AbortController();
 
-  /** Takes ownership of the buffers: maps each one for drawing, destroys each one with the swapchain. */
+  /**
+   * Takes ownership of the buffers: maps each one for drawing, destroys each one
+   * with the swapchain. The buffers were imported `forDrawing`: never read-only.
+   */
   constructor(buffers: readonly ImportedBuffer[], width: number, height: number) {
     this.width = width;
     this.height = height;
     this.slots = [];
     try {
       for (const buffer of buffers) {
-        const region = buffer.map({ mode: buffer.readOnly && buffer.access === 'direct' ? 'read' : 'readwrite' });
+        const region = buffer.map({ mode: 'readwrite' });
         // Mapping opened the CPU access bracket (mapFd); it stays open until the first submit.
         const dmabufFd = region.strategy === 'dmabuf-sync' ? buffer.bufferFd : undefined;
         this.slots.push({ id: buffer.id, buffer, region, dmabufFd, cpuAccess: true, state: 'free', lastSubmitted: 0, damageSince: Region.empty });
@@ -154,9 +164,33 @@ export class Swapchain {
   released(id: number): void {
     const slot = this.slots.find((s) => s.id === id);
     if (!slot || slot.state !== 'submitted') return;
+    // A compositor that reads with its GPU leaves fences on the buffer; drawing
+    // before they signal would change pixels it is still reading, and START
+    // (hand) would block this whole process on them. Wait on the loop instead.
+    if (slot.dmabufFd !== undefined && !implicitFencesSignalled(slot.dmabufFd, 'write')) {
+      slot.state = 'fenced';
+      this.whenUnfenced(slot, slot.dmabufFd);
+      return;
+    }
+    this.makeFree(slot);
+  }
+
+  private makeFree(slot: Slot): void {
     slot.state = 'free';
     const waiter = this.waiters.shift();
     if (waiter) waiter.resolve(this.hand(slot));
+  }
+
+  /** Frees `slot` once every fence on its dma-buf signalled; waits on, in rounds, for a fence that takes long. */
+  private whenUnfenced(slot: Slot, fd: number): void {
+    waitForImplicitFences(fd, { access: 'write', timeoutMs: FENCE_ROUND_MS, signal: this.fenceWaits.signal }).then(
+      () => {
+        if (!this.destroyedWith && slot.state === 'fenced') this.makeFree(slot);
+      },
+      () => {
+        if (!this.destroyedWith && slot.state === 'fenced') this.whenUnfenced(slot, fd);
+      },
+    );
   }
 
   /** Removes and returns the pending acquires (a resize takes them over). */
@@ -168,10 +202,15 @@ export class Swapchain {
   destroy(error: Error): void {
     if (this.destroyedWith) return;
     this.destroyedWith = error;
+    this.fenceWaits.abort(error);
     for (const w of this.waiters.splice(0)) w.reject(error);
     for (const s of this.slots) {
       try {
-        setCpuAccess(s, true); // unmapping ends the bracket: open it so START/END stay balanced
+        // Unmapping ends the bracket: open it so START/END stay balanced. But
+        // START waits, uninterruptibly for us, for every fence on the buffer: a
+        // fence that never signals (a hung GPU job) would hang the teardown, so
+        // a buffer with fences pending is destroyed without it.
+        if (s.dmabufFd === undefined || implicitFencesSignalled(s.dmabufFd, 'write')) setCpuAccess(s, true);
       } catch {
         // Destroying anyway.
       }

@@ -17,8 +17,9 @@ export interface DumbMapRequest extends RegionGeometry {
 
 export function mapDumb(req: DumbMapRequest): GraphicsRegion {
   const offset = native.drmMapDumb(req.drmFd, req.handle);
-  const prot = req.mode === 'read' ? native.PROT_READ : native.PROT_READ | native.PROT_WRITE;
-  const memory = native.mmapFd(req.drmFd, req.size, offset, prot);
+  // PROT_WRITE for 'read' too: a JS write into PROT_READ memory is a SIGSEGV, and
+  // the card fd is always open read-write (fd-mapping.ts explains).
+  const memory = native.mmapFd(req.drmFd, req.size, offset, native.PROT_READ | native.PROT_WRITE);
   try {
     return new GraphicsRegion(memory, req, req.mode, 'dumb-map', () => {
       native.unmapBuffer(memory);

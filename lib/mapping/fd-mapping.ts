@@ -4,6 +4,14 @@
  * dma-bufs are bracketed with DMA_BUF_IOCTL_SYNC: START (matching the mode) when
  * mapped, END when unmapped, so that caches are coherent with the device on
  * drivers that need it; on the others the ioctl is cheap.
+ *
+ * Read regions cannot crash a writer. JS has no read-only typed arrays, and a JS
+ * write into PROT_READ memory is a SIGSEGV that kills the process, so a region is
+ * never PROT_READ memory: mode 'read' maps the fd PROT_READ|PROT_WRITE when it is
+ * open read-write (a stray write changes the pixels, as it would in C), and takes
+ * a private copy of the pixels when the fd is read-only (a read-only dma-buf
+ * export): a stray write then changes only the copy. The sync bracket still says
+ * READ, so no cache is flushed for a write the program did not mean.
  */
 import { BufshareError, fromNativeError } from '../errors';
 import * as native from '../native';
@@ -24,13 +32,15 @@ function syncFlags(mode: MapMode): number {
   return mode === 'read' ? c.DMA_BUF_SYNC_READ : mode === 'write' ? c.DMA_BUF_SYNC_WRITE : c.DMA_BUF_SYNC_RW;
 }
 
-function protFor(mode: MapMode): number {
-  // A 'write' mapping is PROT_READ | PROT_WRITE too: JS views cannot be write-only.
-  return mode === 'read' ? native.PROT_READ : native.PROT_READ | native.PROT_WRITE;
+/** True when `fd` was opened read-write: only then can a shared mapping of it be writable. */
+export function fdIsReadWrite(fd: number): boolean {
+  return (native.getFdFlags(fd) & native.constants.O_ACCMODE) === native.constants.O_RDWR;
 }
 
 export function mapFd(req: FdMapRequest): GraphicsRegion {
-  const memory = native.mmapFd(req.fd, req.size, 0, protFor(req.mode));
+  if (req.mode === 'read' && !fdIsReadWrite(req.fd)) return copyReadOnly(req);
+  // Every mode maps PROT_READ | PROT_WRITE: JS views cannot be write-only, nor read-only.
+  const memory = native.mmapFd(req.fd, req.size, 0, native.PROT_READ | native.PROT_WRITE);
   let syncing = false;
   try {
     if (req.dmabuf) {
@@ -50,4 +60,28 @@ export function mapFd(req: FdMapRequest): GraphicsRegion {
     native.unmapBuffer(memory);
     throw e instanceof BufshareError ? e : fromNativeError(e);
   }
+}
+
+/**
+ * A read region of an fd that cannot be mapped writable: the pixels copied, under
+ * the READ sync bracket, into memory of our own. Not zero copy, and a snapshot
+ * (later writes to the buffer are not seen), but nothing written to it can fault.
+ */
+function copyReadOnly(req: FdMapRequest): GraphicsRegion {
+  const memory = native.mmapFd(req.fd, req.size, 0, native.PROT_READ);
+  let copy: ArrayBuffer;
+  try {
+    if (req.dmabuf) native.dmabufSync(req.fd, native.constants.DMA_BUF_SYNC_START | native.constants.DMA_BUF_SYNC_READ);
+    try {
+      copy = memory.slice(0);
+    } finally {
+      if (req.dmabuf) native.dmabufSync(req.fd, native.constants.DMA_BUF_SYNC_END | native.constants.DMA_BUF_SYNC_READ);
+    }
+  } catch (e) {
+    throw e instanceof BufshareError ? e : fromNativeError(e);
+  } finally {
+    native.unmapBuffer(memory);
+  }
+  // Unmapping detaches the copy (transferring it), so that its views drop to length 0 like a mapping's.
+  return new GraphicsRegion(copy, req, req.mode, req.strategy, () => void structuredClone(copy, { transfer: [copy] }));
 }

@@ -2,6 +2,10 @@
  * The server's mapping of a GBM buffer object: gbm_bo_map/gbm_bo_unmap. The
  * driver may hand out a staging copy with its own stride (written back on unmap),
  * so the region uses the stride gbm_bo_map returns, never the bo's.
+ *
+ * Mode 'read' maps with GBM_BO_TRANSFER_READ_WRITE too: Mesa's kms_swrast maps a
+ * READ-only transfer PROT_READ, and a JS write into it would be a SIGSEGV
+ * (fd-mapping.ts). A stray write then reaches the buffer, as it would in C.
  */
 import type { FormatInfo } from '../format';
 import * as native from '../native';
@@ -16,7 +20,7 @@ export interface GbmMapRequest {
 }
 
 export function mapGbm(req: GbmMapRequest): GraphicsRegion {
-  const { buffer, stride } = native.gbmBoMap(req.bo, req.mode !== 'read');
+  const { buffer, stride } = native.gbmBoMap(req.bo, true);
   try {
     return new GraphicsRegion(buffer, { width: req.width, height: req.height, stride, format: req.format, offset: 0 }, req.mode, 'gbm-map', () => {
       native.gbmBoUnmap(buffer);

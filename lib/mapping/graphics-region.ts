@@ -18,12 +18,26 @@ import type { FormatInfo } from '../format';
 export type MapMode = 'read' | 'write' | 'readwrite';
 
 /**
- * How the CPU reaches the pixels:
- * - direct: mmap of a shared-memory file (shm buffers, udmabuf's memfd)
- * - dmabuf-sync: mmap of the dma-buf, bracketed with DMA_BUF_IOCTL_SYNC
- * - gbm-map: gbm_bo_map (server side)
- * - dumb-map: DRM_IOCTL_MODE_MAP_DUMB + mmap of the card node (server side)
- * - shadow: a shm copy of the geometry; the server copies submitted damage into the buffer
+ * How the CPU reaches the pixels, and each one's coherence rule (when writes
+ * made through one mapping are seen through another):
+ * - direct: mmap of a shared-memory file (shm buffers, udmabuf's memfd). One CPU
+ *   cache domain: a write is visible to every other mapping at once; a mapping
+ *   may be kept for the buffer's life.
+ * - dmabuf-sync: mmap of the dma-buf. Coherent only inside a DMA_BUF_IOCTL_SYNC
+ *   bracket: START (opened by the map) makes the device's writes visible, END
+ *   (at unmap, or a swapchain's submit) makes ours visible to the device. The
+ *   server brackets once per frame: START when the frame is handed out, END at
+ *   release. START waits for the buffer's fences (lib/sync waits first, on the loop).
+ * - gbm-map: gbm_bo_map (server side). May be a staging copy made at map time
+ *   and written back at unmap (tiled or VRAM buffers on real GPUs): right for
+ *   one frame only, never reused across frames for reading.
+ * - dumb-map: DRM_IOCTL_MODE_MAP_DUMB + mmap of the card node (server side).
+ *   The buffer's own linear pages, coherent with a dma-buf mapping of it on
+ *   every driver measured: kept.
+ * - shadow: a shm copy of the geometry (cached RAM); the server copies submitted
+ *   damage into the buffer, and reads frames from the shadow, never from the
+ *   (maybe write-combined) buffer. Coherent like direct.
+ * See HardwareBuffer.mapFrameSource and docs/reliability.md (section 8).
  */
 export type MappingStrategy = 'direct' | 'dmabuf-sync' | 'gbm-map' | 'dumb-map' | 'shadow';
 
@@ -96,6 +110,14 @@ export class GraphicsRegion {
   get faulted(): boolean {
     if (!this.sawFault && this.release !== undefined && this.faultProbe?.() === true) this.sawFault = true;
     return this.sawFault;
+  }
+
+  /**
+   * True when the SIGBUS guard watches this mapping (its file is unsealed and
+   * could shrink): it holds one slot of the guard's process-wide table.
+   */
+  get guarded(): boolean {
+    return this.faultProbe !== undefined;
   }
 
   /** The pixel bytes, row y at `y * stride`. Length 0 once unmapped. */

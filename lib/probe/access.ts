@@ -7,6 +7,7 @@
  * and tried on the buffer at hand, and the probe report calls it with what it
  * tried; if the probe says "shadow", the allocator does shadow.
  */
+import { layoutProblem } from './layout-access';
 import { dmabufMmapForbidden } from './quirks';
 import { describeResult, type PathResult } from './result';
 
@@ -45,6 +46,8 @@ export interface AccessInputs {
   readonly capability: KindCapability;
   /** Shadow forced (the request's `access: 'shadow'`, or BUFSHARE_ACCESS=shadow): why, else undefined. */
   readonly forceShadow?: string;
+  /** The buffer's format modifier and plane count, when a real buffer is at hand: a non-linear layout means shadow (layout-access.ts). */
+  readonly layout?: { readonly modifier: bigint; readonly planes: number };
 }
 
 export type AccessVerdict =
@@ -98,6 +101,11 @@ export function decideAccess(inputs: AccessInputs): AccessVerdict {
     return usable('shadow');
   }
   if (!cap.exportReadWrite.ok) return usable('shadow');
+  const layout = inputs.layout && layoutProblem(kind, driver, inputs.layout.modifier, inputs.layout.planes);
+  if (layout) {
+    reasons.push(`layout: ${layout}: clients draw into a shadow, the server's map detiles`);
+    return usable('shadow');
+  }
   if (!cap.dmabufMmapWrite.ok) {
     reasons.push(`dma-buf mmap for writing ${describeResult(cap.dmabufMmapWrite)}: clients draw into a shadow`);
     return usable('shadow');

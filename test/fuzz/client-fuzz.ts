@@ -4,13 +4,16 @@
  * answers its create_surface with real buffers whose descriptors are mutated
  * half the time (sizes, strides, formats, fd counts, fds that hold less than
  * claimed), sends a few mutated or random server messages (some with fds), and
- * for unsealed buffers truncates the file while the client draws.
+ * for unsealed buffers truncates the file while the client draws; some replies
+ * come with read-only fds, some are of another size than asked, and some never
+ * come (the client must give up within its reply timeout).
  *
  * Passes when nothing escapes as an uncaught exception or unhandled rejection,
  * every createSurface either resolves or rejects with a BufshareError, and after
  * each round the process's buffer and socket fds (resourceFds) and live
  * mappings are back at the baseline.
  */
+import { openSync } from 'node:fs';
 import { BufferClient, BufshareError, ShmAllocator, type SharedBuffer } from '../../lib';
 import * as native from '../../lib/native';
 import {
@@ -29,10 +32,23 @@ export interface ClientFuzzResult {
   surfacesRefused: number;
   hostileMessages: number;
   truncatedUnderClient: number;
+  /** Replies whose buffer fds were reopened read-only (a write through them used to kill the client). */
+  readOnlyFds: number;
+  /** Replies whose descriptors claim readOnly over writable fds. */
+  readOnlyFlags: number;
+  /** Replies of another size than asked. */
+  wrongSize: number;
+  /** create_surface left unanswered (the client must give up, not wait forever). */
+  unanswered: number;
   failures: string[];
 }
 
-const INTERESTING: unknown[] = [0, -1, 1, 2 ** 31, 2 ** 32, 1e300, NaN, null, 'x', [], {}, 16384, 16385, 4095, 4097];
+/** The client's reply timeout in the fuzzer: short, so that unanswered rounds end fast. */
+const REPLY_TIMEOUT_MS = 1000;
+/** A createSurface not settled by then waited forever (a finding). */
+const SETTLE_LIMIT_MS = 5000;
+
+const INTERESTING: unknown[] = [0, -1, 1, 2 ** 31, 2 ** 32, 1e300, NaN, null, 'x', [], {}, 16384, 16385, 4095, 4097, true, false];
 
 function mutateDescriptor(r: Rng, d: Record<string, unknown>): Record<string, unknown> {
   const out: Record<string, unknown> = JSON.parse(JSON.stringify(d)) as Record<string, unknown>;
@@ -49,7 +65,9 @@ function settle(ms: number): Promise<void> {
 
 export async function fuzzClient(seed: number, rounds: number): Promise<ClientFuzzResult> {
   const r = rng(seed);
-  const result: ClientFuzzResult = { seed, rounds, surfacesCreated: 0, surfacesRefused: 0, hostileMessages: 0, truncatedUnderClient: 0, failures: [] };
+  const result: ClientFuzzResult = {
+    seed, rounds, surfacesCreated: 0, surfacesRefused: 0, hostileMessages: 0, truncatedUnderClient: 0, readOnlyFds: 0, readOnlyFlags: 0, wrongSize: 0, unanswered: 0, failures: [],
+  };
   const fail = (m: string): void => {
     if (result.failures.length < 50) result.failures.push(m);
   };
@@ -74,24 +92,45 @@ export async function fuzzClient(seed: number, rounds: number): Promise<ClientFu
       }
       if (m.op === 'hello') server!.send(encodeWelcome(1, DEFAULT_LIMITS));
       if (m.op !== 'create_surface') return;
+      if (r() < 0.05) {
+        result.unanswered++;
+        return;
+      }
       unsealed = r() < 0.3;
       const alloc = new ShmAllocator({ forceFallback: unsealed });
-      buffers = Array.from({ length: m.bufferCount }, () => alloc.allocate({ width: m.width, height: m.height, format: m.format }));
+      // Another size than asked, sometimes (consistent with itself: only the request disagrees).
+      const wrongSize = r() < 0.1;
+      if (wrongSize) result.wrongSize++;
+      const width = wrongSize ? m.width + randInt(r, 1, 256) : m.width;
+      const height = wrongSize ? m.height + randInt(r, 0, 256) : m.height;
+      buffers = Array.from({ length: m.bufferCount }, () => alloc.allocate({ width, height, format: m.format }));
       const descriptors: unknown[] = [];
       const fds: number[] = [];
+      // Flagged read-only over writable memory (a server's lie, or a bug): an
+      // honest client must not map what it draws into read-only.
+      const flagReadOnly = r() < 0.05;
+      if (flagReadOnly) result.readOnlyFlags++;
       buffers.forEach((b, i) => {
         const e = b.export();
-        descriptors.push(r() < 0.5 ? mutateDescriptor(r, { ...e.descriptor, id: i + 1 }) : { ...e.descriptor, id: i + 1 });
+        const d = { ...e.descriptor, id: i + 1, ...(flagReadOnly ? { readOnly: true } : {}) };
+        descriptors.push(r() < 0.5 && !flagReadOnly ? mutateDescriptor(r, d) : d);
         fds.push(...e.fds);
       });
+      const reopened: number[] = [];
+      if (r() < 0.1) {
+        // The same memory, but read-only fds: what a read-only dma-buf export is, with or without the flag saying so.
+        result.readOnlyFds++;
+        for (let i = 0; i < fds.length; i++) reopened.push((fds[i] = openSync(`/proc/self/fd/${fds[i]!}`, 'r')));
+      }
       if (r() < 0.1) fds.pop(); // one fd short
       let smaller: number | undefined;
       if (r() < 0.1) {
         smaller = native.memfdCreate('small', 4096, 0); // holds less than any descriptor claims
         fds[0] = smaller;
       }
-      server!.send(encodeSurfaceBuffers({ surface: m.surface, width: m.width, height: m.height, format: buffers[0]!.format.fourcc, buffers: descriptors }), fds);
+      server!.send(encodeSurfaceBuffers({ surface: m.surface, width, height, format: buffers[0]!.format.fourcc, buffers: descriptors }), fds);
       if (smaller !== undefined) native.closeFd(smaller);
+      for (const fd of reopened) if (fd !== smaller) native.closeFd(fd);
     });
   });
 
@@ -101,20 +140,35 @@ export async function fuzzClient(seed: number, rounds: number): Promise<ClientFu
     const mappings = native.mappingStats().live;
     let client: BufferClient;
     try {
-      client = await BufferClient.connect({ path: sock.path });
+      client = await BufferClient.connect({ path: sock.path, replyTimeoutMs: REPLY_TIMEOUT_MS });
     } catch (e) {
       fail(`round ${round}: connect failed: ${String(e)}`);
       continue;
     }
     client.on('error', () => undefined); // expected; the point is that nothing else escapes
     const closed = new Promise<void>((resolve) => client.on('close', () => resolve()));
-    const surface = await client.createSurface({ width: randInt(r, 1, 64), height: randInt(r, 1, 48), format: 'XRGB8888', bufferCount: randInt(r, 1, 3) as 1 | 2 | 3 }).then(
-      (s) => s,
-      (e: unknown) => {
-        if (!(e instanceof BufshareError)) fail(`round ${round}: createSurface rejected with ${String(e)}`);
-        return undefined;
-      },
-    );
+    const asked = { width: randInt(r, 1, 64), height: randInt(r, 1, 48) };
+    let watchdog: ReturnType<typeof setTimeout> | undefined;
+    const surface = await Promise.race([
+      client.createSurface({ ...asked, format: 'XRGB8888', bufferCount: randInt(r, 1, 3) as 1 | 2 | 3 }).then(
+        (s) => s,
+        (e: unknown) => {
+          if (!(e instanceof BufshareError)) fail(`round ${round}: createSurface rejected with ${String(e)}`);
+          return undefined;
+        },
+      ),
+      new Promise<undefined>((resolve) => {
+        watchdog = setTimeout(() => {
+          fail(`round ${round}: createSurface still waiting after ${SETTLE_LIMIT_MS} ms`);
+          client.close();
+          resolve(undefined);
+        }, SETTLE_LIMIT_MS);
+      }),
+    ]);
+    clearTimeout(watchdog);
+    if (surface && (surface.width !== asked.width || surface.height !== asked.height)) {
+      fail(`round ${round}: asked for ${asked.width}x${asked.height}, got a ${surface.width}x${surface.height} surface`);
+    }
     if (surface) {
       result.surfacesCreated++;
       try {

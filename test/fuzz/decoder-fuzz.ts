@@ -11,6 +11,7 @@ import { BufshareError } from '../../lib/errors';
 import { validateDescriptor } from '../../lib/descriptor';
 import { MAX_DIMENSION } from '../../lib/layout';
 import { damageFromQuads } from '../../lib/ipc/damage';
+import { MAX_JSON_DEPTH } from '../../lib/ipc/json-limits';
 import {
   decodeClientMessage, decodeServerMessage, encodeCreateSurface, encodeDestroySurface, encodeRequest, encodeResize,
   encodeSubmit, MAX_BUFFERS_PER_SURFACE, MAX_ID, MAX_WIRE_RECTS, type ClientMessage,
@@ -69,6 +70,25 @@ function clientInvariant(m: ClientMessage): string | undefined {
   }
 }
 
+/** Nesting depth of a decoded value, walked without recursion (a deep one must not overflow the checker). */
+function depthOf(v: unknown): number {
+  let deepest = 0;
+  const stack: [unknown, number][] = [[v, 0]];
+  while (stack.length > 0) {
+    const [x, d] = stack.pop()!;
+    if (typeof x !== 'object' || x === null) continue;
+    deepest = Math.max(deepest, d + 1);
+    for (const child of Object.values(x)) stack.push([child, d + 1]);
+  }
+  return deepest;
+}
+
+/** Nothing decoded may be nested deeper than the bound both sides promise (the body is one level). */
+function depthInvariant(m: object): string | undefined {
+  const d = depthOf(m);
+  return d > MAX_JSON_DEPTH ? `decoded message nested ${d} levels deep` : undefined;
+}
+
 function reencode(m: ClientMessage): Uint8Array | undefined {
   switch (m.op) {
     case 'create_surface': {
@@ -97,12 +117,14 @@ export function fuzzDecoders(seed: number, inputs: number, onProgress?: (done: n
     try {
       if (toServer) {
         const m = decodeClientMessage(input);
-        const broken = clientInvariant(m);
+        const broken = clientInvariant(m) ?? (m.op === 'submit' ? undefined : depthInvariant(m));
         if (broken) finding(`invariant (${broken})`, input);
         const again = reencode(m);
         if (again && !isDeepStrictEqual(decodeClientMessage(again), m)) finding('re-encoding changed the message', input);
       } else {
         const m = decodeServerMessage(input);
+        const tooDeep = depthInvariant(m);
+        if (tooDeep) finding(`invariant (${tooDeep})`, input);
         if (m.op === 'surface_buffers') {
           for (const d of m.buffers) {
             try {

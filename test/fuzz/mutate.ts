@@ -10,6 +10,7 @@ import {
   MAX_MESSAGE_BYTES, Opcode,
 } from '../../lib/ipc/protocol';
 import { randInt } from '../helpers/random';
+import { jsonTextDepth } from '../../lib/ipc/json-limits';
 
 export type Rng = () => number;
 
@@ -63,21 +64,34 @@ export function validServerMessage(r: Rng): Uint8Array {
   }
 }
 
+const DEEP_MARK = '\u0000deep\u0000';
+
 /** Replaces one JSON field's value (or adds/removes one) in a JSON-bodied message. */
 function mutateJson(r: Rng, msg: Uint8Array): Uint8Array | undefined {
   if (msg.length < 6 || msg[4] !== 0x7b /* { */) return undefined;
   let body: Record<string, unknown>;
+  const source = Buffer.from(msg.subarray(4)).toString('utf8');
+  if (jsonTextDepth(source, 1000) > 1000) return undefined; // already deep: JSON.stringify would overflow re-writing it
   try {
-    body = JSON.parse(Buffer.from(msg.subarray(4)).toString('utf8')) as Record<string, unknown>;
+    body = JSON.parse(source) as Record<string, unknown>;
   } catch {
     return undefined;
   }
   const keys = Object.keys(body);
   const choice = r();
-  if (choice < 0.7 && keys.length > 0) body[pick(r, keys)] = pick(r, INTERESTING_JSON);
+  let deep: string | undefined;
+  if (choice < 0.1) {
+    // Nesting: a request or event payload (or any field) as deep as a message
+    // allows, written as text (JSON.stringify itself overflows the stack on it).
+    const levels = r() < 0.5 ? randInt(r, 1, 64) : randInt(r, 64, 20000);
+    const kinds = Array.from({ length: levels }, () => r() < 0.5);
+    deep = kinds.map((array) => (array ? '[' : '{"k":')).join('') + JSON.stringify(pick(r, INTERESTING_JSON)) + kinds.reverse().map((array) => (array ? ']' : '}')).join('');
+    body[keys.length > 0 && r() < 0.5 ? pick(r, keys) : 'payload'] = DEEP_MARK;
+  } else if (choice < 0.7 && keys.length > 0) body[pick(r, keys)] = pick(r, INTERESTING_JSON);
   else if (choice < 0.85 && keys.length > 0) delete body[pick(r, keys)];
   else body[pick(r, ['surface', 'width', 'height', 'version', 'protocol', 'payload', '__proto__', 'constructor', 'bufferCount', 'format'])] = pick(r, INTERESTING_JSON);
-  const text = Buffer.from(JSON.stringify(body));
+  const json = JSON.stringify(body);
+  const text = Buffer.from(deep === undefined ? json : json.replace(JSON.stringify(DEEP_MARK), deep));
   const out = new Uint8Array(4 + text.length);
   out.set(msg.subarray(0, 4));
   out.set(text, 4);

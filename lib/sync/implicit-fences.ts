@@ -1,0 +1,87 @@
+/**
+ * Waiting for a dma-buf's implicit fences before the CPU touches it.
+ *
+ * How am I supposed to use this?
+ *
+ *   await waitForImplicitFences(dmabufFd, { access: 'read', timeoutMs: 1000 });
+ *   // now every GPU write to the buffer has landed: map it and read
+ *
+ * A GPU renders asynchronously: when a client submits a hardware buffer, the
+ * rendering into it may still be running, tracked by fences in the dma-buf's
+ * reservation object (implicit sync). Reading it with the CPU before they signal
+ * shows stale or half-drawn pixels; writing it races with the GPU's reads. The
+ * kernel answers poll(2) on the dma-buf: POLLIN once every write fence has
+ * signalled ('read' access), POLLOUT once every fence has ('write' access). The
+ * wait runs on the event loop (a libuv poll on a dup of the fd), never blocks
+ * the process, and always ends: ready, timed out (ERR_BUFSHARE_TIMEOUT), or
+ * aborted (rejects with the signal's reason). A buffer with no fences (every
+ * CPU-drawn buffer) is ready at once, without touching the loop.
+ *
+ * Used by the server before it hands out a frame of a hardware buffer; made to be
+ * reused for any dma-buf (linux-dmabuf buffers of a Wayland client alike).
+ * Ownership: the caller keeps `fd`; it must stay open until the promise settles.
+ */
+import { BufshareError, fromNativeError } from '../errors';
+import * as native from '../native';
+
+export type FenceAccess = 'read' | 'write';
+
+export interface FenceWaitOptions {
+  /** 'read': wait for write fences (to read); 'write': wait for every fence (to write). */
+  readonly access: FenceAccess;
+  /** Give up after this many milliseconds with ERR_BUFSHARE_TIMEOUT. */
+  readonly timeoutMs: number;
+  /** Stop waiting when aborted; rejects with `signal.reason`. */
+  readonly signal?: AbortSignal;
+}
+
+function accessBits(access: FenceAccess): number {
+  if (access === 'read') return native.FENCE_ACCESS_READ;
+  if (access === 'write') return native.FENCE_ACCESS_WRITE;
+  throw new BufshareError('ERR_BUFSHARE_INVALID_ARGUMENT', `access must be 'read' or 'write', got ${String(access)}`);
+}
+
+/** True when `fd`'s fences already allow `access` (poll with no wait). */
+export function implicitFencesSignalled(fd: number, access: FenceAccess): boolean {
+  return native.dmabufReady(fd, accessBits(access));
+}
+
+/** Resolves once `fd`'s implicit fences allow `access` (see the module comment). */
+export function waitForImplicitFences(fd: number, options: FenceWaitOptions): Promise<void> {
+  const { access, timeoutMs, signal } = options;
+  let bits: number;
+  try {
+    bits = accessBits(access);
+    if (!Number.isFinite(timeoutMs) || timeoutMs < 0) {
+      throw new BufshareError('ERR_BUFSHARE_INVALID_ARGUMENT', `timeoutMs must be a non-negative number, got ${String(timeoutMs)}`);
+    }
+    signal?.throwIfAborted();
+    if (native.dmabufReady(fd, bits)) return Promise.resolve();
+  } catch (e) {
+    return Promise.reject(e);
+  }
+  return new Promise<void>((resolve, reject) => {
+    let watch: native.FenceWatch | undefined;
+    const finish = (error?: unknown): void => {
+      clearTimeout(timer);
+      signal?.removeEventListener('abort', onAbort);
+      watch?.cancel();
+      watch = undefined;
+      if (error === undefined) resolve();
+      else reject(error);
+    };
+    const onAbort = (): void => finish(signal!.reason);
+    const timer = setTimeout(() => {
+      finish(new BufshareError('ERR_BUFSHARE_TIMEOUT', `the dma-buf's ${access === 'read' ? 'write ' : ''}fences did not signal within ${timeoutMs} ms`));
+    }, timeoutMs);
+    signal?.addEventListener('abort', onAbort, { once: true });
+    try {
+      watch = native.watchFences(fd, bits, (status) => {
+        watch = undefined; // it stopped itself
+        finish(status === 0 ? undefined : new BufshareError('ERR_BUFSHARE_SYSCALL', `polling the dma-buf failed (libuv status ${status})`, { syscall: 'uv_poll' }));
+      });
+    } catch (e) {
+      finish(e instanceof BufshareError ? e : fromNativeError(e));
+    }
+  });
+}
