@@ -437,7 +437,8 @@ export const FENCE_ACCESS_WRITE = 2;
 /** poll() of a dma-buf now: true when its fences allow `access` (FENCE_ACCESS_*). */
 export const dmabufReady = wrap(robustness.dmabufReady);
 /** Starts waiting on the loop for `fd`'s fences to allow `access`; onReady(status) runs once. */
-export const watchFences = wrap((fd: number, access: number, onReady: (status: number) => void): FenceWatch => new robustness.FenceWatch(fd, access, onReady));
+// A class cannot come through the lazy stand-in (its functions are arrows, not constructors).
+export const watchFences = wrap((fd: number, access: number, onReady: (status: number) => void): FenceWatch => new (requireAddon() as unknown as RobustnessAddon).FenceWatch(fd, access, onReady));
 /** vgem only (tests): attaches a fence to a GEM object; returns its id. Signals on vgemFenceSignal or after 10 s. */
 export const vgemFenceAttach = wrap(robustness.vgemFenceAttach);
 export const vgemFenceSignal = wrap(robustness.vgemFenceSignal);

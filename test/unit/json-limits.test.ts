@@ -1,5 +1,5 @@
 import { expect } from 'chai';
-import { decodeClientMessage, decodeServerMessage, encodeRequest } from '../../lib';
+import { decodeClientMessage, decodeServerMessage, encodeRequest } from '../../lib/protocol';
 import { jsonTextDepth, MAX_JSON_DEPTH } from '../../lib/ipc/json-limits';
 import { encodeEvent, Opcode, type JsonValue } from '../../lib/ipc/protocol';
 
