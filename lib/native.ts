@@ -315,3 +315,26 @@ export function openSeqPacket(fd: number, onEvent: (status: number, events: numb
     close: wrap(() => raw.close()),
   };
 }
+
+// damage_plan.cc: which rectangles a damage copy should copy (lib/damage/plan.ts).
+// Its own section, typed apart from Addon, so that it merges beside other additions.
+
+export interface NativeDamagePlan {
+  /** x, y, width, height quadruples, inside the plane, covering every damaged pixel. */
+  rects: Int32Array;
+  /** The cost model's estimate for `rects`, in nanoseconds. */
+  cost: number;
+  /** The estimate for the damage as given (clipped). */
+  given: number;
+  /** Which plan won: 'given', 'bound', 'bands', with ' (sweep over budget)' when the sweep gave up. */
+  strategy: string;
+}
+
+interface DamagePlanAddon {
+  planDamage(
+    rects: Int32Array, width: number, height: number, bpp: number, srcStride: number, dstStride: number,
+    sourceComplete: boolean, model: Float64Array,
+  ): NativeDamagePlan;
+}
+
+export const planDamageRaw = wrap((addon as unknown as DamagePlanAddon).planDamage);

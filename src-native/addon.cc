@@ -4,6 +4,7 @@
 
 #include "blend.h"
 #include "copy.h"
+#include "damage_plan.h"
 #include "drm.h"
 #include "fd.h"
 #include "gbm.h"
@@ -22,6 +23,7 @@ static Napi::Object InitAddon(Napi::Env env, Napi::Object exports) {
   bufshare::InitGbm(env, exports);
   bufshare::InitUdmabuf(env, exports);
   bufshare::InitSocket(env, exports);
+  bufshare::InitDamagePlan(env, exports);
   return exports;
 }
 
