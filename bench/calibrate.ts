@@ -17,6 +17,6 @@ const fits = [];
 for (let i = 0; i < runs; i++) {
   const c = inCache ? calibrateCopyCost({ width: 1280, height: 720, frames: 1, samples: 64 }) : calibrateCopyCost();
   fits.push(c.model);
-  process.stdout.write(`run ${i + 1}: rowNs ${c.model.rowNs.toFixed(1)}, rowByteNs ${c.model.rowByteNs.toFixed(4)}, contiguousByteNs ${c.model.contiguousByteNs.toFixed(4)} (${c.contiguousGBps.toFixed(1)} GB/s); ns per row by bytes: ${c.rows.map((r) => `${r.bytes}:${r.nsPerRow.toFixed(0)}`).join(' ')}\n`);
+  process.stdout.write(`run ${i + 1}: rectNs ${c.model.rectNs.toFixed(0)} (${c.nsPerScatteredPixel.toFixed(0)} ns per isolated pixel), rowNs ${c.model.rowNs.toFixed(1)}, rowByteNs ${c.model.rowByteNs.toFixed(4)}, contiguousByteNs ${c.model.contiguousByteNs.toFixed(4)}, planRectNs ${c.model.planRectNs.toFixed(1)} (${c.contiguousGBps.toFixed(1)} GB/s); ns per row by bytes: ${c.rows.map((r) => `${r.bytes}:${r.nsPerRow.toFixed(0)}`).join(' ')}\n`);
 }
-process.stdout.write(`median: { rowNs: ${median(fits.map((f) => f.rowNs)).toFixed(1)}, rowByteNs: ${median(fits.map((f) => f.rowByteNs)).toFixed(4)}, contiguousByteNs: ${median(fits.map((f) => f.contiguousByteNs)).toFixed(4)} }\n`);
+process.stdout.write(`median: { rectNs: ${median(fits.map((f) => f.rectNs)).toFixed(0)}, rowNs: ${median(fits.map((f) => f.rowNs)).toFixed(1)}, rowByteNs: ${median(fits.map((f) => f.rowByteNs)).toFixed(4)}, contiguousByteNs: ${median(fits.map((f) => f.contiguousByteNs)).toFixed(4)}, planRectNs: ${median(fits.map((f) => f.planRectNs)).toFixed(1)} }\n`);

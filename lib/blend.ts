@@ -52,7 +52,7 @@ export function blendRects(src: GraphicsRegion, dst: GraphicsRegion, damage: Dam
   // Exact plans only: a blend in place is not idempotent, so a pixel blended
   // twice (overlapping rectangles) or outside the damage would come out wrong.
   // The plan is the damage's union in bands, each pixel once.
-  const rects = planDamage(packDamage(damage), { width: dst.width, height: dst.height, bpp: dst.format.bpp, srcStride: dst.stride, dstStride: dst.stride }, { model: IN_CACHE_COPY }).rects;
+  const rects = planDamage(packDamage(damage), { width: dst.width, height: dst.height, bpp: dst.format.bpp, srcStride: dst.stride, dstStride: dst.stride }, { model: IN_CACHE_COPY, eachPixelOnce: true }).rects;
   if (!below) {
     return blendRectsRaw(src.pixels, src.stride, src.width, src.height, dst.pixels, dst.stride, dst.width, dst.height,
       offset.x, offset.y, rects, dst.format.hasAlpha);

@@ -333,7 +333,7 @@ export interface NativeDamagePlan {
 interface DamagePlanAddon {
   planDamage(
     rects: Int32Array, width: number, height: number, bpp: number, srcStride: number, dstStride: number,
-    sourceComplete: boolean, model: Float64Array,
+    sourceComplete: boolean, model: Float64Array, eachPixelOnce?: boolean,
   ): NativeDamagePlan;
 }
 

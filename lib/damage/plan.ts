@@ -40,6 +40,12 @@ export interface PlanOptions {
   readonly sourceComplete?: boolean;
   /** Default: OUT_OF_CACHE_COPY. A compositor whose planes stay in cache passes IN_CACHE_COPY. */
   readonly model?: CopyCostModel;
+  /**
+   * The plan's rectangles must not overlap: each pixel is written once (a blend
+   * in place, which is not idempotent). Otherwise overlapping damage may be
+   * copied twice where removing the overlap costs more than it saves.
+   */
+  readonly eachPixelOnce?: boolean;
 }
 
 export interface DamagePlan {
@@ -65,6 +71,6 @@ function packedModel(m: CopyCostModel): Float64Array {
 
 export function planDamage(damage: Damage, geometry: PlaneGeometry, options: PlanOptions = {}): DamagePlan {
   const p = planDamageRaw(packDamage(damage), geometry.width, geometry.height, geometry.bpp, geometry.srcStride, geometry.dstStride,
-    options.sourceComplete ?? false, packedModel(options.model ?? OUT_OF_CACHE_COPY));
+    options.sourceComplete ?? false, packedModel(options.model ?? OUT_OF_CACHE_COPY), options.eachPixelOnce ?? false);
   return { rects: p.rects, estimatedNs: p.cost, givenNs: p.given, strategy: p.strategy };
 }

@@ -38,7 +38,13 @@ function randomRects(r: () => number, width: number, height: number): Int32Array
 }
 
 /** Models at the extremes too: row starts free (never join) and very dear (always join). */
-const MODELS: CopyCostModel[] = [OUT_OF_CACHE_COPY, IN_CACHE_COPY, { rowNs: 0, rowByteNs: 1, contiguousByteNs: 1 }, { rowNs: 1e6, rowByteNs: 0.01, contiguousByteNs: 0.001 }];
+const MODELS: CopyCostModel[] = [
+  OUT_OF_CACHE_COPY, IN_CACHE_COPY,
+  { rectNs: 0, rowNs: 0, rowByteNs: 1, contiguousByteNs: 1, planRectNs: 0 },
+  { rectNs: 1e6, rowNs: 1e6, rowByteNs: 0.01, contiguousByteNs: 0.001, planRectNs: 0 },
+  { rectNs: 500, rowNs: 0, rowByteNs: 0.1, contiguousByteNs: 0.05, planRectNs: 0 },
+  { rectNs: 30, rowNs: 6, rowByteNs: 0.07, contiguousByteNs: 0.05, planRectNs: 1e4 },
+];
 
 /** Plans, checks the plan's geometry, copies along it, and checks every byte of the destination. */
 function checkPlannedCopy(damage: Int32Array, g: PlaneGeometry, sourceComplete: boolean, model: CopyCostModel, label: string): void {
@@ -122,15 +128,18 @@ describe('damage planner', () => {
     const height = 1080;
     const g = { width, height, bpp: 4, srcStride: width * 4, dstStride: width * 4 };
     const byName = new Map(adversarialDamage(width, height).map((s) => [s.name, s.rects]));
-    for (const name of ['checkerboard 8 px', 'columns 1 px every 4 px']) {
+    for (const name of ['checkerboard 16 px', 'columns 1 px every 4 px']) {
       const plan = planDamage(byName.get(name)!, g, { sourceComplete: true });
       expect(Array.from(plan.rects), name).to.deep.equal([0, 0, width, height]);
     }
     const sparse = Int32Array.of(10, 10, 100, 100, 1000, 500, 100, 100);
     expect(Array.from(planDamage(sparse, g, { sourceComplete: true }).rects)).to.deep.equal(Array.from(sparse));
     // Without a complete source, the checkerboard is copied square by square.
-    const exact = planDamage(byName.get('checkerboard 8 px')!, g);
+    const exact = planDamage(byName.get('checkerboard 16 px')!, g);
     expect(exact.rects.length / 4).to.be.greaterThan(1000);
+    // The sweep runs only where it can save more than its own time.
+    const dear = planDamage(byName.get('checkerboard 16 px')!, g, { sourceComplete: true, model: { ...OUT_OF_CACHE_COPY, planRectNs: 1e6 } });
+    expect(dear.strategy).to.equal('bound (sweep not worth its time)');
   });
 
   it('gives up the band sweep past its budget on tall staggered rectangles and still covers the damage', () => {
@@ -139,24 +148,45 @@ describe('damage planner', () => {
     const rects: number[] = [];
     for (let i = 0; i < 4000; i++) rects.push((i * 7) % width, i % height, 1, height);
     const g = { width, height, bpp: 4, srcStride: width * 4 + 16, dstStride: width * 4 };
-    const exact = planDamage(Int32Array.from(rects), g);
+    const alwaysSweep = { ...OUT_OF_CACHE_COPY, planRectNs: 0, rectNs: 1e5 };
+    const exact = planDamage(Int32Array.from(rects), g, { model: alwaysSweep });
     expect(exact.strategy).to.contain('over budget');
-    const complete = planDamage(Int32Array.from(rects), g, { sourceComplete: true });
-    expect(complete.strategy).to.equal('bound (sweep over budget)');
+    const complete = planDamage(Int32Array.from(rects), g, { sourceComplete: true, model: alwaysSweep });
+    expect(complete.strategy).to.match(/^bound \(sweep (over budget|not worth its time)\)$/);
     checkPlannedCopy(Int32Array.from(rects), g, true, OUT_OF_CACHE_COPY, 'staggered');
+  });
+
+  it(`with eachPixelOnce, plans rectangles that never overlap, whatever the model (seed ${SEED})`, () => {
+    const r = rng(SEED + 14);
+    for (let iter = 0; iter < 200; iter++) {
+      const width = randInt(r, 1, 40);
+      const height = randInt(r, 1, 30);
+      const damage = randomRects(r, width, height);
+      const model = { ...MODELS[iter % MODELS.length]!, planRectNs: 1e6 }; // a sweep never worth its time otherwise
+      const plan = planDamage(damage, { width, height, bpp: 4, srcStride: width * 4, dstStride: width * 4 }, { model, eachPixelOnce: true });
+      const count = new Uint8Array(width * height);
+      for (let i = 0; i < plan.rects.length; i += 4) {
+        for (let y = plan.rects[i + 1]!; y < plan.rects[i + 1]! + plan.rects[i + 3]!; y++) {
+          for (let x = plan.rects[i]!; x < plan.rects[i]! + plan.rects[i + 2]!; x++) {
+            if (++count[y * width + x]! > 1) expect.fail(`iteration ${iter}: pixel ${x},${y} planned twice (${plan.strategy})`);
+          }
+        }
+      }
+      expect(Array.from(count)).to.deep.equal(Array.from(coverage(damage, width, height)));
+    }
   });
 
   it('refuses bad arguments with ERR_BUFSHARE_INVALID_ARGUMENT', () => {
     const rects = Int32Array.of(0, 0, 4, 4);
-    const model = Float64Array.of(1, 1, 1);
+    const model = Float64Array.of(1, 1, 1, 1, 1);
     for (const call of [
       () => planDamageRaw(new Float64Array(4) as never, 4, 4, 4, 16, 16, false, model),
       () => planDamageRaw(rects, 4, 4, 0, 16, 16, false, model),
       () => planDamageRaw(rects, 70000, 4, 4, 16, 16, false, model),
       () => planDamageRaw(rects, 4, 4, 4, 16, 16, 1 as never, model),
-      () => planDamageRaw(rects, 4, 4, 4, 16, 16, false, Float64Array.of(1, 1)),
-      () => planDamageRaw(rects, 4, 4, 4, 16, 16, false, Float64Array.of(1, Number.NaN, 1)),
-      () => planDamageRaw(rects, 4, 4, 4, 16, 16, false, Float64Array.of(-1, 1, 1)),
+      () => planDamageRaw(rects, 4, 4, 4, 16, 16, false, Float64Array.of(1, 1, 1, 1)),
+      () => planDamageRaw(rects, 4, 4, 4, 16, 16, false, Float64Array.of(1, 1, Number.NaN, 1, 1)),
+      () => planDamageRaw(rects, 4, 4, 4, 16, 16, false, Float64Array.of(1, -1, 1, 1, 1)),
       () => planDamage(rects, { width: 4, height: 4, bpp: 4, srcStride: -1, dstStride: 16 }),
     ]) {
       expect(call).to.throw().with.property('code', 'ERR_BUFSHARE_INVALID_ARGUMENT');
