@@ -6,7 +6,7 @@
  */
 import { BufshareError } from './errors';
 import type { GraphicsRegion } from './mapping/graphics-region';
-import { planDamage, type PlanOptions } from './damage/plan';
+import { planFlags, packedModel, type PlanOptions } from './damage/plan';
 import { packDamage, type Damage } from './damage/pack';
 import { copyRectsRaw } from './native';
 
@@ -29,6 +29,6 @@ export function copyRects(src: GraphicsRegion, dst: GraphicsRegion, damage: Dama
   const width = Math.min(src.width, dst.width);
   const height = Math.min(src.height, dst.height);
   const bpp = src.format.bpp;
-  const plan = planDamage(damage, { width, height, bpp, srcStride: src.stride, dstStride: dst.stride }, options);
-  return copyRectsRaw(src.pixels, src.stride, dst.pixels, dst.stride, width, height, bpp, plan.rects);
+  // Planned and copied in one native call (the plan never becomes a JS object).
+  return copyRectsRaw(src.pixels, src.stride, dst.pixels, dst.stride, width, height, bpp, packDamage(damage), packedModel(options.model), planFlags(options));
 }

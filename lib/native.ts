@@ -191,6 +191,8 @@ interface Addon {
   copyRects(
     src: Uint8Array, srcStride: number, dst: Uint8Array, dstStride: number,
     width: number, height: number, bpp: number, rects: Int32Array,
+    /** With a cost model: plan the copy natively (damage_plan.cc); flags bit 0 sourceComplete, bit 1 eachPixelOnce. */
+    model?: Float64Array, flags?: number,
   ): number;
   // blend.cc
   blendRects(

@@ -12,9 +12,7 @@ namespace bufshare {
 
 namespace {
 
-struct Box {
-  int64_t x0, y0, x1, y1;
-};
+using Box = PlanBox;
 
 struct Span {
   int64_t x0, x1;
@@ -74,6 +72,7 @@ struct Scratch {
   std::vector<Band> bands;
   std::vector<Box> given, banded;
   std::vector<double> rowBytes;
+  std::vector<Box> bound;
 };
 
 Scratch& TheScratch() {
@@ -85,27 +84,41 @@ Scratch& TheScratch() {
 // exact union, as pixman keeps regions). Returns false when the sweep would
 // visit more than `budget` active rectangles: tall staggered rectangles can make
 // it quadratic, and then the caller falls back to the cheap plans.
-bool Sweep(const std::vector<Box>& boxes, int64_t height, size_t budget, std::vector<Band>* bands, std::vector<Span>* spans) {
-  Scratch& w = TheScratch();
-  // Counting sorts on y (rows are at most 65,536): a comparison sort of a few
-  // thousand edges cost more than the copy it plans.
-  std::vector<uint32_t>& firstAt = Reset(w.firstAt);
-  firstAt.resize(static_cast<size_t>(height) + 2, 0);
-  std::vector<char>& edge = Reset(w.edge);
-  edge.resize(static_cast<size_t>(height) + 1, 0);
-  for (const Box& b : boxes) {
-    firstAt[static_cast<size_t>(b.y0) + 1]++;
-    edge[static_cast<size_t>(b.y0)] = 1;
-    edge[static_cast<size_t>(b.y1)] = 1;
-  }
-  for (size_t y = 1; y < firstAt.size(); y++) firstAt[y] += firstAt[y - 1];
+// Few rectangles are sorted by comparison; many by counting on y (rows are at
+// most 65,536), where a comparison sort of a few thousand edges cost more than
+// the copy it plans and a scan of every row costs more than sorting a few.
+constexpr size_t kCountingSortFrom = 64;
+
+bool Sweep(Scratch& w, const std::vector<Box>& boxes, int64_t height, size_t budget, std::vector<Band>* bands, std::vector<Span>* spans) {
   std::vector<size_t>& order = Reset(w.order);
-  order.resize(boxes.size());
-  std::vector<uint32_t>& fill = Reset(w.fill);
-  fill.assign(firstAt.begin(), firstAt.end() - 1);
-  for (size_t i = 0; i < boxes.size(); i++) order[fill[static_cast<size_t>(boxes[i].y0)]++] = i;
   std::vector<int64_t>& ys = Reset(w.ys);
-  for (int64_t y = 0; y <= height; y++) if (edge[static_cast<size_t>(y)]) ys.push_back(y);
+  order.resize(boxes.size());
+  if (boxes.size() < kCountingSortFrom) {
+    for (size_t i = 0; i < boxes.size(); i++) {
+      order[i] = i;
+      ys.push_back(boxes[i].y0);
+      ys.push_back(boxes[i].y1);
+    }
+    std::stable_sort(order.begin(), order.end(), [&](size_t a, size_t b) { return boxes[a].y0 < boxes[b].y0; });
+    std::sort(ys.begin(), ys.end());
+    ys.erase(std::unique(ys.begin(), ys.end()), ys.end());
+  } else {
+    std::vector<uint32_t>& firstAt = Reset(w.firstAt);
+    firstAt.resize(static_cast<size_t>(height) + 2, 0);
+    std::vector<char>& edge = Reset(w.edge);
+    edge.resize(static_cast<size_t>(height) + 1, 0);
+    for (const Box& b : boxes) {
+      firstAt[static_cast<size_t>(b.y0) + 1]++;
+      edge[static_cast<size_t>(b.y0)] = 1;
+      edge[static_cast<size_t>(b.y1)] = 1;
+    }
+    for (size_t y = 1; y < firstAt.size(); y++) firstAt[y] += firstAt[y - 1];
+    std::vector<uint32_t>& fill = Reset(w.fill);
+    fill.assign(firstAt.begin(), firstAt.end() - 1);
+    for (size_t i = 0; i < boxes.size(); i++) order[fill[static_cast<size_t>(boxes[i].y0)]++] = i;
+    const char* e = edge.data();
+    for (int64_t y = 0; y <= height; y++) if (e[y]) ys.push_back(y);
+  }
 
   std::vector<size_t>& active = Reset(w.active);
   std::vector<Span>& row = Reset(w.row);
@@ -137,8 +150,8 @@ bool Sweep(const std::vector<Box>& boxes, int64_t height, size_t budget, std::ve
 // them costs less than starting another row and, spread over the band's rows,
 // another rectangle (the costs are linear, so this greedy choice is the
 // cheapest per band). Only for a complete source.
-void JoinSpans(const CostModel& m, const Geometry& g, std::vector<Band>* bands, std::vector<Span>* spans) {
-  std::vector<Span>& out = Reset(TheScratch().joined);
+void JoinSpans(Scratch& w, const CostModel& m, const Geometry& g, std::vector<Band>* bands, std::vector<Span>* spans) {
+  std::vector<Span>& out = Reset(w.joined);
   for (Band& b : *bands) {
     const size_t first = out.size();
     for (size_t i = 0; i < b.count; i++) {
@@ -184,8 +197,7 @@ size_t Continuing(const std::vector<Band>& bands, const std::vector<Span>& spans
 // the bands and the gaps between them picks the cheapest mix: a checkerboard
 // becomes one block, scattered rectangles stay rectangles. Without a complete
 // source, only bands that already are whole rows may be whole.
-Plan BandPlan(const CostModel& m, const Geometry& g, bool sourceComplete, const std::vector<Band>& bands, const std::vector<Span>& spans) {
-  Scratch& w = TheScratch();
+Plan BandPlan(Scratch& w, const CostModel& m, const Geometry& g, bool sourceComplete, const std::vector<Band>& bands, const std::vector<Span>& spans) {
   Plan plan{&Reset(w.banded), 0};
   std::vector<Box>& boxes = *plan.boxes;
   const size_t n = bands.size();
@@ -291,6 +303,133 @@ Plan BandPlan(const CostModel& m, const Geometry& g, bool sourceComplete, const 
 
 }  // namespace
 
+PlanOutcome PlanDamageRects(const int32_t* r, size_t n, int64_t width, int64_t height, int64_t bpp, int64_t srcStride,
+                            int64_t dstStride, const double* model, bool sourceComplete, bool eachPixelOnce) {
+  const CostModel m{model[0], model[1], model[2], model[3], model[4]};
+  const Geometry g{width, height, bpp, srcStride == width * bpp && dstStride == width * bpp};
+  Scratch& w = TheScratch();
+  std::vector<Box>& given = Reset(w.given);
+  double givenCost = 0;
+  bool clipped = false;  // some rectangle was cut or dropped: the given plan is not the input
+  Box bound{g.width, g.height, 0, 0};
+  // Damaged bytes per row (over-counting overlaps), as a difference array: for
+  // the sweep's floor, which only many rectangles need (see below).
+  const bool many = n >= kCountingSortFrom;
+  std::vector<double>& rowBytes = Reset(w.rowBytes);
+  if (many) rowBytes.resize(static_cast<size_t>(g.height) + 1, 0.0);
+  for (size_t i = 0; i < n; i++) {
+    Box b{std::max<int64_t>(r[4 * i], 0), std::max<int64_t>(r[4 * i + 1], 0),
+          std::min<int64_t>(static_cast<int64_t>(r[4 * i]) + r[4 * i + 2], g.width),
+          std::min<int64_t>(static_cast<int64_t>(r[4 * i + 1]) + r[4 * i + 3], g.height)};
+    if (b.x1 - b.x0 != r[4 * i + 2] || b.y1 - b.y0 != r[4 * i + 3] || b.x0 != r[4 * i] || b.y0 != r[4 * i + 1]) clipped = true;
+    if (b.x1 <= b.x0 || b.y1 <= b.y0) continue;
+    given.push_back(b);
+    givenCost += BoxCost(m, b, g);
+    if (many) {
+      const double bytes = static_cast<double>((b.x1 - b.x0) * g.bpp);
+      rowBytes[static_cast<size_t>(b.y0)] += bytes;
+      rowBytes[static_cast<size_t>(b.y1)] -= bytes;
+    }
+    bound = {std::min(bound.x0, b.x0), std::min(bound.y0, b.y0), std::max(bound.x1, b.x1), std::max(bound.y1, b.y1)};
+  }
+
+  Plan best{&given, givenCost};
+  std::vector<Box>& boundPlan = w.bound;
+  const char* strategy = "given";
+  const char* note = "";
+  if (given.size() > 1) {
+    if (sourceComplete) {
+      // The bounding box, as whole rows when that is one block.
+      Box box = g.contiguous ? Box{0, bound.y0, g.width, bound.y1} : bound;
+      const double c = BoxCost(m, box, g);
+      if (c < best.cost) {
+        boundPlan.assign(1, box);
+        best = {&boundPlan, c};
+        strategy = "bound";
+      }
+    }
+    // The sweep costs time of its own (planRectNs a rectangle). No plan costs
+    // less than, per damaged row, the cheaper of the row whole (in a block) or
+    // its damaged bytes in at least one row start: when the best plan so far is
+    // closer to that floor than the sweep's cost, the sweep cannot pay off.
+    // With few rectangles the sweep costs less than this floor's scan of every
+    // row: it just runs.
+    bool worthSweeping = true;
+    if (many && !eachPixelOnce) {
+      double floorNs = 0, inRow = 0;
+      const double wholeRow = g.contiguous && sourceComplete ? static_cast<double>(g.width * g.bpp) * m.contiguousByteNs : 1e300;
+      const double byteNs = m.rowByteNs;  // in the model, spans are never at the block rate
+      const double* rb = rowBytes.data();
+      for (int64_t y = 0; y < g.height; y++) {
+        inRow += rb[y];
+        if (inRow > 0.5) floorNs += std::min(wholeRow, m.rowNs + inRow * byteNs);
+      }
+      worthSweeping = best.cost - floorNs > m.planRectNs * static_cast<double>(given.size());
+    }
+    // The sweep visits each rectangle once per band it spans: tall staggered
+    // rectangles make that quadratic, so it gives up past a budget.
+    const size_t budget = eachPixelOnce ? SIZE_MAX : 16384 + 8 * given.size();
+    std::vector<Band>& bands = Reset(w.bands);
+    std::vector<Span>& spans = Reset(w.spans);
+    if (!worthSweeping) {
+      note = " (sweep not worth its time)";
+    } else if (Sweep(w, given, g.height, budget, &bands, &spans)) {
+      if (sourceComplete) JoinSpans(w, m, g, &bands, &spans);
+      Plan banded = BandPlan(w, m, g, sourceComplete, bands, spans);
+      if (banded.cost < best.cost || (eachPixelOnce && best.boxes == &given)) {
+        best = banded;
+        strategy = "bands";
+      }
+    } else {
+      note = " (sweep over budget)";
+    }
+  }
+
+  const bool asGiven = best.boxes == &given && !clipped;
+  return {best.boxes->data(), best.boxes->size(), best.cost, givenCost, asGiven, strategy, note};
+}
+
+bool ReadCostModel(const Napi::CallbackInfo& info, size_t i, double* out) {
+  if (info.Length() <= i || !info[i].IsTypedArray() || info[i].As<Napi::TypedArray>().TypedArrayType() != napi_float64_array ||
+      info[i].As<Napi::Float64Array>().ElementLength() != 5) {
+    ThrowArgument(info.Env(), "model must be a Float64Array of 5 numbers");
+    return false;
+  }
+  Napi::Float64Array mv = info[i].As<Napi::Float64Array>();
+  for (size_t k = 0; k < 5; k++) {
+    if (!(mv[k] >= 0 && mv[k] < 1e9)) {
+      ThrowArgument(info.Env(), "model costs must be finite and non-negative");
+      return false;
+    }
+    out[k] = mv[k];
+  }
+  return true;
+}
+
+static Napi::Value PlanDamageOut(const Napi::CallbackInfo& info, const PlanOutcome& p, Napi::Int32Array in) {
+  Napi::Env env = info.Env();
+  Napi::Object result = Napi::Object::New(env);
+  result.Set("cost", Napi::Number::New(env, p.cost));
+  result.Set("given", Napi::Number::New(env, p.given));
+  result.Set("strategy", Napi::String::New(env, std::string(p.strategy) + p.note));
+  // The input as it is, when that is the plan: no copy of thousands of rectangles.
+  if (p.asGiven && in.ElementLength() % 4 == 0) {
+    result.Set("rects", in);
+    return result;
+  }
+  Napi::Int32Array out = Napi::Int32Array::New(env, p.count * 4);
+  int32_t* o = out.Data();
+  for (size_t i = 0; i < p.count; i++) {
+    const Box& b = p.boxes[i];
+    o[4 * i] = static_cast<int32_t>(b.x0);
+    o[4 * i + 1] = static_cast<int32_t>(b.y0);
+    o[4 * i + 2] = static_cast<int32_t>(b.x1 - b.x0);
+    o[4 * i + 3] = static_cast<int32_t>(b.y1 - b.y0);
+  }
+  result.Set("rects", out);
+  return result;
+}
+
 // planDamage(rects, width, height, bpp, srcStride, dstStride, sourceComplete, model, eachPixelOnce?) -> plan
 //   eachPixelOnce: the plan's rectangles must not overlap (a blend in place), so
 //   the sweep always runs, without its budget
@@ -312,108 +451,14 @@ static Napi::Value PlanDamage(const Napi::CallbackInfo& info) {
   if (width > 65536 || height > 65536) return ThrowArgument(env, "width/height too large");
   if (!info[6].IsBoolean()) return ThrowArgument(env, "sourceComplete must be a boolean");
   const bool eachPixelOnce = info.Length() > 8 && info[8].IsBoolean() && info[8].As<Napi::Boolean>().Value();
-  if (!info[7].IsTypedArray() || info[7].As<Napi::TypedArray>().TypedArrayType() != napi_float64_array ||
-      info[7].As<Napi::Float64Array>().ElementLength() != 5)
-    return ThrowArgument(env, "model must be a Float64Array of 5 numbers");
+  double model[5];
+  if (!ReadCostModel(info, 7, model)) return Napi::Value();
   const bool sourceComplete = info[6].As<Napi::Boolean>().Value();
-  Napi::Float64Array mv = info[7].As<Napi::Float64Array>();
-  const CostModel m{mv[0], mv[1], mv[2], mv[3], mv[4]};
-  for (size_t i = 0; i < 5; i++)
-    if (!(mv[i] >= 0 && mv[i] < 1e9)) return ThrowArgument(env, "model costs must be finite and non-negative");
-  const Geometry g{width, height, bpp, srcStride == static_cast<uint64_t>(width) * bpp && dstStride == static_cast<uint64_t>(width) * bpp};
-
   Napi::Int32Array in = info[0].As<Napi::Int32Array>();
-  const size_t n = in.ElementLength() / 4;
-  const int32_t* r = in.Data();
-  Scratch& w = TheScratch();
-  std::vector<Box>& given = Reset(w.given);
-  double givenCost = 0;
-  bool clipped = false;  // some rectangle was cut or dropped: the given plan is not the input
-  Box bound{g.width, g.height, 0, 0};
-  // Damaged bytes per row (over-counting overlaps), as a difference array.
-  std::vector<double>& rowBytes = Reset(w.rowBytes);
-  rowBytes.resize(static_cast<size_t>(g.height) + 1, 0.0);
-  for (size_t i = 0; i < n; i++) {
-    Box b{std::max<int64_t>(r[4 * i], 0), std::max<int64_t>(r[4 * i + 1], 0),
-          std::min<int64_t>(static_cast<int64_t>(r[4 * i]) + r[4 * i + 2], g.width),
-          std::min<int64_t>(static_cast<int64_t>(r[4 * i + 1]) + r[4 * i + 3], g.height)};
-    if (b.x1 - b.x0 != r[4 * i + 2] || b.y1 - b.y0 != r[4 * i + 3] || b.x0 != r[4 * i] || b.y0 != r[4 * i + 1]) clipped = true;
-    if (b.x1 <= b.x0 || b.y1 <= b.y0) continue;
-    given.push_back(b);
-    givenCost += BoxCost(m, b, g);
-    const double bytes = static_cast<double>((b.x1 - b.x0) * g.bpp);
-    rowBytes[static_cast<size_t>(b.y0)] += bytes;
-    rowBytes[static_cast<size_t>(b.y1)] -= bytes;
-    bound = {std::min(bound.x0, b.x0), std::min(bound.y0, b.y0), std::max(bound.x1, b.x1), std::max(bound.y1, b.y1)};
-  }
-
-  Plan best{&given, givenCost};
-  std::vector<Box> boundPlan;  // one box: no allocation past the threshold
-  std::string strategy = "given";
-  if (given.size() > 1) {
-    if (sourceComplete) {
-      // The bounding box, as whole rows when that is one block.
-      Box box = g.contiguous ? Box{0, bound.y0, g.width, bound.y1} : bound;
-      const double c = BoxCost(m, box, g);
-      if (c < best.cost) {
-        boundPlan.assign(1, box);
-        best = {&boundPlan, c};
-        strategy = "bound";
-      }
-    }
-    // The sweep costs time of its own (planRectNs a rectangle). No plan costs
-    // less than, per damaged row, the cheaper of the row whole (in a block) or
-    // its damaged bytes in at least one row start: when the best plan so far is
-    // closer to that floor than the sweep's cost, the sweep cannot pay off.
-    double floorNs = 0, inRow = 0;
-    const double wholeRow = g.contiguous && sourceComplete ? static_cast<double>(g.width * g.bpp) * m.contiguousByteNs : 1e300;
-    const double byteNs = m.rowByteNs;  // in the model, spans are never at the block rate
-    for (int64_t y = 0; y < g.height; y++) {
-      inRow += rowBytes[static_cast<size_t>(y)];
-      if (inRow > 0.5) floorNs += std::min(wholeRow, m.rowNs + inRow * byteNs);
-    }
-    const bool worthSweeping = eachPixelOnce || best.cost - floorNs > m.planRectNs * static_cast<double>(given.size());
-    // The sweep visits each rectangle once per band it spans: tall staggered
-    // rectangles make that quadratic, so it gives up past a budget.
-    const size_t budget = eachPixelOnce ? SIZE_MAX : 16384 + 8 * given.size();
-    std::vector<Band>& bands = Reset(w.bands);
-    std::vector<Span>& spans = Reset(w.spans);
-    if (!worthSweeping) {
-      strategy += " (sweep not worth its time)";
-    } else if (Sweep(given, g.height, budget, &bands, &spans)) {
-      if (sourceComplete) JoinSpans(m, g, &bands, &spans);
-      Plan banded = BandPlan(m, g, sourceComplete, bands, spans);
-      if (banded.cost < best.cost || (eachPixelOnce && best.boxes == &given)) {
-        best = banded;
-        strategy = "bands";
-      }
-    } else {
-      strategy += " (sweep over budget)";
-    }
-  }
-
-  const std::vector<Box>& chosen = *best.boxes;
-  Napi::Object result = Napi::Object::New(env);
-  result.Set("cost", Napi::Number::New(env, best.cost));
-  result.Set("given", Napi::Number::New(env, givenCost));
-  result.Set("strategy", Napi::String::New(env, strategy));
-  // The input as it is, when that is the plan: no copy of thousands of rectangles.
-  if (best.boxes == &given && !clipped && in.ElementLength() % 4 == 0) {
-    result.Set("rects", in);
-    return result;
-  }
-  Napi::Int32Array out = Napi::Int32Array::New(env, chosen.size() * 4);
-  int32_t* o = out.Data();
-  for (size_t i = 0; i < chosen.size(); i++) {
-    const Box& b = chosen[i];
-    o[4 * i] = static_cast<int32_t>(b.x0);
-    o[4 * i + 1] = static_cast<int32_t>(b.y0);
-    o[4 * i + 2] = static_cast<int32_t>(b.x1 - b.x0);
-    o[4 * i + 3] = static_cast<int32_t>(b.y1 - b.y0);
-  }
-  result.Set("rects", out);
-  return result;
+  const PlanOutcome p = PlanDamageRects(in.Data(), in.ElementLength() / 4, width, height, bpp, srcStride, dstStride, model, sourceComplete, eachPixelOnce);
+  return PlanDamageOut(info, p, in);
 }
+
 
 void InitDamagePlan(Napi::Env env, Napi::Object exports) {
   exports.Set("planDamage", Napi::Function::New(env, PlanDamage, "planDamage"));

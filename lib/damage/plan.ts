@@ -60,7 +60,8 @@ export interface DamagePlan {
 
 const modelCache = new WeakMap<CopyCostModel, Float64Array>();
 
-function packedModel(m: CopyCostModel): Float64Array {
+/** The model as the native planner takes it (cached per model object). */
+export function packedModel(m: CopyCostModel = OUT_OF_CACHE_COPY): Float64Array {
   let a = modelCache.get(m);
   if (!a) {
     a = modelArray(m);
@@ -69,8 +70,13 @@ function packedModel(m: CopyCostModel): Float64Array {
   return a;
 }
 
+/** The native planner's flags: bit 0 sourceComplete, bit 1 eachPixelOnce. */
+export function planFlags(options: PlanOptions): number {
+  return (options.sourceComplete ? 1 : 0) | (options.eachPixelOnce ? 2 : 0);
+}
+
 export function planDamage(damage: Damage, geometry: PlaneGeometry, options: PlanOptions = {}): DamagePlan {
   const p = planDamageRaw(packDamage(damage), geometry.width, geometry.height, geometry.bpp, geometry.srcStride, geometry.dstStride,
-    options.sourceComplete ?? false, packedModel(options.model ?? OUT_OF_CACHE_COPY), options.eachPixelOnce ?? false);
+    options.sourceComplete ?? false, packedModel(options.model), options.eachPixelOnce ?? false);
   return { rects: p.rects, estimatedNs: p.cost, givenNs: p.given, strategy: p.strategy };
 }

@@ -1,6 +1,6 @@
 import { expect } from 'chai';
 import { copyRects, planDamage, GraphicsRegion, resolveFormat, OUT_OF_CACHE_COPY, IN_CACHE_COPY, type CopyCostModel, type FormatName, type PlaneGeometry } from '../../lib';
-import { planDamageRaw } from '../../lib/native';
+import { copyRectsRaw, planDamageRaw } from '../../lib/native';
 import { adversarialDamage } from '../../bench/support/damage-shapes';
 import { rng, randInt, SEED } from '../helpers/random';
 
@@ -188,6 +188,9 @@ describe('damage planner', () => {
       () => planDamageRaw(rects, 4, 4, 4, 16, 16, false, Float64Array.of(1, 1, Number.NaN, 1, 1)),
       () => planDamageRaw(rects, 4, 4, 4, 16, 16, false, Float64Array.of(1, -1, 1, 1, 1)),
       () => planDamage(rects, { width: 4, height: 4, bpp: 4, srcStride: -1, dstStride: 16 }),
+      // copyRects plans in the same native call: the same checks there.
+      () => copyRectsRaw(new Uint8Array(64), 16, new Uint8Array(64), 16, 4, 4, 4, rects, Float64Array.of(1, 1), 0),
+      () => copyRectsRaw(new Uint8Array(64), 16, new Uint8Array(64), 16, 4, 4, 4, rects, model, -1),
     ]) {
       expect(call).to.throw().with.property('code', 'ERR_BUFSHARE_INVALID_ARGUMENT');
     }
