@@ -88,6 +88,7 @@ Scratch& TheScratch() {
 // most 65,536), where a comparison sort of a few thousand edges cost more than
 // the copy it plans and a scan of every row costs more than sorting a few.
 constexpr size_t kCountingSortFrom = 64;
+constexpr size_t kPairwiseUpTo = 32;
 
 bool Sweep(Scratch& w, const std::vector<Box>& boxes, int64_t height, size_t budget, std::vector<Band>* bands, std::vector<Span>* spans) {
   std::vector<size_t>& order = Reset(w.order);
@@ -337,7 +338,25 @@ PlanOutcome PlanDamageRects(const int32_t* r, size_t n, int64_t width, int64_t h
   std::vector<Box>& boundPlan = w.bound;
   const char* strategy = "given";
   const char* note = "";
-  if (given.size() > 1) {
+  // Without a complete source, disjoint rectangles as given are already the
+  // cheapest plan (splitting them into bands only adds rectangle starts): for
+  // a few, a pairwise test is cheaper than the sweep (a compositor calls this
+  // several times a frame with a handful of disjoint rectangles).
+  bool knownDisjoint = false;
+  if (!sourceComplete && given.size() <= kPairwiseUpTo) {
+    knownDisjoint = true;
+    for (size_t i = 0; i < given.size() && knownDisjoint; i++) {
+      for (size_t j = i + 1; j < given.size(); j++) {
+        const Box& a = given[i];
+        const Box& b = given[j];
+        if (a.x0 < b.x1 && b.x0 < a.x1 && a.y0 < b.y1 && b.y0 < a.y1) {
+          knownDisjoint = false;
+          break;
+        }
+      }
+    }
+  }
+  if (given.size() > 1 && !knownDisjoint) {
     if (sourceComplete) {
       // The bounding box, as whole rows when that is one block.
       Box box = g.contiguous ? Box{0, bound.y0, g.width, bound.y1} : bound;
