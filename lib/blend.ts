@@ -10,6 +10,8 @@ import { BufshareError } from './errors';
 import type { FormatName } from './format';
 import type { GraphicsRegion } from './mapping/graphics-region';
 import { packDamage, type Damage } from './copy';
+import { IN_CACHE_COPY } from './damage/cost-model';
+import { planDamage } from './damage/plan';
 import { blendRectsRaw } from './native';
 
 export { blendKernel } from './native';
@@ -47,16 +49,20 @@ export function blendRects(src: GraphicsRegion, dst: GraphicsRegion, damage: Dam
   if (!src.mapped || !dst.mapped) throw new BufshareError('ERR_BUFSHARE_UNMAPPED', 'blendRects on an unmapped region');
   // A 'read' mapping is PROT_READ: a native write into it would kill the process.
   if (dst.mode === 'read') throw new BufshareError('ERR_BUFSHARE_READ_ONLY', 'blendRects into a region mapped for reading');
+  // Exact plans only: a blend in place is not idempotent, so a pixel blended
+  // twice (overlapping rectangles) or outside the damage would come out wrong.
+  // The plan is the damage's union in bands, each pixel once.
+  const rects = planDamage(packDamage(damage), { width: dst.width, height: dst.height, bpp: dst.format.bpp, srcStride: dst.stride, dstStride: dst.stride }, { model: IN_CACHE_COPY, eachPixelOnce: true }).rects;
   if (!below) {
     return blendRectsRaw(src.pixels, src.stride, src.width, src.height, dst.pixels, dst.stride, dst.width, dst.height,
-      offset.x, offset.y, packDamage(damage), dst.format.hasAlpha);
+      offset.x, offset.y, rects, dst.format.hasAlpha);
   }
   if (below.format !== dst.format) {
     throw new BufshareError('ERR_BUFSHARE_UNSUPPORTED_FORMAT', `cannot blend over ${below.format.name} into ${dst.format.name}: below must have the destination's format`);
   }
   if (!below.mapped) throw new BufshareError('ERR_BUFSHARE_UNMAPPED', 'blendRects over an unmapped region');
   return blendRectsRaw(src.pixels, src.stride, src.width, src.height, dst.pixels, dst.stride, dst.width, dst.height,
-    offset.x, offset.y, packDamage(damage), dst.format.hasAlpha, below.pixels, below.stride, below.width, below.height);
+    offset.x, offset.y, rects, dst.format.hasAlpha, below.pixels, below.stride, below.width, below.height);
 }
 
 function isInt32(v: number): boolean {

@@ -15,7 +15,10 @@ export type { Allocator, AllocateRequest, BufferUsage, SharedBuffer, BufferInfo,
 export { ShmAllocator, ShmBuffer, type ShmAllocatorOptions } from './allocator/shm';
 export { createShmFile, type ShmFile } from './allocator/shm-file';
 export { fromDescriptor, ImportedBuffer } from './imported-buffer';
-export { copyRects, type Damage } from './copy';
+export { copyRects, type Damage, type CopyOptions } from './copy';
+export { planDamage, type DamagePlan, type PlaneGeometry, type PlanOptions } from './damage/plan';
+export { OUT_OF_CACHE_COPY, IN_CACHE_COPY, type CopyCostModel } from './damage/cost-model';
+export { calibrateCopyCost, type Calibration, type CalibrateOptions } from './damage/calibrate';
 export { blendRects, blendKernel, type BlendOffset } from './blend';
 export { DumbAllocator, createDumbObject, dumbFormats, type DrmAllocatorOptions } from './allocator/dumb';
 export { GbmAllocator, GbmDevice, createGbmObject } from './allocator/gbm';

@@ -197,6 +197,8 @@ interface Addon {
   copyRects(
     src: Uint8Array, srcStride: number, dst: Uint8Array, dstStride: number,
     width: number, height: number, bpp: number, rects: Int32Array,
+    /** With a cost model: plan the copy natively (damage_plan.cc); flags bit 0 sourceComplete, bit 1 eachPixelOnce. */
+    model?: Float64Array, flags?: number,
   ): number;
   // blend.cc
   blendRects(
@@ -447,3 +449,26 @@ export const primeFdToHandle = wrap(robustness.primeFdToHandle);
 
 /** fallocate(PUNCH_HOLE | KEEP_SIZE) over [0, size): frees a shm file's pages, even those another process holds the fd of. */
 export const punchHole = wrap(robustness.punchHole);
+
+// damage_plan.cc: which rectangles a damage copy should copy (lib/damage/plan.ts).
+// Its own section, typed apart from Addon, so that it merges beside other additions.
+
+export interface NativeDamagePlan {
+  /** x, y, width, height quadruples, inside the plane, covering every damaged pixel. */
+  rects: Int32Array;
+  /** The cost model's estimate for `rects`, in nanoseconds. */
+  cost: number;
+  /** The estimate for the damage as given (clipped). */
+  given: number;
+  /** Which plan won: 'given', 'bound', 'bands', with ' (sweep over budget)' when the sweep gave up. */
+  strategy: string;
+}
+
+interface DamagePlanAddon {
+  planDamage(
+    rects: Int32Array, width: number, height: number, bpp: number, srcStride: number, dstStride: number,
+    sourceComplete: boolean, model: Float64Array, eachPixelOnce?: boolean,
+  ): NativeDamagePlan;
+}
+
+export const planDamageRaw = wrap((addon as unknown as DamagePlanAddon).planDamage);

@@ -4,6 +4,7 @@
 
 #include "blend.h"
 #include "copy.h"
+#include "damage_plan.h"
 #include "drm.h"
 #include "fence.h"
 #include "fd.h"
@@ -24,6 +25,7 @@ static Napi::Object InitAddon(Napi::Env env, Napi::Object exports) {
   bufshare::InitUdmabuf(env, exports);
   bufshare::InitSocket(env, exports);
   bufshare::InitFence(env, exports);
+  bufshare::InitDamagePlan(env, exports);
   return exports;
 }
 

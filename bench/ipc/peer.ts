@@ -65,6 +65,103 @@ function gc(): void {
   }
 }
 
+/**
+ * The peer baseline's compositor side: frames of pixels through a Node `net`
+ * Unix socket, what a TypeScript author writes without bufshare. Each message is
+ * a 16-byte header (frame width, height, rectangle count, payload bytes), the
+ * rectangles (x, y, width, height, int32), then their pixels row by row; every
+ * row is copied into the compositor's own frame at its place (a compositor needs
+ * the whole image in one place to show it). A 1-byte reply, once the whole
+ * message is in, stands for release + frame_done.
+ */
+function receiveFrames(socket: net.Socket): void {
+  let frame: Buffer | undefined;
+  let frameWidth = 0;
+  let header: Buffer | undefined; // header + rectangles, gathered
+  let rects: Int32Array | undefined;
+  let payloadLeft = 0;
+  let rect = 0;
+  let rowOffset = 0; // bytes of the current rectangle received
+  const pending: Buffer[] = [];
+  let pendingBytes = 0;
+  const take = (n: number): Buffer => {
+    const whole = pending.length === 1 ? pending[0]! : Buffer.concat(pending, pendingBytes);
+    pending.length = 0;
+    const out = whole.subarray(0, n);
+    if (whole.length > n) pending.push(whole.subarray(n));
+    pendingBytes = whole.length - n;
+    return out;
+  };
+  socket.on('data', (chunk: Buffer) => {
+    let data = chunk;
+    while (data.length > 0) {
+      if (!rects) {
+        pending.push(data);
+        pendingBytes += data.length;
+        data = Buffer.alloc(0);
+        if (!header) {
+          if (pendingBytes < 16) return;
+          header = Buffer.from(take(16));
+        }
+        const count = header.readInt32LE(8);
+        if (pendingBytes < count * 16) return;
+        const width = header.readInt32LE(0);
+        const height = header.readInt32LE(4);
+        if (!frame || frame.length !== width * height * 4) frame = Buffer.alloc(width * height * 4);
+        frameWidth = width;
+        const packedRects = take(count * 16);
+        rects = new Int32Array(count * 4);
+        for (let i = 0; i < count * 4; i++) rects[i] = packedRects.readInt32LE(i * 4);
+        payloadLeft = header.readInt32LE(12);
+        rect = 0;
+        rowOffset = 0;
+        if (pendingBytes > 0) data = take(pendingBytes);
+        if (payloadLeft === 0) {
+          rects = undefined;
+          header = undefined;
+          socket.write(DONE);
+        }
+        continue;
+      }
+      // Pixels: copy as much of the current rectangle's rows as this chunk holds.
+      const rx = rects[rect * 4]!;
+      const ry = rects[rect * 4 + 1]!;
+      const rw = rects[rect * 4 + 2]! * 4;
+      const rh = rects[rect * 4 + 3]!;
+      const rectBytes = rw * rh;
+      const n = Math.min(data.length, rectBytes - rowOffset);
+      if (!(n > 0)) {
+        // More bytes than the header announced: not a client of this benchmark.
+        socket.destroy();
+        return;
+      }
+      let done = 0;
+      while (done < n) {
+        const row = Math.floor((rowOffset + done) / rw);
+        const inRow = (rowOffset + done) % rw;
+        const k = Math.min(n - done, rw - inRow);
+        data.copy(frame!, (ry + row) * frameWidth * 4 + rx * 4 + inRow, done, done + k);
+        done += k;
+      }
+      rowOffset += n;
+      payloadLeft -= n;
+      data = data.subarray(n);
+      if (rowOffset === rectBytes) {
+        rect++;
+        rowOffset = 0;
+      }
+      if (payloadLeft === 0) {
+        rects = undefined;
+        header = undefined;
+        socket.write(DONE);
+      }
+    }
+  });
+  socket.on('error', () => socket.destroy());
+}
+
+const DONE = Buffer.from([1]);
+
 function runServer(): void {
   // Each start's socket directory; removed on close, and at exit for a peer told to exit without closing.
   const dirs = new Set<string>();
@@ -76,11 +173,12 @@ function runServer(): void {
   let server: BufferServer | undefined;
   let echo: net.Server | undefined;
   let seqEcho: Listener | undefined;
+  let frameSink: net.Server | undefined;
   const seqConnections: Connection[] = [];
   let allocator: CountingAllocator | undefined;
   let frames = 0;
   serveRequests({
-    async start(args: { mode: ServerMode }): Promise<{ path: string; echoPath: string; seqEchoPath: string; skip?: string }> {
+    async start(args: { mode: ServerMode }): Promise<{ path: string; echoPath: string; seqEchoPath: string; frameSinkPath?: string; skip?: string }> {
       const dir = mkdtempSync(join(tmpdir(), 'bufshare-bench-'));
       dirs.add(dir);
       const auto = createAllocator(args.mode === 'hardware-shadow' ? { access: 'shadow' } : {});
@@ -114,7 +212,13 @@ function runServer(): void {
         seqConnections.push(c);
         c.on('message', (data) => void c.send(data));
       });
-      return { path: server.path, echoPath, seqEchoPath };
+      const frameSinkPath = join(dir, 'frame-sink');
+      frameSink = net.createServer((socket) => receiveFrames(socket));
+      await new Promise<void>((resolve, reject) => {
+        frameSink!.once('error', reject);
+        frameSink!.listen(frameSinkPath, () => resolve());
+      });
+      return { path: server.path, echoPath, seqEchoPath, frameSinkPath };
     },
     stats(): ServerStats {
       gc();
@@ -122,6 +226,7 @@ function runServer(): void {
     },
     async close(): Promise<void> {
       echo?.close();
+      frameSink?.close();
       for (const c of seqConnections) c.close();
       seqEcho?.close();
       await server?.close();
@@ -251,6 +356,60 @@ function runClient(): void {
       const perSecond = args.count / ((nowNs() - start) / 1e9);
       socket.destroy();
       return { samples, perSecond };
+    },
+
+    /**
+     * The peer baseline: `frames` frame updates through a net Unix socket to the
+     * server's frame sink. Each: draw the rectangles into the client's own canvas
+     * (as roundTrip draws into its buffer), pack them into one message (the whole
+     * canvas when the damage is the whole frame: no packing copy), write it, wait
+     * for the sink's 1-byte reply. µs per update, from before the draw.
+     */
+    async socketFrames(args: { path: string; width: number; height: number; rects: Rect[]; frames: number; warmup: number }): Promise<number[]> {
+      const socket = net.connect(args.path);
+      await new Promise<void>((resolve, reject) => {
+        socket.once('connect', resolve);
+        socket.once('error', reject);
+      });
+      const stride32 = args.width;
+      const canvas = Buffer.alloc(args.width * args.height * 4);
+      const words = new Uint32Array(canvas.buffer, canvas.byteOffset, canvas.length / 4);
+      const whole = args.rects.length === 1 && args.rects[0]!.x === 0 && args.rects[0]!.y === 0 && args.rects[0]!.width === args.width && args.rects[0]!.height === args.height;
+      const payload = args.rects.reduce((n, r) => n + r.width * r.height * 4, 0);
+      const head = Buffer.alloc(16 + args.rects.length * 16);
+      head.writeInt32LE(args.width, 0);
+      head.writeInt32LE(args.height, 4);
+      head.writeInt32LE(args.rects.length, 8);
+      head.writeInt32LE(payload, 12);
+      args.rects.forEach((r, i) => [r.x, r.y, r.width, r.height].forEach((v, j) => head.writeInt32LE(v, 16 + i * 16 + j * 4)));
+      const packed = whole ? canvas : Buffer.alloc(payload);
+      let wake: (() => void) | undefined;
+      socket.on('data', () => {
+        const w = wake;
+        wake = undefined;
+        w?.();
+      });
+      const samples: number[] = [];
+      for (let i = 0; i < args.warmup + args.frames; i++) {
+        const t0 = nowNs();
+        drawRects(words, stride32, args.rects, (color += 0x010101) | 0);
+        if (!whole) {
+          let at = 0;
+          for (const r of args.rects) {
+            for (let y = r.y; y < r.y + r.height; y++) at += canvas.copy(packed, at, (y * args.width + r.x) * 4, (y * args.width + r.x + r.width) * 4);
+          }
+        }
+        await new Promise<void>((resolve) => {
+          wake = resolve;
+          socket.cork();
+          socket.write(head);
+          socket.write(packed);
+          socket.uncork();
+        });
+        if (i >= args.warmup) samples.push((nowNs() - t0) / 1e3);
+      }
+      socket.destroy();
+      return samples;
     },
 
     /** The same ping-pong on bufshare's SOCK_SEQPACKET transport, without the protocol above it. */

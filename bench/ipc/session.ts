@@ -20,6 +20,8 @@ export interface Session {
   readonly echoPath: string;
   /** The echo on bufshare's own transport. */
   readonly seqEchoPath: string;
+  /** The net Unix-socket frame sink (the peer baseline: pixels through a socket). */
+  readonly frameSinkPath: string;
   /** Set when the server cannot run in this mode here; the session has nothing else. */
   readonly skip?: string;
   readonly clients: Peer[];
@@ -37,12 +39,13 @@ export async function startSession(mode: ServerMode): Promise<Session> {
     await server.stop();
   };
   try {
-    const started = await server.call<{ path: string; echoPath: string; seqEchoPath: string; skip?: string }>('start', { mode });
+    const started = await server.call<{ path: string; echoPath: string; seqEchoPath: string; frameSinkPath?: string; skip?: string }>('start', { mode });
     return {
       server,
       path: started.path,
       echoPath: started.echoPath,
       seqEchoPath: started.seqEchoPath,
+      frameSinkPath: started.frameSinkPath ?? '',
       ...(started.skip !== undefined ? { skip: started.skip } : {}),
       clients,
       serverStats: () => server.call<ServerStats>('stats'),

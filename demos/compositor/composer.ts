@@ -7,7 +7,7 @@
  * ARGB surfaces blended over what is below them with native blendRects. A pixel
  * under an opaque surface is written once.
  */
-import { blendRects, copyRects, type Region } from '../../lib';
+import { blendRects, copyRects, IN_CACHE_COPY, type CopyOptions, type Region } from '../../lib';
 import { fillRect, type PixelPlane } from './fill';
 import type { Framebuffer } from './framebuffer';
 import { RectList } from './rect-list';
@@ -41,8 +41,20 @@ function takeList(): RectList {
   return list.clear();
 }
 
+/**
+ * Copy plans (lib/damage/plan.ts) with the in-cache cost model: the output and
+ * the surfaces a compositor shows stay in the cache. `alone`: an opaque surface
+ * no shown surface overlaps from above, whose buffer holds its complete current
+ * image (no larger than the surface), so wherever the copy reaches inside it the
+ * output shows exactly that buffer: the planner may copy undamaged pixels there
+ * when joining rows is cheaper. Elsewhere only the damaged pixels are written.
+ */
+const EXACT: CopyOptions = { model: IN_CACHE_COPY };
+const ALONE: CopyOptions = { model: IN_CACHE_COPY, sourceComplete: true };
+
 /** The surfaces to paint this composition, top first, with their parts; reused like the lists. */
 const planned: SceneSurface[] = [];
+const plannedAlone: boolean[] = [];
 const plannedParts: RectList[] = [];
 const plannedDirect: (RectList | undefined)[] = [];
 
@@ -60,6 +72,7 @@ export function compose(scene: Scene, output: Framebuffer, background: Framebuff
   // the next one another surface's rectangles.
   scratchUsed = 0;
   planned.length = 0;
+  plannedAlone.length = 0;
   plannedParts.length = 0;
   plannedDirect.length = 0;
   let uncovered = takeList().setRects(damage.rects);
@@ -75,6 +88,7 @@ export function compose(scene: Scene, output: Framebuffer, background: Framebuff
       continue;
     }
     planned[plans] = s;
+    plannedAlone[plans] = s.opaque && nothingShownAbove(stack, i);
     plannedParts[plans] = part;
     plans++;
     if (s.opaque) {
@@ -98,20 +112,31 @@ export function compose(scene: Scene, output: Framebuffer, background: Framebuff
     if (rest === spare) spare = uncovered;
     uncovered = rest;
   }
-  if (uncovered.count > 0) stats.background += copyRects(background.region, output.region, uncovered.quads());
+  if (uncovered.count > 0) stats.background += copyRects(background.region, output.region, uncovered.quads(), EXACT);
   const plane = output.plane;
-  for (let i = plans - 1; i >= 0; i--) paintSurface(planned[i]!, plannedParts[i]!, plannedDirect[i], output, background, plane, stats);
+  for (let i = plans - 1; i >= 0; i--) paintSurface(planned[i]!, plannedParts[i]!, plannedDirect[i], plannedAlone[i]!, output, background, plane, stats);
   planned.length = 0;
+  plannedAlone.length = 0;
   plannedParts.length = 0;
   plannedDirect.length = 0;
   return stats;
+}
+
+/** Whether no shown surface above stack[index] overlaps it. */
+function nothingShownAbove(stack: readonly SceneSurface[], index: number): boolean {
+  const s = stack[index]!;
+  for (let j = index + 1; j < stack.length; j++) {
+    const t = stack[j]!;
+    if (t.shown && t.x < s.x + s.width && s.x < t.x + t.width && t.y < s.y + s.height && s.y < t.y + t.height) return false;
+  }
+  return true;
 }
 
 /**
  * Paints `part` of the surface; `direct` (within part, translucent surfaces only)
  * is where nothing was painted below it, blended over the background itself.
  */
-function paintSurface(s: SceneSurface, part: RectList, direct: RectList | undefined, output: Framebuffer, background: Framebuffer, plane: PixelPlane, stats: ComposeStats): void {
+function paintSurface(s: SceneSurface, part: RectList, direct: RectList | undefined, alone: boolean, output: Framebuffer, background: Framebuffer, plane: PixelPlane, stats: ComposeStats): void {
   const content = s.content!;
   let shown = part;
   if (content.width < s.width || content.height < s.height) {
@@ -126,7 +151,9 @@ function paintSurface(s: SceneSurface, part: RectList, direct: RectList | undefi
   if (shown.count === 0) return;
   switch (s.paintMode) {
     case 'copy':
-      stats.copied += copyRects(content, output.viewAt(s.x, s.y), shown.translate(-s.x, -s.y).quads());
+      // copyRects stays inside the content, so `alone` also needs content no larger than the surface.
+      stats.copied += copyRects(content, output.viewAt(s.x, s.y), shown.translate(-s.x, -s.y).quads(),
+        alone && content.width <= s.width && content.height <= s.height ? ALONE : EXACT);
       break;
     case 'blend':
       if (direct) {

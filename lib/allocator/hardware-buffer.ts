@@ -8,7 +8,7 @@
  * decideAccess() (lib/probe/access.ts): direct, or a sealed shm shadow whose
  * damage commitShadow() copies in.
  */
-import { copyRects } from '../copy';
+import { copyRects, type CopyOptions } from '../copy';
 import { DESCRIPTOR_VERSION, type FdRole, type PlaneLayout, type ShadowLayout } from '../descriptor';
 import { BufshareError } from '../errors';
 import { modifierToString, type FormatInfo } from '../format';
@@ -25,6 +25,14 @@ import type { Region } from '../region';
 import { BufferBase, closeAll } from './buffer-base';
 import { createShmFile, releaseShmFile, type ShmFile } from './shm-file';
 import { newBufferId, type ExportedBuffer, type SharedBuffer } from './types';
+
+/**
+ * The shadow holds the buffer's complete current image, and outside the damage
+ * the buffer already equals it: the damage planner may copy undamaged pixels
+ * where joining rows is cheaper (lib/damage/plan.ts). commitShadow still
+ * reports the damaged pixels: the rest it may write are unchanged bytes.
+ */
+const SHADOW_COPY: CopyOptions = { sourceComplete: true };
 
 /** The dma-buf a buffer object exported when it was created, and how each export went. */
 export interface BufferExport {
@@ -174,11 +182,13 @@ export class HardwareBuffer extends BufferBase implements SharedBuffer {
     // it may be a staging copy that only reaches the buffer on unmap.
     if (this.raw.ownMappingIsDirect && this.verdict.serverMapping === this.raw.ownMapping) {
       this.commitTarget ??= this.raw.mapOwn('readwrite');
-      return copyRects(this.shadowRegion, this.commitTarget, damage);
+      copyRects(this.shadowRegion, this.commitTarget, damage, SHADOW_COPY);
+      return damage.clip(this.width, this.height).area;
     }
     const target = this.mapServer('readwrite');
     try {
-      return copyRects(this.shadowRegion, target, damage);
+      copyRects(this.shadowRegion, target, damage, SHADOW_COPY);
+      return damage.clip(this.width, this.height).area;
     } finally {
       target.unmap();
     }

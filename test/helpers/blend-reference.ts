@@ -22,13 +22,16 @@ export function referencePixel(p: number, q: number, dstHasAlpha: boolean): numb
 
 /**
  * Blends `rects` (dst coordinates, src at (ox, oy)) into `out`, a copy of dst's
- * bytes, over what `out` holds or, given `below`, over below's pixels.
+ * bytes, over what `out` holds or, given `below`, over below's pixels. Each
+ * damaged pixel is blended once, however many rectangles cover it: damage is a
+ * set of pixels, and a blend in place is not idempotent.
  */
 export function referenceBlend(src: GraphicsRegion, dst: GraphicsRegion, out: Uint8Array, rects: readonly Rect[], ox: number, oy: number, below?: GraphicsRegion): void {
   const sv = new DataView(src.pixels.buffer, src.pixels.byteOffset, src.pixels.byteLength);
   const dv = new DataView(out.buffer, out.byteOffset, out.byteLength);
   const bv = below ? new DataView(below.pixels.buffer, below.pixels.byteOffset, below.pixels.byteLength) : dv;
   const bStride = below ? below.stride : dst.stride;
+  const done = new Uint8Array(dst.width * dst.height);
   for (const r of rects) {
     const x0 = Math.max(r.x, 0, ox);
     const y0 = Math.max(r.y, 0, oy);
@@ -36,6 +39,8 @@ export function referenceBlend(src: GraphicsRegion, dst: GraphicsRegion, out: Ui
     const y1 = Math.min(r.y + r.height, dst.height, below?.height ?? dst.height, oy + src.height);
     for (let y = y0; y < y1; y++) {
       for (let x = x0; x < x1; x++) {
+        if (done[y * dst.width + x]) continue;
+        done[y * dst.width + x] = 1;
         const p = sv.getUint32((y - oy) * src.stride + (x - ox) * 4, true);
         const q = bv.getUint32(y * bStride + x * 4, true);
         dv.setUint32(y * dst.stride + x * 4, referencePixel(p, q, dst.format.hasAlpha), true);

@@ -78,4 +78,32 @@ describe('compositor composition against a per-pixel painter', () => {
       check('damaged recomposition');
     }
   });
+
+  it('copies undamaged pixels only where the surface is alone: never over a surface above it', () => {
+    const r = rng(SEED + 7);
+    const W = 64;
+    const H = 32;
+    const scene = new Scene(W, H, 'cascade', { gap: 0, titleHeight: 0, step: 0 });
+    const background = createBackground(W, H);
+    const out = new Framebuffer(W, H);
+    scene.add(1, 60, 30, resolveFormat('XRGB8888'));
+    scene.move(1, 0, 0);
+    scene.attach(1, content(r, 60, 30, 'XRGB8888'), Region.empty);
+    // A small opaque surface on top, in the gap between the two damaged rectangles
+    // below: joining them (cheaper by the cost model) would paint over it.
+    scene.add(2, 10, 10, resolveFormat('XRGB8888'));
+    scene.move(2, 20, 5);
+    scene.attach(2, content(r, 10, 10, 'XRGB8888'), Region.empty);
+    compose(scene, out, background, scene.takeDamage());
+    const damage = Region.of(rect(10, 8, 5, 2), rect(35, 8, 5, 2));
+    for (const d of damage.rects) for (let y = d.y; y < d.y + d.height; y++) out.pixels32.fill(0x12345678, y * W + d.x, y * W + d.x + d.width);
+    compose(scene, out, background, damage);
+    for (let y = 0; y < H; y++) {
+      for (let x = 0; x < W; x++) {
+        const want = paintedPixel(scene, background, x, y);
+        const got = out.pixels32[y * W + x]! >>> 0;
+        if (got !== want) expect.fail(`(${x}, ${y}) is ${got.toString(16)}, want ${want.toString(16)}`);
+      }
+    }
+  });
 });

@@ -53,8 +53,9 @@ describe('copyRects', () => {
       rect(15, 15, 2 ** 31 - 1, 2 ** 31 - 1),
     ];
     const copied = copyRects(src, dst, hostile);
-    // rect(10,10,huge) -> 6x6, rect(NaN->0,3,4,4) -> 4x4, rect(15,15,...) -> 1 (inside the first)
-    expect(copied).to.equal(36 + 16 + 1);
+    // rect(10,10,huge) -> 6x6, rect(NaN->0,3,4,4) -> 4x4, rect(15,15,...) -> 1, inside the first:
+    // copied once or twice, as the planner finds cheaper.
+    expect(copied).to.be.oneOf([36 + 16, 36 + 16 + 1]);
     const expected = new Uint8Array(64 * 16);
     referenceCopy(src.pixels, 64, expected, 64, 16, 16, 4, [rect(10, 10, 6, 6), rect(0, 3, 4, 4), rect(15, 15, 1, 1)]);
     expect(Buffer.compare(Buffer.from(dst.pixels), Buffer.from(expected))).to.equal(0);

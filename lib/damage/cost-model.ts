@@ -1,0 +1,53 @@
+/**
+ * What a damage copy costs, as the planner (plan.ts) sees it: a row copy pays a
+ * fixed start (the call, and above all the memory latency of a row a stride away
+ * from the last, before the prefetcher catches on) plus its bytes; whole rows of
+ * a plane whose stride is its width are one block and pay the start once.
+ *
+ * The constants are measured, never guessed: `calibrateCopyCost()` (calibrate.ts)
+ * times row copies of several widths and fits the line. `npm run calibrate`
+ * prints a model for the machine it runs on.
+ */
+export interface CopyCostModel {
+  /**
+   * Nanoseconds to start a rectangle somewhere new: its first row waits on memory
+   * and, in a fresh page, on the TLB (nothing prefetched it). About 190 ns here:
+   * 4,095 isolated 1-px rectangles cost twice a full-frame copy.
+   */
+  readonly rectNs: number;
+  /** Nanoseconds to start each row of a rectangle, the next a stride below (the prefetcher follows). */
+  readonly rowNs: number;
+  /** Nanoseconds per byte inside a row a stride away from the previous one. */
+  readonly rowByteNs: number;
+  /** Nanoseconds per byte of a block of whole rows copied as one memcpy. */
+  readonly contiguousByteNs: number;
+  /**
+   * Nanoseconds the planner's band sweep takes per rectangle: it runs only where
+   * it can save more than that (4,095 1-px rectangles took 250 us to sweep here,
+   * more than copying them as given).
+   */
+  readonly planRectNs: number;
+}
+
+/**
+ * Out of cache (shadow commits, scanout copies, any buffer the CPU last touched
+ * a frame ago): `npm run calibrate` on the project's 2-core AMD EPYC (Zen 5) KVM
+ * guest, 32 MiB L3, Linux 6.18, Node 20, 2026-11-30 19:30 UTC, load 3: the
+ * median of 5 calibrations (rectNs 27-31, rowNs 4.8-5.6, rowByteNs 0.066-0.069,
+ * contiguousByteNs 0.048-0.058, planRectNs 35-38 across them). Rows of 8 to 128
+ * bytes cost 10-14 ns each, 2 KiB rows 140-147 ns; an isolated 1-px rectangle
+ * 33-36 ns. So joining two spans of a row pays across a gap under about 75
+ * bytes (more for short rectangles), and whole rows beat rows at once.
+ */
+export const OUT_OF_CACHE_COPY: CopyCostModel = Object.freeze({ rectNs: 29, rowNs: 5.0, rowByteNs: 0.0672, contiguousByteNs: 0.0489, planRectNs: 36 });
+
+/**
+ * In cache (a compositor's output and the surfaces it shows, a working set of a
+ * few MiB): `npm run calibrate -- --in-cache`, one pair of 1280x720 planes that
+ * stay in the L3, same machine, 19:31 UTC: the median of 5.
+ */
+export const IN_CACHE_COPY: CopyCostModel = Object.freeze({ rectNs: 2, rowNs: 1.5, rowByteNs: 0.0189, contiguousByteNs: 0.0195, planRectNs: 31 });
+
+export function modelArray(m: CopyCostModel): Float64Array {
+  return Float64Array.of(m.rectNs, m.rowNs, m.rowByteNs, m.contiguousByteNs, m.planRectNs);
+}

@@ -1,0 +1,486 @@
+#include "damage_plan.h"
+
+#include <algorithm>
+#include <cstdint>
+#include <cstddef>
+#include <string>
+#include <vector>
+
+#include "errors.h"
+
+namespace bufshare {
+
+namespace {
+
+using Box = PlanBox;
+
+struct Span {
+  int64_t x0, x1;
+};
+
+// Nanoseconds, as measured by lib/damage/calibrate.ts.
+struct CostModel {
+  double rectNs;           // a rectangle started somewhere new: its first row waits on memory (and the TLB)
+  double rowNs;            // each row of a rectangle: the next row's start, a stride further
+  double rowByteNs;        // a byte inside a row that is a stride away from the last
+  double contiguousByteNs; // a byte of a block of whole rows (one memcpy over many rows)
+  double planRectNs;       // the band sweep's own time per rectangle: it must pay for itself
+};
+
+struct Geometry {
+  int64_t width, height, bpp;
+  bool contiguous;  // both strides are width * bpp: whole rows form one block
+};
+
+double RowsCost(const CostModel& m, int64_t rows, int64_t pixels, const Geometry& g) {
+  return static_cast<double>(rows) * (m.rowNs + static_cast<double>(pixels * g.bpp) * m.rowByteNs);
+}
+
+// Whole rows of a contiguous plane, without the start of the block.
+double BlockBytesCost(const CostModel& m, int64_t rows, const Geometry& g) {
+  return static_cast<double>(rows * g.width * g.bpp) * m.contiguousByteNs;
+}
+
+// What copyRects would pay for a rectangle as given.
+double BoxCost(const CostModel& m, const Box& b, const Geometry& g) {
+  if (g.contiguous && b.x0 == 0 && b.x1 == g.width) return m.rectNs + BlockBytesCost(m, b.y1 - b.y0, g);
+  return m.rectNs + RowsCost(m, b.y1 - b.y0, b.x1 - b.x0, g);
+}
+
+// One horizontal band of the damage: rows [y0, y1) with the same x spans.
+struct Band {
+  int64_t y0, y1;
+  size_t first, count;  // into the span pool
+};
+
+// Working memory, kept from one plan to the next (planning runs on the JS
+// thread only): allocating it per call cost more than the planning, because
+// vectors past glibc's mmap threshold were mapped, faulted in and unmapped
+// every frame (4,095 rectangles took 300 us to plan that way).
+template <typename T>
+std::vector<T>& Reset(std::vector<T>& v) {
+  v.clear();
+  return v;
+}
+
+struct Scratch {
+  std::vector<uint32_t> firstAt, fill;
+  std::vector<char> edge, from0, from1, state;
+  std::vector<size_t> order, active, above, current;
+  std::vector<int64_t> ys;
+  std::vector<Span> row, joined, spans;
+  std::vector<Band> bands;
+  std::vector<Box> given, banded;
+  std::vector<double> rowBytes;
+  std::vector<Box> bound;
+};
+
+Scratch& TheScratch() {
+  static thread_local Scratch scratch;
+  return scratch;
+}
+
+// Sweeps the rectangles top to bottom into bands of disjoint, sorted spans (the
+// exact union, as pixman keeps regions). Returns false when the sweep would
+// visit more than `budget` active rectangles: tall staggered rectangles can make
+// it quadratic, and then the caller falls back to the cheap plans.
+// Few rectangles are sorted by comparison; many by counting on y (rows are at
+// most 65,536), where a comparison sort of a few thousand edges cost more than
+// the copy it plans and a scan of every row costs more than sorting a few.
+constexpr size_t kCountingSortFrom = 64;
+constexpr size_t kPairwiseUpTo = 32;
+
+bool Sweep(Scratch& w, const std::vector<Box>& boxes, int64_t height, size_t budget, std::vector<Band>* bands, std::vector<Span>* spans) {
+  std::vector<size_t>& order = Reset(w.order);
+  std::vector<int64_t>& ys = Reset(w.ys);
+  order.resize(boxes.size());
+  if (boxes.size() < kCountingSortFrom) {
+    for (size_t i = 0; i < boxes.size(); i++) {
+      order[i] = i;
+      ys.push_back(boxes[i].y0);
+      ys.push_back(boxes[i].y1);
+    }
+    std::stable_sort(order.begin(), order.end(), [&](size_t a, size_t b) { return boxes[a].y0 < boxes[b].y0; });
+    std::sort(ys.begin(), ys.end());
+    ys.erase(std::unique(ys.begin(), ys.end()), ys.end());
+  } else {
+    std::vector<uint32_t>& firstAt = Reset(w.firstAt);
+    firstAt.resize(static_cast<size_t>(height) + 2, 0);
+    std::vector<char>& edge = Reset(w.edge);
+    edge.resize(static_cast<size_t>(height) + 1, 0);
+    for (const Box& b : boxes) {
+      firstAt[static_cast<size_t>(b.y0) + 1]++;
+      edge[static_cast<size_t>(b.y0)] = 1;
+      edge[static_cast<size_t>(b.y1)] = 1;
+    }
+    for (size_t y = 1; y < firstAt.size(); y++) firstAt[y] += firstAt[y - 1];
+    std::vector<uint32_t>& fill = Reset(w.fill);
+    fill.assign(firstAt.begin(), firstAt.end() - 1);
+    for (size_t i = 0; i < boxes.size(); i++) order[fill[static_cast<size_t>(boxes[i].y0)]++] = i;
+    const char* e = edge.data();
+    for (int64_t y = 0; y <= height; y++) if (e[y]) ys.push_back(y);
+  }
+
+  std::vector<size_t>& active = Reset(w.active);
+  std::vector<Span>& row = Reset(w.row);
+  size_t next = 0, visited = 0;
+  for (size_t k = 0; k + 1 < ys.size(); k++) {
+    const int64_t y0 = ys[k], y1 = ys[k + 1];
+    active.erase(std::remove_if(active.begin(), active.end(), [&](size_t i) { return boxes[i].y1 <= y0; }), active.end());
+    while (next < order.size() && boxes[order[next]].y0 <= y0) active.push_back(order[next++]);
+    visited += active.size();
+    if (visited > budget) return false;
+    if (active.empty()) continue;
+    row.clear();
+    for (size_t i : active) row.push_back({boxes[i].x0, boxes[i].x1});
+    std::sort(row.begin(), row.end(), [](const Span& a, const Span& b) { return a.x0 < b.x0; });
+    const size_t first = spans->size();
+    for (const Span& s : row) {
+      if (spans->size() > first && s.x0 <= spans->back().x1) {
+        spans->back().x1 = std::max(spans->back().x1, s.x1);
+      } else {
+        spans->push_back(s);
+      }
+    }
+    bands->push_back({y0, y1, first, spans->size() - first});
+  }
+  return true;
+}
+
+// Joins neighbouring spans of a band where copying the unchanged pixels between
+// them costs less than starting another row and, spread over the band's rows,
+// another rectangle (the costs are linear, so this greedy choice is the
+// cheapest per band). Only for a complete source.
+void JoinSpans(Scratch& w, const CostModel& m, const Geometry& g, std::vector<Band>* bands, std::vector<Span>* spans) {
+  std::vector<Span>& out = Reset(w.joined);
+  for (Band& b : *bands) {
+    const size_t first = out.size();
+    for (size_t i = 0; i < b.count; i++) {
+      const Span& s = (*spans)[b.first + i];
+      const double startSaved = m.rowNs + m.rectNs / static_cast<double>(b.y1 - b.y0);
+      if (out.size() > first && static_cast<double>((s.x0 - out.back().x1) * g.bpp) * m.rowByteNs < startSaved) {
+        out.back().x1 = s.x1;
+      } else {
+        out.push_back(s);
+      }
+    }
+    b.first = first;
+    b.count = out.size() - first;
+  }
+  spans->swap(out);
+}
+
+struct Plan {
+  std::vector<Box>* boxes;
+  double cost = 0;
+};
+
+// How many spans of band i continue an identical span of band i - 1 in the next
+// row: those extend a rectangle instead of starting one.
+size_t Continuing(const std::vector<Band>& bands, const std::vector<Span>& spans, size_t i) {
+  if (i == 0 || bands[i - 1].y1 != bands[i].y0) return 0;
+  const Band& a = bands[i - 1];
+  const Band& b = bands[i];
+  size_t n = 0;
+  for (size_t p = 0, q = 0; p < a.count && q < b.count;) {
+    const Span& u = spans[a.first + p];
+    const Span& v = spans[b.first + q];
+    if (u.x0 == v.x0 && u.x1 == v.x1) n++;
+    if (u.x0 <= v.x0) p++; else q++;
+  }
+  return n;
+}
+
+// The band plan. Each band is copied as its spans (rows of rectangles, vertically
+// joined where a span continues the one above) or, on a plane whose strides are
+// its width, as whole rows; whole rows next to each other (across undamaged gaps
+// too, with a complete source) are one block. A two-state dynamic programme over
+// the bands and the gaps between them picks the cheapest mix: a checkerboard
+// becomes one block, scattered rectangles stay rectangles. Without a complete
+// source, only bands that already are whole rows may be whole.
+Plan BandPlan(Scratch& w, const CostModel& m, const Geometry& g, bool sourceComplete, const std::vector<Band>& bands, const std::vector<Span>& spans) {
+  Plan plan{&Reset(w.banded), 0};
+  std::vector<Box>& boxes = *plan.boxes;
+  const size_t n = bands.size();
+  if (n == 0) return plan;
+  const double inf = 1e300;
+  // Items: band 0, gap 0-1, band 1, ...; state 0: copied as spans (or, for a
+  // gap, not copied); state 1: copied as whole rows.
+  const size_t items = 2 * n - 1;
+  std::vector<char>& from0 = Reset(w.from0);
+  std::vector<char>& from1 = Reset(w.from1);
+  from0.resize(items);
+  from1.resize(items);
+  double c0 = 0, c1 = inf;
+  for (size_t k = 0; k < items; k++) {
+    const bool isGap = k % 2 == 1;
+    const size_t bi = (k + 1) / 2;
+    const Band& b = bands[bi];
+    const int64_t rows = isGap ? b.y0 - bands[bi - 1].y1 : b.y1 - b.y0;
+    const bool fullBand = !isGap && b.count == 1 && spans[b.first].x0 == 0 && spans[b.first].x1 == g.width;
+    const bool mayBeWhole = g.contiguous && (sourceComplete || fullBand || (isGap && rows == 0));
+    double n0, n1;
+    if (isGap && rows == 0) {
+      n0 = c0; from0[k] = 0;
+      n1 = c1; from1[k] = 1;
+    } else {
+      double asSpans = 0, newSpans = static_cast<double>(isGap ? 0 : b.count), continuing = 0;
+      if (!isGap) {
+        for (size_t i = 0; i < b.count; i++) asSpans += RowsCost(m, rows, spans[b.first + i].x1 - spans[b.first + i].x0, g);
+        continuing = static_cast<double>(Continuing(bands, spans, bi));
+      }
+      // From spans, continuing spans extend the rectangles above (only when the
+      // band above was copied as spans: its gap item has 0 rows, so state 0 there is band bi - 1's).
+      const double s0 = c0 + asSpans + m.rectNs * (newSpans - continuing);
+      const double s1 = c1 + asSpans + m.rectNs * newSpans;
+      n0 = std::min(s0, s1);
+      from0[k] = s0 <= s1 ? 0 : 1;
+      if (mayBeWhole) {
+        const double w1 = c1 + BlockBytesCost(m, rows, g);
+        const double w0 = c0 + m.rectNs + BlockBytesCost(m, rows, g);
+        n1 = std::min(w0, w1);
+        from1[k] = w1 <= w0 ? 1 : 0;
+      } else {
+        n1 = inf;
+        from1[k] = 0;
+      }
+    }
+    c0 = n0;
+    c1 = n1;
+  }
+  plan.cost = std::min(c0, c1);
+  std::vector<char>& state = Reset(w.state);
+  state.resize(items);
+  char st = c0 <= c1 ? 0 : 1;
+  for (size_t k = items; k-- > 0;) {
+    state[k] = st;
+    st = st == 0 ? from0[k] : from1[k];
+  }
+  // Emit, joining each span to the identical one right above it.
+  int64_t blockStart = -1, blockEnd = -1;
+  std::vector<size_t>& above = Reset(w.above);  // indices in boxes of the last band's spans
+  std::vector<size_t>& current = Reset(w.current);
+  int64_t aboveEnds = -1;
+  for (size_t k = 0; k < items; k++) {
+    const bool isGap = k % 2 == 1;
+    const size_t bi = (k + 1) / 2;
+    const int64_t y0 = isGap ? bands[bi - 1].y1 : bands[bi].y0;
+    const int64_t y1 = isGap ? bands[bi].y0 : bands[bi].y1;
+    if (y1 == y0) continue;
+    if (state[k] == 1) {
+      if (blockStart < 0) blockStart = y0;
+      blockEnd = y1;
+      aboveEnds = -1;
+      continue;
+    }
+    if (blockStart >= 0) boxes.push_back({0, blockStart, g.width, blockEnd});
+    blockStart = -1;
+    if (isGap) {
+      aboveEnds = -1;
+      continue;
+    }
+    const Band& b = bands[bi];
+    current.clear();
+    size_t p = 0;
+    for (size_t i = 0; i < b.count; i++) {
+      const Span& sp = spans[b.first + i];
+      if (aboveEnds == b.y0) {
+        while (p < above.size() && boxes[above[p]].x0 < sp.x0) p++;
+        if (p < above.size() && boxes[above[p]].x0 == sp.x0 && boxes[above[p]].x1 == sp.x1) {
+          boxes[above[p]].y1 = b.y1;
+          current.push_back(above[p]);
+          continue;
+        }
+      }
+      boxes.push_back({sp.x0, b.y0, sp.x1, b.y1});
+      current.push_back(boxes.size() - 1);
+    }
+    above.swap(current);
+    aboveEnds = b.y1;
+  }
+  if (blockStart >= 0) boxes.push_back({0, blockStart, g.width, blockEnd});
+  return plan;
+}
+
+}  // namespace
+
+PlanOutcome PlanDamageRects(const int32_t* r, size_t n, int64_t width, int64_t height, int64_t bpp, int64_t srcStride,
+                            int64_t dstStride, const double* model, bool sourceComplete, bool eachPixelOnce) {
+  const CostModel m{model[0], model[1], model[2], model[3], model[4]};
+  const Geometry g{width, height, bpp, srcStride == width * bpp && dstStride == width * bpp};
+  Scratch& w = TheScratch();
+  std::vector<Box>& given = Reset(w.given);
+  double givenCost = 0;
+  bool clipped = false;  // some rectangle was cut or dropped: the given plan is not the input
+  Box bound{g.width, g.height, 0, 0};
+  // Damaged bytes per row (over-counting overlaps), as a difference array: for
+  // the sweep's floor, which only many rectangles need (see below).
+  const bool many = n >= kCountingSortFrom;
+  std::vector<double>& rowBytes = Reset(w.rowBytes);
+  if (many) rowBytes.resize(static_cast<size_t>(g.height) + 1, 0.0);
+  for (size_t i = 0; i < n; i++) {
+    Box b{std::max<int64_t>(r[4 * i], 0), std::max<int64_t>(r[4 * i + 1], 0),
+          std::min<int64_t>(static_cast<int64_t>(r[4 * i]) + r[4 * i + 2], g.width),
+          std::min<int64_t>(static_cast<int64_t>(r[4 * i + 1]) + r[4 * i + 3], g.height)};
+    if (b.x1 - b.x0 != r[4 * i + 2] || b.y1 - b.y0 != r[4 * i + 3] || b.x0 != r[4 * i] || b.y0 != r[4 * i + 1]) clipped = true;
+    if (b.x1 <= b.x0 || b.y1 <= b.y0) continue;
+    given.push_back(b);
+    givenCost += BoxCost(m, b, g);
+    if (many) {
+      const double bytes = static_cast<double>((b.x1 - b.x0) * g.bpp);
+      rowBytes[static_cast<size_t>(b.y0)] += bytes;
+      rowBytes[static_cast<size_t>(b.y1)] -= bytes;
+    }
+    bound = {std::min(bound.x0, b.x0), std::min(bound.y0, b.y0), std::max(bound.x1, b.x1), std::max(bound.y1, b.y1)};
+  }
+
+  Plan best{&given, givenCost};
+  std::vector<Box>& boundPlan = w.bound;
+  const char* strategy = "given";
+  const char* note = "";
+  // Without a complete source, disjoint rectangles as given are already the
+  // cheapest plan (splitting them into bands only adds rectangle starts): for
+  // a few, a pairwise test is cheaper than the sweep (a compositor calls this
+  // several times a frame with a handful of disjoint rectangles).
+  bool knownDisjoint = false;
+  if (!sourceComplete && given.size() <= kPairwiseUpTo) {
+    knownDisjoint = true;
+    for (size_t i = 0; i < given.size() && knownDisjoint; i++) {
+      for (size_t j = i + 1; j < given.size(); j++) {
+        const Box& a = given[i];
+        const Box& b = given[j];
+        if (a.x0 < b.x1 && b.x0 < a.x1 && a.y0 < b.y1 && b.y0 < a.y1) {
+          knownDisjoint = false;
+          break;
+        }
+      }
+    }
+  }
+  if (given.size() > 1 && !knownDisjoint) {
+    if (sourceComplete) {
+      // The bounding box, as whole rows when that is one block.
+      Box box = g.contiguous ? Box{0, bound.y0, g.width, bound.y1} : bound;
+      const double c = BoxCost(m, box, g);
+      if (c < best.cost) {
+        boundPlan.assign(1, box);
+        best = {&boundPlan, c};
+        strategy = "bound";
+      }
+    }
+    // The sweep costs time of its own (planRectNs a rectangle). No plan costs
+    // less than, per damaged row, the cheaper of the row whole (in a block) or
+    // its damaged bytes in at least one row start: when the best plan so far is
+    // closer to that floor than the sweep's cost, the sweep cannot pay off.
+    // With few rectangles the sweep costs less than this floor's scan of every
+    // row: it just runs.
+    bool worthSweeping = true;
+    if (many && !eachPixelOnce) {
+      double floorNs = 0, inRow = 0;
+      const double wholeRow = g.contiguous && sourceComplete ? static_cast<double>(g.width * g.bpp) * m.contiguousByteNs : 1e300;
+      const double byteNs = m.rowByteNs;  // in the model, spans are never at the block rate
+      const double* rb = rowBytes.data();
+      for (int64_t y = 0; y < g.height; y++) {
+        inRow += rb[y];
+        if (inRow > 0.5) floorNs += std::min(wholeRow, m.rowNs + inRow * byteNs);
+      }
+      worthSweeping = best.cost - floorNs > m.planRectNs * static_cast<double>(given.size());
+    }
+    // The sweep visits each rectangle once per band it spans: tall staggered
+    // rectangles make that quadratic, so it gives up past a budget.
+    const size_t budget = eachPixelOnce ? SIZE_MAX : 16384 + 8 * given.size();
+    std::vector<Band>& bands = Reset(w.bands);
+    std::vector<Span>& spans = Reset(w.spans);
+    if (!worthSweeping) {
+      note = " (sweep not worth its time)";
+    } else if (Sweep(w, given, g.height, budget, &bands, &spans)) {
+      if (sourceComplete) JoinSpans(w, m, g, &bands, &spans);
+      Plan banded = BandPlan(w, m, g, sourceComplete, bands, spans);
+      if (banded.cost < best.cost || (eachPixelOnce && best.boxes == &given)) {
+        best = banded;
+        strategy = "bands";
+      }
+    } else {
+      note = " (sweep over budget)";
+    }
+  }
+
+  const bool asGiven = best.boxes == &given && !clipped;
+  return {best.boxes->data(), best.boxes->size(), best.cost, givenCost, asGiven, strategy, note};
+}
+
+bool ReadCostModel(const Napi::CallbackInfo& info, size_t i, double* out) {
+  if (info.Length() <= i || !info[i].IsTypedArray() || info[i].As<Napi::TypedArray>().TypedArrayType() != napi_float64_array ||
+      info[i].As<Napi::Float64Array>().ElementLength() != 5) {
+    ThrowArgument(info.Env(), "model must be a Float64Array of 5 numbers");
+    return false;
+  }
+  Napi::Float64Array mv = info[i].As<Napi::Float64Array>();
+  for (size_t k = 0; k < 5; k++) {
+    if (!(mv[k] >= 0 && mv[k] < 1e9)) {
+      ThrowArgument(info.Env(), "model costs must be finite and non-negative");
+      return false;
+    }
+    out[k] = mv[k];
+  }
+  return true;
+}
+
+static Napi::Value PlanDamageOut(const Napi::CallbackInfo& info, const PlanOutcome& p, Napi::Int32Array in) {
+  Napi::Env env = info.Env();
+  Napi::Object result = Napi::Object::New(env);
+  result.Set("cost", Napi::Number::New(env, p.cost));
+  result.Set("given", Napi::Number::New(env, p.given));
+  result.Set("strategy", Napi::String::New(env, std::string(p.strategy) + p.note));
+  // The input as it is, when that is the plan: no copy of thousands of rectangles.
+  if (p.asGiven && in.ElementLength() % 4 == 0) {
+    result.Set("rects", in);
+    return result;
+  }
+  Napi::Int32Array out = Napi::Int32Array::New(env, p.count * 4);
+  int32_t* o = out.Data();
+  for (size_t i = 0; i < p.count; i++) {
+    const Box& b = p.boxes[i];
+    o[4 * i] = static_cast<int32_t>(b.x0);
+    o[4 * i + 1] = static_cast<int32_t>(b.y0);
+    o[4 * i + 2] = static_cast<int32_t>(b.x1 - b.x0);
+    o[4 * i + 3] = static_cast<int32_t>(b.y1 - b.y0);
+  }
+  result.Set("rects", out);
+  return result;
+}
+
+// planDamage(rects, width, height, bpp, srcStride, dstStride, sourceComplete, model, eachPixelOnce?) -> plan
+//   eachPixelOnce: the plan's rectangles must not overlap (a blend in place), so
+//   the sweep always runs, without its budget
+//   rects: Int32Array of x, y, w, h quadruples (clipped here to width x height)
+//   model: Float64Array [rectNs, rowNs, rowByteNs, contiguousByteNs, planRectNs]
+// Returns { rects: Int32Array, cost: number, given: number, strategy: string }:
+// the rectangles to copy (inside width x height; covering every damaged pixel;
+// with sourceComplete false, exactly the damaged pixels), the model's estimate
+// for them and for the rectangles as given.
+static Napi::Value PlanDamage(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  if (info.Length() < 8 || !info[0].IsTypedArray() || info[0].As<Napi::TypedArray>().TypedArrayType() != napi_int32_array)
+    return ThrowArgument(env, "rects must be an Int32Array");
+  uint32_t width, height, bpp, srcStride, dstStride;
+  if (!GetUint32(info, 1, "width", &width) || !GetUint32(info, 2, "height", &height) || !GetUint32(info, 3, "bpp", &bpp) ||
+      !GetUint32(info, 4, "srcStride", &srcStride) || !GetUint32(info, 5, "dstStride", &dstStride))
+    return Napi::Value();
+  if (bpp == 0 || bpp > 16) return ThrowArgument(env, "bpp must be 1..16");
+  if (width > 65536 || height > 65536) return ThrowArgument(env, "width/height too large");
+  if (!info[6].IsBoolean()) return ThrowArgument(env, "sourceComplete must be a boolean");
+  const bool eachPixelOnce = info.Length() > 8 && info[8].IsBoolean() && info[8].As<Napi::Boolean>().Value();
+  double model[5];
+  if (!ReadCostModel(info, 7, model)) return Napi::Value();
+  const bool sourceComplete = info[6].As<Napi::Boolean>().Value();
+  Napi::Int32Array in = info[0].As<Napi::Int32Array>();
+  const PlanOutcome p = PlanDamageRects(in.Data(), in.ElementLength() / 4, width, height, bpp, srcStride, dstStride, model, sourceComplete, eachPixelOnce);
+  return PlanDamageOut(info, p, in);
+}
+
+
+void InitDamagePlan(Napi::Env env, Napi::Object exports) {
+  exports.Set("planDamage", Napi::Function::New(env, PlanDamage, "planDamage"));
+}
+
+}  // namespace bufshare
