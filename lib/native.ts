@@ -315,3 +315,59 @@ export function openSeqPacket(fd: number, onEvent: (status: number, events: numb
     close: wrap(() => raw.close()),
   };
 }
+
+// --- Wayland: SOCK_STREAM sockets (src-native/socket.cc) ---------------------
+
+/** A SOCK_STREAM socket on the libuv loop: the same wrapper, with stream reads and writes. */
+export interface StreamSocket extends SeqPacketSocket {
+  /** > 0: bytes read, meta = [fd count, flags]; 0: nothing now; -1: end of stream. fds must hold >= 28. */
+  recvStream(buf: Uint8Array, fds: Int32Array, meta: Int32Array): number;
+  /** Bytes sent (a stream send may be partial; the fds go with the first byte); 0 on EAGAIN. */
+  sendStream(data: Uint8Array, fds?: Int32Array): number;
+}
+
+interface StreamAddon {
+  streamListen(path: string, backlog: number): number;
+  streamConnect(path: string): number;
+  streamPair(): [number, number];
+  lockFile(path: string): number;
+  constants: { MAX_FDS_PER_STREAM_SEND: number };
+}
+
+const streamAddon = addon as unknown as StreamAddon;
+export const streamListen = wrap(streamAddon.streamListen);
+export const streamConnect = wrap(streamAddon.streamConnect);
+export const streamPair = wrap(streamAddon.streamPair);
+/** open(O_CREAT) + flock(LOCK_EX | LOCK_NB); the lock is held while the fd is open. errno EWOULDBLOCK: held elsewhere. */
+export const lockFile = wrap(streamAddon.lockFile);
+/** libwayland's bound: fds per sendmsg (and per recvmsg). */
+export const MAX_FDS_PER_STREAM_SEND: number = streamAddon.constants.MAX_FDS_PER_STREAM_SEND;
+
+/** Like openSeqPacket, for a SOCK_STREAM fd. Takes ownership of `fd` even when it throws. */
+export function openStream(fd: number, onEvent: (status: number, events: number) => void): StreamSocket {
+  let raw: StreamSocket;
+  try {
+    raw = new addon.SeqPacket(fd, onEvent) as StreamSocket;
+  } catch (e) {
+    try {
+      addon.close(fd);
+    } catch {
+      // Not an fd: nothing to close.
+    }
+    throw fromNativeError(e);
+  }
+  return {
+    get fd() {
+      return raw.fd;
+    },
+    poll: wrap((events: number) => raw.poll(events)),
+    recv: wrap((buf: Uint8Array, fds: Int32Array, meta: Int32Array) => raw.recv(buf, fds, meta)),
+    send: wrap((data: Uint8Array, fds?: Int32Array) => raw.send(data, fds)),
+    recvStream: wrap((buf: Uint8Array, fds: Int32Array, meta: Int32Array) => raw.recvStream(buf, fds, meta)),
+    sendStream: wrap((data: Uint8Array, fds?: Int32Array) => raw.sendStream(data, fds)),
+    accept: wrap(() => raw.accept()),
+    peerCred: wrap(() => raw.peerCred()),
+    shutdownRead: wrap(() => raw.shutdownRead()),
+    close: wrap(() => raw.close()),
+  };
+}
