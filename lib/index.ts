@@ -41,3 +41,9 @@ export {
 } from './ipc/protocol';
 export { Connection, Listener, type ConnectionEvents, type ConnectionOptions } from './ipc/transport';
 export { defaultSocketPath, DEFAULT_SOCKET_NAME } from './ipc/socket-path';
+export type {
+  CompositorSurface, CompositorFrame, CompositorSurfaceEvents, SurfaceSource, SurfaceSourceEvents, SurfaceOwner,
+  SurfacePointerInput, SurfaceKeyboardInput,
+} from './surface-model';
+export * as wayland from './wayland';
+export { WaylandServer, type WaylandServerOptions } from './wayland/server';

@@ -198,7 +198,8 @@ export class WaylandConnection implements FdSource {
   private onEvent(status: number, events: number): void {
     if (this.isClosed) return;
     if (status < 0) {
-      this.close(`poll error ${status}`);
+      // libuv reports POLLERR (the peer reset the connection) as UV_EBADF.
+      this.close(`the connection broke (libuv status ${status})`);
       return;
     }
     if (events & POLL_WRITABLE) this.flush();
