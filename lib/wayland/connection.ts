@@ -15,6 +15,7 @@
  * Ownership: the connection owns its socket, every fd in its inbound queue
  * (closed with it) and dups of every fd queued for sending (closed once sent).
  */
+import { BufshareError } from '../errors';
 import * as native from '../native';
 import { MAX_MESSAGE_BYTES, readHeader, WireError, type Encoded, type FdSource, type Header } from './wire';
 
@@ -23,6 +24,9 @@ const { POLL_READABLE, POLL_WRITABLE, RECV_CONTROL_TRUNCATED } = native.constant
 const recvChunk = new Uint8Array(MAX_MESSAGE_BYTES);
 const recvFds = new Int32Array(native.MAX_FDS_PER_STREAM_SEND);
 const recvMeta = new Int32Array(2);
+
+/** Reads (of 4096 bytes) spent draining a failed peer before closing: bounds the work one client can cause. */
+const MAX_DRAIN_READS = 64;
 
 function closeQuietly(fd: number): void {
   try {
@@ -68,6 +72,8 @@ export class WaylandConnection implements FdSource {
   private flushScheduled = false;
   private waitingWritable = false;
   private isClosed = false;
+  /** The peer shut its read side (EPIPE): nothing more is sent; reading goes on until its end. */
+  private sendBroken = false;
 
   /** Takes ownership of `fd` (a connected SOCK_STREAM socket), even when it throws. */
   constructor(fd: number, options: WaylandConnectionOptions = {}) {
@@ -101,7 +107,7 @@ export class WaylandConnection implements FdSource {
 
   /** Queues a message; its fds are dup'ed (they stay the caller's). Sent at the end of this turn. */
   queue(message: Encoded): void {
-    if (this.isClosed) return;
+    if (this.isClosed || this.sendBroken) return;
     const fds = message.fds.map((fd) => native.dupFd(fd));
     this.outgoing.push({ bytes: message.bytes, fds });
     this.outboundBytes += message.bytes.byteLength;
@@ -143,6 +149,15 @@ export class WaylandConnection implements FdSource {
       try {
         sent = this.socket.sendStream(data, fds.length > 0 ? Int32Array.from(fds) : undefined);
       } catch (e) {
+        if (e instanceof BufshareError && (e.errno === 'EPIPE' || e.errno === 'ECONNRESET')) {
+          // The peer stopped reading (a server that sent us its error shut its read side):
+          // what it sent is still to be read, and the end of the stream closes us.
+          for (const o of this.outgoing.splice(0)) for (const fd of o.fds) closeQuietly(fd);
+          this.outboundBytes = 0;
+          this.sendBroken = true;
+          this.waitWritable(false);
+          return;
+        }
         this.close(`send failed: ${(e as Error).message}`);
         return;
       }
@@ -183,9 +198,27 @@ export class WaylandConnection implements FdSource {
     this.onClose(reason, protocolError);
   }
 
-  /** Sends what is queued (best effort, now), then closes: how a protocol error reaches the peer. */
+  /**
+   * Sends what is queued (best effort, now), then closes: how a protocol error
+   * reaches the peer. The socket stops reading (shutdown SHUT_RD) and what the
+   * peer already sent is drained before the close: closing with unread bytes
+   * makes the kernel report ECONNRESET to the peer ahead of our last message
+   * (unix_release_sock), and the client would never see its wl_display.error
+   * (found by the live fuzzer).
+   */
   flushAndClose(reason: string, protocolError?: WireError): void {
+    if (this.isClosed) return;
     this.flush();
+    try {
+      this.socket.shutdownRead();
+      for (let i = 0; i < MAX_DRAIN_READS; i++) {
+        const n = this.socket.recvStream(recvChunk, recvFds, recvMeta);
+        for (let k = 0; k < recvMeta[0]!; k++) closeQuietly(recvFds[k]!);
+        if (n <= 0) break;
+      }
+    } catch {
+      // The peer is gone already: nothing left to drain.
+    }
     this.close(reason, protocolError);
   }
 

@@ -30,8 +30,9 @@ export class RawWaylandClient {
   /** A dup of the socket, for sendRaw (the connection keeps its own). */
   private rawFd: number;
 
-  constructor(path: string) {
-    const fd = native.streamConnect(path);
+  /** Connects to `path`, or takes `fd`, a connected stream socket (one end of streamPair(): an in-process client). */
+  constructor(path: string | { fd: number }) {
+    const fd = typeof path === 'string' ? native.streamConnect(path) : path.fd;
     this.rawFd = native.dupFd(fd);
     this.connection = new WaylandConnection(fd);
     this.connection.onMessage = (h, body) => {
@@ -78,18 +79,20 @@ export class RawWaylandClient {
     }
   }
 
-  /** wl_display.sync, and waits for its done (or the connection's end). */
-  async roundtrip(timeoutMs = 3000): Promise<void> {
+  /** wl_display.sync, and waits for its done (true) or the connection's end (false). Throws after timeoutMs. */
+  async roundtrip(timeoutMs = 3000): Promise<boolean> {
     const cb = this.newId(core.wl_callback);
     this.request(1, core.wl_display, 'sync', [cb]);
-    await this.until(() => this.closed || this.events.some((e) => e.objectId === cb && e.name === 'done'), timeoutMs);
+    const done = (): boolean => this.events.some((e) => e.objectId === cb && e.name === 'done');
+    await this.until(() => this.closed || done(), timeoutMs);
+    return done();
   }
 
   async until(predicate: () => boolean, timeoutMs = 3000): Promise<void> {
     const start = Date.now();
     while (!predicate()) {
       if (Date.now() - start > timeoutMs) throw new Error('timed out');
-      await new Promise((r) => setTimeout(r, 5));
+      await new Promise((r) => setTimeout(r, 1));
     }
   }
 
