@@ -59,9 +59,9 @@ export interface WaylandServerOptions {
 export interface WaylandServerEvents {
   client: [client: WaylandClient];
   disconnect: [client: WaylandClient, reason: string];
-  surface: [surface: CompositorSurface];
+  surface: [surface: WaylandSurface];
   frame: [frame: WaylandFrame];
-  surfaceDestroyed: [surface: CompositorSurface];
+  surfaceDestroyed: [surface: WaylandSurface];
   /** A refused connection or a failed accept; the server goes on. */
   error: [error: BufshareError];
 }
