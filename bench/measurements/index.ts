@@ -7,5 +7,6 @@ import { ipcRoundTrip } from './ipc-roundtrip';
 import { ipcScale } from './ipc-scale';
 import { ipcShadow } from './ipc-shadow';
 import { ipcSteady } from './ipc-steady';
+import { wayland } from './wayland';
 
-export const measurements: readonly Measurement[] = [damageCopy, clientFill, ipcRoundTrip, ipcShadow, compositor, ipcScale, ipcSteady];
+export const measurements: readonly Measurement[] = [damageCopy, clientFill, ipcRoundTrip, ipcShadow, compositor, ipcScale, ipcSteady, wayland];
