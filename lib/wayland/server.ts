@@ -21,7 +21,7 @@
  */
 import { EventEmitter } from 'eventemitter3';
 import { BufshareError } from '../errors';
-import type { CompositorSurface, SurfaceKeyboardInput, SurfacePointerInput } from '../surface-model';
+import type { SurfaceKeyboardInput, SurfacePointerInput } from '../surface-model';
 import { DISPLAY_ERROR, WaylandClient, type WaylandClientHost } from './client';
 import { WaylandConnection } from './connection';
 import type { Global } from './global';

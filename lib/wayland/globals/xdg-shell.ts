@@ -85,7 +85,7 @@ export function xdgShellGlobal(serials: SerialSource): Global {
         get_xdg_surface: (r, [xid, surfaceId]) => {
           const surface = (client.lookup(surfaceId as number) as Resource<WaylandSurface>).data;
           if (surface.role !== undefined) throw r.error(WM_ERROR.role, `wl_surface@${surface.id} already has the role ${surface.role.name}`);
-          const xr = client.create(xid as number, xdg_surface, version, xdgSurfaceImplementation(client, version, serials), undefined as unknown as XdgSurface);
+          const xr = client.create(xid as number, xdg_surface, version, xdgSurfaceImplementation(client, version), undefined as unknown as XdgSurface);
           const xs = new XdgSurface(xr, surface, serials);
           xr.data = xs;
           live++;
@@ -104,7 +104,7 @@ export function xdgShellGlobal(serials: SerialSource): Global {
   };
 }
 
-function xdgSurfaceImplementation(client: WaylandClient, version: number, serials: SerialSource) {
+function xdgSurfaceImplementation(client: WaylandClient, version: number) {
   return {
     get_toplevel: (r: Resource<XdgSurface>, [tid]: unknown[]) => {
       const xs = r.data;
@@ -162,5 +162,4 @@ function xdgSurfaceImplementation(client: WaylandClient, version: number, serial
     set_window_geometry: () => {},
     ack_configure: (r: Resource<XdgSurface>, [serial]: unknown[]) => r.data.ack(serial as number),
   };
-  void serials;
 }
