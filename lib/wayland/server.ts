@@ -13,7 +13,8 @@
  *   await wayland.close();
  *
  * Globals: wl_compositor 5, wl_subcompositor 1, wl_shm 1, wl_output 4,
- * wl_seat 7 (pointer, keyboard), xdg_wm_base 5, wl_data_device_manager 3.
+ * wl_seat 7 (pointer, keyboard), xdg_wm_base 5, wl_data_device_manager 3, and
+ * zwp_linux_dmabuf_v1 4 where a DRM node exists (LINEAR buffers the CPU can map).
  *
  * Access: the socket is 0600 and by default only our own uid may connect.
  * Every client is untrusted (see client.ts); one that breaks the protocol gets
@@ -27,6 +28,8 @@ import { WaylandConnection } from './connection';
 import type { Global } from './global';
 import { compositorGlobal } from './globals/compositor';
 import { dataDeviceGlobal } from './globals/data-device';
+import { linuxDmabufGlobal, type DmabufGlobal } from './globals/linux-dmabuf';
+import { listDrmNodes } from '../drm/nodes';
 import { outputGlobal, type OutputInfo } from './globals/output';
 import { Seat } from './globals/seat';
 import { shmGlobal } from './globals/shm';
@@ -36,6 +39,7 @@ import { createKeymap, type Keymap } from './keymap';
 import { WaylandListener } from './listener';
 import * as protocols from './protocol/wayland';
 import * as xdg from './protocol/xdg-shell';
+import * as dmabufProtocol from './protocol/linux-dmabuf';
 import { wl_callback, wl_registry } from './protocol/wayland';
 import type { Implementation, Resource } from './resource';
 import type { InterfaceSpec } from './spec';
@@ -54,6 +58,11 @@ export interface WaylandServerOptions {
   readonly maxObjects?: number;
   /** Clients at once. Default 64. */
   readonly maxClients?: number;
+  /**
+   * zwp_linux_dmabuf_v1: the DRM node whose dev_t is the main device, or false for
+   * none. Default: the first render node (else card node) found; none without /dev/dri.
+   */
+  readonly dmabufDevice?: string | false;
 }
 
 export interface WaylandServerEvents {
@@ -83,6 +92,7 @@ export class WaylandServer extends EventEmitter<WaylandServerEvents> {
   private serial = 0;
   private nextClientId = 1;
   private isClosed = false;
+  private dmabuf: DmabufGlobal | undefined;
 
   static listen(options: WaylandServerOptions = {}): WaylandServer {
     return new WaylandServer(options);
@@ -90,7 +100,7 @@ export class WaylandServer extends EventEmitter<WaylandServerEvents> {
 
   private constructor(options: WaylandServerOptions) {
     super();
-    for (const spec of [...Object.values(protocols), ...Object.values(xdg)]) this.interfaces.set(spec.name, spec);
+    for (const spec of [...Object.values(protocols), ...Object.values(xdg), ...Object.values(dmabufProtocol)]) this.interfaces.set(spec.name, spec);
     this.allowUids = new Set(options.allowUids ?? [process.getuid?.() ?? 0]);
     this.maxClients = options.maxClients ?? 64;
     this.keymap = createKeymap();
@@ -113,6 +123,12 @@ export class WaylandServer extends EventEmitter<WaylandServerEvents> {
       compositorGlobal(surfaceHost), subcompositorGlobal(), shmGlobal(), outputGlobal(output), this.seat.global(),
       xdgShellGlobal(serials), dataDeviceGlobal(),
     );
+    const nodes = listDrmNodes();
+    const device = options.dmabufDevice ?? (nodes.find((n) => n.type === 'render') ?? nodes[0])?.path;
+    if (device) {
+      this.dmabuf = linuxDmabufGlobal({ device });
+      this.globals.push(this.dmabuf);
+    }
     this.host = {
       interfaces: this.interfaces,
       maxObjects: options.maxObjects ?? 10000,
@@ -126,6 +142,7 @@ export class WaylandServer extends EventEmitter<WaylandServerEvents> {
       this.listener = new WaylandListener(options.name ?? 'wayland-bufshare');
     } catch (e) {
       this.keymap.close();
+      this.dmabuf?.close();
       throw e;
     }
     this.name = this.listener.name;
@@ -174,6 +191,7 @@ export class WaylandServer extends EventEmitter<WaylandServerEvents> {
     this.listener.close();
     for (const c of [...this.clientSet]) c.disconnect('the server is shutting down');
     this.keymap.close();
+    this.dmabuf?.close();
   }
 
   private nextSerial(): number {

@@ -61,6 +61,12 @@ export class RawWaylandClient {
     return id;
   }
 
+  /** Tracks an object the server made (its id from a new_id event), so its events decode. */
+  track(id: number, iface: InterfaceSpec): number {
+    this.objects.set(id, iface);
+    return id;
+  }
+
   /** Sends request `name` of object `id` (whose interface is `iface`). */
   request(id: number, iface: InterfaceSpec, name: string, args: ArgValue[]): void {
     const opcode = iface.requests.findIndex((r) => r.name === name);
