@@ -169,6 +169,32 @@ describe('Wayland: hostile clients', function () {
       }, { object: (ids) => ids.pool!, code, message }));
   }
 
+  it('more pools than a client may hold: no_memory (the SIGBUS guard\'s table is shared)', () =>
+    expectFault((c, registry) => {
+      const shm = c.bind(registry, wl_shm);
+      const fd = memfd(4096);
+      for (let i = 0; i <= 128; i++) c.request(shm, wl_shm, 'create_pool', [c.newId(wl_shm_pool), fd, 4096]);
+    }, { object: 'display', code: DISPLAY.no_memory!, message: /over 128 wl_shm pools/ }));
+
+  it('pools given back free their place: destroying them lets a client make more', async () => {
+    const c = new RawWaylandClient(server.path);
+    try {
+      const registry = await c.registry();
+      const shm = c.bind(registry, wl_shm);
+      const fd = memfd(4096);
+      for (let round = 0; round < 3; round++) {
+        const pools = Array.from({ length: 100 }, () => c.newId(wl_shm_pool));
+        for (const p of pools) c.request(shm, wl_shm, 'create_pool', [p, fd, 4096]);
+        for (const p of pools) c.request(p, wl_shm_pool, 'destroy', []);
+        await c.roundtrip();
+      }
+      expect(c.closed).to.equal(false);
+      expect(c.error).to.equal(undefined);
+    } finally {
+      c.close();
+    }
+  });
+
   it('a pool shrunk with resize: invalid_fd', () =>
     expectFault((c, registry, ids) => {
       const shm = c.bind(registry, wl_shm);

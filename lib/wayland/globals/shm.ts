@@ -17,7 +17,7 @@ import * as native from '../../native';
 import { registerBuffer, type BufferHold, type WaylandBuffer } from '../buffer';
 import { wl_buffer, wl_shm, wl_shm_pool } from '../protocol/wayland';
 import type { Resource } from '../resource';
-import type { WaylandClient } from '../client';
+import { DISPLAY_ERROR, type WaylandClient } from '../client';
 import type { Global } from '../global';
 
 const SHM_ERROR = wl_shm.enums.error as { invalid_format: number; invalid_stride: number; invalid_fd: number };
@@ -41,6 +41,14 @@ function fourccToShmCode(fourcc: number): number {
  * pool and scrolls by moving buffer offsets in it).
  */
 export const MAX_POOL_BYTES = 2 ** 31 - 1;
+
+/**
+ * Pools one client may hold at once (live wl_shm_pools and pools kept alive by
+ * their buffers). Each is a guarded mapping, and the SIGBUS guard's table is
+ * shared by the whole process (4096 slots): without a bound one client could
+ * take them all. foot holds 1-3, simple clients 1.
+ */
+export const MAX_POOLS_PER_CLIENT = 128;
 
 class Mapping {
   readonly memory: ArrayBuffer;
@@ -91,10 +99,14 @@ class Pool {
     this.refs++;
   }
 
+  /** Called once the pool's fd is closed (its last holder went). */
+  onFreed: () => void = () => {};
+
   unref(): void {
     if (--this.refs > 0) return;
     this.mapping.unref();
     native.closeFd(this.fd);
+    this.onFreed();
   }
 }
 
@@ -174,6 +186,7 @@ function poolImplementation(formats: ReadonlyMap<number, FormatInfo>) {
 
 /** wl_shm, advertising every format of lib/format.ts (or `only`). */
 export function shmGlobal(only?: readonly FormatInfo[]): Global {
+  const poolsOf = new WeakMap<WaylandClient, number>();
   const list = only ?? (['ARGB8888', 'XRGB8888', 'ABGR8888', 'XBGR8888', 'RGB565'] as const).map((n) => lookupFormat(n)!);
   const formats = new Map(list.map((f) => [f.fourcc, f]));
   const pool = poolImplementation(formats);
@@ -184,6 +197,11 @@ export function shmGlobal(only?: readonly FormatInfo[]): Global {
       const r = client.create(id, wl_shm, version, {
         create_pool(shm: Resource<undefined>, args: unknown[]): void {
           const [poolId, fd, size] = args as [number, number, number];
+          const held = poolsOf.get(client) ?? 0;
+          if (held >= MAX_POOLS_PER_CLIENT) {
+            native.closeFd(fd);
+            throw client.display.error(DISPLAY_ERROR.no_memory, `over ${MAX_POOLS_PER_CLIENT} wl_shm pools`);
+          }
           if (size <= 0 || size > MAX_POOL_BYTES) {
             native.closeFd(fd);
             throw shm.error(SHM_ERROR.invalid_stride, `invalid pool size ${size} (1..${MAX_POOL_BYTES})`);
@@ -197,6 +215,8 @@ export function shmGlobal(only?: readonly FormatInfo[]): Global {
           }
           const res = client.create(poolId, wl_shm_pool, version, pool, p);
           res.onDestroy(() => p.unref());
+          poolsOf.set(client, held + 1);
+          p.onFreed = () => poolsOf.set(client, (poolsOf.get(client) ?? 1) - 1);
         },
       }, undefined);
       for (const f of list) r.post('format', fourccToShmCode(f.fourcc));
