@@ -225,6 +225,9 @@ export async function fuzzWaylandLive(seed: number, connections: number, mode: '
         const bytes = mutate(r, base.bytes);
         const fds = Array.from({ length: r() < 0.7 ? base.fds : randInt(r, 0, 3) }, () => poolFd);
         if (bytes.byteLength > 0) c.sendRaw(bytes, fds);
+        // The raw message may have made objects (its new ids are 2..60, or any word a mutation wrote):
+        // the client's own next ids must not collide with them, or its decoder, not the server, fails.
+        c.skipIdsTo(0x100000);
         // A cut-off message makes the server wait for its rest (as libwayland does): then our sync is
         // swallowed into it and no answer comes. That is not a hang of the server: the good client's
         // roundtrips below prove it still serves.

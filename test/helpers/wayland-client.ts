@@ -61,6 +61,11 @@ export class RawWaylandClient {
     return id;
   }
 
+  /** Moves this client's next id past `id` (after raw messages that may have made objects below it). */
+  skipIdsTo(id: number): void {
+    this.nextId = Math.max(this.nextId, id);
+  }
+
   /** Tracks an object the server made (its id from a new_id event), so its events decode. */
   track(id: number, iface: InterfaceSpec): number {
     this.objects.set(id, iface);
