@@ -153,12 +153,22 @@ export class WaylandSurface extends EventEmitter<CompositorSurfaceEvents> implem
     return this.resource.client;
   }
 
+  /**
+   * The buffer's size, as for bufshare surfaces: the model has no scaling, so a
+   * compositor shows buffer pixels 1:1 (a client at buffer scale 2 looks twice
+   * as large as its logical size). `bufferScale` says what the client meant.
+   */
   get width(): number {
-    return this.buffer === undefined ? 0 : Math.ceil(this.buffer.width / this.scale);
+    return this.buffer?.width ?? 0;
   }
 
   get height(): number {
-    return this.buffer === undefined ? 0 : Math.ceil(this.buffer.height / this.scale);
+    return this.buffer?.height ?? 0;
+  }
+
+  /** wl_surface.set_buffer_scale's value (1 unless the client set one). */
+  get bufferScale(): number {
+    return this.scale;
   }
 
   get format(): FormatInfo {

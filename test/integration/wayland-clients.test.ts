@@ -110,7 +110,8 @@ describe('Wayland: real clients', function () {
       h.run('weston-simple-damage', args);
       await h.until('30 frames', () => h.frames.length >= 30);
       const scale = args.includes('--scale=2') ? 2 : 1;
-      expect(h.frames[0]!.width).to.equal(h.surfaces[0]!.width * scale);
+      const s = h.surfaces[0] as CompositorSurface & { bufferScale: number };
+      expect([h.frames[0]!.width, s.bufferScale]).to.deep.equal([s.width, scale]);
       let damaged = 0;
       for (let i = 1; i < h.frames.length; i++) {
         const [a, b] = [h.frames[i - 1]!, h.frames[i]!];
