@@ -105,6 +105,25 @@ describe('Wayland: real clients', function () {
     expect(last.pixels.some((p, i) => p !== first.pixels[i])).to.equal(true);
   });
 
+  it('foot follows the compositor: configure resizes it (a resize event, then frames of the new size), close ends it', async () => {
+    const child = h.run('foot', ['-o', 'csd.preferred=none', '-o', 'colors.background=204060']);
+    await h.until('frames', () => h.frames.length >= 1);
+    await quiet(h, 300);
+    const s = h.surfaces[0] as CompositorSurface & { configure(w: number, hgt: number): void; requestClose(): void };
+    const resized: [number, number][] = [];
+    s.on('resize', (w, hgt) => resized.push([w, hgt]));
+    s.configure(420, 260);
+    await h.until('a 420x260 frame', () => h.frames.at(-1)!.width === 420);
+    expect(resized).to.deep.equal([[420, 260]]);
+    const f = h.frames.at(-1)!;
+    expect([f.width, f.height, s.width, s.height]).to.deep.equal([420, 260, 420, 260]);
+    expect(pixelAt(f, 419, 259) >>> 0).to.equal(0xff204060);
+    s.requestClose();
+    await exited(child);
+    await h.until('the disconnect', () => h.server.clients.size === 0);
+    expect(s.destroyed).to.equal(true);
+  });
+
   for (const args of [[], ['--use-damage-buffer'], ['--scale=2'], ['--scale=2', '--use-damage-buffer']]) {
     it(`weston-simple-damage ${args.join(' ') || '(surface damage)'}: every changed pixel lies in the reported buffer damage`, async () => {
       h.run('weston-simple-damage', args);
