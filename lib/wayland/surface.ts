@@ -321,6 +321,9 @@ export class WaylandSurface extends EventEmitter<CompositorSurfaceEvents> implem
   }
 
   private apply(state: SurfaceState): void {
+    // A buffer destroyed between attach and commit counts as attach(NULL), as in weston:
+    // its memory may be gone already (its pool freed with it).
+    if (state.buffer?.resource.destroyed === true) state.buffer = null;
     const previous = this.buffer;
     if (state.scale !== undefined) this.scale = state.scale;
     if (state.transform !== undefined) this.transform = state.transform;

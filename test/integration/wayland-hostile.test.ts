@@ -314,6 +314,42 @@ describe('Wayland: hostile clients', function () {
       c.request(surface, wl_surface, 'set_buffer_scale', [0]);
     }, { object: (ids) => ids.target!, code: SURFACE.invalid_scale!, message: /below 1/ }));
 
+  it('a buffer destroyed between attach and commit (with its pool) counts as attach(NULL): no error, the window is withdrawn', async () => {
+    const c = new RawWaylandClient(server.path);
+    const withdrawn: unknown[] = [];
+    const frames: { release(): void }[] = [];
+    const onWithdraw = (s: unknown): void => {
+      withdrawn.push(s);
+    };
+    const onFrame = (f: { release(): void }): void => {
+      frames.push(f);
+    };
+    server.on('surfaceDestroyed', onWithdraw);
+    server.on('frame', onFrame);
+    try {
+      const registry = await c.registry();
+      const ids: Record<string, number> = {};
+      await toplevelWithBuffer(c, registry, memfd(64 * 64 * 4), ids);
+      c.request(ids.surface!, wl_surface, 'commit', []); // shown
+      await c.until(() => frames.length === 1);
+      const buffer2 = c.newId(RawWaylandClient.interface('wl_buffer'));
+      c.request(ids.pool!, wl_shm_pool, 'create_buffer', [buffer2, 0, 32, 32, 128, 1]);
+      c.request(ids.surface!, wl_surface, 'attach', [buffer2, 0, 0]);
+      c.request(buffer2, RawWaylandClient.interface('wl_buffer'), 'destroy', []);
+      c.request(ids.pool!, wl_shm_pool, 'destroy', []);
+      c.request(ids.surface!, wl_surface, 'commit', []);
+      await c.roundtrip();
+      expect(c.error).to.equal(undefined);
+      expect(withdrawn.length).to.equal(1);
+      expect(frames.length).to.equal(1);
+    } finally {
+      for (const f of frames) f.release();
+      server.off('surfaceDestroyed', onWithdraw);
+      server.off('frame', onFrame);
+      c.close();
+    }
+  });
+
   it('a client that dies with a frame held leaves nothing once the frame is released', async () => {
     const c = new RawWaylandClient(server.path);
     let held: { release(): void; released: boolean } | undefined;
