@@ -12,8 +12,10 @@
  *     --frames N             headless: output frames to compose (default 60)
  *     --screenshot FILE      headless: the PNG to write (default screenshot.png)
  *     --wait-surfaces K      headless: start counting frames once K surfaces show pixels (default 1)
+ *     --wayland NAME         also take Wayland clients: a name in $XDG_RUNTIME_DIR or an absolute path
  *
- * Prints "socket: PATH" and "viewer: URL" (or "screenshot: FILE") on stdout.
+ * Prints "socket: PATH", "wayland: WAYLAND_DISPLAY=NAME" (with --wayland) and
+ * "viewer: URL" (or "screenshot: FILE") on stdout.
  * SIGINT/SIGTERM close the server (the socket file goes with it) and exit 0.
  */
 import { parseArgs } from 'node:util';
@@ -38,7 +40,7 @@ async function main(): Promise<void> {
     options: {
       socket: { type: 'string' }, port: { type: 'string' }, size: { type: 'string' }, refresh: { type: 'string' },
       placement: { type: 'string' }, headless: { type: 'boolean' }, frames: { type: 'string' },
-      screenshot: { type: 'string' }, 'wait-surfaces': { type: 'string' },
+      screenshot: { type: 'string' }, 'wait-surfaces': { type: 'string' }, wayland: { type: 'string' },
     },
   });
   const size = /^(\d+)x(\d+)$/.exec(values.size ?? '1280x720') ?? usage(`--size must be WxH, got ${values.size}`);
@@ -47,9 +49,17 @@ async function main(): Promise<void> {
   const refreshHz = intOption(values.refresh, 'refresh', 60, 1, 240);
 
   const compositor = await Compositor.start({
-    socketPath: values.socket, width: Number(size[1]), height: Number(size[2]), refreshHz, placement,
+    socketPath: values.socket, width: Number(size[1]), height: Number(size[2]), refreshHz, placement, wayland: values.wayland,
   });
   console.log(`socket: ${compositor.socketPath}`);
+  const wayland = compositor.wayland;
+  if (wayland !== undefined) {
+    console.log(`wayland: WAYLAND_DISPLAY=${wayland.path}`);
+    wayland.on('client', (c) => console.log(`wayland client ${c.pid} (${c.name ?? '?'}) connected`));
+    wayland.on('disconnect', (c, reason) => console.log(`wayland client ${c.pid} left: ${reason}`));
+    wayland.on('surface', (s) => console.log(`wayland client ${s.client.pid}: window ${s.width}x${s.height} ${s.format.name} "${s.title ?? ''}"`));
+    wayland.on('error', (e) => console.error(`compositor: ${e.message}`));
+  }
   compositor.server.on('error', (e) => console.error(`compositor: ${e.message}`));
   compositor.server.on('disconnect', (client, reason) => console.log(`client ${client.pid} left: ${reason}`));
   compositor.server.on('surface', (s) => console.log(`client ${s.client.pid}: surface ${s.width}x${s.height} ${s.format.name}, ${s.kind} buffers, ${s.access} access`));
@@ -91,6 +101,7 @@ async function main(): Promise<void> {
   v.on('pointer', (input) => compositor.pointer(input));
   v.on('move', (id, x, y) => compositor.move(id, x, y));
   v.on('raise', (id) => compositor.raise(id));
+  v.on('key', (key, pressed) => compositor.key(key, pressed));
   console.log(`viewer: ${v.url}`);
 }
 

@@ -2,6 +2,13 @@
  * npm run demo: the compositor and both clients, as three processes.
  *
  *   npm run demo [-- --port N] [-- --headless --frames N --screenshot out.png]
+ *                [-- --clients none] [-- --wayland NAME]
+ *
+ * The compositor takes Wayland clients too: it prints the WAYLAND_DISPLAY to
+ * give them (`--wayland NAME`: a name in $XDG_RUNTIME_DIR or an absolute path;
+ * default wayland-0 in the demo's private runtime dir). `--clients none` starts
+ * no demo client, so an outside Wayland client is shown alone; headless, the
+ * screenshot is then taken once one surface shows pixels.
  *
  * Makes a private runtime directory (0700, in the temp dir) for the socket,
  * starts the compositor, waits until it listens, then starts basic and
@@ -14,13 +21,14 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { isAbsolute, join } from 'node:path';
 import { createInterface } from 'node:readline';
 import { parseArgs } from 'node:util';
 
 const { values } = parseArgs({
   options: {
     port: { type: 'string' }, headless: { type: 'boolean' }, frames: { type: 'string' }, screenshot: { type: 'string' },
+    clients: { type: 'string' }, wayland: { type: 'string' },
   },
 });
 
@@ -43,9 +51,17 @@ function exited(child: ChildProcess): Promise<void> {
 async function main(): Promise<void> {
   const runtimeDir = mkdtempSync(join(tmpdir(), 'bufshare-demo-')); // mkdtemp makes it 0700
   const socket = join(runtimeDir, 'bufshare-0');
-  const compositorArgs = ['--socket', socket, '--port', values.port ?? '8080'];
+  if (values.clients !== undefined && values.clients !== 'none' && values.clients !== 'demo') {
+    console.error(`demo: --clients must be none or demo, got ${values.clients}`);
+    process.exit(2);
+  }
+  const demoClients = values.clients !== 'none';
+  // A plain name lives in $XDG_RUNTIME_DIR, as for any Wayland server; without one, in the demo's own dir.
+  const named = values.wayland ?? 'wayland-0';
+  const wayland = isAbsolute(named) || (values.wayland !== undefined && process.env.XDG_RUNTIME_DIR) ? named : join(runtimeDir, named);
+  const compositorArgs = ['--socket', socket, '--port', values.port ?? '8080', '--wayland', wayland];
   if (values.headless) {
-    compositorArgs.push('--headless', '--wait-surfaces', '2', '--frames', values.frames ?? '90', '--screenshot', values.screenshot ?? 'screenshot.png');
+    compositorArgs.push('--headless', '--wait-surfaces', demoClients ? '2' : '1', '--frames', values.frames ?? '90', '--screenshot', values.screenshot ?? 'screenshot.png');
   }
   const compositor = start('compositor', compositorArgs, 'ipc');
   console.log(`demo: compositor pid ${compositor.pid}, runtime dir ${runtimeDir}`);
@@ -78,7 +94,9 @@ async function main(): Promise<void> {
   // The compositor prints "socket: PATH" once it listens, then "viewer: URL".
   let clientsStarted = false;
   createInterface({ input: compositor.stdout! }).on('line', (line) => {
-    if (line.startsWith('socket: ') && !clientsStarted) {
+    const waylandDisplay = /^wayland: (WAYLAND_DISPLAY=\S+)/.exec(line)?.[1];
+    if (waylandDisplay) console.log(`\n  Wayland clients: ${waylandDisplay} foot\n`);
+    if (line.startsWith('socket: ') && !clientsStarted && demoClients) {
       clientsStarted = true;
       for (const [name, args] of [['basic', []], ['fingerpaint', values.headless ? ['--scripted'] : []]] as const) {
         const c = start(name, ['--socket', socket, ...args]);

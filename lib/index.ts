@@ -43,3 +43,11 @@ export {
   type ClientLimits, type JsonValue, type BufferUsageName,
 } from './ipc/protocol';
 export { defaultSocketPath, DEFAULT_SOCKET_NAME } from './ipc/socket-path';
+export type {
+  CompositorSurface, CompositorFrame, CompositorSurfaceEvents, SurfaceSource, SurfaceSourceEvents, SurfaceOwner,
+  SurfacePointerInput, SurfaceKeyboardInput,
+} from './surface-model';
+// The Wayland server; its wire level (codec, connections, specs) is bufshare/wayland.
+export { WaylandServer, type WaylandServerOptions, type WaylandServerEvents } from './wayland/server';
+export { WaylandSurface, WaylandFrame } from './wayland/surface';
+export { WaylandClient } from './wayland/client';

@@ -53,6 +53,8 @@ export interface NativeConstants {
   POLL_WRITABLE: number;
   /** The most fds the native socket passes in one message (its SCM_RIGHTS space); the protocol's own limit, MAX_FDS_PER_MESSAGE, is lower. */
   SOCKET_MAX_FDS: number;
+  /** socket.cc's kMaxStreamFds: the Wayland stream's fds per sendmsg (MAX_FDS_PER_STREAM_SEND). */
+  MAX_FDS_PER_STREAM_SEND: number;
 }
 
 /** DRM_IOCTL_VERSION. */
@@ -472,3 +474,62 @@ interface DamagePlanAddon {
 }
 
 export const planDamageRaw = wrap((addon as unknown as DamagePlanAddon).planDamage);
+
+// --- Wayland: SOCK_STREAM sockets (src-native/socket.cc) ---------------------
+
+/** A SOCK_STREAM socket on the libuv loop: the same wrapper, with stream reads and writes. */
+export interface StreamSocket extends SeqPacketSocket {
+  /** > 0: bytes read, meta = [fd count, flags]; 0: nothing now; -1: end of stream. fds must hold >= 28. */
+  recvStream(buf: Uint8Array, fds: Int32Array, meta: Int32Array): number;
+  /** Bytes sent (a stream send may be partial; the fds go with the first byte); 0 on EAGAIN. */
+  sendStream(data: Uint8Array, fds?: Int32Array): number;
+}
+
+interface StreamAddon {
+  streamListen(path: string, backlog: number): number;
+  streamConnect(path: string): number;
+  streamPair(): [number, number];
+  lockFile(path: string): number;
+}
+
+const streamAddon = addon as unknown as StreamAddon;
+export const streamListen = wrap(streamAddon.streamListen);
+export const streamConnect = wrap(streamAddon.streamConnect);
+export const streamPair = wrap(streamAddon.streamPair);
+/** open(O_CREAT) + flock(LOCK_EX | LOCK_NB); the lock is held while the fd is open. errno EWOULDBLOCK: held elsewhere. */
+export const lockFile = wrap(streamAddon.lockFile);
+/**
+ * libwayland's bound: fds per sendmsg (and per recvmsg). Mirrors socket.cc's
+ * kMaxStreamFds (constants.MAX_FDS_PER_STREAM_SEND, checked by a test) as a plain
+ * number, so importing the Wayland modules never loads the addon.
+ */
+export const MAX_FDS_PER_STREAM_SEND = 28;
+
+/** Like openSeqPacket, for a SOCK_STREAM fd. Takes ownership of `fd` even when it throws. */
+export function openStream(fd: number, onEvent: (status: number, events: number) => void): StreamSocket {
+  let raw: StreamSocket;
+  try {
+    raw = new (requireAddon().SeqPacket)(fd, onEvent) as StreamSocket;
+  } catch (e) {
+    try {
+      addon.close(fd);
+    } catch {
+      // Not an fd: nothing to close.
+    }
+    throw fromNativeError(e);
+  }
+  return {
+    get fd() {
+      return raw.fd;
+    },
+    poll: wrap((events: number) => raw.poll(events)),
+    recv: wrap((buf: Uint8Array, fds: Int32Array, meta: Int32Array) => raw.recv(buf, fds, meta)),
+    send: wrap((data: Uint8Array, fds?: Int32Array) => raw.send(data, fds)),
+    recvStream: wrap((buf: Uint8Array, fds: Int32Array, meta: Int32Array) => raw.recvStream(buf, fds, meta)),
+    sendStream: wrap((data: Uint8Array, fds?: Int32Array) => raw.sendStream(data, fds)),
+    accept: wrap(() => raw.accept()),
+    peerCred: wrap(() => raw.peerCred()),
+    shutdownRead: wrap(() => raw.shutdownRead()),
+    close: wrap(() => raw.close()),
+  };
+}

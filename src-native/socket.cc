@@ -2,6 +2,7 @@
 
 #include <fcntl.h>
 #include <poll.h>
+#include <sys/file.h>
 #include <sys/socket.h>
 #include <sys/un.h>
 #include <unistd.h>
@@ -110,6 +111,89 @@ Napi::Value Pair(const Napi::CallbackInfo& info) {
   return a;
 }
 
+
+// --- SOCK_STREAM (Wayland) -------------------------------------------------
+// Wayland is a byte stream: messages are framed by their own header, fds ride
+// along with whichever bytes the kernel delivers them with, and a send may be
+// partial. The framing and the fd queue are in lib/wayland/connection.ts.
+
+// libwayland's bound: at most 28 fds per sendmsg (MAX_FDS_OUT), and its receive
+// buffer holds as many; more in one recvmsg is a hostile peer (MSG_CTRUNC).
+constexpr size_t kMaxStreamFds = 28;
+
+int StreamSocket() { return socket(AF_UNIX, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0); }
+
+// streamListen(path, backlog) -> fd: a non-blocking, close-on-exec listening stream socket.
+Napi::Value StreamListen(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  std::string path;
+  uint32_t backlog;
+  if (!GetPath(info, 0, &path) || !GetUint32(info, 1, "backlog", &backlog)) return Napi::Value();
+  sockaddr_un addr;
+  socklen_t len;
+  if (!FillAddress(env, path, &addr, &len)) return Napi::Value();
+  int fd = StreamSocket();
+  if (fd < 0) return ThrowSyscall(env, "socket", errno);
+  if (bind(fd, reinterpret_cast<sockaddr*>(&addr), len) < 0 || listen(fd, static_cast<int>(backlog)) < 0) {
+    int err = errno;
+    close(fd);
+    return ThrowSyscall(env, "bind/listen", err);
+  }
+  return Napi::Number::New(env, fd);
+}
+
+// streamConnect(path) -> fd.
+Napi::Value StreamConnect(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  std::string path;
+  if (!GetPath(info, 0, &path)) return Napi::Value();
+  sockaddr_un addr;
+  socklen_t len;
+  if (!FillAddress(env, path, &addr, &len)) return Napi::Value();
+  int fd = StreamSocket();
+  if (fd < 0) return ThrowSyscall(env, "socket", errno);
+  int r;
+  do {
+    r = connect(fd, reinterpret_cast<sockaddr*>(&addr), len);
+  } while (r < 0 && errno == EINTR);
+  if (r < 0) {
+    int err = errno;
+    close(fd);
+    return ThrowSyscall(env, "connect", err);
+  }
+  return Napi::Number::New(env, fd);
+}
+
+// streamPair() -> [fd, fd]: a connected stream pair (tests, in-process clients).
+Napi::Value StreamPair(const Napi::CallbackInfo& info) {
+  int fds[2];
+  if (socketpair(AF_UNIX, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0, fds) < 0)
+    return ThrowSyscall(info.Env(), "socketpair", errno);
+  Napi::Array a = Napi::Array::New(info.Env(), 2);
+  a.Set(0u, Napi::Number::New(info.Env(), fds[0]));
+  a.Set(1u, Napi::Number::New(info.Env(), fds[1]));
+  return a;
+}
+
+// lockFile(path) -> fd: creates (0660) and flock(LOCK_EX | LOCK_NB)s `path`, as
+// libwayland does with <socket>.lock: the lock lives as long as the fd (and the
+// process), so a socket file whose lock nobody holds is stale, whatever a
+// connect() says. EWOULDBLOCK: another live server holds it.
+Napi::Value LockFile(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  std::string path;
+  if (!GetPath(info, 0, &path)) return Napi::Value();
+  if (path.find('\0') != std::string::npos) return ThrowArgument(env, "lock path contains a NUL");
+  int fd = open(path.c_str(), O_CREAT | O_CLOEXEC | O_RDWR, 0660);
+  if (fd < 0) return ThrowSyscall(env, "open", errno);
+  if (flock(fd, LOCK_EX | LOCK_NB) < 0) {
+    int err = errno;
+    close(fd);
+    return ThrowSyscall(env, "flock", err);
+  }
+  return Napi::Number::New(env, fd);
+}
+
 }  // namespace
 
 // One socket fd, its uv_poll watcher, and the JS callback the watcher calls:
@@ -122,6 +206,8 @@ class SeqPacket : public Napi::ObjectWrap<SeqPacket> {
                            InstanceMethod("poll", &SeqPacket::Poll),
                            InstanceMethod("recv", &SeqPacket::Recv),
                            InstanceMethod("send", &SeqPacket::Send),
+                           InstanceMethod("recvStream", &SeqPacket::RecvStream),
+                           InstanceMethod("sendStream", &SeqPacket::SendStream),
                            InstanceMethod("accept", &SeqPacket::Accept),
                            InstanceMethod("peerCred", &SeqPacket::PeerCred),
                            InstanceMethod("shutdownRead", &SeqPacket::ShutdownRead),
@@ -334,6 +420,115 @@ class SeqPacket : public Napi::ObjectWrap<SeqPacket> {
     return Napi::Boolean::New(env, true);
   }
 
+  // recvStream(buf: Uint8Array, fds: Int32Array, meta: Int32Array) -> bytes read
+  // (> 0), 0 (none now: EAGAIN) or -1 (end of stream). meta = [fd count, flags].
+  // Up to 28 fds per read (libwayland's bound); a peer that sends more loses them
+  // all (kRecvControlTruncated: every fd that did arrive is closed here).
+  Napi::Value RecvStream(const Napi::CallbackInfo& info) {
+    Napi::Env env = info.Env();
+    if (info.Length() < 3 || !info[0].IsTypedArray() || !info[1].IsTypedArray() || !info[2].IsTypedArray())
+      return ThrowArgument(env, "recvStream(buf: Uint8Array, fds: Int32Array, meta: Int32Array)");
+    Napi::TypedArray tb = info[0].As<Napi::TypedArray>();
+    Napi::TypedArray tf = info[1].As<Napi::TypedArray>();
+    Napi::TypedArray tm = info[2].As<Napi::TypedArray>();
+    if (tb.TypedArrayType() != napi_uint8_array || tf.TypedArrayType() != napi_int32_array ||
+        tm.TypedArrayType() != napi_int32_array || tm.ElementLength() < 2 || tb.ElementLength() == 0 ||
+        tf.ElementLength() < kMaxStreamFds)
+      return ThrowArgument(env, "recvStream(buf: Uint8Array, fds: Int32Array[>= 28], meta: Int32Array[2])");
+    if (fd_ < 0) return ThrowSyscall(env, "recvmsg", EBADF);
+    Napi::Uint8Array buf = tb.As<Napi::Uint8Array>();
+    Napi::Int32Array fds_out = tf.As<Napi::Int32Array>();
+    Napi::Int32Array meta = tm.As<Napi::Int32Array>();
+    iovec iov{buf.Data(), buf.ByteLength()};
+    alignas(cmsghdr) char control[CMSG_SPACE(sizeof(int) * kMaxStreamFds)];
+    msghdr msg{};
+    msg.msg_iov = &iov;
+    msg.msg_iovlen = 1;
+    msg.msg_control = control;
+    msg.msg_controllen = sizeof control;
+    ssize_t n;
+    do {
+      n = recvmsg(fd_, &msg, MSG_DONTWAIT | MSG_CMSG_CLOEXEC);
+    } while (n < 0 && errno == EINTR);
+    if (n < 0) {
+      if (errno == EAGAIN || errno == EWOULDBLOCK) return Napi::Number::New(env, 0);
+      if (errno == ECONNRESET) return Napi::Number::New(env, -1);
+      return ThrowSyscall(env, "recvmsg", errno);
+    }
+    size_t nfds = 0;
+    bool lost = (msg.msg_flags & MSG_CTRUNC) != 0;
+    for (cmsghdr* c = CMSG_FIRSTHDR(&msg); c != nullptr; c = CMSG_NXTHDR(&msg, c)) {
+      if (c->cmsg_level != SOL_SOCKET || c->cmsg_type != SCM_RIGHTS) continue;
+      size_t count = (c->cmsg_len - CMSG_LEN(0)) / sizeof(int);
+      const unsigned char* data = CMSG_DATA(c);
+      for (size_t i = 0; i < count; i++) {
+        int fd;
+        memcpy(&fd, data + i * sizeof(int), sizeof(int));
+        if (nfds < kMaxStreamFds) fds_out[nfds++] = fd;
+        else close(fd);
+      }
+    }
+    int32_t flags = 0;
+    if (lost) {
+      for (size_t i = 0; i < nfds; i++) close(fds_out[i]);
+      nfds = 0;
+      flags |= kRecvControlTruncated;
+    }
+    meta[0] = static_cast<int32_t>(nfds);
+    meta[1] = flags;
+    if (n == 0 && nfds == 0 && flags == 0) return Napi::Number::New(env, -1);
+    return Napi::Number::New(env, static_cast<double>(n));
+  }
+
+  // sendStream(data: Uint8Array, fds?: Int32Array) -> bytes sent (0 on EAGAIN:
+  // nothing sent). A stream send may be partial: the fds go with its first byte,
+  // so the caller drops them from its queue once the count is > 0.
+  Napi::Value SendStream(const Napi::CallbackInfo& info) {
+    Napi::Env env = info.Env();
+    if (info.Length() < 1 || !info[0].IsTypedArray() ||
+        info[0].As<Napi::TypedArray>().TypedArrayType() != napi_uint8_array)
+      return ThrowArgument(env, "sendStream(data: Uint8Array, fds?: Int32Array)");
+    Napi::Uint8Array data = info[0].As<Napi::Uint8Array>();
+    if (data.ByteLength() == 0) return ThrowArgument(env, "sendStream needs at least one byte to carry fds");
+    size_t nfds = 0;
+    int fds[kMaxStreamFds];
+    if (info.Length() > 1 && !info[1].IsUndefined() && !info[1].IsNull()) {
+      if (!info[1].IsTypedArray() || info[1].As<Napi::TypedArray>().TypedArrayType() != napi_int32_array)
+        return ThrowArgument(env, "fds must be an Int32Array");
+      Napi::Int32Array a = info[1].As<Napi::Int32Array>();
+      if (a.ElementLength() > kMaxStreamFds) return ThrowArgument(env, "at most 28 fds per sendmsg");
+      nfds = a.ElementLength();
+      for (size_t i = 0; i < nfds; i++) {
+        if (a[i] < 0) return ThrowArgument(env, "fds must be >= 0");
+        fds[i] = a[i];
+      }
+    }
+    if (fd_ < 0) return ThrowSyscall(env, "sendmsg", EBADF);
+    iovec iov{data.Data(), data.ByteLength()};
+    alignas(cmsghdr) char control[CMSG_SPACE(sizeof(int) * kMaxStreamFds)] = {};
+    msghdr msg{};
+    msg.msg_iov = &iov;
+    msg.msg_iovlen = 1;
+    if (nfds > 0) {
+      msg.msg_control = control;
+      msg.msg_controllen = CMSG_SPACE(sizeof(int) * nfds);
+      cmsghdr* c = CMSG_FIRSTHDR(&msg);
+      c->cmsg_level = SOL_SOCKET;
+      c->cmsg_type = SCM_RIGHTS;
+      c->cmsg_len = CMSG_LEN(sizeof(int) * nfds);
+      memcpy(CMSG_DATA(c), fds, sizeof(int) * nfds);
+    }
+    ssize_t n;
+    do {
+      n = sendmsg(fd_, &msg, MSG_DONTWAIT | MSG_NOSIGNAL);
+    } while (n < 0 && errno == EINTR);
+    if (n < 0) {
+      if (errno == EAGAIN || errno == EWOULDBLOCK) return Napi::Number::New(env, 0);
+      return ThrowSyscall(env, "sendmsg", errno);
+    }
+    return Napi::Number::New(env, static_cast<double>(n));
+  }
+
   // accept() -> a new non-blocking, close-on-exec fd, or -1 when there is none
   // to accept now (EAGAIN, or a peer that gave up: ECONNABORTED).
   Napi::Value Accept(const Napi::CallbackInfo& info) {
@@ -427,12 +622,17 @@ void InitSocket(Napi::Env env, Napi::Object exports) {
   exports.Set("seqpacketConnect", Napi::Function::New(env, Connect, "seqpacketConnect"));
   exports.Set("seqpacketPair", Napi::Function::New(env, Pair, "seqpacketPair"));
   exports.Set("SeqPacket", SeqPacket::Define(env));
+  exports.Set("streamListen", Napi::Function::New(env, StreamListen, "streamListen"));
+  exports.Set("streamConnect", Napi::Function::New(env, StreamConnect, "streamConnect"));
+  exports.Set("streamPair", Napi::Function::New(env, StreamPair, "streamPair"));
+  exports.Set("lockFile", Napi::Function::New(env, LockFile, "lockFile"));
   Napi::Object c = exports.Get("constants").As<Napi::Object>();
   c.Set("RECV_TRUNCATED", kRecvTruncated);
   c.Set("RECV_CONTROL_TRUNCATED", kRecvControlTruncated);
   c.Set("POLL_READABLE", kWantReadable);
   c.Set("POLL_WRITABLE", kWantWritable);
   c.Set("SOCKET_MAX_FDS", static_cast<double>(kMaxSocketFds));
+  c.Set("MAX_FDS_PER_STREAM_SEND", static_cast<double>(kMaxStreamFds));
 }
 
 }  // namespace bufshare

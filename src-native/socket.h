@@ -1,4 +1,6 @@
-// Unix SOCK_SEQPACKET sockets with SCM_RIGHTS, driven by the libuv loop.
+// Unix SOCK_SEQPACKET sockets with SCM_RIGHTS, driven by the libuv loop; and
+// SOCK_STREAM ones for Wayland (streamListen/Connect/Pair, recvStream/sendStream
+// on the same wrapper, lockFile for <socket>.lock).
 //
 // Thin on purpose: the addon creates, connects, accepts, sends and receives one
 // message at a time, never blocking; framing, queues, validation and policy are

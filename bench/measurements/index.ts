@@ -8,5 +8,6 @@ import { ipcScale } from './ipc-scale';
 import { ipcShadow } from './ipc-shadow';
 import { ipcSteady } from './ipc-steady';
 import { peerSocket } from './peer-socket';
+import { wayland } from './wayland';
 
-export const measurements: readonly Measurement[] = [damageCopy, clientFill, ipcRoundTrip, peerSocket, ipcShadow, compositor, ipcScale, ipcSteady];
+export const measurements: readonly Measurement[] = [damageCopy, clientFill, ipcRoundTrip, peerSocket, ipcShadow, compositor, ipcScale, ipcSteady, wayland];

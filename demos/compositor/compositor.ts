@@ -14,13 +14,15 @@
 import { readFileSync } from 'node:fs';
 import { basename } from 'node:path';
 import { EventEmitter } from 'eventemitter3';
-import { BufferServer, type Allocator, type Frame, type Region, type ServerSurface } from '../../lib';
+import { BufferServer, type Allocator, type Region } from '../../lib';
+import type { CompositorFrame, CompositorSurface, SurfacePointerInput, SurfaceSource } from '../../lib/surface-model';
+import { WaylandServer } from '../../lib/wayland/server';
 import { createBackground } from './background';
 import { compose, type ComposeStats } from './composer';
 import { Framebuffer, DEFAULT_OUTPUT_HEIGHT, DEFAULT_OUTPUT_WIDTH } from './framebuffer';
 import { FramePacer } from './pacer';
 import type { PlacementPolicy } from './placement';
-import { PointerRouter, type PointerInput } from './pointer';
+import { PointerRouter, type PointerInput, type SurfacePointerEvent } from './pointer';
 import { RateMeter } from './rate-meter';
 import { Scene } from './scene';
 import type { SurfaceInfo } from './viewer-protocol';
@@ -34,6 +36,11 @@ export interface CompositorOptions {
   /** Output refresh rate: compositions and frame_done per second. Default 60. */
   readonly refreshHz?: number;
   readonly placement?: PlacementPolicy;
+  /**
+   * Also listen for Wayland clients: a name in $XDG_RUNTIME_DIR or an absolute
+   * path (what clients put in WAYLAND_DISPLAY). Unset: no Wayland socket.
+   */
+  readonly wayland?: string;
 }
 
 export interface CompositorEvents {
@@ -47,52 +54,92 @@ export interface CompositorEvents {
 const INFO_INTERVAL_MS = 500;
 
 interface Entry {
-  /** Scene id: unique in this compositor (ServerSurface ids are per client). */
+  /** Scene id: unique in this compositor (surface ids are per client). */
   readonly id: number;
-  readonly surface: ServerSurface;
-  readonly title: string;
+  readonly surface: CompositorSurface;
+  title: string;
   readonly meter: RateMeter;
   /** The newest frame, shown until the next one arrives. */
-  frame: Frame | undefined;
+  frame: CompositorFrame | undefined;
   /** Submitted since the last output frame: owed a frame_done. */
   owed: boolean;
 }
 
 export class Compositor extends EventEmitter<CompositorEvents> {
   readonly server: BufferServer;
+  /** The Wayland front door, when asked for (options.wayland). */
+  readonly wayland: WaylandServer | undefined;
   readonly output: Framebuffer;
   readonly scene: Scene;
   readonly refreshHz: number;
   private readonly background: Framebuffer;
-  private readonly entries = new Map<ServerSurface, Entry>();
+  private readonly entries = new Map<CompositorSurface, Entry>();
   private readonly byId = new Map<number, Entry>();
   private readonly router: PointerRouter;
   private readonly pacer: FramePacer;
   private nextId = 1;
+  /** The surface keys go to: the last one clicked. */
+  private keyboardFocus: number | undefined;
   private lastInfo = 0;
   private infoDirty = true;
   private closed = false;
 
-  private constructor(server: BufferServer, options: CompositorOptions) {
+  private constructor(server: BufferServer, wayland: WaylandServer | undefined, options: CompositorOptions) {
     super();
     this.server = server;
+    this.wayland = wayland;
     const width = options.width ?? DEFAULT_OUTPUT_WIDTH;
     const height = options.height ?? DEFAULT_OUTPUT_HEIGHT;
     this.output = new Framebuffer(width, height);
     this.background = createBackground(width, height);
     this.scene = new Scene(width, height, options.placement ?? 'tile');
     this.refreshHz = options.refreshHz ?? 60;
-    this.router = new PointerRouter(this.scene, (id, event) => this.entryById(id)?.surface.sendEvent({ ...event }));
+    this.router = new PointerRouter(this.scene, (id, event) => {
+      if (event.action === 'down') this.focusKeyboard(id);
+      this.entryById(id)?.surface.pointer(pointerInput(event));
+    });
     this.pacer = new FramePacer(this.refreshHz, (n) => this.tick(n));
-    server.on('surface', (s) => this.addSurface(s));
-    server.on('frame', (f) => this.onFrame(f));
-    server.on('surfaceDestroyed', (s) => this.removeSurface(s));
+    // One model: bufshare and Wayland surfaces are taken the same way, with no branch on their origin.
+    const sources: SurfaceSource[] = wayland === undefined ? [server] : [server, wayland];
+    for (const source of sources) {
+      source.on('surface', (s) => this.addSurface(s));
+      source.on('frame', (f) => this.onFrame(f));
+      source.on('surfaceDestroyed', (s) => this.removeSurface(s));
+    }
     this.pacer.start();
   }
 
   static async start(options: CompositorOptions = {}): Promise<Compositor> {
     const server = await BufferServer.listen({ path: options.socketPath, allocator: options.allocator });
-    return new Compositor(server, options);
+    let wayland: WaylandServer | undefined;
+    if (options.wayland !== undefined) {
+      try {
+        wayland = WaylandServer.listen({
+          name: options.wayland,
+          output: { width: options.width ?? DEFAULT_OUTPUT_WIDTH, height: options.height ?? DEFAULT_OUTPUT_HEIGHT, refreshMilliHz: (options.refreshHz ?? 60) * 1000 },
+        });
+      } catch (e) {
+        await server.close();
+        throw e;
+      }
+    }
+    return new Compositor(server, wayland, options);
+  }
+
+  /** Keyboard input (evdev key codes) for the focused surface (the last one clicked). */
+  key(key: number, pressed: boolean): void {
+    const entry = this.keyboardFocus === undefined ? undefined : this.entryById(this.keyboardFocus);
+    entry?.surface.keyboard({ action: 'key', key, pressed });
+  }
+
+  /** Gives the keyboard to a surface (a click on it, or a viewer's raise). */
+  focusKeyboard(id: number): void {
+    if (this.keyboardFocus === id) return;
+    const old = this.keyboardFocus === undefined ? undefined : this.entryById(this.keyboardFocus);
+    old?.surface.keyboard({ action: 'leave' });
+    const next = this.entryById(id);
+    this.keyboardFocus = next === undefined ? undefined : id;
+    next?.surface.keyboard({ action: 'enter' });
   }
 
   get socketPath(): string {
@@ -119,6 +166,7 @@ export class Compositor extends EventEmitter<CompositorEvents> {
   raise(id: number): void {
     if (!this.scene.get(id)) return;
     this.scene.raise(id);
+    this.focusKeyboard(id);
     this.infoDirty = true;
   }
 
@@ -143,12 +191,17 @@ export class Compositor extends EventEmitter<CompositorEvents> {
     for (const e of this.entries.values()) e.frame?.release();
     this.entries.clear();
     this.byId.clear();
+    await this.wayland?.close();
     await this.server.close();
   }
 
-  private addSurface(surface: ServerSurface): void {
+  private addSurface(surface: CompositorSurface): void {
     const id = this.nextId++;
     const entry: Entry = { id, surface, title: titleOf(surface), meter: new RateMeter(), frame: undefined, owed: false };
+    surface.on('title', () => {
+      entry.title = titleOf(surface);
+      this.infoDirty = true;
+    });
     this.entries.set(surface, entry);
     this.byId.set(id, entry);
     this.scene.add(id, surface.width, surface.height, surface.format);
@@ -159,7 +212,7 @@ export class Compositor extends EventEmitter<CompositorEvents> {
     this.infoDirty = true;
   }
 
-  private onFrame(frame: Frame): void {
+  private onFrame(frame: CompositorFrame): void {
     const entry = this.entries.get(frame.surface);
     if (!entry) {
       frame.release();
@@ -176,9 +229,10 @@ export class Compositor extends EventEmitter<CompositorEvents> {
     if (first) this.infoDirty = true;
   }
 
-  private removeSurface(surface: ServerSurface): void {
+  private removeSurface(surface: CompositorSurface): void {
     const entry = this.entries.get(surface);
     if (!entry) return;
+    if (this.keyboardFocus === entry.id) this.keyboardFocus = undefined;
     this.entries.delete(surface);
     this.byId.delete(entry.id);
     this.scene.remove(entry.id);
@@ -211,10 +265,10 @@ export class Compositor extends EventEmitter<CompositorEvents> {
   }
 }
 
-/** The client's name from its hello, else its program's name (from /proc), else "client <pid>". */
-function titleOf(surface: ServerSurface): string {
+/** The surface's title (bufshare: the hello's name; Wayland: xdg_toplevel's title or app id), else its program's name (from /proc), else "client <pid>". */
+function titleOf(surface: CompositorSurface): string {
   const client = surface.client;
-  if (client.name) return client.name.slice(0, 64);
+  if (surface.title) return surface.title.slice(0, 64);
   try {
     const args = readFileSync(`/proc/${client.pid}/cmdline`, 'utf8').split('\0');
     const script = args.find((a) => /\.(ts|js|mjs|cjs)$/.test(a));
@@ -223,4 +277,10 @@ function titleOf(surface: ServerSurface): string {
     // the process is gone already, or not ours to read
   }
   return `client ${client.pid}`;
+}
+
+/** The router's event as the shared model's pointer input (the same payload bufshare clients always got). */
+function pointerInput(e: SurfacePointerEvent): SurfacePointerInput {
+  if (e.action === 'down' || e.action === 'up') return { action: e.action, x: e.x, y: e.y, buttons: e.buttons, button: e.button ?? 0 };
+  return { action: e.action, x: e.x, y: e.y, buttons: e.buttons };
 }

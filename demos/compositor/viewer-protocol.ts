@@ -3,6 +3,7 @@
  * besides the binary frames (frame-wire.ts). Everything from the page is checked
  * here: a page is untrusted input like any client.
  */
+import { evdevKey } from './keys';
 import type { PointerInput } from './pointer';
 
 /** Per surface, what the page shows in its title bar. */
@@ -31,7 +32,9 @@ export type ViewerMessage =
   | { readonly type: 'pointer'; readonly input: PointerInput }
   | { readonly type: 'ack'; readonly sequence: number }
   | { readonly type: 'move'; readonly surface: number; readonly x: number; readonly y: number }
-  | { readonly type: 'raise'; readonly surface: number };
+  | { readonly type: 'raise'; readonly surface: number }
+  /** A key of the page's keyboard, as an evdev key code (parsed from DOM KeyboardEvent.code). */
+  | { readonly type: 'key'; readonly key: number; readonly pressed: boolean };
 
 /** Largest coordinate a page may send: far outside any output, small enough to stay exact. */
 const COORD_LIMIT = 1 << 20;
@@ -71,6 +74,10 @@ export function parseViewerMessage(text: string): ViewerMessage | undefined {
       return isSmallInt(o.surface, 0x7fffffff) && isCoord(o.x) && isCoord(o.y) ? { type: 'move', surface: o.surface, x: o.x, y: o.y } : undefined;
     case 'raise':
       return isSmallInt(o.surface, 0x7fffffff) ? { type: 'raise', surface: o.surface } : undefined;
+    case 'key': {
+      const key = typeof o.code === 'string' && o.code.length <= 32 ? evdevKey(o.code) : undefined;
+      return key !== undefined && typeof o.pressed === 'boolean' ? { type: 'key', key, pressed: o.pressed } : undefined;
+    }
     default:
       return undefined;
   }

@@ -45,6 +45,7 @@ export interface ViewerEvents {
   pointer: [PointerInput];
   move: [surface: number, x: number, y: number];
   raise: [surface: number];
+  key: [key: number, pressed: boolean];
 }
 
 interface Viewer {
@@ -207,6 +208,9 @@ export class ViewerServer extends EventEmitter<ViewerEvents> {
           break;
         case 'raise':
           this.emit('raise', message.surface);
+          break;
+        case 'key':
+          this.emit('key', message.key, message.pressed);
           break;
       }
     });

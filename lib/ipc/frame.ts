@@ -15,8 +15,9 @@ import type { GraphicsRegion } from '../mapping/graphics-region';
 import type { Region } from '../region';
 import type { ServerSurface } from './server-surface';
 import type { BufferSlot } from './server-surface';
+import type { CompositorFrame } from '../surface-model';
 
-export class Frame {
+export class Frame implements CompositorFrame {
   readonly surface: ServerSurface;
   /** Damage clipped to the buffer, at most the client's maxRectsPerSubmit rectangles. */
   readonly damage: Region;

@@ -24,6 +24,7 @@ import { BufshareError } from '../errors';
 import type { Frame } from './frame';
 import { encodeEvent, encodeFrameDone, encodeRelease, type BufferUsageName, type JsonValue } from './protocol';
 import type { ServerClient } from './server-client';
+import type { CompositorSurface, SurfaceKeyboardInput, SurfacePointerInput } from '../surface-model';
 
 /** @internal One buffer of a surface, with its per-client wire id. */
 export interface BufferSlot {
@@ -55,9 +56,11 @@ export interface ServerSurfaceEvents {
   resize: [width: number, height: number];
   /** The surface is gone (the client destroyed it, disconnected, or the server closed). */
   destroy: [reason: string];
+  /** Part of the shared model (lib/surface-model.ts); bufshare surfaces have no title of their own. */
+  title: [title: string | undefined];
 }
 
-export class ServerSurface extends EventEmitter<ServerSurfaceEvents> {
+export class ServerSurface extends EventEmitter<ServerSurfaceEvents> implements CompositorSurface {
   /** The client's id for it (ids are per client). */
   readonly id: number;
   readonly client: ServerClient;
@@ -123,6 +126,25 @@ export class ServerSurface extends EventEmitter<ServerSurfaceEvents> {
     const message = encodeEvent(this.id, payload);
     if (this.isDestroyed) return;
     this.client.sendMessage(message);
+  }
+
+  /** The shared model's title: the name the client gave in its hello. */
+  get title(): string | undefined {
+    return this.client.name;
+  }
+
+  get appId(): string | undefined {
+    return undefined;
+  }
+
+  /** Pointer input, sent on the event channel as `{ type: 'pointer', ...event }`. */
+  pointer(event: SurfacePointerInput): void {
+    this.sendEvent({ type: 'pointer', ...event });
+  }
+
+  /** Keyboard input, sent on the event channel as `{ type: 'keyboard', ...event }`. */
+  keyboard(event: SurfaceKeyboardInput): void {
+    this.sendEvent({ type: 'keyboard', ...event });
   }
 
   /** @internal The slot with this wire id among the current buffers. */

@@ -5,7 +5,9 @@
  *   --live M     malformed messages (one hostile connection each) against a
  *                running server while a good client draws (default 10,000)
  *   --client R   rounds of a hostile raw server against BufferClient (default 1,000)
- *   --short      the CI pass: --inputs 100000 --live 1000 --client 200 (well under a minute)
+ *   --wayland W  Wayland: W hostile connections against a live WaylandServer, over its socket and
+ *                again in process (default 2,000 each); the Wayland wire decoder gets --inputs inputs
+ *   --short      the CI pass: --inputs 100000 --live 1000 --client 200 --wayland 200 (well under a minute)
  *
  * Prints a summary and exits 1 on any finding. The seed reproduces a run.
  */
@@ -13,6 +15,7 @@ import { writeFileSync } from 'node:fs';
 import { fuzzDecoders } from './decoder-fuzz';
 import { fuzzClient } from './client-fuzz';
 import { fuzzLive } from './live-fuzz';
+import { fuzzWaylandDecoder, fuzzWaylandLive } from './wayland-fuzz';
 
 function option(name: string, fallback: number): number {
   const i = process.argv.indexOf(`--${name}`);
@@ -29,6 +32,7 @@ async function main(): Promise<void> {
   const live = option('live', short ? 1_000 : 10_000);
   const concurrency = option('concurrency', 4);
   const clientRounds = option('client', short ? 200 : 1_000);
+  const waylandConnections = option('wayland', short ? 200 : 2_000);
   const jsonAt = process.argv.indexOf('--json');
   console.log(`fuzz: seed ${seed}, ${inputs} in-process inputs, ${live} live malformed messages`);
 
@@ -55,12 +59,27 @@ async function main(): Promise<void> {
       `${c.hostileMessages} hostile messages, ${c.truncatedUnderClient} buffers truncated under the client; ${c.failures.length} failures`);
     for (const f of c.failures) console.log(`  FAILURE ${f}`);
   }
-  if (jsonAt > 0) writeFileSync(process.argv[jsonAt + 1]!, JSON.stringify({ decoders, live: liveResult, client: clientResult }, null, 2));
-  const failed = decoders.findings.length + (liveResult?.failures.length ?? 0) + (clientResult?.failures.length ?? 0);
+  const waylandDecoder = fuzzWaylandDecoder(seed, inputs);
+  console.log(`wayland decoder: ${waylandDecoder.inputs} inputs (${waylandDecoder.accepted} accepted, ${waylandDecoder.rejected} refused with WireError), ` +
+    `${waylandDecoder.findings.length} findings, slowest ${waylandDecoder.slowestMs.toFixed(1)} ms`);
+  for (const f of waylandDecoder.findings.slice(0, 20)) console.log(`  FINDING ${f}`);
+  const waylandLive = [];
+  for (const mode of ['socket', 'in-process'] as const) {
+    if (waylandConnections === 0) break;
+    const w = await fuzzWaylandLive(seed, waylandConnections, mode);
+    waylandLive.push(w);
+    console.log(`wayland live (${mode}): ${w.connections} hostile connections: ${w.refused} refused with wl_display.error, ${w.stillServed} still served (valid mutations), ` +
+      `${w.waiting} left waiting for the rest of a cut-off message; ${w.serverExceptions} server exceptions, good client ${w.goodRoundtrips} roundtrips, ` +
+      `${w.leakedFds} fds and ${w.leakedMappings} mappings left`);
+    for (const f of w.failures.slice(0, 20)) console.log(`  FAILURE ${f}`);
+  }
+  if (jsonAt > 0) writeFileSync(process.argv[jsonAt + 1]!, JSON.stringify({ decoders, live: liveResult, client: clientResult, waylandDecoder, waylandLive }, null, 2));
+  const failed = decoders.findings.length + (liveResult?.failures.length ?? 0) + (clientResult?.failures.length ?? 0) +
+    waylandDecoder.findings.length + waylandLive.reduce((n, w) => n + w.failures.length, 0);
   console.log(failed === 0 ? 'fuzz: no findings' : `fuzz: ${failed} finding(s)`);
   // The closing line CI sums: one check per fuzzer.
   const checks = [decoders.findings.length === 0, ...(liveResult ? [liveResult.failures.length === 0] : []),
-    ...(clientResult ? [clientResult.failures.length === 0] : [])];
+    ...(clientResult ? [clientResult.failures.length === 0] : []), waylandDecoder.findings.length === 0, ...waylandLive.map((w) => w.failures.length === 0)];
   console.log(`${checks.filter(Boolean).length} passed, ${checks.filter((c) => !c).length} failed, 0 skipped`);
   process.exit(failed === 0 ? 0 : 1);
 }

@@ -6,6 +6,7 @@ import { expect } from 'chai';
 import { fuzzClient } from '../fuzz/client-fuzz';
 import { fuzzDecoders } from '../fuzz/decoder-fuzz';
 import { fuzzLive } from '../fuzz/live-fuzz';
+import { fuzzWaylandDecoder, fuzzWaylandLive } from '../fuzz/wayland-fuzz';
 import { SEED } from '../helpers/random';
 
 describe(`fuzzing (seed ${SEED})`, function () {
@@ -34,4 +35,21 @@ describe(`fuzzing (seed ${SEED})`, function () {
     expect(r.surfacesCreated).to.be.greaterThan(0);
     expect(r.surfacesRefused).to.be.greaterThan(0);
   });
+
+  it('the Wayland wire decoder: 20,000 mutated requests and events of every interface, no finding', () => {
+    const r = fuzzWaylandDecoder(SEED, 20000);
+    expect(r.findings).to.deep.equal([]);
+    expect(r.accepted).to.be.greaterThan(0);
+    expect(r.rejected).to.be.greaterThan(0);
+  });
+
+  for (const mode of ['socket', 'in-process'] as const) {
+    it(`a live Wayland server (${mode}): 60 hostile clients with real objects, each refused or still served; the good client served; nothing left`, async () => {
+      const r = await fuzzWaylandLive(SEED, 60, mode);
+      expect(r.failures).to.deep.equal([]);
+      expect(r.refused).to.be.greaterThan(20);
+      expect(r.refused + r.stillServed + r.waiting).to.equal(60);
+      expect(r.leakedFds + r.leakedMappings).to.equal(0);
+    });
+  }
 });

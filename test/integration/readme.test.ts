@@ -1,5 +1,7 @@
 import { expect } from 'chai';
-import { readFileSync, writeFileSync, rmSync } from 'node:fs';
+import { spawn } from 'node:child_process';
+import { existsSync, mkdtempSync, readFileSync, writeFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { runTs } from '../helpers/spawn';
 
@@ -34,6 +36,25 @@ describe('README examples run as written', function () {
       expect(res.stdout).to.match(/^shm \{ offset: 0, stride: 1280 \} fds: 1\ndamage 256 px\n$/);
     } finally {
       rmSync(file, { force: true });
+    }
+  });
+
+  it('the Wayland example is the file, and shows weston-simple-shm\'s window and frames', async function () {
+    if (!existsSync('/usr/bin/weston-simple-shm')) this.skip(); // .ci/run installs weston
+    expect(readmeExample('wayland')).to.equal(readFileSync(join(ROOT, 'examples/wayland.ts'), 'utf8'));
+    const dir = mkdtempSync(join(tmpdir(), 'bufshare-readme-wl-'));
+    const display = join(dir, 'wayland-readme');
+    const example = runTs('examples/wayland.ts', [display, '3']);
+    try {
+      const start = Date.now();
+      while (!existsSync(display) && Date.now() - start < 10000) await new Promise((r) => setTimeout(r, 20));
+      const client = spawn('weston-simple-shm', [], { stdio: 'ignore', env: { ...process.env, WAYLAND_DISPLAY: display } });
+      const res = await example;
+      client.kill('SIGKILL');
+      expect(res.code, res.stderr).to.equal(0);
+      expect(res.stdout).to.match(/window "simple-shm" 250x250 XRGB8888 from pid \d+\nframe 1: 62500 px damaged, top-left 0xffffffff\nframe 2: 44100 px damaged/);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
     }
   });
 });

@@ -22,10 +22,14 @@ describe('compositor viewer wire, pacing and rates', () => {
     expect(parseViewerMessage('{"type":"pointer","action":"move","x":3.7,"y":4,"buttons":1}')).to.deep.equal({ type: 'pointer', input: { action: 'move', x: 3, y: 4, buttons: 1 } });
     expect(parseViewerMessage('{"type":"ack","sequence":7}')).to.deep.equal({ type: 'ack', sequence: 7 });
     expect(parseViewerMessage('{"type":"move","surface":2,"x":10,"y":-5}')).to.deep.equal({ type: 'move', surface: 2, x: 10, y: -5 });
+    expect(parseViewerMessage('{"type":"key","code":"KeyA","pressed":true}')).to.deep.equal({ type: 'key', key: 30, pressed: true });
+    expect(parseViewerMessage('{"type":"key","code":"Digit0","pressed":false}')).to.deep.equal({ type: 'key', key: 11, pressed: false });
+    expect(parseViewerMessage('{"type":"key","code":"Enter","pressed":true}')).to.deep.equal({ type: 'key', key: 28, pressed: true });
     for (const bad of ['', 'null', '[]', '{"type":"pointer","action":"fly","x":1,"y":1,"buttons":0}',
       '{"type":"pointer","action":"move","x":1e300,"y":1,"buttons":0}', '{"type":"pointer","action":"move","x":"1","y":1,"buttons":0}',
       '{"type":"pointer","action":"down","x":1,"y":1,"buttons":0,"button":9}', '{"type":"ack","sequence":-1}',
-      '{"type":"raise","surface":1.5}', '{"type":"eval"}']) {
+      '{"type":"raise","surface":1.5}', '{"type":"eval"}', '{"type":"key","code":"toString","pressed":true}',
+      '{"type":"key","code":"KeyA","pressed":1}', '{"type":"key","code":"MediaPlay","pressed":true}']) {
       expect(parseViewerMessage(bad), bad).to.equal(undefined);
     }
   });

@@ -31,6 +31,8 @@ describe('native addon loading', function () {
     expect(native.constants).to.not.have.property('MAX_FDS_PER_MESSAGE');
     expect(native.constants.SOCKET_MAX_FDS).to.equal(64);
     expect(MAX_FDS_PER_MESSAGE).to.equal(16);
+    // The Wayland stream's bound is a plain TS number (no addon at import): it must match the native one.
+    expect(native.MAX_FDS_PER_STREAM_SEND).to.equal(native.constants.MAX_FDS_PER_STREAM_SEND).and.to.equal(28);
   });
 
   it('a missing auxv is a clear error, not a guess', () => {

@@ -120,6 +120,15 @@
   canvas.addEventListener('pointerleave', (e) => { if (e.buttons === 0) sendPointer('leave', e); });
   canvas.addEventListener('contextmenu', (e) => e.preventDefault());
 
+  // The keyboard goes to the surface last clicked (the compositor keeps that focus).
+  function sendKey(e, pressed) {
+    if (e.repeat) return; // the client repeats by itself (wl_keyboard.repeat_info)
+    send({ type: 'key', code: e.code, pressed });
+    if (e.code === 'Tab' || e.code === 'Backspace' || e.code === 'Space' || e.code.startsWith('Arrow')) e.preventDefault();
+  }
+  window.addEventListener('keydown', (e) => sendKey(e, true));
+  window.addEventListener('keyup', (e) => sendKey(e, false));
+
   function startMove(e, s) {
     e.preventDefault();
     const start = outputPoint(e);

@@ -1,0 +1,104 @@
+/**
+ * The one surface/frame model a compositor sees, whatever protocol a client
+ * speaks: bufshare's own (lib/ipc) or Wayland (lib/wayland).
+ *
+ * How am I supposed to use this? Subscribe once per source:
+ *
+ *   for (const source of [bufferServer, waylandServer]) {
+ *     source.on('surface', (s) => show(s));            // s.width, s.height, s.format, s.title
+ *     source.on('frame', (f) => {                      // f.region inside f.damage (buffer coordinates)
+ *       composite(f.region, f.damage);
+ *       previous?.release();                           // the client may reuse that buffer
+ *       f.surface.frameDone();                         // and should draw its next frame
+ *     });
+ *     source.on('surfaceDestroyed', (s) => hide(s));
+ *   }
+ *   surface.pointer({ action: 'motion', x, y, buttons: 0 });   // surface-local coordinates
+ *   surface.keyboard({ action: 'key', key: 30, pressed: true }); // evdev key codes (30 = KEY_A)
+ *
+ * Nothing here asks where a surface came from: ServerSurface/Frame (bufshare)
+ * and WaylandSurface/WaylandFrame implement these interfaces, and input maps to
+ * each protocol's own wire (bufshare's event channel, wl_seat).
+ */
+import type { EventEmitter } from 'eventemitter3';
+import type { BufferKind, ClientAccess } from './descriptor';
+import type { FormatInfo } from './format';
+import type { GraphicsRegion } from './mapping/graphics-region';
+import type { Region } from './region';
+
+/** Pointer input, in surface-local coordinates. Buttons as DOM MouseEvent.buttons/button (0 primary, 1 middle, 2 secondary). */
+export type SurfacePointerInput =
+  | { readonly action: 'enter' | 'leave' | 'motion'; readonly x: number; readonly y: number; readonly buttons: number }
+  | { readonly action: 'down' | 'up'; readonly x: number; readonly y: number; readonly buttons: number; readonly button: number }
+  | { readonly action: 'axis'; readonly x: number; readonly y: number; readonly buttons: number; readonly axis: 'vertical' | 'horizontal'; readonly value: number };
+
+/** Keyboard input. `key` is a Linux evdev key code (KEY_A = 30); modifiers follow xkb's default mask bits (Shift 1, Lock 2, Control 4, Mod1 8). */
+export type SurfaceKeyboardInput =
+  | { readonly action: 'enter' | 'leave' }
+  | { readonly action: 'key'; readonly key: number; readonly pressed: boolean }
+  | { readonly action: 'modifiers'; readonly depressed: number; readonly latched: number; readonly locked: number; readonly group: number };
+
+/** Who drew the surface. */
+export interface SurfaceOwner {
+  /** Unique in its server. */
+  readonly id: number;
+  readonly pid: number;
+  /** A name the client gave itself, if any. */
+  readonly name: string | undefined;
+}
+
+export interface CompositorSurfaceEvents {
+  /** A frame of this surface (also emitted by its server). */
+  frame: [frame: CompositorFrame];
+  resize: [width: number, height: number];
+  destroy: [reason: string];
+  /** The title or app id changed. */
+  title: [title: string | undefined];
+}
+
+export interface CompositorSurface extends EventEmitter<CompositorSurfaceEvents> {
+  /** The client's id for it (unique per client, not per server). */
+  readonly id: number;
+  readonly client: SurfaceOwner;
+  readonly width: number;
+  readonly height: number;
+  readonly format: FormatInfo;
+  /** Where its buffers' memory comes from ('shm' for Wayland wl_shm). */
+  readonly kind: BufferKind;
+  /** 'direct': the compositor reads the client's memory (zero copy). */
+  readonly access: ClientAccess;
+  readonly destroyed: boolean;
+  /** A title the client set (xdg_toplevel.set_title), if any. */
+  readonly title: string | undefined;
+  /** An application id the client set (xdg_toplevel.set_app_id), if any. */
+  readonly appId: string | undefined;
+  /** "Shown: draw the next one" (wl_surface.frame / bufshare frame_done). A no-op once gone. */
+  frameDone(): void;
+  /** Pointer input for this surface. A no-op once gone. */
+  pointer(event: SurfacePointerInput): void;
+  /** Keyboard input for this surface. A no-op once gone. */
+  keyboard(event: SurfaceKeyboardInput): void;
+}
+
+export interface CompositorFrame {
+  readonly surface: CompositorSurface;
+  /** Damage in buffer coordinates, clipped to the buffer. */
+  readonly damage: Region;
+  /** The buffer mapped for reading; valid until release(). */
+  readonly region: GraphicsRegion;
+  readonly released: boolean;
+  /** Gives the buffer back to its client. Idempotent. */
+  release(): void;
+}
+
+export interface SurfaceSourceEvents {
+  surface: [surface: CompositorSurface];
+  frame: [frame: CompositorFrame];
+  surfaceDestroyed: [surface: CompositorSurface];
+}
+
+/** A server a compositor takes surfaces from (BufferServer, WaylandServer). */
+export interface SurfaceSource {
+  on<E extends keyof SurfaceSourceEvents>(event: E, listener: (...args: SurfaceSourceEvents[E]) => void): unknown;
+  off<E extends keyof SurfaceSourceEvents>(event: E, listener: (...args: SurfaceSourceEvents[E]) => void): unknown;
+}

@@ -1,0 +1,41 @@
+/**
+ * WaylandBuffer: what a wl_buffer is to the surface code, whatever made it
+ * (wl_shm today; zwp_linux_dmabuf_v1 would add a second kind).
+ *
+ * A committed buffer is *held* by the compositor until the frame that shows it
+ * is released; wl_buffer.release goes out when the last hold ends (a buffer can
+ * be committed again before its previous frame was released).
+ */
+import type { FormatInfo } from '../format';
+import type { GraphicsRegion } from '../mapping/graphics-region';
+import type { Resource } from './resource';
+
+/** One hold on a buffer's pixels: a read view valid until release(). */
+export interface BufferHold {
+  readonly region: GraphicsRegion;
+  release(): void;
+}
+
+export interface WaylandBuffer {
+  readonly resource: Resource<unknown>;
+  readonly width: number;
+  readonly height: number;
+  readonly format: FormatInfo;
+  /**
+   * Takes a hold for a frame. Throws a ProtocolError when the pixels cannot be
+   * read (the pool was truncated under the buffer).
+   */
+  hold(): BufferHold;
+}
+
+const buffers = new WeakMap<Resource<unknown>, WaylandBuffer>();
+
+/** Registers `buffer` as what its wl_buffer resource stands for. */
+export function registerBuffer(buffer: WaylandBuffer): void {
+  buffers.set(buffer.resource, buffer);
+}
+
+/** The buffer behind a wl_buffer resource. */
+export function bufferOf(resource: Resource<unknown>): WaylandBuffer | undefined {
+  return buffers.get(resource);
+}

@@ -1,0 +1,294 @@
+/**
+ * WaylandConnection: one Wayland byte stream with its fds, on the libuv loop.
+ *
+ * How am I supposed to use this? Wrap a connected SOCK_STREAM fd, set
+ * `onMessage`, and `queue(encoded)` what you send: the queue is flushed once
+ * per turn of the loop, as libwayland flushes a client once per dispatch.
+ *
+ * Inbound: bytes accumulate until a whole message (its header says its size)
+ * is there; fds go to a queue in arrival order and the decoder takes them as
+ * the messages that carry them are dispatched (fds may arrive with an earlier
+ * chunk of the stream than their message, never later). Bounds, as libwayland:
+ * 4096 bytes per message, 28 fds per recvmsg, and at most `maxQueuedFds` fds
+ * waiting for their message: a peer past them is disconnected.
+ *
+ * Ownership: the connection owns its socket, every fd in its inbound queue
+ * (closed with it) and dups of every fd queued for sending (closed once sent).
+ */
+import { BufshareError } from '../errors';
+import * as native from '../native';
+import { MAX_MESSAGE_BYTES, readHeader, WireError, type Encoded, type FdSource, type Header } from './wire';
+
+const recvChunk = new Uint8Array(MAX_MESSAGE_BYTES);
+const recvFds = new Int32Array(native.MAX_FDS_PER_STREAM_SEND);
+const recvMeta = new Int32Array(2);
+
+/** Reads (of 4096 bytes) spent draining a failed peer before closing: bounds the work one client can cause. */
+const MAX_DRAIN_READS = 64;
+
+function closeQuietly(fd: number): void {
+  try {
+    native.closeFd(fd);
+  } catch {
+    // Already closed.
+  }
+}
+
+export interface WaylandConnectionOptions {
+  /** fds received and not yet consumed by a message. Default 128 (a surface commit needs none; a pool, one). */
+  readonly maxQueuedFds?: number;
+  /** Bytes waiting to be sent before the peer counts as not reading. Default 4 MiB. */
+  readonly maxOutboundBytes?: number;
+}
+
+interface Outgoing {
+  bytes: Uint8Array;
+  /** dups owned by the queue */
+  fds: number[];
+}
+
+export class WaylandConnection implements FdSource {
+  /** A whole message: header and body (valid during the call only). Throw WireError to fail the peer. */
+  onMessage: (header: Header, body: Uint8Array) => void = () => {};
+  /**
+   * The peer broke a wire rule (bad size, too many fds): by default the
+   * connection closes; a server queues its wl_display.error first, then calls
+   * flushAndClose.
+   */
+  onWireError: (error: WireError) => void = (error) => this.flushAndClose(error.message, error);
+  /** The connection ended (called once). */
+  onClose: (reason: string, protocolError: WireError | undefined) => void = () => {};
+
+  private readonly socket: native.StreamSocket;
+  private readonly maxQueuedFds: number;
+  private readonly maxOutboundBytes: number;
+  private inbound = new Uint8Array(2 * MAX_MESSAGE_BYTES);
+  private inboundLength = 0;
+  private readonly fdQueue: number[] = [];
+  private readonly outgoing: Outgoing[] = [];
+  private outboundBytes = 0;
+  private flushScheduled = false;
+  private waitingWritable = false;
+  private isClosed = false;
+  /** The peer shut its read side (EPIPE): nothing more is sent; reading goes on until its end. */
+  private sendBroken = false;
+
+  /** Takes ownership of `fd` (a connected SOCK_STREAM socket), even when it throws. */
+  constructor(fd: number, options: WaylandConnectionOptions = {}) {
+    this.maxQueuedFds = options.maxQueuedFds ?? 128;
+    this.maxOutboundBytes = options.maxOutboundBytes ?? 4 * 1024 * 1024;
+    this.socket = native.openStream(fd, (status, events) => this.onEvent(status, events));
+    this.socket.poll(native.constants.POLL_READABLE);
+  }
+
+  static connect(path: string, options?: WaylandConnectionOptions): WaylandConnection {
+    return new WaylandConnection(native.streamConnect(path), options);
+  }
+
+  get closed(): boolean {
+    return this.isClosed;
+  }
+
+  /** fds received and not yet taken by a message. */
+  get queuedFds(): number {
+    return this.fdQueue.length;
+  }
+
+  peerCredentials(): native.PeerCredentials {
+    return this.socket.peerCred();
+  }
+
+  /** FdSource: the next received fd, now the caller's. */
+  shift(): number | undefined {
+    return this.fdQueue.shift();
+  }
+
+  /** Queues a message; its fds are dup'ed (they stay the caller's). Sent at the end of this turn. */
+  queue(message: Encoded): void {
+    if (this.isClosed || this.sendBroken) return;
+    const fds = message.fds.map((fd) => native.dupFd(fd));
+    this.outgoing.push({ bytes: message.bytes, fds });
+    this.outboundBytes += message.bytes.byteLength;
+    if (this.outboundBytes > this.maxOutboundBytes) {
+      this.close(`the peer stopped reading: over ${this.maxOutboundBytes} bytes queued`);
+      return;
+    }
+    if (!this.flushScheduled && !this.waitingWritable) {
+      this.flushScheduled = true;
+      setImmediate(() => {
+        this.flushScheduled = false;
+        this.flush();
+      });
+    }
+  }
+
+  /** Sends what the kernel takes now; the rest waits for writable. */
+  flush(): void {
+    while (!this.isClosed && this.outgoing.length > 0) {
+      // Batch whole messages into one sendmsg, at most 28 fds (libwayland's bound) and 16 KiB.
+      let bytes = 0;
+      let fdCount = 0;
+      let n = 0;
+      for (const o of this.outgoing) {
+        if (n > 0 && (bytes + o.bytes.byteLength > 4 * MAX_MESSAGE_BYTES || fdCount + o.fds.length > native.MAX_FDS_PER_STREAM_SEND)) break;
+        bytes += o.bytes.byteLength;
+        fdCount += o.fds.length;
+        n++;
+      }
+      const data = new Uint8Array(bytes);
+      const fds: number[] = [];
+      let p = 0;
+      for (let i = 0; i < n; i++) {
+        data.set(this.outgoing[i]!.bytes, p);
+        p += this.outgoing[i]!.bytes.byteLength;
+        fds.push(...this.outgoing[i]!.fds);
+      }
+      let sent: number;
+      try {
+        sent = this.socket.sendStream(data, fds.length > 0 ? Int32Array.from(fds) : undefined);
+      } catch (e) {
+        if (e instanceof BufshareError && (e.errno === 'EPIPE' || e.errno === 'ECONNRESET')) {
+          // The peer stopped reading (a server that sent us its error shut its read side):
+          // what it sent is still to be read, and the end of the stream closes us.
+          for (const o of this.outgoing.splice(0)) for (const fd of o.fds) closeQuietly(fd);
+          this.outboundBytes = 0;
+          this.sendBroken = true;
+          this.waitWritable(false);
+          return;
+        }
+        this.close(`send failed: ${(e as Error).message}`);
+        return;
+      }
+      if (sent === 0) {
+        this.waitWritable(true);
+        return;
+      }
+      // The fds went with the first byte: they are the peer's now; close our dups.
+      for (let i = 0; i < n; i++) {
+        for (const fd of this.outgoing[i]!.fds) closeQuietly(fd);
+        this.outgoing[i]!.fds = [];
+      }
+      let left = sent;
+      while (left > 0) {
+        const head = this.outgoing[0]!;
+        if (head.bytes.byteLength <= left) {
+          left -= head.bytes.byteLength;
+          this.outboundBytes -= head.bytes.byteLength;
+          this.outgoing.shift();
+        } else {
+          head.bytes = head.bytes.subarray(left);
+          this.outboundBytes -= left;
+          left = 0;
+        }
+      }
+    }
+    this.waitWritable(false);
+  }
+
+  /** Closes the socket and every fd it still owns. Idempotent. */
+  close(reason = 'closed', protocolError?: WireError): void {
+    if (this.isClosed) return;
+    this.isClosed = true;
+    this.socket.close();
+    for (const fd of this.fdQueue.splice(0)) closeQuietly(fd);
+    for (const o of this.outgoing.splice(0)) for (const fd of o.fds) closeQuietly(fd);
+    this.outboundBytes = 0;
+    this.onClose(reason, protocolError);
+  }
+
+  /**
+   * Sends what is queued (best effort, now), then closes: how a protocol error
+   * reaches the peer. The socket stops reading (shutdown SHUT_RD) and what the
+   * peer already sent is drained before the close: closing with unread bytes
+   * makes the kernel report ECONNRESET to the peer ahead of our last message
+   * (unix_release_sock), and the client would never see its wl_display.error
+   * (found by the live fuzzer).
+   */
+  flushAndClose(reason: string, protocolError?: WireError): void {
+    if (this.isClosed) return;
+    this.flush();
+    try {
+      this.socket.shutdownRead();
+      for (let i = 0; i < MAX_DRAIN_READS; i++) {
+        const n = this.socket.recvStream(recvChunk, recvFds, recvMeta);
+        for (let k = 0; k < recvMeta[0]!; k++) closeQuietly(recvFds[k]!);
+        if (n <= 0) break;
+      }
+    } catch {
+      // The peer is gone already: nothing left to drain.
+    }
+    this.close(reason, protocolError);
+  }
+
+  private waitWritable(on: boolean): void {
+    if (this.isClosed || on === this.waitingWritable) return;
+    this.waitingWritable = on;
+    this.socket.poll(native.constants.POLL_READABLE | (on ? native.constants.POLL_WRITABLE : 0));
+  }
+
+  private onEvent(status: number, events: number): void {
+    if (this.isClosed) return;
+    if (status < 0) {
+      // libuv reports POLLERR (the peer reset the connection) as UV_EBADF.
+      this.close(`the connection broke (libuv status ${status})`);
+      return;
+    }
+    if (events & native.constants.POLL_WRITABLE) this.flush();
+    if (events & native.constants.POLL_READABLE) this.read();
+  }
+
+  private read(): void {
+    if (this.inboundLength + MAX_MESSAGE_BYTES > this.inbound.byteLength) {
+      // Never more than one partial message is kept, so this is at most 2 x 4096.
+      const bigger = new Uint8Array(this.inboundLength + MAX_MESSAGE_BYTES);
+      bigger.set(this.inbound.subarray(0, this.inboundLength));
+      this.inbound = bigger;
+    }
+    let n: number;
+    try {
+      n = this.socket.recvStream(recvChunk, recvFds, recvMeta);
+    } catch (e) {
+      this.close(`recv failed: ${(e as Error).message}`);
+      return;
+    }
+    if (n === 0) return;
+    if (n < 0) {
+      this.close('the peer closed the connection');
+      return;
+    }
+    for (let i = 0; i < recvMeta[0]!; i++) this.fdQueue.push(recvFds[i]!);
+    if ((recvMeta[1]! & native.constants.RECV_CONTROL_TRUNCATED) !== 0) {
+      this.onWireError(new WireError('more than 28 fds in one sendmsg: the fds were lost'));
+      return;
+    }
+    if (this.fdQueue.length > this.maxQueuedFds) {
+      this.onWireError(new WireError(`more than ${this.maxQueuedFds} fds sent ahead of their messages`));
+      return;
+    }
+    this.inbound.set(recvChunk.subarray(0, n), this.inboundLength);
+    this.inboundLength += n;
+    this.dispatch();
+  }
+
+  private dispatch(): void {
+    let p = 0;
+    try {
+      while (!this.isClosed) {
+        const header = readHeader(this.inbound, p, this.inboundLength - p);
+        if (header === undefined || this.inboundLength - p < header.size) break;
+        const body = this.inbound.subarray(p + 8, p + header.size);
+        p += header.size;
+        this.onMessage(header, body);
+      }
+    } catch (e) {
+      if (e instanceof WireError) {
+        this.onWireError(e);
+        return;
+      }
+      throw e;
+    }
+    if (this.isClosed) return;
+    this.inbound.copyWithin(0, p, this.inboundLength);
+    this.inboundLength -= p;
+  }
+}

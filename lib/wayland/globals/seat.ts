@@ -1,0 +1,186 @@
+/**
+ * wl_seat with wl_pointer and wl_keyboard: where the shared model's surface
+ * input API (CompositorSurface.pointer / .keyboard) becomes Wayland events.
+ *
+ * One pointer focus and one keyboard focus per server, as one seat has: an
+ * event for a surface that does not have focus moves the focus there first
+ * (leave to the old surface, enter to the new one), so a compositor can send
+ * plain motion and key events. Modifier keys pressed through the API update
+ * the modifier state clients are sent (xkb's real modifier bits: Shift 1,
+ * Control 4, Mod1/Alt 8, Mod4/Super 64), as a compositor with xkb_state would.
+ */
+import type { SurfaceKeyboardInput, SurfacePointerInput } from '../../surface-model';
+import type { WaylandClient } from '../client';
+import type { Global } from '../global';
+import type { Keymap } from '../keymap';
+import { wl_keyboard, wl_pointer, wl_seat, wl_touch } from '../protocol/wayland';
+import type { Resource } from '../resource';
+import type { WaylandSurface } from '../surface';
+import type { SerialSource } from './xdg-shell';
+
+const CAPS = wl_seat.enums.capability as { pointer: number; keyboard: number };
+const KEYMAP_XKB_V1 = (wl_keyboard.enums.keymap_format as { xkb_v1: number }).xkb_v1;
+
+/** DOM MouseEvent.button -> evdev BTN_* (BTN_LEFT 0x110, BTN_MIDDLE 0x112, BTN_RIGHT 0x111). */
+const BUTTONS: Readonly<Record<number, number>> = { 0: 0x110, 1: 0x112, 2: 0x111, 3: 0x113, 4: 0x114 };
+
+/** evdev modifier keys -> xkb real modifier bits. */
+const MODIFIER_KEYS: Readonly<Record<number, number>> = { 42: 1, 54: 1, 29: 4, 97: 4, 56: 8, 100: 8, 125: 64, 126: 64 };
+
+export class Seat {
+  private readonly pointers = new Map<WaylandClient, Set<Resource<undefined>>>();
+  private readonly keyboards = new Map<WaylandClient, Set<Resource<undefined>>>();
+  private pointerFocus: WaylandSurface | undefined;
+  private keyboardFocus: WaylandSurface | undefined;
+  private depressed = 0;
+  private readonly keymap: Keymap;
+  private readonly serials: SerialSource;
+  private readonly now: () => number;
+
+  constructor(keymap: Keymap, serials: SerialSource, now: () => number) {
+    this.keymap = keymap;
+    this.serials = serials;
+    this.now = now;
+  }
+
+  global(): Global {
+    return {
+      spec: wl_seat,
+      version: 7,
+      bind: (client, id, version) => {
+        const seat = client.create(id, wl_seat, version, {
+          get_pointer: (_r, [pid]) => {
+            const p = client.create(pid as number, wl_pointer, version, { set_cursor: () => {} }, undefined);
+            this.track(this.pointers, client, p);
+          },
+          get_keyboard: (_r, [kid]) => {
+            const k = client.create(kid as number, wl_keyboard, version, {}, undefined);
+            this.track(this.keyboards, client, k);
+            k.post('keymap', KEYMAP_XKB_V1, this.keymap.fd, this.keymap.size);
+            k.post('repeat_info', 25, 600);
+            const focus = this.keyboardFocus;
+            if (focus !== undefined && focus.client === client && !focus.destroyed) {
+              k.post('enter', this.serials.nextSerial(), focus.id, new Uint8Array(0));
+              k.post('modifiers', this.serials.nextSerial(), this.depressed, 0, 0, 0);
+            }
+          },
+          get_touch: (_r, [tid]) => {
+            client.create(tid as number, wl_touch, version, {}, undefined);
+          },
+        }, undefined);
+        seat.post('capabilities', CAPS.pointer | CAPS.keyboard);
+        seat.post('name', 'seat0');
+      },
+    };
+  }
+
+  private track(map: Map<WaylandClient, Set<Resource<undefined>>>, client: WaylandClient, r: Resource<undefined>): void {
+    let set = map.get(client);
+    if (set === undefined) {
+      set = new Set();
+      map.set(client, set);
+    }
+    set.add(r);
+    r.onDestroy(() => {
+      set.delete(r);
+      if (set.size === 0) map.delete(client);
+    });
+  }
+
+  /** The surface is gone: it loses focus without events (its client knows). */
+  forget(surface: WaylandSurface): void {
+    if (this.pointerFocus === surface) this.pointerFocus = undefined;
+    if (this.keyboardFocus === surface) this.keyboardFocus = undefined;
+  }
+
+  pointer(surface: WaylandSurface, event: SurfacePointerInput): void {
+    const time = this.now() >>> 0;
+    if (event.action === 'leave') {
+      if (this.pointerFocus === surface) this.pointerLeave();
+      return;
+    }
+    const entered = this.pointerEnter(surface, event.x, event.y);
+    const targets = this.pointers.get(surface.client);
+    if (targets === undefined) return;
+    for (const p of targets) {
+      switch (event.action) {
+        case 'enter':
+          break;
+        case 'motion':
+          if (!entered) p.post('motion', time, event.x, event.y);
+          break;
+        case 'down':
+        case 'up':
+          p.post('button', this.serials.nextSerial(), time, BUTTONS[event.button] ?? 0x110 + event.button, event.action === 'down' ? 1 : 0);
+          break;
+        case 'axis':
+          p.post('axis', time, event.axis === 'vertical' ? 0 : 1, event.value);
+          break;
+      }
+      if (p.hasEvent('frame')) p.post('frame');
+    }
+  }
+
+  keyboard(surface: WaylandSurface, event: SurfaceKeyboardInput): void {
+    if (event.action === 'leave') {
+      if (this.keyboardFocus === surface) this.keyboardLeave();
+      return;
+    }
+    this.keyboardEnter(surface);
+    const targets = this.keyboards.get(surface.client) ?? new Set();
+    if (event.action === 'key') {
+      const time = this.now() >>> 0;
+      for (const k of targets) k.post('key', this.serials.nextSerial(), time, event.key, event.pressed ? 1 : 0);
+      const bit = MODIFIER_KEYS[event.key];
+      if (bit !== undefined) {
+        this.depressed = event.pressed ? this.depressed | bit : this.depressed & ~bit;
+        for (const k of targets) k.post('modifiers', this.serials.nextSerial(), this.depressed, 0, 0, 0);
+      }
+    } else if (event.action === 'modifiers') {
+      this.depressed = event.depressed;
+      for (const k of targets) k.post('modifiers', this.serials.nextSerial(), event.depressed, event.latched, event.locked, event.group);
+    }
+  }
+
+  /** Returns true when it sent enter (which carries the position). */
+  private pointerEnter(surface: WaylandSurface, x: number, y: number): boolean {
+    if (this.pointerFocus === surface) return false;
+    this.pointerLeave();
+    this.pointerFocus = surface;
+    const serial = this.serials.nextSerial();
+    for (const p of this.pointers.get(surface.client) ?? []) {
+      p.post('enter', serial, surface.id, x, y);
+    }
+    return true;
+  }
+
+  private pointerLeave(): void {
+    const old = this.pointerFocus;
+    this.pointerFocus = undefined;
+    if (old === undefined || old.destroyed) return;
+    const serial = this.serials.nextSerial();
+    for (const p of this.pointers.get(old.client) ?? []) {
+      p.post('leave', serial, old.id);
+      if (p.hasEvent('frame')) p.post('frame');
+    }
+  }
+
+  private keyboardEnter(surface: WaylandSurface): void {
+    if (this.keyboardFocus === surface) return;
+    this.keyboardLeave();
+    this.keyboardFocus = surface;
+    const serial = this.serials.nextSerial();
+    for (const k of this.keyboards.get(surface.client) ?? []) {
+      k.post('enter', serial, surface.id, new Uint8Array(0));
+      k.post('modifiers', this.serials.nextSerial(), this.depressed, 0, 0, 0);
+    }
+  }
+
+  private keyboardLeave(): void {
+    const old = this.keyboardFocus;
+    this.keyboardFocus = undefined;
+    if (old === undefined || old.destroyed) return;
+    const serial = this.serials.nextSerial();
+    for (const k of this.keyboards.get(old.client) ?? []) k.post('leave', serial, old.id);
+  }
+}

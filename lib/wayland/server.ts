@@ -1,0 +1,224 @@
+/**
+ * WaylandServer: the front door for unmodified Wayland applications. Their
+ * surfaces and frames reach the compositor through the same model bufshare's
+ * own clients use (lib/surface-model.ts).
+ *
+ * How am I supposed to use this?
+ *
+ *   const wayland = WaylandServer.listen({ name: 'wayland-bufshare' });  // $XDG_RUNTIME_DIR/wayland-bufshare
+ *   // WAYLAND_DISPLAY=wayland-bufshare foot
+ *   wayland.on('surface', (s) => ...);     // a window: s.width, s.height, s.format, s.title
+ *   wayland.on('frame', (f) => ...);       // f.region, f.damage; f.release(); f.surface.frameDone()
+ *   surface.keyboard({ action: 'key', key: 30, pressed: true });
+ *   await wayland.close();
+ *
+ * Globals: wl_compositor 5, wl_subcompositor 1, wl_shm 1, wl_output 4,
+ * wl_seat 7 (pointer, keyboard), xdg_wm_base 5, wl_data_device_manager 3, and
+ * zwp_linux_dmabuf_v1 4 where a DRM node exists (LINEAR buffers the CPU can map).
+ *
+ * Access: the socket is 0600 and by default only our own uid may connect.
+ * Every client is untrusted (see client.ts); one that breaks the protocol gets
+ * wl_display.error and is disconnected, alone.
+ */
+import { EventEmitter } from 'eventemitter3';
+import { BufshareError } from '../errors';
+import type { SurfaceKeyboardInput, SurfacePointerInput } from '../surface-model';
+import { DISPLAY_ERROR, WaylandClient, type WaylandClientHost } from './client';
+import { WaylandConnection } from './connection';
+import type { Global } from './global';
+import { compositorGlobal } from './globals/compositor';
+import { dataDeviceGlobal } from './globals/data-device';
+import { linuxDmabufGlobal, type DmabufGlobal } from './globals/linux-dmabuf';
+import { listDrmNodes } from '../drm/nodes';
+import { outputGlobal, type OutputInfo } from './globals/output';
+import { Seat } from './globals/seat';
+import { shmGlobal } from './globals/shm';
+import { subcompositorGlobal } from './globals/subcompositor';
+import { xdgShellGlobal } from './globals/xdg-shell';
+import { createKeymap, type Keymap } from './keymap';
+import { WaylandListener } from './listener';
+import * as protocols from './protocol/wayland';
+import * as xdg from './protocol/xdg-shell';
+import * as dmabufProtocol from './protocol/linux-dmabuf';
+import { wl_callback, wl_registry } from './protocol/wayland';
+import type { Implementation, Resource } from './resource';
+import type { InterfaceSpec } from './spec';
+import type { SurfaceHost, WaylandFrame, WaylandSurface } from './surface';
+import type { DynamicNewId } from './wire';
+import * as native from '../native';
+
+export interface WaylandServerOptions {
+  /** Socket name in $XDG_RUNTIME_DIR, or an absolute path. Default 'wayland-bufshare'. */
+  readonly name?: string;
+  /** What wl_output describes. Default 1280x720 at 60 Hz. */
+  readonly output?: Partial<OutputInfo>;
+  /** uids allowed to connect; default only ours. */
+  readonly allowUids?: readonly number[];
+  /** Resources one client may hold. Default 10000. */
+  readonly maxObjects?: number;
+  /** Clients at once. Default 64. */
+  readonly maxClients?: number;
+  /**
+   * zwp_linux_dmabuf_v1: the DRM node whose dev_t is the main device, or false for
+   * none. Default: the first render node (else card node) found; none without /dev/dri.
+   */
+  readonly dmabufDevice?: string | false;
+}
+
+export interface WaylandServerEvents {
+  client: [client: WaylandClient];
+  disconnect: [client: WaylandClient, reason: string];
+  surface: [surface: WaylandSurface];
+  frame: [frame: WaylandFrame];
+  surfaceDestroyed: [surface: WaylandSurface];
+  /** A refused connection or a failed accept; the server goes on. */
+  error: [error: BufshareError];
+}
+
+export class WaylandServer extends EventEmitter<WaylandServerEvents> {
+  /** What clients put in WAYLAND_DISPLAY. */
+  readonly name: string;
+  readonly path: string;
+  readonly keymap: Keymap;
+  private readonly listener: WaylandListener;
+  private readonly globals: Global[] = [];
+  private readonly interfaces = new Map<string, InterfaceSpec>();
+  private readonly clientSet = new Set<WaylandClient>();
+  private readonly seat: Seat;
+  private readonly allowUids: ReadonlySet<number>;
+  private readonly maxClients: number;
+  private readonly host: WaylandClientHost;
+  private readonly epoch = performance.now();
+  private serial = 0;
+  private nextClientId = 1;
+  private isClosed = false;
+  private dmabuf: DmabufGlobal | undefined;
+
+  static listen(options: WaylandServerOptions = {}): WaylandServer {
+    return new WaylandServer(options);
+  }
+
+  private constructor(options: WaylandServerOptions) {
+    super();
+    for (const spec of [...Object.values(protocols), ...Object.values(xdg), ...Object.values(dmabufProtocol)]) this.interfaces.set(spec.name, spec);
+    this.allowUids = new Set(options.allowUids ?? [process.getuid?.() ?? 0]);
+    this.maxClients = options.maxClients ?? 64;
+    this.keymap = createKeymap();
+    const serials = { nextSerial: () => this.nextSerial() };
+    const now = (): number => performance.now() - this.epoch;
+    this.seat = new Seat(this.keymap, serials, now);
+    const surfaceHost: SurfaceHost = {
+      announce: (s) => this.emit('surface', s),
+      frame: (f) => this.emit('frame', f),
+      withdraw: (s) => {
+        this.seat.forget(s);
+        this.emit('surfaceDestroyed', s);
+      },
+      pointer: (s, e: SurfacePointerInput) => this.seat.pointer(s, e),
+      keyboard: (s, e: SurfaceKeyboardInput) => this.seat.keyboard(s, e),
+      now,
+    };
+    const output: OutputInfo = { width: 1280, height: 720, refreshMilliHz: 60000, name: 'BUFSHARE-1', ...options.output };
+    this.globals.push(
+      compositorGlobal(surfaceHost), subcompositorGlobal(), shmGlobal(), outputGlobal(output), this.seat.global(),
+      xdgShellGlobal(serials), dataDeviceGlobal(),
+    );
+    const nodes = listDrmNodes();
+    const device = options.dmabufDevice ?? (nodes.find((n) => n.type === 'render') ?? nodes[0])?.path;
+    if (device) {
+      this.dmabuf = linuxDmabufGlobal({ device });
+      this.globals.push(this.dmabuf);
+    }
+    this.host = {
+      interfaces: this.interfaces,
+      maxObjects: options.maxObjects ?? 10000,
+      displayImplementation: this.displayImplementation(),
+      disconnected: (c, reason) => {
+        this.clientSet.delete(c);
+        this.emit('disconnect', c, reason);
+      },
+    };
+    try {
+      this.listener = new WaylandListener(options.name ?? 'wayland-bufshare');
+    } catch (e) {
+      this.keymap.close();
+      this.dmabuf?.close();
+      throw e;
+    }
+    this.name = this.listener.name;
+    this.path = this.listener.path;
+    this.listener.onConnection = (fd) => this.accept(fd);
+  }
+
+  get clients(): ReadonlySet<WaylandClient> {
+    return this.clientSet;
+  }
+
+  get closed(): boolean {
+    return this.isClosed;
+  }
+
+  /** Accepts a connected SOCK_STREAM fd as a client (the listener's, or one end of streamPair() for in-process clients). Takes ownership of fd. */
+  accept(fd: number): WaylandClient | undefined {
+    if (this.isClosed) {
+      native.closeFd(fd);
+      return undefined;
+    }
+    let connection: WaylandConnection;
+    try {
+      connection = new WaylandConnection(fd);
+    } catch (e) {
+      this.emit('error', e instanceof BufshareError ? e : new BufshareError('ERR_BUFSHARE_SYSCALL', String(e)));
+      return undefined;
+    }
+    const cred = connection.peerCredentials();
+    if (!this.allowUids.has(cred.uid) || this.clientSet.size >= this.maxClients) {
+      connection.close('refused');
+      this.emit('error', new BufshareError('ERR_BUFSHARE_ACCESS_DENIED',
+        `refused pid ${cred.pid}: ${this.allowUids.has(cred.uid) ? `over ${this.maxClients} clients` : `uid ${cred.uid} may not connect`}`));
+      return undefined;
+    }
+    const client = new WaylandClient(this.host, this.nextClientId++, connection);
+    this.clientSet.add(client);
+    this.emit('client', client);
+    return client;
+  }
+
+  /** Stops listening, disconnects every client (which frees everything they held) and removes the socket. Idempotent. */
+  async close(): Promise<void> {
+    if (this.isClosed) return;
+    this.isClosed = true;
+    this.listener.close();
+    for (const c of [...this.clientSet]) c.disconnect('the server is shutting down');
+    this.keymap.close();
+    this.dmabuf?.close();
+  }
+
+  private nextSerial(): number {
+    this.serial = (this.serial + 1) >>> 0;
+    return this.serial;
+  }
+
+  private displayImplementation(): Implementation<undefined> {
+    return {
+      sync: (r, [id]) => {
+        const cb = r.client.create(id as number, wl_callback, 1, {}, undefined);
+        cb.post('done', this.serial);
+        cb.destroy();
+      },
+      get_registry: (r, [id]) => {
+        const registry = r.client.create(id as number, wl_registry, 1, { bind: (reg, args) => this.bind(reg, args[0] as number, args[1] as DynamicNewId) }, undefined);
+        this.globals.forEach((g, i) => registry.post('global', i + 1, g.spec.name, g.version));
+      },
+    };
+  }
+
+  private bind(registry: Resource<undefined>, name: number, id: DynamicNewId): void {
+    const g = this.globals[name - 1];
+    const display = registry.client.display;
+    if (g === undefined) throw display.error(DISPLAY_ERROR.invalid_object, `invalid global ${name}`);
+    if (id.interface !== g.spec.name) throw display.error(DISPLAY_ERROR.invalid_object, `invalid interface for global ${name}: ${id.interface}, not ${g.spec.name}`);
+    if (id.version < 1 || id.version > g.version) throw display.error(DISPLAY_ERROR.invalid_object, `invalid version for global ${g.spec.name} (${name}): have ${g.version}, wanted ${id.version}`);
+    g.bind(registry.client, id.id, id.version);
+  }
+}

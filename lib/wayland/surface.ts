@@ -1,0 +1,415 @@
+/**
+ * WaylandSurface: a wl_surface, and what the compositor sees of it: the same
+ * CompositorSurface/CompositorFrame model bufshare's own surfaces have.
+ *
+ * State is double-buffered as in wlroots' wlr_compositor: every request
+ * touches only `pending`; commit moves it to `current` (or, for a synchronized
+ * subsurface, into `cached`, applied when its parent's state is). A surface is
+ * announced to the compositor ('surface') when it has a toplevel role and its
+ * first buffer; each commit that brings a buffer is a frame, with its damage
+ * converted to buffer coordinates.
+ *
+ * The bridge copies no pixels: a frame's region is a read view of the client's
+ * own pool memory (see globals/shm.ts for how it is kept safe).
+ */
+import { EventEmitter } from 'eventemitter3';
+import type { FormatInfo } from '../format';
+import type { GraphicsRegion } from '../mapping/graphics-region';
+import { Region, type Rect } from '../region';
+import type {
+  CompositorFrame, CompositorSurface, CompositorSurfaceEvents, SurfaceKeyboardInput, SurfacePointerInput,
+} from '../surface-model';
+import { bufferOf, type BufferHold, type WaylandBuffer } from './buffer';
+import type { WaylandClient } from './client';
+import { wl_callback, wl_surface } from './protocol/wayland';
+import type { Resource } from './resource';
+
+const SURFACE_ERROR = wl_surface.enums.error as { invalid_scale: number; invalid_transform: number; invalid_size: number; invalid_offset: number };
+
+/** What a surface needs from its server. */
+export interface SurfaceHost {
+  announce(surface: WaylandSurface): void;
+  frame(frame: WaylandFrame): void;
+  withdraw(surface: WaylandSurface): void;
+  pointer(surface: WaylandSurface, event: SurfacePointerInput): void;
+  keyboard(surface: WaylandSurface, event: SurfaceKeyboardInput): void;
+  /** Milliseconds, for frame callbacks and input events. */
+  now(): number;
+}
+
+/** A role's hooks (xdg_toplevel, wl_subsurface). */
+export interface SurfaceRole {
+  readonly name: string;
+  /** Before pending becomes current; may throw a ProtocolError (a buffer before the first configure). */
+  beforeCommit?(surface: WaylandSurface, state: SurfaceState): void;
+  /** After a commit was applied. */
+  afterApply?(surface: WaylandSurface): void;
+  /** A toplevel: shown to the compositor as a window. */
+  readonly shown: boolean;
+  /** A synchronized subsurface caches its commits until its parent's are applied. */
+  synchronized?(): boolean;
+  /** Asks the client to close the window (xdg_toplevel.close). */
+  close?(): void;
+  /** Suggests a size (xdg_toplevel.configure); 0 lets the client choose. */
+  configure?(width: number, height: number, activated: boolean): void;
+}
+
+export interface SurfaceState {
+  /** undefined: no attach since the last commit; null: attach(NULL), the surface unmaps. */
+  buffer: WaylandBuffer | null | undefined;
+  surfaceDamage: Rect[];
+  bufferDamage: Rect[];
+  callbacks: Resource<unknown>[];
+  scale: number | undefined;
+  transform: number | undefined;
+}
+
+function emptyState(): SurfaceState {
+  return { buffer: undefined, surfaceDamage: [], bufferDamage: [], callbacks: [], scale: undefined, transform: undefined };
+}
+
+/** Damage rectangles a client may accumulate between commits (merged beyond). */
+const MAX_DAMAGE_RECTS = 256;
+
+function pushDamage(list: Rect[], r: Rect): void {
+  if (r.width <= 0 || r.height <= 0) return;
+  if (list.length < MAX_DAMAGE_RECTS) {
+    list.push(r);
+    return;
+  }
+  const all = Region.from(list).union(r).bounds!;
+  list.length = 0;
+  list.push(all);
+}
+
+/** Holds per buffer: wl_buffer.release goes out when the last one ends. */
+const holdCounts = new WeakMap<WaylandBuffer, number>();
+
+export class WaylandFrame implements CompositorFrame {
+  readonly surface: WaylandSurface;
+  readonly damage: Region;
+  private readonly buffer: WaylandBuffer;
+  private readonly hold: BufferHold;
+  private isReleased = false;
+
+  /** @internal */
+  constructor(surface: WaylandSurface, buffer: WaylandBuffer, damage: Region) {
+    this.hold = buffer.hold();
+    this.surface = surface;
+    this.buffer = buffer;
+    this.damage = damage;
+    holdCounts.set(buffer, (holdCounts.get(buffer) ?? 0) + 1);
+  }
+
+  get region(): GraphicsRegion {
+    return this.hold.region;
+  }
+
+  get released(): boolean {
+    return this.isReleased;
+  }
+
+  release(): void {
+    if (this.isReleased) return;
+    this.isReleased = true;
+    this.hold.release();
+    const left = (holdCounts.get(this.buffer) ?? 1) - 1;
+    holdCounts.set(this.buffer, left);
+    if (left === 0 && !this.buffer.resource.destroyed) this.buffer.resource.post('release');
+  }
+}
+
+export class WaylandSurface extends EventEmitter<CompositorSurfaceEvents> implements CompositorSurface {
+  readonly resource: Resource<WaylandSurface>;
+  readonly host: SurfaceHost;
+  role: SurfaceRole | undefined;
+  /** Subsurfaces, bottom to top (the parent itself is not in the list). */
+  readonly children: WaylandSurface[] = [];
+  parent: WaylandSurface | undefined;
+  private pending: SurfaceState = emptyState();
+  /** A synchronized subsurface's commits not yet applied. */
+  private cached: SurfaceState | undefined;
+  private buffer: WaylandBuffer | undefined;
+  private scale = 1;
+  private transform = 0;
+  private callbacks: Resource<unknown>[] = [];
+  private announced = false;
+  private isDestroyed = false;
+  private toplevelTitle: string | undefined;
+  private toplevelAppId: string | undefined;
+
+  constructor(resource: Resource<WaylandSurface>, host: SurfaceHost) {
+    super();
+    this.resource = resource;
+    this.host = host;
+    resource.onDestroy(() => this.destroy('the client destroyed the surface'));
+  }
+
+  get id(): number {
+    return this.resource.id;
+  }
+
+  get client(): WaylandClient {
+    return this.resource.client;
+  }
+
+  /**
+   * The buffer's size, as for bufshare surfaces: the model has no scaling, so a
+   * compositor shows buffer pixels 1:1 (a client at buffer scale 2 looks twice
+   * as large as its logical size). `bufferScale` says what the client meant.
+   */
+  get width(): number {
+    return this.buffer?.width ?? 0;
+  }
+
+  get height(): number {
+    return this.buffer?.height ?? 0;
+  }
+
+  /** wl_surface.set_buffer_scale's value (1 unless the client set one). */
+  get bufferScale(): number {
+    return this.scale;
+  }
+
+  get format(): FormatInfo {
+    if (this.buffer === undefined) throw new Error('a Wayland surface has a format once it has a buffer');
+    return this.buffer.format;
+  }
+
+  get kind(): 'shm' {
+    return 'shm';
+  }
+
+  get access(): 'direct' {
+    return 'direct';
+  }
+
+  get destroyed(): boolean {
+    return this.isDestroyed;
+  }
+
+  get title(): string | undefined {
+    return this.toplevelTitle ?? this.toplevelAppId;
+  }
+
+  get appId(): string | undefined {
+    return this.toplevelAppId;
+  }
+
+  /** Shown to the compositor now. */
+  get mapped(): boolean {
+    return this.announced;
+  }
+
+  /** @internal xdg_toplevel.set_title / set_app_id. */
+  setTitle(title: string | undefined, appId: string | undefined): void {
+    this.toplevelTitle = title;
+    this.toplevelAppId = appId;
+    if (this.announced) this.emit('title', this.title);
+  }
+
+  frameDone(): void {
+    if (this.isDestroyed) return;
+    const now = this.host.now() >>> 0;
+    const callbacks = this.callbacks;
+    this.callbacks = [];
+    for (const cb of callbacks) {
+      cb.post('done', now);
+      cb.destroy();
+    }
+    for (const child of this.children) child.frameDone();
+  }
+
+  pointer(event: SurfacePointerInput): void {
+    if (!this.isDestroyed) this.host.pointer(this, event);
+  }
+
+  keyboard(event: SurfaceKeyboardInput): void {
+    if (!this.isDestroyed) this.host.keyboard(this, event);
+  }
+
+  /** Asks the client to close this window (xdg_toplevel.close); a no-op for other roles. */
+  requestClose(): void {
+    if (!this.isDestroyed) this.role?.close?.();
+  }
+
+  /** Suggests a window size (xdg_toplevel.configure; 0 x 0: the client chooses). */
+  configure(width: number, height: number, activated = true): void {
+    if (!this.isDestroyed) this.role?.configure?.(width, height, activated);
+  }
+
+  // --- requests ----------------------------------------------------------
+
+  /** @internal */
+  attach(bufferId: number, dx: number, dy: number): void {
+    if ((dx !== 0 || dy !== 0) && this.resource.version >= 5) {
+      throw this.resource.error(SURFACE_ERROR.invalid_offset, 'attach with a non-zero offset (use wl_surface.offset)');
+    }
+    if (bufferId === 0) {
+      this.pending.buffer = null;
+      return;
+    }
+    const buffer = bufferOf(this.resource.client.lookup(bufferId)!);
+    if (buffer === undefined) throw this.resource.error(SURFACE_ERROR.invalid_size, `object ${bufferId} is not a buffer`);
+    this.pending.buffer = buffer;
+  }
+
+  /** @internal */
+  damageSurface(x: number, y: number, width: number, height: number): void {
+    pushDamage(this.pending.surfaceDamage, clampRect(x, y, width, height));
+  }
+
+  /** @internal */
+  damageBuffer(x: number, y: number, width: number, height: number): void {
+    pushDamage(this.pending.bufferDamage, clampRect(x, y, width, height));
+  }
+
+  /** @internal */
+  addFrameCallback(id: number): void {
+    const cb = this.client.create(id, wl_callback, 1, {}, undefined);
+    this.pending.callbacks.push(cb);
+    cb.onDestroy(() => {
+      this.pending.callbacks = this.pending.callbacks.filter((c) => c !== cb);
+      this.callbacks = this.callbacks.filter((c) => c !== cb);
+    });
+  }
+
+  /** @internal */
+  setScale(scale: number): void {
+    if (scale < 1) throw this.resource.error(SURFACE_ERROR.invalid_scale, `buffer scale ${scale} is below 1`);
+    this.pending.scale = scale;
+  }
+
+  /** @internal */
+  setTransform(transform: number): void {
+    if (transform < 0 || transform > 7) throw this.resource.error(SURFACE_ERROR.invalid_transform, `buffer transform ${transform} is not 0..7`);
+    this.pending.transform = transform;
+  }
+
+  /** @internal */
+  commit(): void {
+    const state = this.pending;
+    this.pending = emptyState();
+    this.role?.beforeCommit?.(this, state);
+    if (this.role?.synchronized?.() === true) {
+      this.cached = this.cached === undefined ? state : mergeStates(this.cached, state);
+      return;
+    }
+    if (this.cached !== undefined) {
+      const merged = mergeStates(this.cached, state);
+      this.cached = undefined;
+      this.apply(merged);
+    } else {
+      this.apply(state);
+    }
+  }
+
+  /** @internal Its role object was destroyed (xdg_toplevel.destroy): unmapped, and no longer shown. */
+  withdrawRole(): void {
+    if (this.announced) {
+      this.announced = false;
+      this.host.withdraw(this);
+    }
+  }
+
+  /** @internal A subsurface that became desynchronized applies what it cached. */
+  applyCached(): void {
+    const cached = this.cached;
+    if (cached === undefined) return;
+    this.cached = undefined;
+    this.apply(cached);
+  }
+
+  private apply(state: SurfaceState): void {
+    // A buffer destroyed between attach and commit counts as attach(NULL), as in weston:
+    // its memory may be gone already (its pool freed with it).
+    if (state.buffer?.resource.destroyed === true) state.buffer = null;
+    const previous = this.buffer;
+    if (state.scale !== undefined) this.scale = state.scale;
+    if (state.transform !== undefined) this.transform = state.transform;
+    if (state.buffer !== undefined) this.buffer = state.buffer ?? undefined;
+    for (const cb of state.callbacks) this.callbacks.push(cb);
+    // Children's cached state is applied with their parent's (wl_subsurface sync mode).
+    for (const child of this.children) child.applyCached();
+    this.role?.afterApply?.(this);
+    if (this.role?.shown !== true) return;
+    if (this.buffer === undefined) {
+      if (this.announced) {
+        this.announced = false;
+        this.host.withdraw(this);
+      }
+      return;
+    }
+    const buffer = this.buffer;
+    const newBuffer = state.buffer !== undefined;
+    if (!newBuffer && state.callbacks.length === 0) return;
+    if (buffer.resource.destroyed) {
+      // Contents are gone with their buffer; nothing new to show, but the client waits for its callbacks.
+      this.frameDone();
+      return;
+    }
+    let damage: Region;
+    if (!this.announced || previous === undefined || previous.width !== buffer.width || previous.height !== buffer.height || !newBuffer) {
+      damage = newBuffer ? Region.full(buffer.width, buffer.height) : Region.empty;
+    } else {
+      damage = this.bufferDamage(state, buffer);
+    }
+    const frame = new WaylandFrame(this, buffer, damage);
+    if (!this.announced) {
+      this.announced = true;
+      this.host.announce(this);
+    } else if (previous !== undefined && (previous.width !== buffer.width || previous.height !== buffer.height)) {
+      this.emit('resize', this.width, this.height);
+    }
+    this.emit('frame', frame);
+    this.host.frame(frame);
+  }
+
+  /** Surface damage scaled into buffer coordinates (transforms other than normal damage everything), plus buffer damage, clipped. */
+  private bufferDamage(state: SurfaceState, buffer: WaylandBuffer): Region {
+    let damage = Region.from(state.bufferDamage.map((r) => clampRect(r.x, r.y, r.width, r.height)));
+    if (state.surfaceDamage.length > 0) {
+      if (this.transform !== 0) return Region.full(buffer.width, buffer.height);
+      const s = this.scale;
+      damage = damage.union(Region.from(state.surfaceDamage.map((r) => clampRect(r.x * s, r.y * s, r.width * s, r.height * s))));
+    }
+    return damage.clip(buffer.width, buffer.height);
+  }
+
+  /** @internal The surface is gone: withdrawn from the compositor, callbacks dropped. */
+  destroy(reason: string): void {
+    if (this.isDestroyed) return;
+    this.isDestroyed = true;
+    if (this.parent !== undefined) {
+      const i = this.parent.children.indexOf(this);
+      if (i >= 0) this.parent.children.splice(i, 1);
+      this.parent = undefined;
+    }
+    for (const child of this.children) child.parent = undefined;
+    this.children.length = 0;
+    if (this.announced) {
+      this.announced = false;
+      this.host.withdraw(this);
+    }
+    this.emit('destroy', reason);
+  }
+}
+
+function mergeStates(older: SurfaceState, newer: SurfaceState): SurfaceState {
+  return {
+    buffer: newer.buffer !== undefined ? newer.buffer : older.buffer,
+    surfaceDamage: [...older.surfaceDamage, ...newer.surfaceDamage].slice(0, MAX_DAMAGE_RECTS),
+    bufferDamage: [...older.bufferDamage, ...newer.bufferDamage].slice(0, MAX_DAMAGE_RECTS),
+    callbacks: [...older.callbacks, ...newer.callbacks],
+    scale: newer.scale ?? older.scale,
+    transform: newer.transform ?? older.transform,
+  };
+}
+
+/** Clients send INT32_MAX-sized damage to mean "everything": clamp into int32 rectangles Region accepts. */
+function clampRect(x: number, y: number, width: number, height: number): Rect {
+  const lim = 2 ** 30;
+  const cx = Math.max(-lim, Math.min(lim, Math.trunc(x)));
+  const cy = Math.max(-lim, Math.min(lim, Math.trunc(y)));
+  return { x: cx, y: cy, width: Math.max(0, Math.min(lim, Math.trunc(width))), height: Math.max(0, Math.min(lim, Math.trunc(height))) };
+}

@@ -1,0 +1,272 @@
+/**
+ * Wayland fuzzers.
+ *
+ * fuzzWaylandDecoder: the wire decoder against valid requests and events of every
+ * generated interface, mutated (bit flips, interesting words, size and opcode
+ * changes, truncation, extension). A finding is an exception other than WireError,
+ * a decoded value the handlers could not rely on (a string with a NUL, a zero new
+ * id, an int out of range), an accepted message that does not re-encode to the
+ * same bytes, or an input slower than HANG_MS.
+ *
+ * fuzzWaylandLive: a live WaylandServer, reached over its socket or in process
+ * (one end of a socketpair handed to server.accept), against clients that set up
+ * real objects (surface, toplevel, pool, buffer) and then send one mutated
+ * message with 0-3 fds, while a well-behaved client keeps doing roundtrips. A
+ * failure is a server exception, a hostile client neither refused nor still
+ * served, the good client disconnected, or any fd or mapping left once every
+ * hostile client is gone.
+ */
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import * as native from '../../lib/native';
+import * as core from '../../lib/wayland/protocol/wayland';
+import * as xdg from '../../lib/wayland/protocol/xdg-shell';
+import * as viewporter from '../../lib/wayland/protocol/viewporter';
+import * as dmabuf from '../../lib/wayland/protocol/linux-dmabuf';
+import { WaylandServer } from '../../lib/wayland/server';
+import type { ArgSpec, InterfaceSpec, MessageSpec } from '../../lib/wayland/spec';
+import { decodeArgs, encodeMessage, readHeader, WireError, type ArgValue } from '../../lib/wayland/wire';
+import { resourceFds } from '../helpers/fds';
+import { randInt, rng } from '../helpers/random';
+import { RawWaylandClient } from '../helpers/wayland-client';
+
+const HANG_MS = 1000;
+const INTERFACES: InterfaceSpec[] = [core, xdg, viewporter, dmabuf].flatMap((m) => Object.values(m));
+const INTERESTING = [0, 1, 2, 3, 4, 7, 8, 0xff, 0x100, 0xffff, 0x10000, 4095, 4096, 4097, 0x7fffffff, 0x80000000, 0xfffffffe, 0xffffffff];
+
+type Rng = () => number;
+
+function pick<T>(r: Rng, a: readonly T[]): T {
+  return a[Math.floor(r() * a.length)]!;
+}
+
+function randomArg(r: Rng, a: ArgSpec, fakeFd: number): ArgValue {
+  switch (a.type) {
+    case 'int': return randInt(r, -(2 ** 31), 2 ** 31 - 1);
+    case 'uint': return r() < 0.3 ? pick(r, INTERESTING) : randInt(r, 0, 1000);
+    case 'fixed': return randInt(r, -100000, 100000) / 256;
+    case 'string': return a.nullable && r() < 0.2 ? null : 'x'.repeat(randInt(r, 0, 40)) + pick(r, ['', 'é', 'wl_compositor']);
+    case 'object': return a.nullable && r() < 0.2 ? 0 : randInt(r, 1, 40);
+    case 'new_id': return a.interface === undefined ? { interface: pick(r, INTERFACES).name, version: randInt(r, 1, 9), id: randInt(r, 2, 60) } : randInt(r, 2, 60);
+    case 'array': return new Uint8Array(randInt(r, 0, 24)).map(() => randInt(r, 0, 255));
+    case 'fd': return fakeFd;
+    default: throw new Error(`type ${a.type}`);
+  }
+}
+
+function validMessage(r: Rng, msg: MessageSpec, objectId: number, opcode: number): { bytes: Uint8Array; fds: number } {
+  const args = msg.args.map((a) => randomArg(r, a, 1000));
+  const e = encodeMessage(objectId, opcode, msg, args);
+  return { bytes: e.bytes, fds: e.fds.length };
+}
+
+/** One mutation of a valid message (or random bytes). */
+export function mutate(r: Rng, bytes: Uint8Array): Uint8Array {
+  const b = bytes.slice();
+  const view = new DataView(b.buffer);
+  switch (randInt(r, 0, 7)) {
+    case 0: for (let i = randInt(r, 1, 4); i > 0; i--) b[randInt(r, 0, b.length - 1)]! ^= 1 << randInt(r, 0, 7); return b;
+    case 1: if (b.length >= 4) view.setUint32(4 * randInt(r, 0, (b.length >> 2) - 1), pick(r, INTERESTING), true); return b;
+    case 2: view.setUint32(4, ((pick(r, [0, 4, 6, 8, 12, b.length - 4, b.length + 4, 4096, 4100, 0xffff]) << 16) | (view.getUint32(4, true) & 0xffff)) >>> 0, true); return b;
+    case 3: view.setUint32(4, ((view.getUint32(4, true) & 0xffff0000) | randInt(r, 0, 20)) >>> 0, true); return b;
+    case 4: return b.subarray(0, randInt(r, 0, b.length));
+    case 5: { const out = new Uint8Array(b.length + 4 * randInt(r, 1, 8)); out.set(b); for (let i = b.length; i < out.length; i++) out[i] = randInt(r, 0, 255); return out; }
+    case 6: view.setUint32(0, pick(r, [0, 1, 2, 3, 5, 0xff000000, 0xffffffff, randInt(r, 1, 100)]), true); return b;
+    default: return new Uint8Array(4 * randInt(r, 0, 12)).map(() => randInt(r, 0, 255));
+  }
+}
+
+export interface WaylandDecoderFuzzResult {
+  inputs: number;
+  accepted: number;
+  rejected: number;
+  findings: string[];
+  slowestMs: number;
+}
+
+function invariant(msg: MessageSpec, args: ArgValue[]): string | undefined {
+  for (let i = 0; i < msg.args.length; i++) {
+    const a = msg.args[i]!;
+    const v = args[i];
+    if (a.type === 'string' && v !== null && (typeof v !== 'string' || v.includes('\0'))) return `string ${a.name}`;
+    if (a.type === 'string' && v === null && !a.nullable) return `null string ${a.name}`;
+    if (a.type === 'int' && (typeof v !== 'number' || !Number.isInteger(v) || v < -(2 ** 31) || v >= 2 ** 31)) return `int ${a.name}`;
+    if ((a.type === 'uint' || a.type === 'object') && (typeof v !== 'number' || !Number.isInteger(v) || v < 0 || v > 0xffffffff)) return `uint ${a.name}`;
+    if (a.type === 'object' && v === 0 && !a.nullable) return `null object ${a.name}`;
+    if (a.type === 'new_id' && (v === 0 || (typeof v === 'object' && v !== null && !(v instanceof Uint8Array) && v.id === 0))) return `new id 0 ${a.name}`;
+  }
+  return undefined;
+}
+
+export function fuzzWaylandDecoder(seed: number, inputs: number): WaylandDecoderFuzzResult {
+  const r = rng(seed ^ 0x5741594c);
+  const result: WaylandDecoderFuzzResult = { inputs: 0, accepted: 0, rejected: 0, findings: [], slowestMs: 0 };
+  for (let n = 0; n < inputs; n++) {
+    const iface = pick(r, INTERFACES);
+    const events = r() < 0.3;
+    const list = events ? iface.events : iface.requests;
+    if (list.length === 0) continue;
+    const opcode = randInt(r, 0, list.length - 1);
+    const { bytes: valid, fds } = validMessage(r, list[opcode]!, randInt(r, 1, 50), opcode);
+    const input = r() < 0.1 ? valid : mutate(r, valid);
+    const queue = Array.from({ length: r() < 0.8 ? fds : randInt(r, 0, 3) }, (_, i) => 500 + i);
+    const start = performance.now();
+    result.inputs++;
+    try {
+      const header = readHeader(input, 0, input.byteLength);
+      if (header === undefined || header.size > input.byteLength) {
+        result.rejected++;
+        continue;
+      }
+      const msg = list[header.opcode];
+      if (msg === undefined) {
+        result.rejected++;
+        continue;
+      }
+      const taken: number[] = [];
+      const args = decodeArgs(msg, input.subarray(8, header.size), { shift: () => queue.shift() }, taken);
+      const broken = invariant(msg, args);
+      if (broken) result.findings.push(`${iface.name}.${msg.name}: ${broken} (${Buffer.from(input).toString('hex')})`);
+      const again = encodeMessage(header.objectId, header.opcode, msg, args);
+      // Fixed values round to 1/256 and strings re-encode from UTF-8: compare only where the mapping is exact.
+      // Padding bytes are not checked (libwayland ignores them), so only messages without strings or arrays re-encode byte for byte.
+      const exact = !msg.args.some((a) => a.type === 'string' || a.type === 'array' || (a.type === 'new_id' && a.interface === undefined));
+      if (exact && Buffer.compare(Buffer.from(again.bytes), Buffer.from(input.subarray(0, header.size))) !== 0) {
+        result.findings.push(`${iface.name}.${msg.name}: decoded message re-encodes differently (${Buffer.from(input).toString('hex')})`);
+      }
+      result.accepted++;
+    } catch (e) {
+      if (e instanceof WireError) result.rejected++;
+      else result.findings.push(`${iface.name}: ${(e as Error).stack ?? String(e)}`);
+    }
+    const ms = performance.now() - start;
+    result.slowestMs = Math.max(result.slowestMs, ms);
+    if (ms > HANG_MS) result.findings.push(`${iface.name}: input took ${ms.toFixed(0)} ms`);
+  }
+  return result;
+}
+
+export interface WaylandLiveFuzzResult {
+  connections: number;
+  refused: number;
+  stillServed: number;
+  /** Clients whose cut-off message the server still waits to complete (closed by the fuzzer). */
+  waiting: number;
+  serverExceptions: number;
+  goodRoundtrips: number;
+  leakedFds: number;
+  leakedMappings: number;
+  failures: string[];
+}
+
+/** Sets up real objects; returns their ids, so mutations aim at live objects. */
+async function setUp(c: RawWaylandClient, poolFd: number): Promise<number[]> {
+  const registry = await c.registry();
+  const comp = c.bind(registry, core.wl_compositor);
+  const shm = c.bind(registry, core.wl_shm);
+  const wm = c.bind(registry, xdg.xdg_wm_base);
+  const surface = c.newId(core.wl_surface);
+  c.request(comp, core.wl_compositor, 'create_surface', [surface]);
+  const xs = c.newId(xdg.xdg_surface);
+  c.request(wm, xdg.xdg_wm_base, 'get_xdg_surface', [xs, surface]);
+  const top = c.newId(xdg.xdg_toplevel);
+  c.request(xs, xdg.xdg_surface, 'get_toplevel', [top]);
+  c.request(surface, core.wl_surface, 'commit', []);
+  const pool = c.newId(core.wl_shm_pool);
+  c.request(shm, core.wl_shm, 'create_pool', [pool, poolFd, 16384]);
+  const buffer = c.newId(core.wl_buffer);
+  c.request(pool, core.wl_shm_pool, 'create_buffer', [buffer, 0, 32, 32, 128, 1]);
+  await c.roundtrip();
+  const configure = c.events.find((e) => e.objectId === xs && e.name === 'configure');
+  if (configure) c.request(xs, xdg.xdg_surface, 'ack_configure', [configure.args[0]!]);
+  return [1, registry, comp, shm, wm, surface, xs, top, pool, buffer];
+}
+
+
+export async function fuzzWaylandLive(seed: number, connections: number, mode: 'socket' | 'in-process'): Promise<WaylandLiveFuzzResult> {
+  const r = rng(seed ^ 0x4c495645);
+  const dir = mkdtempSync(join(tmpdir(), 'bufshare-wl-fuzz-'));
+  const result: WaylandLiveFuzzResult = { connections: 0, refused: 0, stillServed: 0, waiting: 0, serverExceptions: 0, goodRoundtrips: 0, leakedFds: 0, leakedMappings: 0, failures: [] };
+  const fdsBefore = resourceFds();
+  const mappingsBefore = native.mappingStats().live;
+  const onException = (e: unknown): void => {
+    result.serverExceptions++;
+    result.failures.push(`uncaught: ${(e as Error).stack ?? String(e)}`);
+  };
+  process.on('uncaughtException', onException);
+  const server = WaylandServer.listen({ name: join(dir, 'wayland-fuzz') });
+  server.on('frame', (f) => {
+    f.release();
+    f.surface.frameDone();
+  });
+  const good = new RawWaylandClient(server.path);
+  const poolFd = native.memfdCreate('fuzz-pool', 16384, 0);
+  try {
+    await good.registry();
+    const ifaces = [core.wl_display, core.wl_registry, core.wl_compositor, core.wl_shm, xdg.xdg_wm_base, core.wl_surface, xdg.xdg_surface, xdg.xdg_toplevel, core.wl_shm_pool, core.wl_buffer];
+    for (let n = 0; n < connections; n++) {
+      let c: RawWaylandClient;
+      if (mode === 'socket') {
+        c = new RawWaylandClient(server.path);
+      } else {
+        const [a, b] = native.streamPair();
+        server.accept(a);
+        c = new RawWaylandClient({ fd: b });
+      }
+      result.connections++;
+      try {
+        const ids = await setUp(c, poolFd);
+        const k = randInt(r, 0, ids.length - 1);
+        const iface = ifaces[k]!;
+        const list = iface.requests;
+        const opcode = randInt(r, 0, Math.max(0, list.length - 1));
+        const base = list.length > 0 ? validMessage(r, list[opcode]!, ids[k]!, opcode) : { bytes: new Uint8Array(8), fds: 0 };
+        const bytes = mutate(r, base.bytes);
+        const fds = Array.from({ length: r() < 0.7 ? base.fds : randInt(r, 0, 3) }, () => poolFd);
+        if (bytes.byteLength > 0) c.sendRaw(bytes, fds);
+        // The raw message may have made objects (its new ids are 2..60, or any word a mutation wrote):
+        // the client's own next ids must not collide with them, or its decoder, not the server, fails.
+        c.skipIdsTo(0x100000);
+        // A cut-off message makes the server wait for its rest (as libwayland does): then our sync is
+        // swallowed into it and no answer comes. That is not a hang of the server: the good client's
+        // roundtrips below prove it still serves.
+        const answered = await c.roundtrip(300).catch(() => false);
+        if (c.closed) {
+          if (c.error === undefined) result.failures.push(`connection ${n}: disconnected without a wl_display.error (${Buffer.from(bytes).toString('hex')})`);
+          else result.refused++;
+        } else if (answered) {
+          result.stillServed++; // a mutation that stayed valid
+        } else {
+          result.waiting++;
+        }
+      } finally {
+        c.close();
+      }
+      if (n % 10 === 0) {
+        await good.roundtrip();
+        if (good.closed) {
+          result.failures.push('the good client was disconnected');
+          break;
+        }
+        result.goodRoundtrips++;
+      }
+    }
+    await good.roundtrip();
+    if (good.closed || good.error) result.failures.push('the good client was disconnected');
+  } finally {
+    good.close();
+    await new Promise((res) => setTimeout(res, 50));
+    if (server.clients.size !== 0) result.failures.push(`${server.clients.size} clients still connected after every one closed`);
+    await server.close();
+    native.closeFd(poolFd);
+    process.off('uncaughtException', onException);
+    rmSync(dir, { recursive: true, force: true });
+  }
+  const fdsAfter = resourceFds();
+  result.leakedFds = fdsAfter.filter((f) => !fdsBefore.includes(f)).length;
+  result.leakedMappings = native.mappingStats().live - mappingsBefore;
+  if (result.leakedFds > 0) result.failures.push(`leaked fds: ${fdsAfter.filter((f) => !fdsBefore.includes(f)).join(', ')}`);
+  if (result.leakedMappings !== 0) result.failures.push(`${result.leakedMappings} mappings left`);
+  return result;
+}

@@ -1,0 +1,53 @@
+// Who may connect to a WaylandServer: its own uid only by default (SO_PEERCRED), and
+// at most maxClients at once; the socket is 0600 and its name is held by <name>.lock.
+import { expect } from 'chai';
+import { existsSync, mkdtempSync, rmSync, statSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import type { BufshareError } from '../../lib/errors';
+import { WaylandServer } from '../../lib/wayland/server';
+import { resourceFds } from '../helpers/fds';
+import { RawWaylandClient } from '../helpers/wayland-client';
+
+describe('Wayland: access', function () {
+  this.timeout(10000);
+  let dir: string;
+  beforeEach(() => {
+    dir = mkdtempSync(join(tmpdir(), 'bufshare-wl-access-'));
+  });
+  afterEach(() => rmSync(dir, { recursive: true, force: true }));
+
+  it('refuses a uid it does not allow, and goes on serving', async () => {
+    const fdsBefore = resourceFds();
+    const server = WaylandServer.listen({ name: join(dir, 'w'), allowUids: [process.getuid!() + 4242] });
+    const errors: BufshareError[] = [];
+    server.on('error', (e) => errors.push(e));
+    expect(statSync(server.path).mode & 0o777).to.equal(0o600);
+    const c = new RawWaylandClient(server.path);
+    await c.until(() => c.closed);
+    expect(errors.map((e) => e.code)).to.deep.equal(['ERR_BUFSHARE_ACCESS_DENIED']);
+    expect(errors[0]!.message).to.match(/uid \d+ may not connect/);
+    expect(server.clients.size).to.equal(0);
+    c.close();
+    await server.close();
+    expect(existsSync(server.path) || existsSync(`${server.path}.lock`)).to.equal(false);
+    expect(resourceFds()).to.deep.equal(fdsBefore);
+  });
+
+  it('takes at most maxClients at once', async () => {
+    const server = WaylandServer.listen({ name: join(dir, 'w'), maxClients: 2 });
+    const errors: BufshareError[] = [];
+    server.on('error', (e) => errors.push(e));
+    const clients = [0, 1, 2].map(() => new RawWaylandClient(server.path));
+    try {
+      await clients[2]!.until(() => clients[2]!.closed);
+      await clients[0]!.roundtrip();
+      await clients[1]!.roundtrip();
+      expect([clients[0]!.closed, clients[1]!.closed]).to.deep.equal([false, false]);
+      expect(errors[0]?.message).to.match(/over 2 clients/);
+    } finally {
+      for (const c of clients) c.close();
+      await server.close();
+    }
+  });
+});
