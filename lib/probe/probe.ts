@@ -129,8 +129,9 @@ function unusable(kind: HardwareKind, reason: string): KindProbe {
   };
 }
 
-function judged(kind: HardwareKind, driver: string, capability: KindCapability, forceShadow: string | undefined): KindProbe {
-  return { capability, verdict: decideAccess({ kind, driver, capability, ...(forceShadow ? { forceShadow } : {}) }) };
+/** `layout`: the probe buffer's modifier, so that the probe judges it as the allocator will (modifiers decide access). */
+function judged(kind: HardwareKind, driver: string, capability: KindCapability, forceShadow: string | undefined, layout?: { modifier: bigint; planes: number }): KindProbe {
+  return { capability, verdict: decideAccess({ kind, driver, capability, ...(forceShadow ? { forceShadow } : {}), ...(layout ? { layout } : {}) }) };
 }
 
 function probeGbm(device: DrmDevice, width: number, height: number, format: FormatInfo, forceShadow: string | undefined): GbmProbe {
@@ -144,8 +145,14 @@ function probeGbm(device: DrmDevice, width: number, height: number, format: Form
   try {
     const formats = gbm.supportedFormats().map((f) => f.name);
     const scanout = attempt('gbm_bo_create(SCANOUT)', () => createGbmObject(gbm, width, height, format, { scanout: true }).destroy()).result;
-    const capability = probeCapability(() => createGbmObject(gbm, width, height, format));
-    return { ...judged('gbm', device.driver.name, capability, forceShadow), device: ok(), backend: gbm.backend, scanout, formats };
+    let modifier: bigint | undefined;
+    const capability = probeCapability(() => {
+      const raw = createGbmObject(gbm, width, height, format);
+      modifier = raw.modifier;
+      return raw;
+    });
+    const layout = modifier === undefined ? undefined : { modifier, planes: 1 };
+    return { ...judged('gbm', device.driver.name, capability, forceShadow, layout), device: ok(), backend: gbm.backend, scanout, formats };
   } finally {
     gbm.close();
   }

@@ -56,7 +56,7 @@ async function main(): Promise<void> {
   if (clientResult) {
     const c = clientResult;
     console.log(`client: ${c.rounds} rounds against a hostile server: ${c.surfacesCreated} surfaces created, ${c.surfacesRefused} refused with a BufshareError, ` +
-      `${c.hostileMessages} hostile messages, ${c.truncatedUnderClient} buffers truncated under the client; ${c.failures.length} failures`);
+      `${c.hostileMessages} hostile messages, ${c.truncatedUnderClient} buffers truncated under the client, ${c.readOnlyFds} replies with read-only fds, ${c.readOnlyFlags} flagged read-only over writable fds, ${c.wrongSize} of another size than asked, ${c.unanswered} unanswered; ${c.failures.length} failures`);
     for (const f of c.failures) console.log(`  FAILURE ${f}`);
   }
   const waylandDecoder = fuzzWaylandDecoder(seed, inputs);
