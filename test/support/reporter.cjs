@@ -14,9 +14,21 @@ class CountingReporter extends Mocha.reporters.Spec {
     runner.on(EVENT_TEST_PASS, () => passed++);
     runner.on(EVENT_TEST_FAIL, () => failed++);
     runner.on(EVENT_TEST_PENDING, () => skipped++);
+    let ended = false;
     runner.once(EVENT_RUN_END, () => {
+      ended = true;
       // After Spec's epilogue, on its own line.
       process.stdout.write(`\n${passed} passed, ${failed} failed, ${skipped} skipped\n`);
+    });
+    // A process.exit() in code under test (or an event loop that empties while a
+    // test awaits a promise nothing can settle) ends the process with mocha unfinished:
+    // no summary, maybe exit code 0, and the run would look clean. Count it as a failure.
+    process.once('exit', () => {
+      if (ended) return;
+      const current = runner.currentRunnable ? runner.currentRunnable.fullTitle() : 'before any test';
+      process.stdout.write(`\nthe process exited before mocha finished (during: ${current})\n`);
+      process.stdout.write(`${passed} passed, ${failed + 1} failed, ${skipped} skipped\n`);
+      process.exitCode = 1;
     });
   }
 }
