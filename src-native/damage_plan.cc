@@ -318,13 +318,21 @@ PlanOutcome PlanDamageRects(const int32_t* r, size_t n, int64_t width, int64_t h
   const bool many = n >= kCountingSortFrom;
   std::vector<double>& rowBytes = Reset(w.rowBytes);
   if (many) rowBytes.resize(static_cast<size_t>(g.height) + 1, 0.0);
+  auto clip = [&](size_t i) {
+    return Box{std::max<int64_t>(r[4 * i], 0), std::max<int64_t>(r[4 * i + 1], 0),
+               std::min<int64_t>(static_cast<int64_t>(r[4 * i]) + r[4 * i + 2], g.width),
+               std::min<int64_t>(static_cast<int64_t>(r[4 * i + 1]) + r[4 * i + 3], g.height)};
+  };
+  // Many rectangles are stored only if a plan needs them: where the bounding box
+  // wins (a checkerboard), writing thousands of boxes cost more than deciding.
+  bool stored = !many;
+  size_t kept = 0;
   for (size_t i = 0; i < n; i++) {
-    Box b{std::max<int64_t>(r[4 * i], 0), std::max<int64_t>(r[4 * i + 1], 0),
-          std::min<int64_t>(static_cast<int64_t>(r[4 * i]) + r[4 * i + 2], g.width),
-          std::min<int64_t>(static_cast<int64_t>(r[4 * i + 1]) + r[4 * i + 3], g.height)};
+    const Box b = clip(i);
     if (b.x1 - b.x0 != r[4 * i + 2] || b.y1 - b.y0 != r[4 * i + 3] || b.x0 != r[4 * i] || b.y0 != r[4 * i + 1]) clipped = true;
     if (b.x1 <= b.x0 || b.y1 <= b.y0) continue;
-    given.push_back(b);
+    kept++;
+    if (stored) given.push_back(b);
     givenCost += BoxCost(m, b, g);
     if (many) {
       const double bytes = static_cast<double>((b.x1 - b.x0) * g.bpp);
@@ -333,6 +341,15 @@ PlanOutcome PlanDamageRects(const int32_t* r, size_t n, int64_t width, int64_t h
     }
     bound = {std::min(bound.x0, b.x0), std::min(bound.y0, b.y0), std::max(bound.x1, b.x1), std::max(bound.y1, b.y1)};
   }
+  auto store = [&]() {
+    if (stored) return;
+    stored = true;
+    given.reserve(kept);
+    for (size_t i = 0; i < n; i++) {
+      const Box b = clip(i);
+      if (b.x1 > b.x0 && b.y1 > b.y0) given.push_back(b);
+    }
+  };
 
   Plan best{&given, givenCost};
   std::vector<Box>& boundPlan = w.bound;
@@ -343,7 +360,8 @@ PlanOutcome PlanDamageRects(const int32_t* r, size_t n, int64_t width, int64_t h
   // a few, a pairwise test is cheaper than the sweep (a compositor calls this
   // several times a frame with a handful of disjoint rectangles).
   bool knownDisjoint = false;
-  if (!sourceComplete && given.size() <= kPairwiseUpTo) {
+  if (!sourceComplete && kept <= kPairwiseUpTo) {
+    store();
     knownDisjoint = true;
     for (size_t i = 0; i < given.size() && knownDisjoint; i++) {
       for (size_t j = i + 1; j < given.size(); j++) {
@@ -356,7 +374,7 @@ PlanOutcome PlanDamageRects(const int32_t* r, size_t n, int64_t width, int64_t h
       }
     }
   }
-  if (given.size() > 1 && !knownDisjoint) {
+  if (kept > 1 && !knownDisjoint) {
     if (sourceComplete) {
       // The bounding box, as whole rows when that is one block.
       Box box = g.contiguous ? Box{0, bound.y0, g.width, bound.y1} : bound;
@@ -383,16 +401,16 @@ PlanOutcome PlanDamageRects(const int32_t* r, size_t n, int64_t width, int64_t h
         inRow += rb[y];
         if (inRow > 0.5) floorNs += std::min(wholeRow, m.rowNs + inRow * byteNs);
       }
-      worthSweeping = best.cost - floorNs > m.planRectNs * static_cast<double>(given.size());
+      worthSweeping = best.cost - floorNs > m.planRectNs * static_cast<double>(kept);
     }
     // The sweep visits each rectangle once per band it spans: tall staggered
     // rectangles make that quadratic, so it gives up past a budget.
-    const size_t budget = eachPixelOnce ? SIZE_MAX : 16384 + 8 * given.size();
+    const size_t budget = eachPixelOnce ? SIZE_MAX : 16384 + 8 * kept;
     std::vector<Band>& bands = Reset(w.bands);
     std::vector<Span>& spans = Reset(w.spans);
     if (!worthSweeping) {
       note = " (sweep not worth its time)";
-    } else if (Sweep(w, given, g.height, budget, &bands, &spans)) {
+    } else if (store(), Sweep(w, given, g.height, budget, &bands, &spans)) {
       if (sourceComplete) JoinSpans(w, m, g, &bands, &spans);
       Plan banded = BandPlan(w, m, g, sourceComplete, bands, spans);
       if (banded.cost < best.cost || (eachPixelOnce && best.boxes == &given)) {
@@ -404,6 +422,7 @@ PlanOutcome PlanDamageRects(const int32_t* r, size_t n, int64_t width, int64_t h
     }
   }
 
+  if (best.boxes == &given) store();
   const bool asGiven = best.boxes == &given && !clipped;
   return {best.boxes->data(), best.boxes->size(), best.cost, givenCost, asGiven, strategy, note};
 }
