@@ -6,6 +6,7 @@
  */
 import bindings from 'bindings';
 import { fromNativeError } from './errors';
+import type { DrmEventRaw, DrmEventWatcherNative, KmsConstants, KmsNative } from './kms/native-types';
 
 export interface FdStat {
   size: number;
@@ -16,7 +17,7 @@ export interface FdStat {
   seekSize: number;
 }
 
-export interface NativeConstants {
+export interface NativeConstants extends KmsConstants {
   F_SEAL_SEAL: number;
   F_SEAL_SHRINK: number;
   F_SEAL_GROW: number;
@@ -142,7 +143,7 @@ export interface MappingStats {
 export const PROT_READ = 1;
 export const PROT_WRITE = 2;
 
-interface Addon {
+interface Addon extends KmsNative {
   constants: NativeConstants;
   // fd.cc
   close(fd: number): void;
@@ -314,4 +315,40 @@ export function openSeqPacket(fd: number, onEvent: (status: number, events: numb
     shutdownRead: wrap(() => raw.shutdownRead()),
     close: wrap(() => raw.close()),
   };
+}
+
+// KMS (src-native/kms.cc): every function takes a DRM fd it does not own.
+export const drmIsMaster = wrap(addon.drmIsMaster);
+export const drmDropMaster = wrap(addon.drmDropMaster);
+export const drmSetMaster = wrap(addon.drmSetMaster);
+export const drmSetClientCap = wrap(addon.drmSetClientCap);
+export const kmsGetResources = wrap(addon.kmsGetResources);
+export const kmsGetConnector = wrap(addon.kmsGetConnector);
+export const kmsGetEncoder = wrap(addon.kmsGetEncoder);
+export const kmsGetCrtc = wrap(addon.kmsGetCrtc);
+export const kmsGetPlaneIds = wrap(addon.kmsGetPlaneIds);
+export const kmsGetPlane = wrap(addon.kmsGetPlane);
+export const kmsGetProperties = wrap(addon.kmsGetProperties);
+export const kmsGetProperty = wrap(addon.kmsGetProperty);
+export const kmsGetBlob = wrap(addon.kmsGetBlob);
+export const kmsCreateBlob = wrap(addon.kmsCreateBlob);
+export const kmsDestroyBlob = wrap(addon.kmsDestroyBlob);
+export const kmsAddFb2 = wrap(addon.kmsAddFb2);
+export const kmsRmFb = wrap(addon.kmsRmFb);
+export const kmsSetCrtc = wrap(addon.kmsSetCrtc);
+export const kmsPageFlip = wrap(addon.kmsPageFlip);
+export const kmsAtomic = wrap(addon.kmsAtomic);
+export const drmPrimeFdToHandle = wrap(addon.drmPrimeFdToHandle);
+/** poll(POLLIN) with a timeout, blocking: for fences known to signal soon (writeback). */
+export const waitReadable = wrap(addon.waitReadable);
+
+/** Watches a borrowed DRM fd for events on the loop (src-native/drm_events.cc). */
+export function openDrmEventWatcher(fd: number, onEvents: (events: DrmEventRaw[] | null, errno?: string) => void): DrmEventWatcherNative {
+  let raw: DrmEventWatcherNative;
+  try {
+    raw = new addon.DrmEventWatcher(fd, onEvents);
+  } catch (e) {
+    throw fromNativeError(e);
+  }
+  return { start: wrap(() => raw.start()), stop: wrap(() => raw.stop()), readNow: wrap(() => raw.readNow()) };
 }

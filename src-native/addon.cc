@@ -5,8 +5,10 @@
 #include "blend.h"
 #include "copy.h"
 #include "drm.h"
+#include "drm_events.h"
 #include "fd.h"
 #include "gbm.h"
+#include "kms.h"
 #include "map.h"
 #include "shm.h"
 #include "udmabuf.h"
@@ -22,6 +24,8 @@ static Napi::Object InitAddon(Napi::Env env, Napi::Object exports) {
   bufshare::InitGbm(env, exports);
   bufshare::InitUdmabuf(env, exports);
   bufshare::InitSocket(env, exports);
+  bufshare::InitKms(env, exports);
+  bufshare::InitDrmEvents(env, exports);
   return exports;
 }
 
