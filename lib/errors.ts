@@ -53,6 +53,10 @@ export const ErrorCodes = [
   'ERR_BUFSHARE_NO_SERVER',
   /** The connection is closed (either side closed it, or it broke). */
   'ERR_BUFSHARE_CONNECTION_CLOSED',
+  /** A KMS output was asked to commit while its previous commit's page flip is still pending. Nothing was committed. */
+  'ERR_BUFSHARE_COMMIT_PENDING',
+  /** A KMS commit needs DRM master, and another process (a compositor, logind's session) holds it. */
+  'ERR_BUFSHARE_NOT_MASTER',
 ] as const;
 
 export type ErrorCode = (typeof ErrorCodes)[number];

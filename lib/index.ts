@@ -41,3 +41,4 @@ export {
 } from './ipc/protocol';
 export { Connection, Listener, type ConnectionEvents, type ConnectionOptions } from './ipc/transport';
 export { defaultSocketPath, DEFAULT_SOCKET_NAME } from './ipc/socket-path';
+export { KmsOutput, WritebackCapture, discoverKms, choosePipe, type KmsOutputOptions, type FlipEvent, type OutputFrame, type KmsInfo } from './kms';
