@@ -4,7 +4,7 @@ export { KmsProperties, type KmsProperty, type KmsObjectType } from './propertie
 export { edidMonitorName } from './edid';
 export { parseInFormats } from './in-formats';
 export type { KmsModeInfo } from './native-types';
-export { KmsOutput, type KmsOutputOptions, type FlipEvent, type OutputFrame } from './output';
+export { KmsOutput, type KmsOutputOptions, type FlipEvent, type OutputFrame, type DirectScanoutBuffer, type DirectScanoutRefusal } from './output';
 export { WritebackCapture } from './writeback';
 export { ScanoutBuffer } from './scanout-buffer';
 export { choosePipe, type KmsPipe, type PipeChoice } from './pipe';

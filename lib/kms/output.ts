@@ -40,6 +40,7 @@ import { DamageHistory } from './damage-history';
 import { discoverKms, type KmsInfo, type KmsWritebackConnector } from './discovery';
 import type { DrmEventRaw, DrmEventWatcherNative, KmsModeInfo } from './native-types';
 import { addPlane, choosePipe, modeName, type KmsPipe, type PipeChoice } from './pipe';
+import { addFramebuffer } from './framebuffer';
 import { ScanoutBuffer } from './scanout-buffer';
 import { WritebackCapture } from './writeback';
 
@@ -85,6 +86,24 @@ interface OutputEvents {
 
 type BufferState = 'free' | 'queued' | 'front';
 
+interface DirectFrame {
+  readonly fbId: number;
+  readonly onReplaced: () => void;
+}
+
+/** What direct scanout needs of a client's buffer (a SharedBuffer has all of it). */
+export interface DirectScanoutBuffer {
+  readonly width: number;
+  readonly height: number;
+  readonly format: FormatInfo;
+  readonly modifier: bigint;
+  readonly planes: readonly { readonly offset: number; readonly stride: number }[];
+  export(): { readonly descriptor: { readonly fds: readonly string[] }; readonly fds: readonly number[] };
+}
+
+/** Why a buffer was not scanned out directly (the caller composites it instead). */
+export type DirectScanoutRefusal = 'size' | 'format' | 'no-dmabuf' | 'import' | 'test-only' | 'legacy' | 'modeset';
+
 interface Slot {
   readonly buffer: ScanoutBuffer;
   state: BufferState;
@@ -122,21 +141,26 @@ export class KmsOutput extends EventEmitter<OutputEvents> {
   /** The writeback connector drives the CRTC without the display connector (see commitAtomic). */
   private writebackOnly = false;
   private frameCounter = 0;
-  private pendingFrame: { frame: number; slot: Slot } | undefined;
+  private pendingFrame: { frame: number; slot?: Slot; direct?: DirectFrame } | undefined;
+  /** The client buffer on screen, when the last completed flip was a direct scanout. */
+  private frontDirect: DirectFrame | undefined;
+  /** Imported GEM handles may be closed right after ADDFB2 only on an fd no allocator shares (see commitDirect). */
+  private readonly ownsHandles: boolean;
   private nextCapture: WritebackCapture | undefined;
   private closed = false;
 
   static open(options: KmsOutputOptions): KmsOutput {
     const device = typeof options.device === 'string' ? DrmDevice.open(options.device, { master: true }) : options.device.ref();
     try {
-      return new KmsOutput(device, options);
+      return new KmsOutput(device, options, typeof options.device === 'string');
     } finally {
       device.unref(); // the output holds its own reference
     }
   }
 
-  private constructor(device: DrmDevice, options: KmsOutputOptions) {
+  private constructor(device: DrmDevice, options: KmsOutputOptions, ownFd: boolean) {
     super();
+    this.ownsHandles = ownFd;
     if (device.type === 'render') {
       throw new BufshareError('ERR_BUFSHARE_RENDER_NODE', `${device.path} is a render node: it cannot drive a display; use a card node (/dev/dri/card*)`);
     }
@@ -310,6 +334,97 @@ export class KmsOutput extends EventEmitter<OutputEvents> {
     native.kmsPageFlip(fd, this.pipe.crtc.id, buffer.fbId, id);
   }
 
+  /**
+   * Direct scanout: puts a client's buffer itself on the primary plane, zero
+   * copies, when it covers the output exactly, is opaque (no alpha, or
+   * `opaque` says its alpha is all ones), can be imported (its dma-buf) and the
+   * display accepts it (an atomic TEST_ONLY decides, never a guess from caps).
+   * Returns the frame number, or a refusal reason: then composite it instead.
+   *
+   * `onReplaced` runs once, when the flip that takes the buffer off screen has
+   * completed (or at close()): release the buffer to its client only then.
+   * `damage` is recorded for the output's own buffers' age, as in commit().
+   */
+  commitDirect(buffer: DirectScanoutBuffer, onReplaced: () => void, options: { damage?: Region | readonly Rect[]; opaque?: boolean } = {}): number | DirectScanoutRefusal {
+    this.checkOpen();
+    if (this.pendingFrame) {
+      throw new BufshareError('ERR_BUFSHARE_COMMIT_PENDING', `frame ${this.pendingFrame.frame} is still waiting for its page flip; commit after the 'flip' event`);
+    }
+    if (this.api !== 'atomic') return 'legacy'; // TEST_ONLY decides, and legacy has none
+    if (!this.modesetDone) return 'modeset'; // the first frame is the output's own modeset
+    if (buffer.width !== this.width || buffer.height !== this.height) return 'size';
+    if ((buffer.format.hasAlpha && !options.opaque) || buffer.planes.length !== 1) return 'format';
+    if (!this.pipe.primary.formats.includes(buffer.format.fourcc) && !this.pipe.primary.formats.includes(resolveFormat(buffer.format.opaque).fourcc)) return 'format';
+    const exported = buffer.export();
+    const at = exported.descriptor.fds.indexOf('buffer');
+    if (at < 0) return 'no-dmabuf';
+    const fd = this.device.fd;
+    let fbId: number;
+    try {
+      const handle = native.drmPrimeFdToHandle(fd, exported.fds[at]!);
+      // An opaque view of an alpha format where the plane lacks the alpha one.
+      const fourcc = this.pipe.primary.formats.includes(buffer.format.fourcc) && !buffer.format.hasAlpha ? buffer.format.fourcc : resolveFormat(buffer.format.opaque).fourcc;
+      try {
+        fbId = addFramebuffer(this.device, { width: buffer.width, height: buffer.height, fourcc, handle, pitch: buffer.planes[0]!.stride, offset: buffer.planes[0]!.offset, modifier: buffer.modifier });
+      } finally {
+        // The framebuffer holds the GEM object. The handle name is ours to close only
+        // on our own fd: on a shared one, importing a buffer that an allocator made on
+        // the same file returns the allocator's own handle.
+        if (this.ownsHandles) native.drmGemClose(fd, handle);
+      }
+    } catch (e) {
+      debug('kms', `direct scanout: cannot import the buffer: ${(e as Error).message}`);
+      return 'import';
+    }
+    const req = addPlane(new AtomicRequest(), this.pipe.primary, this.pipe.crtc.id, fbId, this.width, this.height);
+    try {
+      req.commit(fd, { testOnly: true });
+    } catch (e) {
+      native.kmsRmFb(fd, fbId);
+      if (isErrno(e, 'EACCES', 'EPERM')) throw new BufshareError('ERR_BUFSHARE_NOT_MASTER', `${this.device} is not DRM master`, { cause: e });
+      debug('kms', `direct scanout refused by TEST_ONLY: ${(e as Error).message}`);
+      return 'test-only';
+    }
+    const capture = this.nextCapture;
+    this.nextCapture = undefined;
+    const id = this.frameCounter + 1;
+    try {
+      if (capture) {
+        req.set(this.writebackConnector!.properties, 'WRITEBACK_FB_ID', capture.fbId);
+        req.outFence(this.writebackConnector!.properties, 'WRITEBACK_OUT_FENCE_PTR');
+      }
+      const fences = req.commit(fd, { nonblock: true, pageFlipEvent: true, userData: id });
+      if (capture) capture.setFence(fences[0] ?? -1);
+    } catch (e) {
+      native.kmsRmFb(fd, fbId);
+      throw e;
+    }
+    const region = options.damage === undefined ? Region.full(this.width, this.height)
+      : (options.damage instanceof Region ? options.damage : Region.from(options.damage)).clip(this.width, this.height);
+    this.frameCounter = id;
+    this.pendingFrame = { frame: id, direct: { fbId, onReplaced } };
+    this.history.push(region);
+    return id;
+  }
+
+  /** The framebuffers of the output's own (composition) buffers. */
+  get ownFramebuffers(): number[] {
+    return this.slots.map((s) => s.buffer.fbId);
+  }
+
+  /** The framebuffer on the primary plane now, as the kernel reports it. */
+  get planeFramebuffer(): number {
+    return native.kmsGetPlane(this.device.fd, this.pipe.primary.id).fbId;
+  }
+
+  private dropDirect(direct: DirectFrame): void {
+    try {
+      native.kmsRmFb(this.device.fd, direct.fbId);
+    } finally {
+      direct.onReplaced();
+    }
+  }
+
   private onEvents(events: DrmEventRaw[] | null, errno?: string): void {
     if (events === null) {
       this.emit('error', new BufshareError('ERR_BUFSHARE_SYSCALL', `reading DRM events from ${this.device} failed: ${errno ?? 'unknown'}`, { syscall: 'read', ...(errno ? { errno } : {}) }));
@@ -323,8 +438,13 @@ export class KmsOutput extends EventEmitter<OutputEvents> {
         continue;
       }
       for (const s of this.slots) if (s.state === 'front') s.state = 'free';
-      pending.slot.state = 'front';
+      // The flip that replaced a scanned-out client buffer has completed: only now
+      // is it off screen, so only now may its client draw into it again.
+      const replaced = this.frontDirect;
+      this.frontDirect = pending.direct;
+      if (pending.slot) pending.slot.state = 'front';
       this.pendingFrame = undefined;
+      if (replaced) this.dropDirect(replaced);
       this.emit('flip', {
         frame: pending.frame, sequence: e.sequence, sec: e.sec, usec: e.usec,
         timeNs: BigInt(e.sec) * 1_000_000_000n + BigInt(e.usec) * 1000n, crtcId: e.crtcId,
@@ -346,6 +466,10 @@ export class KmsOutput extends EventEmitter<OutputEvents> {
     this.closed = true;
     this.watcher.stop();
     this.nextCapture = undefined;
+    // Removing the framebuffers turns the plane off: nothing of the client's stays on screen.
+    for (const d of [this.pendingFrame?.direct, this.frontDirect]) if (d) this.dropDirect(d);
+    this.pendingFrame = undefined;
+    this.frontDirect = undefined;
     for (const s of this.slots) s.buffer.destroy();
     if (this.modeBlob) native.kmsDestroyBlob(this.device.fd, this.modeBlob);
     this.device.unref();

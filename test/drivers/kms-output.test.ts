@@ -13,10 +13,11 @@ import { expect } from 'chai';
 import { execFileSync } from 'node:child_process';
 import { closeSync, existsSync, openSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { DrmDevice, drmUnavailableReason, listDrmNodes } from '../../lib';
+import { DrmDevice, DumbAllocator, drmUnavailableReason, listDrmNodes, type GraphicsRegion } from '../../lib';
+import { Region } from '../../lib/region';
 import { copyRects } from '../../lib/copy';
-import { discoverKms, KmsOutput, type FlipEvent } from '../../lib/kms';
-import { MovingScene } from '../helpers/kms-scene';
+import { discoverKms, KmsOutput, type FlipEvent, type WritebackCapture } from '../../lib/kms';
+import { firstDifference, MovingScene } from '../helpers/kms-scene';
 
 function kmsCards(): { path: string; driver: string }[] {
   const out: { path: string; driver: string }[] = [];
@@ -47,6 +48,29 @@ function nextFlip(output: KmsOutput, timeoutMs = 5000): Promise<FlipEvent> {
 function vkmsCrcDir(cardPath: string): string {
   if (!existsSync('/sys/kernel/debug/dri')) execFileSync('mount', ['-t', 'debugfs', 'debugfs', '/sys/kernel/debug']);
   return `/sys/kernel/debug/dri/${cardPath.replace(/^.*card/, '')}/crtc-0/crc`;
+}
+
+/**
+ * Waits for a writeback capture; returns 1 when vkms stalled it (see the writeback
+ * test) and it was recovered by turning the composer on through the CRC source.
+ */
+function waitCapture(capture: WritebackCapture, cardPath: string): number {
+  try {
+    capture.wait(500);
+    return 0;
+  } catch {
+    const crc = vkmsCrcDir(cardPath);
+    writeFileSync(join(crc, 'control'), 'auto');
+    const data = openSync(join(crc, 'data'), 'r'); // opening it turns the composer on
+    try {
+      capture.wait(3000);
+    } catch (e) {
+      throw new Error(`${(e as Error).message}, even with vkms's composer forced on`);
+    } finally {
+      closeSync(data);
+    }
+    return 1;
+  }
 }
 
 function busyWait(ms: number): void {
@@ -101,19 +125,9 @@ describe('KmsOutput', function () {
         expect(flip.frame).to.equal(id);
         if (check) {
           try {
-            capture.wait(500);
-          } catch {
-            stalls++;
-            const crc = vkmsCrcDir(vkms!.path);
-            writeFileSync(join(crc, 'control'), 'auto');
-            const data = openSync(join(crc, 'data'), 'r'); // opening it turns the composer on
-            try {
-              capture.wait(3000);
-            } catch (e) {
-              throw new Error(`frame ${i}: ${(e as Error).message}, even with vkms's composer forced on`);
-            } finally {
-              closeSync(data);
-            }
+            stalls += waitCapture(capture, vkms!.path);
+          } catch (e) {
+            throw new Error(`frame ${i}: ${(e as Error).message}`);
           }
           const diff = scene.firstDifference(capture.region);
           if (diff) {
@@ -133,6 +147,84 @@ describe('KmsOutput', function () {
     } finally {
       capture.destroy();
       output.close();
+      scene.destroy();
+    }
+  });
+
+  it('vkms: a fullscreen client buffer is scanned out directly (its pixels on screen, zero copies, released only after the flip replacing it), then composition takes over again', async function () {
+    const vkms = cards.find((c) => c.driver === 'vkms');
+    if (!vkms) {
+      console.log('      skipped: no vkms on this kernel (the harness builds it for 6.12)');
+      this.skip();
+    }
+    const output = KmsOutput.open({ device: vkms!.path, mode: '640x480', writeback: true });
+    const scene = new MovingScene(output.width, output.height);
+    const capture = output.createCapture();
+    const clients = new DumbAllocator({ device: vkms!.path }); // the clients' buffers, as the server allocates them
+    const swapchain = [0, 1].map(() => clients.allocate({ width: output.width, height: output.height, format: 'XRGB8888', usage: 'hardware' }));
+    const released: number[] = [];
+    const check = async (what: string, expected: GraphicsRegion): Promise<void> => {
+      waitCapture(capture, vkms!.path);
+      const diff = firstDifference(capture.region, expected);
+      if (diff) throw new Error(`${what}: pixel (${diff.x}, ${diff.y}) is 0x${diff.actual.toString(16)}, expected 0x${diff.expected.toString(16)}`);
+      await new Promise((r) => setTimeout(r, 20)); // see the writeback test: let vkms clean the job up
+    };
+    try {
+      // Frame 1: composition (and the modeset).
+      let frame = output.acquire();
+      copyRects(scene.reference, frame.region, output.repaintRegion(frame, Region.full(output.width, output.height)));
+      output.capture(capture);
+      output.commit(frame);
+      await nextFlip(output);
+      await check('composited frame 1', scene.reference);
+
+      // Refusals: the wrong size, and alpha nobody vouched for.
+      const small = clients.allocate({ width: 320, height: 240, format: 'XRGB8888', usage: 'hardware' });
+      const argb = clients.allocate({ width: output.width, height: output.height, format: 'ARGB8888', usage: 'hardware' });
+      expect(output.commitDirect(small, () => {})).to.equal('size');
+      expect(output.commitDirect(argb, () => {})).to.equal('format');
+      small.destroy();
+      argb.destroy();
+
+      // Frames 2..9: the fullscreen client, scanned out.
+      const own = output.ownFramebuffers;
+      for (let i = 0; i < 8; i++) {
+        const buffer = swapchain[i % 2]!;
+        const region = buffer.map({ mode: 'readwrite' });
+        for (let y = 0; y < region.height; y++) region.pixels32.fill((0xff000000 | (i * 0x1f0b07 + y * 0x010203)) >>> 0, y * region.stride32, y * region.stride32 + region.width);
+        if (i % 2 === 0) output.capture(capture);
+        const id = output.commitDirect(buffer, () => released.push(i));
+        expect(id, `client frame ${i}`).to.be.a('number');
+        expect(released, 'nothing released before the replacing flip').to.not.include(i - 1);
+        const flip = await nextFlip(output);
+        expect(flip.frame).to.equal(id);
+        expect(released, 'the replaced client buffer is released once its replacement is on screen').to.deep.equal(i === 0 ? [] : [...Array(i).keys()]);
+        const onPlane = output.planeFramebuffer;
+        expect(own, 'the plane shows a client framebuffer, not one of the output\'s').to.not.include(onPlane);
+        expect(onPlane).to.not.equal(0);
+        if (i % 2 === 0) await check(`client frame ${i}`, region);
+        region.unmap();
+      }
+      expect(released).to.deep.equal([0, 1, 2, 3, 4, 5, 6]);
+
+      // The client stops covering the output: composition again, with buffer age (the
+      // output's buffers are many frames old: they are repainted whole).
+      for (let i = 0; i < 6; i++) {
+        const damage = scene.step();
+        frame = output.acquire();
+        copyRects(scene.reference, frame.region, output.repaintRegion(frame, damage));
+        if (i % 2 === 0) output.capture(capture);
+        output.commit(frame, damage);
+        await nextFlip(output);
+        if (i === 0) expect(released, 'the last client buffer is released by the first composited flip').to.deep.equal([0, 1, 2, 3, 4, 5, 6, 7]);
+        expect(own).to.include(output.planeFramebuffer);
+        if (i % 2 === 0) await check(`composited frame after direct scanout ${i}`, scene.reference);
+      }
+    } finally {
+      capture.destroy();
+      output.close();
+      for (const b of swapchain) b.destroy();
+      clients.close();
       scene.destroy();
     }
   });

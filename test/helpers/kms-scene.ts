@@ -76,24 +76,36 @@ export class MovingScene {
   }
 
   /** The first pixel where `actual` differs from the reference, or undefined when equal (X byte ignored). */
-  firstDifference(actual: GraphicsRegion): { x: number; y: number; expected: number; actual: number } | undefined {
-    const a = actual.pixels32;
-    const e = this.reference.pixels32;
-    const as = actual.stride32;
-    const es = this.reference.stride32;
-    for (let y = 0; y < this.height; y++) {
-      const rowA = Buffer.from(a.buffer, a.byteOffset + y * as * 4, this.width * 4);
-      const rowE = Buffer.from(e.buffer, e.byteOffset + y * es * 4, this.width * 4);
-      if (rowA.equals(rowE)) continue;
-      for (let x = 0; x < this.width; x++) {
-        if (((a[y * as + x]! ^ e[y * es + x]!) & 0xffffff) !== 0) return { x, y, expected: e[y * es + x]! >>> 0, actual: a[y * as + x]! >>> 0 };
-      }
-    }
-    return undefined;
+  firstDifference(actual: GraphicsRegion): PixelDifference | undefined {
+    return firstDifference(actual, this.reference);
   }
 
   destroy(): void {
     this.reference.unmap();
     this.buffer.destroy();
   }
+}
+
+export interface PixelDifference {
+  x: number;
+  y: number;
+  expected: number;
+  actual: number;
+}
+
+/** The first pixel where two 32-bit regions of one size differ (the X/alpha byte ignored), or undefined. */
+export function firstDifference(actual: GraphicsRegion, expected: GraphicsRegion): PixelDifference | undefined {
+  const a = actual.pixels32;
+  const e = expected.pixels32;
+  const as = actual.stride32;
+  const es = expected.stride32;
+  for (let y = 0; y < expected.height; y++) {
+    const rowA = Buffer.from(a.buffer, a.byteOffset + y * as * 4, expected.width * 4);
+    const rowE = Buffer.from(e.buffer, e.byteOffset + y * es * 4, expected.width * 4);
+    if (rowA.equals(rowE)) continue;
+    for (let x = 0; x < expected.width; x++) {
+      if (((a[y * as + x]! ^ e[y * es + x]!) & 0xffffff) !== 0) return { x, y, expected: e[y * es + x]! >>> 0, actual: a[y * as + x]! >>> 0 };
+    }
+  }
+  return undefined;
 }
