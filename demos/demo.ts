@@ -1,7 +1,7 @@
 /**
  * npm run demo: the compositor and both clients, as three processes.
  *
- *   npm run demo [-- --port N] [-- --headless --frames N --screenshot out.png]
+ *   npm run demo [-- --port N] [-- --headless --frames N --screenshot out.png] [-- --output kms[:/dev/dri/cardN]]
  *
  * Makes a private runtime directory (0700, in the temp dir) for the socket,
  * starts the compositor, waits until it listens, then starts basic and
@@ -21,6 +21,7 @@ import { parseArgs } from 'node:util';
 const { values } = parseArgs({
   options: {
     port: { type: 'string' }, headless: { type: 'boolean' }, frames: { type: 'string' }, screenshot: { type: 'string' },
+    output: { type: 'string' },
   },
 });
 
@@ -44,6 +45,7 @@ async function main(): Promise<void> {
   const runtimeDir = mkdtempSync(join(tmpdir(), 'bufshare-demo-')); // mkdtemp makes it 0700
   const socket = join(runtimeDir, 'bufshare-0');
   const compositorArgs = ['--socket', socket, '--port', values.port ?? '8080'];
+  if (values.output !== undefined) compositorArgs.push('--output', values.output); // kms[:/dev/dri/cardN]: a real screen too
   if (values.headless) {
     compositorArgs.push('--headless', '--wait-surfaces', '2', '--frames', values.frames ?? '90', '--screenshot', values.screenshot ?? 'screenshot.png');
   }
