@@ -113,11 +113,6 @@ export class DumbAllocator implements Allocator {
 
   constructor(options: DrmAllocatorOptions = {}) {
     this.device = deviceForAllocator(options.device, 'dumb', (d) => createDumbObject(d, 16, 16, resolveFormat('XRGB8888')).destroy());
-    if (this.device.type === 'render') {
-      this.device.unref();
-      throw new BufshareError('ERR_BUFSHARE_RENDER_NODE',
-        `${this.device.path} is a render node: the kernel refuses dumb buffers there; hand over a card node (/dev/dri/card*)`);
-    }
     this.capabilities = new CapabilityCache((w, h, f) => createDumbObject(this.device, w, h, f));
     debug('dumb', `opened ${this.device}`);
   }

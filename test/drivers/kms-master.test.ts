@@ -128,7 +128,12 @@ describe('DRM device ownership', function () {
       try {
         const device = DrmDevice.fromFd(fd);
         expect(device.type).to.equal('render');
-        expect(() => new DumbAllocator({ device })).to.throw(/render node/).with.property('code', 'ERR_BUFSHARE_RENDER_NODE');
+        const dumb = new DumbAllocator({ device });
+        try {
+          expect(() => dumb.allocate({ width: 8, height: 8, format: 'XRGB8888', usage: 'hardware' })).to.throw(/render node/).with.property('code', 'ERR_BUFSHARE_RENDER_NODE');
+        } finally {
+          dumb.close();
+        }
         let gbm: GbmAllocator | undefined;
         try {
           gbm = new GbmAllocator({ device });
