@@ -8,3 +8,4 @@ export { KmsOutput, type KmsOutputOptions, type FlipEvent, type OutputFrame, typ
 export { WritebackCapture } from './writeback';
 export { ScanoutBuffer } from './scanout-buffer';
 export { choosePipe, type KmsPipe, type PipeChoice } from './pipe';
+export { scanoutFrame } from './frame-scanout';

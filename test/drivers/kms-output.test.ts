@@ -13,10 +13,12 @@ import { expect } from 'chai';
 import { execFileSync } from 'node:child_process';
 import { closeSync, existsSync, openSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { DrmDevice, DumbAllocator, drmUnavailableReason, listDrmNodes, type GraphicsRegion } from '../../lib';
+import { BufferServer, DrmDevice, DumbAllocator, drmUnavailableReason, listDrmNodes, type Frame, type GraphicsRegion } from '../../lib';
+import { tempSocketDir } from '../helpers/ipc';
+import { runTs } from '../helpers/spawn';
 import { Region } from '../../lib/region';
 import { copyRects } from '../../lib/copy';
-import { discoverKms, KmsOutput, type FlipEvent, type WritebackCapture } from '../../lib/kms';
+import { discoverKms, KmsOutput, scanoutFrame, type FlipEvent, type WritebackCapture } from '../../lib/kms';
 import { firstDifference, MovingScene } from '../helpers/kms-scene';
 
 function kmsCards(): { path: string; driver: string }[] {
@@ -231,6 +233,68 @@ describe('KmsOutput', function () {
       for (const b of swapchain) b.destroy();
       clients.close();
       scene.destroy();
+    }
+  });
+
+  it('vkms: a client process\'s fullscreen frames are scanned out (scanoutFrame), each released only after the flip replacing it; the screen shows exactly what the client drew', async function () {
+    const vkms = cards.find((c) => c.driver === 'vkms');
+    if (!vkms) {
+      console.log('      skipped: no vkms on this kernel (the harness builds it for 6.12)');
+      this.skip();
+    }
+    const output = KmsOutput.open({ device: vkms!.path, mode: '640x480', writeback: true });
+    const capture = output.createCapture();
+    const allocator = new DumbAllocator({ device: vkms!.path });
+    const sock = tempSocketDir();
+    const server = await BufferServer.listen({ path: sock.path, allocator });
+    const FRAMES = 10;
+    const errors: string[] = [];
+    let direct = 0;
+    try {
+      const first = output.acquire();
+      first.region.pixels32.fill(0xff202020);
+      output.commit(first);
+      await nextFlip(output);
+      const shown: Frame[] = [];
+      server.on('frame', (frame) => {
+        void (async () => {
+          try {
+            if (output.pending) await nextFlip(output);
+            const captureThis = shown.length % 2 === 0;
+            if (captureThis) output.capture(capture);
+            const previous = shown[shown.length - 1];
+            const r = scanoutFrame(output, frame);
+            if (typeof r !== 'number') throw new Error(`frame ${shown.length} not scanned out: ${r}`);
+            direct++;
+            shown.push(frame);
+            if (previous && previous.released) throw new Error(`frame ${shown.length - 2} released before the flip replacing it`);
+            const flip = await nextFlip(output);
+            if (flip.frame !== r) throw new Error(`flip for frame ${flip.frame}, expected ${r}`);
+            if (previous && !previous.released) throw new Error(`frame ${shown.length - 2} not released after the flip replacing it`);
+            if (frame.released) throw new Error(`frame ${shown.length - 1} released while on screen`);
+            if (captureThis) {
+              waitCapture(capture, vkms!.path);
+              const diff = firstDifference(capture.region, frame.region);
+              if (diff) throw new Error(`frame ${shown.length - 1}: pixel (${diff.x}, ${diff.y}) is 0x${diff.actual.toString(16)}, expected 0x${diff.expected.toString(16)}`);
+              await new Promise((res) => setTimeout(res, 20));
+            }
+            frame.surface.frameDone();
+          } catch (e) {
+            errors.push((e as Error).message);
+            frame.surface.frameDone();
+          }
+        })();
+      });
+      const child = await runTs('test/drivers/kms-client-child.ts', [sock.path, String(output.width), String(output.height), String(FRAMES)]);
+      expect(errors).to.deep.equal([]);
+      expect(child.stdout.trim(), child.stderr).to.equal(`done ${FRAMES}`);
+      expect(direct).to.equal(FRAMES);
+    } finally {
+      capture.destroy();
+      output.close();
+      await server.close();
+      allocator.close();
+      sock.cleanup();
     }
   });
 
