@@ -23,7 +23,9 @@
         "src-native/gbm.cc",
         "src-native/udmabuf.cc",
         "src-native/socket.cc",
-        "src-native/fence.cc"
+        "src-native/fence.cc",
+        "src-native/kms.cc",
+        "src-native/drm_events.cc"
       ],
       "include_dirs": ["<!(node -p \"require('node-addon-api').include_dir\")"],
       "defines": ["NAPI_VERSION=8", "NODE_ADDON_API_DISABLE_DEPRECATED"],

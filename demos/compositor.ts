@@ -13,13 +13,20 @@
  *     --screenshot FILE      headless: the PNG to write (default screenshot.png)
  *     --wait-surfaces K      headless: start counting frames once K surfaces show pixels (default 1)
  *     --wayland NAME         also take Wayland clients: a name in $XDG_RUNTIME_DIR or an absolute path
+ *     --output kms[:CARD]    also show the output on a display through KMS (the first card
+ *                            with a connected screen, or CARD, e.g. /dev/dri/card1); the size
+ *                            becomes the screen's mode unless --size is given. Needs DRM master:
+ *                            run it from a free VT (no X or Wayland session on that card)
  *
  * Prints "socket: PATH", "wayland: WAYLAND_DISPLAY=NAME" (with --wayland) and
  * "viewer: URL" (or "screenshot: FILE") on stdout.
  * SIGINT/SIGTERM close the server (the socket file goes with it) and exit 0.
  */
 import { parseArgs } from 'node:util';
+import { DrmDevice, listDrmNodes } from '../lib';
+import { discoverKms, KmsOutput } from '../lib/kms';
 import { Compositor } from './compositor/compositor';
+import { KmsPresenter } from './compositor/kms-presenter';
 import { writePng } from './compositor/png';
 import { DEFAULT_VIEWER_PORT, ViewerServer } from './compositor/viewer-server';
 
@@ -35,15 +42,42 @@ function intOption(value: string | undefined, name: string, fallback: number, mi
   return n;
 }
 
+/** `kms` or `kms:/dev/dri/cardN`: the given card, else the first with a connected screen. */
+function openKmsOutput(spec: string): KmsOutput {
+  const m = /^kms(?::(.+))?$/.exec(spec) ?? usage(`--output must be kms or kms:/dev/dri/cardN, got ${spec}`);
+  let card: string | undefined = m[1];
+  if (card === undefined) {
+    card = listDrmNodes().filter((n) => n.type === 'card').map((n) => n.path).find((path) => {
+      try {
+        const d = DrmDevice.open(path);
+        try {
+          return discoverKms(d).connectors.some((c) => c.status === 'connected');
+        } finally {
+          d.unref();
+        }
+      } catch {
+        return false;
+      }
+    });
+    if (card === undefined) usage('--output kms: no DRM card with a connected screen here');
+  }
+  try {
+    return KmsOutput.open({ device: card });
+  } catch (e) {
+    usage(`--output ${spec}: ${(e as Error).message}`);
+  }
+}
+
 async function main(): Promise<void> {
   const { values } = parseArgs({
     options: {
       socket: { type: 'string' }, port: { type: 'string' }, size: { type: 'string' }, refresh: { type: 'string' },
       placement: { type: 'string' }, headless: { type: 'boolean' }, frames: { type: 'string' },
-      screenshot: { type: 'string' }, 'wait-surfaces': { type: 'string' }, wayland: { type: 'string' },
+      screenshot: { type: 'string' }, 'wait-surfaces': { type: 'string' }, wayland: { type: 'string' }, output: { type: 'string' },
     },
   });
-  const size = /^(\d+)x(\d+)$/.exec(values.size ?? '1280x720') ?? usage(`--size must be WxH, got ${values.size}`);
+  const kms = values.output === undefined ? undefined : openKmsOutput(values.output);
+  const size = /^(\d+)x(\d+)$/.exec(values.size ?? (kms ? `${kms.width}x${kms.height}` : '1280x720')) ?? usage(`--size must be WxH, got ${values.size}`);
   const placement = values.placement ?? 'tile';
   if (placement !== 'tile' && placement !== 'cascade') usage(`--placement must be tile or cascade, got ${placement}`);
   const refreshHz = intOption(values.refresh, 'refresh', 60, 1, 240);
@@ -60,6 +94,11 @@ async function main(): Promise<void> {
     wayland.on('surface', (s) => console.log(`wayland client ${s.client.pid}: window ${s.width}x${s.height} ${s.format.name} "${s.title ?? ''}"`));
     wayland.on('error', (e) => console.error(`compositor: ${e.message}`));
   }
+  if (kms) {
+    const presenter = new KmsPresenter(compositor, kms);
+    console.log(`kms: ${kms.device} ${kms.pipe.connector.name} ${kms.width}x${kms.height}@${kms.mode.vrefresh} (${kms.api})`);
+    process.on('exit', () => console.log(`kms: ${presenter.commits} frames committed, ${presenter.copied} pixels copied`));
+  }
   compositor.server.on('error', (e) => console.error(`compositor: ${e.message}`));
   compositor.server.on('disconnect', (client, reason) => console.log(`client ${client.pid} left: ${reason}`));
   compositor.server.on('surface', (s) => console.log(`client ${s.client.pid}: surface ${s.width}x${s.height} ${s.format.name}, ${s.kind} buffers, ${s.access} access`));
@@ -71,6 +110,7 @@ async function main(): Promise<void> {
     stopping = true;
     await viewer?.close();
     await compositor.close();
+    kms?.close();
     process.exit(code);
   };
   process.on('SIGINT', () => void stop(0));

@@ -62,6 +62,10 @@ export const ErrorCodes = [
   'ERR_BUFSHARE_NATIVE_UNAVAILABLE',
   /** A peer, or the kernel (a fence that never signalled), did not answer in time. */
   'ERR_BUFSHARE_TIMEOUT',
+  /** A KMS output was asked to commit while its previous commit's page flip is still pending. Nothing was committed. */
+  'ERR_BUFSHARE_COMMIT_PENDING',
+  /** A KMS commit needs DRM master, and another process (a compositor, logind's session) holds it. */
+  'ERR_BUFSHARE_NOT_MASTER',
 ] as const;
 
 export type ErrorCode = (typeof ErrorCodes)[number];

@@ -11,6 +11,7 @@ import { readPageSize } from './page-size';
 
 // node-gyp-build ships no types: it takes the package root and returns the loaded addon.
 const nodeGypBuild = require('node-gyp-build') as (root: string) => unknown;
+import type { DrmEventRaw, DrmEventWatcherNative, KmsConstants, KmsNative } from './kms/native-types';
 
 export interface FdStat {
   size: number;
@@ -21,7 +22,7 @@ export interface FdStat {
   seekSize: number;
 }
 
-export interface NativeConstants {
+export interface NativeConstants extends KmsConstants {
   F_SEAL_SEAL: number;
   F_SEAL_SHRINK: number;
   F_SEAL_GROW: number;
@@ -150,7 +151,7 @@ export interface MappingStats {
 export const PROT_READ = 1;
 export const PROT_WRITE = 2;
 
-interface Addon {
+interface Addon extends KmsNative {
   constants: NativeConstants;
   // fd.cc
   close(fd: number): void;
@@ -532,4 +533,40 @@ export function openStream(fd: number, onEvent: (status: number, events: number)
     shutdownRead: wrap(() => raw.shutdownRead()),
     close: wrap(() => raw.close()),
   };
+}
+
+// KMS (src-native/kms.cc): every function takes a DRM fd it does not own.
+export const drmIsMaster = wrap(addon.drmIsMaster);
+export const drmDropMaster = wrap(addon.drmDropMaster);
+export const drmSetMaster = wrap(addon.drmSetMaster);
+export const drmSetClientCap = wrap(addon.drmSetClientCap);
+export const kmsGetResources = wrap(addon.kmsGetResources);
+export const kmsGetConnector = wrap(addon.kmsGetConnector);
+export const kmsGetEncoder = wrap(addon.kmsGetEncoder);
+export const kmsGetCrtc = wrap(addon.kmsGetCrtc);
+export const kmsGetPlaneIds = wrap(addon.kmsGetPlaneIds);
+export const kmsGetPlane = wrap(addon.kmsGetPlane);
+export const kmsGetProperties = wrap(addon.kmsGetProperties);
+export const kmsGetProperty = wrap(addon.kmsGetProperty);
+export const kmsGetBlob = wrap(addon.kmsGetBlob);
+export const kmsCreateBlob = wrap(addon.kmsCreateBlob);
+export const kmsDestroyBlob = wrap(addon.kmsDestroyBlob);
+export const kmsAddFb2 = wrap(addon.kmsAddFb2);
+export const kmsRmFb = wrap(addon.kmsRmFb);
+export const kmsSetCrtc = wrap(addon.kmsSetCrtc);
+export const kmsPageFlip = wrap(addon.kmsPageFlip);
+export const kmsAtomic = wrap(addon.kmsAtomic);
+export const drmPrimeFdToHandle = wrap(addon.drmPrimeFdToHandle);
+/** poll(POLLIN) with a timeout, blocking: for fences known to signal soon (writeback). */
+export const waitReadable = wrap(addon.waitReadable);
+
+/** Watches a borrowed DRM fd for events on the loop (src-native/drm_events.cc). */
+export function openDrmEventWatcher(fd: number, onEvents: (events: DrmEventRaw[] | null, errno?: string) => void): DrmEventWatcherNative {
+  let raw: DrmEventWatcherNative;
+  try {
+    raw = new (requireAddon().DrmEventWatcher)(fd, onEvents);
+  } catch (e) {
+    throw fromNativeError(e);
+  }
+  return { start: wrap(() => raw.start()), stop: wrap(() => raw.stop()), readNow: wrap(() => raw.readNow()) };
 }

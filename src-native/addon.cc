@@ -7,8 +7,10 @@
 #include "damage_plan.h"
 #include "drm.h"
 #include "fence.h"
+#include "drm_events.h"
 #include "fd.h"
 #include "gbm.h"
+#include "kms.h"
 #include "map.h"
 #include "shm.h"
 #include "udmabuf.h"
@@ -26,6 +28,8 @@ static Napi::Object InitAddon(Napi::Env env, Napi::Object exports) {
   bufshare::InitSocket(env, exports);
   bufshare::InitFence(env, exports);
   bufshare::InitDamagePlan(env, exports);
+  bufshare::InitKms(env, exports);
+  bufshare::InitDrmEvents(env, exports);
   return exports;
 }
 

@@ -15,6 +15,8 @@ import { debug } from '../debug';
 import type { ClientAccess } from '../descriptor';
 import { BufshareError } from '../errors';
 import { probeMachine, type HardwareChoice } from '../probe/probe';
+import { DrmDevice } from '../drm/device';
+import type { DrmDeviceOption } from './device-option';
 import { DumbAllocator } from './dumb';
 import { allocatorFromEnv, deviceFromEnv, type AllocatorChoice } from './env';
 import { GbmAllocator } from './gbm';
@@ -25,8 +27,12 @@ import { UdmabufAllocator } from './udmabuf';
 export interface AutoAllocatorOptions {
   /** Backend for hardware requests; default BUFSHARE_ALLOCATOR, else 'auto'. */
   readonly allocator?: AllocatorChoice;
-  /** DRM node for dumb/gbm; default BUFSHARE_DEVICE, else chosen by the probe. */
-  readonly device?: string;
+  /**
+   * DRM node for dumb/gbm; default BUFSHARE_DEVICE, else chosen by the probe. A
+   * DrmDevice (e.g. DrmDevice.fromFd on the compositor's fd) is allocated on as
+   * given: borrowed, never closed by the allocator.
+   */
+  readonly device?: DrmDeviceOption;
   /** 'shadow' forces shadow access on every hardware buffer. */
   readonly access?: ClientAccess | 'auto';
 }
@@ -80,8 +86,9 @@ export class AutoAllocator implements Allocator {
 
   private resolve(): Allocator | null {
     const choice = this.options.allocator ?? allocatorFromEnv() ?? 'auto';
-    const device = this.options.device ?? deviceFromEnv();
-    const drm = device ? { device } : {};
+    const given = this.options.device ?? deviceFromEnv();
+    const drm = given !== undefined ? { device: given } : {};
+    const device = given instanceof DrmDevice ? given.path : given;
     switch (choice) {
       case 'shm':
         this.reason = this.options.allocator ? "allocator: 'shm' was chosen" : 'BUFSHARE_ALLOCATOR=shm';
@@ -105,8 +112,9 @@ export class AutoAllocator implements Allocator {
     this.choice = best;
     debug('auto', `hardware allocator: ${best.kind}${best.device ? ` on ${best.device} (${best.driver})` : ''}, client access ${best.clientAccess}`);
     try {
-      if (best.kind === 'gbm') return new GbmAllocator({ device: best.device! });
-      if (best.kind === 'dumb') return new DumbAllocator({ device: best.device! });
+      const on = given instanceof DrmDevice ? given : best.device!;
+      if (best.kind === 'gbm') return new GbmAllocator({ device: on });
+      if (best.kind === 'dumb') return new DumbAllocator({ device: on });
       return new UdmabufAllocator();
     } catch (e) {
       throw new BufshareError('ERR_BUFSHARE_NOT_AVAILABLE', `the probe chose ${best.kind} but it could not be opened: ${(e as Error).message}`, { cause: e });

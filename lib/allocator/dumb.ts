@@ -10,13 +10,13 @@
  */
 import { debug } from '../debug';
 import { DrmDevice } from '../drm/device';
-import { pickCardNode } from '../drm/pick';
 import { BufshareError, isErrno } from '../errors';
 import { formats, MODIFIER_LINEAR, resolveFormat, type FormatInfo } from '../format';
 import { checkDimensions } from '../layout';
 import { mapDumb } from '../mapping/dumb-mapping';
 import * as native from '../native';
-import { deviceFromEnv, forcedShadowReason } from './env';
+import { deviceForAllocator, type DrmDeviceOption } from './device-option';
+import { forcedShadowReason } from './env';
 import { CapabilityCache, createHardwareBuffer, exportOnce, type HardwareBuffer, type RawBuffer } from './hardware-buffer';
 import { checkLinearModifiers } from './shm';
 import type { AllocateRequest, Allocator } from './types';
@@ -97,8 +97,12 @@ export function createDumbObject(device: DrmDevice, width: number, height: numbe
 }
 
 export interface DrmAllocatorOptions {
-  /** The DRM node to open (default: BUFSHARE_DEVICE, else the first card node that can allocate). */
-  readonly device?: string;
+  /**
+   * The DRM node to open (default: BUFSHARE_DEVICE, else the first card node that
+   * can allocate), or a DrmDevice to allocate on (e.g. DrmDevice.fromFd(fd) on the
+   * compositor's own fd: borrowed, never closed by the allocator).
+   */
+  readonly device?: DrmDeviceOption;
 }
 
 export class DumbAllocator implements Allocator {
@@ -108,8 +112,7 @@ export class DumbAllocator implements Allocator {
   private closed = false;
 
   constructor(options: DrmAllocatorOptions = {}) {
-    const path = options.device ?? deviceFromEnv() ?? pickCardNode('dumb', (d) => createDumbObject(d, 16, 16, resolveFormat('XRGB8888')).destroy());
-    this.device = DrmDevice.open(path);
+    this.device = deviceForAllocator(options.device, 'dumb', (d) => createDumbObject(d, 16, 16, resolveFormat('XRGB8888')).destroy());
     this.capabilities = new CapabilityCache((w, h, f) => createDumbObject(this.device, w, h, f));
     debug('dumb', `opened ${this.device}`);
   }

@@ -9,14 +9,14 @@
  */
 import { debug } from '../debug';
 import { DrmDevice } from '../drm/device';
-import { pickCardNode } from '../drm/pick';
 import { BufshareError, isErrno } from '../errors';
 import { formats, modifierToString, resolveFormat, type FormatInfo } from '../format';
 import { checkDimensions } from '../layout';
 import { mapGbm } from '../mapping/gbm-mapping';
 import * as native from '../native';
 import type { DrmAllocatorOptions } from './dumb';
-import { deviceFromEnv, forcedShadowReason } from './env';
+import { deviceForAllocator } from './device-option';
+import { forcedShadowReason } from './env';
 import { CapabilityCache, createHardwareBuffer, exportOnce, type HardwareBuffer, type RawBuffer } from './hardware-buffer';
 import type { AllocateRequest, Allocator } from './types';
 
@@ -134,6 +134,22 @@ export function createGbmObject(gbm: GbmDevice, width: number, height: number, f
   };
 }
 
+/**
+ * GBM on a render node works where the driver renders without KMS (real GPUs);
+ * Mesa's kms_swrast (virtual GPUs) needs dumb buffers, which render nodes refuse.
+ * Find out at once, with one small buffer, rather than at the first client's.
+ */
+function checkRenderNodeAllocates(gbm: GbmDevice): void {
+  try {
+    createGbmObject(gbm, 16, 16, resolveFormat('XRGB8888')).destroy();
+  } catch (e) {
+    gbm.close();
+    if ((e as BufshareError).code === 'ERR_BUFSHARE_RENDER_NODE') throw e;
+    throw new BufshareError('ERR_BUFSHARE_RENDER_NODE',
+      `${gbm.drm.path} is a render node and gbm (${gbm.backend}, driver ${gbm.drm.driver.name}) cannot allocate there: ${(e as Error).message}; hand over a card node (/dev/dri/card*)`, { cause: e });
+  }
+}
+
 export class GbmAllocator implements Allocator {
   readonly name = 'gbm' as const;
   readonly gbm: GbmDevice;
@@ -142,7 +158,7 @@ export class GbmAllocator implements Allocator {
 
   constructor(options: DrmAllocatorOptions = {}) {
     native.gbmLoad();
-    const path = options.device ?? deviceFromEnv() ?? pickCardNode('gbm', (d) => {
+    const drm = deviceForAllocator(options.device, 'gbm', (d) => {
       const g = new GbmDevice(d);
       try {
         createGbmObject(g, 16, 16, resolveFormat('XRGB8888')).destroy();
@@ -150,12 +166,12 @@ export class GbmAllocator implements Allocator {
         g.close();
       }
     });
-    const drm = DrmDevice.open(path);
     try {
       this.gbm = new GbmDevice(drm);
     } finally {
       drm.unref();
     }
+    if (drm.type === 'render') checkRenderNodeAllocates(this.gbm);
     this.capabilities = new CapabilityCache((w, h, f) => createGbmObject(this.gbm, w, h, f));
     debug('gbm', `opened ${drm} with gbm backend ${this.gbm.backend}`);
   }

@@ -8,6 +8,7 @@ import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { probeMachine } from '../probe';
 import { parseProbeArgs, PROBE_USAGE, UsageError } from './args';
+import { probeKms, renderKmsReport } from './kms-report';
 import { renderProbeReport } from './probe-report';
 import { withQuietStderr } from './quiet-stderr';
 import { wantsColor } from './table';
@@ -48,10 +49,11 @@ export function main(argv: readonly string[]): number {
     width: args.width, height: args.height, format: args.format.name, ...(args.device !== undefined ? { device: args.device } : {}),
   });
   const report = args.verbose ? probe() : withQuietStderr(probe);
+  const kms = report.drm.available ? (args.verbose ? probeKms(args.device) : withQuietStderr(() => probeKms(args.device))) : [];
   if (args.json) {
-    process.stdout.write(`${JSON.stringify({ tool: 'bufshare-probe', version: packageVersion(), ...report }, null, 2)}\n`);
+    process.stdout.write(`${JSON.stringify({ tool: 'bufshare-probe', version: packageVersion(), ...report, kms }, null, 2)}\n`);
   } else {
-    process.stdout.write(`${renderProbeReport(report, packageVersion(), wantsColor(process.stdout))}\n`);
+    process.stdout.write(`${renderProbeReport(report, packageVersion(), wantsColor(process.stdout))}\n\n${renderKmsReport(kms, wantsColor(process.stdout))}\n`);
   }
   return report.verdict.hardware || args.exitZero ? 0 : 1;
 }

@@ -6,6 +6,7 @@
  */
 import { existsSync, readdirSync, readFileSync, readlinkSync } from 'node:fs';
 import { basename, join } from 'node:path';
+import { debug } from '../debug';
 import { BufshareError } from '../errors';
 import * as native from '../native';
 
@@ -143,13 +144,52 @@ export function describeNode(node: DrmNode): DrmNodeDescription {
   }
 }
 
-/** open(path, O_RDWR | O_CLOEXEC), with a missing or forbidden node as ERR_BUFSHARE_NOT_AVAILABLE. */
-export function openNode(path: string): number {
+export interface OpenNodeOptions {
+  /**
+   * Keep DRM master if the open made this fd master (default false: it is dropped
+   * at once). Only a program that drives the display itself asks for it.
+   */
+  readonly master?: boolean;
+}
+
+/**
+ * open(path, O_RDWR | O_CLOEXEC), with a missing or forbidden node as ERR_BUFSHARE_NOT_AVAILABLE.
+ *
+ * The first process to open a card node while no master exists becomes DRM master
+ * (DESIGN.md). An allocator or a probe that kept it would stop the compositor's own
+ * KMS, or a logind/libseat session, from becoming master: unless `master` is asked
+ * for, it is dropped right after the open.
+ */
+export function openNode(path: string, options: OpenNodeOptions = {}): number {
+  let fd: number;
   try {
-    return native.drmOpen(path);
+    fd = native.drmOpen(path);
   } catch (e) {
     const errno = (e as BufshareError).errno;
     const why = errno === 'ENOENT' ? 'no such device' : errno === 'EACCES' || errno === 'EPERM' ? 'permission denied (join the video/render group)' : (e as Error).message;
     throw new BufshareError('ERR_BUFSHARE_NOT_AVAILABLE', `DRM device ${path} not available: ${why}`, { cause: e, ...(errno ? { errno, syscall: 'open' } : {}) });
+  }
+  if (!options.master) releaseMasterGainedByOpen(fd, path);
+  return fd;
+}
+
+/**
+ * Drops DRM master if `fd` holds it. Since Linux 5.8 the process that became
+ * master by opening may drop it without CAP_SYS_ADMIN; where the kernel refuses,
+ * the fd stays master and debug output says so (DrmDevice.isMaster reports it).
+ */
+export function releaseMasterGainedByOpen(fd: number, path: string): void {
+  let master: boolean;
+  try {
+    master = native.drmIsMaster(fd);
+  } catch {
+    return; // Not a DRM fd the test applies to: nothing was gained.
+  }
+  if (!master) return;
+  try {
+    native.drmDropMaster(fd);
+    debug('drm', `${path}: dropped the DRM master this open gained`);
+  } catch (e) {
+    debug('drm', `${path}: this open made us DRM master and dropping it failed (${(e as Error).message}); another process cannot modeset until the device is closed`);
   }
 }

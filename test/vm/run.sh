@@ -59,11 +59,12 @@ DEV=()
 IFS=, read -ra G <<<"$GPUS"
 for g in "${G[@]}"; do
   case $g in
-    bochs) DEV+=(-device bochs-display) ;;   # bochs-drm, no VGA legacy
-    std) DEV+=(-device VGA) ;;               # bochs-drm too, as -vga std
-    virtio) DEV+=(-device virtio-gpu-pci) ;; # virtio_gpu, 2D (no virgl under TCG)
-    qxl) DEV+=(-device qxl) ;;               # qxl
-    cirrus) DEV+=(-device cirrus-vga) ;;     # cirrus (6.1) / cirrus-qemu (6.12)
+    # ids name the devices for QMP screendump (qmp-screendump.js)
+    bochs) DEV+=(-device bochs-display,id=gpu-bochs) ;;   # bochs-drm, no VGA legacy
+    std) DEV+=(-device VGA,id=gpu-std) ;;                 # bochs-drm too, as -vga std
+    virtio) DEV+=(-device virtio-gpu-pci,id=gpu-virtio) ;; # virtio_gpu, 2D (no virgl under TCG)
+    qxl) DEV+=(-device qxl,id=gpu-qxl) ;;                 # qxl
+    cirrus) DEV+=(-device cirrus-vga,id=gpu-cirrus) ;;    # cirrus (6.1) / cirrus-qemu (6.12)
     none | "") ;;
     *) echo "run.sh: unknown gpu '$g'" >&2; exit 2 ;;
   esac
@@ -83,6 +84,8 @@ trap 'rm -rf "$JOB"' EXIT
     esac
     printf 'export %s=%q\n' "$v" "${!v}"
   done
+  # Where the guest asks the host for QMP screendumps (see qmp-screendump.js).
+  printf 'export BUFSHARE_VM_SCREENDUMP=%q\n' "$JOB/screendump"
   printf 'cd %q || exit 99\n' "$WORK"
   printf '%q ' "$@"; echo
 } >"$JOB/cmd.sh"
@@ -92,13 +95,18 @@ if [ -n "${BUFSHARE_VM_VERBOSE:-}" ]; then APPEND+=" loglevel=4 bufshare.verbose
 fs() { # TAG DIR [OPTS]: a virtio-9p share
   echo "-fsdev local,id=$1,path=$2,security_model=none$3 -device virtio-9p-pci,fsdev=$1,mount_tag=$1"
 }
+# qemu's monitor on a host socket, served to the guest as screendumps on request.
+mkdir -p "$JOB/screendump"
+node "$HERE/qmp-screendump.js" "$JOB/qmp.sock" "$JOB/screendump" &
+QMP_HELPER=$!
+trap 'kill "$QMP_HELPER" 2>/dev/null || true; rm -rf "$JOB"' EXIT
 t0=$EPOCHREALTIME
 set +e
 # TCG only (no KVM on these hosts); thread=multi lets --smp 2 use two host cores.
 # shellcheck disable=SC2046  # fs() output is meant to be split
 timeout -k 5 "$TIMEOUT" qemu-system-x86_64 -nodefaults -no-user-config -machine q35 \
   -accel tcg,thread=multi,tb-size=256 -cpu max -smp "$SMP" -m "$MEM" \
-  -display none -serial stdio -no-reboot \
+  -display none -serial stdio -no-reboot -qmp "unix:$JOB/qmp.sock,server=on,wait=off" \
   -kernel "$KIMG" -initrd "$KDIR/initramfs.cpio" -append "$APPEND" \
   -device virtio-rng-pci \
   $(fs hostroot / ,readonly=on,multidevs=remap) $(fs work "$WORK" ,multidevs=remap) $(fs job "$JOB" "") \

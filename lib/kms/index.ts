@@ -1,0 +1,11 @@
+/** KMS: discovery of what a card can display (lib/kms/discovery). */
+export { discoverKms, enableClientCaps, preferredMode, formatName, type KmsInfo, type KmsConnector, type KmsWritebackConnector, type KmsCrtc, type KmsPlane, type KmsClientCaps, type PlaneType, type ConnectorStatus } from './discovery';
+export { KmsProperties, type KmsProperty, type KmsObjectType } from './properties';
+export { edidMonitorName } from './edid';
+export { parseInFormats } from './in-formats';
+export type { KmsModeInfo } from './native-types';
+export { KmsOutput, type KmsOutputOptions, type FlipEvent, type OutputFrame, type DirectScanoutBuffer, type DirectScanoutRefusal } from './output';
+export { WritebackCapture } from './writeback';
+export { ScanoutBuffer } from './scanout-buffer';
+export { choosePipe, type KmsPipe, type PipeChoice } from './pipe';
+export { scanoutFrame } from './frame-scanout';
