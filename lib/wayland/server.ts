@@ -46,7 +46,7 @@ import type { InterfaceSpec } from './spec';
 import type { SurfaceHost, WaylandFrame, WaylandSurface } from './surface';
 import type { DynamicNewId } from './wire';
 import * as native from '../native';
-import { DEFAULT_FENCE_TIMEOUT_MS } from '../ipc/server-client';
+import { DEFAULT_FENCE_TIMEOUT_MS } from '../sync/implicit-fences';
 
 export interface WaylandServerOptions {
   /** Socket name in $XDG_RUNTIME_DIR, or an absolute path. Default 'wayland-bufshare'. */
