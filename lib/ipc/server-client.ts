@@ -19,7 +19,7 @@ import { resolveFormat, type FormatInfo } from '../format';
 import { computeLayout } from '../layout';
 import type { GraphicsRegion } from '../mapping/graphics-region';
 import { HardwareBuffer } from '../allocator/hardware-buffer';
-import { implicitFencesSignalled, waitForImplicitFences } from '../sync/implicit-fences';
+import { DEFAULT_FENCE_TIMEOUT_MS, implicitFencesSignalled, waitForImplicitFences } from '../sync/implicit-fences';
 import { LingeringExports } from './lingering-exports';
 import * as native from '../native';
 import { damageFromQuads } from './damage';
@@ -40,12 +40,7 @@ export const SIGBUS_GUARD_SLOTS = 4096;
  */
 export const CLIENT_GUARD_SHARE = SIGBUS_GUARD_SLOTS / 8;
 
-/**
- * Milliseconds a submitted hardware buffer's write fences may take before its
- * client is disconnected with ERR_BUFSHARE_TIMEOUT (a GPU frame takes a few ms;
- * a fence that never signals must not hold a surface's frames forever).
- */
-export const DEFAULT_FENCE_TIMEOUT_MS = 2000;
+export { DEFAULT_FENCE_TIMEOUT_MS };
 
 /** What a ServerClient needs from its server. */
 export interface ServerClientHost {

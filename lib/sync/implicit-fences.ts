@@ -26,6 +26,14 @@ import * as native from '../native';
 
 export type FenceAccess = 'read' | 'write';
 
+/**
+ * Milliseconds a client's buffer's write fences may take before the server ends
+ * that client with ERR_BUFSHARE_TIMEOUT (a GPU frame takes a few ms; a fence that
+ * never signals must not hold a surface's frames forever). The bufshare server's
+ * hardware buffers and the Wayland server's linux-dmabuf buffers alike.
+ */
+export const DEFAULT_FENCE_TIMEOUT_MS = 2000;
+
 export interface FenceWaitOptions {
   /** 'read': wait for write fences (to read); 'write': wait for every fence (to write). */
   readonly access: FenceAccess;

@@ -26,6 +26,14 @@ export interface WaylandBuffer {
    * read (the pool was truncated under the buffer).
    */
   hold(): BufferHold;
+  /**
+   * A buffer with implicit fences (a client's dma-buf): undefined when its write
+   * fences have signalled (it may be read now), else a promise that resolves once
+   * they have, rejects with ERR_BUFSHARE_TIMEOUT after `timeoutMs`, or with the
+   * signal's reason when aborted. hold() must wait for it: DMA_BUF_IOCTL_SYNC
+   * would otherwise block the whole server on a fence that never signals.
+   */
+  whenReadable?(timeoutMs: number, signal: AbortSignal): Promise<void> | undefined;
 }
 
 const buffers = new WeakMap<Resource<unknown>, WaylandBuffer>();

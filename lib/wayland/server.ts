@@ -41,11 +41,12 @@ import * as protocols from './protocol/wayland';
 import * as xdg from './protocol/xdg-shell';
 import * as dmabufProtocol from './protocol/linux-dmabuf';
 import { wl_callback, wl_registry } from './protocol/wayland';
-import type { Implementation, Resource } from './resource';
+import { ProtocolError, type Implementation, type Resource } from './resource';
 import type { InterfaceSpec } from './spec';
 import type { SurfaceHost, WaylandFrame, WaylandSurface } from './surface';
 import type { DynamicNewId } from './wire';
 import * as native from '../native';
+import { DEFAULT_FENCE_TIMEOUT_MS } from '../sync/implicit-fences';
 
 export interface WaylandServerOptions {
   /** Socket name in $XDG_RUNTIME_DIR, or an absolute path. Default 'wayland-bufshare'. */
@@ -63,6 +64,12 @@ export interface WaylandServerOptions {
    * none. Default: the first render node (else card node) found; none without /dev/dri.
    */
   readonly dmabufDevice?: string | false;
+  /**
+   * How long a committed linux-dmabuf buffer's write fences may take to signal
+   * before its client is ended (wl_display.error, 'clientError' with
+   * ERR_BUFSHARE_TIMEOUT). Default DEFAULT_FENCE_TIMEOUT_MS, as the bufshare server's.
+   */
+  readonly fenceTimeoutMs?: number;
 }
 
 export interface WaylandServerEvents {
@@ -73,6 +80,8 @@ export interface WaylandServerEvents {
   surfaceDestroyed: [surface: WaylandSurface];
   /** A refused connection or a failed accept; the server goes on. */
   error: [error: BufshareError];
+  /** The server ended a client for a reason outside the protocol's error codes (a dma-buf whose fences never signalled: ERR_BUFSHARE_TIMEOUT); 'disconnect' follows. */
+  clientError: [client: WaylandClient, error: BufshareError];
 }
 
 export class WaylandServer extends EventEmitter<WaylandServerEvents> {
@@ -103,6 +112,10 @@ export class WaylandServer extends EventEmitter<WaylandServerEvents> {
     for (const spec of [...Object.values(protocols), ...Object.values(xdg), ...Object.values(dmabufProtocol)]) this.interfaces.set(spec.name, spec);
     this.allowUids = new Set(options.allowUids ?? [process.getuid?.() ?? 0]);
     this.maxClients = options.maxClients ?? 64;
+    const fenceTimeoutMs = options.fenceTimeoutMs ?? DEFAULT_FENCE_TIMEOUT_MS;
+    if (!Number.isFinite(fenceTimeoutMs) || fenceTimeoutMs < 0) {
+      throw new BufshareError('ERR_BUFSHARE_INVALID_ARGUMENT', `fenceTimeoutMs must be a non-negative number, got ${String(fenceTimeoutMs)}`);
+    }
     this.keymap = createKeymap();
     const serials = { nextSerial: () => this.nextSerial() };
     const now = (): number => performance.now() - this.epoch;
@@ -117,6 +130,14 @@ export class WaylandServer extends EventEmitter<WaylandServerEvents> {
       pointer: (s, e: SurfacePointerInput) => this.seat.pointer(s, e),
       keyboard: (s, e: SurfaceKeyboardInput) => this.seat.keyboard(s, e),
       now,
+      fenceTimeoutMs,
+      fenceFailed: (s, error) => {
+        const client = s.client;
+        if (client.closed) return;
+        this.emit('clientError', client, error);
+        // No interface has an error code for this; wl_display's implementation error is what libwayland offers a compositor.
+        client.fail(new ProtocolError(client.display, DISPLAY_ERROR.implementation, `${error.code}: wl_surface ${s.id}: ${error.message}`));
+      },
     };
     const output: OutputInfo = { width: 1280, height: 720, refreshMilliHz: 60000, name: 'BUFSHARE-1', ...options.output };
     this.globals.push(

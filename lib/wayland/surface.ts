@@ -13,6 +13,7 @@
  * own pool memory (see globals/shm.ts for how it is kept safe).
  */
 import { EventEmitter } from 'eventemitter3';
+import { BufshareError } from '../errors';
 import type { FormatInfo } from '../format';
 import type { GraphicsRegion } from '../mapping/graphics-region';
 import { Region, type Rect } from '../region';
@@ -22,7 +23,7 @@ import type {
 import { bufferOf, type BufferHold, type WaylandBuffer } from './buffer';
 import type { WaylandClient } from './client';
 import { wl_callback, wl_surface } from './protocol/wayland';
-import type { Resource } from './resource';
+import { ProtocolError, type Resource } from './resource';
 
 const SURFACE_ERROR = wl_surface.enums.error as { invalid_scale: number; invalid_transform: number; invalid_size: number; invalid_offset: number };
 
@@ -35,6 +36,10 @@ export interface SurfaceHost {
   keyboard(surface: WaylandSurface, event: SurfaceKeyboardInput): void;
   /** Milliseconds, for frame callbacks and input events. */
   now(): number;
+  /** How long a committed dma-buf's write fences may take to signal. */
+  readonly fenceTimeoutMs: number;
+  /** A commit's fences never signalled (or could not be waited for): the server ends that client. */
+  fenceFailed(surface: WaylandSurface, error: BufshareError): void;
 }
 
 /** A role's hooks (xdg_toplevel, wl_subsurface). */
@@ -137,6 +142,13 @@ export class WaylandSurface extends EventEmitter<CompositorSurfaceEvents> implem
   private isDestroyed = false;
   private toplevelTitle: string | undefined;
   private toplevelAppId: string | undefined;
+  /**
+   * The presentation of the last commit still held back by implicit fences:
+   * later commits queue behind it, so a surface's frames stay in commit order.
+   */
+  private presenting: Promise<void> | undefined;
+  /** Cancels fence waits when the surface (or its client) goes. */
+  private readonly fenceWaits = new AbortController();
 
   constructor(resource: Resource<WaylandSurface>, host: SurfaceHost) {
     super();
@@ -328,41 +340,95 @@ export class WaylandSurface extends EventEmitter<CompositorSurfaceEvents> implem
     if (state.scale !== undefined) this.scale = state.scale;
     if (state.transform !== undefined) this.transform = state.transform;
     if (state.buffer !== undefined) this.buffer = state.buffer ?? undefined;
-    for (const cb of state.callbacks) this.callbacks.push(cb);
     // Children's cached state is applied with their parent's (wl_subsurface sync mode).
     for (const child of this.children) child.applyCached();
     this.role?.afterApply?.(this);
-    if (this.role?.shown !== true) return;
-    if (this.buffer === undefined) {
-      if (this.announced) {
-        this.announced = false;
-        this.host.withdraw(this);
-      }
+    const callbacks = state.callbacks;
+    if (this.role?.shown !== true) {
+      this.callbacks.push(...callbacks);
       return;
     }
     const buffer = this.buffer;
-    const newBuffer = state.buffer !== undefined;
-    if (!newBuffer && state.callbacks.length === 0) return;
-    if (buffer.resource.destroyed) {
-      // Contents are gone with their buffer; nothing new to show, but the client waits for its callbacks.
-      this.frameDone();
+    if (buffer === undefined) {
+      this.present(() => {
+        this.callbacks.push(...callbacks);
+        if (this.announced) {
+          this.announced = false;
+          this.host.withdraw(this);
+        }
+      });
       return;
     }
+    const newBuffer = state.buffer !== undefined;
+    if (!newBuffer && callbacks.length === 0) return;
     let damage: Region;
     if (!this.announced || previous === undefined || previous.width !== buffer.width || previous.height !== buffer.height || !newBuffer) {
       damage = newBuffer ? Region.full(buffer.width, buffer.height) : Region.empty;
     } else {
       damage = this.bufferDamage(state, buffer);
     }
-    const frame = new WaylandFrame(this, buffer, damage);
-    if (!this.announced) {
-      this.announced = true;
-      this.host.announce(this);
-    } else if (previous !== undefined && (previous.width !== buffer.width || previous.height !== buffer.height)) {
-      this.emit('resize', this.width, this.height);
+    const resized = previous !== undefined && (previous.width !== buffer.width || previous.height !== buffer.height);
+    // Every frame of a fenced buffer waits, re-shown ones too: hold()'s DMA_BUF_IOCTL_SYNC would block on its fences.
+    const readable = buffer.resource.destroyed ? undefined : buffer.whenReadable?.(this.host.fenceTimeoutMs, this.fenceWaits.signal);
+    this.present(() => {
+      this.callbacks.push(...callbacks);
+      if (buffer.resource.destroyed) {
+        // Contents are gone with their buffer; nothing new to show, but the client waits for its callbacks.
+        this.frameDone();
+        return;
+      }
+      const frame = new WaylandFrame(this, buffer, damage);
+      if (!this.announced) {
+        this.announced = true;
+        this.host.announce(this);
+      } else if (resized) {
+        this.emit('resize', this.width, this.height);
+      }
+      this.emit('frame', frame);
+      this.host.frame(frame);
+    }, readable);
+  }
+
+  /**
+   * Runs a commit's presentation now, or once `readable` resolved and every earlier
+   * held-back commit of this surface was presented. A surface destroyed meanwhile
+   * presents nothing more; a wait that fails ends the client.
+   */
+  private present(step: () => void, readable?: Promise<void>): void {
+    if (this.presenting === undefined && readable === undefined) {
+      step();
+      return;
     }
-    this.emit('frame', frame);
-    this.host.frame(frame);
+    // Rejections are handled in the chain below; this stops Node reporting one that settles before its turn.
+    readable?.catch(() => {});
+    const before = this.presenting ?? Promise.resolve();
+    const presented: Promise<void> = before.then(() => readable).then(
+      () => this.presentLater(step),
+      (e: unknown) => {
+        if (this.isDestroyed || this.fenceWaits.signal.aborted) return;
+        const error = e instanceof BufshareError ? e : new BufshareError('ERR_BUFSHARE_TIMEOUT', String(e));
+        this.host.fenceFailed(this, error);
+      },
+    ).finally(() => {
+      if (this.presenting === presented) this.presenting = undefined;
+    });
+    this.presenting = presented;
+  }
+
+  /** A presentation step run from a promise: its errors go where a synchronous request's would. */
+  private presentLater(step: () => void): void {
+    if (this.isDestroyed || this.client.closed) return;
+    try {
+      step();
+    } catch (e) {
+      if (e instanceof ProtocolError) {
+        this.client.fail(e);
+        return;
+      }
+      process.nextTick(() => {
+        throw e; // a compositor listener threw after a fence wait: as uncaught as when it throws synchronously
+      });
+    }
   }
 
   /** Surface damage scaled into buffer coordinates (transforms other than normal damage everything), plus buffer damage, clipped. */
@@ -380,6 +446,7 @@ export class WaylandSurface extends EventEmitter<CompositorSurfaceEvents> implem
   destroy(reason: string): void {
     if (this.isDestroyed) return;
     this.isDestroyed = true;
+    this.fenceWaits.abort(new BufshareError('ERR_BUFSHARE_CONNECTION_CLOSED', `surface ${this.id} is gone: ${reason}`));
     if (this.parent !== undefined) {
       const i = this.parent.children.indexOf(this);
       if (i >= 0) this.parent.children.splice(i, 1);

@@ -13,16 +13,16 @@
  * `failed` (create) or invalid_wl_buffer (create_immed), never a crash. Frames
  * bracket the read with DMA_BUF_IOCTL_SYNC (START|READ while held, END at release).
  *
- * Implicit sync: NOT waited for here yet. The write fences of a client's dma-buf
- * must signal before its frame is emitted; the one mechanism for that (poll the
- * dma-buf fd for readiness on libuv) is lib/sync (issue 15); its hook is
- * WaylandSurface.apply, before the WaylandFrame is made, for buffers whose
- * `needsFenceWait` is true.
+ * Implicit sync: the write fences of a client's dma-buf must signal before its
+ * frame is made (whenReadable, with lib/sync's poll of the dma-buf on libuv, the
+ * mechanism the bufshare server uses for its hardware buffers); WaylandSurface
+ * holds the commit back until then and ends the client when they never do.
  */
 import { statSync } from 'node:fs';
 import { lookupFormat, MODIFIER_LINEAR, formats as allFormats, type FormatInfo } from '../../format';
 import { GraphicsRegion } from '../../mapping/graphics-region';
 import * as native from '../../native';
+import { implicitFencesSignalled, waitForImplicitFences } from '../../sync/implicit-fences';
 import { registerBuffer, type BufferHold, type WaylandBuffer } from '../buffer';
 import type { WaylandClient } from '../client';
 import type { Global } from '../global';
@@ -56,8 +56,6 @@ class DmabufBuffer implements WaylandBuffer {
   readonly width: number;
   readonly height: number;
   readonly format: FormatInfo;
-  /** Its fences must signal before a frame of it is shown (see the module comment). */
-  readonly needsFenceWait = true;
   private readonly fd: number;
   private readonly offset: number;
   private readonly stride: number;
@@ -92,6 +90,13 @@ class DmabufBuffer implements WaylandBuffer {
   }
 
   private readonly acquire: () => () => void;
+
+  whenReadable(timeoutMs: number, signal: AbortSignal): Promise<void> | undefined {
+    if (implicitFencesSignalled(this.fd, 'read')) return undefined;
+    // The fd must stay open while it is polled, even if the client destroys the wl_buffer meanwhile.
+    const unhold = this.acquire();
+    return waitForImplicitFences(this.fd, { access: 'read', timeoutMs, signal }).finally(unhold);
+  }
 
   hold(): BufferHold {
     const c = native.constants;
