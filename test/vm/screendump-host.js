@@ -133,7 +133,7 @@ async function qdevIdOfPci(address) {
   for (const b of buses) {
     for (const d of b.devices) {
       if (d.bus === bus && d.slot === slot && d.function === fn) {
-        if (!d.qdev_id) throw new Error(`PCI ${address} (${d.qdev_id === '' ? 'no id' : d.class_info?.desc ?? '?'}) has no qdev id`);
+        if (!d.qdev_id) throw new Error(`PCI ${address} (${d.class_info?.desc ?? 'class ' + d.class_info?.class}) has no qdev id: give its -device an id=`);
         return d.qdev_id;
       }
     }
