@@ -251,6 +251,7 @@ describe('KMS on emulated displays, read back with qemu screendump', function ()
 
         const event = await card.flip(second, 0x5d01);
         expect(event.type).to.equal('flip');
+        expect(event.crtcId, 'the flip event names our CRTC').to.equal(card.pipe.crtc.id);
         const shot2 = await screendump(display);
         const m2 = compare(shot2, 1, w, h, XRGB8888.bits);
         expect(m2.count, `${what}, after the flip to the second XRGB8888 buffer: ${m2.count} pixels differ: ${m2.first.join('; ')}`).to.equal(0);
