@@ -2,11 +2,12 @@
  * KMS on the emulated displays, read back independently (issue 12, "Emulated
  * displays"): for every card node backed by a qemu display device (bochs,
  * virtio-gpu, qxl, cirrus), become DRM master, put a dumb XRGB8888 buffer with a
- * known pattern on the primary plane (atomic modeset; SETCRTC where the driver has
- * no atomic), and compare what qemu's own `screendump` of that device shows with
+ * known pattern on the primary plane, and compare what qemu's own `screendump` of that device shows with
  * the pattern, pixel for pixel over the whole screen. Then flip to a second buffer
  * (a page flip with its event) and check the screen shows that one. Master is
- * dropped and everything closed at the end.
+ * dropped and everything closed at the end. Each card runs twice: atomic (modeset
+ * commit, then nonblocking commits with PAGE_FLIP_EVENT), and legacy (SETCRTC, then
+ * PAGE_FLIP), the path a driver without atomic gets; these drivers take both.
  *
  * The pattern is no flat colour: red and green ramps across and down, blue
  * changing every pixel in both directions, and a different mark in each corner,
@@ -115,7 +116,8 @@ class Card {
   private readonly events: DrmEventRaw[] = [];
   private readonly watcher: DrmEventWatcherNative;
 
-  constructor(readonly path: string) {
+  /** `legacy`: SETCRTC and PAGE_FLIP even where the driver has atomic. */
+  constructor(readonly path: string, readonly legacy: boolean) {
     // A plain open, as a compositor's: master if nobody holds it, else ask for it.
     this.fd = native.drmOpen(path);
     try {
@@ -152,10 +154,14 @@ class Card {
     return buffer;
   }
 
-  /** Lights the pipe up with `fb` (blocking): atomic where the driver has it, else SETCRTC. */
+  get atomic(): boolean {
+    return this.kms.caps.atomic && !this.legacy;
+  }
+
+  /** Lights the pipe up with `fb` (blocking): an atomic modeset, or SETCRTC. */
   modeset(fb: Scanout): void {
     const { connector, crtc, primary, mode } = this.pipe;
-    if (this.kms.caps.atomic) {
+    if (this.atomic) {
       this.modeBlob = native.kmsCreateBlob(this.fd, mode.raw);
       const req = addPlane(addModeset(new AtomicRequest(), this.pipe, this.modeBlob), primary, crtc.id, fb.fbId, mode.hdisplay, mode.vdisplay);
       req.commit(this.fd, { allowModeset: true });
@@ -169,7 +175,7 @@ class Card {
     const { crtc, primary } = this.pipe;
     this.watcher.start();
     try {
-      if (this.kms.caps.atomic) {
+      if (this.atomic) {
         new AtomicRequest().set(primary.properties, 'FB_ID', fb.fbId).commit(this.fd, { nonblock: true, pageFlipEvent: true, userData });
       } else {
         native.kmsPageFlip(this.fd, crtc.id, fb.fbId, userData);
@@ -230,15 +236,16 @@ describe('KMS on emulated displays, read back with qemu screendump', function ()
     for (const d of drivers) expect(EMULATED, `${d}: a display driver this test knows`).to.include(d);
   });
 
-  for (const { path, display } of cards) {
-    it(`${path}: a modeset shows the pattern pixel-exact, page flips show the next buffers (XRGB8888; RGB565 where the plane takes it)`, async () => {
-      const card = new Card(path);
+  for (const { path, display } of cards) for (const legacy of [false, true]) {
+    const how = legacy ? 'legacy SETCRTC + PAGE_FLIP' : 'atomic';
+    it(`${path} (${how}): a modeset shows the pattern pixel-exact, page flips show the next buffers (XRGB8888; RGB565 where the plane takes it)`, async () => {
+      const card = new Card(path, legacy);
       let closed = false;
       try {
         const { mode } = card.pipe;
         const w = mode.hdisplay;
         const h = mode.vdisplay;
-        const what = `${card.name} ${modeName(mode)}`;
+        const what = `${card.name} ${modeName(mode)} ${card.atomic ? 'atomic' : 'legacy'}`;
         const first = card.addBuffer(XRGB8888, 0);
         const second = card.addBuffer(XRGB8888, 1);
         card.modeset(first);
@@ -262,7 +269,7 @@ describe('KMS on emulated displays, read back with qemu screendump', function ()
         if (card.takes(RGB565)) {
           const third = card.addBuffer(RGB565, 0);
           // A legacy PAGE_FLIP may not change the format: SETCRTC there.
-          if (card.kms.caps.atomic) expect((await card.flip(third, 0x5d02)).type).to.equal('flip');
+          if (card.atomic) expect((await card.flip(third, 0x5d02)).type).to.equal('flip');
           else card.modeset(third);
           const shot3 = await screendump(display);
           const m3 = compare(shot3, 0, w, h, RGB565.bits);

@@ -24,6 +24,8 @@
 #   BUFSHARE_VM_VERBOSE=1  boot progress and kernel warnings on the console
 # In the guest: BUFSHARE_VM=<kernel release>, XDG_RUNTIME_DIR=/run/user/0 (tmpfs, 0700;
 # bind unix sockets there or in /tmp, never in the 9p work dir), HOME=/root (tmpfs).
+# BUFSHARE_VM_SCREENDUMP: where to ask the host for qemu's screendump of a display device
+# (test/drivers/support/screendump.ts; set when there is a display device and host node).
 set -euo pipefail
 HERE=$(dirname "$(readlink -f "$0")")
 CACHE=${BUFSHARE_VM_CACHE:-$HOME/.cache/bufshare-vm}
