@@ -1,0 +1,117 @@
+/**
+ * Independent readback of an emulated display, for driver tests in the VM: qemu's
+ * own `screendump` of the device, i.e. what the emulated hardware scans out, read
+ * without going through the kernel driver under test.
+ *
+ * How am I supposed to use this? In test/vm (run.sh exports BUFSHARE_VM_SCREENDUMP):
+ *   const reason = screendumpUnavailableReason(); // skip the test when set
+ *   const shot = await screendump(displayOfCard('/dev/dri/card3'));
+ *   shot.rgb[(y * shot.width + x) * 3]  // red of pixel (x, y)
+ *
+ * The request travels through the job's 9p dir to test/vm/screendump-host.js on the
+ * host, which asks qemu over QMP and writes a PPM (8 bits per channel, whatever the
+ * device's own depth: qemu converts with pixman) back into the same dir.
+ */
+import { existsSync, readFileSync, readlinkSync, renameSync, rmSync, writeFileSync } from 'node:fs';
+import { basename, join } from 'node:path';
+
+export interface Screendump {
+  /** The qdev id qemu dumped (run.sh names them bochs, virtio, qxl, cirrus, std). */
+  readonly device: string;
+  readonly width: number;
+  readonly height: number;
+  /** width * height * 3 bytes, R G B per pixel, rows top to bottom. */
+  readonly rgb: Uint8Array;
+}
+
+/** A display device: by qemu qdev id, or by PCI address as sysfs names it ("0000:00:05.0"). */
+export type DisplayRef = { readonly device: string } | { readonly pci: string };
+
+export interface ScreendumpOptions {
+  /** Give up after this long (default 30 s: a screendump under TCG takes ~0.1-1 s). */
+  readonly timeoutMs?: number;
+  /** For multi-head devices. */
+  readonly head?: number;
+}
+
+let counter = 0;
+
+/** Why there is no readback here, or undefined when there is. */
+export function screendumpUnavailableReason(): string | undefined {
+  const dir = process.env.BUFSHARE_VM_SCREENDUMP;
+  if (!dir) return 'BUFSHARE_VM_SCREENDUMP is not set: not in the test/vm harness (no qemu to ask)';
+  if (!existsSync(dir)) return `BUFSHARE_VM_SCREENDUMP=${dir} does not exist`;
+  return undefined;
+}
+
+/**
+ * The PCI display device behind a card node (/sys/class/drm/cardN/device), or
+ * undefined for a platform device (vgem, vkms): qemu shows nothing of those.
+ */
+export function displayOfCard(cardPath: string): DisplayRef | undefined {
+  let target: string;
+  try {
+    target = readlinkSync(`/sys/class/drm/${basename(cardPath)}/device`);
+  } catch {
+    return undefined;
+  }
+  const pci = basename(target);
+  return /^[0-9a-f]{4}:[0-9a-f]{2}:[0-9a-f]{2}\.[0-7]$/.test(pci) ? { pci } : undefined;
+}
+
+const sleep = (ms: number): Promise<void> => new Promise((resolve) => setTimeout(resolve, ms));
+
+/** Parses a binary PPM (P6, maxval 255) into RGB bytes. */
+export function parsePpm(data: Uint8Array): { width: number; height: number; rgb: Uint8Array } {
+  const fields: string[] = [];
+  let i = 0;
+  while (fields.length < 4) {
+    while (i < data.length && /\s/.test(String.fromCharCode(data[i]!))) i++;
+    if (data[i] === 0x23) { // '#': a comment to the end of the line
+      while (i < data.length && data[i] !== 0x0a) i++;
+      continue;
+    }
+    const start = i;
+    while (i < data.length && !/\s/.test(String.fromCharCode(data[i]!))) i++;
+    if (start === i) throw new Error('PPM: truncated header');
+    fields.push(Buffer.from(data.subarray(start, i)).toString('latin1'));
+  }
+  i++; // the single whitespace byte after maxval
+  const [magic, w, h, maxval] = fields as [string, string, string, string];
+  const width = Number(w);
+  const height = Number(h);
+  if (magic !== 'P6' || maxval !== '255' || !(width > 0) || !(height > 0)) {
+    throw new Error(`PPM: expected P6 with maxval 255, got ${magic} ${w}x${h} maxval ${maxval}`);
+  }
+  const size = width * height * 3;
+  if (data.length - i < size) throw new Error(`PPM: ${data.length - i} bytes of pixels, ${size} expected`);
+  return { width, height, rgb: data.subarray(i, i + size) };
+}
+
+/** Asks qemu (through the harness) for what `display` shows now. */
+export async function screendump(display: DisplayRef, options: ScreendumpOptions = {}): Promise<Screendump> {
+  const why = screendumpUnavailableReason();
+  if (why) throw new Error(`screendump: ${why}`);
+  const dir = process.env.BUFSHARE_VM_SCREENDUMP!;
+  const name = `sd-${process.pid}-${++counter}`;
+  const reply = join(dir, `${name}.reply`);
+  const tmp = join(dir, `.${name}.tmp`);
+  writeFileSync(tmp, JSON.stringify({ ...display, ...(options.head === undefined ? {} : { head: options.head }) }));
+  renameSync(tmp, join(dir, `${name}.req`)); // the host never reads half a request
+  const deadline = Date.now() + (options.timeoutMs ?? 30000);
+  try {
+    // 9p shows the guest nothing of the host's inotify: poll (each check is one 9p walk).
+    while (!existsSync(reply)) {
+      if (Date.now() > deadline) {
+        throw new Error(`screendump of ${JSON.stringify(display)}: no answer from the host in ${options.timeoutMs ?? 30000} ms (is test/vm/screendump-host.js running?)`);
+      }
+      await sleep(20);
+    }
+    const answer = JSON.parse(readFileSync(reply, 'utf8')) as { ok: boolean; device?: string; file?: string; error?: string };
+    if (!answer.ok) throw new Error(`screendump of ${JSON.stringify(display)}: ${answer.error ?? 'failed'}`);
+    const image = parsePpm(readFileSync(join(dir, answer.file!)));
+    return { device: answer.device!, ...image };
+  } finally {
+    for (const f of [`${name}.req`, `${name}.reply`, `${name}.ppm`]) rmSync(join(dir, f), { force: true });
+  }
+}
