@@ -83,8 +83,12 @@ describe('the probe agrees with the allocators', function () {
           // Render nodes refuse dumb buffers, and kms_swrast's gbm needs them.
           expect(n[kind].verdict.usable).to.equal(false);
           if (kind === 'dumb') {
-            // Refused when the allocator is made (since DrmDevice ownership), naming the node type.
-            expect(() => allocatorFor('dumb', node.path)).to.throw(/render node/).with.property('code', 'ERR_BUFSHARE_RENDER_NODE');
+            const onRender = allocatorFor('dumb', node.path);
+            try {
+              expect(() => onRender.allocate({ width: 8, height: 8, format: 'XRGB8888' })).to.throw(/use a card node/).with.property('code', 'ERR_BUFSHARE_RENDER_NODE');
+            } finally {
+              onRender.close();
+            }
           }
           continue;
         }
