@@ -26,13 +26,24 @@ else
   spec=$BUFSHARE_ASAN_SPEC
 fi
 export BUFSHARE_ADDON="$addon"
+# Programs that are not ours (xkbcomp for the Wayland keymap, the Wayland clients,
+# qemu for the screendump channel, chromium's launcher script and its tr) would
+# inherit LD_PRELOAD and report their own leaks (xkbcomp leaks by design; qemu's
+# coroutines make ASan warn). Shims first on PATH run them without the runtime.
+shims=$(mktemp -d)
+for prog in xkbcomp tr chromium weston weston-simple-shm weston-simple-damage foot qemu-system-x86_64; do
+  real=$(command -v "$prog" 2>/dev/null) || continue
+  printf '#!/bin/sh\nunset LD_PRELOAD\nexec %q "$@"\n' "$real" > "$shims/$prog"
+  chmod +x "$shims/$prog"
+done
+export PATH="$shims:$PATH"
 export BUFSHARE_TEST_SPEC="$spec"
 # malloc_context_size=2: see lsan.supp. To debug a finding, rerun with
 # malloc_context_size=30 for full allocation stacks.
 # log_path: every process (children included, whose stderr the tests may not
 # show) writes its report to $reports/asan.PID; any report fails the run.
 reports=$(mktemp -d)
-trap 'rm -rf "$reports"' EXIT
+trap 'rm -rf "$reports" "$shims"' EXIT
 export ASAN_OPTIONS="log_path=$reports/asan:detect_leaks=1:malloc_context_size=2:abort_on_error=0:exitcode=23:strict_string_checks=1:detect_stack_use_after_return=0"
 export LSAN_OPTIONS="suppressions=$root/test/sanitize/lsan.supp:print_suppressions=0"
 export UBSAN_OPTIONS="log_path=$reports/ubsan:print_stacktrace=1:halt_on_error=1"
