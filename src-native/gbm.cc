@@ -130,6 +130,16 @@ std::unordered_map<uint32_t, Bo> g_bos;
 // mapping per bo), so an address alone does not say which map an ArrayBuffer is.
 std::unordered_multimap<void*, BoMap*> g_maps;
 
+// A fresh id for a device or bo. Caller holds g_mutex. The counter wraps after
+// 2^32 allocations (days of a client creating and destroying hardware surfaces
+// in a long-lived compositor): an id still in use is skipped, never reassigned,
+// so a wrapped id cannot overwrite a live entry (leaking its bo and handing
+// another client's handle the new one). 0 is never an id.
+uint32_t FreshIdLocked() {
+  while (g_next_id == 0 || g_devices.count(g_next_id) != 0 || g_bos.count(g_next_id) != 0) g_next_id++;
+  return g_next_id++;
+}
+
 Napi::Value ThrowNotAvailable(Napi::Env env) {
   Napi::Error e = Napi::Error::New(env, "libgbm not available: " + g_load_error);
   e.Set("code", Napi::String::New(env, "ERR_BUFSHARE_NOT_AVAILABLE"));
@@ -196,7 +206,7 @@ static Napi::Value CreateDevice(const Napi::CallbackInfo& info) {
   gbm_device* dev = g_api.create_device(fd);
   if (!dev) return ThrowGbm(env, "gbm_create_device", errno);
   std::lock_guard<std::mutex> lock(g_mutex);
-  uint32_t id = g_next_id++;
+  uint32_t id = FreshIdLocked();
   g_devices[id] = Device{dev};
   return Napi::Number::New(env, id);
 }
@@ -268,7 +278,7 @@ static Napi::Value BoCreate(const Napi::CallbackInfo& info) {
     bo = g_api.bo_create(it->second.dev, width, height, format, flags);
     if (!bo) return ThrowGbm(env, "gbm_bo_create", errno);
   }
-  uint32_t boId = g_next_id++;
+  uint32_t boId = FreshIdLocked();
   g_bos[boId] = Bo{bo, id, width, height, format, {}};
   it->second.bos++;
   return Napi::Number::New(env, boId);
