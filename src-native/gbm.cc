@@ -41,6 +41,7 @@ struct GbmApi {
   uint32_t (*bo_get_offset)(gbm_bo*, int plane);     // optional
   uint64_t (*bo_get_modifier)(gbm_bo*);              // optional
   int (*bo_get_plane_count)(gbm_bo*);                // optional
+  uint32_t (*bo_get_stride_for_plane)(gbm_bo*, int plane);  // optional
   int (*bo_get_fd)(gbm_bo*);
   void* (*bo_map)(gbm_bo*, uint32_t x, uint32_t y, uint32_t w, uint32_t h, uint32_t flags, uint32_t* stride,
                   void** map_data);
@@ -84,6 +85,7 @@ bool Load() {
   want(g_api.bo_get_offset, "gbm_bo_get_offset");
   want(g_api.bo_get_modifier, "gbm_bo_get_modifier");
   want(g_api.bo_get_plane_count, "gbm_bo_get_plane_count");
+  want(g_api.bo_get_stride_for_plane, "gbm_bo_get_stride_for_plane");
   need(g_api.bo_get_fd, "gbm_bo_get_fd");
   need(g_api.bo_map, "gbm_bo_map");
   need(g_api.bo_unmap, "gbm_bo_unmap");
@@ -284,7 +286,9 @@ static Napi::Value BoCreate(const Napi::CallbackInfo& info) {
   return Napi::Number::New(env, boId);
 }
 
-// gbmBoInfo(bo) -> { handle, stride, offset, modifier: bigint, planeCount }.
+// gbmBoInfo(bo) -> { handle, stride, offset, modifier: bigint, planeCount, planes: [{offset, stride}] }.
+// planes lists every plane (at most 4, DRM's limit); a modifier's aux planes
+// live in the same dma-buf at their own offsets on the drivers Mesa supports.
 static Napi::Value BoInfo(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
   uint32_t id;
@@ -300,7 +304,18 @@ static Napi::Value BoInfo(const Napi::CallbackInfo& info) {
   // DRM_FORMAT_MOD_INVALID where the library cannot tell.
   uint64_t mod = g_api.bo_get_modifier ? g_api.bo_get_modifier(bo) : 0x00ffffffffffffffULL;
   o.Set("modifier", Napi::BigInt::New(env, mod));
-  o.Set("planeCount", Napi::Number::New(env, g_api.bo_get_plane_count ? g_api.bo_get_plane_count(bo) : 1));
+  int planeCount = g_api.bo_get_plane_count ? g_api.bo_get_plane_count(bo) : 1;
+  o.Set("planeCount", Napi::Number::New(env, planeCount));
+  Napi::Array planes = Napi::Array::New(env);
+  for (int i = 0; i < planeCount && i < 4; i++) {
+    Napi::Object p = Napi::Object::New(env);
+    p.Set("offset", Napi::Number::New(env, g_api.bo_get_offset ? g_api.bo_get_offset(bo, i) : 0));
+    uint32_t stride = g_api.bo_get_stride_for_plane ? g_api.bo_get_stride_for_plane(bo, i)
+                      : (i == 0 ? g_api.bo_get_stride(bo) : 0);
+    p.Set("stride", Napi::Number::New(env, stride));
+    planes.Set(static_cast<uint32_t>(i), p);
+  }
+  o.Set("planes", planes);
   return o;
 }
 
