@@ -20,6 +20,13 @@ export class ImportedBuffer extends BufferBase {
   readonly bufferFd: number | undefined;
   /** The shadow's fd, for shadow access. Owned by this object. */
   readonly shadowFd: number | undefined;
+  /**
+   * The fds of planes after the first that have their own ('plane<i>' roles),
+   * in descriptor order. Owned by this object; never mapped (a multi-plane
+   * buffer is drawn into through its shadow), kept for whoever passes the
+   * buffer on (a GPU import needs every plane).
+   */
+  readonly planeFds: readonly number[];
   private readonly shadow: ShadowLayout | undefined;
 
   /** Use fromDescriptor(). */
@@ -34,8 +41,9 @@ export class ImportedBuffer extends BufferBase {
     const si = descriptor.fds.indexOf('shadow');
     this.bufferFd = bi >= 0 ? fds[bi] : undefined;
     this.shadowFd = si >= 0 ? fds[si] : undefined;
+    this.planeFds = descriptor.fds.flatMap((role, i) => (role.startsWith('plane') ? [fds[i]!] : []));
     this.shadow = descriptor.shadow;
-    this.closeFdsIfForgotten([this.bufferFd, this.shadowFd].filter((fd): fd is number => fd !== undefined));
+    this.closeFdsIfForgotten(this.ownedFds());
   }
 
   protected mapRegion(mode: MapMode): GraphicsRegion {
@@ -56,8 +64,12 @@ export class ImportedBuffer extends BufferBase {
     });
   }
 
+  private ownedFds(): number[] {
+    return [this.bufferFd, this.shadowFd, ...this.planeFds].filter((fd): fd is number => fd !== undefined);
+  }
+
   protected releaseResources(): void {
-    closeAll([this.bufferFd, this.shadowFd].filter((fd): fd is number => fd !== undefined), native.closeFd);
+    closeAll(this.ownedFds(), native.closeFd);
   }
 }
 
@@ -106,7 +118,7 @@ export function fromDescriptor(json: unknown, fds: readonly number[], options: I
     descriptor.fds.forEach((role, i) => {
       const fd = fds[i]!;
       if (!Number.isInteger(fd) || fd < 0) throw new BufshareError('ERR_BUFSHARE_INVALID_DESCRIPTOR', `invalid buffer descriptor: fd ${String(fd)} is not a file descriptor`);
-      const need = role === 'buffer' ? descriptor.size : descriptor.shadow!.size;
+      const need = role === 'buffer' ? descriptor.size : role === 'shadow' ? descriptor.shadow!.size : descriptor.planes[Number(role.slice(5))]!.size!;
       let have: number;
       try {
         have = fdSize(fd);

@@ -85,6 +85,8 @@ export interface GbmBoInfo {
   offset: number;
   modifier: bigint;
   planeCount: number;
+  /** Every plane (at most 4), plane 0 first; stride 0 where libgbm cannot tell a later plane's. */
+  planes: { offset: number; stride: number }[];
 }
 
 export interface GbmMapping {

@@ -41,6 +41,7 @@ struct GbmApi {
   uint32_t (*bo_get_offset)(gbm_bo*, int plane);     // optional
   uint64_t (*bo_get_modifier)(gbm_bo*);              // optional
   int (*bo_get_plane_count)(gbm_bo*);                // optional
+  uint32_t (*bo_get_stride_for_plane)(gbm_bo*, int plane);  // optional
   int (*bo_get_fd)(gbm_bo*);
   void* (*bo_map)(gbm_bo*, uint32_t x, uint32_t y, uint32_t w, uint32_t h, uint32_t flags, uint32_t* stride,
                   void** map_data);
@@ -84,6 +85,7 @@ bool Load() {
   want(g_api.bo_get_offset, "gbm_bo_get_offset");
   want(g_api.bo_get_modifier, "gbm_bo_get_modifier");
   want(g_api.bo_get_plane_count, "gbm_bo_get_plane_count");
+  want(g_api.bo_get_stride_for_plane, "gbm_bo_get_stride_for_plane");
   need(g_api.bo_get_fd, "gbm_bo_get_fd");
   need(g_api.bo_map, "gbm_bo_map");
   need(g_api.bo_unmap, "gbm_bo_unmap");
@@ -129,6 +131,16 @@ std::unordered_map<uint32_t, Bo> g_bos;
 // two live maps of one bo (Mesa's dumb-buffer and kms_swrast paths keep one
 // mapping per bo), so an address alone does not say which map an ArrayBuffer is.
 std::unordered_multimap<void*, BoMap*> g_maps;
+
+// A fresh id for a device or bo. Caller holds g_mutex. The counter wraps after
+// 2^32 allocations (days of a client creating and destroying hardware surfaces
+// in a long-lived compositor): an id still in use is skipped, never reassigned,
+// so a wrapped id cannot overwrite a live entry (leaking its bo and handing
+// another client's handle the new one). 0 is never an id.
+uint32_t FreshIdLocked() {
+  while (g_next_id == 0 || g_devices.count(g_next_id) != 0 || g_bos.count(g_next_id) != 0) g_next_id++;
+  return g_next_id++;
+}
 
 Napi::Value ThrowNotAvailable(Napi::Env env) {
   Napi::Error e = Napi::Error::New(env, "libgbm not available: " + g_load_error);
@@ -196,7 +208,7 @@ static Napi::Value CreateDevice(const Napi::CallbackInfo& info) {
   gbm_device* dev = g_api.create_device(fd);
   if (!dev) return ThrowGbm(env, "gbm_create_device", errno);
   std::lock_guard<std::mutex> lock(g_mutex);
-  uint32_t id = g_next_id++;
+  uint32_t id = FreshIdLocked();
   g_devices[id] = Device{dev};
   return Napi::Number::New(env, id);
 }
@@ -268,13 +280,15 @@ static Napi::Value BoCreate(const Napi::CallbackInfo& info) {
     bo = g_api.bo_create(it->second.dev, width, height, format, flags);
     if (!bo) return ThrowGbm(env, "gbm_bo_create", errno);
   }
-  uint32_t boId = g_next_id++;
+  uint32_t boId = FreshIdLocked();
   g_bos[boId] = Bo{bo, id, width, height, format, {}};
   it->second.bos++;
   return Napi::Number::New(env, boId);
 }
 
-// gbmBoInfo(bo) -> { handle, stride, offset, modifier: bigint, planeCount }.
+// gbmBoInfo(bo) -> { handle, stride, offset, modifier: bigint, planeCount, planes: [{offset, stride}] }.
+// planes lists every plane (at most 4, DRM's limit); a modifier's aux planes
+// live in the same dma-buf at their own offsets on the drivers Mesa supports.
 static Napi::Value BoInfo(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
   uint32_t id;
@@ -290,7 +304,18 @@ static Napi::Value BoInfo(const Napi::CallbackInfo& info) {
   // DRM_FORMAT_MOD_INVALID where the library cannot tell.
   uint64_t mod = g_api.bo_get_modifier ? g_api.bo_get_modifier(bo) : 0x00ffffffffffffffULL;
   o.Set("modifier", Napi::BigInt::New(env, mod));
-  o.Set("planeCount", Napi::Number::New(env, g_api.bo_get_plane_count ? g_api.bo_get_plane_count(bo) : 1));
+  int planeCount = g_api.bo_get_plane_count ? g_api.bo_get_plane_count(bo) : 1;
+  o.Set("planeCount", Napi::Number::New(env, planeCount));
+  Napi::Array planes = Napi::Array::New(env);
+  for (int i = 0; i < planeCount && i < 4; i++) {
+    Napi::Object p = Napi::Object::New(env);
+    p.Set("offset", Napi::Number::New(env, g_api.bo_get_offset ? g_api.bo_get_offset(bo, i) : 0));
+    uint32_t stride = g_api.bo_get_stride_for_plane ? g_api.bo_get_stride_for_plane(bo, i)
+                      : (i == 0 ? g_api.bo_get_stride(bo) : 0);
+    p.Set("stride", Napi::Number::New(env, stride));
+    planes.Set(static_cast<uint32_t>(i), p);
+  }
+  o.Set("planes", planes);
   return o;
 }
 

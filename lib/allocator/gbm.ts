@@ -116,10 +116,18 @@ export function createGbmObject(gbm: GbmDevice, width: number, height: number, f
     const seek = native.statFd(exported.fd).seekSize;
     if (seek >= size) size = seek;
   }
+  // Every plane goes in the descriptor (its aux planes at their offsets in the same dma-buf), and more than one means a shadow.
+  const extraPlanes = info.planes.slice(1);
+  if (extraPlanes.some((p) => p.stride === 0 || p.offset + p.stride > size)) {
+    native.gbmBoDestroy(bo);
+    drm.unref();
+    if (exported.fd !== undefined) native.closeFd(exported.fd);
+    throw new BufshareError('ERR_BUFSHARE_UNSUPPORTED_MODIFIER', `gbm bo of modifier 0x${info.modifier.toString(16)} has ${info.planeCount} planes this libgbm cannot describe (no per-plane stride, or a plane outside its dma-buf)`);
+  }
   let destroyed = false;
   return {
     kind: 'gbm', driver: drm.driver.name, width, height, format, modifier: info.modifier,
-    plane: { offset: info.offset, stride: info.stride }, size, export: exported, ownMapping: 'gbm-map', ownMappingIsDirect: false,
+    plane: { offset: info.offset, stride: info.stride }, extraPlanes, size, export: exported, ownMapping: 'gbm-map', ownMappingIsDirect: false,
     mapOwn: (mode) => mapGbm({ bo, width, height, format, mode }),
     destroy: () => {
       if (destroyed) return;

@@ -51,6 +51,8 @@ export interface RawBuffer {
   readonly format: FormatInfo;
   readonly modifier: bigint;
   readonly plane: PlaneLayout;
+  /** Planes after the first (a multi-plane format, a modifier's aux planes), in the same dma-buf. */
+  readonly extraPlanes?: readonly PlaneLayout[];
   /** Bytes the dma-buf holds (what a client may map). */
   readonly size: number;
   readonly export: BufferExport;
@@ -116,7 +118,7 @@ export class HardwareBuffer extends BufferBase implements SharedBuffer {
     }
     super({
       id: newBufferId(), width: raw.width, height: raw.height, format: raw.format, modifier: raw.modifier,
-      planes: [raw.plane], size: raw.size, kind: raw.kind, access: verdict.clientAccess, readOnly: verdict.readOnly,
+      planes: [raw.plane, ...(raw.extraPlanes ?? [])], size: raw.size, kind: raw.kind, access: verdict.clientAccess, readOnly: verdict.readOnly,
     });
     this.raw = raw;
     this.verdict = verdict;
@@ -330,7 +332,7 @@ export function createHardwareBuffer(raw: RawBuffer, probed: KindCapability, for
       serverMaps: { ...probed.serverMaps, 'dmabuf-sync': write },
     };
     verdict = decideAccess({
-      kind: raw.kind, driver: raw.driver, capability, layout: { modifier: raw.modifier, planes: 1 }, ...(forceShadow ? { forceShadow } : {}),
+      kind: raw.kind, driver: raw.driver, capability, layout: { modifier: raw.modifier, planes: 1 + (raw.extraPlanes?.length ?? 0) }, ...(forceShadow ? { forceShadow } : {}),
     });
   } catch (e) {
     raw.destroy();

@@ -21,6 +21,7 @@ import type { GraphicsRegion } from '../mapping/graphics-region';
 import { HardwareBuffer } from '../allocator/hardware-buffer';
 import { DEFAULT_FENCE_TIMEOUT_MS, implicitFencesSignalled, waitForImplicitFences } from '../sync/implicit-fences';
 import { LingeringExports } from './lingering-exports';
+import { clientShares } from './process-shares';
 import * as native from '../native';
 import { damageFromQuads } from './damage';
 import { Frame } from './frame';
@@ -107,6 +108,9 @@ export class ServerClient extends EventEmitter<ServerClientEvents> {
   private readonly fenceWaits = new Map<ServerSurface, Promise<void>>();
   /** Read mappings of this client's buffers that hold a SIGBUS guard slot (see CLIENT_GUARD_SHARE). */
   private guardedMappings = 0;
+  /** Fds the server holds for this client's buffers, and their read mappings (see process-shares.ts). */
+  private heldFds = 0;
+  private readMappings = 0;
   private listenerThrew = false;
   private disconnectReason: string | undefined;
   private helloTimer: NodeJS.Timeout | undefined;
@@ -184,6 +188,8 @@ export class ServerClient extends EventEmitter<ServerClientEvents> {
       }
     }
     if (slot.readRegion?.guarded) this.guardedMappings--;
+    this.readMappings -= slot.share.mappings;
+    this.heldFds -= slot.share.fds;
     slot.readRegion = undefined;
     try {
       // Unmaps the read region too (the buffer tracks every region it handed out).
@@ -320,15 +326,33 @@ export class ServerClient extends EventEmitter<ServerClientEvents> {
       destroyMade();
       fault('ERR_BUFSHARE_LIMIT_EXCEEDED', 'out of buffer ids');
     }
+    const fdsOf = made.map((b) => b.export().fds.length);
+    const fds = fdsOf.reduce((n, f) => n + f, 0);
+    const shares = clientShares();
+    // Dups of kept exports are fds too: the client's share counts them.
+    if (this.heldFds + this.lingering.count + fds > shares.fds) {
+      destroyMade();
+      return new BufshareError('ERR_BUFSHARE_LIMIT_EXCEEDED',
+        `over this client's share of ${shares.fds} fds in the server (1/8 of its open-file limit)`);
+    }
     const regions = this.mapForReading(made);
     if (regions instanceof BufshareError) {
       destroyMade();
       return regions;
     }
+    const mapped = regions.filter((r) => r !== undefined).length;
+    if (this.readMappings + mapped > shares.mappings) {
+      for (const r of regions) r?.unmap();
+      destroyMade();
+      return new BufshareError('ERR_BUFSHARE_LIMIT_EXCEEDED',
+        `over this client's share of ${shares.mappings} mappings in the server (1/8 of vm.max_map_count)`);
+    }
     this.bufferCount += count;
     this.bufferBytes += bytes;
     this.guardedMappings += regions.filter((r) => r?.guarded).length;
-    return made.map((buffer, i) => ({ id: this.nextBufferId++, buffer, held: false, retired: false, readRegion: regions[i], staleShadow: undefined }));
+    this.readMappings += mapped;
+    this.heldFds += fds;
+    return made.map((buffer, i) => ({ id: this.nextBufferId++, buffer, held: false, retired: false, readRegion: regions[i], staleShadow: undefined, share: { fds: fdsOf[i]!, mappings: regions[i] ? 1 : 0 } }));
   }
 
   /**

@@ -44,6 +44,8 @@ export interface BufferSlot {
    * undefined until its first commit (then everything is missing).
    */
   staleShadow: Region | undefined;
+  /** What this buffer takes of its client's shares of the process's fds and mappings (process-shares.ts). */
+  readonly share: { readonly fds: number; readonly mappings: number };
 }
 
 /** Stale-shadow damage is kept to this many rectangles (a superset, merged). */
