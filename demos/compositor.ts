@@ -9,7 +9,8 @@
  *     --refresh HZ           output rate: compositions and frame_done per second (default 60)
  *     --placement tile|cascade
  *     --headless             no viewer: compose, then write --screenshot after --frames
- *     --frames N             headless: output frames to compose (default 60)
+ *     --frames N             headless: output frames (refresh ticks) to run before the screenshot,
+ *                            counted whether or not anything changed (default 60)
  *     --screenshot FILE      headless: the PNG to write (default screenshot.png)
  *     --wait-surfaces K      headless: start counting frames once K surfaces show pixels (default 1)
  *     --wayland NAME         also take Wayland clients: a name in $XDG_RUNTIME_DIR or an absolute path
@@ -123,7 +124,9 @@ async function main(): Promise<void> {
     const file = values.screenshot ?? 'screenshot.png';
     const waitFor = intOption(values['wait-surfaces'], 'wait-surfaces', 1, 0, 64);
     let counted = 0;
-    compositor.on('composed', () => {
+    // Ticks, not compositions: a client that draws once and waits (foot at its prompt)
+    // composes once, and the screenshot must still come.
+    compositor.on('tick', () => {
       if (stopping || compositor.surfaceInfo().length < waitFor) return;
       if (++counted < frames) return;
       writePng(compositor.output, file);

@@ -46,6 +46,8 @@ export interface CompositorOptions {
 export interface CompositorEvents {
   /** The output changed in `damage` (output coordinates) at output frame `frame`. */
   composed: [damage: Region, stats: ComposeStats, frame: number];
+  /** Every output frame (refresh tick), composed or not: a still scene has ticks but no 'composed'. */
+  tick: [frame: number];
   /** Surfaces came, went, moved, or their rates changed: what a viewer's title bars show. */
   surfaces: [surfaces: SurfaceInfo[]];
 }
@@ -247,6 +249,7 @@ export class Compositor extends EventEmitter<CompositorEvents> {
       const stats = compose(this.scene, this.output, this.background, damage);
       this.emit('composed', damage, stats, n);
     }
+    this.emit('tick', n);
     for (const e of this.entries.values()) {
       if (!e.owed) continue;
       e.owed = false;

@@ -64,4 +64,32 @@ describe('demo: Wayland clients (headless, --clients none)', function () {
       rmSync(dir, { recursive: true, force: true });
     }
   });
+
+  it('takes the screenshot of a client that draws once and waits (foot at a blank screen): --frames counts output frames, not compositions', async function () {
+    if (!existsSync('/usr/bin/foot')) this.skip(); // .ci/run installs foot
+    const dir = mkdtempSync(join(tmpdir(), 'bufshare-wl-demo-'));
+    const file = join(dir, 'shot.png');
+    const display = join(dir, 'wayland-demo');
+    const run = startDemo(['--headless', '--clients', 'none', '--wayland', display, '--frames', '30', '--screenshot', file]);
+    const background = 0x2a7f3c;
+    try {
+      await run.waitFor(/wayland: WAYLAND_DISPLAY=(\S+)/);
+      // A shell that prints nothing: foot draws its first frame and then has nothing to redraw.
+      const client = spawn('foot', ['-o', 'csd.preferred=none', '-o', `colors.background=${background.toString(16).padStart(6, '0')}`, 'sh', '-c', 'sleep 60'], {
+        stdio: 'ignore', env: { ...process.env, WAYLAND_DISPLAY: display },
+      });
+      const { code } = await run.exited();
+      client.kill('SIGKILL');
+      expect(code, run.lines.join('\n')).to.equal(0);
+      const surfaces = JSON.parse((await run.waitFor(/surfaces: (.*)$/))[1]!) as SurfaceInfo[];
+      expect(surfaces.map((s) => s.title)).to.deep.equal(['foot']);
+      const s = surfaces[0]!;
+      const png = PNG.sync.read(readFileSync(file));
+      const i = ((s.y + (s.height >> 1)) * png.width + s.x + (s.width >> 1)) * 4;
+      expect((png.data[i]! << 16) | (png.data[i + 1]! << 8) | png.data[i + 2]!, 'the middle of foot\'s window is its background').to.equal(background);
+    } finally {
+      await run.dispose();
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
 });
