@@ -7,7 +7,8 @@ import { ipcRoundTrip } from './ipc-roundtrip';
 import { ipcScale } from './ipc-scale';
 import { ipcShadow } from './ipc-shadow';
 import { ipcSteady } from './ipc-steady';
+import { kmsOutput } from './kms-output';
 import { peerSocket } from './peer-socket';
 import { wayland } from './wayland';
 
-export const measurements: readonly Measurement[] = [damageCopy, clientFill, ipcRoundTrip, peerSocket, ipcShadow, compositor, ipcScale, ipcSteady, wayland];
+export const measurements: readonly Measurement[] = [damageCopy, clientFill, ipcRoundTrip, peerSocket, ipcShadow, compositor, ipcScale, ipcSteady, wayland, kmsOutput];
