@@ -385,9 +385,13 @@ export const seqpacketPair = wrap(addon.seqpacketPair);
  * ownership of `fd` even when it throws (the fd is then closed).
  */
 export function openSeqPacket(fd: number, onEvent: (status: number, events: number) => void): SeqPacketSocket {
-  let raw: SeqPacketSocket;
+  return wrapSocket(constructSocket(fd, onEvent));
+}
+
+/** The native socket object for `fd`; on failure `fd` is closed (the callers' ownership rule). */
+function constructSocket<T extends SeqPacketSocket>(fd: number, onEvent: (status: number, events: number) => void): T {
   try {
-    raw = new (requireAddon().SeqPacket)(fd, onEvent);
+    return new (requireAddon().SeqPacket)(fd, onEvent) as T;
   } catch (e) {
     try {
       addon.close(fd);
@@ -396,6 +400,9 @@ export function openSeqPacket(fd: number, onEvent: (status: number, events: numb
     }
     throw fromNativeError(e);
   }
+}
+
+function wrapSocket(raw: SeqPacketSocket): SeqPacketSocket {
   return {
     get fd() {
       return raw.fd;
@@ -510,31 +517,11 @@ export const MAX_FDS_PER_STREAM_SEND = 28;
 
 /** Like openSeqPacket, for a SOCK_STREAM fd. Takes ownership of `fd` even when it throws. */
 export function openStream(fd: number, onEvent: (status: number, events: number) => void): StreamSocket {
-  let raw: StreamSocket;
-  try {
-    raw = new (requireAddon().SeqPacket)(fd, onEvent) as StreamSocket;
-  } catch (e) {
-    try {
-      addon.close(fd);
-    } catch {
-      // Not an fd: nothing to close.
-    }
-    throw fromNativeError(e);
-  }
-  return {
-    get fd() {
-      return raw.fd;
-    },
-    poll: wrap((events: number) => raw.poll(events)),
-    recv: wrap((buf: Uint8Array, fds: Int32Array, meta: Int32Array) => raw.recv(buf, fds, meta)),
-    send: wrap((data: Uint8Array, fds?: Int32Array) => raw.send(data, fds)),
+  const raw = constructSocket<StreamSocket>(fd, onEvent);
+  return Object.assign(wrapSocket(raw), {
     recvStream: wrap((buf: Uint8Array, fds: Int32Array, meta: Int32Array) => raw.recvStream(buf, fds, meta)),
     sendStream: wrap((data: Uint8Array, fds?: Int32Array) => raw.sendStream(data, fds)),
-    accept: wrap(() => raw.accept()),
-    peerCred: wrap(() => raw.peerCred()),
-    shutdownRead: wrap(() => raw.shutdownRead()),
-    close: wrap(() => raw.close()),
-  };
+  });
 }
 
 // KMS (src-native/kms.cc): every function takes a DRM fd it does not own.
