@@ -98,7 +98,7 @@ async function main(): Promise<void> {
   if (kms) {
     const presenter = new KmsPresenter(compositor, kms);
     console.log(`kms: ${kms.device} ${kms.pipe.connector.name} ${kms.width}x${kms.height}@${kms.mode.vrefresh} (${kms.api})`);
-    process.on('exit', () => console.log(`kms: ${presenter.commits} frames committed, ${presenter.copied} pixels copied`));
+    process.on('exit', () => console.log(`kms: ${presenter.commits} frames committed (${presenter.directCommits} scanned out directly), ${presenter.copied} pixels copied`));
   }
   compositor.server.on('error', (e) => console.error(`compositor: ${e.message}`));
   compositor.server.on('disconnect', (client, reason) => console.log(`client ${client.pid} left: ${reason}`));

@@ -8,8 +8,10 @@
  *
  * Buffer lifetime, as in Wayland: the compositor keeps each surface's newest
  * frame (it may have to repaint from it at any time: a move, an expose) and
- * releases the previous one as soon as a newer one arrives. frame_done goes to
- * the surfaces that submitted, once per output frame, after it was composed.
+ * releases the previous one as soon as a newer one arrives, unless an output
+ * still holds it (hold(): a buffer scanned out directly stays on screen until
+ * the flip replacing it). frame_done goes to the surfaces that submitted, once
+ * per output frame, after it was composed.
  */
 import { readFileSync } from 'node:fs';
 import { basename } from 'node:path';
@@ -80,6 +82,10 @@ export class Compositor extends EventEmitter<CompositorEvents> {
   private readonly router: PointerRouter;
   private readonly pacer: FramePacer;
   private nextId = 1;
+  /** Frames an output still shows (hold()): how many holds each, released when the last ends. */
+  private readonly holds = new Map<CompositorFrame, number>();
+  /** Held frames the compositor no longer needs: released when their last hold ends. */
+  private readonly dropped = new Set<CompositorFrame>();
   /** The surface keys go to: the last one clicked. */
   private keyboardFocus: number | undefined;
   private lastInfo = 0;
@@ -186,11 +192,44 @@ export class Compositor extends EventEmitter<CompositorEvents> {
     return out;
   }
 
+  /**
+   * The frame an output may scan out instead of composing: the topmost shown
+   * surface's, when it is opaque and covers the output exactly (so nothing else
+   * is visible). Undefined otherwise.
+   */
+  fullscreenFrame(): CompositorFrame | undefined {
+    const shown = this.scene.surfaces.filter((s) => s.shown);
+    const top = shown[shown.length - 1];
+    if (!top || !top.opaque || top.x !== 0 || top.y !== 0 || top.width !== this.output.width || top.height !== this.output.height) return undefined;
+    return this.entryById(top.id)?.frame;
+  }
+
+  /**
+   * Keeps a frame from going back to its client even when a newer one replaces
+   * it (an output that scans the buffer out directly holds it until the flip
+   * taking it off screen). Returns the function that ends this hold.
+   */
+  hold(frame: CompositorFrame): () => void {
+    this.holds.set(frame, (this.holds.get(frame) ?? 0) + 1);
+    let ended = false;
+    return () => {
+      if (ended) return;
+      ended = true;
+      const left = (this.holds.get(frame) ?? 1) - 1;
+      if (left > 0) {
+        this.holds.set(frame, left);
+        return;
+      }
+      this.holds.delete(frame);
+      if (this.dropped.delete(frame)) frame.release();
+    };
+  }
+
   async close(): Promise<void> {
     if (this.closed) return;
     this.closed = true;
     this.pacer.stop();
-    for (const e of this.entries.values()) e.frame?.release();
+    for (const e of this.entries.values()) if (e.frame) this.drop(e.frame);
     this.entries.clear();
     this.byId.clear();
     await this.wayland?.close();
@@ -225,7 +264,7 @@ export class Compositor extends EventEmitter<CompositorEvents> {
     const first = previous === undefined;
     this.scene.attach(entry.id, frame.region, frame.damage);
     // The scene now reads the new buffer: the old one goes back to the client.
-    if (previous && previous !== frame) previous.release();
+    if (previous && previous !== frame) this.drop(previous);
     entry.owed = true;
     entry.meter.record(performance.now());
     if (first) this.infoDirty = true;
@@ -239,8 +278,14 @@ export class Compositor extends EventEmitter<CompositorEvents> {
     this.byId.delete(entry.id);
     this.scene.remove(entry.id);
     this.router.surfaceRemoved(entry.id);
-    entry.frame?.release();
+    if (entry.frame) this.drop(entry.frame);
     this.infoDirty = true;
+  }
+
+  /** The compositor is done with a frame: back to its client now, or when the last hold ends. */
+  private drop(frame: CompositorFrame): void {
+    if (this.holds.has(frame)) this.dropped.add(frame);
+    else frame.release();
   }
 
   private tick(n: number): void {

@@ -30,6 +30,9 @@ export function placeSurface(
   policy: PlacementPolicy, output: { width: number; height: number }, existing: readonly Rect[],
   size: { width: number; height: number }, options: PlacementOptions = DEFAULT_PLACEMENT,
 ): { x: number; y: number } {
+  // An output-sized surface is a fullscreen one: at the origin, where it covers
+  // the output and a KMS output can scan its buffer out directly.
+  if (size.width === output.width && size.height === output.height) return { x: 0, y: 0 };
   if (policy === 'tile') {
     const spot = findFreeSpot(output, existing, size, options);
     if (spot) return spot;

@@ -47,4 +47,13 @@ describe('compositor placement', () => {
     }
     expect(spots.some((s, i) => i > 0 && s.x === spots[0]!.x), 'wrapped').to.equal(true);
   });
+
+  it('an output-sized surface goes to the origin (fullscreen, so it can be scanned out), whatever the policy and the others', () => {
+    const OUT_SIZE = { width: 640, height: 480 };
+    for (const policy of ['tile', 'cascade'] as const) {
+      expect(placeSurface(policy, OUT_SIZE, [], OUT_SIZE)).to.deep.equal({ x: 0, y: 0 });
+      expect(placeSurface(policy, OUT_SIZE, [{ x: 24, y: 46, width: 100, height: 100 }], OUT_SIZE)).to.deep.equal({ x: 0, y: 0 });
+      expect(placeSurface(policy, OUT_SIZE, [], { width: 639, height: 480 })).to.not.deep.equal({ x: 0, y: 0 });
+    }
+  });
 });
