@@ -120,6 +120,7 @@ Napi::Value Pair(const Napi::CallbackInfo& info) {
 // libwayland's bound: at most 28 fds per sendmsg (MAX_FDS_OUT), and its receive
 // buffer holds as many; more in one recvmsg is a hostile peer (MSG_CTRUNC).
 constexpr size_t kMaxStreamFds = 28;
+static_assert(kMaxStreamFds <= kMaxSocketFds, "SendWithFds sizes its control buffer for kMaxSocketFds");
 
 int StreamSocket() { return socket(AF_UNIX, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0); }
 
@@ -198,6 +199,60 @@ Napi::Value LockFile(const Napi::CallbackInfo& info) {
 
 // One socket fd, its uv_poll watcher, and the JS callback the watcher calls:
 // onEvent(status, events) with status 0 or a negative libuv error.
+// Reads the optional fds argument (info[1]) into fds[0..max): false (with a JS
+// exception pending) when it is not an Int32Array of at most `max` fds >= 0.
+bool ReadFdsArg(const Napi::CallbackInfo& info, int* fds, size_t max, size_t* nfds) {
+  Napi::Env env = info.Env();
+  *nfds = 0;
+  if (info.Length() < 2 || info[1].IsUndefined() || info[1].IsNull()) return true;
+  if (!info[1].IsTypedArray() || info[1].As<Napi::TypedArray>().TypedArrayType() != napi_int32_array) {
+    ThrowArgument(env, "fds must be an Int32Array");
+    return false;
+  }
+  Napi::Int32Array a = info[1].As<Napi::Int32Array>();
+  if (a.ElementLength() > max) {
+    ThrowArgument(env, "at most " + std::to_string(max) + " fds per message");
+    return false;
+  }
+  for (size_t i = 0; i < a.ElementLength(); i++) {
+    if (a[i] < 0) {
+      ThrowArgument(env, "fds must be >= 0");
+      return false;
+    }
+    fds[i] = a[i];
+  }
+  *nfds = a.ElementLength();
+  return true;
+}
+
+// One non-blocking sendmsg of data with nfds fds (SCM_RIGHTS), retried on EINTR;
+// sendmsg's result, errno set on failure. MSG_NOSIGNAL: a peer that went away is an
+// EPIPE error, not a SIGPIPE that kills the compositor.
+ssize_t SendWithFds(int fd, Napi::Uint8Array data, const int* fds, size_t nfds) {
+  iovec iov{data.Data(), data.ByteLength()};
+  // Zeroed: CMSG_SPACE pads an odd number of fds to 8 bytes, and those padding
+  // bytes go to sendmsg too (valgrind memcheck: "sendmsg(msg.msg_control) points
+  // to uninitialised byte(s)").
+  alignas(cmsghdr) char control[CMSG_SPACE(sizeof(int) * kMaxSocketFds)] = {};
+  msghdr msg{};
+  msg.msg_iov = &iov;
+  msg.msg_iovlen = 1;
+  if (nfds > 0) {
+    msg.msg_control = control;
+    msg.msg_controllen = CMSG_SPACE(sizeof(int) * nfds);
+    cmsghdr* c = CMSG_FIRSTHDR(&msg);
+    c->cmsg_level = SOL_SOCKET;
+    c->cmsg_type = SCM_RIGHTS;
+    c->cmsg_len = CMSG_LEN(sizeof(int) * nfds);
+    memcpy(CMSG_DATA(c), fds, sizeof(int) * nfds);
+  }
+  ssize_t n;
+  do {
+    n = sendmsg(fd, &msg, MSG_DONTWAIT | MSG_NOSIGNAL);
+  } while (n < 0 && errno == EINTR);
+  return n;
+}
+
 class SeqPacket : public Napi::ObjectWrap<SeqPacket> {
  public:
   static Napi::Function Define(Napi::Env env) {
@@ -377,43 +432,11 @@ class SeqPacket : public Napi::ObjectWrap<SeqPacket> {
         info[0].As<Napi::TypedArray>().TypedArrayType() != napi_uint8_array)
       return ThrowArgument(env, "send(data: Uint8Array, fds?: Int32Array)");
     Napi::Uint8Array data = info[0].As<Napi::Uint8Array>();
-    size_t nfds = 0;
+    size_t nfds;
     int fds[kMaxSocketFds];
-    if (info.Length() > 1 && !info[1].IsUndefined() && !info[1].IsNull()) {
-      if (!info[1].IsTypedArray() || info[1].As<Napi::TypedArray>().TypedArrayType() != napi_int32_array)
-        return ThrowArgument(env, "fds must be an Int32Array");
-      Napi::Int32Array a = info[1].As<Napi::Int32Array>();
-      if (a.ElementLength() > kMaxSocketFds) return ThrowArgument(env, "at most 64 fds per message");
-      nfds = a.ElementLength();
-      for (size_t i = 0; i < nfds; i++) {
-        if (a[i] < 0) return ThrowArgument(env, "fds must be >= 0");
-        fds[i] = a[i];
-      }
-    }
+    if (!ReadFdsArg(info, fds, kMaxSocketFds, &nfds)) return env.Undefined();
     if (fd_ < 0) return ThrowSyscall(env, "sendmsg", EBADF);
-    iovec iov{data.Data(), data.ByteLength()};
-    // Zeroed: CMSG_SPACE pads an odd number of fds to 8 bytes, and those padding
-    // bytes go to sendmsg too (valgrind memcheck: "sendmsg(msg.msg_control) points
-    // to uninitialised byte(s)").
-    alignas(cmsghdr) char control[CMSG_SPACE(sizeof(int) * kMaxSocketFds)] = {};
-    msghdr msg{};
-    msg.msg_iov = &iov;
-    msg.msg_iovlen = 1;
-    if (nfds > 0) {
-      msg.msg_control = control;
-      msg.msg_controllen = CMSG_SPACE(sizeof(int) * nfds);
-      cmsghdr* c = CMSG_FIRSTHDR(&msg);
-      c->cmsg_level = SOL_SOCKET;
-      c->cmsg_type = SCM_RIGHTS;
-      c->cmsg_len = CMSG_LEN(sizeof(int) * nfds);
-      memcpy(CMSG_DATA(c), fds, sizeof(int) * nfds);
-    }
-    ssize_t n;
-    do {
-      // MSG_NOSIGNAL: a peer that went away is an EPIPE error, not a SIGPIPE that kills the compositor.
-      n = sendmsg(fd_, &msg, MSG_DONTWAIT | MSG_NOSIGNAL);
-    } while (n < 0 && errno == EINTR);
-    if (n < 0) {
+    if (SendWithFds(fd_, data, fds, nfds) < 0) {
       if (errno == EAGAIN || errno == EWOULDBLOCK) return Napi::Boolean::New(env, false);
       return ThrowSyscall(env, "sendmsg", errno);
     }
@@ -490,38 +513,11 @@ class SeqPacket : public Napi::ObjectWrap<SeqPacket> {
       return ThrowArgument(env, "sendStream(data: Uint8Array, fds?: Int32Array)");
     Napi::Uint8Array data = info[0].As<Napi::Uint8Array>();
     if (data.ByteLength() == 0) return ThrowArgument(env, "sendStream needs at least one byte to carry fds");
-    size_t nfds = 0;
+    size_t nfds;
     int fds[kMaxStreamFds];
-    if (info.Length() > 1 && !info[1].IsUndefined() && !info[1].IsNull()) {
-      if (!info[1].IsTypedArray() || info[1].As<Napi::TypedArray>().TypedArrayType() != napi_int32_array)
-        return ThrowArgument(env, "fds must be an Int32Array");
-      Napi::Int32Array a = info[1].As<Napi::Int32Array>();
-      if (a.ElementLength() > kMaxStreamFds) return ThrowArgument(env, "at most 28 fds per sendmsg");
-      nfds = a.ElementLength();
-      for (size_t i = 0; i < nfds; i++) {
-        if (a[i] < 0) return ThrowArgument(env, "fds must be >= 0");
-        fds[i] = a[i];
-      }
-    }
+    if (!ReadFdsArg(info, fds, kMaxStreamFds, &nfds)) return env.Undefined();
     if (fd_ < 0) return ThrowSyscall(env, "sendmsg", EBADF);
-    iovec iov{data.Data(), data.ByteLength()};
-    alignas(cmsghdr) char control[CMSG_SPACE(sizeof(int) * kMaxStreamFds)] = {};
-    msghdr msg{};
-    msg.msg_iov = &iov;
-    msg.msg_iovlen = 1;
-    if (nfds > 0) {
-      msg.msg_control = control;
-      msg.msg_controllen = CMSG_SPACE(sizeof(int) * nfds);
-      cmsghdr* c = CMSG_FIRSTHDR(&msg);
-      c->cmsg_level = SOL_SOCKET;
-      c->cmsg_type = SCM_RIGHTS;
-      c->cmsg_len = CMSG_LEN(sizeof(int) * nfds);
-      memcpy(CMSG_DATA(c), fds, sizeof(int) * nfds);
-    }
-    ssize_t n;
-    do {
-      n = sendmsg(fd_, &msg, MSG_DONTWAIT | MSG_NOSIGNAL);
-    } while (n < 0 && errno == EINTR);
+    ssize_t n = SendWithFds(fd_, data, fds, nfds);
     if (n < 0) {
       if (errno == EAGAIN || errno == EWOULDBLOCK) return Napi::Number::New(env, 0);
       return ThrowSyscall(env, "sendmsg", errno);
