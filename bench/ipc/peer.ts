@@ -263,11 +263,15 @@ function runClient(): void {
   const connections: Connected[] = [];
   let color = 0xff000000;
 
-  /** One paced frame: acquire, (draw), submit, wait for frame_done. Returns µs from `from` to frame_done. */
-  async function roundTrip(c: Connected, rects: readonly Rect[], draw: boolean): Promise<number> {
+  /**
+   * One paced frame: acquire, (draw), submit, wait for frame_done. Returns µs from
+   * before the draw to frame_done; `drawn` gets the draw's own µs when given.
+   */
+  async function roundTrip(c: Connected, rects: readonly Rect[], draw: boolean, drawn?: number[]): Promise<number> {
     const { buffer, region } = await c.surface.nextBuffer();
     const t0 = nowNs();
     if (draw) drawRects(region.pixels32, region.stride32, rects, (color += 0x010101) | 0);
+    drawn?.push((nowNs() - t0) / 1e3);
     const done = frameDone(c.surface);
     c.surface.submit(buffer, rects);
     await done;
@@ -305,6 +309,20 @@ function runClient(): void {
       }));
       await settle();
       return samples;
+    },
+
+    /**
+     * Paced frames on the first connection, drawing `rects` each time: µs per frame
+     * (before the draw to frame_done) and of the draw alone, sample by sample.
+     */
+    async rttSplit(args: { frames: number; warmup: number; rects: Rect[] }): Promise<{ total: number[]; draw: number[] }> {
+      const c = connections[0]!;
+      for (let i = 0; i < args.warmup; i++) await roundTrip(c, args.rects, true);
+      const total: number[] = [];
+      const draw: number[] = [];
+      for (let i = 0; i < args.frames; i++) total.push(await roundTrip(c, args.rects, true, draw));
+      await settle();
+      return { total, draw };
     },
 
     /**
@@ -363,9 +381,10 @@ function runClient(): void {
      * server's frame sink. Each: draw the rectangles into the client's own canvas
      * (as roundTrip draws into its buffer), pack them into one message (the whole
      * canvas when the damage is the whole frame: no packing copy), write it, wait
-     * for the sink's 1-byte reply. µs per update, from before the draw.
+     * for the sink's 1-byte reply. µs per update, from before the draw, and of
+     * the draw alone, sample by sample.
      */
-    async socketFrames(args: { path: string; width: number; height: number; rects: Rect[]; frames: number; warmup: number }): Promise<number[]> {
+    async socketFrames(args: { path: string; width: number; height: number; rects: Rect[]; frames: number; warmup: number }): Promise<{ total: number[]; draw: number[] }> {
       const socket = net.connect(args.path);
       await new Promise<void>((resolve, reject) => {
         socket.once('connect', resolve);
@@ -389,10 +408,12 @@ function runClient(): void {
         wake = undefined;
         w?.();
       });
-      const samples: number[] = [];
+      const total: number[] = [];
+      const draw: number[] = [];
       for (let i = 0; i < args.warmup + args.frames; i++) {
         const t0 = nowNs();
         drawRects(words, stride32, args.rects, (color += 0x010101) | 0);
+        if (i >= args.warmup) draw.push((nowNs() - t0) / 1e3);
         if (!whole) {
           let at = 0;
           for (const r of args.rects) {
@@ -406,10 +427,10 @@ function runClient(): void {
           socket.write(packed);
           socket.uncork();
         });
-        if (i >= args.warmup) samples.push((nowNs() - t0) / 1e3);
+        if (i >= args.warmup) total.push((nowNs() - t0) / 1e3);
       }
       socket.destroy();
-      return samples;
+      return { total, draw };
     },
 
     /** The same ping-pong on bufshare's SOCK_SEQPACKET transport, without the protocol above it. */
