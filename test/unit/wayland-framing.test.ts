@@ -70,6 +70,33 @@ describe('wayland stream framing', function () {
     }
   });
 
+  it('a peer closed from inside another connection\'s dispatch (its unread bytes drained) does not disturb the messages being dispatched', async () => {
+    const [a, b] = native.streamPair();
+    const [c, d] = native.streamPair();
+    const first = new WaylandConnection(a);
+    const other = new WaylandConnection(c);
+    const got: string[] = [];
+    first.onMessage = (_h, body) => {
+      got.push(decodeArgs(setTitle.spec, body, first)[0] as string);
+      if (got.length === 1) other.flushAndClose('closed by a handler of another client');
+    };
+    const sendFirst = native.openStream(b, () => {});
+    const sendOther = native.openStream(d, () => {});
+    try {
+      // The other peer's bytes wait unread; closing it drains them while the first's batch is being dispatched.
+      sendOther.sendStream(encodeMessage(3, setTitle.opcode, setTitle.spec, ['z'.repeat(2000)]).bytes);
+      const titles = ['one', 'two'.repeat(300), 'three'.repeat(100)];
+      sendFirst.sendStream(Buffer.concat(titles.map((t) => encodeMessage(9, setTitle.opcode, setTitle.spec, [t]).bytes)));
+      await new Promise((res) => setTimeout(res, 20));
+      expect(got).to.deep.equal(titles);
+    } finally {
+      sendFirst.close();
+      sendOther.close();
+      first.close();
+      other.close();
+    }
+  });
+
   it('a message whose fd came with an earlier piece, cut one byte at a time, gets its fd', async () => {
     const memfd = native.memfdCreate('framing-test', 8192, 0);
     const [a, b] = native.streamPair();
