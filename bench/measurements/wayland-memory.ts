@@ -13,16 +13,20 @@
  * the client uses one buffer there; bufshare's compositor keeps the shown frame
  * until the next, so the client uses two.
  *
- * Servers: weston headless (10), and bench/wayland/server.ts: a WaylandServer in
- * its own Node process doing what the demo compositor does per frame (keep the
- * newest frame, release the one before, frame callbacks on a 60 Hz tick). Each
+ * Servers: weston headless (10), and bench/wayland/server.ts: a WaylandServer
+ * (the compiled library, dist/, as the package ships it) in its own Node process
+ * doing what the demo compositor does per frame (keep the newest frame, release
+ * the one before, frame callbacks on a 60 Hz tick), its young generation pinned
+ * where a loaded server has it (SEMI_SPACE_MIB). Each
  * run starts both afresh (a server that served these clients before would reuse
  * their freed memory), order alternating, and on each:
  *
  *   0 clients: reading; 1 client: reading (what the first client of a fresh
  *   server costs, first-use costs included); it leaves: reading (0-client state,
  *   first-use costs paid); N clients (32; quick: 4): reading; all killed: the
- *   server's fds must come back to the 0-client count.
+ *   server's fds must come back to the 0-client count. A reading at N/2 clients
+ *   too: the growth from N/2 to N (the marginal cost, in the details) checks that
+ *   the figure is per client and not a step.
  *
  * A client counts once it has sent its 4th commit (WAYLAND_DEBUG=client, read
  * from its stderr): the server then answered two frames with buffers, so it holds
@@ -124,7 +128,18 @@ export async function startWeston(dir: string): Promise<ServerUnderTest | string
   };
 }
 
-export async function startBufshare(dir: string, nodeFlags: readonly string[] = []): Promise<ServerUnderTest> {
+/**
+ * V8's young generation, per semi-space: pinned at Node's default maximum on
+ * 64-bit (16 MiB). V8 shrinks it when a process is idle and grows it back under
+ * load (survivors of scavenges), by design; left free, it shrank at the 0-client
+ * reading and grew with 32 clients' frames: 65-160 KiB a client from 0 to 32
+ * (4 runs here), against 20-35 KiB pinned, where the live JS heap grew 12-18 KiB
+ * a client. Pinned where any server under sustained load has it, it is in the
+ * 0-client RSS (in the details) and not per client.
+ */
+const SEMI_SPACE_MIB = 16;
+
+export async function startBufshare(dir: string, nodeFlags: readonly string[] = [`--min-semi-space-size=${SEMI_SPACE_MIB}`, `--max-semi-space-size=${SEMI_SPACE_MIB}`]): Promise<ServerUnderTest> {
   const display = join(dir, 'wayland-bufshare');
   const child = spawn(process.execPath, [...nodeFlags, '--expose-gc', '--require', 'tsx/cjs', SERVER, display], { stdio: ['pipe', 'pipe', 'pipe'] });
   let err = '';
@@ -240,9 +255,11 @@ interface Round {
   readonly first: PerClient;
   /** N clients, from the 0-client state after that first client came and went. */
   readonly many: PerClient;
+  /** From N/2 to N clients: what each client adds to a server already serving many. */
+  readonly marginal: PerClient;
   /** fds still open once every client is gone, beyond the 0-client count (a leak if not 0). */
   readonly fdsLeft: number;
-  readonly readings: { readonly fresh: Reading; readonly first: Reading; readonly warm: Reading; readonly many: Reading };
+  readonly readings: { readonly fresh: Reading; readonly first: Reading; readonly warm: Reading; readonly half: Reading; readonly many: Reading };
 }
 
 /** Kills `clients` and waits (bounded) until the server has closed what it held for them; returns the fds left beyond `zero`. */
@@ -272,11 +289,19 @@ export async function round(server: ServerUnderTest, count: number, dir: string)
     const firstLeft = await disconnectAll(server, clients, fresh);
     if (firstLeft !== 0) throw new Error(`${server.name}: ${firstLeft} fds still open after the first client left`);
     const warm = await read(server, []);
-    for (let i = 0; i < count; i++) clients.push(new ShmClient(server.display, dir));
-    await Promise.all(clients.map((c) => c.ready()));
+    const connect = async (n: number): Promise<void> => {
+      while (clients.length < n) clients.push(new ShmClient(server.display, dir));
+      await Promise.all(clients.map((c) => c.ready()));
+    };
+    await connect(count / 2);
+    const half = await read(server, clients);
+    await connect(count);
     const many = await read(server, clients);
     const fdsLeft = await disconnectAll(server, clients, warm);
-    return { first: perClient(first, fresh, 1), many: perClient(many, warm, count), fdsLeft, readings: { fresh, first, warm, many } };
+    return {
+      first: perClient(first, fresh, 1), many: perClient(many, warm, count), marginal: perClient(many, half, count / 2), fdsLeft,
+      readings: { fresh, first, warm, half, many },
+    };
   } finally {
     await Promise.all(clients.map((c) => c.kill()));
   }
@@ -349,6 +374,11 @@ export const waylandMemory: Measurement = {
           clients,
           runs,
           bufshareJsHeapPerClientKiB: median(heapPerClientKiB),
+          marginalPerClientKiB: {
+            bufshare: median(pick('bufshare', (r) => kib(r.marginal.beyondBuffers))),
+            weston: median(pick('weston', (r) => kib(r.marginal.beyondBuffers))),
+          },
+          semiSpacePinnedMiB: SEMI_SPACE_MIB,
           bufshareRssAnonPerClientKiB: median(pick('bufshare', (r) => kib((r.readings.many.memory.rssAnon - r.readings.warm.memory.rssAnon) / count))),
           westonRssAnonPerClientKiB: median(pick('weston', (r) => kib((r.readings.many.memory.rssAnon - r.readings.warm.memory.rssAnon) / count))),
           serverRssAt0ClientsKiB: { bufshare: median(pick('bufshare', (r) => kib(r.readings.warm.memory.rss))), weston: median(pick('weston', (r) => kib(r.readings.warm.memory.rss))) },

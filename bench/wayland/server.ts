@@ -1,6 +1,6 @@
 /**
- * The benchmark's bufshare Wayland server process: WaylandServer and the work the
- * demo compositor does per frame, alone in its process, so that what its
+ * The benchmark's bufshare Wayland server process: WaylandServer (compiled, from
+ * dist/) and the work the demo compositor does per frame, alone in its process, so that what its
  * /proc/<pid> shows is the server's (the memory row reads it from outside, as it
  * reads weston's).
  *
@@ -17,10 +17,41 @@
  * "exit" closes the server and exits.
  * stdout: "ready <pid>" once listening.
  */
+import { readdirSync, statSync } from 'node:fs';
+import { join } from 'node:path';
 import { createInterface } from 'node:readline';
 import { getHeapSpaceStatistics } from 'node:v8';
 import type { CompositorFrame, CompositorSurface } from '../../lib/surface-model';
-import { WaylandServer } from '../../lib/wayland/server';
+
+/**
+ * The library as the package ships it: dist/, compiled by tsc. Through tsx
+ * (esbuild with keepNames) every function expression gets a `name` property when
+ * it is created, a 256-byte property array each: 18 per client here, 4.6 KiB a
+ * client (measured with heap snapshots), that no user's server has.
+ */
+const ROOT = join(__dirname, '..', '..');
+const DIST_SERVER = join(ROOT, 'dist', 'lib', 'wayland', 'server.js');
+
+function newestSource(dir: string): number {
+  let newest = 0;
+  for (const e of readdirSync(dir, { withFileTypes: true })) {
+    const p = join(dir, e.name);
+    if (e.isDirectory()) newest = Math.max(newest, newestSource(p));
+    else if (e.name.endsWith('.ts')) newest = Math.max(newest, statSync(p).mtimeMs);
+  }
+  return newest;
+}
+
+function loadWaylandServer(): typeof import('../../lib/wayland/server').WaylandServer {
+  let built: number;
+  try {
+    built = statSync(DIST_SERVER).mtimeMs;
+  } catch {
+    throw new Error(`${DIST_SERVER} is missing: run npm run build (the bench measures the compiled library)`);
+  }
+  if (newestSource(join(ROOT, 'lib')) > built) throw new Error('dist/ is older than lib/: run npm run build:ts (the bench measures the compiled library)');
+  return (require(DIST_SERVER) as typeof import('../../lib/wayland/server')).WaylandServer;
+}
 
 const REFRESH_MS = 1000 / 60;
 
@@ -36,13 +67,15 @@ if (gc === undefined) {
 }
 
 /**
- * V8 allocates short-lived objects linearly through its young generation (8 MiB
- * here), whose 256 KiB pages become resident as allocation first reaches them, and
- * stay. A busy server has them all resident; a fresh one only some, and the frames
- * of 32 clients then touched the rest: measured, 13 such pages (3.3 MiB, 100 KiB
- * "per client") appeared between the 0- and 32-client readings, while the live JS
- * heap grew 23 KiB a client. They are no client's: allocating garbage through the young generation
- * once, at start, puts the server in its busy state before the first reading.
+ * V8 allocates short-lived objects linearly through its young generation (pinned
+ * by the bench, see SEMI_SPACE_MIB in bench/measurements/wayland-memory.ts), whose
+ * 256 KiB pages become resident as allocation first reaches them, and stay. A busy
+ * server has them all resident; a fresh one only some, and the first clients'
+ * frames touched the rest: measured, 13 such pages (3.3 MiB, 100 KiB "per client")
+ * appeared between the 0- and 32-client readings, while the live JS heap grew
+ * 23 KiB a client. They are no client's: allocating garbage through the young
+ * generation once, at start, puts the server in its busy state before the first
+ * reading.
  */
 function touchYoungGeneration(): void {
   const young = getHeapSpaceStatistics().find((s) => s.space_name === 'new_space')?.space_size ?? 16 * 1024 * 1024;
@@ -51,6 +84,13 @@ function touchYoungGeneration(): void {
   for (let i = 0; i < (4 * young) / 64; i++) sink[i & 63] = [i, i, i, i];
 }
 
+let WaylandServer: ReturnType<typeof loadWaylandServer>;
+try {
+  WaylandServer = loadWaylandServer();
+} catch (e) {
+  process.stderr.write(`${(e as Error).message}\n`);
+  process.exit(2);
+}
 const server = WaylandServer.listen({ name: path, dmabufDevice: false });
 const shown = new Map<CompositorSurface, CompositorFrame>();
 const owed = new Set<CompositorSurface>();
