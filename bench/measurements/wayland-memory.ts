@@ -36,6 +36,10 @@
  * not yet collected; weston has no GC. /proc/<pid>/status and /proc/<pid>/fd of
  * both servers are read from this process (bench/ipc/proc-stats.ts).
  *
+ * A third server, the same bufshare process with Node's defaults (young
+ * generation free), gives a reported row beside: what a user running it with no
+ * flags sees, young-generation growth counted per client.
+ *
  * Figures per client: (N-client reading - 0-client reading) / N.
  * - RSS beyond buffers: RssAnon + RssFile (heap, native allocations, code).
  *   Target: bufshare <= 2x weston's. A Node server starts bigger (its runtime: the
@@ -80,7 +84,8 @@ interface Reading {
 }
 
 interface ServerUnderTest {
-  readonly name: 'bufshare' | 'weston';
+  /** bufshare-defaults: the same server with V8's young generation left free (Node's defaults). */
+  readonly name: 'bufshare' | 'bufshare-defaults' | 'weston';
   readonly pid: number;
   readonly display: string;
   /** Runs the server's GC where it has one, and returns its heap figures. */
@@ -139,8 +144,9 @@ export async function startWeston(dir: string): Promise<ServerUnderTest | string
  */
 const SEMI_SPACE_MIB = 16;
 
-export async function startBufshare(dir: string, nodeFlags: readonly string[] = [`--min-semi-space-size=${SEMI_SPACE_MIB}`, `--max-semi-space-size=${SEMI_SPACE_MIB}`]): Promise<ServerUnderTest> {
-  const display = join(dir, 'wayland-bufshare');
+export async function startBufshare(dir: string, youngGeneration: 'pinned' | 'defaults' = 'pinned'): Promise<ServerUnderTest> {
+  const display = join(dir, `wayland-bufshare-${youngGeneration}`);
+  const nodeFlags = youngGeneration === 'pinned' ? [`--min-semi-space-size=${SEMI_SPACE_MIB}`, `--max-semi-space-size=${SEMI_SPACE_MIB}`] : [];
   const child = spawn(process.execPath, [...nodeFlags, '--expose-gc', '--require', 'tsx/cjs', SERVER, display], { stdio: ['pipe', 'pipe', 'pipe'] });
   let err = '';
   child.stderr!.on('data', (d: Buffer) => (err += d.toString()));
@@ -158,7 +164,7 @@ export async function startBufshare(dir: string, nodeFlags: readonly string[] = 
   const ready = await next('starting');
   if (!ready.startsWith('ready ')) throw new Error(`bench Wayland server: unexpected "${ready}"`);
   return {
-    name: 'bufshare', pid: child.pid!, display,
+    name: youngGeneration === 'pinned' ? 'bufshare' : 'bufshare-defaults', pid: child.pid!, display,
     settle: async () => {
       const answer = next('settling');
       child.stdin!.write('settle\n');
@@ -312,7 +318,7 @@ const kib = (bytes: number): number => bytes / KiB;
 type ServerName = ServerUnderTest['name'];
 
 async function startServer(name: ServerName, dir: string): Promise<ServerUnderTest | string> {
-  return name === 'weston' ? startWeston(dir) : startBufshare(dir);
+  return name === 'weston' ? startWeston(dir) : startBufshare(dir, name === 'bufshare' ? 'pinned' : 'defaults');
 }
 
 export const waylandMemory: Measurement = {
@@ -330,11 +336,11 @@ export const waylandMemory: Measurement = {
     const missing = westonMissing();
     if (missing !== undefined) return [skippedRow(rssId, rssTitle, missing, { op: '<=', value: 2 }), skippedRow(fdsId, fdsTitle, missing, { op: '<=', value: 1 })];
     const dir = mkdtempSync(join(tmpdir(), 'bufshare-bench-wlmem-')); // 0700
-    const rounds: Record<ServerName, Round[]> = { bufshare: [], weston: [] };
+    const rounds: Record<ServerName, Round[]> = { bufshare: [], 'bufshare-defaults': [], weston: [] };
     try {
       for (let run = 0; run < runs; run++) {
-        // A fresh pair of servers per run: a server that served these clients before would reuse their freed memory.
-        const order: ServerName[] = run % 2 === 0 ? ['bufshare', 'weston'] : ['weston', 'bufshare'];
+        // Fresh servers each run: a server that served these clients before would reuse their freed memory.
+        const order: ServerName[] = run % 2 === 0 ? ['bufshare', 'weston', 'bufshare-defaults'] : ['bufshare-defaults', 'weston', 'bufshare'];
         for (const name of order) {
           const server = await startServer(name, dir);
           if (typeof server === 'string') {
@@ -383,6 +389,20 @@ export const waylandMemory: Measurement = {
           westonRssAnonPerClientKiB: median(pick('weston', (r) => kib((r.readings.many.memory.rssAnon - r.readings.warm.memory.rssAnon) / count))),
           serverRssAt0ClientsKiB: { bufshare: median(pick('bufshare', (r) => kib(r.readings.warm.memory.rss))), weston: median(pick('weston', (r) => kib(r.readings.warm.memory.rss))) },
           serverRssAtNClientsKiB: { bufshare: median(pick('bufshare', (r) => kib(r.readings.many.memory.rss))), weston: median(pick('weston', (r) => kib(r.readings.many.memory.rss))) },
+        },
+      }),
+      comparedRow({
+        id: 'wayland.memory.rss-defaults',
+        title: `The same with Node's defaults (reported): V8's young generation shrinks when idle and grows under load, counted here per client, ${count} clients`,
+        baselineTitle: 'weston headless, same clients',
+        unit: 'KiB',
+        subject: pick('bufshare-defaults', (r) => kib(r.many.beyondBuffers)),
+        baseline: pick('weston', (r) => kib(r.many.beyondBuffers)),
+        details: {
+          marginalPerClientKiB: median(pick('bufshare-defaults', (r) => kib(r.marginal.beyondBuffers))),
+          jsHeapPerClientKiB: median(rounds['bufshare-defaults'].map((r) => kib((r.readings.many.heap!.heapUsed - r.readings.warm.heap!.heapUsed) / count))),
+          serverRssAt0ClientsKiB: median(pick('bufshare-defaults', (r) => kib(r.readings.warm.memory.rss))),
+          serverRssAtNClientsKiB: median(pick('bufshare-defaults', (r) => kib(r.readings.many.memory.rss))),
         },
       }),
       comparedRow({
