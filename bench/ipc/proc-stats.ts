@@ -1,6 +1,8 @@
 /**
  * What a process holds, from /proc: resident memory split by kind, and open fds
- * by what they point to.
+ * by what they point to. Any process whose /proc entries we may read (our own by
+ * default; a child, or any process of our uid): the Wayland memory rows read
+ * weston's and a bufshare server process's from the bench process.
  *
  * Why the split: shm buffer pages are counted in RssShmem of every process that
  * maps them and has touched them, and they are the buffer bytes themselves
@@ -9,12 +11,15 @@
  */
 import { readdirSync, readFileSync, readlinkSync } from 'node:fs';
 
-export interface MemoryStats {
-  /** Bytes. */
+/** Resident memory of any process, in bytes, from /proc/<pid>/status. */
+export interface ResidentMemory {
   readonly rss: number;
   readonly rssAnon: number;
   readonly rssFile: number;
   readonly rssShmem: number;
+}
+
+export interface MemoryStats extends ResidentMemory {
   /** V8's heap in use (after the caller's GC, if any): the JS state, without allocator slack. */
   readonly heapUsed: number;
   /** Memory of ArrayBuffers and other objects V8 does not hold itself (mappings included). */
@@ -27,11 +32,25 @@ export interface FdStats {
   readonly byKind: Readonly<Record<string, number>>;
 }
 
+/** A process id, or 'self'. */
+export type ProcessRef = number | 'self';
+
+/** Throws (ENOENT) when the process is gone. */
+export function residentMemory(pid: ProcessRef = 'self'): ResidentMemory {
+  const status = readFileSync(`/proc/${pid}/status`, 'utf8');
+  const kb = (key: string): number => {
+    const found = new RegExp(`^${key}:\\s+(\\d+) kB`, 'm').exec(status);
+    // A zombie has no memory lines: a figure that silently read 0 would look like a saving.
+    if (found === null) throw new Error(`/proc/${pid}/status has no ${key} line (the process exited?)`);
+    return Number(found[1]) * 1024;
+  };
+  return { rss: kb('VmRSS'), rssAnon: kb('RssAnon'), rssFile: kb('RssFile'), rssShmem: kb('RssShmem') };
+}
+
+/** This process's resident memory and V8's view of its heap. */
 export function memoryStats(): MemoryStats {
-  const status = readFileSync('/proc/self/status', 'utf8');
-  const kb = (key: string): number => Number(new RegExp(`^${key}:\\s+(\\d+) kB`, 'm').exec(status)?.[1] ?? Number.NaN) * 1024;
   const heap = process.memoryUsage();
-  return { rss: kb('VmRSS'), rssAnon: kb('RssAnon'), rssFile: kb('RssFile'), rssShmem: kb('RssShmem'), heapUsed: heap.heapUsed, external: heap.external };
+  return { ...residentMemory('self'), heapUsed: heap.heapUsed, external: heap.external };
 }
 
 export function fdKind(target: string): string {
@@ -45,15 +64,16 @@ export function fdKind(target: string): string {
   return 'file';
 }
 
-export function fdStats(): FdStats {
+/** The open fds of `pid`, by kind. Throws (ENOENT) when the process is gone. */
+export function fdStats(pid: ProcessRef = 'self'): FdStats {
   const byKind: Record<string, number> = {};
   let total = 0;
-  for (const name of readdirSync('/proc/self/fd')) {
+  for (const name of readdirSync(`/proc/${pid}/fd`)) {
     let target: string;
     try {
-      target = readlinkSync(`/proc/self/fd/${name}`);
+      target = readlinkSync(`/proc/${pid}/fd/${name}`);
     } catch {
-      continue; // the directory fd readdir used, already closed
+      continue; // closed between readdir and readlink (for self: the directory fd readdir used)
     }
     total++;
     const kind = fdKind(target);

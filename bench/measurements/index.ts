@@ -10,5 +10,6 @@ import { ipcSteady } from './ipc-steady';
 import { kmsOutput } from './kms-output';
 import { peerSocket } from './peer-socket';
 import { wayland } from './wayland';
+import { waylandMemory } from './wayland-memory';
 
-export const measurements: readonly Measurement[] = [damageCopy, clientFill, ipcRoundTrip, peerSocket, ipcShadow, compositor, ipcScale, ipcSteady, wayland, kmsOutput];
+export const measurements: readonly Measurement[] = [damageCopy, clientFill, ipcRoundTrip, peerSocket, ipcShadow, compositor, ipcScale, ipcSteady, wayland, waylandMemory, kmsOutput];

@@ -19,7 +19,16 @@ import { BufshareError } from '../errors';
 import * as native from '../native';
 import { MAX_MESSAGE_BYTES, readHeader, WireError, type Encoded, type FdSource, type Header } from './wire';
 
+/**
+ * Where every connection receives, and whole messages are dispatched from: no
+ * connection keeps a receive buffer of its own while it has no partial message
+ * (one per connection was 8 KiB of each client's ~30, measured by the
+ * wayland.memory bench). Only read() writes it, from a libuv callback, never
+ * nested in a dispatch; draining a closing peer uses its own.
+ */
 const recvChunk = new Uint8Array(MAX_MESSAGE_BYTES);
+const drainChunk = new Uint8Array(MAX_MESSAGE_BYTES);
+const NO_BYTES = new Uint8Array(0);
 const recvFds = new Int32Array(native.MAX_FDS_PER_STREAM_SEND);
 const recvMeta = new Int32Array(2);
 
@@ -62,8 +71,9 @@ export class WaylandConnection implements FdSource {
   private readonly socket: native.StreamSocket;
   private readonly maxQueuedFds: number;
   private readonly maxOutboundBytes: number;
-  private inbound = new Uint8Array(2 * MAX_MESSAGE_BYTES);
-  private inboundLength = 0;
+  /** The start of a message whose end has not arrived (at most one message: < 4096 bytes); empty otherwise. */
+  private partial = NO_BYTES;
+  private partialLength = 0;
   private readonly fdQueue: number[] = [];
   private readonly outgoing: Outgoing[] = [];
   private outboundBytes = 0;
@@ -210,7 +220,7 @@ export class WaylandConnection implements FdSource {
     try {
       this.socket.shutdownRead();
       for (let i = 0; i < MAX_DRAIN_READS; i++) {
-        const n = this.socket.recvStream(recvChunk, recvFds, recvMeta);
+        const n = this.socket.recvStream(drainChunk, recvFds, recvMeta);
         for (let k = 0; k < recvMeta[0]!; k++) closeQuietly(recvFds[k]!);
         if (n <= 0) break;
       }
@@ -238,12 +248,6 @@ export class WaylandConnection implements FdSource {
   }
 
   private read(): void {
-    if (this.inboundLength + MAX_MESSAGE_BYTES > this.inbound.byteLength) {
-      // Never more than one partial message is kept, so this is at most 2 x 4096.
-      const bigger = new Uint8Array(this.inboundLength + MAX_MESSAGE_BYTES);
-      bigger.set(this.inbound.subarray(0, this.inboundLength));
-      this.inbound = bigger;
-    }
     let n: number;
     try {
       n = this.socket.recvStream(recvChunk, recvFds, recvMeta);
@@ -265,18 +269,30 @@ export class WaylandConnection implements FdSource {
       this.onWireError(new WireError(`more than ${this.maxQueuedFds} fds sent ahead of their messages`));
       return;
     }
-    this.inbound.set(recvChunk.subarray(0, n), this.inboundLength);
-    this.inboundLength += n;
-    this.dispatch();
+    if (this.partialLength === 0) {
+      this.dispatch(recvChunk, n);
+      return;
+    }
+    // partial holds less than one message (< 4096 bytes) and n <= 4096.
+    if (this.partialLength + n > this.partial.byteLength) {
+      const bigger = new Uint8Array(2 * MAX_MESSAGE_BYTES);
+      bigger.set(this.partial.subarray(0, this.partialLength));
+      this.partial = bigger;
+    }
+    this.partial.set(recvChunk.subarray(0, n), this.partialLength);
+    const length = this.partialLength + n;
+    this.partialLength = 0;
+    this.dispatch(this.partial, length);
   }
 
-  private dispatch(): void {
+  /** Dispatches the whole messages of bytes[0, length); keeps the start of a message whose end is still to come. */
+  private dispatch(bytes: Uint8Array, length: number): void {
     let p = 0;
     try {
       while (!this.isClosed) {
-        const header = readHeader(this.inbound, p, this.inboundLength - p);
-        if (header === undefined || this.inboundLength - p < header.size) break;
-        const body = this.inbound.subarray(p + 8, p + header.size);
+        const header = readHeader(bytes, p, length - p);
+        if (header === undefined || length - p < header.size) break;
+        const body = bytes.subarray(p + 8, p + header.size);
         p += header.size;
         this.onMessage(header, body);
       }
@@ -288,7 +304,17 @@ export class WaylandConnection implements FdSource {
       throw e;
     }
     if (this.isClosed) return;
-    this.inbound.copyWithin(0, p, this.inboundLength);
-    this.inboundLength -= p;
+    const left = length - p;
+    if (left === 0) {
+      this.partial = NO_BYTES;
+      return;
+    }
+    if (bytes !== this.partial) {
+      if (this.partial.byteLength < left) this.partial = new Uint8Array(2 * MAX_MESSAGE_BYTES);
+      this.partial.set(bytes.subarray(p, length));
+    } else {
+      this.partial.copyWithin(0, p, length);
+    }
+    this.partialLength = left;
   }
 }

@@ -5,11 +5,20 @@
  * unsealed, so the client can truncate the file under us at any time: the
  * mapping is made through the SIGBUS guard (native mmap registers every mapping
  * of a file that can shrink; a sealed one is not guarded), and every hold checks
- * that the file still covers the buffer (fstat) and that the guard did not fire.
+ * that the guard did not fire and that the file still covers the buffer (fstat
+ * while the pool has its fd, else a read of the buffer's last byte).
  *
- * Memory lifetime, as libwayland's: the pool's fd and mapping live while the
- * wl_shm_pool or any buffer made from it lives; a resize maps the file again
- * and the old mapping stays until the last frame reading it is released.
+ * Memory lifetime: the pool's mapping lives while the wl_shm_pool or any buffer
+ * made from it lives; a resize maps the file again and the old mapping stays
+ * until the last frame reading it is released. The pool's fd lives only as long
+ * as the wl_shm_pool: it serves resize (a new mapping) and the truncation check,
+ * and once the pool is destroyed no resize can come, so buffers that outlive it
+ * hold no fd (weston, on libwayland, holds none either), save in one case: a
+ * file that cannot shrink but is shorter than the pool keeps it (poolDestroyed). Clients that make a pool
+ * per buffer and destroy it at once (weston-simple-shm, simple-damage) then cost
+ * one fd, their socket: the memory bench (wayland.memory) measured three with two
+ * live buffers, against weston's two (libwayland's event loop dups each client's
+ * socket).
  */
 import { lookupFormat, type FormatInfo } from '../../format';
 import { GraphicsRegion } from '../../mapping/graphics-region';
@@ -50,16 +59,36 @@ export const MAX_POOL_BYTES = 2 ** 31 - 1;
  */
 export const MAX_POOLS_PER_CLIENT = 128;
 
+/** Where probe reads go, so that the optimizer cannot drop them. */
+let probeSink = 0;
+
 class Mapping {
   readonly memory: ArrayBuffer;
+  /** The SIGBUS guard watches it (its file can shrink); a file that cannot shrink is not watched. */
+  readonly guarded: boolean;
+  private readonly bytes: Uint8Array;
   private refs = 1;
 
   constructor(fd: number, size: number) {
     this.memory = native.mmapFd(fd, size, 0, native.PROT_READ);
+    this.guarded = native.mappingState(this.memory).guarded;
+    this.bytes = new Uint8Array(this.memory);
   }
 
   get faulted(): boolean {
     return this.refs > 0 && native.mappingState(this.memory).faulted;
+  }
+
+  /**
+   * Only on a guarded mapping: whether the file still covers byte `at` (and so
+   * every byte before it: a file only shrinks from its end), found without an fd:
+   * read it. Past the file's end the read is a SIGBUS, which the guard turns into
+   * zero pages and the faulted flag. Within the file's last page the read
+   * succeeds and the bytes past the end read as zeros: nothing there can fault.
+   */
+  covers(at: number): boolean {
+    probeSink = (probeSink + this.bytes[at]!) | 0;
+    return !this.faulted;
   }
 
   ref(): void {
@@ -72,40 +101,64 @@ class Mapping {
 }
 
 class Pool {
-  readonly fd: number;
+  /** Open while the wl_shm_pool lives (see the module comment). */
+  private fd: number | undefined;
   size: number;
   mapping: Mapping;
   private refs = 1;
 
   constructor(fd: number, size: number) {
+    this.mapping = new Mapping(fd, size);
     this.fd = fd;
     this.size = size;
-    this.mapping = new Mapping(fd, size);
   }
 
+  /** Only while the wl_shm_pool lives (the request comes through it). */
   resize(size: number): void {
-    const next = new Mapping(this.fd, size);
+    const next = new Mapping(this.fd!, size);
     this.mapping.unref();
     this.mapping = next;
     this.size = size;
   }
 
-  /** The file's size now (a client may have truncated it). */
-  fileSize(): number {
-    return native.statFd(this.fd).size;
+  /** Whether the file still covers bytes [0, end) (a client may have truncated it) and no read of it faulted. */
+  covers(end: number): boolean {
+    if (this.mapping.faulted) return false;
+    if (this.fd !== undefined) return native.statFd(this.fd).size >= end;
+    // No fd: a file that cannot shrink covered the whole pool when it was closed (poolDestroyed).
+    return !this.mapping.guarded || this.mapping.covers(end - 1);
+  }
+
+  /**
+   * The wl_shm_pool was destroyed: no resize can come, so the fd is closed, unless
+   * the truncation check still needs it. A file that cannot shrink is not guarded:
+   * a read past its end would be a SIGBUS that kills the server. If it covers the
+   * pool now it always will; if not (a client declared a pool larger than its
+   * sealed file), the fd stays for fstat.
+   */
+  poolDestroyed(): void {
+    if (this.fd === undefined) return;
+    if (!this.mapping.guarded && native.statFd(this.fd).size < this.size) return;
+    this.closeFd();
+  }
+
+  private closeFd(): void {
+    if (this.fd === undefined) return;
+    native.closeFd(this.fd);
+    this.fd = undefined;
   }
 
   ref(): void {
     this.refs++;
   }
 
-  /** Called once the pool's fd is closed (its last holder went). */
+  /** Called once the pool's last holder went (its mapping is unmapped). */
   onFreed: () => void = () => {};
 
   unref(): void {
     if (--this.refs > 0) return;
     this.mapping.unref();
-    native.closeFd(this.fd);
+    this.closeFd();
     this.onFreed();
   }
 }
@@ -134,8 +187,8 @@ class ShmBuffer implements WaylandBuffer {
   hold(): BufferHold {
     const end = this.offset + this.stride * this.height;
     const mapping = this.pool.mapping;
-    if (mapping.faulted || this.pool.fileSize() < end) {
-      throw this.resource.error(SHM_ERROR.invalid_fd, `the pool's file no longer covers the buffer (bytes ${this.offset}..${end}): it was truncated`);
+    if (!this.pool.covers(end)) {
+      throw this.resource.error(SHM_ERROR.invalid_fd, `the pool's file does not cover the buffer (bytes ${this.offset}..${end}): it was truncated, or is shorter than the pool`);
     }
     mapping.ref();
     const region = new GraphicsRegion(mapping.memory,
@@ -214,7 +267,10 @@ export function shmGlobal(only?: readonly FormatInfo[]): Global {
             throw shm.error(SHM_ERROR.invalid_fd, `cannot map the pool's fd: ${(e as Error).message}`);
           }
           const res = client.create(poolId, wl_shm_pool, version, pool, p);
-          res.onDestroy(() => p.unref());
+          res.onDestroy(() => {
+            p.poolDestroyed();
+            p.unref();
+          });
           poolsOf.set(client, held + 1);
           p.onFreed = () => poolsOf.set(client, (poolsOf.get(client) ?? 1) - 1);
         },
