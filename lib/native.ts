@@ -202,7 +202,7 @@ interface Addon extends KmsNative {
   copyRects(
     src: Uint8Array, srcStride: number, dst: Uint8Array, dstStride: number,
     width: number, height: number, bpp: number, rects: Int32Array,
-    /** With a cost model: plan the copy natively (damage_plan.cc); flags bit 0 sourceComplete, bit 1 eachPixelOnce. */
+    /** With a cost model: plan the copy natively (damage_plan.cc); flags bit 0 sourceComplete, bit 1 eachPixelOnce, bit 2 streaming stores. */
     model?: Float64Array, flags?: number,
   ): number;
   // blend.cc

@@ -22,6 +22,11 @@ export interface CalibrateOptions {
   readonly frames?: number;
   /** Timed copies per width (the median is kept). */
   readonly samples?: number;
+  /**
+   * Copy with streaming stores (CopyCostModel.streamingStores), as the model
+   * will drive them. Default: out of cache (frames > 1).
+   */
+  readonly streamingStores?: boolean;
 }
 
 export interface Calibration {
@@ -90,7 +95,9 @@ export function calibrateCopyCost(options: CalibrateOptions = {}): Calibration {
         list.push(r.pixels.fill(value));
       }
     }
-    return measure(src, dst, { width, height, bpp, stride, frameBytes, frames, samples });
+    const streamingStores = options.streamingStores ?? frames > 1;
+    const c = measure(src, dst, { width, height, bpp, stride, frameBytes, frames, samples, flags: streamingStores ? 4 : 0 });
+    return { ...c, model: { ...c.model, streamingStores } };
   } finally {
     for (const b of buffers) b.destroy();
   }
@@ -104,15 +111,17 @@ interface Setup {
   readonly frameBytes: number;
   readonly frames: number;
   readonly samples: number;
+  /** copyRects flags: bit 2 streaming stores. */
+  readonly flags: number;
 }
 
-function measure(src: readonly Uint8Array[], dst: readonly Uint8Array[], { width, height, bpp, stride, frameBytes, frames, samples }: Setup): Calibration {
+function measure(src: readonly Uint8Array[], dst: readonly Uint8Array[], { width, height, bpp, stride, frameBytes, frames, samples, flags }: Setup): Calibration {
   let k = 0;
   const time = (rects: Int32Array): number => {
     const times: number[] = [];
     for (let s = 0; s < samples; s++, k++) {
       const t0 = process.hrtime.bigint();
-      copyRectsRaw(src[k % frames]!, stride, dst[k % frames]!, stride, width, height, bpp, rects);
+      copyRectsRaw(src[k % frames]!, stride, dst[k % frames]!, stride, width, height, bpp, rects, undefined, flags);
       times.push(Number(process.hrtime.bigint() - t0));
     }
     return medianOf(times);

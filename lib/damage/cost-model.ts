@@ -27,6 +27,17 @@ export interface CopyCostModel {
    * more than copying them as given).
    */
   readonly planRectNs: number;
+  /**
+   * The copies this model describes write their destination past the cache
+   * (streaming stores for strided rows of 256 bytes or more): right where the
+   * planes come from memory and the CPU does not read the destination next (a
+   * shadow -> its hardware buffer, a compositor's output -> a scanout buffer).
+   * Out of cache, a cached store first reads the line it writes, so rows of
+   * 1 KiB ran at 0.59-0.66 of a contiguous memcpy's bandwidth, and streamed at
+   * 0.80-0.85 (src-native/copy.cc). In cache they would be slower and evict
+   * what the CPU reads next. Default false.
+   */
+  readonly streamingStores?: boolean;
 }
 
 /**
@@ -39,7 +50,7 @@ export interface CopyCostModel {
  * 33-36 ns. So joining two spans of a row pays across a gap under about 75
  * bytes (more for short rectangles), and whole rows beat rows at once.
  */
-export const OUT_OF_CACHE_COPY: CopyCostModel = Object.freeze({ rectNs: 29, rowNs: 5.0, rowByteNs: 0.0672, contiguousByteNs: 0.0489, planRectNs: 36 });
+export const OUT_OF_CACHE_COPY: CopyCostModel = Object.freeze({ rectNs: 29, rowNs: 5.0, rowByteNs: 0.0672, contiguousByteNs: 0.0489, planRectNs: 36, streamingStores: true });
 
 /**
  * In cache (a compositor's output and the surfaces it shows, a working set of a

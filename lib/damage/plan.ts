@@ -70,9 +70,10 @@ export function packedModel(m: CopyCostModel = OUT_OF_CACHE_COPY): Float64Array 
   return a;
 }
 
-/** The native planner's flags: bit 0 sourceComplete, bit 1 eachPixelOnce. */
+/** The native copy's flags: bit 0 sourceComplete, bit 1 eachPixelOnce (the plan), bit 2 streaming stores (the model's). */
 export function planFlags(options: PlanOptions): number {
-  return (options.sourceComplete ? 1 : 0) | (options.eachPixelOnce ? 2 : 0);
+  const model = options.model ?? OUT_OF_CACHE_COPY;
+  return (options.sourceComplete ? 1 : 0) | (options.eachPixelOnce ? 2 : 0) | (model.streamingStores ? 4 : 0);
 }
 
 export function planDamage(damage: Damage, geometry: PlaneGeometry, options: PlanOptions = {}): DamagePlan {
