@@ -79,7 +79,6 @@ struct Scratch {
   std::vector<Band> bands;
   std::vector<Box> given, banded;
   std::vector<int64_t> rowPixels;
-  std::vector<int32_t> clipped;
   std::vector<Box> bound;
 };
 
@@ -320,8 +319,7 @@ Plan BandPlan(Scratch& w, const CostModel& m, const Geometry& g, bool sourceComp
 // chain; rectangles that start (or end) on the row of the one before add up in
 // a register before the row's difference; and where every rectangle lies inside
 // the plane (a client's damage, or a Region's), the extremes and sums come from
-// an AVX2 pass, two rectangles at a time, that hands the row differences its
-// clipped rectangles. The 4,080 rectangles of a 1080p checkerboard took 25 us to
+// an AVX2 pass, two rectangles at a time. The 4,080 rectangles of a 1080p checkerboard took 25 us to
 // plan from JS (6% of the full-frame copy it decides on: the bench read 1.04-1.11x
 // of that copy), 21 us of them this survey; now 10 us (the survey 8 us: the
 // AVX2 pass 5, the row differences 3).
@@ -332,6 +330,32 @@ struct Survey {
   int64_t stridedRows = 0, stridedBytes = 0, blockBytes = 0;
 };
 
+// The damaged pixels per row as a difference array (over-counting overlaps):
+// rectangles that start (or end) on the row of the one before add up in a
+// register before the row's element, which a store and reload per rectangle
+// made the critical path (a checkerboard has 30 rectangles a row).
+struct RowRuns {
+  int64_t y0 = 0, add = 0, y1 = 0, sub = 0;
+  void Add(int64_t top, int64_t bottom, int64_t pixels, int64_t* __restrict rowDiff) {
+    if (top != y0) {
+      rowDiff[y0] += add;
+      y0 = top;
+      add = 0;
+    }
+    add += pixels;
+    if (bottom != y1) {
+      rowDiff[y1] -= sub;
+      y1 = bottom;
+      sub = 0;
+    }
+    sub += pixels;
+  }
+  void Flush(int64_t* __restrict rowDiff) {
+    rowDiff[y0] += add;
+    rowDiff[y1] -= sub;
+  }
+};
+
 #if defined(__x86_64__)
 #define BUFSHARE_SURVEY_AVX2 1
 
@@ -339,8 +363,9 @@ struct Survey {
 // register (lanes x, y, w, h, x, y, w, h), clipped in 32-bit lanes. Returns
 // false, having surveyed nothing, if some value lies outside [-2^30, 2^30), where
 // x + w could wrap: the scalar survey then runs (hostile input only).
-// clippedOut (4 n int32, or null): the rectangles clipped, as x, y, w, h (0, 0, 0, 0 where empty), for RowDifferences.
-__attribute__((target("avx2"))) bool SurveyAvx2(const int32_t* r, size_t n, const Geometry& g, Survey* out, int32_t* clippedOut) {
+// rowDiff (height + 1 zeros, or null): receives the damaged pixels per row.
+__attribute__((target("avx2"))) bool SurveyAvx2(const int32_t* __restrict r, size_t n, const Geometry& g, Survey* out, int64_t* __restrict rowDiff) {
+  RowRuns runs;
   const __m256i zero = _mm256_setzero_si256();
   const __m256i limit = _mm256_setr_epi32(static_cast<int32_t>(g.width), static_cast<int32_t>(g.height), 0, 0,
                                           static_cast<int32_t>(g.width), static_cast<int32_t>(g.height), 0, 0);
@@ -362,7 +387,14 @@ __attribute__((target("avx2"))) bool SurveyAvx2(const int32_t* r, size_t n, cons
     // Cut: the clipped x0, y0, w, h differ from the given, or the rectangle is empty.
     const __m256i clippedQuad = _mm256_blend_epi32(start, _mm256_shuffle_epi32(size, _MM_SHUFFLE(1, 0, 1, 0)), 0xcc);
     cut = _mm256_or_si256(cut, _mm256_or_si256(_mm256_xor_si256(clippedQuad, v), _mm256_cmpeq_epi32(nonEmpty, zero)));
-    if (clippedOut) _mm256_storeu_si256(reinterpret_cast<__m256i*>(clippedOut + 4 * i), _mm256_and_si256(clippedQuad, nonEmpty));
+    if (rowDiff) {
+      // The row differences, from the two clipped rectangles (0, 0, 0, 0 where empty) through
+      // the L1: one pass over the input (a second pass over a clipped copy cost 3 us more, cold).
+      alignas(32) int32_t q[8];
+      _mm256_store_si256(reinterpret_cast<__m256i*>(q), _mm256_and_si256(clippedQuad, nonEmpty));
+      runs.Add(q[1], q[1] + q[3], q[2], rowDiff);
+      runs.Add(q[5], q[5] + q[7], q[6], rowDiff);
+    }
     kept = _mm256_sub_epi32(kept, nonEmpty);
     lo = _mm256_min_epi32(lo, _mm256_blendv_epi8(maxValue, start, nonEmpty));
     hi = _mm256_max_epi32(hi, _mm256_blendv_epi8(minValue, end, nonEmpty));
@@ -381,7 +413,8 @@ __attribute__((target("avx2"))) bool SurveyAvx2(const int32_t* r, size_t n, cons
   _mm256_store_si256(reinterpret_cast<__m256i*>(rl), rawLo);
   _mm256_store_si256(reinterpret_cast<__m256i*>(rh), rawHi);
   for (int j = 0; j < 8; j++) {
-    if (rl[j] < -(1 << 30) || rh[j] >= (1 << 30)) return false;  // then x + w, y + h lie in [-2^31, 2^31 - 2]
+    // Then x + w, y + h lie in [-2^31, 2^31 - 2]. Otherwise rowDiff holds garbage: the caller clears it.
+    if (rl[j] < -(1 << 30) || rh[j] >= (1 << 30)) return false;
   }
   _mm256_store_si256(reinterpret_cast<__m256i*>(l), lo);
   _mm256_store_si256(reinterpret_cast<__m256i*>(h), hi);
@@ -404,13 +437,7 @@ __attribute__((target("avx2"))) bool SurveyAvx2(const int32_t* r, size_t n, cons
     const int64_t x1 = std::min<int64_t>(static_cast<int64_t>(q[0]) + q[2], g.width), y1 = std::min<int64_t>(static_cast<int64_t>(q[1]) + q[3], g.height);
     const bool empty = x1 <= x0 || y1 <= y0;
     s.clipped |= empty || x0 != q[0] || y0 != q[1] || x1 - x0 != q[2] || y1 - y0 != q[3];
-    if (clippedOut) {
-      int32_t* c = clippedOut + 4 * (n - 1);
-      c[0] = empty ? 0 : static_cast<int32_t>(x0);
-      c[1] = empty ? 0 : static_cast<int32_t>(y0);
-      c[2] = empty ? 0 : static_cast<int32_t>(x1 - x0);
-      c[3] = empty ? 0 : static_cast<int32_t>(y1 - y0);
-    }
+    if (rowDiff && !empty) runs.Add(y0, y1, x1 - x0, rowDiff);
     if (!empty) {
       s.kept++;
       s.bound = {std::min(s.bound.x0, x0), std::min(s.bound.y0, y0), std::max(s.bound.x1, x1), std::max(s.bound.y1, y1)};
@@ -422,6 +449,7 @@ __attribute__((target("avx2"))) bool SurveyAvx2(const int32_t* r, size_t n, cons
       }
     }
   }
+  if (rowDiff) runs.Flush(rowDiff);
   s.stridedRows = rows + lastRows - blockRows - lastBlockRows;
   s.stridedBytes = (pixels + lastPixels - blockPixels - lastBlockPixels) * g.bpp;
   s.blockBytes = (blockPixels + lastBlockPixels) * g.bpp;
@@ -446,30 +474,6 @@ bool ChooseAvx2Survey() {
 
 const bool kAvx2Survey = ChooseAvx2Survey();
 
-// The damaged pixels per row as a difference array (over-counting overlaps),
-// from rectangles inside the plane (x, y, w, h; empty ones as 0, 0, 0, 0).
-void RowDifferences(const int32_t* __restrict r, size_t n, int64_t* __restrict rowDiff) {
-  int64_t runY0 = 0, runAdd = 0, runY1 = 0, runSub = 0;
-  for (size_t i = 0; i < n; i++) {
-    const int64_t x0 = r[4 * i], y0 = r[4 * i + 1];
-    const int64_t x1 = x0 + r[4 * i + 2], y1 = y0 + r[4 * i + 3];
-    if (y0 != runY0) {
-      rowDiff[runY0] += runAdd;
-      runY0 = y0;
-      runAdd = 0;
-    }
-    runAdd += x1 - x0;
-    if (y1 != runY1) {
-      rowDiff[runY1] -= runSub;
-      runY1 = y1;
-      runSub = 0;
-    }
-    runSub += x1 - x0;
-  }
-  rowDiff[runY0] += runAdd;
-  rowDiff[runY1] -= runSub;
-}
-
 // The portable survey (and the one for hostile input): one loop, integer sums.
 // The checkerboard's plan takes 18 us from JS with it, where a double sum and a
 // store and reload of a row's element per rectangle took 25 us (three lighter
@@ -479,7 +483,7 @@ Survey SurveyScalar(const int32_t* __restrict r, size_t n, const Geometry g, int
   const int64_t blockWidth = g.contiguous ? width : -1;  // a rectangle [0, blockWidth) is a block of whole rows
   int64_t bx0 = width, by0 = height, bx1 = 0, by1 = 0;
   int64_t stridedRows = 0, stridedPixels = 0, blockPixels = 0;
-  int64_t runY0 = 0, runAdd = 0, runY1 = 0, runSub = 0;
+  RowRuns runs;
   size_t kept = 0;
   bool cut = false;
   for (size_t i = 0; i < n; i++) {
@@ -497,29 +501,13 @@ Survey SurveyScalar(const int32_t* __restrict r, size_t n, const Geometry g, int
       stridedRows += y1 - y0;
       stridedPixels += pixels;
     }
-    if (rowDiff) {
-      if (y0 != runY0) {
-        rowDiff[runY0] += runAdd;
-        runY0 = y0;
-        runAdd = 0;
-      }
-      runAdd += x1 - x0;
-      if (y1 != runY1) {
-        rowDiff[runY1] -= runSub;
-        runY1 = y1;
-        runSub = 0;
-      }
-      runSub += x1 - x0;
-    }
+    if (rowDiff) runs.Add(y0, y1, x1 - x0, rowDiff);
     bx0 = std::min(bx0, x0);
     by0 = std::min(by0, y0);
     bx1 = std::max(bx1, x1);
     by1 = std::max(by1, y1);
   }
-  if (rowDiff) {
-    rowDiff[runY0] += runAdd;
-    rowDiff[runY1] -= runSub;
-  }
+  if (rowDiff) runs.Flush(rowDiff);
   Survey s;
   s.kept = kept;
   s.clipped = cut;
@@ -531,20 +519,11 @@ Survey SurveyScalar(const int32_t* __restrict r, size_t n, const Geometry g, int
 }
 
 // rowDiff (height + 1 zeros, or null when no plan needs it) receives the damaged pixels per row.
-Survey SurveyRects(const int32_t* __restrict r, size_t n, const Geometry g, int64_t* __restrict rowDiff, std::vector<int32_t>& scratch) {
+Survey SurveyRects(const int32_t* __restrict r, size_t n, const Geometry g, int64_t* __restrict rowDiff) {
 #ifdef BUFSHARE_SURVEY_AVX2
   Survey fast;
-  // The clipped rectangles go to `clipped` on the way: the row differences then
-  // need no clipping (clipping there cost as much as the whole AVX2 pass).
-  int32_t* clipped = nullptr;
-  if (rowDiff) {
-    scratch.resize(4 * n);
-    clipped = scratch.data();
-  }
-  if (kAvx2Survey && SurveyAvx2(r, n, g, &fast, clipped)) {
-    if (rowDiff) RowDifferences(clipped, n, rowDiff);
-    return fast;
-  }
+  if (kAvx2Survey && SurveyAvx2(r, n, g, &fast, rowDiff)) return fast;
+  if (rowDiff) std::fill(rowDiff, rowDiff + g.height + 1, 0);
 #endif
   return SurveyScalar(r, n, g, rowDiff);
 }
@@ -570,7 +549,7 @@ PlanOutcome PlanDamageRects(const int32_t* r, size_t n, int64_t width, int64_t h
   // Many rectangles are stored only if a plan needs them: where the bounding box
   // wins (a checkerboard), writing thousands of boxes cost more than deciding.
   bool stored = false;
-  const Survey sv = SurveyRects(r, n, g, many ? rowPixels.data() : nullptr, Reset(w.clipped));
+  const Survey sv = SurveyRects(r, n, g, many ? rowPixels.data() : nullptr);
   const size_t kept = sv.kept;
   const bool clipped = sv.clipped;
   const Box bound = sv.bound;
