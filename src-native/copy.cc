@@ -51,7 +51,7 @@ constexpr int64_t kPrefetchRows = 4;
 // stores all ran within the noise of each other (0.80 / 0.85 / 0.85 for 1 KiB
 // rows, ranges overlapping): memory is the limit, so the kernel is SSE2, which
 // every x86-64 CPU has, and no CPU dispatch.
-constexpr int64_t kStreamRowBytes = 256;
+// kStreamRowBytes (256) is in damage_plan.h: the planner prices these rows apart.
 constexpr int64_t kStreamAheadBytes = 8192;
 constexpr int64_t kStreamMaxRowsAhead = 16;
 
@@ -218,7 +218,7 @@ static Napi::Value CopyRects(const Napi::CallbackInfo& info) {
   // With a cost model (arguments 8 and 9), the damage planner (damage_plan.cc)
   // decides what to copy, in this same call: no plan object crosses to JS.
   const bool planned = info.Length() > 8 && !info[8].IsUndefined();
-  double model[5];
+  double model[kCostModelSize];
   if (planned && !ReadCostModel(info, 8, model)) return Napi::Value();
   uint32_t flags = 0;
   if (info.Length() > 9 && !GetUint32(info, 9, "flags", &flags)) return Napi::Value();

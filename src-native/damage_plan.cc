@@ -32,6 +32,12 @@ struct CostModel {
   double rowByteNs;        // a byte inside a row that is a stride away from the last
   double contiguousByteNs; // a byte of a block of whole rows (one memcpy over many rows)
   double planRectNs;       // the band sweep's own time per rectangle: it must pay for itself
+  double streamByteNs;     // a byte inside a row of kStreamRowBytes or more (streamed by copy.cc: no read before the write)
+  // The cost of one row's bytes: rows of kStreamRowBytes or more are streamed
+  // (where the copy streams: otherwise streamByteNs is rowByteNs).
+  double RowBytesNs(int64_t bytes) const {
+    return static_cast<double>(bytes) * (bytes >= kStreamRowBytes ? streamByteNs : rowByteNs);
+  }
 };
 
 struct Geometry {
@@ -40,7 +46,7 @@ struct Geometry {
 };
 
 double RowsCost(const CostModel& m, int64_t rows, int64_t pixels, const Geometry& g) {
-  return static_cast<double>(rows) * (m.rowNs + static_cast<double>(pixels * g.bpp) * m.rowByteNs);
+  return static_cast<double>(rows) * (m.rowNs + m.RowBytesNs(pixels * g.bpp));
 }
 
 // Whole rows of a contiguous plane, without the start of the block.
@@ -169,8 +175,9 @@ bool Sweep(Scratch& w, const std::vector<Box>& boxes, int64_t height, size_t bud
 
 // Joins neighbouring spans of a band where copying the unchanged pixels between
 // them costs less than starting another row and, spread over the band's rows,
-// another rectangle (the costs are linear, so this greedy choice is the
-// cheapest per band). Only for a complete source.
+// another rectangle (a joined row may reach kStreamRowBytes and its bytes then
+// cost less: the comparison is of the rows' whole cost). Greedy, left to right.
+// Only for a complete source.
 void JoinSpans(Scratch& w, const CostModel& m, const Geometry& g, std::vector<Band>* bands, std::vector<Span>* spans) {
   std::vector<Span>& out = Reset(w.joined);
   for (Band& b : *bands) {
@@ -178,7 +185,8 @@ void JoinSpans(Scratch& w, const CostModel& m, const Geometry& g, std::vector<Ba
     for (size_t i = 0; i < b.count; i++) {
       const Span& s = (*spans)[b.first + i];
       const double startSaved = m.rowNs + m.rectNs / static_cast<double>(b.y1 - b.y0);
-      if (out.size() > first && static_cast<double>((s.x0 - out.back().x1) * g.bpp) * m.rowByteNs < startSaved) {
+      if (out.size() > first && m.RowBytesNs((s.x1 - out.back().x0) * g.bpp) <
+                                    m.RowBytesNs((out.back().x1 - out.back().x0) * g.bpp) + m.RowBytesNs((s.x1 - s.x0) * g.bpp) + startSaved) {
         out.back().x1 = s.x1;
       } else {
         out.push_back(s);
@@ -339,6 +347,7 @@ struct Survey {
   bool clipped = false;  // some rectangle was cut or dropped: the given plan is not the input
   Box bound;
   int64_t stridedRows = 0, stridedBytes = 0, blockBytes = 0;
+  int64_t streamedBytes = 0;  // of stridedBytes, in rows of kStreamRowBytes or more
 };
 
 // The damaged pixels per row as a difference array (over-counting overlaps):
@@ -384,7 +393,9 @@ __attribute__((target("avx2"))) bool SurveyAvx2(const int32_t* __restrict r, siz
   const __m256i oneAt2 = _mm256_setr_epi32(0, 0, 1, 0, 0, 0, 1, 0);
   const __m256i maxValue = _mm256_set1_epi32(INT32_MAX), minValue = _mm256_set1_epi32(INT32_MIN);
   __m256i rawLo = maxValue, rawHi = minValue, lo = maxValue, hi = minValue, cut = zero, kept = zero;
-  __m256i sums = zero, blockSums = zero;
+  __m256i sums = zero, blockSums = zero, streamSums = zero;
+  // Rows at least this wide are streamed (kStreamRowBytes).
+  const __m256i streamFrom = _mm256_set1_epi32(static_cast<int32_t>((kStreamRowBytes + g.bpp - 1) / g.bpp - 1));
   for (size_t i = 0; i + 2 <= n; i += 2) {
     const __m256i v = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(r + 4 * i));
     rawLo = _mm256_min_epi32(rawLo, v);
@@ -418,9 +429,11 @@ __attribute__((target("avx2"))) bool SurveyAvx2(const int32_t* __restrict r, siz
     const __m256i endsAtBlock = _mm256_cmpeq_epi32(end, blockWidth);
     const __m256i isBlock = _mm256_and_si256(_mm256_shuffle_epi32(startsAt0, _MM_SHUFFLE(0, 0, 0, 0)), _mm256_shuffle_epi32(endsAtBlock, _MM_SHUFFLE(0, 0, 0, 0)));
     blockSums = _mm256_add_epi64(blockSums, _mm256_and_si256(product, isBlock));
+    const __m256i longRow = _mm256_shuffle_epi32(_mm256_cmpgt_epi32(size, streamFrom), _MM_SHUFFLE(0, 0, 0, 0));
+    streamSums = _mm256_add_epi64(streamSums, _mm256_and_si256(product, _mm256_andnot_si256(isBlock, longRow)));
   }
   alignas(32) int32_t rl[8], rh[8], l[8], h[8], c[8], k[8];
-  alignas(32) int64_t su[4], bs[4];
+  alignas(32) int64_t su[4], bs[4], ss[4];
   _mm256_store_si256(reinterpret_cast<__m256i*>(rl), rawLo);
   _mm256_store_si256(reinterpret_cast<__m256i*>(rh), rawHi);
   for (int j = 0; j < 8; j++) {
@@ -433,6 +446,7 @@ __attribute__((target("avx2"))) bool SurveyAvx2(const int32_t* __restrict r, siz
   _mm256_store_si256(reinterpret_cast<__m256i*>(k), kept);
   _mm256_store_si256(reinterpret_cast<__m256i*>(su), sums);
   _mm256_store_si256(reinterpret_cast<__m256i*>(bs), blockSums);
+  _mm256_store_si256(reinterpret_cast<__m256i*>(ss), streamSums);
   Survey s;
   s.kept = static_cast<size_t>(k[0]) + static_cast<size_t>(k[4]);
   s.clipped = (c[0] | c[1] | c[2] | c[3] | c[4] | c[5] | c[6] | c[7]) != 0;
@@ -441,7 +455,7 @@ __attribute__((target("avx2"))) bool SurveyAvx2(const int32_t* __restrict r, siz
              std::max<int64_t>({h[1], h[5], 0})};
   const int64_t rows = su[1] + su[3], pixels = su[0] + su[2], blockRows = bs[1] + bs[3], blockPixels = bs[0] + bs[2];
   // The last rectangle of an odd count.
-  int64_t lastRows = 0, lastPixels = 0, lastBlockRows = 0, lastBlockPixels = 0;
+  int64_t lastRows = 0, lastPixels = 0, lastBlockRows = 0, lastBlockPixels = 0, lastStreamPixels = 0;
   if (n % 2 == 1) {
     const int32_t* q = r + 4 * (n - 1);
     const int64_t x0 = std::max<int64_t>(q[0], 0), y0 = std::max<int64_t>(q[1], 0);
@@ -457,12 +471,15 @@ __attribute__((target("avx2"))) bool SurveyAvx2(const int32_t* __restrict r, siz
       if (x0 == 0 && g.contiguous && x1 == g.width) {
         lastBlockRows = lastRows;
         lastBlockPixels = lastPixels;
+      } else if ((x1 - x0) * g.bpp >= kStreamRowBytes) {
+        lastStreamPixels = lastPixels;
       }
     }
   }
   if (rowDiff) runs.Flush(rowDiff);
   s.stridedRows = rows + lastRows - blockRows - lastBlockRows;
   s.stridedBytes = (pixels + lastPixels - blockPixels - lastBlockPixels) * g.bpp;
+  s.streamedBytes = (ss[0] + ss[2] + lastStreamPixels) * g.bpp;
   s.blockBytes = (blockPixels + lastBlockPixels) * g.bpp;
   *out = s;
   return true;
@@ -493,7 +510,7 @@ Survey SurveyScalar(const int32_t* __restrict r, size_t n, const Geometry g, int
   const int64_t width = g.width, height = g.height;
   const int64_t blockWidth = g.contiguous ? width : -1;  // a rectangle [0, blockWidth) is a block of whole rows
   int64_t bx0 = width, by0 = height, bx1 = 0, by1 = 0;
-  int64_t stridedRows = 0, stridedPixels = 0, blockPixels = 0;
+  int64_t stridedRows = 0, stridedPixels = 0, blockPixels = 0, streamPixels = 0;
   RowRuns runs;
   size_t kept = 0;
   bool cut = false;
@@ -511,6 +528,7 @@ Survey SurveyScalar(const int32_t* __restrict r, size_t n, const Geometry g, int
     } else {
       stridedRows += y1 - y0;
       stridedPixels += pixels;
+      if ((x1 - x0) * g.bpp >= kStreamRowBytes) streamPixels += pixels;
     }
     if (rowDiff) runs.Add(y0, y1, x1 - x0, rowDiff);
     bx0 = std::min(bx0, x0);
@@ -525,6 +543,7 @@ Survey SurveyScalar(const int32_t* __restrict r, size_t n, const Geometry g, int
   s.bound = {bx0, by0, bx1, by1};
   s.stridedRows = stridedRows;
   s.stridedBytes = stridedPixels * g.bpp;
+  s.streamedBytes = streamPixels * g.bpp;
   s.blockBytes = blockPixels * g.bpp;
   return s;
 }
@@ -543,7 +562,7 @@ Survey SurveyRects(const int32_t* __restrict r, size_t n, const Geometry g, int6
 
 PlanOutcome PlanDamageRects(const int32_t* r, size_t n, int64_t width, int64_t height, int64_t bpp, int64_t srcStride,
                             int64_t dstStride, const double* model, bool sourceComplete, bool eachPixelOnce) {
-  const CostModel m{model[0], model[1], model[2], model[3], model[4]};
+  const CostModel m{model[0], model[1], model[2], model[3], model[4], model[5]};
   const Geometry g{width, height, bpp, srcStride == width * bpp && dstStride == width * bpp};
   Scratch& w = TheScratch();
   std::vector<Box>& given = Reset(w.given);
@@ -561,7 +580,8 @@ PlanOutcome PlanDamageRects(const int32_t* r, size_t n, int64_t width, int64_t h
   const bool clipped = sv.clipped;
   const Box bound = sv.bound;
   const double givenCost = static_cast<double>(kept) * m.rectNs + static_cast<double>(sv.stridedRows) * m.rowNs +
-                           static_cast<double>(sv.stridedBytes) * m.rowByteNs + static_cast<double>(sv.blockBytes) * m.contiguousByteNs;
+                           static_cast<double>(sv.stridedBytes - sv.streamedBytes) * m.rowByteNs +
+                           static_cast<double>(sv.streamedBytes) * m.streamByteNs + static_cast<double>(sv.blockBytes) * m.contiguousByteNs;
   // Into a sized array through a pointer, with the plane's size in locals: with
   // push_back and the size read through the lambda's references, storing the
   // 480 rectangles of 1-px columns took a third of their plan.
@@ -626,7 +646,8 @@ PlanOutcome PlanDamageRects(const int32_t* r, size_t n, int64_t width, int64_t h
     if (many && !eachPixelOnce) {
       double floorNs = 0;
       const double wholeRow = g.contiguous && sourceComplete ? static_cast<double>(g.width * g.bpp) * m.contiguousByteNs : 1e300;
-      const double byteNs = m.rowByteNs * static_cast<double>(g.bpp);  // in the model, spans are never at the block rate
+      // In the model, spans are never at the block rate; at most at the cheaper of the row rates.
+      const double byteNs = std::min(m.rowByteNs, m.streamByteNs) * static_cast<double>(g.bpp);
       // Rows between two edges of the damage cost the same: one term per run of
       // rows (a floating-point sum per row was a chain of 1,080 additions).
       const int64_t* rb = rowPixels.data();
@@ -664,19 +685,21 @@ PlanOutcome PlanDamageRects(const int32_t* r, size_t n, int64_t width, int64_t h
 }
 
 bool ReadCostModel(const Napi::CallbackInfo& info, size_t i, double* out) {
-  if (info.Length() <= i || !info[i].IsTypedArray() || info[i].As<Napi::TypedArray>().TypedArrayType() != napi_float64_array ||
-      info[i].As<Napi::Float64Array>().ElementLength() != 5) {
-    ThrowArgument(info.Env(), "model must be a Float64Array of 5 numbers");
+  const size_t n = info.Length() > i && info[i].IsTypedArray() && info[i].As<Napi::TypedArray>().TypedArrayType() == napi_float64_array
+                       ? info[i].As<Napi::Float64Array>().ElementLength() : 0;
+  if (n != kCostModelSize && n != kCostModelSize - 1) {
+    ThrowArgument(info.Env(), "model must be a Float64Array of 5 or 6 numbers");
     return false;
   }
   Napi::Float64Array mv = info[i].As<Napi::Float64Array>();
-  for (size_t k = 0; k < 5; k++) {
+  for (size_t k = 0; k < n; k++) {
     if (!(mv[k] >= 0 && mv[k] < 1e9)) {
       ThrowArgument(info.Env(), "model costs must be finite and non-negative");
       return false;
     }
     out[k] = mv[k];
   }
+  if (n == kCostModelSize - 1) out[kCostModelSize - 1] = out[2];  // no streamByteNs: rows cost rowByteNs whatever their width
   return true;
 }
 
@@ -708,7 +731,8 @@ static Napi::Value PlanDamageOut(const Napi::CallbackInfo& info, const PlanOutco
 //   eachPixelOnce: the plan's rectangles must not overlap (a blend in place), so
 //   the sweep always runs, without its budget
 //   rects: Int32Array of x, y, w, h quadruples (clipped here to width x height)
-//   model: Float64Array [rectNs, rowNs, rowByteNs, contiguousByteNs, planRectNs]
+//   model: Float64Array [rectNs, rowNs, rowByteNs, contiguousByteNs, planRectNs, streamByteNs?]
+//   (streamByteNs: the byte cost of rows copyRects streams; default rowByteNs)
 // Returns { rects: Int32Array, cost: number, given: number, strategy: string }:
 // the rectangles to copy (inside width x height; covering every damaged pixel;
 // with sourceComplete false, exactly the damaged pixels), the model's estimate
@@ -725,7 +749,7 @@ static Napi::Value PlanDamage(const Napi::CallbackInfo& info) {
   if (width > 65536 || height > 65536) return ThrowArgument(env, "width/height too large");
   if (!info[6].IsBoolean()) return ThrowArgument(env, "sourceComplete must be a boolean");
   const bool eachPixelOnce = info.Length() > 8 && info[8].IsBoolean() && info[8].As<Napi::Boolean>().Value();
-  double model[5];
+  double model[kCostModelSize];
   if (!ReadCostModel(info, 7, model)) return Napi::Value();
   const bool sourceComplete = info[6].As<Napi::Boolean>().Value();
   Napi::Int32Array in = info[0].As<Napi::Int32Array>();
