@@ -14,9 +14,12 @@
  * cost-model.ts, whose constants are measured: the rectangles as given; their
  * exact union in bands (overlaps copied once); with a complete source, spans of a
  * band joined across gaps cheaper to copy than a row start, whole rows merged
- * into one block when both strides are the width (a checkerboard is one memcpy),
- * or the bounding box. Without `sourceComplete` the plan covers exactly the
- * damaged pixels: nothing else is ever written.
+ * into one block when both strides are the width, or the bounding box. Rows of
+ * 256 bytes and more cost less where the model streams them (OUT_OF_CACHE_COPY):
+ * there a checkerboard becomes one joined row per band, streamed, which beats
+ * one memcpy of the frame (0.88x); with cached stores (IN_CACHE_COPY), one block.
+ * Without `sourceComplete` the plan covers exactly the damaged pixels: nothing
+ * else is ever written.
  */
 import { planDamageRaw } from '../native';
 import { OUT_OF_CACHE_COPY, modelArray, type CopyCostModel } from './cost-model';
