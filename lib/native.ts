@@ -202,7 +202,7 @@ interface Addon extends KmsNative {
   copyRects(
     src: Uint8Array, srcStride: number, dst: Uint8Array, dstStride: number,
     width: number, height: number, bpp: number, rects: Int32Array,
-    /** With a cost model: plan the copy natively (damage_plan.cc); flags bit 0 sourceComplete, bit 1 eachPixelOnce. */
+    /** With a cost model: plan the copy natively (damage_plan.cc); flags bit 0 sourceComplete, bit 1 eachPixelOnce, bit 2 streaming stores. */
     model?: Float64Array, flags?: number,
   ): number;
   // blend.cc
@@ -481,9 +481,12 @@ interface DamagePlanAddon {
     rects: Int32Array, width: number, height: number, bpp: number, srcStride: number, dstStride: number,
     sourceComplete: boolean, model: Float64Array, eachPixelOnce?: boolean,
   ): NativeDamagePlan;
+  /** The planner's first pass over the rectangles: AVX2 where the CPU has it, unless BUFSHARE_PLAN_SURVEY=scalar. */
+  planSurvey(): 'avx2' | 'scalar';
 }
 
 export const planDamageRaw = wrap((addon as unknown as DamagePlanAddon).planDamage);
+export const planSurvey = wrap((addon as unknown as DamagePlanAddon).planSurvey);
 
 // --- Wayland: SOCK_STREAM sockets (src-native/socket.cc) ---------------------
 

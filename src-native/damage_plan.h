@@ -30,13 +30,22 @@ struct PlanOutcome {
   const char* note;
 };
 
+// copyRects streams rows of at least this many bytes (copy.cc: where the copy
+// may write past the cache); the cost model's streamByteNs prices their bytes.
+constexpr int64_t kStreamRowBytes = 256;
+
+// The cost model's numbers (lib/damage/cost-model.ts modelArray): rectNs, rowNs,
+// rowByteNs, contiguousByteNs, planRectNs, streamByteNs.
+constexpr size_t kCostModelSize = 6;
+
 // Plans `n` x, y, w, h quadruples (clipped here) on a width x height plane of
-// bpp-byte pixels; `model` is the 5 costs of lib/damage/cost-model.ts.
+// bpp-byte pixels; `model` is the kCostModelSize costs of lib/damage/cost-model.ts.
 PlanOutcome PlanDamageRects(const int32_t* rects, size_t n, int64_t width, int64_t height, int64_t bpp, int64_t srcStride,
                             int64_t dstStride, const double* model, bool sourceComplete, bool eachPixelOnce);
 
-// Reads info[i] as a cost model (a Float64Array of 5 finite, non-negative
-// numbers); throws ERR_BUFSHARE_INVALID_ARGUMENT and returns false otherwise.
+// Reads info[i] as a cost model (a Float64Array of 5 or 6 finite, non-negative
+// numbers: without the 6th, streamByteNs is rowByteNs) into out[kCostModelSize];
+// throws ERR_BUFSHARE_INVALID_ARGUMENT and returns false otherwise.
 bool ReadCostModel(const Napi::CallbackInfo& info, size_t i, double* out);
 
 void InitDamagePlan(Napi::Env env, Napi::Object exports);

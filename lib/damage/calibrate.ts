@@ -22,18 +22,27 @@ export interface CalibrateOptions {
   readonly frames?: number;
   /** Timed copies per width (the median is kept). */
   readonly samples?: number;
+  /**
+   * Copy with streaming stores (CopyCostModel.streamingStores), as the model
+   * will drive them. Default: out of cache (frames > 1).
+   */
+  readonly streamingStores?: boolean;
 }
 
 export interface Calibration {
   readonly model: CopyCostModel;
   /** Per row width (bytes), the median nanoseconds per row: the points of the fit. */
   readonly rows: readonly { readonly bytes: number; readonly nsPerRow: number }[];
+  /** The same, with streaming stores, for rows of 256 bytes or more (empty when the model does not stream). */
+  readonly streamedRows: readonly { readonly bytes: number; readonly nsPerRow: number }[];
   readonly contiguousGBps: number;
   /** Median nanoseconds per isolated 1-px rectangle. */
   readonly nsPerScatteredPixel: number;
 }
 
 const ROW_WIDTHS_PX = [2, 8, 16, 32, 64, 128, 256, 512];
+/** copyRects streams rows of this many bytes or more (src-native/damage_plan.h kStreamRowBytes). */
+const STREAM_ROW_BYTES = 256;
 const RECT_ROWS = 32;
 
 /** Rectangles `w` px wide and 32 rows tall on a grid with gaps as wide as the rectangles and at least 256 px. */
@@ -90,7 +99,9 @@ export function calibrateCopyCost(options: CalibrateOptions = {}): Calibration {
         list.push(r.pixels.fill(value));
       }
     }
-    return measure(src, dst, { width, height, bpp, stride, frameBytes, frames, samples });
+    const streamingStores = options.streamingStores ?? frames > 1;
+    const c = measure(src, dst, { width, height, bpp, stride, frameBytes, frames, samples, flags: streamingStores ? 4 : 0 });
+    return { ...c, model: { ...c.model, streamingStores } };
   } finally {
     for (const b of buffers) b.destroy();
   }
@@ -104,26 +115,33 @@ interface Setup {
   readonly frameBytes: number;
   readonly frames: number;
   readonly samples: number;
+  /** copyRects flags: bit 2 streaming stores. */
+  readonly flags: number;
 }
 
-function measure(src: readonly Uint8Array[], dst: readonly Uint8Array[], { width, height, bpp, stride, frameBytes, frames, samples }: Setup): Calibration {
+function measure(src: readonly Uint8Array[], dst: readonly Uint8Array[], { width, height, bpp, stride, frameBytes, frames, samples, flags }: Setup): Calibration {
   let k = 0;
-  const time = (rects: Int32Array): number => {
+  const time = (rects: Int32Array, withFlags = 0): number => {
     const times: number[] = [];
     for (let s = 0; s < samples; s++, k++) {
       const t0 = process.hrtime.bigint();
-      copyRectsRaw(src[k % frames]!, stride, dst[k % frames]!, stride, width, height, bpp, rects);
+      copyRectsRaw(src[k % frames]!, stride, dst[k % frames]!, stride, width, height, bpp, rects, undefined, withFlags);
       times.push(Number(process.hrtime.bigint() - t0));
     }
     return medianOf(times);
   };
   const full = Int32Array.of(0, 0, width, height);
   time(full); // warm-up: JIT, and every page touched
-  const rows = ROW_WIDTHS_PX.filter((w) => w * 2 <= width).map((w) => {
-    const rects = calibrationRects(width, height, w);
-    const count = (rects.length / 4) * RECT_ROWS;
-    return { bytes: w * bpp, nsPerRow: time(rects) / count };
-  });
+  // Rows with cached stores (what rows under 256 bytes always get), and the
+  // streamed ones again with streaming stores where the model will stream.
+  const rowsWith = (withFlags: number, minBytes: number): { bytes: number; nsPerRow: number }[] =>
+    ROW_WIDTHS_PX.filter((w) => w * 2 <= width && w * bpp >= minBytes).map((w) => {
+      const rects = calibrationRects(width, height, w);
+      const count = (rects.length / 4) * RECT_ROWS;
+      return { bytes: w * bpp, nsPerRow: time(rects, withFlags) / count };
+    });
+  const rows = rowsWith(0, 0);
+  const streamed = flags & 4 ? rowsWith(flags, STREAM_ROW_BYTES) : [];
   const fullNs = time(full);
   const scattered = scatteredPixels(width, height, 4096);
   const nsPerScatteredPixel = time(scattered) / 4096;
@@ -136,20 +154,31 @@ function measure(src: readonly Uint8Array[], dst: readonly Uint8Array[], { width
     planTimes.push(Number(process.hrtime.bigint() - t0));
   }
   const planRectNs = medianOf(planTimes) / 4096;
-  // Least squares of nsPerRow = a + b x bytes.
-  const n = rows.length;
-  const mx = rows.reduce((s, p) => s + p.bytes, 0) / n;
-  const my = rows.reduce((s, p) => s + p.nsPerRow, 0) / n;
-  const sxy = rows.reduce((s, p) => s + (p.bytes - mx) * (p.nsPerRow - my), 0);
-  const sxx = rows.reduce((s, p) => s + (p.bytes - mx) ** 2, 0);
+  // Least squares of nsPerRow = a + b x bytes over the cached rows of every
+  // width; the streamed rows give their own slope through the same start a (a
+  // row starts as any other; with streaming stores, rows of 256 bytes to 2 KiB
+  // cost 15-75 ns here, 5 + 0.032 ns a byte, where the cached fit is 0.067).
+  // Not a fit over the cached rows under 256 bytes alone: their slope is
+  // flat (0.02), and a model with it joined scattered pixels into streamed
+  // rows that, measured, cost 1.5x the pixels as given.
+  const cached = rows;
+  const n = cached.length;
+  const mx = cached.reduce((s, p) => s + p.bytes, 0) / n;
+  const my = cached.reduce((s, p) => s + p.nsPerRow, 0) / n;
+  const sxy = cached.reduce((s, p) => s + (p.bytes - mx) * (p.nsPerRow - my), 0);
+  const sxx = cached.reduce((s, p) => s + (p.bytes - mx) ** 2, 0);
   const b = Math.max(0, sxy / sxx);
   const a = Math.max(0, my - b * mx);
+  const streamByteNs = streamed.length > 0
+    ? Math.max(0, streamed.reduce((s, p) => s + p.bytes * (p.nsPerRow - a), 0) / streamed.reduce((s, p) => s + p.bytes ** 2, 0))
+    : b;
   // A 1-px rectangle: rectNs + rowNs + bpp x rowByteNs; each fitted row carries 1/32 of a rectangle start.
   const rectNs = Math.max(0, (nsPerScatteredPixel - a - bpp * b) / (1 - 1 / RECT_ROWS));
   const rowNs = Math.max(0, a - rectNs / RECT_ROWS);
   return {
-    model: { rectNs, rowNs, rowByteNs: b, contiguousByteNs: fullNs / frameBytes, planRectNs },
+    model: { rectNs, rowNs, rowByteNs: b, contiguousByteNs: fullNs / frameBytes, planRectNs, streamByteNs },
     rows,
+    streamedRows: streamed,
     nsPerScatteredPixel,
     contiguousGBps: frameBytes / fullNs,
   };
