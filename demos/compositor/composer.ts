@@ -104,8 +104,14 @@ export function compose(scene: Scene, output: Framebuffer, background: Framebuff
   for (let k = 0; k < plans; k++) {
     if (planned[k]!.paintMode !== 'blend') continue;
     let direct = takeList().setCopy(plannedParts[k]!);
-    const spare1 = takeList();
-    for (let j = k + 1; j < plans && direct.count > 0; j++) direct = direct.subtractList(plannedParts[j]!, spare1);
+    let spare1 = takeList();
+    for (let j = k + 1; j < plans && direct.count > 0; j++) {
+      // The difference lands in either list: the other is the next one's spare
+      // (subtracting a list from itself as its own spare leaves nothing).
+      const rest = direct.subtractList(plannedParts[j]!, spare1);
+      if (rest === spare1) spare1 = direct;
+      direct = rest;
+    }
     if (direct.count === 0) continue;
     plannedDirect[k] = direct;
     const rest = uncovered.subtractList(direct, spare);
