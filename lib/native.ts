@@ -211,8 +211,10 @@ interface Addon extends KmsNative {
     dst: Uint8Array, dstStride: number, dstWidth: number, dstHeight: number,
     offsetX: number, offsetY: number, rects: Int32Array, dstHasAlpha: boolean,
     below?: Uint8Array, belowStride?: number, belowWidth?: number, belowHeight?: number,
+    /** With a cost model: rects planned natively into their union, each pixel once. */
+    model?: Float64Array,
   ): number;
-  blendKernel(): 'avx2' | 'sse2' | 'scalar';
+  blendKernel(): 'avx512' | 'avx2' | 'sse2' | 'scalar';
   // socket.cc
   seqpacketListen(path: string, backlog: number): number;
   seqpacketConnect(path: string): number;
@@ -347,7 +349,7 @@ function systemPageSize(): number {
 
 export const copyRectsRaw = wrap(addon.copyRects);
 export const blendRectsRaw = wrap(addon.blendRects);
-/** The loop blendRects runs: the widest the CPU has, or BUFSHARE_BLEND_KERNEL's (scalar, sse2) at load. */
+/** The loop blendRects runs: the widest the CPU has, or BUFSHARE_BLEND_KERNEL's (scalar, sse2, avx2) at load. */
 export const blendKernel = wrap(addon.blendKernel);
 
 // DRM nodes and dumb buffers. Every fd is O_CLOEXEC.

@@ -166,7 +166,7 @@ function paintSurface(s: SceneSurface, part: RectList, direct: RectList | undefi
         stats.blended += blendRects(content, output.region, direct.quads(), s, background.region);
         shown = shown.subtractList(direct, takeList());
       }
-      stats.blended += blendRects(content, output.region, shown.quads(), s);
+      if (shown.count > 0) stats.blended += blendRects(content, output.region, shown.quads(), s);
       break;
     case 'placeholder':
       for (let i = 0; i < shown.count; i++) stats.filled += fillRect(plane, shown.rect(i), PLACEHOLDER_COLOR);
