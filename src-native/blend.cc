@@ -186,27 +186,66 @@ __attribute__((target("avx2"))) void BlendRowAvx2(const uint8_t* s, const uint8_
   BlendRow(s, b, d, n - i, alphaOr);
 }
 
-// BlendRow on 16 pixels a step, for CPUs with AVX-512 BW (checked once at load).
-// No unpack and pack: the blue/red and green/alpha bytes of each pixel are
-// masked into the low bytes of its two 16-bit lanes, both multiplied by 255 - a
-// spread over the lanes with one byte shuffle, and the green/alpha products
-// shifted back up; the same exact arithmetic as BlendPixel, in fewer steps. The
-// all-opaque and all-clear steps are a store and a copy, as in the AVX2 loop.
-__attribute__((target("avx512f,avx512bw"))) void BlendRowAvx512(const uint8_t* s, const uint8_t* b, uint8_t* d, int64_t n, uint32_t alphaOr) {
+#define BUFSHARE_AVX512 __attribute__((target("avx512f,avx512bw"), always_inline)) inline
+
+// 16 pixels of source over 16 below, the same exact arithmetic as BlendPixel in
+// fewer steps than the AVX2 loop: no unpack and pack; the blue/red and
+// green/alpha bytes of each pixel are masked into the low bytes of its two
+// 16-bit lanes, both multiplied by 255 - a (spread over the lanes with one byte
+// shuffle), and the green/alpha products shifted back up. An opaque pixel comes
+// out as the source (255 - a = 0), a clear one as what was below.
+BUFSHARE_AVX512 __m512i Blend16(__m512i sp, __m512i dp, __m512i orMask) {
   const __m512i alphaMask = _mm512_set1_epi32(static_cast<int>(0xff000000u));
   const __m512i lowBytes = _mm512_set1_epi16(0x00ff);
-  const __m512i orMask = _mm512_set1_epi32(static_cast<int>(alphaOr));
   const __m512i c128 = _mm512_set1_epi16(128);
   const __m512i c257 = _mm512_set1_epi16(257);
   // Per pixel, its alpha byte (3 within the pixel) to the low byte of both its
   // 16-bit lanes; -1 zeroes the high byte. The shuffle works within 128-bit lanes.
   const __m512i spread = _mm512_set4_epi32(static_cast<int>(0xff0fff0fu), static_cast<int>(0xff0bff0bu), static_cast<int>(0xff07ff07u),
                                            static_cast<int>(0xff03ff03u));
-  int64_t i = 0;
+  const __m512i ia = _mm512_shuffle_epi8(_mm512_ternarylogic_epi32(sp, sp, sp, 0x55), spread);
+  const __m512i br = _mm512_and_si512(dp, lowBytes);
+  const __m512i ga = _mm512_srli_epi16(dp, 8);
+  const __m512i brOut = _mm512_mulhi_epu16(_mm512_add_epi16(_mm512_mullo_epi16(br, ia), c128), c257);
+  const __m512i gaOut = _mm512_mulhi_epu16(_mm512_add_epi16(_mm512_mullo_epi16(ga, ia), c128), c257);
+  const __m512i out = _mm512_or_si512(_mm512_add_epi32(sp, _mm512_or_si512(brOut, _mm512_slli_epi16(gaOut, 8))), orMask);
+  // Alpha-0 pixels keep what was below (see BlendScalar).
+  return _mm512_mask_mov_epi32(out, _mm512_testn_epi32_mask(sp, alphaMask), dp);
+}
+
+// The first k pixels (k < 16) of a step: masked loads and store, which touch no
+// byte of a masked-off pixel (nor fault on one).
+BUFSHARE_AVX512 void BlendPartial(const uint8_t* s, const uint8_t* b, uint8_t* d, int64_t k, __m512i orMask) {
+  const __mmask16 m = static_cast<__mmask16>((1u << k) - 1);
+  _mm512_mask_storeu_epi32(d, m, Blend16(_mm512_maskz_loadu_epi32(m, s), _mm512_maskz_loadu_epi32(m, b), orMask));
+}
+
+// BlendRow on 16 pixels a step, for CPUs with AVX-512 BW (checked once at load).
+// The all-opaque and all-clear steps are a store and a copy, as in the AVX2 loop.
+// A 64-byte store across two cache lines costs about two (measured: 230 rows of
+// 400 pixels over a background, 9.4 us aligned, 11.3 us 32 bytes off): the
+// pixels up to the destination's next cache line are one masked step, and so is
+// the tail.
+__attribute__((target("avx512f,avx512bw"))) void BlendRowAvx512(const uint8_t* s, const uint8_t* b, uint8_t* d, int64_t n, uint32_t alphaOr) {
+  const __m512i alphaMask = _mm512_set1_epi32(static_cast<int>(0xff000000u));
+  const __m512i orMask = _mm512_set1_epi32(static_cast<int>(alphaOr));
+  const int64_t head = std::min<int64_t>(n, ((64 - (reinterpret_cast<uintptr_t>(d) & 63)) & 63) / 4);
+  if (head > 0) {
+    BlendPartial(s, b, d, head, orMask);
+    s += 4 * head;
+    b += 4 * head;
+    d += 4 * head;
+  }
+  int64_t i = head;
   for (; i + 16 <= n; i += 16, s += 64, b += 64, d += 64) {
+    // Four lines ahead of each stream: measured 7% faster than the hardware's
+    // prefetch alone on 1,600-byte rows (prefetches never fault, past a row's
+    // end or the mapping's).
+    __builtin_prefetch(s + 256, 0);
+    __builtin_prefetch(b + 256, 0);
+    __builtin_prefetch(d + 256, 1);
     const __m512i sp = _mm512_loadu_si512(s);
-    const __mmask16 clear = _mm512_testn_epi32_mask(sp, alphaMask);
-    if (clear == 0xffff) {
+    if (_mm512_testn_epi32_mask(sp, alphaMask) == 0xffff) {
       if (b != d) _mm512_storeu_si512(d, _mm512_loadu_si512(b));
       continue;
     }
@@ -214,18 +253,9 @@ __attribute__((target("avx512f,avx512bw"))) void BlendRowAvx512(const uint8_t* s
       _mm512_storeu_si512(d, sp);
       continue;
     }
-    const __m512i dp = _mm512_loadu_si512(b);
-    const __m512i ia = _mm512_shuffle_epi8(_mm512_ternarylogic_epi32(sp, sp, sp, 0x55), spread);
-    const __m512i br = _mm512_and_si512(dp, lowBytes);
-    const __m512i ga = _mm512_srli_epi16(dp, 8);
-    const __m512i brOut = _mm512_mulhi_epu16(_mm512_add_epi16(_mm512_mullo_epi16(br, ia), c128), c257);
-    const __m512i gaOut = _mm512_mulhi_epu16(_mm512_add_epi16(_mm512_mullo_epi16(ga, ia), c128), c257);
-    const __m512i below = _mm512_or_si512(brOut, _mm512_slli_epi16(gaOut, 8));
-    const __m512i out = _mm512_or_si512(_mm512_add_epi32(sp, below), orMask);
-    // Alpha-0 pixels keep what was below (see BlendScalar).
-    _mm512_storeu_si512(d, _mm512_mask_mov_epi32(out, clear, dp));
+    _mm512_storeu_si512(d, Blend16(sp, _mm512_loadu_si512(b), orMask));
   }
-  BlendRowAvx2(s, b, d, n - i, alphaOr);
+  if (i < n) BlendPartial(s, b, d, n - i, orMask);
 }
 
 #endif
