@@ -215,6 +215,12 @@ interface Addon extends KmsNative {
     model?: Float64Array,
   ): number;
   blendKernel(): 'avx512' | 'avx2' | 'sse2' | 'scalar';
+  // compose.cc
+  composeLayers(
+    output: Uint8Array, outputStride: number, outputWidth: number, outputHeight: number,
+    background: Uint8Array, backgroundStride: number, backgroundWidth: number, backgroundHeight: number,
+    sources: Uint8Array[], ops: Int32Array, layerCount: number, rects: Int32Array, model: Float64Array, counts: Float64Array,
+  ): void;
   // socket.cc
   seqpacketListen(path: string, backlog: number): number;
   seqpacketConnect(path: string): number;
@@ -351,6 +357,8 @@ export const copyRectsRaw = wrap(addon.copyRects);
 export const blendRectsRaw = wrap(addon.blendRects);
 /** The loop blendRects runs: the widest the CPU has, or BUFSHARE_BLEND_KERNEL's (scalar, sse2, avx2) at load. */
 export const blendKernel = wrap(addon.blendKernel);
+/** One composition's layers painted in one call (lib/compose.ts). */
+export const composeLayersRaw = wrap(addon.composeLayers);
 
 // DRM nodes and dumb buffers. Every fd is O_CLOEXEC.
 export const drmOpen = wrap(addon.drmOpen);

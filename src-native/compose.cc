@@ -1,0 +1,284 @@
+#include "compose.h"
+
+#include <algorithm>
+#include <cstdint>
+#include <cstring>
+#include <string>
+#include <vector>
+
+#include "blend.h"
+#include "damage_plan.h"
+#include "errors.h"
+
+namespace bufshare {
+
+namespace {
+
+// A plane of 4-byte pixels: rows [0, height) of width pixels at stride bytes.
+struct Plane {
+  uint8_t* data = nullptr;
+  size_t bytes = 0;
+  int64_t stride = 0;
+  int64_t width = 0;
+  int64_t height = 0;
+};
+
+bool FitsView(const Plane& p) {
+  if (p.width == 0 || p.height == 0) return true;
+  if (p.stride < p.width * 4) return false;
+  return (p.height - 1) * p.stride + p.width * 4 <= static_cast<int64_t>(p.bytes);
+}
+
+bool Overlap(const Plane& a, const Plane& b) { return a.data < b.data + b.bytes && b.data < a.data + a.bytes; }
+
+bool ReadBytes(Napi::Value v, Plane* p) {
+  if (!v.IsTypedArray() || v.As<Napi::TypedArray>().TypedArrayType() != napi_uint8_array) return false;
+  Napi::Uint8Array a = v.As<Napi::Uint8Array>();
+  p->data = a.Data();
+  p->bytes = a.ByteLength();
+  return true;
+}
+
+bool ReadGeometry(const Napi::CallbackInfo& info, size_t i, const char* name, Plane* p) {
+  uint32_t stride, width, height;
+  const std::string n(name);
+  if (!GetUint32(info, i, (n + "Stride").c_str(), &stride) || !GetUint32(info, i + 1, (n + "Width").c_str(), &width) ||
+      !GetUint32(info, i + 2, (n + "Height").c_str(), &height))
+    return false;
+  if (width > 65536 || height > 65536) {
+    ThrowArgument(info.Env(), n + " width/height too large");
+    return false;
+  }
+  p->stride = stride;
+  p->width = width;
+  p->height = height;
+  if (!FitsView(*p)) {
+    ThrowArgument(info.Env(), n + " too small for its width x height at its stride");
+    return false;
+  }
+  return true;
+}
+
+// Row copies of one box. Rows of a damaged rectangle are an output's stride apart:
+// the hardware prefetcher starts over at each, so every row's start waits on
+// memory. The start of the row after next is fetched while this one copies
+// (measured on the benchmark's 16 rectangles over the scene: 10.1 -> 7.4 us for
+// the copies alone).
+void CopyRows(const uint8_t* s, int64_t srcStride, uint8_t* d, int64_t dstStride, int64_t bytes, int64_t rows) {
+  const int64_t ahead = std::min<int64_t>(bytes, 512);
+  for (int64_t y = 0; y < rows; y++, s += srcStride, d += dstStride) {
+    if (y + 2 < rows) {
+      for (int64_t o = 0; o < ahead; o += 64) {
+        __builtin_prefetch(s + 2 * srcStride + o, 0);
+        __builtin_prefetch(d + 2 * dstStride + o, 1);
+      }
+    }
+    memcpy(d, s, bytes);
+  }
+}
+
+enum OpKind : int32_t {
+  kCopyBackground = 0,
+  kCopy = 1,
+  kCopyAlone = 2,
+  kBlend = 3,
+  kBlendOverBackground = 4,
+};
+
+constexpr size_t kOpInts = 8;
+
+// Scratch for a planned layer's rectangles, per thread like the planner's.
+thread_local std::vector<int32_t> planInput;
+
+}  // namespace
+
+// composeLayers(output, outputStride, outputWidth, outputHeight,
+//               background, backgroundStride, backgroundWidth, backgroundHeight,
+//               sources, ops, layerCount, rects, model, counts) -> undefined
+//   Paints the layers of one composition into the output, in the order given
+//   (back to front), in one call: a compositor's scattered damage is dozens of
+//   short rectangles over a few surfaces, and a call per surface cost more than
+//   copying its pixels.
+//   output, background: XRGB8888 planes (Uint8Array + geometry), not overlapping.
+//   sources: an Array of Uint8Array, the layers' pixels.
+//   ops: Int32Array, 8 ints per layer:
+//     kind (0 copy from the background, 1 copy, 2 copy where the source holds the
+//     layer's complete image and nothing covers it (the plan may join rows),
+//     3 blend premultiplied ARGB8888 over the output, 4 blend over the background
+//     into the output; a blend's rectangles are planned into their union, each
+//     pixel blended once), source index (into sources; unused by kind 0), source
+//     stride, width, height, x and y of the source's pixel (0, 0) on the output,
+//     and the number of rectangles the layer takes from rects, in order.
+//   layerCount: how many layers of ops to paint (ops may be longer: reused).
+//   rects: Int32Array of x, y, w, h quadruples in output pixels.
+//   model: the in-cache copy cost model (Float64Array of 5), for kind 2.
+//   counts: Float64Array of 3, set to the pixels copied from sources, blended,
+//     and copied from the background.
+// Every rectangle is clipped in 64-bit arithmetic to the output and to where the
+// layer's source lies on it (and to the background, for kinds 0 and 4); every
+// plane's geometry is checked against its view's length, and sources against
+// overlapping the output, before any pixel moves.
+static Napi::Value ComposeLayers(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  Plane out, bg;
+  if (info.Length() < 14) return ThrowArgument(env, "composeLayers takes 14 arguments");
+  if (!ReadBytes(info[0], &out)) return ThrowArgument(env, "output must be a Uint8Array");
+  if (!ReadGeometry(info, 1, "output", &out)) return Napi::Value();
+  if (!ReadBytes(info[4], &bg)) return ThrowArgument(env, "background must be a Uint8Array");
+  if (!ReadGeometry(info, 5, "background", &bg)) return Napi::Value();
+  if (Overlap(out, bg)) return ThrowArgument(env, "background and output overlap");
+  if (!info[8].IsArray()) return ThrowArgument(env, "sources must be an Array of Uint8Array");
+  Napi::Array sourceArray = info[8].As<Napi::Array>();
+  const uint32_t sourceCount = sourceArray.Length();
+  if (sourceCount > 4096) return ThrowArgument(env, "too many sources");
+  std::vector<Plane> sources(sourceCount);
+  for (uint32_t i = 0; i < sourceCount; i++) {
+    if (!ReadBytes(sourceArray.Get(i), &sources[i])) return ThrowArgument(env, "sources must be an Array of Uint8Array");
+    if (Overlap(sources[i], out)) return ThrowArgument(env, "a source overlaps the output");
+  }
+  auto int32s = [&](size_t i, const char* name, const int32_t** data, size_t* length) {
+    if (!info[i].IsTypedArray() || info[i].As<Napi::TypedArray>().TypedArrayType() != napi_int32_array) {
+      ThrowArgument(env, std::string(name) + " must be an Int32Array");
+      return false;
+    }
+    Napi::Int32Array a = info[i].As<Napi::Int32Array>();
+    *data = a.Data();
+    *length = a.ElementLength();
+    return true;
+  };
+  const int32_t* ops;
+  const int32_t* rects;
+  size_t opInts, rectInts;
+  uint32_t layers;
+  if (!int32s(9, "ops", &ops, &opInts) || !GetUint32(info, 10, "layerCount", &layers) || !int32s(11, "rects", &rects, &rectInts))
+    return Napi::Value();
+  if (layers > opInts / kOpInts) return ThrowArgument(env, "ops holds fewer than layerCount layers (8 ints each)");
+  double model[5];
+  if (!ReadCostModel(info, 12, model)) return Napi::Value();
+  if (!info[13].IsTypedArray() || info[13].As<Napi::TypedArray>().TypedArrayType() != napi_float64_array ||
+      info[13].As<Napi::Float64Array>().ElementLength() < 3)
+    return ThrowArgument(env, "counts must be a Float64Array of 3");
+  Napi::Float64Array counts = info[13].As<Napi::Float64Array>();
+
+  // Checked whole before anything is painted: a bad layer leaves the output as it was.
+  std::vector<Plane> layerPlanes(layers);
+  size_t rectsNeeded = 0;
+  for (size_t k = 0; k < layers; k++) {
+    const int32_t* op = ops + k * kOpInts;
+    const int32_t kind = op[0];
+    if (kind < kCopyBackground || kind > kBlendOverBackground) return ThrowArgument(env, "unknown layer kind " + std::to_string(kind));
+    if (op[7] < 0) return ThrowArgument(env, "negative rectangle count");
+    rectsNeeded += static_cast<size_t>(op[7]);
+    if (kind == kCopyBackground) continue;
+    if (op[1] < 0 || static_cast<uint32_t>(op[1]) >= sourceCount) return ThrowArgument(env, "layer source index out of range");
+    if (op[2] < 0 || op[3] < 0 || op[4] < 0 || op[3] > 65536 || op[4] > 65536) return ThrowArgument(env, "layer geometry out of range");
+    Plane p = sources[op[1]];
+    p.stride = op[2];
+    p.width = op[3];
+    p.height = op[4];
+    if (!FitsView(p)) return ThrowArgument(env, "a layer's source is too small for its width x height at its stride");
+    layerPlanes[k] = p;
+  }
+  if (rectsNeeded * 4 > rectInts) return ThrowArgument(env, "rects holds fewer rectangles than the layers take");
+
+  double copied = 0, blended = 0, fromBackground = 0;
+  size_t taken = 0;
+  for (size_t k = 0; k < layers; k++) {
+    const int32_t* op = ops + k * kOpInts;
+    const int32_t kind = op[0];
+    const size_t n = static_cast<size_t>(op[7]);
+    const int32_t* r = rects + 4 * taken;
+    taken += n;
+    const bool fromBg = kind == kCopyBackground;
+    const Plane& src = fromBg ? bg : layerPlanes[k];
+    const int64_t ox = fromBg ? 0 : op[5];
+    const int64_t oy = fromBg ? 0 : op[6];
+    // Where this layer may write: the output, the source's place on it, and for
+    // anything read from the background, the background.
+    int64_t cx0 = std::max<int64_t>(0, ox), cy0 = std::max<int64_t>(0, oy);
+    int64_t cx1 = std::min<int64_t>(out.width, ox + src.width), cy1 = std::min<int64_t>(out.height, oy + src.height);
+    if (kind == kBlendOverBackground) {
+      cx1 = std::min<int64_t>(cx1, bg.width);
+      cy1 = std::min<int64_t>(cy1, bg.height);
+    }
+    if (cx1 <= cx0 || cy1 <= cy0) continue;
+    auto paint = [&](int64_t x0, int64_t y0, int64_t x1, int64_t y1) {
+      x0 = std::max(x0, cx0);
+      y0 = std::max(y0, cy0);
+      x1 = std::min(x1, cx1);
+      y1 = std::min(y1, cy1);
+      if (x1 <= x0 || y1 <= y0) return;
+      const uint8_t* s = src.data + (y0 - oy) * src.stride + (x0 - ox) * 4;
+      uint8_t* d = out.data + y0 * out.stride + x0 * 4;
+      const double pixels = static_cast<double>((x1 - x0) * (y1 - y0));
+      switch (kind) {
+        case kCopyBackground:
+          CopyRows(s, src.stride, d, out.stride, (x1 - x0) * 4, y1 - y0);
+          fromBackground += pixels;
+          break;
+        case kCopy:
+        case kCopyAlone:
+          CopyRows(s, src.stride, d, out.stride, (x1 - x0) * 4, y1 - y0);
+          copied += pixels;
+          break;
+        case kBlend:
+          BlendRows(s, src.stride, d, out.stride, d, out.stride, x1 - x0, y1 - y0, 0xff000000u);
+          blended += pixels;
+          break;
+        case kBlendOverBackground:
+          BlendRows(s, src.stride, bg.data + y0 * bg.stride + x0 * 4, bg.stride, d, out.stride, x1 - x0, y1 - y0, 0xff000000u);
+          blended += pixels;
+          break;
+      }
+    };
+    auto clipped = [&](size_t i, int64_t* x0, int64_t* y0, int64_t* x1, int64_t* y1) {
+      *x0 = std::max<int64_t>(r[4 * i], cx0);
+      *y0 = std::max<int64_t>(r[4 * i + 1], cy0);
+      *x1 = std::min<int64_t>(static_cast<int64_t>(r[4 * i]) + r[4 * i + 2], cx1);
+      *y1 = std::min<int64_t>(static_cast<int64_t>(r[4 * i + 1]) + r[4 * i + 3], cy1);
+      return *x1 > *x0 && *y1 > *y0;
+    };
+    if (kind == kBlend || kind == kBlendOverBackground) {
+      // A blend is not idempotent: rectangles that overlap are planned into
+      // their union, each pixel once (a no-op for the disjoint lists a
+      // compositor's claims are).
+      planInput.clear();
+      for (size_t i = 0; i < n; i++) {
+        int64_t x0, y0, x1, y1;
+        if (!clipped(i, &x0, &y0, &x1, &y1)) continue;
+        planInput.insert(planInput.end(), {static_cast<int32_t>(x0), static_cast<int32_t>(y0), static_cast<int32_t>(x1 - x0), static_cast<int32_t>(y1 - y0)});
+      }
+      const PlanOutcome p = PlanDamageRects(planInput.data(), planInput.size() / 4, cx1, cy1, 4, out.stride, out.stride, model, false, true);
+      for (size_t i = 0; i < p.count; i++) paint(p.boxes[i].x0, p.boxes[i].y0, p.boxes[i].x1, p.boxes[i].y1);
+      continue;
+    }
+    if (kind == kCopyAlone) {
+      // The planner works on the source's plane: the rectangles, clipped, in its
+      // coordinates; what it returns is clipped again to where the layer may write.
+      planInput.clear();
+      for (size_t i = 0; i < n; i++) {
+        int64_t x0, y0, x1, y1;
+        if (!clipped(i, &x0, &y0, &x1, &y1)) continue;
+        planInput.insert(planInput.end(), {static_cast<int32_t>(x0 - ox), static_cast<int32_t>(y0 - oy), static_cast<int32_t>(x1 - x0),
+                                           static_cast<int32_t>(y1 - y0)});
+      }
+      const PlanOutcome p = PlanDamageRects(planInput.data(), planInput.size() / 4, cx1 - ox, cy1 - oy, 4, src.stride, out.stride, model, true, false);
+      for (size_t i = 0; i < p.count; i++) paint(p.boxes[i].x0 + ox, p.boxes[i].y0 + oy, p.boxes[i].x1 + ox, p.boxes[i].y1 + oy);
+      continue;
+    }
+    for (size_t i = 0; i < n; i++) {
+      int64_t x0, y0, x1, y1;
+      if (clipped(i, &x0, &y0, &x1, &y1)) paint(x0, y0, x1, y1);
+    }
+  }
+  counts[0] = copied;
+  counts[1] = blended;
+  counts[2] = fromBackground;
+  return env.Undefined();
+}
+
+void InitCompose(Napi::Env env, Napi::Object exports) {
+  exports.Set("composeLayers", Napi::Function::New(env, ComposeLayers, "composeLayers"));
+}
+
+}  // namespace bufshare
