@@ -16,7 +16,7 @@ import { BufshareError } from './errors';
 import { IN_CACHE_COPY } from './damage/cost-model';
 import { packedModel } from './damage/plan';
 import type { GraphicsRegion } from './mapping/graphics-region';
-import { composeLayersRaw } from './native';
+import { alignedArrayBuffer, composeLayersRaw } from './native';
 
 /** Pixels painted by a pass, by where they came from. */
 export interface ComposeCounts {
@@ -149,6 +149,19 @@ export class ComposePass {
     this.rects.set(count * 4 === rects.length ? rects : rects.subarray(0, count * 4), this.rectInts);
     this.rectInts += count * 4;
   }
+}
+
+/**
+ * `bytes` of zeroed memory starting on a page, for a compositor's output and
+ * background: Node's own ArrayBuffers start 16 bytes past a page (malloc's
+ * header), so every row start of a 64-byte-multiple stride splits a cache line,
+ * which costs short-row copies and 64-byte stores (measured on the benchmark's
+ * 16 scattered rectangles: 7.3 us of copies aligned, 9.0 us 16 bytes off).
+ * Freed when the ArrayBuffer is collected.
+ */
+export function alignedPixelMemory(bytes: number): ArrayBuffer {
+  if (!Number.isInteger(bytes) || bytes < 1) throw new BufshareError('ERR_BUFSHARE_INVALID_ARGUMENT', `cannot allocate ${bytes} bytes`);
+  return alignedArrayBuffer(bytes);
 }
 
 function grow(a: Int32Array, atLeast: number): Int32Array<ArrayBuffer> {

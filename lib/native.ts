@@ -221,6 +221,8 @@ interface Addon extends KmsNative {
     background: Uint8Array, backgroundStride: number, backgroundWidth: number, backgroundHeight: number,
     sources: Uint8Array[], ops: Int32Array, layerCount: number, rects: Int32Array, model: Float64Array, counts: Float64Array,
   ): void;
+  // aligned_memory.cc
+  alignedArrayBuffer(bytes: number): ArrayBuffer;
   // socket.cc
   seqpacketListen(path: string, backlog: number): number;
   seqpacketConnect(path: string): number;
@@ -359,6 +361,8 @@ export const blendRectsRaw = wrap(addon.blendRects);
 export const blendKernel = wrap(addon.blendKernel);
 /** One composition's layers painted in one call (lib/compose.ts). */
 export const composeLayersRaw = wrap(addon.composeLayers);
+/** Zeroed memory starting on a page (Node's own ArrayBuffers start 16 bytes past one). */
+export const alignedArrayBuffer = wrap(addon.alignedArrayBuffer);
 
 // DRM nodes and dumb buffers. Every fd is O_CLOEXEC.
 export const drmOpen = wrap(addon.drmOpen);

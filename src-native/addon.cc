@@ -4,6 +4,7 @@
 
 #include "blend.h"
 #include "compose.h"
+#include "aligned_memory.h"
 #include "copy.h"
 #include "damage_plan.h"
 #include "drm.h"
@@ -24,6 +25,7 @@ static Napi::Object InitAddon(Napi::Env env, Napi::Object exports) {
   bufshare::InitCopy(env, exports);
   bufshare::InitBlend(env, exports);
   bufshare::InitCompose(env, exports);
+  bufshare::InitAlignedMemory(env, exports);
   bufshare::InitDrm(env, exports);
   bufshare::InitGbm(env, exports);
   bufshare::InitUdmabuf(env, exports);

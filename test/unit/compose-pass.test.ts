@@ -1,5 +1,5 @@
 import { expect } from 'chai';
-import { ComposePass, GraphicsRegion, rect, resolveFormat, ShmAllocator, type Rect } from '../../lib';
+import { alignedPixelMemory, ComposePass, GraphicsRegion, rect, resolveFormat, ShmAllocator, type Rect } from '../../lib';
 import { composeLayersRaw } from '../../lib/native';
 import { plainRegion, premultiplied, referencePixel } from '../helpers/blend-reference';
 import { randInt, rng, SEED } from '../helpers/random';
@@ -192,5 +192,17 @@ describe('ComposePass', () => {
     } finally {
       a.destroy();
     }
+  });
+
+  it('alignedPixelMemory: zeroed memory of the size asked, collected like any ArrayBuffer; refuses bad sizes', () => {
+    for (const bytes of [1, 4095, 4096, 4097, 1280 * 4 * 721]) {
+      const m = alignedPixelMemory(bytes);
+      expect(m.byteLength).to.equal(bytes);
+      const view = new Uint8Array(m);
+      expect(view.every((v) => v === 0)).to.equal(true);
+      view.fill(0xff);
+      expect(view[bytes - 1]).to.equal(0xff);
+    }
+    for (const bad of [0, -1, 1.5, NaN]) expect(() => alignedPixelMemory(bad)).to.throw().with.property('code', 'ERR_BUFSHARE_INVALID_ARGUMENT');
   });
 });
