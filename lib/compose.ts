@@ -42,6 +42,7 @@ const MODEL = packedModel(IN_CACHE_COPY);
 export class ComposePass {
   private output: GraphicsRegion | undefined;
   private background: GraphicsRegion | undefined;
+  /** A header (the planes' geometry, the layer count), then OP_INTS per layer. */
   private ops: Int32Array<ArrayBuffer> = new Int32Array(OP_INTS * 8);
   private opCount = 0;
   private rects: Int32Array<ArrayBuffer> = new Int32Array(4 * 64);
@@ -105,8 +106,15 @@ export class ComposePass {
     if (this.opCount === 0) return { copied: 0, blended: 0, background: 0 };
     if (!output.mapped || !background.mapped) throw new BufshareError('ERR_BUFSHARE_UNMAPPED', 'a compose pass on an unmapped region');
     try {
-      composeLayersRaw(output.pixels, output.stride, output.width, output.height, background.pixels, background.stride, background.width, background.height,
-        this.sources, this.ops, this.opCount, this.rects, MODEL, this.counts);
+      const ops = this.ops;
+      ops[0] = output.stride;
+      ops[1] = output.width;
+      ops[2] = output.height;
+      ops[3] = background.stride;
+      ops[4] = background.width;
+      ops[5] = background.height;
+      ops[6] = this.opCount;
+      composeLayersRaw(output.pixels, background.pixels, this.sources, ops, this.rects, MODEL, this.counts);
     } finally {
       this.clear();
     }
@@ -134,9 +142,9 @@ export class ComposePass {
       throw new BufshareError('ERR_BUFSHARE_INVALID_ARGUMENT', `${count} rectangles asked of a list of ${rects.length / 4}`);
     }
     if (count === 0) return;
-    if ((this.opCount + 1) * OP_INTS > this.ops.length) this.ops = grow(this.ops, (this.opCount + 1) * OP_INTS);
+    if ((this.opCount + 2) * OP_INTS > this.ops.length) this.ops = grow(this.ops, (this.opCount + 2) * OP_INTS);
     if (this.rectInts + count * 4 > this.rects.length) this.rects = grow(this.rects, this.rectInts + count * 4);
-    const o = this.opCount++ * OP_INTS;
+    const o = ++this.opCount * OP_INTS;
     const ops = this.ops;
     ops[o] = kind;
     ops[o + 1] = source;

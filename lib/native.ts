@@ -216,11 +216,8 @@ interface Addon extends KmsNative {
   ): number;
   blendKernel(): 'avx512' | 'avx2' | 'sse2' | 'scalar';
   // compose.cc
-  composeLayers(
-    output: Uint8Array, outputStride: number, outputWidth: number, outputHeight: number,
-    background: Uint8Array, backgroundStride: number, backgroundWidth: number, backgroundHeight: number,
-    sources: Uint8Array[], ops: Int32Array, layerCount: number, rects: Int32Array, model: Float64Array, counts: Float64Array,
-  ): void;
+  /** ops: a header (output stride, width, height, background's, layer count, 0), then 8 ints per layer (compose.cc). */
+  composeLayers(output: Uint8Array, background: Uint8Array, sources: Uint8Array[], ops: Int32Array, rects: Int32Array, model: Float64Array, counts: Float64Array): void;
   // aligned_memory.cc
   alignedArrayBuffer(bytes: number): ArrayBuffer;
   // socket.cc

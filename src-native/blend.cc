@@ -238,12 +238,6 @@ __attribute__((target("avx512f,avx512bw"))) void BlendRowAvx512(const uint8_t* s
   }
   int64_t i = head;
   for (; i + 16 <= n; i += 16, s += 64, b += 64, d += 64) {
-    // Four lines ahead of each stream: measured 7% faster than the hardware's
-    // prefetch alone on 1,600-byte rows (prefetches never fault, past a row's
-    // end or the mapping's).
-    __builtin_prefetch(s + 256, 0);
-    __builtin_prefetch(b + 256, 0);
-    __builtin_prefetch(d + 256, 1);
     const __m512i sp = _mm512_loadu_si512(s);
     if (_mm512_testn_epi32_mask(sp, alphaMask) == 0xffff) {
       if (b != d) _mm512_storeu_si512(d, _mm512_loadu_si512(b));

@@ -31,32 +31,35 @@ bool FitsView(const Plane& p) {
 
 bool Overlap(const Plane& a, const Plane& b) { return a.data < b.data + b.bytes && b.data < a.data + a.bytes; }
 
-bool ReadBytes(Napi::Value v, Plane* p) {
-  if (!v.IsTypedArray() || v.As<Napi::TypedArray>().TypedArrayType() != napi_uint8_array) return false;
-  Napi::Uint8Array a = v.As<Napi::Uint8Array>();
-  p->data = a.Data();
-  p->bytes = a.ByteLength();
+// One napi_get_typedarray_info call per argument: the node-addon-api wrappers
+// took several each, and at 14 arguments the call cost 0.8 us before any pixel
+// moved (a tenth of a composition's budget).
+template <typename T>
+bool TypedArg(napi_env env, napi_value v, napi_typedarray_type type, T** data, size_t* length) {
+  napi_typedarray_type got;
+  void* raw = nullptr;
+  if (napi_get_typedarray_info(env, v, &got, length, &raw, nullptr, nullptr) != napi_ok || got != type) return false;
+  *data = static_cast<T*>(raw);
   return true;
 }
 
-bool ReadGeometry(const Napi::CallbackInfo& info, size_t i, const char* name, Plane* p) {
-  uint32_t stride, width, height;
-  const std::string n(name);
-  if (!GetUint32(info, i, (n + "Stride").c_str(), &stride) || !GetUint32(info, i + 1, (n + "Width").c_str(), &width) ||
-      !GetUint32(info, i + 2, (n + "Height").c_str(), &height))
-    return false;
-  if (width > 65536 || height > 65536) {
-    ThrowArgument(info.Env(), n + " width/height too large");
-    return false;
-  }
-  p->stride = stride;
-  p->width = width;
-  p->height = height;
-  if (!FitsView(*p)) {
-    ThrowArgument(info.Env(), n + " too small for its width x height at its stride");
-    return false;
-  }
+bool BytesArg(napi_env env, napi_value v, Plane* p) {
+  uint8_t* data;
+  size_t length;
+  if (!TypedArg(env, v, napi_uint8_array, &data, &length)) return false;
+  // A zero-length view may have no data pointer; nothing can fit in it anyway.
+  p->data = data ? data : reinterpret_cast<uint8_t*>(p);
+  p->bytes = data ? length : 0;
   return true;
+}
+
+// A plane's geometry from the ops header: stride, width, height.
+bool SetGeometry(Plane* p, const int32_t* g) {
+  if (g[0] < 0 || g[1] < 0 || g[2] < 0 || g[1] > 65536 || g[2] > 65536) return false;
+  p->stride = g[0];
+  p->width = g[1];
+  p->height = g[2];
+  return FitsView(*p);
 }
 
 // Row copies of one box. Rows of a damaged rectangle are an output's stride apart:
@@ -86,32 +89,33 @@ enum OpKind : int32_t {
 };
 
 constexpr size_t kOpInts = 8;
+// A bound on a composition's distinct sources (one per client buffer shown).
+constexpr uint32_t kMaxSources = 65536;
 
 // Scratch for a planned layer's rectangles, per thread like the planner's.
 thread_local std::vector<int32_t> planInput;
 
 }  // namespace
 
-// composeLayers(output, outputStride, outputWidth, outputHeight,
-//               background, backgroundStride, backgroundWidth, backgroundHeight,
-//               sources, ops, layerCount, rects, model, counts) -> undefined
+// composeLayers(output, background, sources, ops, rects, model, counts) -> undefined
 //   Paints the layers of one composition into the output, in the order given
 //   (back to front), in one call: a compositor's scattered damage is dozens of
 //   short rectangles over a few surfaces, and a call per surface cost more than
 //   copying its pixels.
-//   output, background: XRGB8888 planes (Uint8Array + geometry), not overlapping.
+//   output, background: Uint8Arrays of XRGB8888 planes, not overlapping.
 //   sources: an Array of Uint8Array, the layers' pixels.
-//   ops: Int32Array, 8 ints per layer:
-//     kind (0 copy from the background, 1 copy, 2 copy where the source holds the
-//     layer's complete image and nothing covers it (the plan may join rows),
-//     3 blend premultiplied ARGB8888 over the output, 4 blend over the background
-//     into the output; a blend's rectangles are planned into their union, each
-//     pixel blended once), source index (into sources; unused by kind 0), source
-//     stride, width, height, x and y of the source's pixel (0, 0) on the output,
-//     and the number of rectangles the layer takes from rects, in order.
-//   layerCount: how many layers of ops to paint (ops may be longer: reused).
+//   ops: Int32Array. A header of 8 ints: the output's stride, width and height,
+//     the background's, and the number of layers (then one unused int); then 8
+//     ints per layer: kind (0 copy from the background, 1 copy, 2 copy where the
+//     source holds the layer's complete image and nothing covers it (the plan
+//     may join rows), 3 blend premultiplied ARGB8888 over the output, 4 blend
+//     over the background into the output; a blend's rectangles are planned
+//     into their union, each pixel blended once), source index (into sources;
+//     unused by kind 0), source stride, width, height, x and y of the source's
+//     pixel (0, 0) on the output, and the number of rectangles the layer takes
+//     from rects, in order. ops may be longer than that (reused).
 //   rects: Int32Array of x, y, w, h quadruples in output pixels.
-//   model: the in-cache copy cost model (Float64Array of 5), for kind 2.
+//   model: the in-cache copy cost model (Float64Array of 5), for the plans.
 //   counts: Float64Array of 3, set to the pixels copied from sources, blended,
 //     and copied from the background.
 // Every rectangle is clipped in 64-bit arithmetic to the output and to where the
@@ -120,48 +124,50 @@ thread_local std::vector<int32_t> planInput;
 // overlapping the output, before any pixel moves.
 static Napi::Value ComposeLayers(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
+  napi_env e = env;
+  if (info.Length() < 7) return ThrowArgument(env, "composeLayers takes 7 arguments");
   Plane out, bg;
-  if (info.Length() < 14) return ThrowArgument(env, "composeLayers takes 14 arguments");
-  if (!ReadBytes(info[0], &out)) return ThrowArgument(env, "output must be a Uint8Array");
-  if (!ReadGeometry(info, 1, "output", &out)) return Napi::Value();
-  if (!ReadBytes(info[4], &bg)) return ThrowArgument(env, "background must be a Uint8Array");
-  if (!ReadGeometry(info, 5, "background", &bg)) return Napi::Value();
-  if (Overlap(out, bg)) return ThrowArgument(env, "background and output overlap");
-  if (!info[8].IsArray()) return ThrowArgument(env, "sources must be an Array of Uint8Array");
-  Napi::Array sourceArray = info[8].As<Napi::Array>();
-  const uint32_t sourceCount = sourceArray.Length();
-  if (sourceCount > 4096) return ThrowArgument(env, "too many sources");
-  std::vector<Plane> sources(sourceCount);
-  for (uint32_t i = 0; i < sourceCount; i++) {
-    if (!ReadBytes(sourceArray.Get(i), &sources[i])) return ThrowArgument(env, "sources must be an Array of Uint8Array");
-    if (Overlap(sources[i], out)) return ThrowArgument(env, "a source overlaps the output");
-  }
-  auto int32s = [&](size_t i, const char* name, const int32_t** data, size_t* length) {
-    if (!info[i].IsTypedArray() || info[i].As<Napi::TypedArray>().TypedArrayType() != napi_int32_array) {
-      ThrowArgument(env, std::string(name) + " must be an Int32Array");
-      return false;
-    }
-    Napi::Int32Array a = info[i].As<Napi::Int32Array>();
-    *data = a.Data();
-    *length = a.ElementLength();
-    return true;
-  };
   const int32_t* ops;
   const int32_t* rects;
-  size_t opInts, rectInts;
-  uint32_t layers;
-  if (!int32s(9, "ops", &ops, &opInts) || !GetUint32(info, 10, "layerCount", &layers) || !int32s(11, "rects", &rects, &rectInts))
-    return Napi::Value();
-  if (layers > opInts / kOpInts) return ThrowArgument(env, "ops holds fewer than layerCount layers (8 ints each)");
-  double model[5];
-  if (!ReadCostModel(info, 12, model)) return Napi::Value();
-  if (!info[13].IsTypedArray() || info[13].As<Napi::TypedArray>().TypedArrayType() != napi_float64_array ||
-      info[13].As<Napi::Float64Array>().ElementLength() < 3)
+  const double* modelArg;
+  double* counts;
+  size_t opInts, rectInts, modelLength, countsLength;
+  if (!BytesArg(e, info[0], &out)) return ThrowArgument(env, "output must be a Uint8Array");
+  if (!BytesArg(e, info[1], &bg)) return ThrowArgument(env, "background must be a Uint8Array");
+  if (!TypedArg(e, info[3], napi_int32_array, &ops, &opInts) || opInts < kOpInts) return ThrowArgument(env, "ops must be an Int32Array with its header");
+  if (!TypedArg(e, info[4], napi_int32_array, &rects, &rectInts)) return ThrowArgument(env, "rects must be an Int32Array");
+  if (!TypedArg(e, info[5], napi_float64_array, &modelArg, &modelLength) || modelLength != 5)
+    return ThrowArgument(env, "model must be a Float64Array of 5 numbers");
+  if (!TypedArg(e, info[6], napi_float64_array, &counts, &countsLength) || countsLength < 3)
     return ThrowArgument(env, "counts must be a Float64Array of 3");
-  Napi::Float64Array counts = info[13].As<Napi::Float64Array>();
+  if (!SetGeometry(&out, ops)) return ThrowArgument(env, "output geometry out of range or too large for its view");
+  if (!SetGeometry(&bg, ops + 3)) return ThrowArgument(env, "background geometry out of range or too large for its view");
+  if (Overlap(out, bg)) return ThrowArgument(env, "background and output overlap");
+  double model[5];
+  for (size_t k = 0; k < 5; k++) {
+    if (!(modelArg[k] >= 0 && modelArg[k] < 1e9)) return ThrowArgument(env, "model costs must be finite and non-negative");
+    model[k] = modelArg[k];
+  }
+  if (ops[6] < 0 || static_cast<size_t>(ops[6]) > opInts / kOpInts - 1) return ThrowArgument(env, "ops holds fewer layers than its header says");
+  const size_t layers = static_cast<size_t>(ops[6]);
+  ops += kOpInts;
+  bool isArray = false;
+  if (napi_is_array(e, info[2], &isArray) != napi_ok || !isArray) return ThrowArgument(env, "sources must be an Array of Uint8Array");
+  uint32_t sourceCount = 0;
+  napi_get_array_length(e, info[2], &sourceCount);
+  if (sourceCount > kMaxSources) return ThrowArgument(env, "too many sources");
+  thread_local std::vector<Plane> sources;
+  sources.assign(sourceCount, Plane());
+  for (uint32_t i = 0; i < sourceCount; i++) {
+    napi_value v;
+    if (napi_get_element(e, info[2], i, &v) != napi_ok || !BytesArg(e, v, &sources[i]))
+      return ThrowArgument(env, "sources must be an Array of Uint8Array");
+    if (Overlap(sources[i], out)) return ThrowArgument(env, "a source overlaps the output");
+  }
 
   // Checked whole before anything is painted: a bad layer leaves the output as it was.
-  std::vector<Plane> layerPlanes(layers);
+  thread_local std::vector<Plane> layerPlanes;
+  layerPlanes.assign(layers, Plane());
   size_t rectsNeeded = 0;
   for (size_t k = 0; k < layers; k++) {
     const int32_t* op = ops + k * kOpInts;

@@ -136,9 +136,12 @@ describe('ComposePass', () => {
     const two = new Int32Array([0, 0, 16, 16, 0, 0, 16, 16]);
     const model = new Float64Array(5);
     const counts = new Float64Array(3);
-    const op = (kind: number, source: number, stride: number, w: number, h: number, count = 1): Int32Array => new Int32Array([0, -1, 0, 0, 0, 0, 0, 1, kind, source, stride, w, h, 0, 0, count]);
-    const raw = (ops: Int32Array, sources: Uint8Array[] = [xrgb.pixels], rects = two, layers = ops.length / 8): void =>
-      composeLayersRaw(out.pixels, 64, 16, 16, bg.pixels, 64, 16, 16, sources, ops, layers, rects, model, counts);
+    const header = (layers: number, outH = 16): number[] => [64, 16, outH, 64, 16, 16, layers, 0];
+    // A background layer of one rectangle, then the layer under test.
+    const op = (kind: number, source: number, stride: number, w: number, h: number, count = 1): Int32Array =>
+      new Int32Array([...header(2), 0, -1, 0, 0, 0, 0, 0, 1, kind, source, stride, w, h, 0, 0, count]);
+    const raw = (ops: Int32Array, sources: Uint8Array[] = [xrgb.pixels], rects = two, bgPixels = bg.pixels, m = model): void =>
+      composeLayersRaw(out.pixels, bgPixels, sources, ops, rects, m, counts);
     for (const call of [
       () => raw(op(7, 0, 32, 8, 8)), // unknown kind
       () => raw(op(1, 1, 32, 8, 8)), // source index out of range
@@ -150,10 +153,15 @@ describe('ComposePass', () => {
       () => raw(op(1, 0, 32, 8, 8, -1)),
       () => raw(op(1, 0, 32, 8, 8), [out.pixels.subarray(64)]), // a source inside the output
       () => raw(op(1, 0, 32, 8, 8), [new Uint16Array(64) as never]),
-      () => raw(op(1, 0, 32, 8, 8), undefined, two, 3), // more layers than ops holds
-      () => composeLayersRaw(out.pixels, 64, 16, 16, out.pixels, 64, 16, 16, [xrgb.pixels], op(1, 0, 32, 8, 8), 2, two, model, counts), // background is the output
-      () => composeLayersRaw(out.pixels, 64, 16, 17, bg.pixels, 64, 16, 16, [xrgb.pixels], op(1, 0, 32, 8, 8), 2, two, model, counts), // output too small
-      () => composeLayersRaw(out.pixels, 64, 16, 16, bg.pixels, 64, 16, 16, [xrgb.pixels], op(1, 0, 32, 8, 8), 2, two, new Float64Array(2), counts),
+      () => raw(op(1, 0, 32, 8, 8), 'not an array' as never),
+      () => raw(new Int32Array([...header(3), 0, -1, 0, 0, 0, 0, 0, 1])), // more layers than ops holds
+      () => raw(new Int32Array([...header(-1)])),
+      () => raw(new Int32Array(4)), // no header
+      () => raw(new Int32Array([...header(0, 17)])), // output taller than its view
+      () => raw(op(1, 0, 32, 8, 8), undefined, two, out.pixels), // background is the output
+      () => raw(op(1, 0, 32, 8, 8), undefined, two, bg.pixels, new Float64Array(2)),
+      () => raw(op(1, 0, 32, 8, 8), undefined, two, bg.pixels, new Float64Array([1, 1, 1, 1, NaN])),
+      () => raw(op(1, 0, 32, 8, 8), undefined, new Float64Array(8) as never),
     ]) {
       expect(call).to.throw().with.property('code', 'ERR_BUFSHARE_INVALID_ARGUMENT');
     }
