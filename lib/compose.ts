@@ -47,7 +47,9 @@ export class ComposePass {
   private opCount = 0;
   private rects: Int32Array<ArrayBuffer> = new Int32Array(4 * 64);
   private rectInts = 0;
-  private readonly sources: Uint8Array[] = [];
+  /** The layers' pixels, `sourceCount` of them (entries past it are undefined: reused, never truncated). */
+  private readonly sources: (Uint8Array | undefined)[] = [];
+  private sourceCount = 0;
   private readonly counts = new Float64Array(3);
 
   /** Starts a pass into `output` over `background` (both XRGB8888; the background only read). */
@@ -114,7 +116,8 @@ export class ComposePass {
       ops[4] = background.width;
       ops[5] = background.height;
       ops[6] = this.opCount;
-      composeLayersRaw(output.pixels, background.pixels, this.sources, ops, this.rects, MODEL, this.counts);
+      ops[7] = this.sourceCount;
+      composeLayersRaw(output.pixels, background.pixels, this.sources as Uint8Array[], ops, this.rects, MODEL, this.counts);
     } finally {
       this.clear();
     }
@@ -124,15 +127,19 @@ export class ComposePass {
   private clear(): void {
     this.opCount = 0;
     this.rectInts = 0;
-    this.sources.length = 0;
+    // Let go of the sources (a client buffer unmapped must not stay reachable from here).
+    for (let i = 0; i < this.sourceCount; i++) this.sources[i] = undefined;
+    this.sourceCount = 0;
   }
 
   private pushSource(src: GraphicsRegion, kind: Kind, x: number, y: number, rects: Int32Array, count: number): void {
     if (!isInt32(x) || !isInt32(y)) throw new BufshareError('ERR_BUFSHARE_INVALID_ARGUMENT', `layer position (${x}, ${y}) must be 32-bit integers`);
     if (!src.mapped) throw new BufshareError('ERR_BUFSHARE_UNMAPPED', 'a compose layer from an unmapped region');
     // A source seen before (two parts of one surface) is passed once.
-    let index = this.sources.indexOf(src.pixels);
-    if (index < 0) index = this.sources.push(src.pixels) - 1;
+    const pixels = src.pixels;
+    let index = 0;
+    while (index < this.sourceCount && this.sources[index] !== pixels) index++;
+    if (index === this.sourceCount) this.sources[this.sourceCount++] = pixels;
     this.push(kind, index, src.stride, src.width, src.height, x, y, rects, count);
   }
 

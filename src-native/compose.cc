@@ -80,6 +80,21 @@ void CopyRows(const uint8_t* s, int64_t srcStride, uint8_t* d, int64_t dstStride
   }
 }
 
+// Whether no two of a few clipped rectangles (x, y, w, h, all inside the output)
+// overlap: a compositor's claims never do, and then a blend needs no plan.
+// Past 32 rectangles the planner decides.
+bool Disjoint(const int32_t* q, size_t n) {
+  if (n > 32) return false;
+  for (size_t i = 0; i < n; i++) {
+    for (size_t j = i + 1; j < n; j++) {
+      const int32_t* a = q + 4 * i;
+      const int32_t* b = q + 4 * j;
+      if (a[0] < b[0] + b[2] && b[0] < a[0] + a[2] && a[1] < b[1] + b[3] && b[1] < a[1] + a[3]) return false;
+    }
+  }
+  return true;
+}
+
 enum OpKind : int32_t {
   kCopyBackground = 0,
   kCopy = 1,
@@ -105,7 +120,7 @@ thread_local std::vector<int32_t> planInput;
 //   output, background: Uint8Arrays of XRGB8888 planes, not overlapping.
 //   sources: an Array of Uint8Array, the layers' pixels.
 //   ops: Int32Array. A header of 8 ints: the output's stride, width and height,
-//     the background's, and the number of layers (then one unused int); then 8
+//     the background's, the number of layers and of sources; then 8
 //     ints per layer: kind (0 copy from the background, 1 copy, 2 copy where the
 //     source holds the layer's complete image and nothing covers it (the plan
 //     may join rows), 3 blend premultiplied ARGB8888 over the output, 4 blend
@@ -150,12 +165,15 @@ static Napi::Value ComposeLayers(const Napi::CallbackInfo& info) {
   }
   if (ops[6] < 0 || static_cast<size_t>(ops[6]) > opInts / kOpInts - 1) return ThrowArgument(env, "ops holds fewer layers than its header says");
   const size_t layers = static_cast<size_t>(ops[6]);
+  const int32_t* header = ops;
   ops += kOpInts;
   bool isArray = false;
   if (napi_is_array(e, info[2], &isArray) != napi_ok || !isArray) return ThrowArgument(env, "sources must be an Array of Uint8Array");
-  uint32_t sourceCount = 0;
-  napi_get_array_length(e, info[2], &sourceCount);
-  if (sourceCount > kMaxSources) return ThrowArgument(env, "too many sources");
+  uint32_t arrayLength = 0;
+  napi_get_array_length(e, info[2], &arrayLength);
+  if (header[7] < 0 || static_cast<uint32_t>(header[7]) > std::min(arrayLength, kMaxSources))
+    return ThrowArgument(env, "sources holds fewer sources than the header says");
+  const uint32_t sourceCount = static_cast<uint32_t>(header[7]);
   thread_local std::vector<Plane> sources;
   sources.assign(sourceCount, Plane());
   for (uint32_t i = 0; i < sourceCount; i++) {
@@ -254,7 +272,13 @@ static Napi::Value ComposeLayers(const Napi::CallbackInfo& info) {
         if (!clipped(i, &x0, &y0, &x1, &y1)) continue;
         planInput.insert(planInput.end(), {static_cast<int32_t>(x0), static_cast<int32_t>(y0), static_cast<int32_t>(x1 - x0), static_cast<int32_t>(y1 - y0)});
       }
-      const PlanOutcome p = PlanDamageRects(planInput.data(), planInput.size() / 4, cx1, cy1, 4, out.stride, out.stride, model, false, true);
+      const size_t m = planInput.size() / 4;
+      const int32_t* q = planInput.data();
+      if (Disjoint(q, m)) {
+        for (size_t i = 0; i < m; i++) paint(q[4 * i], q[4 * i + 1], q[4 * i] + q[4 * i + 2], q[4 * i + 1] + q[4 * i + 3]);
+        continue;
+      }
+      const PlanOutcome p = PlanDamageRects(q, m, cx1, cy1, 4, out.stride, out.stride, model, false, true);
       for (size_t i = 0; i < p.count; i++) paint(p.boxes[i].x0, p.boxes[i].y0, p.boxes[i].x1, p.boxes[i].y1);
       continue;
     }

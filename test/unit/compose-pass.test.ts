@@ -136,7 +136,7 @@ describe('ComposePass', () => {
     const two = new Int32Array([0, 0, 16, 16, 0, 0, 16, 16]);
     const model = new Float64Array(5);
     const counts = new Float64Array(3);
-    const header = (layers: number, outH = 16): number[] => [64, 16, outH, 64, 16, 16, layers, 0];
+    const header = (layers: number, outH = 16, sources = 1): number[] => [64, 16, outH, 64, 16, 16, layers, sources];
     // A background layer of one rectangle, then the layer under test.
     const op = (kind: number, source: number, stride: number, w: number, h: number, count = 1): Int32Array =>
       new Int32Array([...header(2), 0, -1, 0, 0, 0, 0, 0, 1, kind, source, stride, w, h, 0, 0, count]);
@@ -156,6 +156,8 @@ describe('ComposePass', () => {
       () => raw(op(1, 0, 32, 8, 8), 'not an array' as never),
       () => raw(new Int32Array([...header(3), 0, -1, 0, 0, 0, 0, 0, 1])), // more layers than ops holds
       () => raw(new Int32Array([...header(-1)])),
+      () => raw(new Int32Array([...header(0, 16, 2)])), // more sources than the array holds
+      () => raw(new Int32Array([...header(0, 16, -1)])),
       () => raw(new Int32Array(4)), // no header
       () => raw(new Int32Array([...header(0, 17)])), // output taller than its view
       () => raw(op(1, 0, 32, 8, 8), undefined, two, out.pixels), // background is the output
