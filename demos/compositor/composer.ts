@@ -9,7 +9,7 @@
  * opaque surface is written once.
  */
 import { ComposePass, type Region } from '../../lib';
-import { fillRect, type PixelPlane } from './fill';
+import { fillRect } from './fill';
 import type { Framebuffer } from './framebuffer';
 import { RectList } from './rect-list';
 import type { Scene, SceneSurface } from './scene';
