@@ -3,6 +3,9 @@
 #include <algorithm>
 #include <cstdint>
 #include <cstring>
+#if defined(__x86_64__) && defined(__GNUC__)
+#include <immintrin.h>
+#endif
 #include <string>
 #include <vector>
 
@@ -70,6 +73,33 @@ bool SetGeometry(Plane* p, const int32_t* g) {
 // no better four ahead).
 constexpr int64_t kRowsAhead = 3;
 
+#if defined(__x86_64__) && defined(__GNUC__)
+// A row of 64 to 512 bytes in 64-byte moves, the last one overlapping the one
+// before where the row is not a multiple of 64: a memcpy call costs about as
+// much again for rows this short (measured on the benchmark's rows of 160 and
+// 320 bytes: 7.3 -> 7.0 us for the copies alone). Every byte moved lies in the row.
+__attribute__((target("avx512f"))) void CopyShortRowAvx512(uint8_t* d, const uint8_t* s, int64_t bytes) {
+  int64_t o = 0;
+  for (; o + 64 <= bytes; o += 64) _mm512_storeu_si512(d + o, _mm512_loadu_si512(s + o));
+  if (o < bytes) _mm512_storeu_si512(d + bytes - 64, _mm512_loadu_si512(s + bytes - 64));
+}
+
+bool ChooseShortRowCopy() {
+  // This runs from a static initializer, possibly before libgcc's own: init first.
+  __builtin_cpu_init();
+  return __builtin_cpu_supports("avx512f");
+}
+
+const bool kShortRowsAvx512 = ChooseShortRowCopy();
+
+inline void CopyRow(uint8_t* d, const uint8_t* s, int64_t bytes) {
+  if (kShortRowsAvx512 && bytes >= 64 && bytes <= 512) return CopyShortRowAvx512(d, s, bytes);
+  memcpy(d, s, bytes);
+}
+#else
+inline void CopyRow(uint8_t* d, const uint8_t* s, int64_t bytes) { memcpy(d, s, bytes); }
+#endif
+
 void CopyRows(const uint8_t* s, int64_t srcStride, uint8_t* d, int64_t dstStride, int64_t bytes, int64_t rows) {
   const int64_t ahead = std::min<int64_t>(bytes, 512);
   for (int64_t y = 0; y < rows; y++, s += srcStride, d += dstStride) {
@@ -79,7 +109,7 @@ void CopyRows(const uint8_t* s, int64_t srcStride, uint8_t* d, int64_t dstStride
         __builtin_prefetch(d + kRowsAhead * dstStride + o, 1);
       }
     }
-    memcpy(d, s, bytes);
+    CopyRow(d, s, bytes);
   }
 }
 
