@@ -220,8 +220,22 @@ BUFSHARE_AVX512 void BlendPartial(const uint8_t* s, const uint8_t* b, uint8_t* d
   _mm512_mask_storeu_epi32(d, m, Blend16(_mm512_maskz_loadu_epi32(m, s), _mm512_maskz_loadu_epi32(m, b), orMask));
 }
 
+// One whole step: the all-clear and all-opaque steps are a copy and a store, as
+// in the AVX2 loop.
+BUFSHARE_AVX512 void BlendStep(__m512i sp, const uint8_t* b, uint8_t* d, __m512i orMask) {
+  const __m512i alphaMask = _mm512_set1_epi32(static_cast<int>(0xff000000u));
+  if (_mm512_testn_epi32_mask(sp, alphaMask) == 0xffff) {
+    if (b != d) _mm512_storeu_si512(d, _mm512_loadu_si512(b));
+    return;
+  }
+  if (_mm512_cmpge_epu32_mask(sp, alphaMask) == 0xffff) {
+    _mm512_storeu_si512(d, sp);
+    return;
+  }
+  _mm512_storeu_si512(d, Blend16(sp, _mm512_loadu_si512(b), orMask));
+}
+
 // BlendRow on 16 pixels a step, for CPUs with AVX-512 BW (checked once at load).
-// The all-opaque and all-clear steps are a store and a copy, as in the AVX2 loop.
 // A 64-byte store across two cache lines costs about two (measured: 230 rows of
 // 400 pixels over a background, 9.4 us aligned, 11.3 us 32 bytes off): the
 // pixels up to the destination's next cache line are one masked step, and so is
@@ -237,17 +251,28 @@ __attribute__((target("avx512f,avx512bw"))) void BlendRowAvx512(const uint8_t* s
     d += 4 * head;
   }
   int64_t i = head;
-  for (; i + 16 <= n; i += 16, s += 64, b += 64, d += 64) {
-    const __m512i sp = _mm512_loadu_si512(s);
-    if (_mm512_testn_epi32_mask(sp, alphaMask) == 0xffff) {
-      if (b != d) _mm512_storeu_si512(d, _mm512_loadu_si512(b));
-      continue;
+  // Two steps at a time, with one test for the common case of a translucent
+  // stretch (no pixel clear or opaque in either): 11.2 -> 10.8 us on 230 rows
+  // of 400 half-transparent pixels over a background.
+  for (; i + 32 <= n; i += 32, s += 128, b += 128, d += 128) {
+    const __m512i s0 = _mm512_loadu_si512(s);
+    const __m512i s1 = _mm512_loadu_si512(s + 64);
+    const __mmask16 special = _mm512_testn_epi32_mask(s0, alphaMask) | _mm512_testn_epi32_mask(s1, alphaMask) |
+                              _mm512_cmpge_epu32_mask(s0, alphaMask) | _mm512_cmpge_epu32_mask(s1, alphaMask);
+    if (special == 0) {
+      _mm512_storeu_si512(d, Blend16(s0, _mm512_loadu_si512(b), orMask));
+      _mm512_storeu_si512(d + 64, Blend16(s1, _mm512_loadu_si512(b + 64), orMask));
+    } else {
+      BlendStep(s0, b, d, orMask);
+      BlendStep(s1, b + 64, d + 64, orMask);
     }
-    if (_mm512_cmpge_epu32_mask(sp, alphaMask) == 0xffff) {
-      _mm512_storeu_si512(d, sp);
-      continue;
-    }
-    _mm512_storeu_si512(d, Blend16(sp, _mm512_loadu_si512(b), orMask));
+  }
+  if (i + 16 <= n) {
+    BlendStep(_mm512_loadu_si512(s), b, d, orMask);
+    i += 16;
+    s += 64;
+    b += 64;
+    d += 64;
   }
   if (i < n) BlendPartial(s, b, d, n - i, orMask);
 }
