@@ -37,7 +37,6 @@ const enum Kind {
 }
 
 const OP_INTS = 8;
-const MODEL = packedModel(IN_CACHE_COPY);
 
 export class ComposePass {
   private output: GraphicsRegion | undefined;
@@ -50,7 +49,12 @@ export class ComposePass {
   /** The layers' pixels, `sourceCount` of them (entries past it are undefined: reused, never truncated). */
   private readonly sources: (Uint8Array | undefined)[] = [];
   private sourceCount = 0;
-  private readonly counts = new Float64Array(3);
+  /** The in-cache cost model (the plans'), then the counts the native call sets. */
+  private readonly numbers = new Float64Array(8);
+
+  constructor() {
+    this.numbers.set(packedModel(IN_CACHE_COPY));
+  }
 
   /** Starts a pass into `output` over `background` (both XRGB8888; the background only read). */
   begin(output: GraphicsRegion, background: GraphicsRegion): this {
@@ -117,11 +121,12 @@ export class ComposePass {
       ops[5] = background.height;
       ops[6] = this.opCount;
       ops[7] = this.sourceCount;
-      composeLayersRaw(output.pixels, background.pixels, this.sources as Uint8Array[], ops, this.rects, MODEL, this.counts);
+      composeLayersRaw(output.pixels, background.pixels, this.sources as Uint8Array[], ops, this.rects, this.numbers);
     } finally {
       this.clear();
     }
-    return { copied: this.counts[0]!, blended: this.counts[1]!, background: this.counts[2]! };
+    const n = this.numbers;
+    return { copied: n[5]!, blended: n[6]!, background: n[7]! };
   }
 
   private clear(): void {

@@ -217,7 +217,7 @@ interface Addon extends KmsNative {
   blendKernel(): 'avx512' | 'avx2' | 'sse2' | 'scalar';
   // compose.cc
   /** ops: a header (output stride, width, height, background's, layer count, 0), then 8 ints per layer (compose.cc). */
-  composeLayers(output: Uint8Array, background: Uint8Array, sources: Uint8Array[], ops: Int32Array, rects: Int32Array, model: Float64Array, counts: Float64Array): void;
+  composeLayers(output: Uint8Array, background: Uint8Array, sources: Uint8Array[], ops: Int32Array, rects: Int32Array, numbers: Float64Array): void;
   // aligned_memory.cc
   alignedArrayBuffer(bytes: number): ArrayBuffer;
   // socket.cc
@@ -361,9 +361,9 @@ export const blendKernel = wrap(addon.blendKernel);
  * frame with a few microseconds of pixels: a plain function, without the two
  * rest-argument closures of wrap() and the lazy proxy (about 0.1 us a call).
  */
-export function composeLayersRaw(output: Uint8Array, background: Uint8Array, sources: Uint8Array[], ops: Int32Array, rects: Int32Array, model: Float64Array, counts: Float64Array): void {
+export function composeLayersRaw(output: Uint8Array, background: Uint8Array, sources: Uint8Array[], ops: Int32Array, rects: Int32Array, numbers: Float64Array): void {
   try {
-    requireAddon().composeLayers(output, background, sources, ops, rects, model, counts);
+    requireAddon().composeLayers(output, background, sources, ops, rects, numbers);
   } catch (e) {
     throw fromNativeError(e);
   }

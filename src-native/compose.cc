@@ -145,7 +145,7 @@ thread_local std::vector<int32_t> planInput;
 
 }  // namespace
 
-// composeLayers(output, background, sources, ops, rects, model, counts) -> undefined
+// composeLayers(output, background, sources, ops, rects, numbers) -> undefined
 //   Paints the layers of one composition into the output, in the order given
 //   (back to front), in one call: a compositor's scattered damage is dozens of
 //   short rectangles over a few surfaces, and a call per surface cost more than
@@ -163,9 +163,10 @@ thread_local std::vector<int32_t> planInput;
 //     pixel (0, 0) on the output, and the number of rectangles the layer takes
 //     from rects, in order. ops may be longer than that (reused).
 //   rects: Int32Array of x, y, w, h quadruples in output pixels.
-//   model: the in-cache copy cost model (Float64Array of 5), for the plans.
-//   counts: Float64Array of 3, set to the pixels copied from sources, blended,
-//     and copied from the background.
+//   numbers: Float64Array of 8: the in-cache copy cost model (5, for the plans),
+//     then 3 set here to the pixels copied from sources, blended, and copied
+//     from the background. (Six arguments, not seven: node-addon-api reads up
+//     to six without a heap allocation.)
 // Every rectangle is clipped in 64-bit arithmetic to the output and to where the
 // layer's source lies on it (and to the background, for kinds 0 and 4); every
 // plane's geometry is checked against its view's length, and sources against
@@ -173,28 +174,25 @@ thread_local std::vector<int32_t> planInput;
 static Napi::Value ComposeLayers(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
   napi_env e = env;
-  if (info.Length() < 7) return ThrowArgument(env, "composeLayers takes 7 arguments");
+  if (info.Length() < 6) return ThrowArgument(env, "composeLayers takes 6 arguments");
   Plane out, bg;
   const int32_t* ops;
   const int32_t* rects;
-  const double* modelArg;
-  double* counts;
-  size_t opInts, rectInts, modelLength, countsLength;
+  double* numbers;
+  size_t opInts, rectInts, numbersLength;
   if (!BytesArg(e, info[0], &out)) return ThrowArgument(env, "output must be a Uint8Array");
   if (!BytesArg(e, info[1], &bg)) return ThrowArgument(env, "background must be a Uint8Array");
   if (!TypedArg(e, info[3], napi_int32_array, &ops, &opInts) || opInts < kOpInts) return ThrowArgument(env, "ops must be an Int32Array with its header");
   if (!TypedArg(e, info[4], napi_int32_array, &rects, &rectInts)) return ThrowArgument(env, "rects must be an Int32Array");
-  if (!TypedArg(e, info[5], napi_float64_array, &modelArg, &modelLength) || modelLength != 5)
-    return ThrowArgument(env, "model must be a Float64Array of 5 numbers");
-  if (!TypedArg(e, info[6], napi_float64_array, &counts, &countsLength) || countsLength < 3)
-    return ThrowArgument(env, "counts must be a Float64Array of 3");
+  if (!TypedArg(e, info[5], napi_float64_array, &numbers, &numbersLength) || numbersLength != 8)
+    return ThrowArgument(env, "numbers must be a Float64Array of 8 (the cost model's 5, then 3 counts)");
   if (!SetGeometry(&out, ops)) return ThrowArgument(env, "output geometry out of range or too large for its view");
   if (!SetGeometry(&bg, ops + 3)) return ThrowArgument(env, "background geometry out of range or too large for its view");
   if (Overlap(out, bg)) return ThrowArgument(env, "background and output overlap");
   double model[5];
   for (size_t k = 0; k < 5; k++) {
-    if (!(modelArg[k] >= 0 && modelArg[k] < 1e9)) return ThrowArgument(env, "model costs must be finite and non-negative");
-    model[k] = modelArg[k];
+    if (!(numbers[k] >= 0 && numbers[k] < 1e9)) return ThrowArgument(env, "model costs must be finite and non-negative");
+    model[k] = numbers[k];
   }
   if (ops[6] < 0 || static_cast<size_t>(ops[6]) > opInts / kOpInts - 1) return ThrowArgument(env, "ops holds fewer layers than its header says");
   const size_t layers = static_cast<size_t>(ops[6]);
@@ -334,9 +332,9 @@ static Napi::Value ComposeLayers(const Napi::CallbackInfo& info) {
       if (clipped(i, &x0, &y0, &x1, &y1)) paint(x0, y0, x1, y1);
     }
   }
-  counts[0] = copied;
-  counts[1] = blended;
-  counts[2] = fromBackground;
+  numbers[5] = copied;
+  numbers[6] = blended;
+  numbers[7] = fromBackground;
   return env.Undefined();
 }
 

@@ -134,14 +134,13 @@ describe('ComposePass', () => {
     const xrgb = plainRegion(8, 8, 32, 'XRGB8888', () => 0x22222222);
     const all = new Int32Array([0, 0, 16, 16]);
     const two = new Int32Array([0, 0, 16, 16, 0, 0, 16, 16]);
-    const model = new Float64Array(5);
-    const counts = new Float64Array(3);
+    const numbers = new Float64Array(8);
     const header = (layers: number, outH = 16, sources = 1): number[] => [64, 16, outH, 64, 16, 16, layers, sources];
     // A background layer of one rectangle, then the layer under test.
     const op = (kind: number, source: number, stride: number, w: number, h: number, count = 1): Int32Array =>
       new Int32Array([...header(2), 0, -1, 0, 0, 0, 0, 0, 1, kind, source, stride, w, h, 0, 0, count]);
-    const raw = (ops: Int32Array, sources: Uint8Array[] = [xrgb.pixels], rects = two, bgPixels = bg.pixels, m = model): void =>
-      composeLayersRaw(out.pixels, bgPixels, sources, ops, rects, m, counts);
+    const raw = (ops: Int32Array, sources: Uint8Array[] = [xrgb.pixels], rects = two, bgPixels = bg.pixels, m = numbers): void =>
+      composeLayersRaw(out.pixels, bgPixels, sources, ops, rects, m);
     for (const call of [
       () => raw(op(7, 0, 32, 8, 8)), // unknown kind
       () => raw(op(1, 1, 32, 8, 8)), // source index out of range
@@ -161,8 +160,8 @@ describe('ComposePass', () => {
       () => raw(new Int32Array(4)), // no header
       () => raw(new Int32Array([...header(0, 17)])), // output taller than its view
       () => raw(op(1, 0, 32, 8, 8), undefined, two, out.pixels), // background is the output
-      () => raw(op(1, 0, 32, 8, 8), undefined, two, bg.pixels, new Float64Array(2)),
-      () => raw(op(1, 0, 32, 8, 8), undefined, two, bg.pixels, new Float64Array([1, 1, 1, 1, NaN])),
+      () => raw(op(1, 0, 32, 8, 8), undefined, two, bg.pixels, new Float64Array(5)),
+      () => raw(op(1, 0, 32, 8, 8), undefined, two, bg.pixels, new Float64Array([1, 1, 1, 1, NaN, 0, 0, 0])),
       () => raw(op(1, 0, 32, 8, 8), undefined, new Float64Array(8) as never),
     ]) {
       expect(call).to.throw().with.property('code', 'ERR_BUFSHARE_INVALID_ARGUMENT');
