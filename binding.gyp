@@ -18,6 +18,8 @@
         "src-native/sigbus.cc",
         "src-native/copy.cc",
         "src-native/blend.cc",
+        "src-native/compose.cc",
+        "src-native/aligned_memory.cc",
         "src-native/damage_plan.cc",
         "src-native/drm.cc",
         "src-native/gbm.cc",

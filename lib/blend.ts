@@ -11,7 +11,7 @@ import type { FormatName } from './format';
 import type { GraphicsRegion } from './mapping/graphics-region';
 import { packDamage, type Damage } from './copy';
 import { IN_CACHE_COPY } from './damage/cost-model';
-import { planDamage } from './damage/plan';
+import { packedModel } from './damage/plan';
 import { blendRectsRaw } from './native';
 
 export { blendKernel } from './native';
@@ -23,6 +23,7 @@ export interface BlendOffset {
 }
 
 const ORIGIN: BlendOffset = { x: 0, y: 0 };
+const MODEL = packedModel(IN_CACHE_COPY);
 
 /** The premultiplied sources the native loop understands, and the destinations of the same channel order. */
 const DESTINATIONS: ReadonlyMap<FormatName, readonly FormatName[]> = new Map<FormatName, readonly FormatName[]>([
@@ -51,18 +52,19 @@ export function blendRects(src: GraphicsRegion, dst: GraphicsRegion, damage: Dam
   if (dst.mode === 'read') throw new BufshareError('ERR_BUFSHARE_READ_ONLY', 'blendRects into a region mapped for reading');
   // Exact plans only: a blend in place is not idempotent, so a pixel blended
   // twice (overlapping rectangles) or outside the damage would come out wrong.
-  // The plan is the damage's union in bands, each pixel once.
-  const rects = planDamage(packDamage(damage), { width: dst.width, height: dst.height, bpp: dst.format.bpp, srcStride: dst.stride, dstStride: dst.stride }, { model: IN_CACHE_COPY, eachPixelOnce: true }).rects;
+  // The native call plans the damage's union in bands, each pixel once (the
+  // in-cache model: a compositor's planes stay in the cache).
+  const rects = packDamage(damage);
   if (!below) {
     return blendRectsRaw(src.pixels, src.stride, src.width, src.height, dst.pixels, dst.stride, dst.width, dst.height,
-      offset.x, offset.y, rects, dst.format.hasAlpha);
+      offset.x, offset.y, rects, dst.format.hasAlpha, undefined, undefined, undefined, undefined, MODEL);
   }
   if (below.format !== dst.format) {
     throw new BufshareError('ERR_BUFSHARE_UNSUPPORTED_FORMAT', `cannot blend over ${below.format.name} into ${dst.format.name}: below must have the destination's format`);
   }
   if (!below.mapped) throw new BufshareError('ERR_BUFSHARE_UNMAPPED', 'blendRects over an unmapped region');
   return blendRectsRaw(src.pixels, src.stride, src.width, src.height, dst.pixels, dst.stride, dst.width, dst.height,
-    offset.x, offset.y, rects, dst.format.hasAlpha, below.pixels, below.stride, below.width, below.height);
+    offset.x, offset.y, rects, dst.format.hasAlpha, below.pixels, below.stride, below.width, below.height, MODEL);
 }
 
 function isInt32(v: number): boolean {

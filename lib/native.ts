@@ -211,8 +211,15 @@ interface Addon extends KmsNative {
     dst: Uint8Array, dstStride: number, dstWidth: number, dstHeight: number,
     offsetX: number, offsetY: number, rects: Int32Array, dstHasAlpha: boolean,
     below?: Uint8Array, belowStride?: number, belowWidth?: number, belowHeight?: number,
+    /** With a cost model: rects planned natively into their union, each pixel once. */
+    model?: Float64Array,
   ): number;
-  blendKernel(): 'avx2' | 'sse2' | 'scalar';
+  blendKernel(): 'avx512' | 'avx2' | 'sse2' | 'scalar';
+  // compose.cc
+  /** ops: a header (output stride, width, height, background's, layer count, 0), then 8 ints per layer (compose.cc). */
+  composeLayers(output: Uint8Array, background: Uint8Array, sources: Uint8Array[], ops: Int32Array, rects: Int32Array, numbers: Float64Array): void;
+  // aligned_memory.cc
+  alignedArrayBuffer(bytes: number): ArrayBuffer;
   // socket.cc
   seqpacketListen(path: string, backlog: number): number;
   seqpacketConnect(path: string): number;
@@ -347,8 +354,22 @@ function systemPageSize(): number {
 
 export const copyRectsRaw = wrap(addon.copyRects);
 export const blendRectsRaw = wrap(addon.blendRects);
-/** The loop blendRects runs: the widest the CPU has, or BUFSHARE_BLEND_KERNEL's (scalar, sse2) at load. */
+/** The loop blendRects runs: the widest the CPU has, or BUFSHARE_BLEND_KERNEL's (scalar, sse2, avx2) at load. */
 export const blendKernel = wrap(addon.blendKernel);
+/**
+ * One composition's layers painted in one call (lib/compose.ts). Called every
+ * frame with a few microseconds of pixels: a plain function, without the two
+ * rest-argument closures of wrap() and the lazy proxy (about 0.1 us a call).
+ */
+export function composeLayersRaw(output: Uint8Array, background: Uint8Array, sources: Uint8Array[], ops: Int32Array, rects: Int32Array, numbers: Float64Array): void {
+  try {
+    requireAddon().composeLayers(output, background, sources, ops, rects, numbers);
+  } catch (e) {
+    throw fromNativeError(e);
+  }
+}
+/** Zeroed memory starting on a page (Node's own ArrayBuffers start 16 bytes past one). */
+export const alignedArrayBuffer = wrap(addon.alignedArrayBuffer);
 
 // DRM nodes and dumb buffers. Every fd is O_CLOEXEC.
 export const drmOpen = wrap(addon.drmOpen);

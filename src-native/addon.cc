@@ -3,6 +3,8 @@
 #include <napi.h>
 
 #include "blend.h"
+#include "compose.h"
+#include "aligned_memory.h"
 #include "copy.h"
 #include "damage_plan.h"
 #include "drm.h"
@@ -22,6 +24,8 @@ static Napi::Object InitAddon(Napi::Env env, Napi::Object exports) {
   bufshare::InitMap(env, exports);
   bufshare::InitCopy(env, exports);
   bufshare::InitBlend(env, exports);
+  bufshare::InitCompose(env, exports);
+  bufshare::InitAlignedMemory(env, exports);
   bufshare::InitDrm(env, exports);
   bufshare::InitGbm(env, exports);
   bufshare::InitUdmabuf(env, exports);

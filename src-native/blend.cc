@@ -13,6 +13,7 @@
 #define BUFSHARE_BLEND_AVX2 1
 #endif
 
+#include "damage_plan.h"
 #include "errors.h"
 
 namespace bufshare {
@@ -185,12 +186,103 @@ __attribute__((target("avx2"))) void BlendRowAvx2(const uint8_t* s, const uint8_
   BlendRow(s, b, d, n - i, alphaOr);
 }
 
+#define BUFSHARE_AVX512 __attribute__((target("avx512f,avx512bw"), always_inline)) inline
+
+// 16 pixels of source over 16 below, the same exact arithmetic as BlendPixel in
+// fewer steps than the AVX2 loop: no unpack and pack; the blue/red and
+// green/alpha bytes of each pixel are masked into the low bytes of its two
+// 16-bit lanes, both multiplied by 255 - a (spread over the lanes with one byte
+// shuffle), and the green/alpha products shifted back up. An opaque pixel comes
+// out as the source (255 - a = 0), a clear one as what was below.
+BUFSHARE_AVX512 __m512i Blend16(__m512i sp, __m512i dp, __m512i orMask) {
+  const __m512i alphaMask = _mm512_set1_epi32(static_cast<int>(0xff000000u));
+  const __m512i lowBytes = _mm512_set1_epi16(0x00ff);
+  const __m512i c128 = _mm512_set1_epi16(128);
+  const __m512i c257 = _mm512_set1_epi16(257);
+  // Per pixel, its alpha byte (3 within the pixel) to the low byte of both its
+  // 16-bit lanes; -1 zeroes the high byte. The shuffle works within 128-bit lanes.
+  const __m512i spread = _mm512_set4_epi32(static_cast<int>(0xff0fff0fu), static_cast<int>(0xff0bff0bu), static_cast<int>(0xff07ff07u),
+                                           static_cast<int>(0xff03ff03u));
+  const __m512i ia = _mm512_shuffle_epi8(_mm512_ternarylogic_epi32(sp, sp, sp, 0x55), spread);
+  const __m512i br = _mm512_and_si512(dp, lowBytes);
+  const __m512i ga = _mm512_srli_epi16(dp, 8);
+  const __m512i brOut = _mm512_mulhi_epu16(_mm512_add_epi16(_mm512_mullo_epi16(br, ia), c128), c257);
+  const __m512i gaOut = _mm512_mulhi_epu16(_mm512_add_epi16(_mm512_mullo_epi16(ga, ia), c128), c257);
+  const __m512i out = _mm512_or_si512(_mm512_add_epi32(sp, _mm512_or_si512(brOut, _mm512_slli_epi16(gaOut, 8))), orMask);
+  // Alpha-0 pixels keep what was below (see BlendScalar).
+  return _mm512_mask_mov_epi32(out, _mm512_testn_epi32_mask(sp, alphaMask), dp);
+}
+
+// The first k pixels (k < 16) of a step: masked loads and store, which touch no
+// byte of a masked-off pixel (nor fault on one).
+BUFSHARE_AVX512 void BlendPartial(const uint8_t* s, const uint8_t* b, uint8_t* d, int64_t k, __m512i orMask) {
+  const __mmask16 m = static_cast<__mmask16>((1u << k) - 1);
+  _mm512_mask_storeu_epi32(d, m, Blend16(_mm512_maskz_loadu_epi32(m, s), _mm512_maskz_loadu_epi32(m, b), orMask));
+}
+
+// One whole step: the all-clear and all-opaque steps are a copy and a store, as
+// in the AVX2 loop.
+BUFSHARE_AVX512 void BlendStep(__m512i sp, const uint8_t* b, uint8_t* d, __m512i orMask) {
+  const __m512i alphaMask = _mm512_set1_epi32(static_cast<int>(0xff000000u));
+  if (_mm512_testn_epi32_mask(sp, alphaMask) == 0xffff) {
+    if (b != d) _mm512_storeu_si512(d, _mm512_loadu_si512(b));
+    return;
+  }
+  if (_mm512_cmpge_epu32_mask(sp, alphaMask) == 0xffff) {
+    _mm512_storeu_si512(d, sp);
+    return;
+  }
+  _mm512_storeu_si512(d, Blend16(sp, _mm512_loadu_si512(b), orMask));
+}
+
+// BlendRow on 16 pixels a step, for CPUs with AVX-512 BW (checked once at load).
+// A 64-byte store across two cache lines costs about two (measured: 230 rows of
+// 400 pixels over a background, 9.4 us aligned, 11.3 us 32 bytes off): the
+// pixels up to the destination's next cache line are one masked step, and so is
+// the tail.
+__attribute__((target("avx512f,avx512bw"))) void BlendRowAvx512(const uint8_t* s, const uint8_t* b, uint8_t* d, int64_t n, uint32_t alphaOr) {
+  const __m512i alphaMask = _mm512_set1_epi32(static_cast<int>(0xff000000u));
+  const __m512i orMask = _mm512_set1_epi32(static_cast<int>(alphaOr));
+  const int64_t head = std::min<int64_t>(n, ((64 - (reinterpret_cast<uintptr_t>(d) & 63)) & 63) / 4);
+  if (head > 0) {
+    BlendPartial(s, b, d, head, orMask);
+    s += 4 * head;
+    b += 4 * head;
+    d += 4 * head;
+  }
+  int64_t i = head;
+  // Two steps at a time, with one test for the common case of a translucent
+  // stretch (no pixel clear or opaque in either): 11.2 -> 10.8 us on 230 rows
+  // of 400 half-transparent pixels over a background.
+  for (; i + 32 <= n; i += 32, s += 128, b += 128, d += 128) {
+    const __m512i s0 = _mm512_loadu_si512(s);
+    const __m512i s1 = _mm512_loadu_si512(s + 64);
+    const __mmask16 special = _mm512_testn_epi32_mask(s0, alphaMask) | _mm512_testn_epi32_mask(s1, alphaMask) |
+                              _mm512_cmpge_epu32_mask(s0, alphaMask) | _mm512_cmpge_epu32_mask(s1, alphaMask);
+    if (special == 0) {
+      _mm512_storeu_si512(d, Blend16(s0, _mm512_loadu_si512(b), orMask));
+      _mm512_storeu_si512(d + 64, Blend16(s1, _mm512_loadu_si512(b + 64), orMask));
+    } else {
+      BlendStep(s0, b, d, orMask);
+      BlendStep(s1, b + 64, d + 64, orMask);
+    }
+  }
+  if (i + 16 <= n) {
+    BlendStep(_mm512_loadu_si512(s), b, d, orMask);
+    i += 16;
+    s += 64;
+    b += 64;
+    d += 64;
+  }
+  if (i < n) BlendPartial(s, b, d, n - i, orMask);
+}
+
 #endif
 
 // The loop each span runs, chosen once at load: the widest this CPU has, or the
-// one BUFSHARE_BLEND_KERNEL names ("scalar", "sse2"), so tests reach every loop
+// one BUFSHARE_BLEND_KERNEL names ("scalar", "sse2", "avx2"), so tests reach every loop
 // on any machine.
-enum class Kernel { kScalar, kSse2, kAvx2 };
+enum class Kernel { kScalar, kSse2, kAvx2, kAvx512 };
 
 Kernel ChooseKernel() {
   const char* forced = getenv("BUFSHARE_BLEND_KERNEL");
@@ -200,8 +292,12 @@ Kernel ChooseKernel() {
 #endif
 #ifdef BUFSHARE_BLEND_AVX2
   // This runs from a static initializer, possibly before libgcc's own: init first.
+  // libgcc reports AVX-512 only where the OS saves the zmm registers (XCR0).
   __builtin_cpu_init();
-  if (__builtin_cpu_supports("avx2")) return Kernel::kAvx2;
+  const bool avx2 = __builtin_cpu_supports("avx2");
+  if (forced && strcmp(forced, "avx2") == 0 && avx2) return Kernel::kAvx2;
+  if (avx2 && __builtin_cpu_supports("avx512f") && __builtin_cpu_supports("avx512bw")) return Kernel::kAvx512;
+  if (avx2) return Kernel::kAvx2;
 #endif
 #ifdef __SSE2__
   return Kernel::kSse2;
@@ -215,6 +311,8 @@ const Kernel kKernel = ChooseKernel();
 void BlendSpan(const uint8_t* s, const uint8_t* b, uint8_t* d, int64_t n, uint32_t alphaOr) {
   switch (kKernel) {
 #ifdef BUFSHARE_BLEND_AVX2
+    case Kernel::kAvx512:
+      return BlendRowAvx512(s, b, d, n, alphaOr);
     case Kernel::kAvx2:
       return BlendRowAvx2(s, b, d, n, alphaOr);
 #endif
@@ -227,6 +325,7 @@ void BlendSpan(const uint8_t* s, const uint8_t* b, uint8_t* d, int64_t n, uint32
 
 const char* KernelName() {
   switch (kKernel) {
+    case Kernel::kAvx512: return "avx512";
     case Kernel::kAvx2: return "avx2";
     case Kernel::kSse2: return "sse2";
     default: return "scalar";
@@ -235,8 +334,26 @@ const char* KernelName() {
 
 }  // namespace
 
+void BlendRows(const uint8_t* s, int64_t srcStride, const uint8_t* b, int64_t belowStride, uint8_t* d, int64_t dstStride,
+               int64_t width, int64_t height, uint32_t alphaOr) {
+  // Rows of a damaged rectangle are far apart (an output's stride): the hardware
+  // prefetcher starts over at each, so each row's start waits on memory. The
+  // start of the row after next is fetched while this one blends.
+  const int64_t ahead = std::min<int64_t>(width * 4, 512);
+  for (int64_t y = 0; y < height; y++, s += srcStride, b += belowStride, d += dstStride) {
+    if (y + 2 < height) {
+      for (int64_t o = 0; o < ahead; o += 64) {
+        __builtin_prefetch(s + 2 * srcStride + o, 0);
+        __builtin_prefetch(b + 2 * belowStride + o, 0);
+        __builtin_prefetch(d + 2 * dstStride + o, 1);
+      }
+    }
+    BlendSpan(s, b, d, width, alphaOr);
+  }
+}
+
 // blendRects(src, srcStride, srcWidth, srcHeight, dst, dstStride, dstWidth, dstHeight,
-//            offsetX, offsetY, rects, dstHasAlpha[, below, belowStride, belowWidth, belowHeight])
+//            offsetX, offsetY, rects, dstHasAlpha[, below, belowStride, belowWidth, belowHeight[, model]])
 //   -> pixels visited
 //   src: premultiplied ARGB8888 (alpha in the top byte of each little-endian word)
 //   dst: XRGB8888 (dstHasAlpha false) or ARGB8888 of the same channel order
@@ -245,6 +362,8 @@ const char* KernelName() {
 //   below: where given, what src is blended over (pixel (x, y) under dst's (x, y));
 //          dst is only written. Saves a compositor copying its background into
 //          the output before blending a client over it.
+//   model: where given (a cost model, Float64Array), rects are planned natively
+//          (damage_plan.cc) into their union, each pixel once; below may be undefined.
 // Every rectangle is clipped in 64-bit arithmetic to the destination and to where
 // the source lies on it, and both planes' geometry is checked against their views'
 // lengths before any pixel is read.
@@ -284,17 +403,29 @@ static Napi::Value BlendRects(const Napi::CallbackInfo& info) {
   const int64_t clipX1 = std::min<int64_t>(std::min<int64_t>(dst.width, below.width), ox + src.width);
   const int64_t clipY1 = std::min<int64_t>(std::min<int64_t>(dst.height, below.height), oy + src.height);
   double visited = 0;
-  for (size_t i = 0; i < n; i++) {
-    const int64_t x0 = std::max<int64_t>(r[4 * i], clipX0);
-    const int64_t y0 = std::max<int64_t>(r[4 * i + 1], clipY0);
-    const int64_t x1 = std::min<int64_t>(static_cast<int64_t>(r[4 * i]) + r[4 * i + 2], clipX1);
-    const int64_t y1 = std::min<int64_t>(static_cast<int64_t>(r[4 * i + 1]) + r[4 * i + 3], clipY1);
-    if (x1 <= x0 || y1 <= y0) continue;
+  auto blendBox = [&](int64_t x0, int64_t y0, int64_t x1, int64_t y1) {
+    x0 = std::max(x0, clipX0);
+    y0 = std::max(y0, clipY0);
+    x1 = std::min(x1, clipX1);
+    y1 = std::min(y1, clipY1);
+    if (x1 <= x0 || y1 <= y0) return;
     const uint8_t* s = src.data + (y0 - oy) * src.stride + (x0 - ox) * 4;
     uint8_t* d = dst.data + y0 * dst.stride + x0 * 4;
     const uint8_t* b = below.data + y0 * below.stride + x0 * 4;
-    for (int64_t y = y0; y < y1; y++, s += src.stride, b += below.stride, d += dst.stride) BlendSpan(s, b, d, x1 - x0, alphaOr);
+    BlendRows(s, src.stride, b, below.stride, d, dst.stride, x1 - x0, y1 - y0, alphaOr);
     visited += static_cast<double>((x1 - x0) * (y1 - y0));
+  };
+  // With a cost model: the rectangles' union, planned here, each pixel once (a
+  // blend in place is not idempotent). Planning in JS cost about a microsecond a
+  // call, a compositor makes one or two per translucent surface per frame.
+  if (info.Length() > 16 && !info[16].IsUndefined()) {
+    double model[5];
+    if (!ReadCostModel(info, 16, model)) return Napi::Value();
+    const PlanOutcome p = PlanDamageRects(r, n, dst.width, dst.height, 4, dst.stride, dst.stride, model, false, true);
+    for (size_t i = 0; i < p.count; i++) blendBox(p.boxes[i].x0, p.boxes[i].y0, p.boxes[i].x1, p.boxes[i].y1);
+  } else {
+    for (size_t i = 0; i < n; i++)
+      blendBox(r[4 * i], r[4 * i + 1], static_cast<int64_t>(r[4 * i]) + r[4 * i + 2], static_cast<int64_t>(r[4 * i + 1]) + r[4 * i + 3]);
   }
   return Napi::Number::New(env, visited);
 }

@@ -8,7 +8,7 @@
  * that copyRects (which copies each rectangle to the same coordinates in both
  * regions) can copy a surface's pixels to where the surface sits.
  */
-import { BufshareError, GraphicsRegion, MAX_DIMENSION, resolveFormat } from '../../lib';
+import { alignedPixelMemory, BufshareError, GraphicsRegion, MAX_DIMENSION, resolveFormat } from '../../lib';
 
 export const DEFAULT_OUTPUT_WIDTH = 1280;
 export const DEFAULT_OUTPUT_HEIGHT = 720;
@@ -33,7 +33,9 @@ export class Framebuffer {
     // One spare row: a view at (x, y) spans stride * (height - y) bytes from its
     // corner, which runs x pixels past the last visible one; GraphicsRegion
     // checks whole strides, so the spare row keeps every view in bounds.
-    this.memory = new ArrayBuffer(this.stride * (height + 1));
+    // On a page: rows then start on cache lines wherever the stride is a multiple
+    // of 64 bytes (lib/compose.ts alignedPixelMemory says what that saves).
+    this.memory = alignedPixelMemory(this.stride * (height + 1));
     // 'direct': plain memory of this process, there is no access bracket to end.
     this.region = new GraphicsRegion(this.memory, this.geometry(0, 0), 'readwrite', 'direct', noop);
   }

@@ -118,6 +118,11 @@ export class RectList {
     return this;
   }
 
+  /** The backing quadruples, `count` of them in use, for a ComposePass (valid until the list grows). */
+  get ints(): Int32Array {
+    return this.data;
+  }
+
   /** The quadruples, for copyRects and blendRects (a view, valid until the list changes). */
   quads(): Int32Array {
     return this.data.subarray(0, this.count * 4);

@@ -2,7 +2,7 @@ import { expect } from 'chai';
 import { blendKernel, blendRects, rect, ShmAllocator, type Rect } from '../../lib';
 import { blendRectsRaw } from '../../lib/native';
 import { firstBlendMismatch, plainRegion, premultiplied, referenceBlend, referencePixel } from '../helpers/blend-reference';
-import { SEED } from '../helpers/random';
+import { randInt, rng, SEED } from '../helpers/random';
 import { runTs } from '../helpers/spawn';
 
 describe('blendRects', () => {
@@ -10,8 +10,9 @@ describe('blendRects', () => {
     expect(firstBlendMismatch(SEED + 3, 300)).to.equal(-1);
   });
 
-  it('the scalar and SSE2 loops match the reference too, each in its own process', async () => {
-    const kernels = ['scalar', 'sse2'];
+  it('the narrower loops match the reference too, each in its own process', async () => {
+    // AVX2 can be forced only where the CPU has it (the AVX-512 loop's tails run it too).
+    const kernels = ['scalar', 'sse2', ...(['avx2', 'avx512'].includes(blendKernel()) ? ['avx2'] : [])];
     for (const kernel of kernels) {
       const child = await runTs('test/helpers/blend-child.ts', [String(SEED + 4), '150'], [], { BUFSHARE_BLEND_KERNEL: kernel });
       expect(child.code, child.stderr).to.equal(0);
@@ -38,6 +39,60 @@ describe('blendRects', () => {
           }
           if (df === 'XRGB8888') expect(got >>> 24).to.equal(0xff);
         });
+      }
+    }
+  });
+
+  it(`is exact on rows long enough for every SIMD step, every alpha, over dst and over below (${blendKernel()} loop)`, () => {
+    // 16-, 8- and 4-pixel steps and a scalar tail (16 + 16 + 8 + 4 + 3 = 47), the
+    // rows starting at several pixels: each pixel goes through several loops.
+    const W = 47;
+    for (const df of ['XRGB8888', 'ARGB8888'] as const) {
+      for (const overBelow of [false, true]) {
+        for (const shift of [0, 1, 3, 4, 7, 8, 12, 15]) {
+          // One row per alpha: all of the row that alpha (the whole-step short cuts
+          // at 0 and 255), then again with the alphas mixed along the row.
+          const src = plainRegion(W, 512, W * 4, 'ARGB8888', (i) => {
+            const row = Math.floor(i / W);
+            const x = i % W;
+            const a = row < 256 ? row : (row * 7 + x * 13) % 256;
+            return premultiplied(a, (x * 37 + row) & 255, (x * 11) & 255, (row * 5) & 255);
+          });
+          const dst = plainRegion(W + 16, 512, (W + 16) * 4, df, (i) => (i * 2654435761) >>> 0);
+          const below = overBelow ? plainRegion(W + 16, 512, (W + 16) * 4, df, (i) => (i * 40503 + 17) >>> 0) : undefined;
+          const expected = dst.pixels.slice();
+          const rects = [rect(shift, 0, W - shift, 512)];
+          referenceBlend(src, dst, expected, rects, 0, 0, below);
+          expect(blendRects(src, dst, rects, { x: 0, y: 0 }, below)).to.equal((W - shift) * 512);
+          const at = Buffer.compare(Buffer.from(dst.pixels), Buffer.from(expected));
+          expect(at, `${df} over ${overBelow ? 'below' : 'dst'}, shift ${shift}`).to.equal(0);
+        }
+      }
+    }
+  });
+
+  it('writes nothing outside the damage: guard words around the rows and the buffer stay as they were', () => {
+    const r = rng(SEED + 5);
+    for (let iter = 0; iter < 60; iter++) {
+      const width = randInt(r, 1, 90);
+      const height = randInt(r, 1, 6);
+      const stride = (width + randInt(r, 0, 20)) * 4;
+      const guard = 64;
+      // dst is a view inside a larger buffer: guard bytes before, after and between rows.
+      const memory = new Uint8Array(guard + stride * height + guard).fill(0xa5);
+      const dst = new Uint8Array(memory.buffer, guard, stride * height);
+      const src = new Uint32Array(width * height).map(() => premultiplied(randInt(r, 1, 254), randInt(r, 0, 255), randInt(r, 0, 255), randInt(r, 0, 255)));
+      const x0 = randInt(r, 0, width - 1);
+      const w = randInt(r, 1, width - x0);
+      const rects = new Int32Array([x0, 0, w, height]);
+      expect(blendRectsRaw(new Uint8Array(src.buffer), width * 4, width, height, dst, stride, width, height, 0, 0, rects, false)).to.equal(w * height);
+      for (let i = 0; i < memory.length; i++) {
+        const offset = i - guard;
+        const row = Math.floor(offset / stride);
+        const col = (offset - row * stride) >> 2;
+        const damaged = offset >= 0 && row < height && col >= x0 && col < x0 + w;
+        if (!damaged && memory[i] !== 0xa5) expect.fail(`iteration ${iter}: byte ${offset} (row ${row}, pixel ${col}) outside the damage was written`);
+        if (damaged && memory[i] === 0xa5 && (offset & 3) === 3) expect.fail(`iteration ${iter}: pixel (${col}, ${row}) was not blended`);
       }
     }
   });

@@ -79,6 +79,35 @@ describe('compositor composition against a per-pixel painter', () => {
     }
   });
 
+  it('blends a translucent surface straight over the background where nothing is below it, without copying the background first', () => {
+    const r = rng(SEED + 8);
+    const W = 64;
+    const H = 32;
+    const scene = new Scene(W, H, 'cascade', { gap: 0, titleHeight: 0, step: 0 });
+    const background = createBackground(W, H);
+    const out = new Framebuffer(W, H);
+    // Two opaque surfaces (one rectangle of damage each) below a translucent one
+    // lying between them, on the background only.
+    const place = (id: number, x: number, y: number, w: number, h: number, format: 'XRGB8888' | 'ARGB8888'): void => {
+      scene.add(id, w, h, resolveFormat(format));
+      scene.move(id, x, y);
+      scene.attach(id, content(r, w, h, format), Region.empty);
+    };
+    place(1, 0, 0, 20, 20, 'XRGB8888');
+    place(2, 40, 0, 20, 20, 'XRGB8888');
+    place(3, 20, 10, 20, 10, 'ARGB8888');
+    out.pixels32.fill(0x12345678);
+    const stats = compose(scene, out, background, Region.full(W, H));
+    expect(stats).to.deep.equal({ copied: 2 * 20 * 20, blended: 20 * 10, background: W * H - 2 * 20 * 20 - 20 * 10, filled: 0 });
+    for (let y = 0; y < H; y++) {
+      for (let x = 0; x < W; x++) {
+        const want = paintedPixel(scene, background, x, y);
+        const got = out.pixels32[y * W + x]! >>> 0;
+        if (got !== want) expect.fail(`(${x}, ${y}) is ${got.toString(16)}, want ${want.toString(16)}`);
+      }
+    }
+  });
+
   it('copies undamaged pixels only where the surface is alone: never over a surface above it', () => {
     const r = rng(SEED + 7);
     const W = 64;
