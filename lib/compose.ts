@@ -37,6 +37,8 @@ const enum Kind {
 }
 
 const OP_INTS = 8;
+/** The in-cache copy model, as the native plans take it (a compositor's planes stay in the cache). */
+const MODEL = packedModel(IN_CACHE_COPY);
 
 export class ComposePass {
   private output: GraphicsRegion | undefined;
@@ -49,11 +51,11 @@ export class ComposePass {
   /** The layers' pixels, `sourceCount` of them (entries past it are undefined: reused, never truncated). */
   private readonly sources: (Uint8Array | undefined)[] = [];
   private sourceCount = 0;
-  /** The in-cache cost model (the plans'), then the counts the native call sets. */
-  private readonly numbers = new Float64Array(8);
+  /** The in-cache cost model (the plans'), then the 3 counts the native call sets. */
+  private readonly numbers = new Float64Array(MODEL.length + 3);
 
   constructor() {
-    this.numbers.set(packedModel(IN_CACHE_COPY));
+    this.numbers.set(MODEL);
   }
 
   /** Starts a pass into `output` over `background` (both XRGB8888; the background only read). */
@@ -126,7 +128,7 @@ export class ComposePass {
       this.clear();
     }
     const n = this.numbers;
-    return { copied: n[5]!, blended: n[6]!, background: n[7]! };
+    return { copied: n[MODEL.length]!, blended: n[MODEL.length + 1]!, background: n[MODEL.length + 2]! };
   }
 
   private clear(): void {

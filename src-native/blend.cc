@@ -419,7 +419,7 @@ static Napi::Value BlendRects(const Napi::CallbackInfo& info) {
   // blend in place is not idempotent). Planning in JS cost about a microsecond a
   // call, a compositor makes one or two per translucent surface per frame.
   if (info.Length() > 16 && !info[16].IsUndefined()) {
-    double model[5];
+    double model[kCostModelSize];  // ReadCostModel fills all of them, given 5 or 6
     if (!ReadCostModel(info, 16, model)) return Napi::Value();
     const PlanOutcome p = PlanDamageRects(r, n, dst.width, dst.height, 4, dst.stride, dst.stride, model, false, true);
     for (size_t i = 0; i < p.count; i++) blendBox(p.boxes[i].x0, p.boxes[i].y0, p.boxes[i].x1, p.boxes[i].y1);

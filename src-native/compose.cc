@@ -163,8 +163,8 @@ thread_local std::vector<int32_t> planInput;
 //     pixel (0, 0) on the output, and the number of rectangles the layer takes
 //     from rects, in order. ops may be longer than that (reused).
 //   rects: Int32Array of x, y, w, h quadruples in output pixels.
-//   numbers: Float64Array of 8: the in-cache copy cost model (5, for the plans),
-//     then 3 set here to the pixels copied from sources, blended, and copied
+//   numbers: Float64Array of kCostModelSize + 3: the in-cache copy cost model
+//     (lib/damage/cost-model.ts modelArray, for the plans), then 3 set here to the pixels copied from sources, blended, and copied
 //     from the background. (Six arguments, not seven: node-addon-api reads up
 //     to six without a heap allocation.)
 // Every rectangle is clipped in 64-bit arithmetic to the output and to where the
@@ -184,13 +184,14 @@ static Napi::Value ComposeLayers(const Napi::CallbackInfo& info) {
   if (!BytesArg(e, info[1], &bg)) return ThrowArgument(env, "background must be a Uint8Array");
   if (!TypedArg(e, info[3], napi_int32_array, &ops, &opInts) || opInts < kOpInts) return ThrowArgument(env, "ops must be an Int32Array with its header");
   if (!TypedArg(e, info[4], napi_int32_array, &rects, &rectInts)) return ThrowArgument(env, "rects must be an Int32Array");
-  if (!TypedArg(e, info[5], napi_float64_array, &numbers, &numbersLength) || numbersLength != 8)
-    return ThrowArgument(env, "numbers must be a Float64Array of 8 (the cost model's 5, then 3 counts)");
+  if (!TypedArg(e, info[5], napi_float64_array, &numbers, &numbersLength) || numbersLength != kCostModelSize + 3)
+    return ThrowArgument(env, "numbers must be a Float64Array of 9 (the cost model's 6, then 3 counts)");
   if (!SetGeometry(&out, ops)) return ThrowArgument(env, "output geometry out of range or too large for its view");
   if (!SetGeometry(&bg, ops + 3)) return ThrowArgument(env, "background geometry out of range or too large for its view");
   if (Overlap(out, bg)) return ThrowArgument(env, "background and output overlap");
-  double model[5];
-  for (size_t k = 0; k < 5; k++) {
+  // All kCostModelSize: the planner reads every one (5 here once read past the array).
+  double model[kCostModelSize];
+  for (size_t k = 0; k < kCostModelSize; k++) {
     if (!(numbers[k] >= 0 && numbers[k] < 1e9)) return ThrowArgument(env, "model costs must be finite and non-negative");
     model[k] = numbers[k];
   }
@@ -332,9 +333,9 @@ static Napi::Value ComposeLayers(const Napi::CallbackInfo& info) {
       if (clipped(i, &x0, &y0, &x1, &y1)) paint(x0, y0, x1, y1);
     }
   }
-  numbers[5] = copied;
-  numbers[6] = blended;
-  numbers[7] = fromBackground;
+  numbers[kCostModelSize] = copied;
+  numbers[kCostModelSize + 1] = blended;
+  numbers[kCostModelSize + 2] = fromBackground;
   return env.Undefined();
 }
 

@@ -134,7 +134,7 @@ describe('ComposePass', () => {
     const xrgb = plainRegion(8, 8, 32, 'XRGB8888', () => 0x22222222);
     const all = new Int32Array([0, 0, 16, 16]);
     const two = new Int32Array([0, 0, 16, 16, 0, 0, 16, 16]);
-    const numbers = new Float64Array(8);
+    const numbers = new Float64Array(9);
     const header = (layers: number, outH = 16, sources = 1): number[] => [64, 16, outH, 64, 16, 16, layers, sources];
     // A background layer of one rectangle, then the layer under test.
     const op = (kind: number, source: number, stride: number, w: number, h: number, count = 1): Int32Array =>
@@ -161,8 +161,9 @@ describe('ComposePass', () => {
       () => raw(new Int32Array([...header(0, 17)])), // output taller than its view
       () => raw(op(1, 0, 32, 8, 8), undefined, two, out.pixels), // background is the output
       () => raw(op(1, 0, 32, 8, 8), undefined, two, bg.pixels, new Float64Array(5)),
-      () => raw(op(1, 0, 32, 8, 8), undefined, two, bg.pixels, new Float64Array([1, 1, 1, 1, NaN, 0, 0, 0])),
-      () => raw(op(1, 0, 32, 8, 8), undefined, new Float64Array(8) as never),
+      () => raw(op(1, 0, 32, 8, 8), undefined, two, bg.pixels, new Float64Array(8)), // the model without streamByteNs
+      () => raw(op(1, 0, 32, 8, 8), undefined, two, bg.pixels, new Float64Array([1, 1, 1, 1, NaN, 1, 0, 0, 0])),
+      () => raw(op(1, 0, 32, 8, 8), undefined, new Float64Array(9) as never),
     ]) {
       expect(call).to.throw().with.property('code', 'ERR_BUFSHARE_INVALID_ARGUMENT');
     }
