@@ -44,6 +44,35 @@ bool FillAddress(Napi::Env env, const std::string& path, sockaddr_un* addr, sock
   return true;
 }
 
+// The fds a received message carried (SCM_RIGHTS), into out (room for
+// `capacity`); returns how many. All or none: where any fd was lost (MSG_CTRUNC,
+// or more arrived than fit, which CMSG_SPACE's rounding lets the kernel do)
+// every one that arrived is closed here and kRecvControlTruncated is set in
+// *flags: a message with some of its fds is useless, and no fd may leak.
+size_t TakeReceivedFds(msghdr* msg, int32_t* out, size_t capacity, int32_t* flags) {
+  size_t taken = 0;
+  bool lost = (msg->msg_flags & MSG_CTRUNC) != 0;
+  for (cmsghdr* c = CMSG_FIRSTHDR(msg); c != nullptr; c = CMSG_NXTHDR(msg, c)) {
+    if (c->cmsg_level != SOL_SOCKET || c->cmsg_type != SCM_RIGHTS) continue;
+    const size_t count = (c->cmsg_len - CMSG_LEN(0)) / sizeof(int);
+    const unsigned char* data = CMSG_DATA(c);
+    for (size_t i = 0; i < count; i++) {
+      int fd;
+      memcpy(&fd, data + i * sizeof(int), sizeof(int));
+      if (!lost && taken < capacity) {
+        out[taken++] = fd;
+      } else {
+        close(fd);
+        lost = true;
+      }
+    }
+  }
+  if (!lost) return taken;
+  for (size_t i = 0; i < taken; i++) close(out[i]);
+  *flags |= kRecvControlTruncated;
+  return 0;
+}
+
 bool GetPath(const Napi::CallbackInfo& info, size_t i, std::string* out) {
   if (info.Length() <= i || !info[i].IsString()) {
     ThrowArgument(info.Env(), "path must be a string");
@@ -53,7 +82,16 @@ bool GetPath(const Napi::CallbackInfo& info, size_t i, std::string* out) {
   return true;
 }
 
-// seqpacketListen(path, backlog) -> fd: a non-blocking, close-on-exec listening socket.
+// Listen, connect and pair, for either kind of socket this file serves:
+// SOCK_SEQPACKET (bufshare's protocol: a message is a packet) and SOCK_STREAM
+// (Wayland, below). Every fd is non-blocking and close-on-exec.
+template <int kType>
+int UnixSocket() {
+  return socket(AF_UNIX, kType | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+}
+
+// seqpacketListen(path, backlog), streamListen(path, backlog) -> fd: a listening socket.
+template <int kType>
 Napi::Value Listen(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
   std::string path;
@@ -62,23 +100,24 @@ Napi::Value Listen(const Napi::CallbackInfo& info) {
   sockaddr_un addr;
   socklen_t len;
   if (!FillAddress(env, path, &addr, &len)) return Napi::Value();
-  int fd = socket(AF_UNIX, SOCK_SEQPACKET | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+  int fd = UnixSocket<kType>();
   if (fd < 0) return ThrowSyscall(env, "socket", errno);
-  if (bind(fd, reinterpret_cast<sockaddr*>(&addr), len) < 0) {
+  const char* failed = nullptr;
+  if (bind(fd, reinterpret_cast<sockaddr*>(&addr), len) < 0)
+    failed = "bind";
+  else if (listen(fd, static_cast<int>(backlog)) < 0)
+    failed = "listen";
+  if (failed) {
     int err = errno;
     close(fd);
-    return ThrowSyscall(env, "bind", err);
-  }
-  if (listen(fd, static_cast<int>(backlog)) < 0) {
-    int err = errno;
-    close(fd);
-    return ThrowSyscall(env, "listen", err);
+    return ThrowSyscall(env, failed, err);
   }
   return Napi::Number::New(env, fd);
 }
 
-// seqpacketConnect(path) -> fd. Unix sockets connect at once or fail: EAGAIN
-// when the listener's backlog is full, ECONNREFUSED when nobody listens.
+// seqpacketConnect(path), streamConnect(path) -> fd. Unix sockets connect at once
+// or fail: EAGAIN when the listener's backlog is full, ECONNREFUSED when nobody listens.
+template <int kType>
 Napi::Value Connect(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
   std::string path;
@@ -86,7 +125,7 @@ Napi::Value Connect(const Napi::CallbackInfo& info) {
   sockaddr_un addr;
   socklen_t len;
   if (!FillAddress(env, path, &addr, &len)) return Napi::Value();
-  int fd = socket(AF_UNIX, SOCK_SEQPACKET | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+  int fd = UnixSocket<kType>();
   if (fd < 0) return ThrowSyscall(env, "socket", errno);
   int r;
   do {
@@ -100,17 +139,17 @@ Napi::Value Connect(const Napi::CallbackInfo& info) {
   return Napi::Number::New(env, fd);
 }
 
-// seqpacketPair() -> [fd, fd]: a connected pair (tests, in-process transports).
+// seqpacketPair(), streamPair() -> [fd, fd]: a connected pair (tests, in-process
+// transports and clients).
+template <int kType>
 Napi::Value Pair(const Napi::CallbackInfo& info) {
   int fds[2];
-  if (socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_NONBLOCK | SOCK_CLOEXEC, 0, fds) < 0)
-    return ThrowSyscall(info.Env(), "socketpair", errno);
+  if (socketpair(AF_UNIX, kType | SOCK_NONBLOCK | SOCK_CLOEXEC, 0, fds) < 0) return ThrowSyscall(info.Env(), "socketpair", errno);
   Napi::Array a = Napi::Array::New(info.Env(), 2);
   a.Set(0u, Napi::Number::New(info.Env(), fds[0]));
   a.Set(1u, Napi::Number::New(info.Env(), fds[1]));
   return a;
 }
-
 
 // --- SOCK_STREAM (Wayland) -------------------------------------------------
 // Wayland is a byte stream: messages are framed by their own header, fds ride
@@ -121,60 +160,6 @@ Napi::Value Pair(const Napi::CallbackInfo& info) {
 // buffer holds as many; more in one recvmsg is a hostile peer (MSG_CTRUNC).
 constexpr size_t kMaxStreamFds = 28;
 static_assert(kMaxStreamFds <= kMaxSocketFds, "SendWithFds sizes its control buffer for kMaxSocketFds");
-
-int StreamSocket() { return socket(AF_UNIX, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0); }
-
-// streamListen(path, backlog) -> fd: a non-blocking, close-on-exec listening stream socket.
-Napi::Value StreamListen(const Napi::CallbackInfo& info) {
-  Napi::Env env = info.Env();
-  std::string path;
-  uint32_t backlog;
-  if (!GetPath(info, 0, &path) || !GetUint32(info, 1, "backlog", &backlog)) return Napi::Value();
-  sockaddr_un addr;
-  socklen_t len;
-  if (!FillAddress(env, path, &addr, &len)) return Napi::Value();
-  int fd = StreamSocket();
-  if (fd < 0) return ThrowSyscall(env, "socket", errno);
-  if (bind(fd, reinterpret_cast<sockaddr*>(&addr), len) < 0 || listen(fd, static_cast<int>(backlog)) < 0) {
-    int err = errno;
-    close(fd);
-    return ThrowSyscall(env, "bind/listen", err);
-  }
-  return Napi::Number::New(env, fd);
-}
-
-// streamConnect(path) -> fd.
-Napi::Value StreamConnect(const Napi::CallbackInfo& info) {
-  Napi::Env env = info.Env();
-  std::string path;
-  if (!GetPath(info, 0, &path)) return Napi::Value();
-  sockaddr_un addr;
-  socklen_t len;
-  if (!FillAddress(env, path, &addr, &len)) return Napi::Value();
-  int fd = StreamSocket();
-  if (fd < 0) return ThrowSyscall(env, "socket", errno);
-  int r;
-  do {
-    r = connect(fd, reinterpret_cast<sockaddr*>(&addr), len);
-  } while (r < 0 && errno == EINTR);
-  if (r < 0) {
-    int err = errno;
-    close(fd);
-    return ThrowSyscall(env, "connect", err);
-  }
-  return Napi::Number::New(env, fd);
-}
-
-// streamPair() -> [fd, fd]: a connected stream pair (tests, in-process clients).
-Napi::Value StreamPair(const Napi::CallbackInfo& info) {
-  int fds[2];
-  if (socketpair(AF_UNIX, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0, fds) < 0)
-    return ThrowSyscall(info.Env(), "socketpair", errno);
-  Napi::Array a = Napi::Array::New(info.Env(), 2);
-  a.Set(0u, Napi::Number::New(info.Env(), fds[0]));
-  a.Set(1u, Napi::Number::New(info.Env(), fds[1]));
-  return a;
-}
 
 // lockFile(path) -> fd: creates (0660) and flock(LOCK_EX | LOCK_NB)s `path`, as
 // libwayland does with <socket>.lock: the lock lives as long as the fd (and the
@@ -383,30 +368,8 @@ class SeqPacket : public Napi::ObjectWrap<SeqPacket> {
       return ThrowSyscall(env, "recvmsg", errno);
     }
 
-    size_t nfds = 0;
     int32_t flags = 0;
-    bool lost = (msg.msg_flags & MSG_CTRUNC) != 0;
-    for (cmsghdr* c = CMSG_FIRSTHDR(&msg); c != nullptr; c = CMSG_NXTHDR(&msg, c)) {
-      if (c->cmsg_level != SOL_SOCKET || c->cmsg_type != SCM_RIGHTS) continue;
-      size_t count = (c->cmsg_len - CMSG_LEN(0)) / sizeof(int);
-      const unsigned char* data = CMSG_DATA(c);
-      for (size_t i = 0; i < count; i++) {
-        int fd;
-        memcpy(&fd, data + i * sizeof(int), sizeof(int));
-        if (!lost && nfds < fd_capacity) {
-          fds_out[nfds++] = fd;
-        } else {
-          close(fd);
-          lost = true;
-        }
-      }
-    }
-    if (lost) {
-      // Some fds never arrived: the set is useless, so none is handed out.
-      for (size_t i = 0; i < nfds; i++) close(fds_out[i]);
-      nfds = 0;
-      flags |= kRecvControlTruncated;
-    }
+    const size_t nfds = TakeReceivedFds(&msg, fds_out.Data(), fd_capacity, &flags);
     if (msg.msg_flags & MSG_TRUNC) flags |= kRecvTruncated;
     meta[0] = static_cast<int32_t>(n > INT32_MAX ? INT32_MAX : n);
     meta[1] = static_cast<int32_t>(nfds);
@@ -478,25 +441,8 @@ class SeqPacket : public Napi::ObjectWrap<SeqPacket> {
       if (errno == ECONNRESET) return Napi::Number::New(env, -1);
       return ThrowSyscall(env, "recvmsg", errno);
     }
-    size_t nfds = 0;
-    bool lost = (msg.msg_flags & MSG_CTRUNC) != 0;
-    for (cmsghdr* c = CMSG_FIRSTHDR(&msg); c != nullptr; c = CMSG_NXTHDR(&msg, c)) {
-      if (c->cmsg_level != SOL_SOCKET || c->cmsg_type != SCM_RIGHTS) continue;
-      size_t count = (c->cmsg_len - CMSG_LEN(0)) / sizeof(int);
-      const unsigned char* data = CMSG_DATA(c);
-      for (size_t i = 0; i < count; i++) {
-        int fd;
-        memcpy(&fd, data + i * sizeof(int), sizeof(int));
-        if (nfds < kMaxStreamFds) fds_out[nfds++] = fd;
-        else close(fd);
-      }
-    }
     int32_t flags = 0;
-    if (lost) {
-      for (size_t i = 0; i < nfds; i++) close(fds_out[i]);
-      nfds = 0;
-      flags |= kRecvControlTruncated;
-    }
+    const size_t nfds = TakeReceivedFds(&msg, fds_out.Data(), kMaxStreamFds, &flags);
     meta[0] = static_cast<int32_t>(nfds);
     meta[1] = flags;
     if (n == 0 && nfds == 0 && flags == 0) return Napi::Number::New(env, -1);
@@ -614,13 +560,13 @@ class SeqPacket : public Napi::ObjectWrap<SeqPacket> {
 };
 
 void InitSocket(Napi::Env env, Napi::Object exports) {
-  exports.Set("seqpacketListen", Napi::Function::New(env, Listen, "seqpacketListen"));
-  exports.Set("seqpacketConnect", Napi::Function::New(env, Connect, "seqpacketConnect"));
-  exports.Set("seqpacketPair", Napi::Function::New(env, Pair, "seqpacketPair"));
+  exports.Set("seqpacketListen", Napi::Function::New(env, Listen<SOCK_SEQPACKET>, "seqpacketListen"));
+  exports.Set("seqpacketConnect", Napi::Function::New(env, Connect<SOCK_SEQPACKET>, "seqpacketConnect"));
+  exports.Set("seqpacketPair", Napi::Function::New(env, Pair<SOCK_SEQPACKET>, "seqpacketPair"));
   exports.Set("SeqPacket", SeqPacket::Define(env));
-  exports.Set("streamListen", Napi::Function::New(env, StreamListen, "streamListen"));
-  exports.Set("streamConnect", Napi::Function::New(env, StreamConnect, "streamConnect"));
-  exports.Set("streamPair", Napi::Function::New(env, StreamPair, "streamPair"));
+  exports.Set("streamListen", Napi::Function::New(env, Listen<SOCK_STREAM>, "streamListen"));
+  exports.Set("streamConnect", Napi::Function::New(env, Connect<SOCK_STREAM>, "streamConnect"));
+  exports.Set("streamPair", Napi::Function::New(env, Pair<SOCK_STREAM>, "streamPair"));
   exports.Set("lockFile", Napi::Function::New(env, LockFile, "lockFile"));
   Napi::Object c = exports.Get("constants").As<Napi::Object>();
   c.Set("RECV_TRUNCATED", kRecvTruncated);
