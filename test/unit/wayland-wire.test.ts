@@ -101,6 +101,24 @@ describe('wayland wire codec', () => {
     expect(() => encodeMessage(1, 1, attach, [0, 0])).to.throw(WireError);
     const title = request(xdg_toplevel, 'set_title').spec;
     expect(() => encodeMessage(1, 2, title, ['x'.repeat(5000)])).to.throw(WireError, /over 4096/);
+    expect(() => encodeMessage(1, 2, title, ['é'.repeat(2100)])).to.throw(WireError, /over 4096/);
+    // 8 header + 4 length + 4084 (4083 bytes, NUL): exactly 4096; one byte more pads to 4100.
+    expect(encodeMessage(1, 2, title, ['x'.repeat(4083)]).bytes.byteLength).to.equal(4096);
+    expect(() => encodeMessage(1, 2, title, ['x'.repeat(4084)])).to.throw(WireError, /over 4096/);
+  });
+
+  it('writes every byte: padding is zero whatever came before, and each message owns its bytes', () => {
+    const title = request(xdg_toplevel, 'set_title').spec;
+    const long = 'ÿ'.repeat(40) + 'tail';
+    const first = encodeMessage(9, 2, title, [long]);
+    const ab = encodeMessage(9, 2, title, ['ab']);
+    expect([...ab.bytes]).to.deep.equal([...words(9, (16 << 16) | 2, 3), 0x61, 0x62, 0, 0]);
+    const configure = xdg_toplevel.events.find((e) => e.name === 'configure')!;
+    const arr = encodeMessage(4, 0, configure, [1, 2, new Uint8Array([7])]);
+    expect([...arr.bytes]).to.deep.equal([...words(4, (24 << 16) | 0, 1, 2, 1), 7, 0, 0, 0]);
+    // The first message is untouched by the later ones (no shared buffer).
+    expect(decodeArgs(title, first.bytes.subarray(8), noFds)).to.deep.equal([long]);
+    expect(ab.fds).to.deep.equal([]);
   });
 });
 
