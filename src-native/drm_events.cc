@@ -8,6 +8,7 @@
 #include <cstring>
 
 #include "errors.h"
+#include "poll_handle.h"
 #include "kms_abi.h"
 
 namespace bufshare {
@@ -105,21 +106,8 @@ class DrmEventWatcher : public Napi::ObjectWrap<DrmEventWatcher> {
   Napi::Value Start(const Napi::CallbackInfo& info) {
     Napi::Env env = info.Env();
     if (fd_ < 0) return ThrowSyscall(env, "uv_poll_start", EBADF);
-    if (poll_ == nullptr) {
-      uv_loop_t* loop = nullptr;
-      if (napi_get_uv_event_loop(env, &loop) != napi_ok || loop == nullptr)
-        return ThrowSyscall(env, "napi_get_uv_event_loop", EINVAL);
-      poll_ = new uv_poll_t;
-      int r = uv_poll_init(loop, poll_, fd_);
-      if (r < 0) {
-        delete poll_;
-        poll_ = nullptr;
-        return ThrowSyscall(env, "uv_poll_init", -r);
-      }
-      poll_->data = this;
-    }
-    int r = uv_poll_start(poll_, UV_READABLE, OnPoll);
-    if (r < 0) return ThrowSyscall(env, "uv_poll_start", -r);
+    const char* failed = nullptr;
+    if (int err = poll_.Start(env, fd_, UV_READABLE, OnPoll, this, &failed)) return ThrowSyscall(env, failed, err);
     if (!alive_) {
       Ref();
       alive_ = true;
@@ -144,13 +132,7 @@ class DrmEventWatcher : public Napi::ObjectWrap<DrmEventWatcher> {
   }
 
   void StopWatching() {
-    if (poll_ != nullptr) {
-      uv_poll_stop(poll_);
-      // The handle is freed by libuv's close callback, after the loop lets go of it.
-      poll_->data = nullptr;
-      uv_close(reinterpret_cast<uv_handle_t*>(poll_), [](uv_handle_t* h) { delete reinterpret_cast<uv_poll_t*>(h); });
-      poll_ = nullptr;
-    }
+    poll_.Close();
     if (alive_) {
       alive_ = false;
       Unref();
@@ -184,7 +166,7 @@ class DrmEventWatcher : public Napi::ObjectWrap<DrmEventWatcher> {
   }
 
   int fd_ = -1;
-  uv_poll_t* poll_ = nullptr;
+  PollHandle poll_;
   bool alive_ = false;
   Napi::FunctionReference on_events_;
   napi_async_context async_context_ = nullptr;

@@ -10,6 +10,7 @@
 #include <cstdint>
 
 #include "errors.h"
+#include "poll_handle.h"
 
 namespace bufshare {
 
@@ -74,28 +75,15 @@ class FenceWatch : public Napi::ObjectWrap<FenceWatch> {
       ThrowArgument(env, "onReady must be a function");
       return;
     }
-    uv_loop_t* loop = nullptr;
-    if (napi_get_uv_event_loop(env, &loop) != napi_ok || loop == nullptr) {
-      ThrowSyscall(env, "napi_get_uv_event_loop", EINVAL);
-      return;
-    }
     fd_ = fcntl(fd, F_DUPFD_CLOEXEC, 0);
     if (fd_ < 0) {
       ThrowSyscall(env, "fcntl(F_DUPFD_CLOEXEC)", errno);
       return;
     }
-    poll_ = new uv_poll_t;
-    int r = uv_poll_init(loop, poll_, fd_);
-    if (r == 0) {
-      poll_->data = this;
-      r = uv_poll_start(poll_, want == kWantWrite ? UV_WRITABLE : UV_READABLE, OnPoll);
-    } else {
-      delete poll_;
-      poll_ = nullptr;
-    }
-    if (r < 0) {
+    const char* failed = nullptr;
+    if (int err = poll_.Start(env, fd_, want == kWantWrite ? UV_WRITABLE : UV_READABLE, OnPoll, this, &failed)) {
       Stop();
-      ThrowSyscall(env, "uv_poll_start", -r);
+      ThrowSyscall(env, failed, err);
       return;
     }
     on_ready_ = Napi::Persistent(info[2].As<Napi::Function>());
@@ -137,12 +125,7 @@ class FenceWatch : public Napi::ObjectWrap<FenceWatch> {
   }
 
   void Stop() {
-    if (poll_ != nullptr) {
-      uv_poll_stop(poll_);
-      poll_->data = nullptr;
-      uv_close(reinterpret_cast<uv_handle_t*>(poll_), [](uv_handle_t* h) { delete reinterpret_cast<uv_poll_t*>(h); });
-      poll_ = nullptr;
-    }
+    poll_.Close();  // before the fd it watches
     if (fd_ >= 0) {
       close(fd_);
       fd_ = -1;
@@ -159,7 +142,7 @@ class FenceWatch : public Napi::ObjectWrap<FenceWatch> {
   }
 
   int fd_ = -1;
-  uv_poll_t* poll_ = nullptr;
+  PollHandle poll_;
   bool alive_ = false;
   Napi::FunctionReference on_ready_;
   napi_async_context async_context_ = nullptr;

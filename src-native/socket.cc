@@ -13,6 +13,7 @@
 #include <string>
 
 #include "errors.h"
+#include "poll_handle.h"
 
 namespace bufshare {
 
@@ -286,26 +287,13 @@ class SeqPacket : public Napi::ObjectWrap<SeqPacket> {
     if (!GetUint32(info, 0, "events", &want)) return Napi::Value();
     if (fd_ < 0) return ThrowSyscall(env, "uv_poll_start", EBADF);
     if (want == 0) {
-      if (poll_ != nullptr) uv_poll_stop(poll_);
+      poll_.Stop();
       SetAlive(false);
       return env.Undefined();
     }
-    if (poll_ == nullptr) {
-      uv_loop_t* loop = nullptr;
-      if (napi_get_uv_event_loop(env, &loop) != napi_ok || loop == nullptr)
-        return ThrowSyscall(env, "napi_get_uv_event_loop", EINVAL);
-      poll_ = new uv_poll_t;
-      int r = uv_poll_init(loop, poll_, fd_);
-      if (r < 0) {
-        delete poll_;
-        poll_ = nullptr;
-        return ThrowSyscall(env, "uv_poll_init", -r);
-      }
-      poll_->data = this;
-    }
-    int events = ((want & kWantReadable) ? UV_READABLE : 0) | ((want & kWantWritable) ? UV_WRITABLE : 0);
-    int r = uv_poll_start(poll_, events, OnPoll);
-    if (r < 0) return ThrowSyscall(env, "uv_poll_start", -r);
+    const int events = ((want & kWantReadable) ? UV_READABLE : 0) | ((want & kWantWritable) ? UV_WRITABLE : 0);
+    const char* failed = nullptr;
+    if (int err = poll_.Start(env, fd_, events, OnPoll, this, &failed)) return ThrowSyscall(env, failed, err);
     SetAlive(true);
     return env.Undefined();
   }
@@ -528,14 +516,7 @@ class SeqPacket : public Napi::ObjectWrap<SeqPacket> {
   Napi::Value GetFdValue(const Napi::CallbackInfo& info) { return Napi::Number::New(info.Env(), fd_); }
 
   void StopAndClose() {
-    if (poll_ != nullptr) {
-      // Stop first: libuv forbids closing an fd it still watches. The handle's
-      // memory is freed by libuv's close callback, after the loop is done with it.
-      uv_poll_stop(poll_);
-      poll_->data = nullptr;
-      uv_close(reinterpret_cast<uv_handle_t*>(poll_), [](uv_handle_t* h) { delete reinterpret_cast<uv_poll_t*>(h); });
-      poll_ = nullptr;
-    }
+    poll_.Close();  // first: libuv forbids closing an fd it still watches
     if (fd_ >= 0) {
       close(fd_);  // EINTR still closes on Linux: never retried.
       fd_ = -1;
@@ -553,7 +534,7 @@ class SeqPacket : public Napi::ObjectWrap<SeqPacket> {
   }
 
   int fd_ = -1;
-  uv_poll_t* poll_ = nullptr;
+  PollHandle poll_;
   bool alive_ = false;
   Napi::FunctionReference on_event_;
   napi_async_context async_context_ = nullptr;
