@@ -154,6 +154,7 @@ export interface Encoded {
 }
 
 const encoder = new TextEncoder();
+const isUint32 = (v: unknown): v is number => typeof v === 'number' && Number.isInteger(v) && v >= 0 && v <= 0xffffffff;
 const NO_FDS: readonly number[] = Object.freeze([]);
 
 /**
@@ -161,14 +162,29 @@ const NO_FDS: readonly number[] = Object.freeze([]);
  * compositor sends (a frame's done, release and delete_id; a pointer's motion)
  * goes through here, and building it from a Uint8Array and a DataView per
  * argument cost 0.6-1.7 us and a dozen allocations a message (measured).
- * encodeMessage runs to completion and calls nothing that could re-enter it.
+ * A call made while another is encoding (a caller's getter or valueOf that
+ * sends a message) gets a buffer of its own, so neither overwrites the other.
  */
 const scratch = new Uint8Array(MAX_MESSAGE_BYTES);
 const scratchView = new DataView(scratch.buffer);
+let scratchInUse = false;
 
 /** Encodes a message. Throws WireError for values that do not fit the signature (a bug on our side, not the peer's). */
 export function encodeMessage(objectId: number, opcode: number, spec: MessageSpec, args: readonly ArgValue[]): Encoded {
   if (args.length !== spec.args.length) throw new WireError(`${spec.name}: ${args.length} arguments for ${spec.args.length}`);
+  if (scratchInUse) {
+    const own = new Uint8Array(MAX_MESSAGE_BYTES);
+    return encodeInto(own, new DataView(own.buffer), objectId, opcode, spec, args);
+  }
+  scratchInUse = true;
+  try {
+    return encodeInto(scratch, scratchView, objectId, opcode, spec, args);
+  } finally {
+    scratchInUse = false;
+  }
+}
+
+function encodeInto(buffer: Uint8Array, view: DataView, objectId: number, opcode: number, spec: MessageSpec, args: readonly ArgValue[]): Encoded {
   let p = HEADER_BYTES;
   let fds = NO_FDS as number[];
   const tooLong = (bytes: number): never => {
@@ -176,7 +192,7 @@ export function encodeMessage(objectId: number, opcode: number, spec: MessageSpe
   };
   const u32 = (v: number): void => {
     if (p + 4 > MAX_MESSAGE_BYTES) tooLong(p + 4);
-    scratchView.setUint32(p, v >>> 0, true);
+    view.setUint32(p, v >>> 0, true);
     p += 4;
   };
   // Length, then the bytes (a string's NUL counted), zero-padded to 32 bits.
@@ -184,8 +200,8 @@ export function encodeMessage(objectId: number, opcode: number, spec: MessageSpe
     const length = data.byteLength + (withNul ? 1 : 0);
     if (p + 4 + pad4(length) > MAX_MESSAGE_BYTES) tooLong(p + 4 + pad4(length));
     u32(length);
-    scratch.set(data, p);
-    scratch.fill(0, p + data.byteLength, p + pad4(length));
+    buffer.set(data, p);
+    buffer.fill(0, p + data.byteLength, p + pad4(length));
     p += pad4(length);
   };
   const stringArg = (v: string): void => {
@@ -199,8 +215,8 @@ export function encodeMessage(objectId: number, opcode: number, spec: MessageSpe
     const length = v.length + 1;
     if (p + 4 + pad4(length) > MAX_MESSAGE_BYTES) tooLong(p + 4 + pad4(length));
     u32(length);
-    for (let i = 0; i < v.length; i++) scratch[p + i] = v.charCodeAt(i);
-    scratch.fill(0, p + v.length, p + pad4(length));
+    for (let i = 0; i < v.length; i++) buffer[p + i] = v.charCodeAt(i);
+    buffer.fill(0, p + v.length, p + pad4(length));
     p += pad4(length);
   };
   for (let i = 0; i < spec.args.length; i++) {
@@ -232,9 +248,12 @@ export function encodeMessage(objectId: number, opcode: number, spec: MessageSpe
       case 'new_id':
         if (arg.interface === undefined) {
           if (typeof v !== 'object' || v === null || v instanceof Uint8Array) return bad();
-          stringArg(v.interface);
-          u32(v.version);
-          u32(v.id);
+          // Each field read once, checked before anything is written.
+          const { interface: name, version, id } = v;
+          if (typeof name !== 'string' || name.includes('\0') || !isUint32(version) || !isUint32(id) || id === 0) return bad();
+          stringArg(name);
+          u32(version);
+          u32(id);
         } else {
           if (typeof v !== 'number' || v <= 0) bad();
           u32(v as number);
@@ -253,7 +272,7 @@ export function encodeMessage(objectId: number, opcode: number, spec: MessageSpe
         bad();
     }
   }
-  scratchView.setUint32(0, objectId, true);
-  scratchView.setUint32(4, ((p << 16) | opcode) >>> 0, true);
-  return { bytes: scratch.slice(0, p), fds };
+  view.setUint32(0, objectId, true);
+  view.setUint32(4, ((p << 16) | opcode) >>> 0, true);
+  return { bytes: buffer.slice(0, p), fds };
 }

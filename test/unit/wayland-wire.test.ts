@@ -120,6 +120,31 @@ describe('wayland wire codec', () => {
     expect(decodeArgs(title, first.bytes.subarray(8), noFds)).to.deep.equal([long]);
     expect(ab.fds).to.deep.equal([]);
   });
+
+  it('a message encoded from inside another (a getter that sends) leaves both intact', () => {
+    const bind = request(wl_registry, 'bind').spec;
+    const done = wl_display.events.find((e) => e.name === 'delete_id')!;
+    let inner: Uint8Array | undefined;
+    const id = {
+      get interface(): string {
+        inner = encodeMessage(1, 1, done, [0xdeadbeef]).bytes;
+        return 'wl_seat';
+      },
+      version: 7,
+      id: 3,
+    };
+    const outer = encodeMessage(2, 0, bind, [7, id]);
+    expect(decodeArgs(bind, outer.bytes.subarray(8), noFds)).to.deep.equal([7, { interface: 'wl_seat', version: 7, id: 3 }]);
+    expect([...inner!]).to.deep.equal([...words(1, (12 << 16) | 1, 0xdeadbeef)]);
+  });
+
+  it('refuses a dynamic new_id that is not an interface name, a version and a non-zero id', () => {
+    const bind = request(wl_registry, 'bind').spec;
+    for (const bad of [{ interface: null, version: 1, id: 3 }, { version: 1, id: 3 }, { interface: ['ab'], version: 1, id: 3 },
+      { interface: 'wl_seat', version: -1, id: 3 }, { interface: 'wl_seat', version: 1, id: 0 }, { interface: 'a\0b', version: 1, id: 3 }]) {
+      expect(() => encodeMessage(2, 0, bind, [7, bad as never])).to.throw(WireError, /bad value for id/);
+    }
+  });
 });
 
 describe('wayland stream transport', () => {
