@@ -60,6 +60,7 @@ import { fdStats, residentMemory, type FdStats, type ResidentMemory } from '../i
 import type { BenchContext, Measurement } from '../measurement';
 import { comparedRow, skippedRow, type Row } from '../result';
 import { median } from '../stats';
+import { exited, startHeadlessWeston } from '../support/weston';
 
 const SERVER = join(__dirname, '..', 'wayland', 'server.ts');
 const CLIENT = '/usr/bin/weston-simple-shm';
@@ -97,10 +98,6 @@ function sleep(ms: number): Promise<void> {
   return new Promise((r) => setTimeout(r, ms));
 }
 
-function exited(child: ChildProcess): Promise<void> {
-  return child.exitCode !== null || child.signalCode !== null ? Promise.resolve() : new Promise((r) => child.once('exit', () => r()));
-}
-
 /** Why the row cannot run here, if it cannot. */
 function westonMissing(): string | undefined {
   if (!existsSync('/usr/bin/weston')) return 'weston is not installed (Debian: apt-get install weston)';
@@ -111,26 +108,9 @@ function westonMissing(): string | undefined {
 export async function startWeston(dir: string): Promise<ServerUnderTest | string> {
   const missing = westonMissing();
   if (missing !== undefined) return missing;
-  const display = join(dir, 'wayland-weston');
-  const child = spawn('weston', ['--backend=headless-backend.so', `--socket=${display}`, '--no-config', '--idle-time=0'], {
-    stdio: 'ignore', env: { ...process.env, XDG_RUNTIME_DIR: dir },
-  });
-  const start = Date.now();
-  while (!existsSync(display)) {
-    if (child.exitCode !== null || Date.now() - start > 10000) {
-      child.kill('SIGKILL');
-      return 'weston --backend=headless-backend.so did not start';
-    }
-    await sleep(20);
-  }
-  return {
-    name: 'weston', pid: child.pid!, display,
-    settle: () => Promise.resolve(undefined),
-    stop: async () => {
-      child.kill('SIGTERM');
-      await exited(child);
-    },
-  };
+  const weston = await startHeadlessWeston(dir);
+  if (typeof weston === 'string') return weston;
+  return { name: 'weston', pid: weston.pid, display: weston.display, settle: () => Promise.resolve(undefined), stop: () => weston.stop() };
 }
 
 /**

@@ -13,8 +13,8 @@
  * - the bridge copies no pixels: every frame's region is a view of the client's pool
  *   mapping (the same ArrayBuffer, the pool's size), and no mapping is made per frame.
  */
-import { spawn, type ChildProcess } from 'node:child_process';
-import { existsSync, mkdtempSync, rmSync } from 'node:fs';
+import { spawn } from 'node:child_process';
+import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import * as native from '../../lib/native';
@@ -23,6 +23,7 @@ import { WaylandServer } from '../../lib/wayland/server';
 import type { BenchContext, Measurement } from '../measurement';
 import { comparedRow, skippedRow, type Row } from '../result';
 import { median } from '../stats';
+import { startHeadlessWeston } from '../support/weston';
 
 const CLIENT = join(__dirname, '..', 'wayland', 'client.ts');
 const FRAME_BYTES = 256 * 256 * 4;
@@ -46,30 +47,13 @@ function runClient(display: string, frames: number): Promise<ClientSamples> {
   });
 }
 
-async function startWeston(dir: string): Promise<{ display: string; process: ChildProcess } | string> {
-  if (!existsSync('/usr/bin/weston')) return 'weston is not installed (Debian: apt-get install weston)';
-  const display = join(dir, 'wayland-weston');
-  const child = spawn('weston', ['--backend=headless-backend.so', `--socket=${display}`, '--no-config', '--idle-time=0'], {
-    stdio: 'ignore', env: { ...process.env, XDG_RUNTIME_DIR: dir },
-  });
-  const start = Date.now();
-  while (!existsSync(display)) {
-    if (child.exitCode !== null || Date.now() - start > 10000) {
-      child.kill('SIGKILL');
-      return 'weston --backend=headless-backend.so did not start';
-    }
-    await new Promise((r) => setTimeout(r, 20));
-  }
-  return { display, process: child };
-}
-
 export const wayland: Measurement = {
   id: 'wayland',
   title: 'Wayland wl_shm frame round trip vs weston',
   timeoutSeconds: 300,
   async run(ctx: BenchContext): Promise<Row[]> {
     const dir = mkdtempSync(join(tmpdir(), 'bufshare-bench-wl-')); // 0700
-    const weston = await startWeston(dir);
+    const weston = await startHeadlessWeston(dir);
     if (typeof weston === 'string') {
       rmSync(dir, { recursive: true, force: true });
       return [skippedRow('wayland.roundtrip', 'Wayland wl_shm commit -> release round trip vs weston (p50)', weston, { op: '<=', value: 1.5 })];
@@ -108,7 +92,7 @@ export const wayland: Measurement = {
       }
     } finally {
       await server.close();
-      weston.process.kill('SIGTERM');
+      await weston.stop();
       rmSync(dir, { recursive: true, force: true });
     }
     // One pool per client run: one mapping each, none per frame; every frame a view of its pool.
