@@ -3,6 +3,7 @@ import { copyRects, GraphicsRegion, IN_CACHE_COPY, OUT_OF_CACHE_COPY, rect, reso
 import { planFlags } from '../../lib/damage/plan';
 import { copyRectsRaw } from '../../lib/native';
 import { rng, randInt, SEED } from '../helpers/random';
+import { referenceCopy } from '../helpers/copy-reference';
 
 /**
  * The streaming row kernel (src-native/copy.cc StreamRows: non-temporal stores
@@ -15,16 +16,6 @@ import { rng, randInt, SEED } from '../helpers/random';
 const STREAM = 4;
 const GUARD = 4096;
 const GUARD_BYTE = 0xa5;
-
-function referenceCopy(src: Uint8Array, srcStride: number, dst: Uint8Array, dstStride: number, width: number, height: number, bpp: number, rects: readonly Rect[]): void {
-  for (const r of rects) {
-    const x0 = Math.max(r.x, 0);
-    const y0 = Math.max(r.y, 0);
-    const x1 = Math.min(r.x + r.width, width);
-    const y1 = Math.min(r.y + r.height, height);
-    for (let y = y0; y < y1; y++) for (let b = x0 * bpp; b < x1 * bpp; b++) dst[y * dstStride + b] = src[y * srcStride + b]!;
-  }
-}
 
 /** A view of `bytes` at `misalign` bytes past a 64-byte boundary, with GUARD guard bytes on both sides. */
 function guarded(bytes: number, misalign: number, fill: (i: number) => number): { all: Uint8Array; view: Uint8Array } {

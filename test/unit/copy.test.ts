@@ -2,17 +2,7 @@ import { expect } from 'chai';
 import { ShmAllocator, copyRects, GraphicsRegion, resolveFormat, Region, rect, type Rect, type FormatName } from '../../lib';
 import { copyRectsRaw } from '../../lib/native';
 import { rng, randInt, SEED } from '../helpers/random';
-
-/** The pure-JS reference: clip each rectangle to width x height, copy byte by byte. */
-function referenceCopy(src: Uint8Array, srcStride: number, dst: Uint8Array, dstStride: number, width: number, height: number, bpp: number, rects: readonly Rect[]): void {
-  for (const r of rects) {
-    const x0 = Math.max(r.x, 0);
-    const y0 = Math.max(r.y, 0);
-    const x1 = Math.min(r.x + r.width, width);
-    const y1 = Math.min(r.y + r.height, height);
-    for (let y = y0; y < y1; y++) for (let b = x0 * bpp; b < x1 * bpp; b++) dst[y * dstStride + b] = src[y * srcStride + b]!;
-  }
-}
+import { referenceCopy } from '../helpers/copy-reference';
 
 function plainRegion(width: number, height: number, stride: number, format: FormatName, fill: (i: number) => number): GraphicsRegion {
   const mem = new ArrayBuffer(stride * height);
