@@ -15,8 +15,7 @@ import { createDumbObject, DrmDevice, drmUnavailableReason, listDrmNodes, lookup
 import * as native from '../../lib/native';
 import type { CompositorFrame } from '../../lib/surface-model';
 import { zwp_linux_buffer_params_v1, zwp_linux_dmabuf_feedback_v1, zwp_linux_dmabuf_v1 } from '../../lib/wayland/protocol/linux-dmabuf';
-import { wl_buffer, wl_compositor, wl_surface } from '../../lib/wayland/protocol/wayland';
-import { xdg_surface, xdg_toplevel, xdg_wm_base } from '../../lib/wayland/protocol/xdg-shell';
+import { wl_buffer, wl_surface } from '../../lib/wayland/protocol/wayland';
 import { WaylandServer } from '../../lib/wayland/server';
 import { resourceFds } from '../helpers/fds';
 import { RawWaylandClient } from '../helpers/wayland-client';
@@ -49,17 +48,7 @@ describe('Wayland: zwp_linux_dmabuf_v1 with real drivers', function () {
   });
 
   async function toplevel(c: RawWaylandClient, registry: number): Promise<number> {
-    const comp = c.bind(registry, wl_compositor);
-    const wm = c.bind(registry, xdg_wm_base);
-    const surface = c.newId(wl_surface);
-    c.request(comp, wl_compositor, 'create_surface', [surface]);
-    const xs = c.newId(xdg_surface);
-    c.request(wm, xdg_wm_base, 'get_xdg_surface', [xs, surface]);
-    c.request(xs, xdg_surface, 'get_toplevel', [c.newId(xdg_toplevel)]);
-    c.request(surface, wl_surface, 'commit', []);
-    await c.until(() => c.events.some((e) => e.objectId === xs && e.name === 'configure'));
-    c.request(xs, xdg_surface, 'ack_configure', [c.events.find((e) => e.objectId === xs && e.name === 'configure')!.args[0]!]);
-    return surface;
+    return (await c.configuredToplevel(registry)).surface;
   }
 
   it('feedback: the main device is the node\'s dev_t; the format table is sealed and lists XRGB8888 LINEAR', async () => {

@@ -16,8 +16,7 @@ import * as native from '../../lib/native';
 import type { CompositorFrame } from '../../lib/surface-model';
 import { DISPLAY_ERROR } from '../../lib/wayland/client';
 import { zwp_linux_buffer_params_v1, zwp_linux_dmabuf_v1 } from '../../lib/wayland/protocol/linux-dmabuf';
-import { wl_buffer, wl_callback, wl_compositor, wl_surface } from '../../lib/wayland/protocol/wayland';
-import { xdg_surface, xdg_toplevel, xdg_wm_base } from '../../lib/wayland/protocol/xdg-shell';
+import { wl_buffer, wl_callback, wl_surface } from '../../lib/wayland/protocol/wayland';
 import { WaylandServer } from '../../lib/wayland/server';
 import { resourceFds } from '../helpers/fds';
 import { RawWaylandClient } from '../helpers/wayland-client';
@@ -98,17 +97,8 @@ describe('Wayland: implicit sync of linux-dmabuf buffers (vgem fences)', functio
   async function clientWith(...buffers: RawBuffer[]): Promise<{ c: RawWaylandClient; surface: number; wlBuffers: number[] }> {
     const c = new RawWaylandClient(server.path);
     const registry = await c.registry();
-    const comp = c.bind(registry, wl_compositor);
-    const wm = c.bind(registry, xdg_wm_base);
+    const { surface } = await c.configuredToplevel(registry);
     const dmabuf = c.bind(registry, zwp_linux_dmabuf_v1);
-    const surface = c.newId(wl_surface);
-    c.request(comp, wl_compositor, 'create_surface', [surface]);
-    const xs = c.newId(xdg_surface);
-    c.request(wm, xdg_wm_base, 'get_xdg_surface', [xs, surface]);
-    c.request(xs, xdg_surface, 'get_toplevel', [c.newId(xdg_toplevel)]);
-    c.request(surface, wl_surface, 'commit', []);
-    await c.until(() => c.events.some((e) => e.objectId === xs && e.name === 'configure'));
-    c.request(xs, xdg_surface, 'ack_configure', [c.events.find((e) => e.objectId === xs && e.name === 'configure')!.args[0]!]);
     const wlBuffers: number[] = [];
     for (const raw of buffers) {
       const params = c.newId(zwp_linux_buffer_params_v1);

@@ -16,8 +16,7 @@ import * as native from '../../lib/native';
 import type { CompositorFrame } from '../../lib/surface-model';
 import { bufferOf, type WaylandBuffer } from '../../lib/wayland/buffer';
 import { DISPLAY_ERROR } from '../../lib/wayland/client';
-import { wl_buffer, wl_compositor, wl_shm, wl_shm_pool, wl_surface } from '../../lib/wayland/protocol/wayland';
-import { xdg_surface, xdg_toplevel, xdg_wm_base } from '../../lib/wayland/protocol/xdg-shell';
+import { wl_buffer, wl_shm, wl_shm_pool, wl_surface } from '../../lib/wayland/protocol/wayland';
 import { WaylandServer } from '../../lib/wayland/server';
 import { resourceFds } from '../helpers/fds';
 import { RawWaylandClient } from '../helpers/wayland-client';
@@ -70,17 +69,8 @@ describe('Wayland: commits held back by implicit fences (ordering, failure, canc
   async function clientWith(colours: number[]): Promise<{ c: RawWaylandClient; surface: number; buffers: number[] }> {
     const c = new RawWaylandClient(server.path);
     const registry = await c.registry();
-    const comp = c.bind(registry, wl_compositor);
-    const wm = c.bind(registry, xdg_wm_base);
+    const { surface } = await c.configuredToplevel(registry);
     const shm = c.bind(registry, wl_shm);
-    const surface = c.newId(wl_surface);
-    c.request(comp, wl_compositor, 'create_surface', [surface]);
-    const xs = c.newId(xdg_surface);
-    c.request(wm, xdg_wm_base, 'get_xdg_surface', [xs, surface]);
-    c.request(xs, xdg_surface, 'get_toplevel', [c.newId(xdg_toplevel)]);
-    c.request(surface, wl_surface, 'commit', []);
-    await c.until(() => c.events.some((e) => e.objectId === xs && e.name === 'configure'));
-    c.request(xs, xdg_surface, 'ack_configure', [c.events.find((e) => e.objectId === xs && e.name === 'configure')!.args[0]!]);
     const size = W * H * 4 * colours.length;
     const fd = native.memfdCreate('fence-order-pool', size, 0);
     madeFds.push(fd);

@@ -206,18 +206,8 @@ describe('Wayland: hostile clients', function () {
 
   /** A configured xdg_toplevel with a 64x64 XRGB buffer from a pool of `poolFd`, ready to commit. */
   async function toplevelWithBuffer(c: RawWaylandClient, registry: number, poolFd: number, ids: Record<string, number>): Promise<void> {
-    const compositor = c.bind(registry, wl_compositor);
+    const { surface, xdgSurface: xs } = await c.configuredToplevel(registry);
     const shm = c.bind(registry, wl_shm);
-    const wm = c.bind(registry, xdg_wm_base);
-    const surface = c.newId(wl_surface);
-    c.request(compositor, wl_compositor, 'create_surface', [surface]);
-    const xs = c.newId(xdg_surface);
-    c.request(wm, xdg_wm_base, 'get_xdg_surface', [xs, surface]);
-    c.request(xs, xdg_surface, 'get_toplevel', [c.newId(xdg_toplevel)]);
-    c.request(surface, wl_surface, 'commit', []);
-    await c.until(() => c.events.some((e) => e.objectId === xs && e.name === 'configure'));
-    const serial = c.events.find((e) => e.objectId === xs && e.name === 'configure')!.args[0] as number;
-    c.request(xs, xdg_surface, 'ack_configure', [serial]);
     const pool = c.newId(wl_shm_pool);
     c.request(shm, wl_shm, 'create_pool', [pool, poolFd, 64 * 64 * 4]);
     const buffer = c.newId(RawWaylandClient.interface('wl_buffer'));

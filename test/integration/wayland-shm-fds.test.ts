@@ -7,8 +7,7 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import * as native from '../../lib/native';
-import { wl_compositor, wl_shm, wl_shm_pool, wl_surface } from '../../lib/wayland/protocol/wayland';
-import { xdg_surface, xdg_toplevel, xdg_wm_base } from '../../lib/wayland/protocol/xdg-shell';
+import { wl_shm, wl_shm_pool, wl_surface } from '../../lib/wayland/protocol/wayland';
 import { WaylandServer } from '../../lib/wayland/server';
 import type { WaylandFrame } from '../../lib/wayland/surface';
 import { openFds, fdTarget, resourceFds } from '../helpers/fds';
@@ -43,17 +42,8 @@ describe('Wayland: wl_shm pool fds', function () {
   async function clientWithBuffer(name: string, value: number, path = server.path): Promise<{ c: RawWaylandClient; fd: number; surface: number; shm: number; pool: number; buffer: number }> {
     const c = new RawWaylandClient(path);
     const registry = await c.registry();
-    const compositor = c.bind(registry, wl_compositor);
+    const { surface } = await c.configuredToplevel(registry);
     const shm = c.bind(registry, wl_shm);
-    const wm = c.bind(registry, xdg_wm_base);
-    const surface = c.newId(wl_surface);
-    c.request(compositor, wl_compositor, 'create_surface', [surface]);
-    const xs = c.newId(xdg_surface);
-    c.request(wm, xdg_wm_base, 'get_xdg_surface', [xs, surface]);
-    c.request(xs, xdg_surface, 'get_toplevel', [c.newId(xdg_toplevel)]);
-    c.request(surface, wl_surface, 'commit', []);
-    await c.until(() => c.events.some((e) => e.objectId === xs && e.name === 'configure'));
-    c.request(xs, xdg_surface, 'ack_configure', [c.events.find((e) => e.objectId === xs && e.name === 'configure')!.args[0] as number]);
     const fd = native.memfdCreate(name, SIZE, 0);
     const pixels = native.mmapFd(fd, SIZE, 0, native.PROT_READ | native.PROT_WRITE);
     new Uint8Array(pixels).fill(value);
