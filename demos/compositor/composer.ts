@@ -11,7 +11,7 @@
 import { ComposePass, type Region } from '../../lib';
 import { fillRect } from './fill';
 import type { Framebuffer } from './framebuffer';
-import { RectList } from './rect-list';
+import { RectList } from '../../lib/scene/rect-list';
 import type { Scene, SceneSurface } from './scene';
 
 /** What a surface whose pixels cannot be shown (another format, too small a buffer) shows instead. */

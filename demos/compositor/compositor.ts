@@ -22,7 +22,7 @@ import { WaylandServer } from '../../lib/wayland/server';
 import { createBackground } from './background';
 import { compose, type ComposeStats } from './composer';
 import { Framebuffer, DEFAULT_OUTPUT_HEIGHT, DEFAULT_OUTPUT_WIDTH } from './framebuffer';
-import { FramePacer } from './pacer';
+import { FramePacer } from '../../lib/scene/pacer';
 import type { PlacementPolicy } from './placement';
 import { PointerRouter, type PointerInput, type SurfacePointerEvent } from './pointer';
 import { RateMeter } from './rate-meter';

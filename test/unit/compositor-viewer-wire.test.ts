@@ -2,7 +2,7 @@ import { expect } from 'chai';
 import { Region } from '../../lib';
 import { decodeFrame, encodeFrame } from '../../demos/compositor/frame-wire';
 import { Framebuffer } from '../../demos/compositor/framebuffer';
-import { FramePacer, type PacerClock } from '../../demos/compositor/pacer';
+import { FramePacer, type PacerClock } from '../../lib/scene/pacer';
 import { RateMeter } from '../../demos/compositor/rate-meter';
 import { parseViewerMessage } from '../../demos/compositor/viewer-protocol';
 

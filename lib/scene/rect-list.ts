@@ -5,7 +5,7 @@
  * per surface per frame were most of the composer's JS time for scattered damage
  * (profile of 16 rectangles over the benchmark scene); these lists are reused.
  */
-import type { Rect } from '../../lib';
+import type { Rect } from '../region';
 
 export class RectList {
   private data = new Int32Array(4 * 16);

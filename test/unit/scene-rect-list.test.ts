@@ -1,6 +1,6 @@
 import { expect } from 'chai';
 import { intersectRects, rect, subtractRect, type Rect } from '../../lib';
-import { RectList } from '../../demos/compositor/rect-list';
+import { RectList } from '../../lib/scene/rect-list';
 import { randInt, rng, SEED } from '../helpers/random';
 
 function toRects(list: RectList): Rect[] {

@@ -1,0 +1,425 @@
+/**
+ * The scene graph's nodes, as wlroots' `wlr_scene_node`: trees that group and
+ * move their children together, solid rectangles, and buffers. Each has a
+ * position relative to its parent, a place among its siblings (later = above)
+ * and an enabled flag; a disabled node hides its whole subtree.
+ *
+ * How am I supposed to use this? Create nodes through the scene
+ * (`scene.createTree()`, `scene.createRect()`, `scene.createBuffer()`), change
+ * them with their setters, and never track damage yourself: every setter tells
+ * the scene what area of the layout changed, and each output repaints only
+ * that. `destroy()` a node you no longer need; a buffer node gives its buffer's
+ * lock back.
+ */
+import { EventEmitter } from 'eventemitter3';
+import { BufshareError } from '../errors';
+import { Region, type Rect } from '../region';
+import type { SceneBuffer } from './buffer';
+
+/** What a node reports to the scene it lives in. */
+export interface NodeHost {
+  /** `rects` (layout coordinates) look different now. */
+  damageLayout(rects: readonly Rect[]): void;
+}
+
+export interface SceneNodeEvents {
+  /** The node left the scene for good. */
+  destroy: [];
+  /**
+   * Buffer nodes: an output showing this node presented a frame (its pixels
+   * reached the screen, or the headless timer ticked): the moment for
+   * wl_surface.frame callbacks and bufshare's frame_done. Milliseconds,
+   * `performance.now()`.
+   */
+  present: [timeMs: number];
+}
+
+export abstract class SceneNode extends EventEmitter<SceneNodeEvents> {
+  /** Whatever the compositor wants to find again from a hit test (a window, a surface). */
+  data: unknown;
+  protected readonly host: NodeHost;
+  private parentTree: SceneTree | undefined;
+  private px = 0;
+  private py = 0;
+  private isEnabled = true;
+  private isDestroyed = false;
+
+  /** @internal use the scene's create methods */
+  constructor(host: NodeHost, parent: SceneTree | undefined) {
+    super();
+    this.host = host;
+    if (parent) parent.adopt(this);
+    this.parentTree = parent;
+  }
+
+  get parent(): SceneTree | undefined {
+    return this.parentTree;
+  }
+
+  /** Relative to the parent. */
+  get x(): number {
+    return this.px;
+  }
+
+  get y(): number {
+    return this.py;
+  }
+
+  get enabled(): boolean {
+    return this.isEnabled;
+  }
+
+  get destroyed(): boolean {
+    return this.isDestroyed;
+  }
+
+  /** The node and every ancestor enabled, and attached to the scene's root. */
+  get visible(): boolean {
+    for (let n: SceneNode | undefined = this; n; n = n.parentTree) {
+      if (!n.isEnabled || n.isDestroyed) return false;
+      if (n.parentTree === undefined) return n instanceof SceneTree && n.isRoot;
+    }
+    return false;
+  }
+
+  /** Position in the layout (the sum of the ancestors' positions). */
+  get layoutX(): number {
+    let x = 0;
+    for (let n: SceneNode | undefined = this; n; n = n.parentTree) x += n.px;
+    return x;
+  }
+
+  get layoutY(): number {
+    let y = 0;
+    for (let n: SceneNode | undefined = this; n; n = n.parentTree) y += n.py;
+    return y;
+  }
+
+  setPosition(x: number, y: number): void {
+    if (!Number.isInteger(x) || !Number.isInteger(y) || Math.abs(x) > MAX_COORD || Math.abs(y) > MAX_COORD) {
+      throw new BufshareError('ERR_BUFSHARE_INVALID_ARGUMENT', `node position (${x}, ${y}) must be integers within +-${MAX_COORD}`);
+    }
+    if (x === this.px && y === this.py) return;
+    this.damageSubtree();
+    this.px = x;
+    this.py = y;
+    this.damageSubtree();
+  }
+
+  setEnabled(enabled: boolean): void {
+    if (enabled === this.isEnabled) return;
+    // Damage is taken where the subtree shows: before disabling, after enabling.
+    if (!enabled) this.damageSubtree();
+    this.isEnabled = enabled;
+    if (enabled) this.damageSubtree();
+  }
+
+  /** Above all its siblings. */
+  raiseToTop(): void {
+    this.restack(() => this.requireParent().moveChild(this, Infinity));
+  }
+
+  /** Below all its siblings. */
+  lowerToBottom(): void {
+    this.restack(() => this.requireParent().moveChild(this, 0));
+  }
+
+  /** Just above `sibling` (a node of the same parent). */
+  placeAbove(sibling: SceneNode): void {
+    this.restack(() => this.requireParent().moveNextTo(this, sibling, 1));
+  }
+
+  /** Just below `sibling` (a node of the same parent). */
+  placeBelow(sibling: SceneNode): void {
+    this.restack(() => this.requireParent().moveNextTo(this, sibling, 0));
+  }
+
+  /** Moves the node (on top) into another tree of the same scene; its relative position is kept. */
+  reparent(parent: SceneTree): void {
+    if (parent === this.parentTree) return;
+    for (let n: SceneNode | undefined = parent; n; n = n.parentTree) {
+      if (n === this) throw new BufshareError('ERR_BUFSHARE_INVALID_ARGUMENT', 'a node cannot become a child of its own subtree');
+    }
+    if (parent.host !== this.host) throw new BufshareError('ERR_BUFSHARE_INVALID_ARGUMENT', 'a node cannot move to another scene');
+    this.damageSubtree();
+    this.parentTree?.disown(this);
+    parent.adopt(this);
+    this.parentTree = parent;
+    this.damageSubtree();
+  }
+
+  /** Takes the node (and its subtree) out of the scene for good. Idempotent. */
+  destroy(): void {
+    if (this.isDestroyed) return;
+    this.damageSubtree();
+    this.teardown();
+    this.parentTree?.disown(this);
+    this.parentTree = undefined;
+  }
+
+  /** The layout rectangles this subtree shows (enabled leaves), pushed to `out`. */
+  abstract collectLeaves(out: LeafPlacement[], x: number, y: number): void;
+
+  /** @internal */
+  teardown(): void {
+    this.isDestroyed = true;
+    this.release();
+    this.emit('destroy');
+    this.removeAllListeners();
+  }
+
+  /** What the node holds (a buffer lock) goes back. */
+  protected release(): void {}
+
+  /** Damages what this subtree shows now (nothing when it is not visible). */
+  protected damageSubtree(): void {
+    if (!this.visible) return;
+    const leaves: LeafPlacement[] = [];
+    const parentX = this.layoutX - this.px;
+    const parentY = this.layoutY - this.py;
+    this.collectLeaves(leaves, parentX, parentY);
+    if (leaves.length > 0) this.host.damageLayout(leaves.map((l) => l.rect));
+  }
+
+  private restack(move: () => boolean): void {
+    // Only where the subtree lies can a change of order show.
+    if (move()) this.damageSubtree();
+  }
+
+  private requireParent(): SceneTree {
+    if (!this.parentTree) throw new BufshareError('ERR_BUFSHARE_INVALID_ARGUMENT', 'the root tree has no siblings');
+    return this.parentTree;
+  }
+}
+
+/** Positions are bounded so that layout sums stay exact small integers. */
+export const MAX_COORD = 1 << 24;
+
+/** A leaf on the layout: what an output paints, bottom to top. */
+export interface LeafPlacement {
+  readonly node: SceneRect | SceneBufferNode;
+  /** Layout coordinates of the leaf's whole area. */
+  readonly rect: Rect;
+}
+
+export class SceneTree extends SceneNode {
+  /** Bottom to top. */
+  private readonly kids: SceneNode[] = [];
+  /** @internal */
+  readonly isRoot: boolean;
+
+  /** @internal */
+  constructor(host: NodeHost, parent: SceneTree | undefined) {
+    super(host, parent);
+    this.isRoot = parent === undefined;
+  }
+
+  /** Bottom to top. */
+  get children(): readonly SceneNode[] {
+    return this.kids;
+  }
+
+  collectLeaves(out: LeafPlacement[], x: number, y: number): void {
+    if (!this.enabled) return;
+    const ox = x + this.x;
+    const oy = y + this.y;
+    for (const child of this.kids) child.collectLeaves(out, ox, oy);
+  }
+
+  /** @internal */
+  adopt(child: SceneNode): void {
+    this.kids.push(child);
+  }
+
+  /** @internal */
+  disown(child: SceneNode): void {
+    const i = this.kids.indexOf(child);
+    if (i >= 0) this.kids.splice(i, 1);
+  }
+
+  /** @internal moves child to index `to` (clamped); false when nothing changed */
+  moveChild(child: SceneNode, to: number): boolean {
+    const i = this.kids.indexOf(child);
+    const target = Math.min(to, this.kids.length - 1);
+    if (i < 0 || i === target) return false;
+    this.kids.splice(i, 1);
+    this.kids.splice(target, 0, child);
+    return true;
+  }
+
+  /** @internal places child just below (0) or above (1) sibling */
+  moveNextTo(child: SceneNode, sibling: SceneNode, above: 0 | 1): boolean {
+    if (sibling === child) return false;
+    if (sibling.parent !== this) throw new BufshareError('ERR_BUFSHARE_INVALID_ARGUMENT', 'placeAbove/placeBelow take a sibling (a node of the same parent)');
+    const before = this.kids.slice();
+    this.kids.splice(this.kids.indexOf(child), 1);
+    this.kids.splice(this.kids.indexOf(sibling) + above, 0, child);
+    return this.kids.some((k, i) => k !== before[i]);
+  }
+
+  protected override release(): void {
+    for (const child of this.kids.splice(0)) child.teardown();
+  }
+}
+
+/** A solid rectangle; `color` is 0xAARRGGBB, premultiplied (alpha 0xff: opaque). */
+export class SceneRect extends SceneNode {
+  private w: number;
+  private h: number;
+  private argb: number;
+
+  /** @internal */
+  constructor(host: NodeHost, parent: SceneTree, width: number, height: number, color: number) {
+    checkSize(width, height);
+    checkColor(color);
+    super(host, parent);
+    this.w = width;
+    this.h = height;
+    this.argb = color >>> 0;
+    this.damageSubtree();
+  }
+
+  get width(): number {
+    return this.w;
+  }
+
+  get height(): number {
+    return this.h;
+  }
+
+  get color(): number {
+    return this.argb;
+  }
+
+  get opaque(): boolean {
+    return this.argb >>> 24 === 0xff;
+  }
+
+  setSize(width: number, height: number): void {
+    checkSize(width, height);
+    if (width === this.w && height === this.h) return;
+    this.damageSubtree();
+    this.w = width;
+    this.h = height;
+    this.damageSubtree();
+  }
+
+  setColor(color: number): void {
+    checkColor(color);
+    if (color >>> 0 === this.argb) return;
+    this.argb = color >>> 0;
+    this.damageSubtree();
+  }
+
+  collectLeaves(out: LeafPlacement[], x: number, y: number): void {
+    if (!this.enabled || this.w === 0 || this.h === 0) return;
+    out.push({ node: this, rect: { x: x + this.x, y: y + this.y, width: this.w, height: this.h } });
+  }
+}
+
+/**
+ * A buffer on the layout at its own size (1 buffer pixel = 1 layout pixel).
+ * The node holds one lock on the buffer it shows and gives it back when a new
+ * buffer replaces it or the node is destroyed.
+ */
+export class SceneBufferNode extends SceneNode {
+  private current: SceneBuffer | undefined;
+  private input: Region | undefined;
+
+  /** @internal */
+  constructor(host: NodeHost, parent: SceneTree) {
+    super(host, parent);
+  }
+
+  get buffer(): SceneBuffer | undefined {
+    return this.current;
+  }
+
+  get width(): number {
+    return this.current?.width ?? 0;
+  }
+
+  get height(): number {
+    return this.current?.height ?? 0;
+  }
+
+  /** Covers what lies below it: a format without alpha. */
+  get opaque(): boolean {
+    const format = this.current?.region.format;
+    return format !== undefined && !format.hasAlpha;
+  }
+
+  /**
+   * Shows `buffer` (the node takes a lock of its own on it; the caller keeps
+   * its own) and gives the previous one back. `damage`, in buffer coordinates,
+   * is what changed since the previous buffer; omitted, or with a first buffer
+   * or one of another size, the whole node changed.
+   */
+  setBuffer(buffer: SceneBuffer | undefined, damage?: Region): void {
+    const previous = this.current;
+    if (buffer === previous) {
+      if (buffer && damage) this.damageBufferRegion(damage);
+      return;
+    }
+    buffer?.lock();
+    const sameSize = previous !== undefined && buffer !== undefined && previous.width === buffer.width && previous.height === buffer.height;
+    if (sameSize && damage !== undefined) {
+      this.current = buffer;
+      this.damageBufferRegion(damage);
+    } else {
+      this.damageSubtree();
+      this.current = buffer;
+      this.damageSubtree();
+    }
+    previous?.unlock();
+  }
+
+  /**
+   * Where the node takes pointer input, node-local (wl_surface.set_input_region);
+   * undefined: all of it.
+   */
+  setInputRegion(region: Region | undefined): void {
+    this.input = region;
+  }
+
+  /** True when node-local (x, y) takes input. */
+  acceptsInput(x: number, y: number): boolean {
+    if (x < 0 || y < 0 || x >= this.width || y >= this.height) return false;
+    return this.input === undefined || this.input.contains(x, y);
+  }
+
+  collectLeaves(out: LeafPlacement[], x: number, y: number): void {
+    if (!this.enabled || this.current === undefined) return;
+    out.push({ node: this, rect: { x: x + this.x, y: y + this.y, width: this.current.width, height: this.current.height } });
+  }
+
+  protected override release(): void {
+    const b = this.current;
+    this.current = undefined;
+    b?.unlock();
+  }
+
+  private damageBufferRegion(damage: Region): void {
+    if (!this.visible || !this.current) return;
+    const clipped = damage.clip(this.current.width, this.current.height);
+    if (clipped.isEmpty) return;
+    const lx = this.layoutX;
+    const ly = this.layoutY;
+    this.host.damageLayout(clipped.rects.map((r) => ({ x: r.x + lx, y: r.y + ly, width: r.width, height: r.height })));
+  }
+}
+
+function checkSize(width: number, height: number): void {
+  if (!Number.isInteger(width) || !Number.isInteger(height) || width < 0 || height < 0 || width > MAX_COORD || height > MAX_COORD) {
+    throw new BufshareError('ERR_BUFSHARE_INVALID_DIMENSIONS', `rectangle size ${width}x${height} is out of range`);
+  }
+}
+
+function checkColor(color: number): void {
+  if (!Number.isInteger(color) || color < 0 || color > 0xffffffff) {
+    throw new BufshareError('ERR_BUFSHARE_INVALID_ARGUMENT', `colour ${color} is not a 32-bit 0xAARRGGBB value`);
+  }
+  const a = color >>> 24;
+  const over = [(color >>> 16) & 0xff, (color >>> 8) & 0xff, color & 0xff].some((c) => c > a);
+  if (over) throw new BufshareError('ERR_BUFSHARE_INVALID_ARGUMENT', `colour 0x${(color >>> 0).toString(16)} is not premultiplied (a channel above alpha)`);
+}

@@ -1,0 +1,239 @@
+/**
+ * SceneOutput: one output's view of the scene: where it sits in the layout, the
+ * damage it has not painted yet (a damage ring, for swapchains of any depth),
+ * and the painter that brings a buffer of it up to date.
+ *
+ * How am I supposed to use this? A backend (headless timer, KMS flips, a
+ * viewer) owns the pixels. When `needsFrame` is true (or the 'damage' event
+ * fired), it takes a buffer of the output's size, asks `render(buffer, age)` to
+ * repaint what changed since that buffer was last painted, shows it, and calls
+ * `present(time)` once the frame is really shown: surfaces on this output then
+ * get their frame callbacks. Before composing, `scanoutBuffer()` says whether a
+ * single client buffer covers the whole output opaquely (a KMS plane could show
+ * it as it is, composing nothing).
+ */
+import { EventEmitter } from 'eventemitter3';
+import { BufshareError } from '../errors';
+import type { GraphicsRegion } from '../mapping/graphics-region';
+import { Region, type Rect } from '../region';
+import type { SceneBuffer } from './buffer';
+import { DamageRing } from './damage-ring';
+import { MAX_COORD, SceneBufferNode, type LeafPlacement } from './node';
+import { pixelRegion, SceneRenderer, type RenderStats } from './render';
+
+export interface SceneOutputOptions {
+  /** A name for logs and the viewer ("HDMI-A-1", "headless-1"). */
+  readonly name?: string;
+  /** Top-left corner in the layout. Default (0, 0). */
+  readonly x?: number;
+  readonly y?: number;
+  readonly width: number;
+  readonly height: number;
+}
+
+export interface SceneOutputEvents {
+  /** Something on this output changed: a backend that sleeps while nothing changes should schedule a frame. */
+  damage: [];
+  destroy: [];
+}
+
+/** What the scene tells its outputs. @internal */
+export interface OutputHost {
+  leaves(): LeafPlacement[];
+  readonly backgroundColor: number;
+  removeOutput(output: SceneOutput): void;
+}
+
+export interface RenderResult {
+  /** What was repainted, output coordinates. */
+  readonly damage: Region;
+  readonly stats: RenderStats;
+}
+
+export class SceneOutput extends EventEmitter<SceneOutputEvents> {
+  readonly name: string;
+  private readonly host: OutputHost;
+  private ox: number;
+  private oy: number;
+  private w: number;
+  private h: number;
+  private readonly ring: DamageRing;
+  private readonly renderer = new SceneRenderer();
+  private background: GraphicsRegion;
+  private isDestroyed = false;
+
+  /** @internal use scene.addOutput() */
+  constructor(host: OutputHost, options: SceneOutputOptions, name: string) {
+    super();
+    checkGeometry(options.x ?? 0, options.y ?? 0, options.width, options.height);
+    this.host = host;
+    this.name = options.name ?? name;
+    this.ox = options.x ?? 0;
+    this.oy = options.y ?? 0;
+    this.w = options.width;
+    this.h = options.height;
+    this.ring = new DamageRing(this.w, this.h);
+    this.background = this.paintBackground();
+  }
+
+  get x(): number {
+    return this.ox;
+  }
+
+  get y(): number {
+    return this.oy;
+  }
+
+  get width(): number {
+    return this.w;
+  }
+
+  get height(): number {
+    return this.h;
+  }
+
+  /** The output's area in the layout. */
+  get rect(): Rect {
+    return { x: this.ox, y: this.oy, width: this.w, height: this.h };
+  }
+
+  get destroyed(): boolean {
+    return this.isDestroyed;
+  }
+
+  /** Damage not painted yet, output coordinates. */
+  get pendingDamage(): Region {
+    return this.ring.current;
+  }
+
+  get needsFrame(): boolean {
+    return !this.ring.current.isEmpty;
+  }
+
+  setPosition(x: number, y: number): void {
+    checkGeometry(x, y, this.w, this.h);
+    if (x === this.ox && y === this.oy) return;
+    this.ox = x;
+    this.oy = y;
+    this.damageAll();
+  }
+
+  setSize(width: number, height: number): void {
+    checkGeometry(this.ox, this.oy, width, height);
+    if (width === this.w && height === this.h) return;
+    this.w = width;
+    this.h = height;
+    this.background = this.paintBackground();
+    this.ring.setSize(width, height);
+    this.emit('damage');
+  }
+
+  /** Everything is to be repainted (the background colour changed, the screen was taken over and given back). */
+  damageAll(): void {
+    this.ring.addAll();
+    this.emit('damage');
+  }
+
+  /**
+   * Repaints into `target` (XRGB8888, the output's size) what changed since it
+   * was last painted, `age` frames ago (1: it holds the previous frame; 0: its
+   * contents are unknown, everything is repainted), then starts a new frame of
+   * damage. Returns what was repainted.
+   */
+  render(target: GraphicsRegion, age = 1): RenderResult {
+    this.checkTarget(target);
+    const damage = this.ring.damageFor(age);
+    const stats = this.renderer.render(this.host.leaves(), this.ox, this.oy, target, this.background, damage);
+    this.ring.rotate();
+    return { damage, stats };
+  }
+
+  /** Paints the whole output into `target`, leaving the damage as it is (screenshots, references). */
+  renderFull(target: GraphicsRegion): RenderStats {
+    this.checkTarget(target);
+    return this.renderer.render(this.host.leaves(), this.ox, this.oy, target, this.background, Region.full(this.w, this.h));
+  }
+
+  /**
+   * The buffer a plane could show instead of a composition: the topmost leaf
+   * that touches the output is a client buffer that covers the whole output
+   * exactly and opaquely (nothing else can show). Undefined otherwise.
+   */
+  scanoutBuffer(): SceneBuffer | undefined {
+    const leaves = this.host.leaves();
+    for (let i = leaves.length - 1; i >= 0; i--) {
+      const { node, rect } = leaves[i]!;
+      if (rect.x >= this.ox + this.w || rect.y >= this.oy + this.h || rect.x + rect.width <= this.ox || rect.y + rect.height <= this.oy) continue;
+      if (!(node instanceof SceneBufferNode) || !node.opaque) return undefined;
+      const exact = rect.x === this.ox && rect.y === this.oy && rect.width === this.w && rect.height === this.h;
+      return exact && node.buffer!.region.mapped ? node.buffer : undefined;
+    }
+    return undefined;
+  }
+
+  /**
+   * The frame painted last is on the screen at `timeMs` (performance.now()):
+   * buffer nodes on this output get 'present' (their frame callbacks).
+   */
+  present(timeMs = performance.now()): void {
+    const leaves = this.host.leaves();
+    for (const { node, rect } of leaves) {
+      if (!(node instanceof SceneBufferNode)) continue;
+      if (rect.x >= this.ox + this.w || rect.y >= this.oy + this.h || rect.x + rect.width <= this.ox || rect.y + rect.height <= this.oy) continue;
+      node.emit('present', timeMs);
+    }
+  }
+
+  /** Takes the output out of the layout. Idempotent. */
+  destroy(): void {
+    if (this.isDestroyed) return;
+    this.isDestroyed = true;
+    this.host.removeOutput(this);
+    this.emit('destroy');
+    this.removeAllListeners();
+  }
+
+  /** @internal layout rectangles that changed */
+  damageLayout(rects: readonly Rect[]): void {
+    const local: Rect[] = [];
+    for (const r of rects) {
+      const x0 = Math.max(r.x, this.ox);
+      const y0 = Math.max(r.y, this.oy);
+      const x1 = Math.min(r.x + r.width, this.ox + this.w);
+      const y1 = Math.min(r.y + r.height, this.oy + this.h);
+      if (x1 > x0 && y1 > y0) local.push({ x: x0 - this.ox, y: y0 - this.oy, width: x1 - x0, height: y1 - y0 });
+    }
+    if (local.length === 0) return;
+    const had = this.needsFrame;
+    this.ring.add(local);
+    if (!had) this.emit('damage');
+  }
+
+  /** @internal the background colour changed */
+  repaintBackground(): void {
+    this.background = this.paintBackground();
+    this.damageAll();
+  }
+
+  private paintBackground(): GraphicsRegion {
+    const bg = pixelRegion(this.w, this.h);
+    bg.pixels32.fill(this.host.backgroundColor);
+    return bg;
+  }
+
+  private checkTarget(target: GraphicsRegion): void {
+    if (this.isDestroyed) throw new BufshareError('ERR_BUFSHARE_DESTROYED', `output ${this.name} was destroyed`);
+    if (target.width !== this.w || target.height !== this.h) {
+      throw new BufshareError('ERR_BUFSHARE_INVALID_DIMENSIONS', `output ${this.name} is ${this.w}x${this.h}; the target is ${target.width}x${target.height}`);
+    }
+  }
+}
+
+function checkGeometry(x: number, y: number, width: number, height: number): void {
+  if (![x, y].every((v) => Number.isInteger(v) && Math.abs(v) <= MAX_COORD)) {
+    throw new BufshareError('ERR_BUFSHARE_INVALID_ARGUMENT', `output position (${x}, ${y}) must be integers within +-${MAX_COORD}`);
+  }
+  if (![width, height].every((v) => Number.isInteger(v) && v >= 1 && v <= 16384)) {
+    throw new BufshareError('ERR_BUFSHARE_INVALID_DIMENSIONS', `output size ${width}x${height} is out of range (1..16384)`);
+  }
+}

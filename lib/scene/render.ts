@@ -1,0 +1,202 @@
+/**
+ * Paints the damaged part of one output from the scene's leaves, and nothing else.
+ *
+ * Front to back, each leaf claims the damage it covers that no opaque leaf above
+ * it hides; the background fills what no opaque leaf covers; then back to front,
+ * opaque buffers are copied, translucent ones blended over what is below them,
+ * all in one native call (ComposePass: a call per surface cost more than the
+ * pixels of scattered damage). A pixel under an opaque leaf is written once.
+ * Opaque solid rectangles are filled from JS (a typed-array fill per row);
+ * translucent ones are blended from a premultiplied buffer of their colour.
+ */
+import { BufshareError } from '../errors';
+import { ComposePass } from '../compose';
+import { resolveFormat } from '../format';
+import { GraphicsRegion } from '../mapping/graphics-region';
+import { alignedPixelMemory } from '../compose';
+import type { Region } from '../region';
+import { SceneRect, type LeafPlacement, type SceneBufferNode } from './node';
+import { RectList } from './rect-list';
+
+/** What a buffer of a format the output cannot show yet (ABGR, XBGR, RGB565) paints instead, so it still shows where it is. */
+export const PLACEHOLDER_COLOR = 0xff5a5f6b;
+
+/** Pixels painted by one render, by where they came from. */
+export interface RenderStats {
+  copied: number;
+  blended: number;
+  background: number;
+  filled: number;
+}
+
+type PaintMode = 'copy' | 'blend' | 'fill' | 'placeholder';
+
+const XRGB = resolveFormat('XRGB8888');
+const ARGB = resolveFormat('ARGB8888');
+
+/** An XRGB8888 plane in this process's memory, page-aligned (see alignedPixelMemory). */
+export function pixelRegion(width: number, height: number, format: 'XRGB8888' | 'ARGB8888' = 'XRGB8888'): GraphicsRegion {
+  const stride = width * 4;
+  const memory = alignedPixelMemory(Math.max(1, stride * height));
+  return new GraphicsRegion(memory, { width, height, stride, format: format === 'XRGB8888' ? XRGB : ARGB, offset: 0 }, 'readwrite', 'direct', () => {});
+}
+
+/** Premultiplied planes of one colour for translucent rectangles, kept while the rectangle lives and keeps its size and colour. */
+const solidSources = new WeakMap<SceneRect, { color: number; region: GraphicsRegion }>();
+
+function solidSource(rect: SceneRect): GraphicsRegion {
+  const cached = solidSources.get(rect);
+  if (cached && cached.color === rect.color && cached.region.width === rect.width && cached.region.height === rect.height) return cached.region;
+  const region = pixelRegion(rect.width, rect.height, 'ARGB8888');
+  region.pixels32.fill(rect.color);
+  solidSources.set(rect, { color: rect.color, region });
+  return region;
+}
+
+function paintModeOf(leaf: LeafPlacement): PaintMode {
+  const node = leaf.node;
+  if (node instanceof SceneRect) return node.opaque ? 'fill' : 'blend';
+  const format = (node as SceneBufferNode).buffer!.region.format;
+  if (format.name === 'XRGB8888') return 'copy';
+  if (format.name === 'ARGB8888') return 'blend';
+  return 'placeholder';
+}
+
+function isOpaque(mode: PaintMode): boolean {
+  return mode !== 'blend';
+}
+
+/**
+ * One output's painter; keeps its scratch lists and native pass from one frame
+ * to the next (a render runs to completion and holds nothing after it).
+ */
+export class SceneRenderer {
+  private readonly pass = new ComposePass();
+  private readonly scratch: RectList[] = [];
+  private used = 0;
+  private readonly parts: RectList[] = [];
+  private readonly direct: (RectList | undefined)[] = [];
+  private readonly planned: (LeafPlacement | undefined)[] = [];
+  private readonly modes: PaintMode[] = [];
+
+  /**
+   * Repaints `damage` (output coordinates, inside the output) of `target` from
+   * `leaves` (bottom to top, layout coordinates) as seen by an output whose
+   * top-left corner is layout (ox, oy), over `background` (the output's size).
+   */
+  render(leaves: readonly LeafPlacement[], ox: number, oy: number, target: GraphicsRegion, background: GraphicsRegion, damage: Region): RenderStats {
+    const stats: RenderStats = { copied: 0, blended: 0, background: 0, filled: 0 };
+    if (damage.isEmpty) return stats;
+    if (target.format.name !== 'XRGB8888') throw new BufshareError('ERR_BUFSHARE_UNSUPPORTED_FORMAT', `a scene output paints XRGB8888, not ${target.format.name}`);
+    this.used = 0;
+    let uncovered = this.take().setRects(damage.rects);
+    let spare = this.take();
+    let plans = 0;
+    for (let i = leaves.length - 1; i >= 0 && uncovered.count > 0; i--) {
+      const leaf = leaves[i]!;
+      if (leaf.node.constructor !== SceneRect && !(leaf.node as SceneBufferNode).buffer!.region.mapped) continue;
+      const r = leaf.rect;
+      const part = this.take().setClipped(uncovered, r.x - ox, r.y - oy, r.width, r.height);
+      if (part.count === 0) {
+        this.used--;
+        continue;
+      }
+      const mode = paintModeOf(leaf);
+      this.planned[plans] = leaf;
+      this.modes[plans] = mode;
+      this.parts[plans] = part;
+      this.direct[plans] = undefined;
+      plans++;
+      if (isOpaque(mode)) {
+        spare.setSubtracted(uncovered, r.x - ox, r.y - oy, r.width, r.height);
+        [uncovered, spare] = [spare, uncovered];
+      }
+    }
+    // Where a translucent leaf lies straight on the background (nothing painted
+    // below it there), it is blended over the background into the output in one
+    // pass instead of the background being copied first and read back.
+    for (let k = 0; k < plans; k++) {
+      if (this.modes[k] !== 'blend') continue;
+      let direct = this.take().setCopy(this.parts[k]!);
+      let spare1 = this.take();
+      for (let j = k + 1; j < plans && direct.count > 0; j++) {
+        const rest = direct.subtractList(this.parts[j]!, spare1);
+        if (rest === spare1) spare1 = direct;
+        direct = rest;
+      }
+      if (direct.count === 0) continue;
+      this.direct[k] = direct;
+      const rest = uncovered.subtractList(direct, spare);
+      if (rest === spare) spare = uncovered;
+      uncovered = rest;
+    }
+    const pass = this.pass;
+    pass.begin(target, background);
+    pass.addBackground(uncovered.ints, uncovered.count);
+    try {
+      for (let i = plans - 1; i >= 0; i--) this.paint(this.planned[i]!, this.modes[i]!, this.parts[i]!, this.direct[i], ox, oy, target, stats);
+      this.flush(stats);
+    } finally {
+      for (let i = 0; i < plans; i++) {
+        this.planned[i] = undefined;
+        this.direct[i] = undefined;
+      }
+    }
+    return stats;
+  }
+
+  private paint(leaf: LeafPlacement, mode: PaintMode, part: RectList, direct: RectList | undefined, ox: number, oy: number, target: GraphicsRegion, stats: RenderStats): void {
+    const x = leaf.rect.x - ox;
+    const y = leaf.rect.y - oy;
+    switch (mode) {
+      case 'copy':
+        this.pass.addCopy((leaf.node as SceneBufferNode).buffer!.region, x, y, part.ints, part.count);
+        break;
+      case 'blend': {
+        const src = leaf.node instanceof SceneRect ? solidSource(leaf.node) : leaf.node.buffer!.region;
+        let rest = part;
+        if (direct) {
+          this.pass.addBlend(src, x, y, direct.ints, direct.count, true);
+          rest = part.subtractList(direct, this.take());
+        }
+        this.pass.addBlend(src, x, y, rest.ints, rest.count);
+        break;
+      }
+      case 'fill':
+        this.fill(target, part, (leaf.node as SceneRect).color, stats);
+        break;
+      case 'placeholder':
+        this.fill(target, part, PLACEHOLDER_COLOR, stats);
+        break;
+    }
+  }
+
+  /** Flat fills, in JS: what is queued below them is painted first (a blend above reads them). */
+  private fill(target: GraphicsRegion, list: RectList, color: number, stats: RenderStats): void {
+    if (list.count === 0) return;
+    this.flush(stats);
+    const px = target.pixels32;
+    const stride = target.stride32;
+    const d = list.ints;
+    for (let i = 0; i < list.count * 4; i += 4) {
+      const x = d[i]!;
+      const w = d[i + 2]!;
+      for (let y = d[i + 1]!, end = y + d[i + 3]!; y < end; y++) px.fill(color, y * stride + x, y * stride + x + w);
+      stats.filled += w * d[i + 3]!;
+    }
+  }
+
+  private flush(stats: RenderStats): void {
+    if (this.pass.pending === 0) return;
+    const painted = this.pass.run();
+    stats.copied += painted.copied;
+    stats.blended += painted.blended;
+    stats.background += painted.background;
+  }
+
+  private take(): RectList {
+    const list = (this.scratch[this.used] ??= new RectList());
+    this.used++;
+    return list.clear();
+  }
+}
