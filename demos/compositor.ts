@@ -27,7 +27,7 @@ import { parseArgs } from 'node:util';
 import { DrmDevice, listDrmNodes } from '../lib';
 import { discoverKms, KmsOutput } from '../lib/kms';
 import { Compositor } from './compositor/compositor';
-import { KmsPresenter } from './compositor/kms-presenter';
+import { KmsSceneOutput } from '../lib/scene';
 import { writePng } from './compositor/png';
 import { DEFAULT_VIEWER_PORT, ViewerServer } from './compositor/viewer-server';
 
@@ -96,7 +96,9 @@ async function main(): Promise<void> {
     wayland.on('error', (e) => console.error(`compositor: ${e.message}`));
   }
   if (kms) {
-    const presenter = new KmsPresenter(compositor, kms);
+    // The screen is a second output of the same scene, over the same part of the layout as the viewer's.
+    const presenter = new KmsSceneOutput(compositor.scene, kms);
+    presenter.on('error', (e) => console.error(`compositor: kms: ${e.message}`));
     console.log(`kms: ${kms.device} ${kms.pipe.connector.name} ${kms.width}x${kms.height}@${kms.mode.vrefresh} (${kms.api})`);
     process.on('exit', () => console.log(`kms: ${presenter.commits} frames committed (${presenter.directCommits} scanned out directly), ${presenter.copied} pixels copied`));
   }
@@ -129,7 +131,7 @@ async function main(): Promise<void> {
     compositor.on('tick', () => {
       if (stopping || compositor.surfaceInfo().length < waitFor) return;
       if (++counted < frames) return;
-      writePng(compositor.output, file);
+      writePng(compositor.framebuffer, file);
       console.log(`surfaces: ${JSON.stringify(compositor.surfaceInfo())}`);
       console.log(`screenshot: ${file} (${frames} frames, ${compositor.surfaceInfo().length} surfaces)`);
       void stop(0);
@@ -137,7 +139,7 @@ async function main(): Promise<void> {
     return;
   }
 
-  viewer = await ViewerServer.listen({ output: compositor.output, port: intOption(values.port, 'port', DEFAULT_VIEWER_PORT, 0, 65535), refreshHz });
+  viewer = await ViewerServer.listen({ output: compositor.framebuffer, port: intOption(values.port, 'port', DEFAULT_VIEWER_PORT, 0, 65535), refreshHz });
   const v = viewer;
   compositor.on('composed', (damage) => v.publishFrame(damage));
   compositor.on('surfaces', (list) => v.publishSurfaces(list));

@@ -80,8 +80,25 @@ export interface CompositorSurface extends EventEmitter<CompositorSurfaceEvents>
   keyboard(event: SurfaceKeyboardInput): void;
 }
 
+/**
+ * A client buffer a display plane could show as it is (direct scanout): its
+ * geometry and its dma-buf. Does not own the fds; they stay valid while the
+ * frame is held.
+ */
+export interface ScanoutSource {
+  readonly width: number;
+  readonly height: number;
+  readonly format: FormatInfo;
+  readonly modifier: bigint;
+  readonly planes: readonly { readonly offset: number; readonly stride: number }[];
+  /** The fds by role ('buffer': the dma-buf); borrowed, never to be closed by the caller. */
+  export(): { readonly descriptor: { readonly fds: readonly string[] }; readonly fds: readonly number[] };
+}
+
 export interface CompositorFrame {
   readonly surface: CompositorSurface;
+  /** The buffer's dma-buf, when it has one a KMS plane could scan out (bufshare hardware buffers, Wayland linux-dmabuf). */
+  readonly scanout?: ScanoutSource;
   /** Damage in buffer coordinates, clipped to the buffer. */
   readonly damage: Region;
   /** The buffer mapped for reading; valid until release(). */

@@ -1,33 +1,29 @@
 /**
- * Compositor: a BufferServer, a scene and an output, tied together.
+ * The demo compositor: a BufferServer (and a Wayland server when asked), one
+ * bufshare/scene with a window layer, a seat, and the viewer's output.
  *
  * How am I supposed to use this? `const c = await Compositor.start({ socketPath })`;
  * on every 'composed' event the output's damaged area has new pixels (show them:
  * ViewerServer.publishFrame, or write a PNG); feed pointer input to
- * `c.pointer(input)`. `await c.close()` ends it.
+ * `c.pointer(input)`. `await c.close()` ends it. A KMS screen is another output
+ * of the same scene (KmsSceneOutput); the demo never asks where a window's
+ * buffers came from.
  *
- * Buffer lifetime, as in Wayland: the compositor keeps each surface's newest
- * frame (it may have to repaint from it at any time: a move, an expose) and
- * releases the previous one as soon as a newer one arrives, unless an output
- * still holds it (hold(): a buffer scanned out directly stays on screen until
- * the flip replacing it). frame_done goes to the surfaces that submitted, once
- * per output frame, after it was composed.
+ * What is demo here and not library: where windows open (placement.ts), the
+ * background grid, the per-window rates and titles the viewer shows.
  */
 import { readFileSync } from 'node:fs';
 import { basename } from 'node:path';
 import { EventEmitter } from 'eventemitter3';
 import { BufferServer, type Allocator, type Region } from '../../lib';
-import type { CompositorFrame, CompositorSurface, SurfacePointerInput, SurfaceSource } from '../../lib/surface-model';
+import { FramePacer, Scene, SceneBuffer, SceneSeat, SceneSurface, type RenderStats, type SceneOutput, type SceneTree } from '../../lib/scene';
+import type { CompositorSurface, SurfaceSource } from '../../lib/surface-model';
 import { WaylandServer } from '../../lib/wayland/server';
-import { createBackground } from './background';
-import { compose, type ComposeStats } from './composer';
+import { BACKGROUND_COLOR, createBackground } from './background';
 import { Framebuffer, DEFAULT_OUTPUT_HEIGHT, DEFAULT_OUTPUT_WIDTH } from './framebuffer';
-import { FramePacer } from '../../lib/scene/pacer';
-import type { PlacementPolicy } from './placement';
-import { PointerRouter, type PointerInput, type SurfacePointerEvent } from './pointer';
+import { placeSurface, DEFAULT_PLACEMENT, type PlacementPolicy } from './placement';
 import { RateMeter } from './rate-meter';
-import { Scene } from './scene';
-import type { SurfaceInfo } from './viewer-protocol';
+import type { PointerInput, SurfaceInfo } from './viewer-protocol';
 
 export interface CompositorOptions {
   /** Default `$XDG_RUNTIME_DIR/bufshare-0`. */
@@ -35,7 +31,7 @@ export interface CompositorOptions {
   readonly allocator?: Allocator;
   readonly width?: number;
   readonly height?: number;
-  /** Output refresh rate: compositions and frame_done per second. Default 60. */
+  /** The viewer output's refresh rate: compositions and frame callbacks per second. Default 60. */
   readonly refreshHz?: number;
   readonly placement?: PlacementPolicy;
   /**
@@ -44,6 +40,8 @@ export interface CompositorOptions {
    */
   readonly wayland?: string;
 }
+
+export type ComposeStats = RenderStats;
 
 export interface CompositorEvents {
   /** The output changed in `damage` (output coordinates) at output frame `frame`. */
@@ -57,37 +55,32 @@ export interface CompositorEvents {
 /** How often the per-surface rates are republished. */
 const INFO_INTERVAL_MS = 500;
 
-interface Entry {
-  /** Scene id: unique in this compositor (surface ids are per client). */
+interface Window {
+  /** Unique in this compositor (surface ids are per client). */
   readonly id: number;
-  readonly surface: CompositorSurface;
+  readonly view: SceneSurface;
   title: string;
   readonly meter: RateMeter;
-  /** The newest frame, shown until the next one arrives. */
-  frame: CompositorFrame | undefined;
-  /** Submitted since the last output frame: owed a frame_done. */
-  owed: boolean;
+  /** Has shown a frame (the viewer lists it from then on). */
+  shown: boolean;
 }
 
 export class Compositor extends EventEmitter<CompositorEvents> {
   readonly server: BufferServer;
   /** The Wayland front door, when asked for (options.wayland). */
   readonly wayland: WaylandServer | undefined;
-  readonly output: Framebuffer;
   readonly scene: Scene;
+  /** The viewer's (and the PNG's) output: the whole layout, composed at each tick into `framebuffer`. */
+  readonly output: SceneOutput;
+  readonly framebuffer: Framebuffer;
+  readonly seat: SceneSeat;
   readonly refreshHz: number;
-  private readonly background: Framebuffer;
-  private readonly entries = new Map<CompositorSurface, Entry>();
-  private readonly byId = new Map<number, Entry>();
-  private readonly router: PointerRouter;
+  private readonly windows: SceneTree;
+  private readonly byView = new Map<SceneSurface, Window>();
+  private readonly byId = new Map<number, Window>();
   private readonly pacer: FramePacer;
+  private readonly policy: PlacementPolicy;
   private nextId = 1;
-  /** Frames an output still shows (hold()): how many holds each, released when the last ends. */
-  private readonly holds = new Map<CompositorFrame, number>();
-  /** Held frames the compositor no longer needs: released when their last hold ends. */
-  private readonly dropped = new Set<CompositorFrame>();
-  /** The surface keys go to: the last one clicked. */
-  private keyboardFocus: number | undefined;
   private lastInfo = 0;
   private infoDirty = true;
   private closed = false;
@@ -98,22 +91,21 @@ export class Compositor extends EventEmitter<CompositorEvents> {
     this.wayland = wayland;
     const width = options.width ?? DEFAULT_OUTPUT_WIDTH;
     const height = options.height ?? DEFAULT_OUTPUT_HEIGHT;
-    this.output = new Framebuffer(width, height);
-    this.background = createBackground(width, height);
-    this.scene = new Scene(width, height, options.placement ?? 'tile');
+    this.policy = options.placement ?? 'tile';
     this.refreshHz = options.refreshHz ?? 60;
-    this.router = new PointerRouter(this.scene, (id, event) => {
-      if (event.action === 'down') this.focusKeyboard(id);
-      this.entryById(id)?.surface.pointer(pointerInput(event));
-    });
+    this.scene = new Scene({ background: BACKGROUND_COLOR });
+    this.output = this.scene.addOutput({ name: 'viewer', width, height });
+    this.framebuffer = new Framebuffer(width, height);
+    // The grid is a plain buffer at the bottom of the scene, like a wallpaper.
+    const grid = createBackground(width, height);
+    this.scene.createBuffer(this.scene.root, new SceneBuffer(grid.region, () => {}));
+    this.windows = this.scene.createTree();
+    this.seat = new SceneSeat(this.scene);
+    this.seat.on('press', (view) => this.raiseView(view));
     this.pacer = new FramePacer(this.refreshHz, (n) => this.tick(n));
     // One model: bufshare and Wayland surfaces are taken the same way, with no branch on their origin.
     const sources: SurfaceSource[] = wayland === undefined ? [server] : [server, wayland];
-    for (const source of sources) {
-      source.on('surface', (s) => this.addSurface(s));
-      source.on('frame', (f) => this.onFrame(f));
-      source.on('surfaceDestroyed', (s) => this.removeSurface(s));
-    }
+    for (const source of sources) source.on('surface', (s) => this.addSurface(s));
     this.pacer.start();
   }
 
@@ -134,22 +126,6 @@ export class Compositor extends EventEmitter<CompositorEvents> {
     return new Compositor(server, wayland, options);
   }
 
-  /** Keyboard input (evdev key codes) for the focused surface (the last one clicked). */
-  key(key: number, pressed: boolean): void {
-    const entry = this.keyboardFocus === undefined ? undefined : this.entryById(this.keyboardFocus);
-    entry?.surface.keyboard({ action: 'key', key, pressed });
-  }
-
-  /** Gives the keyboard to a surface (a click on it, or a viewer's raise). */
-  focusKeyboard(id: number): void {
-    if (this.keyboardFocus === id) return;
-    const old = this.keyboardFocus === undefined ? undefined : this.entryById(this.keyboardFocus);
-    old?.surface.keyboard({ action: 'leave' });
-    const next = this.entryById(id);
-    this.keyboardFocus = next === undefined ? undefined : id;
-    next?.surface.keyboard({ action: 'enter' });
-  }
-
   get socketPath(): string {
     return this.server.path;
   }
@@ -159,157 +135,124 @@ export class Compositor extends EventEmitter<CompositorEvents> {
     return this.pacer.frames;
   }
 
-  /** Pointer input in output coordinates (from a viewer). */
-  pointer(input: PointerInput): void {
-    this.router.handle(input);
+  /** Keyboard input (evdev key codes) for the focused surface (the last one clicked). */
+  key(key: number, pressed: boolean): void {
+    this.seat.key(key, pressed);
   }
 
-  /** Moves a surface's top-left corner (a viewer dragging its title bar). Unknown ids are ignored. */
+  /** Gives the keyboard to a window (a click on it, or a viewer's raise). */
+  focusKeyboard(id: number): void {
+    this.seat.focusKeyboard(this.byId.get(id)?.view);
+  }
+
+  /** Pointer input in output coordinates (from a viewer). */
+  pointer(input: PointerInput): void {
+    this.seat.pointer(input.action === 'down' || input.action === 'up' ? { ...input, action: input.action, button: input.button ?? 0 } : { action: input.action, x: input.x, y: input.y, buttons: input.buttons });
+  }
+
+  /**
+   * Moves a window's top-left corner (a viewer dragging its title bar), clamped
+   * to the output: the corner (and the title bar the viewer draws there) stays
+   * reachable. Unknown ids are ignored.
+   */
   move(id: number, x: number, y: number): void {
-    if (!this.scene.get(id)) return;
-    this.scene.move(id, x, y);
+    const w = this.byId.get(id);
+    if (!w) return;
+    w.view.node.setPosition(clamp(Math.round(x), 0, this.output.width - 1), clamp(Math.round(y), 0, this.output.height - 1));
     this.infoDirty = true;
   }
 
   raise(id: number): void {
-    if (!this.scene.get(id)) return;
-    this.scene.raise(id);
-    this.focusKeyboard(id);
-    this.infoDirty = true;
+    const w = this.byId.get(id);
+    if (!w) return;
+    this.raiseView(w.view);
+    this.seat.focusKeyboard(w.view);
   }
 
-  /** Per surface, bottom to top: what a viewer shows. */
+  /** Per window with pixels, bottom to top: what a viewer shows. */
   surfaceInfo(now = performance.now()): SurfaceInfo[] {
     const out: SurfaceInfo[] = [];
-    for (const s of this.scene.surfaces) {
-      const e = this.entryById(s.id);
-      if (!e || !s.shown) continue;
+    for (const node of this.windows.children) {
+      const w = node.data instanceof SceneSurface ? this.byView.get(node.data) : undefined;
+      if (!w || !w.view.mapped || !node.enabled) continue;
+      const s = w.view.surface;
       out.push({
-        id: s.id, title: e.title, pid: e.surface.client.pid, kind: e.surface.kind, access: e.surface.access,
-        format: e.surface.format.name, x: s.x, y: s.y, width: s.width, height: s.height, fps: Math.round(e.meter.rate(now)),
+        id: w.id, title: w.title, pid: s.client.pid, kind: s.kind, access: s.access, format: s.format.name,
+        x: node.x, y: node.y, width: w.view.node.width, height: w.view.node.height, fps: Math.round(w.meter.rate(now)),
       });
     }
     return out;
   }
 
-  /**
-   * The frame an output may scan out instead of composing: the topmost shown
-   * surface's, when it is opaque and covers the output exactly (so nothing else
-   * is visible). Undefined otherwise.
-   */
-  fullscreenFrame(): CompositorFrame | undefined {
-    const shown = this.scene.surfaces.filter((s) => s.shown);
-    const top = shown[shown.length - 1];
-    if (!top || !top.opaque || top.x !== 0 || top.y !== 0 || top.width !== this.output.width || top.height !== this.output.height) return undefined;
-    return this.entryById(top.id)?.frame;
-  }
-
-  /**
-   * Keeps a frame from going back to its client even when a newer one replaces
-   * it (an output that scans the buffer out directly holds it until the flip
-   * taking it off screen). Returns the function that ends this hold.
-   */
-  hold(frame: CompositorFrame): () => void {
-    this.holds.set(frame, (this.holds.get(frame) ?? 0) + 1);
-    let ended = false;
-    return () => {
-      if (ended) return;
-      ended = true;
-      const left = (this.holds.get(frame) ?? 1) - 1;
-      if (left > 0) {
-        this.holds.set(frame, left);
-        return;
-      }
-      this.holds.delete(frame);
-      if (this.dropped.delete(frame)) frame.release();
-    };
+  /** The buffer a display plane could show instead of a composition of the viewer's output (see SceneOutput.scanoutBuffer). */
+  scanoutBuffer(): SceneBuffer | undefined {
+    return this.output.scanoutBuffer();
   }
 
   async close(): Promise<void> {
     if (this.closed) return;
     this.closed = true;
     this.pacer.stop();
-    for (const e of this.entries.values()) if (e.frame) this.drop(e.frame);
-    this.entries.clear();
-    this.byId.clear();
+    for (const w of [...this.byView.values()]) w.view.destroy();
     await this.wayland?.close();
     await this.server.close();
   }
 
   private addSurface(surface: CompositorSurface): void {
     const id = this.nextId++;
-    const entry: Entry = { id, surface, title: titleOf(surface), meter: new RateMeter(), frame: undefined, owed: false };
+    const view = new SceneSurface(this.scene, surface, this.windows);
+    const w: Window = { id, view, title: titleOf(surface), meter: new RateMeter(), shown: false };
+    this.byView.set(view, w);
+    this.byId.set(id, w);
+    const spot = placeSurface(this.policy, this.output, this.placedRects(view), { width: surface.width, height: surface.height }, DEFAULT_PLACEMENT);
+    view.node.setPosition(spot.x, spot.y);
     surface.on('title', () => {
-      entry.title = titleOf(surface);
+      w.title = titleOf(surface);
       this.infoDirty = true;
     });
-    this.entries.set(surface, entry);
-    this.byId.set(id, entry);
-    this.scene.add(id, surface.width, surface.height, surface.format);
-    surface.on('resize', (w, h) => {
-      this.scene.resize(id, w, h);
+    surface.on('frame', () => {
+      w.meter.record(performance.now());
+      if (!w.shown) this.infoDirty = true;
+      w.shown = true;
+    });
+    surface.on('resize', () => (this.infoDirty = true));
+    view.node.on('destroy', () => {
+      this.byView.delete(view);
+      this.byId.delete(id);
       this.infoDirty = true;
     });
     this.infoDirty = true;
   }
 
-  private onFrame(frame: CompositorFrame): void {
-    const entry = this.entries.get(frame.surface);
-    if (!entry) {
-      frame.release();
-      return;
+  /** Where the other windows are, for placement. */
+  private placedRects(except: SceneSurface): { x: number; y: number; width: number; height: number }[] {
+    const rects = [];
+    for (const w of this.byView.values()) {
+      if (w.view === except) continue;
+      const n = w.view.node;
+      rects.push({ x: n.x, y: n.y, width: n.width || w.view.surface.width, height: n.height || w.view.surface.height });
     }
-    const previous = entry.frame;
-    entry.frame = frame;
-    const first = previous === undefined;
-    this.scene.attach(entry.id, frame.region, frame.damage);
-    // The scene now reads the new buffer: the old one goes back to the client.
-    if (previous && previous !== frame) this.drop(previous);
-    entry.owed = true;
-    entry.meter.record(performance.now());
-    if (first) this.infoDirty = true;
+    return rects;
   }
 
-  private removeSurface(surface: CompositorSurface): void {
-    const entry = this.entries.get(surface);
-    if (!entry) return;
-    if (this.keyboardFocus === entry.id) this.keyboardFocus = undefined;
-    this.entries.delete(surface);
-    this.byId.delete(entry.id);
-    this.scene.remove(entry.id);
-    this.router.surfaceRemoved(entry.id);
-    if (entry.frame) this.drop(entry.frame);
+  private raiseView(view: SceneSurface): void {
+    view.node.raiseToTop();
     this.infoDirty = true;
-  }
-
-  /** The compositor is done with a frame: back to its client now, or when the last hold ends. */
-  private drop(frame: CompositorFrame): void {
-    if (this.holds.has(frame)) this.dropped.add(frame);
-    else frame.release();
   }
 
   private tick(n: number): void {
-    const damage = this.scene.takeDamage();
-    if (!damage.isEmpty) {
-      const stats = compose(this.scene, this.output, this.background, damage);
+    if (this.output.needsFrame) {
+      const { damage, stats } = this.output.render(this.framebuffer.region, 1);
       this.emit('composed', damage, stats, n);
     }
+    this.output.present(performance.now());
     this.emit('tick', n);
-    for (const e of this.entries.values()) {
-      if (!e.owed) continue;
-      e.owed = false;
-      if (!e.surface.destroyed) e.surface.frameDone();
-    }
     const now = performance.now();
     if (this.infoDirty || now - this.lastInfo >= INFO_INTERVAL_MS) {
       this.infoDirty = false;
       this.lastInfo = now;
       this.emit('surfaces', this.surfaceInfo(now));
     }
-  }
-
-  private entryById(id: number): Entry | undefined {
-    return this.byId.get(id);
   }
 }
 
@@ -327,8 +270,6 @@ function titleOf(surface: CompositorSurface): string {
   return `client ${client.pid}`;
 }
 
-/** The router's event as the shared model's pointer input (the same payload bufshare clients always got). */
-function pointerInput(e: SurfacePointerEvent): SurfacePointerInput {
-  if (e.action === 'down' || e.action === 'up') return { action: e.action, x: e.x, y: e.y, buttons: e.buttons, button: e.button ?? 0 };
-  return { action: e.action, x: e.x, y: e.y, buttons: e.buttons };
+function clamp(v: number, lo: number, hi: number): number {
+  return Math.max(lo, Math.min(hi, v));
 }

@@ -4,7 +4,17 @@
  * here: a page is untrusted input like any client.
  */
 import { evdevKey } from './keys';
-import type { PointerInput } from './pointer';
+
+/** The pointer as the viewer reports it, in output coordinates. */
+export interface PointerInput {
+  readonly action: 'move' | 'down' | 'up' | 'leave';
+  readonly x: number;
+  readonly y: number;
+  /** Buttons held after the event, as DOM MouseEvent.buttons (1 primary, 2 secondary, 4 middle). */
+  readonly buttons: number;
+  /** For 'down'/'up': the button that changed, as DOM MouseEvent.button (0 primary). */
+  readonly button?: number;
+}
 
 /** Per surface, what the page shows in its title bar. */
 export interface SurfaceInfo {

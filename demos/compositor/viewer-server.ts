@@ -22,7 +22,7 @@ import { WebSocket, WebSocketServer } from 'ws';
 import { Region } from '../../lib';
 import { encodeFrame } from './frame-wire';
 import type { Framebuffer } from './framebuffer';
-import type { PointerInput } from './pointer';
+import type { PointerInput } from './viewer-protocol';
 import { parseViewerMessage, type ServerMessage, type SurfaceInfo } from './viewer-protocol';
 
 export const DEFAULT_VIEWER_PORT = 8080;

@@ -8,7 +8,13 @@
  * joined to its first and last samples with straight pieces.
  */
 import { Region, type Rect } from '../../lib';
-import type { PixelPlane } from '../compositor/fill';
+
+/** Rows of 32-bit pixels. */
+export interface PixelPlane {
+  readonly pixels32: Uint32Array;
+  /** Pixels per row. */
+  readonly stride32: number;
+}
 
 export interface Point {
   readonly x: number;

@@ -15,7 +15,7 @@ import type { GraphicsRegion } from '../mapping/graphics-region';
 import type { Region } from '../region';
 import type { ServerSurface } from './server-surface';
 import type { BufferSlot } from './server-surface';
-import type { CompositorFrame } from '../surface-model';
+import type { CompositorFrame, ScanoutSource } from '../surface-model';
 
 export class Frame implements CompositorFrame {
   readonly surface: ServerSurface;
@@ -32,6 +32,11 @@ export class Frame implements CompositorFrame {
   }
 
   get buffer(): SharedBuffer {
+    return this.slot.buffer;
+  }
+
+  /** The shared buffer itself: an output asks it for a dma-buf to scan out (a software buffer has none: refused as 'no-dmabuf'). */
+  get scanout(): ScanoutSource {
     return this.slot.buffer;
   }
 

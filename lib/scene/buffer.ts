@@ -17,11 +17,13 @@
  */
 import { BufshareError } from '../errors';
 import type { GraphicsRegion } from '../mapping/graphics-region';
-import type { CompositorFrame } from '../surface-model';
+import type { CompositorFrame, ScanoutSource } from '../surface-model';
 
 export class SceneBuffer {
   /** The pixels, for reading; valid while the buffer is locked. */
   readonly region: GraphicsRegion;
+  /** Its dma-buf, when a KMS plane could show it as it is. */
+  readonly scanout: ScanoutSource | undefined;
   private locks = 1;
   private onRelease: (() => void) | undefined;
 
@@ -29,14 +31,15 @@ export class SceneBuffer {
    * @param region the pixels, mapped for reading
    * @param release gives the buffer back to its client; called once, when the last lock goes
    */
-  constructor(region: GraphicsRegion, release: () => void) {
+  constructor(region: GraphicsRegion, release: () => void, scanout?: ScanoutSource) {
     this.region = region;
+    this.scanout = scanout;
     this.onRelease = release;
   }
 
   /** A frame of any source (bufshare's Frame, WaylandFrame): released when the last lock goes. */
   static fromFrame(frame: CompositorFrame): SceneBuffer {
-    return new SceneBuffer(frame.region, () => frame.release());
+    return new SceneBuffer(frame.region, () => frame.release(), frame.scanout);
   }
 
   get width(): number {

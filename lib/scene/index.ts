@@ -13,3 +13,5 @@ export { HeadlessOutput, type HeadlessOutputOptions, type HeadlessFrame, type He
 export { FramePacer, realClock, type PacerClock } from './pacer';
 export { encodePng } from './png';
 export { RectList } from './rect-list';
+export { KmsSceneOutput, type KmsSceneOutputOptions, type KmsSceneOutputEvents } from './kms-output';
+export { SceneSeat, type SeatPointerInput, type SceneSeatEvents } from './seat';

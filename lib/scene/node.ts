@@ -20,6 +20,8 @@ import type { SceneBuffer } from './buffer';
 export interface NodeHost {
   /** `rects` (layout coordinates) look different now. */
   damageLayout(rects: readonly Rect[]): void;
+  /** The order of leaves changed, perhaps with nothing to repaint. */
+  reordered(): void;
 }
 
 export interface SceneNodeEvents {
@@ -181,9 +183,34 @@ export abstract class SceneNode extends EventEmitter<SceneNodeEvents> {
     if (leaves.length > 0) this.host.damageLayout(leaves.map((l) => l.rect));
   }
 
-  private restack(move: () => boolean): void {
-    // Only where the subtree lies can a change of order show.
-    if (move()) this.damageSubtree();
+  /**
+   * A change of order shows only where the subtree overlaps the siblings it
+   * moved past: a click that raises a window damages the parts other windows
+   * covered, not the whole window (a full repaint of it per click, before).
+   */
+  private restack(move: () => SceneNode[]): void {
+    const passed = move();
+    if (passed.length === 0) return;
+    this.host.reordered();
+    if (!this.visible) return;
+    const parentX = this.layoutX - this.x;
+    const parentY = this.layoutY - this.y;
+    const mine: LeafPlacement[] = [];
+    this.collectLeaves(mine, parentX, parentY);
+    if (mine.length === 0) return;
+    const theirs: LeafPlacement[] = [];
+    for (const s of passed) s.collectLeaves(theirs, parentX, parentY);
+    const overlap: Rect[] = [];
+    for (const a of mine) {
+      for (const b of theirs) {
+        const x0 = Math.max(a.rect.x, b.rect.x);
+        const y0 = Math.max(a.rect.y, b.rect.y);
+        const x1 = Math.min(a.rect.x + a.rect.width, b.rect.x + b.rect.width);
+        const y1 = Math.min(a.rect.y + a.rect.height, b.rect.y + b.rect.height);
+        if (x1 > x0 && y1 > y0) overlap.push({ x: x0, y: y0, width: x1 - x0, height: y1 - y0 });
+      }
+    }
+    if (overlap.length > 0) this.host.damageLayout(overlap);
   }
 
   private requireParent(): SceneTree {
@@ -237,24 +264,25 @@ export class SceneTree extends SceneNode {
     if (i >= 0) this.kids.splice(i, 1);
   }
 
-  /** @internal moves child to index `to` (clamped); false when nothing changed */
-  moveChild(child: SceneNode, to: number): boolean {
+  /** @internal moves child to index `to` (clamped); returns the siblings it moved past */
+  moveChild(child: SceneNode, to: number): SceneNode[] {
     const i = this.kids.indexOf(child);
     const target = Math.min(to, this.kids.length - 1);
-    if (i < 0 || i === target) return false;
+    if (i < 0 || i === target) return [];
     this.kids.splice(i, 1);
     this.kids.splice(target, 0, child);
-    return true;
+    return target > i ? this.kids.slice(i, target) : this.kids.slice(target + 1, i + 1);
   }
 
-  /** @internal places child just below (0) or above (1) sibling */
-  moveNextTo(child: SceneNode, sibling: SceneNode, above: 0 | 1): boolean {
-    if (sibling === child) return false;
+  /** @internal places child just below (0) or above (1) sibling; returns the siblings it moved past */
+  moveNextTo(child: SceneNode, sibling: SceneNode, above: 0 | 1): SceneNode[] {
+    if (sibling === child) return [];
     if (sibling.parent !== this) throw new BufshareError('ERR_BUFSHARE_INVALID_ARGUMENT', 'placeAbove/placeBelow take a sibling (a node of the same parent)');
-    const before = this.kids.slice();
-    this.kids.splice(this.kids.indexOf(child), 1);
-    this.kids.splice(this.kids.indexOf(sibling) + above, 0, child);
-    return this.kids.some((k, i) => k !== before[i]);
+    const i = this.kids.indexOf(child);
+    this.kids.splice(i, 1);
+    const target = this.kids.indexOf(sibling) + above;
+    this.kids.splice(target, 0, child);
+    return target > i ? this.kids.slice(i, target) : this.kids.slice(target + 1, i + 1);
   }
 
   protected override release(): void {
@@ -416,7 +444,8 @@ function checkSize(width: number, height: number): void {
 }
 
 function checkColor(color: number): void {
-  if (!Number.isInteger(color) || color < 0 || color > 0xffffffff) {
+  // `0xff000000 | rgb` is a negative int32 in JS: both readings of the 32 bits are taken.
+  if (!Number.isInteger(color) || color < -(2 ** 31) || color > 0xffffffff) {
     throw new BufshareError('ERR_BUFSHARE_INVALID_ARGUMENT', `colour ${color} is not a 32-bit 0xAARRGGBB value`);
   }
   const a = color >>> 24;

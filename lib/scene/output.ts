@@ -148,6 +148,15 @@ export class SceneOutput extends EventEmitter<SceneOutputEvents> {
     return { damage, stats };
   }
 
+  /**
+   * A frame went out without painting (a plane shows a client's buffer as it
+   * is): its damage joins the ring, so that buffers painted before it are
+   * brought up to date when composition resumes.
+   */
+  skipRender(): void {
+    this.ring.rotate();
+  }
+
   /** Paints the whole output into `target`, leaving the damage as it is (screenshots, references). */
   renderFull(target: GraphicsRegion): RenderStats {
     this.checkTarget(target);

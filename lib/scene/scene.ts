@@ -127,6 +127,11 @@ export class Scene implements NodeHost, OutputHost {
   }
 
   /** @internal */
+  reordered(): void {
+    this.cachedLeaves = undefined;
+  }
+
+  /** @internal */
   removeOutput(output: SceneOutput): void {
     const i = this.outs.indexOf(output);
     if (i >= 0) this.outs.splice(i, 1);
@@ -138,7 +143,7 @@ export class Scene implements NodeHost, OutputHost {
 }
 
 function checkBackground(color: number): number {
-  if (!Number.isInteger(color) || color < 0 || color > 0xffffffff) {
+  if (!Number.isInteger(color) || color < -(2 ** 31) || color > 0xffffffff) {
     throw new BufshareError('ERR_BUFSHARE_INVALID_ARGUMENT', `background ${color} is not a 32-bit 0xXXRRGGBB value`);
   }
   return (color | 0xff000000) >>> 0;

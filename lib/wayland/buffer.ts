@@ -8,6 +8,7 @@
  */
 import type { FormatInfo } from '../format';
 import type { GraphicsRegion } from '../mapping/graphics-region';
+import type { ScanoutSource } from '../surface-model';
 import type { Resource } from './resource';
 
 /** One hold on a buffer's pixels: a read view valid until release(). */
@@ -34,6 +35,8 @@ export interface WaylandBuffer {
    * would otherwise block the whole server on a fence that never signals.
    */
   whenReadable?(timeoutMs: number, signal: AbortSignal): Promise<void> | undefined;
+  /** A dma-buf a KMS plane could scan out (linux-dmabuf buffers). */
+  readonly scanout?: ScanoutSource;
 }
 
 const buffers = new WeakMap<Resource<unknown>, WaylandBuffer>();

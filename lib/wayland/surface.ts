@@ -18,7 +18,7 @@ import type { FormatInfo } from '../format';
 import type { GraphicsRegion } from '../mapping/graphics-region';
 import { Region, type Rect } from '../region';
 import type {
-  CompositorFrame, CompositorSurface, CompositorSurfaceEvents, SurfaceKeyboardInput, SurfacePointerInput,
+  CompositorFrame, CompositorSurface, CompositorSurfaceEvents, ScanoutSource, SurfaceKeyboardInput, SurfacePointerInput,
 } from '../surface-model';
 import { bufferOf, type BufferHold, type WaylandBuffer } from './buffer';
 import type { WaylandClient } from './client';
@@ -108,6 +108,10 @@ export class WaylandFrame implements CompositorFrame {
 
   get region(): GraphicsRegion {
     return this.hold.region;
+  }
+
+  get scanout(): ScanoutSource | undefined {
+    return this.buffer.scanout;
   }
 
   get released(): boolean {

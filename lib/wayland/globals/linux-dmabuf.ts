@@ -29,6 +29,7 @@ import type { Global } from '../global';
 import { zwp_linux_buffer_params_v1, zwp_linux_dmabuf_feedback_v1, zwp_linux_dmabuf_v1 } from '../protocol/linux-dmabuf';
 import { wl_buffer } from '../protocol/wayland';
 import type { Resource } from '../resource';
+import type { ScanoutSource } from '../../surface-model';
 
 const PARAMS_ERROR = zwp_linux_buffer_params_v1.enums.error as Record<
   'already_used' | 'plane_idx' | 'plane_set' | 'incomplete' | 'invalid_format' | 'invalid_dimensions' | 'out_of_bounds' | 'invalid_wl_buffer', number>;
@@ -59,6 +60,7 @@ class DmabufBuffer implements WaylandBuffer {
   private readonly fd: number;
   private readonly offset: number;
   private readonly stride: number;
+  private readonly modifier: bigint;
   private readonly memory: ArrayBuffer;
 
   constructor(resource: Resource<unknown>, plane: Plane, width: number, height: number, format: FormatInfo, memory: ArrayBuffer) {
@@ -66,6 +68,7 @@ class DmabufBuffer implements WaylandBuffer {
     this.fd = plane.fd;
     this.offset = plane.offset;
     this.stride = plane.stride;
+    this.modifier = plane.modifier;
     this.width = width;
     this.height = height;
     this.format = format;
@@ -90,6 +93,16 @@ class DmabufBuffer implements WaylandBuffer {
   }
 
   private readonly acquire: () => () => void;
+
+  /** The client's dma-buf, for direct scanout; valid while a frame holds the buffer (the fd closes after the last hold). */
+  get scanout(): ScanoutSource {
+    const fd = this.fd;
+    return {
+      width: this.width, height: this.height, format: this.format, modifier: this.modifier,
+      planes: [{ offset: this.offset, stride: this.stride }],
+      export: () => ({ descriptor: { fds: ['buffer'] }, fds: [fd] }),
+    };
+  }
 
   whenReadable(timeoutMs: number, signal: AbortSignal): Promise<void> | undefined {
     if (implicitFencesSignalled(this.fd, 'read')) return undefined;

@@ -1,0 +1,156 @@
+/**
+ * SceneSeat: one pointer and one keyboard over the scene, as wlroots'
+ * `wlr_seat` with its default grabs: input enters from any backend (a browser
+ * viewer, evdev devices, a VNC peer) through one API, in layout coordinates,
+ * and reaches the client surface under the pointer in its own coordinates,
+ * whatever protocol the client speaks (CompositorSurface.pointer/keyboard).
+ *
+ * - Pointer focus follows the hit test (input regions, stacking). A button
+ *   press grabs the pointer for that surface until every button is up, so a
+ *   stroke that leaves the surface keeps going to it.
+ * - Keyboard focus follows a press (click to focus); `focusKeyboard()` sets it
+ *   directly. 'press' lets the compositor raise the window that was clicked.
+ * - A surface that goes away loses its focus silently (no leave to a dead client).
+ */
+import { EventEmitter } from 'eventemitter3';
+import type { SurfacePointerInput } from '../surface-model';
+import type { Scene } from './scene';
+import { SceneSurface } from './surface-node';
+
+/** Pointer input in layout coordinates. `buttons` as DOM MouseEvent.buttons after the event (1 primary, 2 secondary, 4 middle). */
+export type SeatPointerInput =
+  | { readonly action: 'move' | 'leave'; readonly x: number; readonly y: number; readonly buttons: number }
+  | { readonly action: 'down' | 'up'; readonly x: number; readonly y: number; readonly buttons: number; readonly button: number }
+  | { readonly action: 'axis'; readonly x: number; readonly y: number; readonly buttons: number; readonly axis: 'vertical' | 'horizontal'; readonly value: number };
+
+export interface SceneSeatEvents {
+  /** A button went down on a surface (the compositor may raise its window). */
+  press: [surface: SceneSurface];
+  /** The keyboard went to another surface (or to none). */
+  keyboardFocus: [surface: SceneSurface | undefined];
+}
+
+export class SceneSeat extends EventEmitter<SceneSeatEvents> {
+  private readonly scene: Scene;
+  private pointerFocus: SceneSurface | undefined;
+  private grab: SceneSurface | undefined;
+  private keyboard: SceneSurface | undefined;
+  private readonly forgetters = new Map<SceneSurface, () => void>();
+
+  constructor(scene: Scene) {
+    super();
+    this.scene = scene;
+  }
+
+  /** The surface under the pointer (or holding its grab). */
+  get pointerFocused(): SceneSurface | undefined {
+    return this.pointerFocus;
+  }
+
+  get keyboardFocused(): SceneSurface | undefined {
+    return this.keyboard;
+  }
+
+  /** The client surface at layout (x, y), through input regions and stacking. */
+  surfaceAt(x: number, y: number): SceneSurface | undefined {
+    const hit = this.scene.nodeAt(x, y);
+    return hit?.node.data instanceof SceneSurface ? hit.node.data : undefined;
+  }
+
+  pointer(input: SeatPointerInput): void {
+    if (this.grab?.node.destroyed) this.grab = undefined;
+    const under = input.action === 'leave' ? undefined : this.surfaceAt(input.x, input.y);
+    const target = this.grab ?? under;
+    this.setPointerFocus(target, input.x, input.y, input.buttons);
+    if (!target) return;
+    const [x, y] = this.local(target, input.x, input.y);
+    switch (input.action) {
+      case 'move':
+        target.surface.pointer({ action: 'motion', x, y, buttons: input.buttons });
+        break;
+      case 'down':
+        this.grab = target;
+        this.focusKeyboard(target);
+        this.emit('press', target);
+        target.surface.pointer({ action: 'down', x, y, buttons: input.buttons, button: input.button });
+        break;
+      case 'up':
+        target.surface.pointer({ action: 'up', x, y, buttons: input.buttons, button: input.button });
+        if (input.buttons === 0) {
+          this.grab = undefined;
+          // The grab held focus; it goes to whatever is under the pointer now.
+          this.setPointerFocus(this.surfaceAt(input.x, input.y), input.x, input.y, 0);
+        }
+        break;
+      case 'axis':
+        target.surface.pointer({ action: 'axis', x, y, buttons: input.buttons, axis: input.axis, value: input.value });
+        break;
+      case 'leave':
+        // A grabbed surface keeps focus: its button release comes later.
+        break;
+    }
+  }
+
+  /** A key (Linux evdev code) for the surface with keyboard focus. */
+  key(key: number, pressed: boolean): void {
+    this.keyboard?.surface.keyboard({ action: 'key', key, pressed });
+  }
+
+  /** Gives the keyboard to `surface` (or to nobody). */
+  focusKeyboard(surface: SceneSurface | undefined): void {
+    if (surface?.node.destroyed) surface = undefined;
+    if (surface === this.keyboard) return;
+    const old = this.keyboard;
+    this.keyboard = surface;
+    if (old && !old.node.destroyed) old.surface.keyboard({ action: 'leave' });
+    this.untrack(old);
+    if (surface) {
+      this.track(surface);
+      surface.surface.keyboard({ action: 'enter' });
+    }
+    this.emit('keyboardFocus', surface);
+  }
+
+  private setPointerFocus(target: SceneSurface | undefined, lx: number, ly: number, buttons: number): void {
+    if (target === this.pointerFocus) return;
+    const old = this.pointerFocus;
+    this.pointerFocus = target;
+    if (old && !old.node.destroyed) {
+      const [x, y] = this.local(old, lx, ly);
+      old.surface.pointer({ action: 'leave', x, y, buttons });
+    }
+    this.untrack(old);
+    if (target) {
+      this.track(target);
+      const [x, y] = this.local(target, lx, ly);
+      const enter: SurfacePointerInput = { action: 'enter', x, y, buttons };
+      target.surface.pointer(enter);
+    }
+  }
+
+  private local(s: SceneSurface, lx: number, ly: number): [number, number] {
+    return [lx - s.node.layoutX, ly - s.node.layoutY];
+  }
+
+  /** Listens for the surface's end while the seat refers to it. */
+  private track(s: SceneSurface): void {
+    if (this.forgetters.has(s)) return;
+    const forget = (): void => {
+      this.forgetters.delete(s);
+      if (this.pointerFocus === s) this.pointerFocus = undefined;
+      if (this.grab === s) this.grab = undefined;
+      if (this.keyboard === s) {
+        this.keyboard = undefined;
+        this.emit('keyboardFocus', undefined);
+      }
+    };
+    s.node.once('destroy', forget);
+    this.forgetters.set(s, () => s.node.off('destroy', forget));
+  }
+
+  private untrack(s: SceneSurface | undefined): void {
+    if (!s || s === this.pointerFocus || s === this.keyboard || s === this.grab) return;
+    this.forgetters.get(s)?.();
+    this.forgetters.delete(s);
+  }
+}
