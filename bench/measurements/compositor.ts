@@ -1,5 +1,5 @@
 /**
- * The demo compositor (demos/compositor) recomposing 10% of a 1280x720 output,
+ * A bufshare/scene output (as the demo compositor uses it) repainting 10% of a 1280x720 output,
  * against a memcpy of the whole output: damage tracking should make a small
  * change cost a small fraction of a full repaint (<= 0.2x).
  *
@@ -11,11 +11,9 @@
  * client. Output, background and clients stay in the cache, as a compositor's
  * working set does; the memcpy is timed in the same state.
  */
-import { blendKernel, Region, resolveFormat, ShmAllocator, type GraphicsRegion, type Rect, type SharedBuffer } from '../../lib';
+import { blendKernel, Region, ShmAllocator, type GraphicsRegion, type Rect, type SharedBuffer } from '../../lib';
+import { pixelRegion, Scene, SceneBuffer } from '../../lib/scene';
 import { createBackground } from '../../demos/compositor/background';
-import { compose } from '../../demos/compositor/composer';
-import { Framebuffer } from '../../demos/compositor/framebuffer';
-import { Scene } from '../../demos/compositor/scene';
 import type { BenchContext, Measurement } from '../measurement';
 import { comparedRow, type Row } from '../result';
 import { calibrateReps, medianOfEach } from '../support/timing';
@@ -48,29 +46,35 @@ export const compositor: Measurement = {
     const allocator = new ShmAllocator();
     const buffers: SharedBuffer[] = [];
     try {
-      const scene = new Scene(W, H, 'cascade', { gap: 0, titleHeight: 0, step: 0 });
-      const place = (id: number, rect: Rect, format: 'XRGB8888' | 'ARGB8888', color: number): void => {
+      // The demo's scene: its wallpaper (a plain buffer at the bottom) and three clients.
+      const scene = new Scene();
+      const output = scene.addOutput({ width: W, height: H });
+      const wallpaper = createBackground(W, H);
+      scene.createBuffer(scene.root, new SceneBuffer(wallpaper.region, () => {}));
+      const windows = scene.createTree();
+      const place = (rect: Rect, format: 'XRGB8888' | 'ARGB8888', color: number): void => {
         const buffer = allocator.allocate({ width: rect.width, height: rect.height, format });
         buffers.push(buffer);
         const region: GraphicsRegion = buffer.map({ mode: 'readwrite' });
         for (let y = 0; y < rect.height; y++) region.pixels32.fill(color, y * region.stride32, y * region.stride32 + rect.width);
-        scene.add(id, rect.width, rect.height, resolveFormat(format));
-        scene.move(id, rect.x, rect.y);
-        scene.attach(id, region, Region.empty);
+        scene.createBuffer(windows, new SceneBuffer(region, () => {})).setPosition(rect.x, rect.y);
       };
-      place(1, { x: 40, y: 60, width: 640, height: 480 }, 'XRGB8888', 0xff336699);
-      place(2, { x: 720, y: 60, width: 480, height: 360 }, 'XRGB8888', 0xff993366);
-      place(3, { x: 760, y: 440, width: 400, height: 240 }, 'ARGB8888', 0x80404040);
-      const output = new Framebuffer(W, H);
-      const background = createBackground(W, H);
-      compose(scene, output, background, scene.takeDamage());
+      place({ x: 40, y: 60, width: 640, height: 480 }, 'XRGB8888', 0xff336699);
+      place({ x: 720, y: 60, width: 480, height: 360 }, 'XRGB8888', 0xff993366);
+      place({ x: 760, y: 440, width: 400, height: 240 }, 'ARGB8888', 0x80404040);
+      const framebuffer = pixelRegion(W, H);
+      output.render(framebuffer, 0);
 
       const source = new Uint8Array(W * H * 4).fill(7);
-      const target = output.region.pixels.subarray(0, W * H * 4);
+      const target = framebuffer.pixels.subarray(0, W * H * 4);
       const memcpy = (): void => target.set(source);
       const blockNs = ctx.quick ? 1e6 : 10e6;
       const all = cases();
-      const subjects = all.map((c) => () => void compose(scene, output, background, c.damage));
+      // What a commit does to an output (its damage in layout coordinates), then the frame that repaints it.
+      const subjects = all.map((c) => () => {
+        output.damageLayout(c.damage.rects);
+        output.render(framebuffer, 1);
+      });
       const memcpyReps = calibrateReps(memcpy, blockNs);
       const reps = subjects.map((fn) => calibrateReps(fn, blockNs));
       const memcpyNs: number[] = [];
