@@ -4,8 +4,8 @@
 // Run: npx tsx examples/scene-compositor.ts [out.png] [wayland-name] [bufshare-socket]
 //      then: WAYLAND_DISPLAY=wayland-scene foot   or   npx tsx examples/client.ts <socket>
 import { writeFileSync } from 'node:fs';
-import { BufferServer, WaylandServer, type CompositorSurface } from 'bufshare';
-import { HeadlessOutput, Scene, SceneSurface } from 'bufshare/scene';
+import { BufferServer, WaylandServer } from 'bufshare';
+import { followSource, HeadlessOutput, Scene, type SceneSurface } from 'bufshare/scene';
 
 async function main(): Promise<void> {
   const [png = 'screen.png', name = 'wayland-scene', socket] = process.argv.slice(2);
@@ -17,14 +17,13 @@ async function main(): Promise<void> {
   console.log(`bufshare: ${bufshare.path}  WAYLAND_DISPLAY=${wayland.name}`);
 
   let placed = 0;
-  const show = (surface: CompositorSurface): void => {
-    const window = new SceneSurface(scene, surface, windows);   // follows its frames, damage and lifetime
-    window.node.setPosition(40 + (placed % 10) * 48, 40 + (placed % 10) * 32);
+  const place = (window: SceneSurface): void => {             // follows its frames, damage, subsurfaces and lifetime
+    window.tree.setPosition(40 + (placed % 10) * 48, 40 + (placed % 10) * 32);
     placed++;
-    console.log(`window "${surface.title ?? surface.client.pid}" ${surface.width}x${surface.height}`);
+    console.log(`window "${window.surface.title ?? window.surface.client.pid}" ${window.surface.width}x${window.surface.height}`);
   };
-  bufshare.on('surface', show);
-  wayland.on('surface', show);
+  followSource(scene, bufshare, windows, place);
+  followSource(scene, wayland, windows, place);
 
   screen.start();                           // frame callbacks follow the output's ticks
   const timer = setInterval(() => {

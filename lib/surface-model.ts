@@ -48,12 +48,23 @@ export interface SurfaceOwner {
 }
 
 export interface CompositorSurfaceEvents {
-  /** A frame of this surface (also emitted by its server). */
+  /** A frame of this surface (a toplevel's is also emitted by its server). */
   frame: [frame: CompositorFrame];
+  /** The content went away (attach(NULL)) but the surface lives on: a subsurface hides until its next frame. */
+  unmap: [];
+  /** Its subsurfaces came, went, moved or were restacked (read `subsurfaces`). */
+  subsurfaces: [];
   resize: [width: number, height: number];
   destroy: [reason: string];
   /** The title or app id changed. */
   title: [title: string | undefined];
+}
+
+/** A child surface drawn with its parent (a Wayland subsurface), at (x, y) of the parent's buffer. */
+export interface SubsurfacePlacement {
+  readonly surface: CompositorSurface;
+  readonly x: number;
+  readonly y: number;
 }
 
 export interface CompositorSurface extends EventEmitter<CompositorSurfaceEvents> {
@@ -72,6 +83,18 @@ export interface CompositorSurface extends EventEmitter<CompositorSurfaceEvents>
   readonly title: string | undefined;
   /** An application id the client set (xdg_toplevel.set_app_id), if any. */
   readonly appId: string | undefined;
+  /**
+   * Child surfaces, bottom to top, those drawn below this surface's own buffer
+   * and those drawn above it (Wayland subsurfaces, as of the parent's last
+   * commit). Undefined or empty for sources without them.
+   */
+  readonly subsurfaces?: { readonly below: readonly SubsurfacePlacement[]; readonly above: readonly SubsurfacePlacement[] };
+  /**
+   * A frame that came before anyone listened for this surface's frames (a
+   * subsurface that drew before its parent showed it), once; the taker
+   * releases it. Undefined when there is none.
+   */
+  claimFrame?(): CompositorFrame | undefined;
   /** "Shown: draw the next one" (wl_surface.frame / bufshare frame_done). A no-op once gone. */
   frameDone(): void;
   /** Pointer input for this surface. A no-op once gone. */

@@ -16,7 +16,7 @@ import { readFileSync } from 'node:fs';
 import { basename } from 'node:path';
 import { EventEmitter } from 'eventemitter3';
 import { BufferServer, type Allocator, type Region } from '../../lib';
-import { FramePacer, Scene, SceneBuffer, SceneSeat, SceneSurface, type RenderStats, type SceneOutput, type SceneTree } from '../../lib/scene';
+import { followSource, FramePacer, Scene, SceneBuffer, SceneSeat, SceneSurface, type RenderStats, type SceneOutput, type SceneTree } from '../../lib/scene';
 import type { CompositorSurface, SurfaceSource } from '../../lib/surface-model';
 import { WaylandServer } from '../../lib/wayland/server';
 import { BACKGROUND_COLOR, createBackground } from './background';
@@ -105,7 +105,7 @@ export class Compositor extends EventEmitter<CompositorEvents> {
     this.pacer = new FramePacer(this.refreshHz, (n) => this.tick(n));
     // One model: bufshare and Wayland surfaces are taken the same way, with no branch on their origin.
     const sources: SurfaceSource[] = wayland === undefined ? [server] : [server, wayland];
-    for (const source of sources) source.on('surface', (s) => this.addSurface(s));
+    for (const source of sources) followSource(this.scene, source, this.windows, (view) => this.addWindow(view));
     this.pacer.start();
   }
 
@@ -158,7 +158,7 @@ export class Compositor extends EventEmitter<CompositorEvents> {
   move(id: number, x: number, y: number): void {
     const w = this.byId.get(id);
     if (!w) return;
-    w.view.node.setPosition(clamp(Math.round(x), 0, this.output.width - 1), clamp(Math.round(y), 0, this.output.height - 1));
+    w.view.tree.setPosition(clamp(Math.round(x), 0, this.output.width - 1), clamp(Math.round(y), 0, this.output.height - 1));
     this.infoDirty = true;
   }
 
@@ -198,25 +198,33 @@ export class Compositor extends EventEmitter<CompositorEvents> {
     await this.server.close();
   }
 
-  private addSurface(surface: CompositorSurface): void {
+  private addWindow(view: SceneSurface): void {
     const id = this.nextId++;
-    const view = new SceneSurface(this.scene, surface, this.windows);
+    const surface = view.surface;
     const w: Window = { id, view, title: titleOf(surface), meter: new RateMeter(), shown: false };
     this.byView.set(view, w);
     this.byId.set(id, w);
     const spot = placeSurface(this.policy, this.output, this.placedRects(view), { width: surface.width, height: surface.height }, DEFAULT_PLACEMENT);
-    view.node.setPosition(spot.x, spot.y);
-    surface.on('title', () => {
+    view.tree.setPosition(spot.x, spot.y);
+    const onTitle = (): void => {
       w.title = titleOf(surface);
       this.infoDirty = true;
-    });
-    surface.on('frame', () => {
+    };
+    const onFrame = (): void => {
       w.meter.record(performance.now());
       if (!w.shown) this.infoDirty = true;
       w.shown = true;
-    });
-    surface.on('resize', () => (this.infoDirty = true));
-    view.node.on('destroy', () => {
+    };
+    const onResize = (): void => {
+      this.infoDirty = true;
+    };
+    surface.on('title', onTitle);
+    surface.on('frame', onFrame);
+    surface.on('resize', onResize);
+    view.tree.once('destroy', () => {
+      surface.off('title', onTitle);
+      surface.off('frame', onFrame);
+      surface.off('resize', onResize);
       this.byView.delete(view);
       this.byId.delete(id);
       this.infoDirty = true;
@@ -229,14 +237,14 @@ export class Compositor extends EventEmitter<CompositorEvents> {
     const rects = [];
     for (const w of this.byView.values()) {
       if (w.view === except) continue;
-      const n = w.view.node;
-      rects.push({ x: n.x, y: n.y, width: n.width || w.view.surface.width, height: n.height || w.view.surface.height });
+      const t = w.view.tree;
+      rects.push({ x: t.x, y: t.y, width: w.view.node.width || w.view.surface.width, height: w.view.node.height || w.view.surface.height });
     }
     return rects;
   }
 
   private raiseView(view: SceneSurface): void {
-    view.node.raiseToTop();
+    view.tree.raiseToTop();
     this.infoDirty = true;
   }
 

@@ -8,7 +8,7 @@ export { SceneBuffer } from './buffer';
 export { SceneOutput, type SceneOutputOptions, type SceneOutputEvents, type RenderResult } from './output';
 export { DamageRing, DAMAGE_RING_LENGTH } from './damage-ring';
 export { PLACEHOLDER_COLOR, pixelRegion, type RenderStats } from './render';
-export { SceneSurface } from './surface-node';
+export { SceneSurface, followSource } from './surface-node';
 export { HeadlessOutput, type HeadlessOutputOptions, type HeadlessFrame, type HeadlessOutputEvents } from './headless';
 export { FramePacer, realClock, type PacerClock } from './pacer';
 export { encodePng } from './png';

@@ -24,7 +24,7 @@ export type SeatPointerInput =
   | { readonly action: 'axis'; readonly x: number; readonly y: number; readonly buttons: number; readonly axis: 'vertical' | 'horizontal'; readonly value: number };
 
 export interface SceneSeatEvents {
-  /** A button went down on a surface (the compositor may raise its window). */
+  /** A button went down on a window (the root of the surface under the pointer): the compositor may raise it. */
   press: [surface: SceneSurface];
   /** The keyboard went to another surface (or to none). */
   keyboardFocus: [surface: SceneSurface | undefined];
@@ -70,8 +70,9 @@ export class SceneSeat extends EventEmitter<SceneSeatEvents> {
         break;
       case 'down':
         this.grab = target;
-        this.focusKeyboard(target);
-        this.emit('press', target);
+        // The keyboard goes to the window (a subsurface's root), and the window may be raised.
+        this.focusKeyboard(target.root);
+        this.emit('press', target.root);
         target.surface.pointer({ action: 'down', x, y, buttons: input.buttons, button: input.button });
         break;
       case 'up':

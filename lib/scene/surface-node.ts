@@ -1,31 +1,46 @@
 /**
  * A client surface in the scene, whatever protocol the client speaks
- * (bufshare's ServerSurface, WaylandSurface, a VM's scanout): a buffer node
- * that shows each frame the surface commits, with its damage, and gives the
- * client its frame callback when an output showing it presents.
+ * (bufshare's ServerSurface, WaylandSurface, a VM's scanout), with its
+ * subsurfaces: a tree (`tree`, what a compositor moves and raises) holding the
+ * surface's own buffer node (`node`) and one SceneSurface per child, in the
+ * child's stacking order and at its position. Each shows the frames its surface
+ * commits, with their damage, and gives its client the frame callback when an
+ * output showing it presents.
  *
  * Buffer lifetime: each frame becomes a SceneBuffer; the node holds it until
  * the next frame replaces it or the surface goes; an output that scans it out
  * or a screenshot holds it longer with locks of its own. The client gets it
  * back when the last lock goes.
  */
-import type { CompositorFrame, CompositorSurface } from '../surface-model';
+import type { CompositorFrame, CompositorSurface, SurfaceSource } from '../surface-model';
 import { SceneBuffer } from './buffer';
-import type { SceneBufferNode } from './node';
+import type { SceneBufferNode, SceneNode, SceneTree } from './node';
 import type { Scene } from './scene';
-import type { SceneTree } from './node';
 
 export class SceneSurface {
   readonly surface: CompositorSurface;
+  /** The surface and its subsurfaces: position and raise this. */
+  readonly tree: SceneTree;
+  /** The surface's own buffer. */
   readonly node: SceneBufferNode;
+  /** The surface this one is a subsurface of, if any. */
+  readonly parent: SceneSurface | undefined;
+  private readonly scene: Scene;
+  private readonly children = new Map<CompositorSurface, SceneSurface>();
   /** Committed since the last present: owed a frame callback. */
   private owed = false;
   private readonly onFrame = (frame: CompositorFrame): void => this.show(frame);
+  private readonly onUnmap = (): void => this.node.setBuffer(undefined);
+  private readonly onSubsurfaces = (): void => this.arrangeChildren();
   private readonly onDestroy = (): void => this.destroy();
 
-  constructor(scene: Scene, surface: CompositorSurface, parent: SceneTree = scene.root) {
+  constructor(scene: Scene, surface: CompositorSurface, parent: SceneTree = scene.root, parentSurface?: SceneSurface) {
+    this.scene = scene;
     this.surface = surface;
-    this.node = scene.createBuffer(parent);
+    this.parent = parentSurface;
+    this.tree = scene.createTree(parent);
+    this.tree.data = this;
+    this.node = scene.createBuffer(this.tree);
     this.node.data = this;
     this.node.on('present', () => {
       if (!this.owed) return;
@@ -33,19 +48,36 @@ export class SceneSurface {
       surface.frameDone();
     });
     surface.on('frame', this.onFrame);
+    surface.on('unmap', this.onUnmap);
+    surface.on('subsurfaces', this.onSubsurfaces);
     surface.on('destroy', this.onDestroy);
+    const early = surface.claimFrame?.();
+    if (early) this.show(early);
+    this.arrangeChildren();
   }
 
-  /** Frames shown so far have arrived: the surface has something on screen. */
+  /** The window this surface belongs to (itself, unless it is a subsurface). */
+  get root(): SceneSurface {
+    let s: SceneSurface = this;
+    while (s.parent) s = s.parent;
+    return s;
+  }
+
+  /** Has pixels on show. */
   get mapped(): boolean {
     return this.node.buffer !== undefined;
   }
 
-  /** Stops following the surface and takes the node out of the scene (its buffer goes back). Idempotent. */
+  /** Stops following the surface and takes it and its subsurfaces out of the scene (their buffers go back). Idempotent. */
   destroy(): void {
+    if (this.tree.destroyed) return;
     this.surface.off('frame', this.onFrame);
+    this.surface.off('unmap', this.onUnmap);
+    this.surface.off('subsurfaces', this.onSubsurfaces);
     this.surface.off('destroy', this.onDestroy);
-    this.node.destroy();
+    for (const child of this.children.values()) child.destroy();
+    this.children.clear();
+    this.tree.destroy();
   }
 
   private show(frame: CompositorFrame): void {
@@ -58,4 +90,60 @@ export class SceneSurface {
     buffer.unlock(); // the node holds it now
     this.owed = true;
   }
+
+  /** Children as the surface's last commit placed them: created, moved, restacked, or gone. */
+  private arrangeChildren(): void {
+    const subs = this.surface.subsurfaces;
+    if (subs === undefined || this.tree.destroyed) return;
+    const order: SceneNode[] = [];
+    const seen = new Set<CompositorSurface>();
+    const place = (p: { surface: CompositorSurface; x: number; y: number }): void => {
+      let child = this.children.get(p.surface);
+      if (child === undefined || child.tree.destroyed) {
+        child = new SceneSurface(this.scene, p.surface, this.tree, this);
+        this.children.set(p.surface, child);
+      }
+      child.tree.setPosition(p.x, p.y);
+      seen.add(p.surface);
+      order.push(child.tree);
+    };
+    for (const p of subs.below) place(p);
+    order.push(this.node);
+    for (const p of subs.above) place(p);
+    for (const [s, child] of this.children) {
+      if (seen.has(s)) continue;
+      child.destroy();
+      this.children.delete(s);
+    }
+    // Raising each in turn leaves them in `order` (only when it changed: each raise damages what it passes).
+    const now = this.tree.children;
+    if (now.length !== order.length || order.some((n, i) => n !== now[i])) for (const n of order) n.raiseToTop();
+  }
+}
+
+/**
+ * Shows each surface `source` announces as a SceneSurface under `parent`
+ * until the source withdraws it. Returns a function that stops following the
+ * source (the surfaces shown stay until they go).
+ */
+export function followSource(scene: Scene, source: SurfaceSource, parent: SceneTree, onSurface?: (view: SceneSurface) => void): () => void {
+  const views = new Map<CompositorSurface, SceneSurface>();
+  const added = (surface: CompositorSurface): void => {
+    views.get(surface)?.destroy();
+    const view = new SceneSurface(scene, surface, parent);
+    views.set(surface, view);
+    view.tree.once('destroy', () => {
+      if (views.get(surface) === view) views.delete(surface);
+    });
+    onSurface?.(view);
+  };
+  const removed = (surface: CompositorSurface): void => {
+    views.get(surface)?.destroy();
+  };
+  source.on('surface', added);
+  source.on('surfaceDestroyed', removed);
+  return () => {
+    source.off('surface', added);
+    source.off('surfaceDestroyed', removed);
+  };
 }

@@ -18,7 +18,7 @@ import type { FormatInfo } from '../format';
 import type { GraphicsRegion } from '../mapping/graphics-region';
 import { Region, type Rect } from '../region';
 import type {
-  CompositorFrame, CompositorSurface, CompositorSurfaceEvents, ScanoutSource, SurfaceKeyboardInput, SurfacePointerInput,
+  CompositorFrame, CompositorSurface, CompositorSurfaceEvents, ScanoutSource, SubsurfacePlacement, SurfaceKeyboardInput, SurfacePointerInput,
 } from '../surface-model';
 import { bufferOf, type BufferHold, type WaylandBuffer } from './buffer';
 import type { WaylandClient } from './client';
@@ -51,6 +51,8 @@ export interface SurfaceRole {
   afterApply?(surface: WaylandSurface): void;
   /** A toplevel: shown to the compositor as a window. */
   readonly shown: boolean;
+  /** Drawn as part of its parent (wl_subsurface): its frames go to this surface's listeners, not to the server's. */
+  readonly child?: boolean;
   /** A synchronized subsurface caches its commits until its parent's are applied. */
   synchronized?(): boolean;
   /** Asks the client to close the window (xdg_toplevel.close). */
@@ -132,9 +134,20 @@ export class WaylandSurface extends EventEmitter<CompositorSurfaceEvents> implem
   readonly resource: Resource<WaylandSurface>;
   readonly host: SurfaceHost;
   role: SurfaceRole | undefined;
-  /** Subsurfaces, bottom to top (the parent itself is not in the list). */
+  /** Subsurfaces, in the order they were made (the stacking order is `stack`). */
   readonly children: WaylandSurface[] = [];
   parent: WaylandSurface | undefined;
+  /** @internal this surface ('self') and its subsurfaces, bottom to top, as of the last commit */
+  stack: (WaylandSurface | 'self')[] = ['self'];
+  /** @internal the order the next commit applies (new subsurfaces, place_above/below); undefined: unchanged */
+  pendingStack: (WaylandSurface | 'self')[] | undefined;
+  /** @internal a subsurface's position in its parent, as of the parent's last commit, and the one its next commit applies */
+  position = { x: 0, y: 0 };
+  pendingPosition: { x: number; y: number } | undefined;
+  /** A child surface has shown a buffer (its first frame damages all of it). */
+  private contentShown = false;
+  /** A child's newest frame that nobody listened for yet (see claimFrame). */
+  private unclaimed: WaylandFrame | undefined;
   private pending: SurfaceState = emptyState();
   /** A synchronized subsurface's commits not yet applied. */
   private cached: SurfaceState | undefined;
@@ -215,6 +228,58 @@ export class WaylandSurface extends EventEmitter<CompositorSurfaceEvents> implem
   /** Shown to the compositor now. */
   get mapped(): boolean {
     return this.announced;
+  }
+
+  /**
+   * Subsurfaces below and above this surface's own buffer, as of its last
+   * commit, at their positions in buffer pixels (the model shows buffers 1:1,
+   * so positions are scaled by this surface's buffer scale).
+   */
+  get subsurfaces(): { below: SubsurfacePlacement[]; above: SubsurfacePlacement[] } {
+    const below: SubsurfacePlacement[] = [];
+    const above: SubsurfacePlacement[] = [];
+    let list = below;
+    for (const s of this.stack) {
+      if (s === 'self') list = above;
+      else list.push({ surface: s, x: s.position.x * this.scale, y: s.position.y * this.scale });
+    }
+    return { below, above };
+  }
+
+  /**
+   * The newest frame of a subsurface that came before anyone listened for its
+   * frames (it drew before its parent showed it); undefined once taken. The
+   * taker releases it like any frame.
+   */
+  claimFrame(): CompositorFrame | undefined {
+    const f = this.unclaimed;
+    this.unclaimed = undefined;
+    return f;
+  }
+
+  /** @internal a new subsurface goes on top of its siblings and parent at the parent's next commit */
+  addChild(child: WaylandSurface): void {
+    this.children.push(child);
+    (this.pendingStack ??= this.stack.slice()).push(child);
+  }
+
+  /** @internal a subsurface (or its role) went: unmapped at once, as the protocol says */
+  removeChild(child: WaylandSurface): void {
+    const i = this.children.indexOf(child);
+    if (i >= 0) this.children.splice(i, 1);
+    if (this.pendingStack) this.pendingStack = this.pendingStack.filter((s) => s !== child);
+    if (this.stack.includes(child)) {
+      this.stack = this.stack.filter((s) => s !== child);
+      if (!this.isDestroyed) this.emit('subsurfaces');
+    }
+  }
+
+  /** @internal wl_subsurface.place_above/below: `child` just above (1) or below (0) `sibling` (a sibling or this surface) */
+  restackChild(child: WaylandSurface, sibling: WaylandSurface, above: 0 | 1): void {
+    const stack = (this.pendingStack ??= this.stack.slice()).filter((s) => s !== child);
+    const at = stack.indexOf(sibling === this ? 'self' : sibling);
+    stack.splice(at + above, 0, child);
+    this.pendingStack = stack;
   }
 
   /** @internal xdg_toplevel.set_title / set_app_id. */
@@ -344,11 +409,27 @@ export class WaylandSurface extends EventEmitter<CompositorSurfaceEvents> implem
     if (state.scale !== undefined) this.scale = state.scale;
     if (state.transform !== undefined) this.transform = state.transform;
     if (state.buffer !== undefined) this.buffer = state.buffer ?? undefined;
+    // Children's positions and order are the parent's state (wl_subsurface), applied with it.
+    let restacked = false;
+    for (const child of this.children) {
+      if (child.pendingPosition === undefined) continue;
+      restacked ||= child.pendingPosition.x !== child.position.x || child.pendingPosition.y !== child.position.y;
+      child.position = child.pendingPosition;
+      child.pendingPosition = undefined;
+    }
+    if (this.pendingStack !== undefined) {
+      restacked ||= this.pendingStack.length !== this.stack.length || this.pendingStack.some((s, i) => s !== this.stack[i]);
+      this.stack = this.pendingStack;
+      this.pendingStack = undefined;
+    }
+    // The compositor learns of new children before their cached frames arrive, so that it can take them.
+    if (restacked) this.emit('subsurfaces');
     // Children's cached state is applied with their parent's (wl_subsurface sync mode).
     for (const child of this.children) child.applyCached();
     this.role?.afterApply?.(this);
     const callbacks = state.callbacks;
-    if (this.role?.shown !== true) {
+    const child = this.role?.child === true;
+    if (this.role?.shown !== true && !child) {
       this.callbacks.push(...callbacks);
       return;
     }
@@ -360,13 +441,20 @@ export class WaylandSurface extends EventEmitter<CompositorSurfaceEvents> implem
           this.announced = false;
           this.host.withdraw(this);
         }
+        this.unclaimed?.release();
+        this.unclaimed = undefined;
+        if (this.contentShown) {
+          this.contentShown = false;
+          this.emit('unmap');
+        }
       });
       return;
     }
     const newBuffer = state.buffer !== undefined;
     if (!newBuffer && callbacks.length === 0) return;
     let damage: Region;
-    if (!this.announced || previous === undefined || previous.width !== buffer.width || previous.height !== buffer.height || !newBuffer) {
+    const shownBefore = child ? this.contentShown : this.announced;
+    if (!shownBefore || previous === undefined || previous.width !== buffer.width || previous.height !== buffer.height || !newBuffer) {
       damage = newBuffer ? Region.full(buffer.width, buffer.height) : Region.empty;
     } else {
       damage = this.bufferDamage(state, buffer);
@@ -382,6 +470,19 @@ export class WaylandSurface extends EventEmitter<CompositorSurfaceEvents> implem
         return;
       }
       const frame = new WaylandFrame(this, buffer, damage);
+      if (child) {
+        if (resized && this.contentShown) this.emit('resize', this.width, this.height);
+        this.contentShown = true;
+        // A subsurface's frame goes to whoever draws its parent's tree. A desynchronized one
+        // may draw before its parent shows it: the newest such frame waits to be claimed.
+        if (this.listenerCount('frame') === 0) {
+          this.unclaimed?.release();
+          this.unclaimed = frame;
+        } else {
+          this.emit('frame', frame);
+        }
+        return;
+      }
       if (!this.announced) {
         this.announced = true;
         this.host.announce(this);
@@ -452,12 +553,15 @@ export class WaylandSurface extends EventEmitter<CompositorSurfaceEvents> implem
     this.isDestroyed = true;
     this.fenceWaits.abort(new BufshareError('ERR_BUFSHARE_CONNECTION_CLOSED', `surface ${this.id} is gone: ${reason}`));
     if (this.parent !== undefined) {
-      const i = this.parent.children.indexOf(this);
-      if (i >= 0) this.parent.children.splice(i, 1);
+      this.parent.removeChild(this);
       this.parent = undefined;
     }
     for (const child of this.children) child.parent = undefined;
     this.children.length = 0;
+    this.stack = ['self'];
+    this.pendingStack = undefined;
+    this.unclaimed?.release();
+    this.unclaimed = undefined;
     if (this.announced) {
       this.announced = false;
       this.host.withdraw(this);

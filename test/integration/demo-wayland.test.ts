@@ -92,4 +92,47 @@ describe('demo: Wayland clients (headless, --clients none)', function () {
       rmSync(dir, { recursive: true, force: true });
     }
   });
+  it('draws foot\'s own decorations, which are subsurfaces: its title bar above the window, its borders around it, nothing else outside', async function () {
+    if (!existsSync('/usr/bin/foot')) this.skip(); // .ci/run installs foot
+    const dir = mkdtempSync(join(tmpdir(), 'bufshare-wl-demo-'));
+    const file = join(dir, 'shot.png');
+    const display = join(dir, 'wayland-demo');
+    const run = startDemo(['--headless', '--clients', 'none', '--wayland', display, '--frames', '40', '--screenshot', file]);
+    const [TITLE, BORDER, BACKGROUND, BAR, EDGE] = [0xff0000, 0x0000ff, 0x2a7f3c, 30, 4];
+    try {
+      await run.waitFor(/wayland: WAYLAND_DISPLAY=(\S+)/);
+      const client = spawn('foot', [
+        '-o', 'csd.preferred=client', '-o', `csd.color=ff${TITLE.toString(16).padStart(6, '0')}`, '-o', `csd.size=${BAR}`,
+        '-o', `csd.border-width=${EDGE}`, '-o', `csd.border-color=ff${BORDER.toString(16).padStart(6, '0')}`,
+        '-o', `colors.background=${BACKGROUND.toString(16).padStart(6, '0')}`, 'sh', '-c', 'sleep 60',
+      ], { stdio: 'ignore', env: { ...process.env, WAYLAND_DISPLAY: display } });
+      const { code } = await run.exited();
+      client.kill('SIGKILL');
+      expect(code, run.lines.join('\n')).to.equal(0);
+      const s = (JSON.parse((await run.waitFor(/surfaces: (.*)$/))[1]!) as SurfaceInfo[])[0]!;
+      const png = PNG.sync.read(readFileSync(file));
+      const rgb = (x: number, y: number): number => {
+        const i = (y * png.width + x) * 4;
+        return (png.data[i]! << 16) | (png.data[i + 1]! << 8) | png.data[i + 2]!;
+      };
+      const share = (colour: number, x0: number, y0: number, x1: number, y1: number): number => {
+        let hit = 0;
+        for (let y = y0; y < y1; y++) for (let x = x0; x < x1; x++) hit += rgb(x, y) === colour ? 1 : 0;
+        return hit / ((x1 - x0) * (y1 - y0));
+      };
+      // The title bar (a subsurface at y = -BAR) is its colour but for the title text and the buttons.
+      expect(share(TITLE, s.x, s.y - BAR, s.x + s.width, s.y), 'title bar').to.be.above(0.9);
+      // The borders: subsurfaces left, right and below the window and around the title bar.
+      expect(share(BORDER, s.x - EDGE, s.y - BAR, s.x, s.y + s.height), 'left border').to.equal(1);
+      expect(share(BORDER, s.x + s.width, s.y - BAR, s.x + s.width + EDGE, s.y + s.height), 'right border').to.equal(1);
+      expect(share(BORDER, s.x, s.y + s.height, s.x + s.width, s.y + s.height + EDGE), 'bottom border').to.equal(1);
+      expect(share(BACKGROUND, s.x + 20, s.y + 20, s.x + s.width - 20, s.y + s.height - 20), 'the terminal').to.equal(1);
+      // Outside the decorated window: the compositor's background only.
+      expect(new Set([rgb(s.x - EDGE - 1, s.y), rgb(s.x, s.y - BAR - EDGE - 1), rgb(s.x + s.width + EDGE, s.y), rgb(s.x, s.y + s.height + EDGE)]))
+        .to.deep.equal(new Set([BACKGROUND_COLOR & 0xffffff]));
+    } finally {
+      await run.dispose();
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
 });

@@ -55,8 +55,8 @@ function setup(): { scene: Scene; seat: SceneSeat; a: RecordingSurface; b: Recor
   const vb = new SceneSurface(scene, b as unknown as CompositorSurface);
   a.commit();
   b.commit();
-  va.node.setPosition(10, 10);
-  vb.node.setPosition(100, 20);
+  va.tree.setPosition(10, 10);
+  vb.tree.setPosition(100, 20);
   return { scene, seat: new SceneSeat(scene), a, b, va, vb };
 }
 
@@ -89,9 +89,9 @@ describe('scene seat', () => {
 
   it('hit tests through stacking and input regions', () => {
     const { seat, va, vb } = setup();
-    vb.node.setPosition(30, 20);
+    vb.tree.setPosition(30, 20);
     expect(seat.surfaceAt(35, 25)).to.equal(vb);
-    va.node.raiseToTop();
+    va.tree.raiseToTop();
     expect(seat.surfaceAt(35, 25)).to.equal(va);
     va.node.setInputRegion(Region.of({ x: 0, y: 0, width: 10, height: 10 }));
     expect(seat.surfaceAt(35, 25), 'outside a\'s input region').to.equal(vb);

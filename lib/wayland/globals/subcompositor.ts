@@ -2,9 +2,10 @@
  * wl_subcompositor: subsurfaces, with wl_subsurface's commit semantics: a
  * synchronized subsurface (the default) caches its commits until its parent's
  * state is applied; a desynchronized one applies at once, unless an ancestor
- * is synchronized. Subsurfaces are not shown to the compositor on their own
- * (the model has one surface per window); their frame callbacks fire with
- * their parent's frameDone().
+ * is synchronized. Subsurfaces are not announced to the compositor on their
+ * own: they are their parent's `subsurfaces` (positions and stacking are the
+ * parent's double-buffered state, applied at its commit), and each emits its
+ * own frames; their frame callbacks also fire with their parent's frameDone().
  */
 import type { WaylandClient } from '../client';
 import type { Global } from '../global';
@@ -13,10 +14,12 @@ import type { Resource } from '../resource';
 import type { SurfaceRole, WaylandSurface } from '../surface';
 
 const BAD_SURFACE = (wl_subcompositor.enums.error as { bad_surface: number }).bad_surface;
+const SUBSURFACE_BAD_SURFACE = (wl_subsurface.enums.error as { bad_surface: number }).bad_surface;
 
 class SubsurfaceRole implements SurfaceRole {
   readonly name = 'wl_subsurface';
   readonly shown = false;
+  readonly child = true;
   sync = true;
   readonly surface: WaylandSurface;
 
@@ -50,11 +53,22 @@ export function subcompositorGlobal(): Global {
           const role = new SubsurfaceRole(surface);
           surface.role = role;
           surface.parent = parent;
-          parent.children.push(surface);
+          parent.addChild(surface);
+          // place_above/below take the parent or a sibling (a subsurface of the same parent).
+          const sibling = (r2: Resource<unknown>, id: number): WaylandSurface => {
+            const other = (client.lookup(id) as Resource<WaylandSurface>).data;
+            const p = surface.parent;
+            if (p === undefined || other === surface || (other !== p && other.parent !== p)) {
+              throw r2.error(SUBSURFACE_BAD_SURFACE, `wl_surface@${other.id} is neither the parent nor a sibling of wl_surface@${surface.id}`);
+            }
+            return other;
+          };
           const sub = client.create(sid as number, wl_subsurface, version, {
-            set_position: () => {},
-            place_above: () => {},
-            place_below: () => {},
+            set_position: (_r, [x, y]) => {
+              surface.pendingPosition = { x: x as number, y: y as number };
+            },
+            place_above: (r2, [id]) => surface.parent?.restackChild(surface, sibling(r2, id as number), 1),
+            place_below: (r2, [id]) => surface.parent?.restackChild(surface, sibling(r2, id as number), 0),
             set_sync: () => {
               role.sync = true;
             },
@@ -65,8 +79,7 @@ export function subcompositorGlobal(): Global {
           }, undefined);
           sub.onDestroy(() => {
             if (surface.parent !== undefined) {
-              const i = surface.parent.children.indexOf(surface);
-              if (i >= 0) surface.parent.children.splice(i, 1);
+              surface.parent.removeChild(surface);
               surface.parent = undefined;
             }
           });

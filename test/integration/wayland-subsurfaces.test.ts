@@ -1,0 +1,176 @@
+/**
+ * Subsurfaces from a raw Wayland client to pixels on a scene output: positions
+ * and stacking are the parent's state (applied at its commit), synchronized
+ * children show their cached commit with the parent's, a desynchronized child
+ * that drew before its parent showed it is shown when it is, and place_above a
+ * surface that is neither parent nor sibling is the protocol's error.
+ */
+import { expect } from 'chai';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import * as native from '../../lib/native';
+import { followSource, pixelRegion, Scene, type SceneOutput } from '../../lib/scene';
+import { wl_compositor, wl_shm, wl_shm_pool, wl_subcompositor, wl_subsurface, wl_surface } from '../../lib/wayland/protocol/wayland';
+import { WaylandServer } from '../../lib/wayland/server';
+import type { GraphicsRegion } from '../../lib/mapping/graphics-region';
+import { RawWaylandClient } from '../helpers/wayland-client';
+
+const BG = 0xff000000;
+const RED = 0xffff0000;
+const GREEN = 0xff00ff00;
+const BLUE = 0xff0000ff;
+const SUB_BAD_SURFACE = (wl_subsurface.enums.error as { bad_surface: number }).bad_surface;
+
+describe('Wayland subsurfaces on the scene', function () {
+  this.timeout(20000);
+  let dir: string;
+  let server: WaylandServer;
+  let scene: Scene;
+  let output: SceneOutput;
+  let fb: GraphicsRegion;
+  const fds: number[] = [];
+
+  beforeEach(() => {
+    dir = mkdtempSync(join(tmpdir(), 'bufshare-subsurfaces-'));
+    server = WaylandServer.listen({ name: join(dir, 'wayland-sub') });
+    scene = new Scene({ background: BG });
+    output = scene.addOutput({ width: 128, height: 128 });
+    fb = pixelRegion(128, 128);
+    const windows = scene.createTree();
+    windows.setPosition(20, 20);
+    followSource(scene, server, windows);
+  });
+  afterEach(async () => {
+    await server.close();
+    for (const fd of fds.splice(0)) native.closeFd(fd);
+    rmSync(dir, { recursive: true, force: true });
+  });
+
+  /** A client with one pool holding a 64x64 red, a 16x16 green and a 16x16 blue XRGB buffer. */
+  async function client(): Promise<{ c: RawWaylandClient; registry: number; compositor: number; sub: number; buffers: { red: number; green: number; blue: number } }> {
+    const c = new RawWaylandClient(server.path);
+    const registry = await c.registry();
+    const size = 64 * 64 * 4 + 2 * 16 * 16 * 4;
+    const fd = native.memfdCreate('subsurfaces', size, 0);
+    fds.push(fd);
+    const px = new Uint32Array(native.mmapFd(fd, size, 0, native.PROT_READ | native.PROT_WRITE));
+    px.fill(RED, 0, 64 * 64);
+    px.fill(GREEN, 64 * 64, 64 * 64 + 256);
+    px.fill(BLUE, 64 * 64 + 256, 64 * 64 + 512);
+    native.unmapBuffer(px.buffer as ArrayBuffer);
+    const shm = c.bind(registry, wl_shm);
+    const pool = c.newId(wl_shm_pool);
+    c.request(shm, wl_shm, 'create_pool', [pool, fd, size]);
+    const buffer = (offset: number, w: number): number => {
+      const id = c.newId(RawWaylandClient.interface('wl_buffer'));
+      c.request(pool, wl_shm_pool, 'create_buffer', [id, offset, w, w, w * 4, 1]);
+      return id;
+    };
+    const buffers = { red: buffer(0, 64), green: buffer(64 * 64 * 4, 16), blue: buffer(64 * 64 * 4 + 1024, 16) };
+    return { c, registry, compositor: c.bind(registry, wl_compositor), sub: c.bind(registry, wl_subcompositor), buffers };
+  }
+
+  function child(c: RawWaylandClient, compositor: number, sub: number, parent: number, buffer: number, x: number, y: number): { surface: number; subsurface: number } {
+    const surface = c.newId(wl_surface);
+    c.request(compositor, wl_compositor, 'create_surface', [surface]);
+    const subsurface = c.newId(wl_subsurface);
+    c.request(sub, wl_subcompositor, 'get_subsurface', [subsurface, surface, parent]);
+    c.request(subsurface, wl_subsurface, 'set_position', [x, y]);
+    c.request(surface, wl_surface, 'attach', [buffer, 0, 0]);
+    c.request(surface, wl_surface, 'commit', []);
+    return { surface, subsurface };
+  }
+
+  /** Renders the output with damage tracking and returns the pixel at output (x, y); the full repaint must agree. */
+  function at(x: number, y: number): number {
+    output.render(fb, 1);
+    const full = pixelRegion(128, 128);
+    output.renderFull(full);
+    expect(fb.pixels32).to.deep.equal(full.pixels32);
+    return fb.pixels32[y * 128 + x]! >>> 0;
+  }
+
+  it('positions and stacking take effect at the parent\'s commit; a cached child frame shows with it', async () => {
+    const { c, registry, compositor, sub, buffers } = await client();
+    try {
+      const { surface: parent } = await c.configuredToplevel(registry);
+      const green = child(c, compositor, sub, parent, buffers.green, 8, 8);
+      const blue = child(c, compositor, sub, parent, buffers.blue, 56, 56);
+      c.request(blue.subsurface, wl_subsurface, 'place_below', [parent]);
+      c.request(parent, wl_surface, 'attach', [buffers.red, 0, 0]);
+      c.request(parent, wl_surface, 'commit', []);
+      await c.roundtrip();
+      // Window at (20, 20): red 64x64; green above it at +8; blue below it at +56 (only its part outside red shows).
+      expect(at(20 + 8, 20 + 8)).to.equal(GREEN);
+      expect(at(20 + 4, 20 + 4)).to.equal(RED);
+      expect(at(20 + 60, 20 + 60), 'blue below the parent').to.equal(RED);
+      expect(at(20 + 66, 20 + 66), 'blue outside the parent').to.equal(BLUE);
+      // A new position without a parent commit changes nothing yet.
+      c.request(green.subsurface, wl_subsurface, 'set_position', [30, 8]);
+      c.request(blue.subsurface, wl_subsurface, 'place_above', [parent]);
+      await c.roundtrip();
+      expect(at(20 + 8, 20 + 8)).to.equal(GREEN);
+      expect(at(20 + 60, 20 + 60)).to.equal(RED);
+      c.request(parent, wl_surface, 'commit', []);
+      await c.roundtrip();
+      expect(at(20 + 8, 20 + 8), 'green moved away').to.equal(RED);
+      expect(at(20 + 32, 20 + 10)).to.equal(GREEN);
+      expect(at(20 + 60, 20 + 60), 'blue now above the parent').to.equal(BLUE);
+      // A synchronized child's new buffer waits for its parent's commit.
+      c.request(green.surface, wl_surface, 'attach', [buffers.blue, 0, 0]);
+      c.request(green.surface, wl_surface, 'damage_buffer', [0, 0, 16, 16]);
+      c.request(green.surface, wl_surface, 'commit', []);
+      await c.roundtrip();
+      expect(at(20 + 32, 20 + 10), 'cached until the parent commits').to.equal(GREEN);
+      c.request(parent, wl_surface, 'commit', []);
+      await c.roundtrip();
+      expect(at(20 + 32, 20 + 10)).to.equal(BLUE);
+      // Destroying a subsurface unmaps it at once.
+      c.request(blue.subsurface, wl_subsurface, 'destroy', []);
+      await c.roundtrip();
+      expect(at(20 + 60, 20 + 60)).to.equal(RED);
+      expect(at(20 + 66, 20 + 66)).to.equal(BG);
+      expect(c.error).to.equal(undefined);
+    } finally {
+      c.close();
+    }
+  });
+
+  it('a desynchronized child that drew before its parent was shown appears with the parent', async () => {
+    const { c, registry, compositor, sub, buffers } = await client();
+    try {
+      const { surface: parent } = await c.configuredToplevel(registry);
+      const surface = c.newId(wl_surface);
+      c.request(compositor, wl_compositor, 'create_surface', [surface]);
+      const subsurface = c.newId(wl_subsurface);
+      c.request(sub, wl_subcompositor, 'get_subsurface', [subsurface, surface, parent]);
+      c.request(subsurface, wl_subsurface, 'set_desync', []);
+      c.request(subsurface, wl_subsurface, 'set_position', [4, 4]);
+      c.request(surface, wl_surface, 'attach', [buffers.green, 0, 0]);
+      c.request(surface, wl_surface, 'commit', []);
+      await c.roundtrip();
+      c.request(parent, wl_surface, 'attach', [buffers.red, 0, 0]);
+      c.request(parent, wl_surface, 'commit', []);
+      await c.roundtrip();
+      expect(at(20 + 5, 20 + 5)).to.equal(GREEN);
+    } finally {
+      c.close();
+    }
+  });
+
+  it('place_above a surface that is neither its parent nor a sibling: wl_subsurface.bad_surface', async () => {
+    const { c, registry, compositor, sub, buffers } = await client();
+    try {
+      const { surface: parent } = await c.configuredToplevel(registry);
+      const a = child(c, compositor, sub, parent, buffers.green, 0, 0);
+      const stranger = c.newId(wl_surface);
+      c.request(compositor, wl_compositor, 'create_surface', [stranger]);
+      c.request(a.subsurface, wl_subsurface, 'place_above', [stranger]);
+      await c.until(() => c.error !== undefined);
+      expect(c.error).to.deep.include({ objectId: a.subsurface, code: SUB_BAD_SURFACE });
+    } finally {
+      c.close();
+    }
+  });
+});
