@@ -24,7 +24,7 @@ import type { EventEmitter } from 'eventemitter3';
 import type { BufferKind, ClientAccess } from './descriptor';
 import type { FormatInfo } from './format';
 import type { GraphicsRegion } from './mapping/graphics-region';
-import type { Region } from './region';
+import type { Rect, Region } from './region';
 
 /** Pointer input, in surface-local coordinates. Buttons as DOM MouseEvent.buttons/button (0 primary, 1 middle, 2 secondary). */
 export type SurfacePointerInput =
@@ -54,6 +54,8 @@ export interface CompositorSurfaceEvents {
   unmap: [];
   /** Its subsurfaces came, went, moved or were restacked (read `subsurfaces`). */
   subsurfaces: [];
+  /** Its popups came, went or moved (read `popups`). */
+  popups: [];
   resize: [width: number, height: number];
   destroy: [reason: string];
   /** The title or app id changed. */
@@ -95,6 +97,17 @@ export interface CompositorSurface extends EventEmitter<CompositorSurfaceEvents>
    * releases it. Undefined when there is none.
    */
   claimFrame?(): CompositorFrame | undefined;
+  /** Popups of this surface (menus, tooltips: Wayland xdg_popup), oldest first (drawn above it and its subsurfaces), at their places in this surface. */
+  readonly popups?: readonly SubsurfacePlacement[];
+  /** This is a popup holding an explicit grab: a press outside its client's surfaces should dismiss it. */
+  readonly popupGrab?: boolean;
+  /** Closes a popup and the popups above it (xdg_popup.popup_done); a no-op for other surfaces. */
+  dismiss?(): void;
+  /**
+   * The compositor says where this window may place its popups (the output it is
+   * on), surface-local, through a function asked each time a popup is placed.
+   */
+  setBoundsProvider?(provider: () => Rect | undefined): void;
   /** "Shown: draw the next one" (wl_surface.frame / bufshare frame_done). A no-op once gone. */
   frameDone(): void;
   /** Pointer input for this surface. A no-op once gone. */

@@ -60,6 +60,11 @@ export class SceneSeat extends EventEmitter<SceneSeatEvents> {
   pointer(input: SeatPointerInput): void {
     if (this.grab?.node.destroyed) this.grab = undefined;
     const under = input.action === 'leave' ? undefined : this.surfaceAt(input.x, input.y);
+    // A press outside the client of a grabbing popup (a menu) closes the menu, and goes no further.
+    if (input.action === 'down' && this.grab === undefined && this.dismissPopupsOutside(under)) {
+      this.setPointerFocus(this.surfaceAt(input.x, input.y), input.x, input.y, input.buttons);
+      return;
+    }
     const target = this.grab ?? under;
     this.setPointerFocus(target, input.x, input.y, input.buttons);
     if (!target) return;
@@ -90,6 +95,23 @@ export class SceneSeat extends EventEmitter<SceneSeatEvents> {
         // A grabbed surface keeps focus: its button release comes later.
         break;
     }
+  }
+
+  /** Dismisses the popup chains holding a grab whose client is not `target`'s; true when one was. */
+  private dismissPopupsOutside(target: SceneSurface | undefined): boolean {
+    let dismissed = false;
+    const leaves = this.scene.leaves();
+    for (let i = leaves.length - 1; i >= 0; i--) {
+      const view = leaves[i]!.node.data;
+      if (!(view instanceof SceneSurface) || view.surface.popupGrab !== true) continue;
+      if (target !== undefined && target.surface.client === view.surface.client) continue;
+      // The whole chain goes: from the first popup above the window.
+      let first = view;
+      while (first.popup && first.parent?.popup === true) first = first.parent;
+      first.surface.dismiss?.();
+      dismissed = true;
+    }
+    return dismissed;
   }
 
   /** A key (Linux evdev code) for the surface with keyboard focus. */

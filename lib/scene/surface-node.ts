@@ -12,6 +12,7 @@
  * or a screenshot holds it longer with locks of its own. The client gets it
  * back when the last lock goes.
  */
+import type { Rect } from '../region';
 import type { CompositorFrame, CompositorSurface, SurfaceSource } from '../surface-model';
 import { SceneBuffer } from './buffer';
 import type { SceneBufferNode, SceneNode, SceneTree } from './node';
@@ -23,8 +24,10 @@ export class SceneSurface {
   readonly tree: SceneTree;
   /** The surface's own buffer. */
   readonly node: SceneBufferNode;
-  /** The surface this one is a subsurface of, if any. */
+  /** The surface this one is a subsurface or a popup of, if any. */
   readonly parent: SceneSurface | undefined;
+  /** A popup (a menu) of `parent`, not a subsurface. */
+  readonly popup: boolean;
   private readonly scene: Scene;
   private readonly children = new Map<CompositorSurface, SceneSurface>();
   /** Committed since the last present: owed a frame callback. */
@@ -32,12 +35,14 @@ export class SceneSurface {
   private readonly onFrame = (frame: CompositorFrame): void => this.show(frame);
   private readonly onUnmap = (): void => this.node.setBuffer(undefined);
   private readonly onSubsurfaces = (): void => this.arrangeChildren();
+  private readonly bounds = (): Rect | undefined => this.outputBounds();
   private readonly onDestroy = (): void => this.destroy();
 
-  constructor(scene: Scene, surface: CompositorSurface, parent: SceneTree = scene.root, parentSurface?: SceneSurface) {
+  constructor(scene: Scene, surface: CompositorSurface, parent: SceneTree = scene.root, parentSurface?: SceneSurface, popup = false) {
     this.scene = scene;
     this.surface = surface;
     this.parent = parentSurface;
+    this.popup = popup;
     this.tree = scene.createTree(parent);
     this.tree.data = this;
     this.node = scene.createBuffer(this.tree);
@@ -50,7 +55,10 @@ export class SceneSurface {
     surface.on('frame', this.onFrame);
     surface.on('unmap', this.onUnmap);
     surface.on('subsurfaces', this.onSubsurfaces);
+    surface.on('popups', this.onSubsurfaces);
     surface.on('destroy', this.onDestroy);
+    // A window's popups stay on the output it is on.
+    if (parentSurface === undefined) surface.setBoundsProvider?.(this.bounds);
     const early = surface.claimFrame?.();
     if (early) this.show(early);
     this.arrangeChildren();
@@ -74,6 +82,7 @@ export class SceneSurface {
     this.surface.off('frame', this.onFrame);
     this.surface.off('unmap', this.onUnmap);
     this.surface.off('subsurfaces', this.onSubsurfaces);
+    this.surface.off('popups', this.onSubsurfaces);
     this.surface.off('destroy', this.onDestroy);
     for (const child of this.children.values()) child.destroy();
     this.children.clear();
@@ -91,16 +100,24 @@ export class SceneSurface {
     this.owed = true;
   }
 
+  /** The output the window's corner is on (else the first), in the surface's coordinates. */
+  private outputBounds(): Rect | undefined {
+    const x = this.tree.layoutX;
+    const y = this.tree.layoutY;
+    const output = this.scene.outputAt(x, y) ?? this.scene.outputs[0];
+    return output && { x: output.x - x, y: output.y - y, width: output.width, height: output.height };
+  }
+
   /** Children as the surface's last commit placed them: created, moved, restacked, or gone. */
   private arrangeChildren(): void {
-    const subs = this.surface.subsurfaces;
-    if (subs === undefined || this.tree.destroyed) return;
+    const subs = this.surface.subsurfaces ?? { below: [], above: [] };
+    if (this.tree.destroyed) return;
     const order: SceneNode[] = [];
     const seen = new Set<CompositorSurface>();
-    const place = (p: { surface: CompositorSurface; x: number; y: number }): void => {
+    const place = (p: { surface: CompositorSurface; x: number; y: number }, popup = false): void => {
       let child = this.children.get(p.surface);
       if (child === undefined || child.tree.destroyed) {
-        child = new SceneSurface(this.scene, p.surface, this.tree, this);
+        child = new SceneSurface(this.scene, p.surface, this.tree, this, popup);
         this.children.set(p.surface, child);
       }
       child.tree.setPosition(p.x, p.y);
@@ -110,6 +127,8 @@ export class SceneSurface {
     for (const p of subs.below) place(p);
     order.push(this.node);
     for (const p of subs.above) place(p);
+    // Popups (menus) over the surface and all its subsurfaces, newest on top.
+    for (const p of this.surface.popups ?? []) place(p, true);
     for (const [s, child] of this.children) {
       if (seen.has(s)) continue;
       child.destroy();

@@ -148,6 +148,15 @@ export class WaylandSurface extends EventEmitter<CompositorSurfaceEvents> implem
   private contentShown = false;
   /** A child's newest frame that nobody listened for yet (see claimFrame). */
   private unclaimed: WaylandFrame | undefined;
+  /** @internal xdg popups of this surface, oldest first (the newest is on top) */
+  readonly popupChildren: WaylandSurface[] = [];
+  /** @internal the surface this popup belongs to, and where it lies in that surface (surface-local pixels) */
+  popupParent: WaylandSurface | undefined;
+  popupPosition = { x: 0, y: 0 };
+  /** @internal xdg_popup.grab was asked for */
+  popupGrabRequested = false;
+  private popupDone: (() => void) | undefined;
+  private boundsProvider: (() => Rect | undefined) | undefined;
   private pending: SurfaceState = emptyState();
   /** A synchronized subsurface's commits not yet applied. */
   private cached: SurfaceState | undefined;
@@ -255,6 +264,63 @@ export class WaylandSurface extends EventEmitter<CompositorSurfaceEvents> implem
     const f = this.unclaimed;
     this.unclaimed = undefined;
     return f;
+  }
+
+  /** Popups of this surface (xdg_popup), oldest first, at their places in this surface (buffer pixels, as subsurfaces). */
+  get popups(): SubsurfacePlacement[] {
+    return this.popupChildren.map((p) => ({ surface: p, x: p.popupPosition.x * this.scale, y: p.popupPosition.y * this.scale }));
+  }
+
+  /** A popup that holds an explicit grab and shows pixels: a press on any other client's surface (or on none) should dismiss it. */
+  get popupGrab(): boolean {
+    return this.popupGrabRequested && this.contentShown && this.popupParent !== undefined;
+  }
+
+  /** Closes this popup and the popups above it (xdg_popup.popup_done, topmost first); a no-op for other surfaces. */
+  dismiss(): void {
+    for (const p of [...this.popupChildren].reverse()) p.dismiss();
+    const done = this.popupDone;
+    this.popupDone = undefined;
+    done?.();
+  }
+
+  /**
+   * Where this window may place its popups, surface-local: the compositor
+   * gives a function that says it when asked (the output the window is on).
+   */
+  setBoundsProvider(provider: () => Rect | undefined): void {
+    this.boundsProvider = provider;
+  }
+
+  /** @internal the area the provider gives now */
+  bounds(): Rect | undefined {
+    return this.boundsProvider?.();
+  }
+
+  /** @internal this surface becomes a popup of `parent`, on top of its other popups */
+  attachPopup(parent: WaylandSurface, done: () => void): void {
+    this.popupParent = parent;
+    this.popupDone = done;
+    parent.popupChildren.push(this);
+    parent.emit('popups');
+  }
+
+  /** @internal the popup role went: it leaves its parent at once */
+  detachPopup(): void {
+    const parent = this.popupParent;
+    this.popupParent = undefined;
+    this.popupDone = undefined;
+    if (parent === undefined) return;
+    const i = parent.popupChildren.indexOf(this);
+    if (i >= 0) parent.popupChildren.splice(i, 1);
+    if (!parent.isDestroyed) parent.emit('popups');
+  }
+
+  /** @internal */
+  setPopupPosition(x: number, y: number): void {
+    if (x === this.popupPosition.x && y === this.popupPosition.y) return;
+    this.popupPosition = { x, y };
+    if (this.popupParent && !this.popupParent.isDestroyed) this.popupParent.emit('popups');
   }
 
   /** @internal a new subsurface goes on top of its siblings and parent at the parent's next commit */
@@ -443,6 +509,8 @@ export class WaylandSurface extends EventEmitter<CompositorSurfaceEvents> implem
         }
         this.unclaimed?.release();
         this.unclaimed = undefined;
+        // A surface that hides takes its menus with it.
+        for (const p of [...this.popupChildren]) p.dismiss();
         if (this.contentShown) {
           this.contentShown = false;
           this.emit('unmap');
@@ -562,6 +630,9 @@ export class WaylandSurface extends EventEmitter<CompositorSurfaceEvents> implem
     this.pendingStack = undefined;
     this.unclaimed?.release();
     this.unclaimed = undefined;
+    // Its popups cannot outlive it; as a popup itself, it leaves its parent.
+    for (const p of [...this.popupChildren]) p.dismiss();
+    this.detachPopup();
     if (this.announced) {
       this.announced = false;
       this.host.withdraw(this);

@@ -127,7 +127,7 @@ export class RawWaylandClient {
    * A window as a client makes one: binds wl_compositor and xdg_wm_base, creates a
    * surface with an xdg_toplevel, commits it bare and acks the configure that comes back.
    */
-  async configuredToplevel(registry: number): Promise<{ surface: number; xdgSurface: number }> {
+  async configuredToplevel(registry: number): Promise<{ surface: number; xdgSurface: number; wm: number }> {
     const compositor = this.bind(registry, core.wl_compositor);
     const wm = this.bind(registry, xdg.xdg_wm_base);
     const surface = this.newId(core.wl_surface);
@@ -139,7 +139,7 @@ export class RawWaylandClient {
     const configure = (): WaylandEvent | undefined => this.events.find((e) => e.objectId === xdgSurface && e.name === 'configure');
     await this.until(() => configure() !== undefined);
     this.request(xdgSurface, xdg.xdg_surface, 'ack_configure', [configure()!.args[0] as number]);
-    return { surface, xdgSurface };
+    return { surface, xdgSurface, wm };
   }
 
   /** The wl_display.error the server sent, if any. */

@@ -1,6 +1,8 @@
 /**
- * xdg_wm_base, xdg_surface, xdg_toplevel (and enough of xdg_popup and
- * xdg_positioner for clients that make them).
+ * xdg_wm_base, xdg_surface (with its window geometry), xdg_toplevel, and
+ * xdg_popup placed by xdg_positioner's rules (positioner.ts) inside the area the
+ * compositor gives the window (CompositorSurface.setBoundsProvider), with grabs,
+ * reposition and popup_done.
  *
  * The configure handshake: the client's first commit of a new toplevel carries
  * no buffer; we answer with xdg_toplevel.configure + xdg_surface.configure
@@ -8,14 +10,20 @@
  * before the first ack is unconfigured_buffer; an ack of a serial never sent is
  * invalid_serial. Toplevels are the surfaces shown to the compositor.
  */
+import type { Rect } from '../../region';
 import type { WaylandClient } from '../client';
 import type { Global } from '../global';
+import { placePopup, type PositionerRules } from '../positioner';
 import { xdg_popup, xdg_positioner, xdg_surface, xdg_toplevel, xdg_wm_base } from '../protocol/xdg-shell';
 import type { Resource } from '../resource';
 import type { SurfaceRole, SurfaceState, WaylandSurface } from '../surface';
 
-const WM_ERROR = xdg_wm_base.enums.error as { role: number; defunct_surfaces: number };
-const XDG_SURFACE_ERROR = xdg_surface.enums.error as { not_constructed: number; already_constructed: number; unconfigured_buffer: number; invalid_serial: number };
+const WM_ERROR = xdg_wm_base.enums.error as {
+  role: number; defunct_surfaces: number; not_the_topmost_popup: number; invalid_popup_parent: number; invalid_positioner: number;
+};
+const POSITIONER_ERROR = xdg_positioner.enums.error as { invalid_input: number };
+const POPUP_ERROR = xdg_popup.enums.error as { invalid_grab: number };
+const XDG_SURFACE_ERROR = xdg_surface.enums.error as { not_constructed: number; already_constructed: number; unconfigured_buffer: number; invalid_serial: number; invalid_size: number };
 const STATE_ACTIVATED = (xdg_toplevel.enums.state as { activated: number }).activated;
 
 /** Serials shared by every client of a server (xdg configure, input). */
@@ -23,10 +31,30 @@ export interface SerialSource {
   nextSerial(): number;
 }
 
+/** A positioner's state; complete once it has a size and an anchor rectangle. */
+class Positioner {
+  width = 0;
+  height = 0;
+  anchorRect: Rect | undefined;
+  anchor = 0;
+  gravity = 0;
+  adjust = 0;
+  offsetX = 0;
+  offsetY = 0;
+
+  rules(): PositionerRules | undefined {
+    if (this.width <= 0 || this.anchorRect === undefined) return undefined;
+    return { width: this.width, height: this.height, anchorRect: this.anchorRect, anchor: this.anchor, gravity: this.gravity, adjust: this.adjust, offsetX: this.offsetX, offsetY: this.offsetY };
+  }
+}
+
 class XdgSurface {
   readonly resource: Resource<XdgSurface>;
   readonly surface: WaylandSurface;
   kind: 'none' | 'toplevel' | 'popup' = 'none';
+  /** set_window_geometry's rectangle, surface-local, as of the last commit; and the one the next commit applies. */
+  geometry: Rect | undefined;
+  pendingGeometry: Rect | undefined;
   /** Serials sent and not yet acked. */
   private readonly sent: number[] = [];
   configured = false;
@@ -54,9 +82,18 @@ class XdgSurface {
     this.configured = true;
   }
 
+  /** Where the window's geometry starts in its surface (0, 0 when the client set none). */
+  get origin(): { x: number; y: number } {
+    return { x: this.geometry?.x ?? 0, y: this.geometry?.y ?? 0 };
+  }
+
   /** The handshake rules, for the role's beforeCommit. */
   checkCommit(state: SurfaceState, configure: () => void): void {
     if (this.resource.destroyed) return;
+    if (this.pendingGeometry !== undefined) {
+      this.geometry = this.pendingGeometry;
+      this.pendingGeometry = undefined;
+    }
     const attaching = state.buffer !== undefined && state.buffer !== null;
     if (!this.initialCommitSeen) {
       this.initialCommitSeen = true;
@@ -79,15 +116,46 @@ export function xdgShellGlobal(serials: SerialSource): Global {
           if (live > 0) throw r.error(WM_ERROR.defunct_surfaces, `destroyed with ${live} xdg_surfaces still alive`);
         },
         create_positioner: (_r, [pid]) => {
-          client.create(pid as number, xdg_positioner, version, {}, undefined);
+          const p = new Positioner();
+          client.create(pid as number, xdg_positioner, version, {
+            set_size: (r, [w, h]) => {
+              if ((w as number) <= 0 || (h as number) <= 0) throw r.error(POSITIONER_ERROR.invalid_input, `popup size ${w as number}x${h as number} is not positive`);
+              p.width = w as number;
+              p.height = h as number;
+            },
+            set_anchor_rect: (r, [x, y, w, h]) => {
+              if ((w as number) < 0 || (h as number) < 0) throw r.error(POSITIONER_ERROR.invalid_input, `anchor rectangle ${w as number}x${h as number} is negative`);
+              p.anchorRect = { x: x as number, y: y as number, width: w as number, height: h as number };
+            },
+            set_anchor: (r, [a]) => {
+              if ((a as number) > 8) throw r.error(POSITIONER_ERROR.invalid_input, `anchor ${a as number} is not 0..8`);
+              p.anchor = a as number;
+            },
+            set_gravity: (r, [g]) => {
+              if ((g as number) > 8) throw r.error(POSITIONER_ERROR.invalid_input, `gravity ${g as number} is not 0..8`);
+              p.gravity = g as number;
+            },
+            set_constraint_adjustment: (_r2, [c]) => {
+              p.adjust = (c as number) & 63;
+            },
+            set_offset: (_r2, [x, y]) => {
+              p.offsetX = x as number;
+              p.offsetY = y as number;
+            },
+            // Reactive popups and the parent's future size: placement here always uses the parent as it is now.
+            set_reactive: () => {},
+            set_parent_size: () => {},
+            set_parent_configure: () => {},
+          }, p);
         },
         pong: () => {},
         get_xdg_surface: (r, [xid, surfaceId]) => {
           const surface = (client.lookup(surfaceId as number) as Resource<WaylandSurface>).data;
           if (surface.role !== undefined) throw r.error(WM_ERROR.role, `wl_surface@${surface.id} already has the role ${surface.role.name}`);
-          const xr = client.create(xid as number, xdg_surface, version, xdgSurfaceImplementation(client, version), undefined as unknown as XdgSurface);
+          const xr = client.create(xid as number, xdg_surface, version, xdgSurfaceImplementation(client, version, r), undefined as unknown as XdgSurface);
           const xs = new XdgSurface(xr, surface, serials);
           xr.data = xs;
+          xdgSurfaces.set(surface, xs);
           live++;
           xr.onDestroy(() => live--);
           // Until it gets a toplevel or popup, committing it is not_constructed.
@@ -104,7 +172,30 @@ export function xdgShellGlobal(serials: SerialSource): Global {
   };
 }
 
-function xdgSurfaceImplementation(client: WaylandClient, version: number) {
+/** The xdg_surface behind each wl_surface that has one: a popup's parent is found through it. */
+const xdgSurfaces = new WeakMap<WaylandSurface, XdgSurface>();
+
+/**
+ * The area a popup of `parent` must stay in, relative to the parent's window
+ * geometry: the bounds the compositor gives the toplevel (surface-local), moved
+ * by where the parent lies within it (popups of popups).
+ */
+function popupBounds(parent: WaylandSurface): Rect | undefined {
+  let dx = 0;
+  let dy = 0;
+  let s: WaylandSurface = parent;
+  while (s.popupParent !== undefined) {
+    dx += s.popupPosition.x;
+    dy += s.popupPosition.y;
+    s = s.popupParent;
+  }
+  const root = s.bounds();
+  if (root === undefined) return undefined;
+  const origin = xdgSurfaces.get(parent)?.origin ?? { x: 0, y: 0 };
+  return { x: root.x - dx - origin.x, y: root.y - dy - origin.y, width: root.width, height: root.height };
+}
+
+function xdgSurfaceImplementation(client: WaylandClient, version: number, wm: Resource<unknown>) {
   return {
     get_toplevel: (r: Resource<XdgSurface>, [tid]: unknown[]) => {
       const xs = r.data;
@@ -143,23 +234,71 @@ function xdgSurfaceImplementation(client: WaylandClient, version: number) {
         xs.surface.withdrawRole();
       });
     },
-    get_popup: (r: Resource<XdgSurface>, [pid]: unknown[]) => {
+    get_popup: (r: Resource<XdgSurface>, [pid, parentId, positionerId]: unknown[]) => {
       const xs = r.data;
       if (xs.kind !== 'none') throw r.error(XDG_SURFACE_ERROR.already_constructed, `already a ${xs.kind}`);
+      // A parent given later by another protocol (layer shell) is not supported: a popup needs its parent now.
+      const parentXs = parentId === null || parentId === 0 ? undefined : (client.lookup(parentId as number) as Resource<XdgSurface>).data;
+      if (parentXs === undefined || parentXs.kind === 'none') throw wm.error(WM_ERROR.invalid_popup_parent, 'a popup needs a parent that is a toplevel or a popup');
+      let rules = (client.lookup(positionerId as number) as Resource<Positioner>).data.rules();
+      if (rules === undefined) throw wm.error(WM_ERROR.invalid_positioner, 'the positioner has no size or no anchor rectangle');
       xs.kind = 'popup';
-      const pr = client.create(pid as number, xdg_popup, version, {}, undefined);
-      // Popups are not shown (the model has windows only); they are configured so their clients go on.
-      xs.surface.role = {
+      const surface = xs.surface;
+      const parent = parentXs.surface;
+      let box = placePopup(rules, popupBounds(parent));
+      let mapped = false;
+      // Where the popup's surface lies in its parent's: the parent's geometry origin, the box, less the popup's own geometry origin.
+      const place = (): void => {
+        const po = parentXs.origin;
+        const o = xs.origin;
+        surface.setPopupPosition(po.x + box.x - o.x, po.y + box.y - o.y);
+      };
+      const pr = client.create(pid as number, xdg_popup, version, {
+        grab: (g) => {
+          if (mapped) throw g.error(POPUP_ERROR.invalid_grab, 'grab after the popup was mapped');
+          surface.popupGrabRequested = true;
+        },
+        reposition: (_p, [positioner, token]) => {
+          const next = (client.lookup(positioner as number) as Resource<Positioner>).data.rules();
+          if (next === undefined) throw wm.error(WM_ERROR.invalid_positioner, 'the positioner has no size or no anchor rectangle');
+          rules = next;
+          box = placePopup(rules, popupBounds(parent));
+          pr.post('repositioned', token as number);
+          pr.post('configure', box.x, box.y, box.width, box.height);
+          xs.sendConfigure();
+        },
+      }, undefined);
+      pr.onDestroy(() => {
+        if (surface.popupChildren.some((p) => !p.destroyed && p.popupParent === surface)) {
+          // The protocol's rule; the surface is gone with its client anyway.
+          client.fail(wm.error(WM_ERROR.not_the_topmost_popup, 'a popup destroyed while a popup of it is open'));
+          return;
+        }
+        surface.detachPopup();
+      });
+      surface.attachPopup(parent, () => {
+        if (!pr.destroyed) pr.post('popup_done');
+      });
+      place();
+      surface.role = {
         name: 'xdg_popup',
         shown: false,
+        child: true,
         beforeCommit: (_s, state) => xs.checkCommit(state, () => {
-          pr.post('configure', 0, 0, 1, 1);
+          pr.post('configure', box.x, box.y, box.width, box.height);
           xs.sendConfigure();
         }),
-        close: () => pr.post('popup_done'),
+        afterApply: (s) => {
+          mapped = s.width > 0;
+          place();
+        },
+        close: () => surface.dismiss(),
       };
     },
-    set_window_geometry: () => {},
+    set_window_geometry: (r: Resource<XdgSurface>, [x, y, w, h]: unknown[]) => {
+      if ((w as number) <= 0 || (h as number) <= 0) throw r.error(XDG_SURFACE_ERROR.invalid_size, `window geometry ${w as number}x${h as number} is not positive`);
+      r.data.pendingGeometry = { x: x as number, y: y as number, width: w as number, height: h as number };
+    },
     ack_configure: (r: Resource<XdgSurface>, [serial]: unknown[]) => r.data.ack(serial as number),
   };
 }
