@@ -142,7 +142,7 @@ export class WaylandServer extends EventEmitter<WaylandServerEvents> {
     const output: OutputInfo = { width: 1280, height: 720, refreshMilliHz: 60000, name: 'BUFSHARE-1', ...options.output };
     this.globals.push(
       compositorGlobal(surfaceHost), subcompositorGlobal(), shmGlobal(), outputGlobal(output), this.seat.global(),
-      xdgShellGlobal(serials), dataDeviceGlobal(),
+      xdgShellGlobal(serials, { width: output.width, height: output.height }), dataDeviceGlobal(),
     );
     const nodes = listDrmNodes();
     const device = options.dmabufDevice ?? (nodes.find((n) => n.type === 'render') ?? nodes[0])?.path;

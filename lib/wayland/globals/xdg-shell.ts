@@ -105,7 +105,11 @@ class XdgSurface {
   }
 }
 
-export function xdgShellGlobal(serials: SerialSource): Global {
+/**
+ * @param screen the output's size: what a window may fill before the compositor
+ *   says where it is (its bounds provider, once it is shown)
+ */
+export function xdgShellGlobal(serials: SerialSource, screen: { width: number; height: number }): Global {
   return {
     spec: xdg_wm_base,
     version: 5,
@@ -152,7 +156,7 @@ export function xdgShellGlobal(serials: SerialSource): Global {
         get_xdg_surface: (r, [xid, surfaceId]) => {
           const surface = (client.lookup(surfaceId as number) as Resource<WaylandSurface>).data;
           if (surface.role !== undefined) throw r.error(WM_ERROR.role, `wl_surface@${surface.id} already has the role ${surface.role.name}`);
-          const xr = client.create(xid as number, xdg_surface, version, xdgSurfaceImplementation(client, version, r), undefined as unknown as XdgSurface);
+          const xr = client.create(xid as number, xdg_surface, version, xdgSurfaceImplementation(client, version, r, screen), undefined as unknown as XdgSurface);
           const xs = new XdgSurface(xr, surface, serials);
           xr.data = xs;
           xdgSurfaces.set(surface, xs);
@@ -195,7 +199,7 @@ function popupBounds(parent: WaylandSurface): Rect | undefined {
   return { x: root.x - dx - origin.x, y: root.y - dy - origin.y, width: root.width, height: root.height };
 }
 
-function xdgSurfaceImplementation(client: WaylandClient, version: number, wm: Resource<unknown>) {
+function xdgSurfaceImplementation(client: WaylandClient, version: number, wm: Resource<unknown>, screen: { width: number; height: number }) {
   return {
     get_toplevel: (r: Resource<XdgSurface>, [tid]: unknown[]) => {
       const xs = r.data;
@@ -213,11 +217,30 @@ function xdgSurfaceImplementation(client: WaylandClient, version: number, wm: Re
           xs.surface.setTitle(title, appId);
         },
       }, undefined);
+      /** The size a window may take: its output's (the compositor's bounds), else the screen's. */
+      const bounds = (): { width: number; height: number } => {
+        const b = xs.surface.bounds();
+        return b ? { width: b.width, height: b.height } : screen;
+      };
       const configure = (width = 0, height = 0, activated = true): void => {
         const states = new Uint8Array(activated ? 4 : 0);
         if (activated) new DataView(states.buffer).setUint32(0, STATE_ACTIVATED, true);
+        if (tr.version >= 4) {
+          const b = bounds();
+          tr.post('configure_bounds', b.width, b.height);
+        }
         tr.post('configure', width, height, states);
         xs.sendConfigure();
+      };
+      // A window whose first frame is larger than its output is asked, once, to fit it
+      // (GTK 3's widget factory opens at 1467x784 whatever the bounds say).
+      let fitted = false;
+      const fit = (s: WaylandSurface): void => {
+        if (fitted || s.width === 0) return;
+        fitted = true;
+        const g = xs.geometry ?? { x: 0, y: 0, width: s.width / s.bufferScale, height: s.height / s.bufferScale };
+        const b = bounds();
+        if (g.width > b.width || g.height > b.height) configure(Math.min(g.width, b.width), Math.min(g.height, b.height));
       };
       const role: SurfaceRole = {
         name: 'xdg_toplevel',
@@ -225,6 +248,7 @@ function xdgSurfaceImplementation(client: WaylandClient, version: number, wm: Re
           return !tr.destroyed;
         },
         beforeCommit: (_s, state) => xs.checkCommit(state, () => configure()),
+        afterApply: fit,
         close: () => tr.post('close'),
         configure: (w, h, activated) => configure(w, h, activated),
       };
