@@ -1,11 +1,11 @@
 /**
- * The README table of the driver suite: per kernel and driver, the strategy each
+ * The driver suite's table (docs/hardware.md): per kernel and driver, the strategy each
  * buffer kind got (XRGB8888, automatic access), from the latest results of each
  * kernel series in test-results/drivers/ (the driver suite writes them there; they
  * are build output, not committed).
  *
  *   npx tsx test/drivers/table.ts            print the markdown
- *   npx tsx test/drivers/table.ts --write    also replace the table in README.md and test/drivers/README.md
+ *   npx tsx test/drivers/table.ts --write    also replace the table in docs/hardware.md and test/drivers/README.md
  */
 import { existsSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
@@ -94,7 +94,7 @@ function main(): void {
   const table = renderTable(latestPerSeries(all));
   process.stdout.write(`${table}\n`);
   if (!process.argv.includes('--write')) return;
-  for (const readme of [join(DIR, '..', '..', 'README.md'), join(DIR, 'README.md')]) {
+  for (const readme of [join(DIR, '..', '..', 'docs', 'hardware.md'), join(DIR, 'README.md')]) {
     const text = readFileSync(readme, 'utf8');
     const a = text.indexOf(BEGIN);
     const b = text.indexOf(END);

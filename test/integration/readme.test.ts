@@ -7,19 +7,21 @@ import { runTs } from '../helpers/spawn';
 
 const ROOT = join(__dirname, '..', '..');
 
-/** The ```ts block that follows `<!-- example: NAME -->` in the README. */
+/** The ```ts block that follows `<!-- example: NAME -->` in the README or the docs it sends readers to. */
 function readmeExample(name: string): string {
-  const readme = readFileSync(join(ROOT, 'README.md'), 'utf8');
-  const m = new RegExp(`<!-- example: ${name} -->\\s*\`\`\`ts\\n([\\s\\S]*?)\`\`\``).exec(readme);
-  if (!m) throw new Error(`README has no example ${name}`);
-  return m[1]!;
+  for (const page of ['README.md', 'docs/guide.md', 'docs/wayland.md']) {
+    const text = readFileSync(join(ROOT, page), 'utf8');
+    const m = new RegExp(`<!-- example: ${name} -->\\s*\`\`\`ts\\n([\\s\\S]*?)\`\`\``).exec(text);
+    if (m) return m[1]!;
+  }
+  throw new Error(`no page has the example ${name}`);
 }
 
 describe('README examples run as written', function () {
   this.timeout(30000);
 
-  it('the compositor and client examples are the files a test runs together (ipc-examples)', () => {
-    for (const name of ['compositor', 'client']) {
+  it('the scene compositor, the compositor and the client examples are the files tests run (scene-example, ipc-examples)', () => {
+    for (const name of ['scene-compositor', 'compositor', 'client']) {
       expect(readmeExample(name), name).to.equal(readFileSync(join(ROOT, `examples/${name}.ts`), 'utf8'));
     }
   });

@@ -9,7 +9,7 @@ import { expect } from 'chai';
 import { execFileSync, spawn, spawnSync } from 'node:child_process';
 import { chmodSync, copyFileSync, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { dirname, join } from 'node:path';
+import { dirname, join, posix } from 'node:path';
 
 const ROOT = join(__dirname, '..', '..');
 // npm's own CLI, run with this node: `npm run` says where it is; else where node's installers put it.
@@ -88,11 +88,14 @@ describe('the packed package, installed offline on a machine without a compiler'
       expect(packed.files, f).to.include(f);
     }
     expect(packed.files.filter((f) => /^(dist\/(demos|test|examples|bench)|build|demos|test)\//.test(f))).to.deep.equal([]);
-    // Every relative link of the README resolves inside the package.
-    const readme = readFileSync(join(ROOT, 'README.md'), 'utf8');
-    const links = [...readme.matchAll(/\]\(((?!https?:|#)[^)#\s]+)/g)].map((m) => m[1]!);
+    // Every relative link of the README, and of the docs pages it links, resolves inside the package.
+    const linksOf = (page: string): string[] => [...readFileSync(join(ROOT, page), 'utf8').matchAll(/\]\(((?!https?:|#)[^)#\s]+)/g)]
+      .map((m) => posix.normalize(posix.join(posix.dirname(page), m[1]!)));
+    const links = linksOf('README.md');
+    expect(links).to.include.members(['docs/hardware.md', 'docs/guide.md']);
+    for (const page of links.filter((l) => l.startsWith('docs/') && l.endsWith('.md'))) links.push(...linksOf(page));
     expect(links).to.include('docs/probe-schema.md');
-    for (const link of links) expect(packed.files, `README link ${link}`).to.include(link);
+    for (const link of links) expect([...packed.files, 'README.md'], `README link ${link}`).to.include(link);
   });
 
   it('declares no install script, only its runtime dependencies, and where it comes from', () => {
