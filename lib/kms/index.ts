@@ -9,3 +9,4 @@ export { WritebackCapture } from './writeback';
 export { ScanoutBuffer } from './scanout-buffer';
 export { choosePipe, type KmsPipe, type PipeChoice } from './pipe';
 export { scanoutFrame } from './frame-scanout';
+export { pickDisplayCard, displayCards, rankDisplayCards, SOFTWARE_DISPLAY_DRIVERS, type DisplayCard } from './pick-card';

@@ -41,12 +41,17 @@ import { discoverKms, type KmsInfo, type KmsWritebackConnector } from './discove
 import type { DrmEventRaw, DrmEventWatcherNative, KmsModeInfo } from './native-types';
 import { addPlane, choosePipe, modeName, type KmsPipe, type PipeChoice } from './pipe';
 import { addFramebuffer } from './framebuffer';
+import { pickDisplayCard } from './pick-card';
 import { ScanoutBuffer } from './scanout-buffer';
 import { WritebackCapture } from './writeback';
 
 export interface KmsOutputOptions extends PipeChoice {
-  /** A card node to open (keeping DRM master), or a DrmDevice to use (borrowed). */
-  readonly device: string | DrmDevice;
+  /**
+   * A card node to open (keeping DRM master), or a DrmDevice to use (borrowed).
+   * Default: pickDisplayCard() (a card with a connected screen, real display
+   * hardware before vkms).
+   */
+  readonly device?: string | DrmDevice;
   /** The scanout buffers' format (default XRGB8888, which every KMS driver scans out). */
   readonly format?: FormatSpec | string;
   /** Scanout buffers in the ring: 2 (default) or 3 (draw the next frame while a flip is pending). */
@@ -149,10 +154,11 @@ export class KmsOutput extends EventEmitter<OutputEvents> {
   private nextCapture: WritebackCapture | undefined;
   private closed = false;
 
-  static open(options: KmsOutputOptions): KmsOutput {
-    const device = typeof options.device === 'string' ? DrmDevice.open(options.device, { master: true }) : options.device.ref();
+  static open(options: KmsOutputOptions = {}): KmsOutput {
+    const given = options.device ?? pickDisplayCard();
+    const device = typeof given === 'string' ? DrmDevice.open(given, { master: true }) : given.ref();
     try {
-      return new KmsOutput(device, options, typeof options.device === 'string');
+      return new KmsOutput(device, options, typeof given === 'string');
     } finally {
       device.unref(); // the output holds its own reference
     }
