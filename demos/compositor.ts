@@ -68,6 +68,8 @@ async function main(): Promise<void> {
 
   const compositor = await Compositor.start({
     socketPath: values.socket, width: Number(size[1]), height: Number(size[2]), refreshHz, placement, wayland: values.wayland,
+    // The screen's own name, make, model, physical size and exact rate, for Wayland clients.
+    ...(kms ? { outputInfo: kms.describe() } : {}),
   });
   console.log(`socket: ${compositor.socketPath}`);
   const wayland = compositor.wayland;

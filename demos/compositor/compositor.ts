@@ -28,6 +28,7 @@ import { PointerRouter, type PointerInput, type SurfacePointerEvent } from './po
 import { RateMeter } from './rate-meter';
 import { Scene } from './scene';
 import type { SurfaceInfo } from './viewer-protocol';
+import type { OutputInfo } from '../../lib/wayland/globals/output';
 
 export interface CompositorOptions {
   /** Default `$XDG_RUNTIME_DIR/bufshare-0`. */
@@ -43,6 +44,11 @@ export interface CompositorOptions {
    * path (what clients put in WAYLAND_DISPLAY). Unset: no Wayland socket.
    */
   readonly wayland?: string;
+  /**
+   * What wl_output says beyond the size: a KMS output's describe() (connector name,
+   * make, model, physical size, the mode's exact rate). Default: a virtual output.
+   */
+  readonly outputInfo?: Partial<OutputInfo>;
 }
 
 export interface CompositorEvents {
@@ -124,7 +130,10 @@ export class Compositor extends EventEmitter<CompositorEvents> {
       try {
         wayland = WaylandServer.listen({
           name: options.wayland,
-          output: { width: options.width ?? DEFAULT_OUTPUT_WIDTH, height: options.height ?? DEFAULT_OUTPUT_HEIGHT, refreshMilliHz: (options.refreshHz ?? 60) * 1000 },
+          output: {
+            refreshMilliHz: (options.refreshHz ?? 60) * 1000, ...options.outputInfo,
+            width: options.width ?? DEFAULT_OUTPUT_WIDTH, height: options.height ?? DEFAULT_OUTPUT_HEIGHT,
+          },
         });
       } catch (e) {
         await server.close();

@@ -1,7 +1,7 @@
 /** KMS: discovery of what a card can display (lib/kms/discovery). */
-export { discoverKms, enableClientCaps, preferredMode, formatName, type KmsInfo, type KmsConnector, type KmsWritebackConnector, type KmsCrtc, type KmsPlane, type KmsClientCaps, type PlaneType, type ConnectorStatus } from './discovery';
+export { discoverKms, enableClientCaps, preferredMode, refreshMilliHz, formatName, type KmsInfo, type KmsConnector, type KmsWritebackConnector, type KmsCrtc, type KmsPlane, type KmsClientCaps, type PlaneType, type ConnectorStatus } from './discovery';
 export { KmsProperties, type KmsProperty, type KmsObjectType } from './properties';
-export { edidMonitorName } from './edid';
+export { edidMonitorName, edidIdentity, type EdidIdentity } from './edid';
 export { parseInFormats } from './in-formats';
 export type { KmsModeInfo } from './native-types';
 export { KmsDevice, type CrtcListener } from './device';

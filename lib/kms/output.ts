@@ -43,10 +43,11 @@ import { resolveFormat, type FormatInfo, type FormatSpec } from '../format';
 import type { GraphicsRegion } from '../mapping/graphics-region';
 import * as native from '../native';
 import { Region, type Rect } from '../region';
+import type { OutputInfo } from '../wayland/globals/output';
 import { AtomicRequest } from './atomic';
 import { DamageHistory } from './damage-history';
 import { KmsDevice } from './device';
-import { discoverKms, type KmsInfo, type KmsWritebackConnector } from './discovery';
+import { discoverKms, refreshMilliHz, type KmsInfo, type KmsWritebackConnector } from './discovery';
 import type { DrmEventRaw, KmsModeInfo } from './native-types';
 import { addPlane, choosePipe, modeName, type KmsPipe, type PipeChoice } from './pipe';
 import { ScanoutBuffer } from './scanout-buffer';
@@ -209,6 +210,20 @@ export class KmsOutput extends EventEmitter<OutputEvents> {
     this.slots = made.map((buffer) => ({ buffer, state: 'free' as BufferState, shownAt: 0 }));
     this.history = new DamageHistory(this.width, this.height, 4);
     debug('kms', `output on ${device}: ${this.pipe.connector.name} ${modeName(this.mode)}, CRTC ${this.pipe.crtc.id}, plane ${this.pipe.primary.id}, ${this.api}`);
+  }
+
+  /**
+   * What a wl_output (WaylandServer's `output` option) says of this display: the
+   * mode's size and exact rate, the connector's name, the monitor's make, model and
+   * physical size (EDID, as the kernel reports them; absent without one).
+   */
+  describe(): OutputInfo {
+    const c = this.pipe.connector;
+    return {
+      width: this.width, height: this.height, refreshMilliHz: refreshMilliHz(this.mode), name: c.name,
+      ...(c.edid.make ? { make: c.edid.make } : {}), ...(c.edid.model ? { model: c.edid.model } : {}),
+      ...(c.mmWidth > 0 && c.mmHeight > 0 ? { physicalWidth: c.mmWidth, physicalHeight: c.mmHeight } : {}),
+    };
   }
 
   /** A commit's page flip has not completed yet. */

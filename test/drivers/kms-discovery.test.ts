@@ -109,4 +109,26 @@ describe('KMS discovery', function () {
       output.close();
     }
   });
+
+  it('describe(): the connector name, the EDID make and model, the physical size and the mode\'s exact rate (virtio-gpu, bochs)', () => {
+    const cards = displayCards().filter((c) => c.driver === 'virtio_gpu' || c.driver === 'bochs-drm');
+    expect(cards.length).to.be.greaterThan(0);
+    for (const card of cards) {
+      const output = KmsOutput.open({ device: card.path });
+      try {
+        const info = output.describe();
+        console.log(`      ${card.driver}: ${JSON.stringify(info)} (vrefresh ${output.mode.vrefresh}, clock ${output.mode.clock} kHz, ${output.mode.htotal}x${output.mode.vtotal})`);
+        expect(info.name).to.equal(output.pipe.connector.name);
+        expect([info.width, info.height]).to.deep.equal([output.width, output.height]);
+        expect(info.make, `${card.driver}: EDID PNP id`).to.match(/^[A-Z]{3}$/);
+        expect(info.model, card.driver).to.equal('QEMU Monitor');
+        expect(info.physicalWidth, `${card.driver}: mm`).to.be.greaterThan(0);
+        expect(info.physicalHeight, `${card.driver}: mm`).to.be.greaterThan(0);
+        // The exact rate, within half a hertz of the kernel's rounded one.
+        expect(Math.abs(info.refreshMilliHz - output.mode.vrefresh * 1000), `${card.driver}: mHz`).to.be.at.most(500);
+      } finally {
+        output.close();
+      }
+    }
+  });
 });
