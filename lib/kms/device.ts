@@ -9,7 +9,11 @@
  *   handle on this fd. Importing the same dma-buf again on the same file returns
  *   the same handle, so handles are counted per handle, by the framebuffers made
  *   from them, and closed (GEM_CLOSE) when the last such framebuffer is removed.
- *   Until then the handle pins the client's memory.
+ *   Until then the handle pins the client's memory. An import of a dma-buf that
+ *   was exported from this same open file returns the exporter's handle: bufshare's
+ *   allocators claim theirs on the DrmDevice and those are never closed here; a
+ *   compositor that exports its own buffers from a fd it lends must claim them too
+ *   (DrmDevice.claimGemHandle).
  * - Pipes: the CRTCs and connectors its outputs drive, so a second output takes
  *   another head.
  *
