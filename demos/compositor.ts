@@ -14,8 +14,8 @@
  *     --screenshot FILE      headless: the PNG to write (default screenshot.png)
  *     --wait-surfaces K      headless: start counting frames once K surfaces show pixels (default 1)
  *     --wayland NAME         also take Wayland clients: a name in $XDG_RUNTIME_DIR or an absolute path
- *     --output kms[:CARD]    also show the output on a display through KMS (the first card
- *                            with a connected screen, or CARD, e.g. /dev/dri/card1); the size
+ *     --output kms[:CARD]    also show the output on a display through KMS (a card with a
+ *                            connected screen, real hardware before vkms, or CARD, e.g. /dev/dri/card1); the size
  *                            becomes the screen's mode unless --size is given. Needs DRM master:
  *                            run it from a free VT (no X or Wayland session on that card)
  *
@@ -24,8 +24,7 @@
  * SIGINT/SIGTERM close the server (the socket file goes with it) and exit 0.
  */
 import { parseArgs } from 'node:util';
-import { DrmDevice, listDrmNodes } from '../lib';
-import { discoverKms, KmsOutput } from '../lib/kms';
+import { KmsOutput } from '../lib/kms';
 import { Compositor } from './compositor/compositor';
 import { KmsSceneOutput } from '../lib/scene';
 import { writePng } from './compositor/png';
@@ -43,27 +42,11 @@ function intOption(value: string | undefined, name: string, fallback: number, mi
   return n;
 }
 
-/** `kms` or `kms:/dev/dri/cardN`: the given card, else the first with a connected screen. */
+/** `kms` or `kms:/dev/dri/cardN`: the given card, else pickDisplayCard()'s (a connected screen, hardware before vkms). */
 function openKmsOutput(spec: string): KmsOutput {
   const m = /^kms(?::(.+))?$/.exec(spec) ?? usage(`--output must be kms or kms:/dev/dri/cardN, got ${spec}`);
-  let card: string | undefined = m[1];
-  if (card === undefined) {
-    card = listDrmNodes().filter((n) => n.type === 'card').map((n) => n.path).find((path) => {
-      try {
-        const d = DrmDevice.open(path);
-        try {
-          return discoverKms(d).connectors.some((c) => c.status === 'connected');
-        } finally {
-          d.unref();
-        }
-      } catch {
-        return false;
-      }
-    });
-    if (card === undefined) usage('--output kms: no DRM card with a connected screen here');
-  }
   try {
-    return KmsOutput.open({ device: card });
+    return KmsOutput.open({ device: m[1] });
   } catch (e) {
     usage(`--output ${spec}: ${(e as Error).message}`);
   }
@@ -85,6 +68,8 @@ async function main(): Promise<void> {
 
   const compositor = await Compositor.start({
     socketPath: values.socket, width: Number(size[1]), height: Number(size[2]), refreshHz, placement, wayland: values.wayland,
+    // The screen's own name, make, model, physical size and exact rate, for Wayland clients.
+    ...(kms ? { outputInfo: kms.describe() } : {}),
   });
   console.log(`socket: ${compositor.socketPath}`);
   const wayland = compositor.wayland;

@@ -52,4 +52,4 @@ export type {
 export { WaylandServer, type WaylandServerOptions, type WaylandServerEvents } from './wayland/server';
 export { WaylandSurface, WaylandFrame } from './wayland/surface';
 export { WaylandClient } from './wayland/client';
-export { KmsOutput, WritebackCapture, discoverKms, choosePipe, type KmsOutputOptions, type FlipEvent, type OutputFrame, type KmsInfo } from './kms';
+export { KmsOutput, KmsDevice, WritebackCapture, discoverKms, choosePipe, pickDisplayCard, type KmsOutputOptions, type FlipEvent, type OutputFrame, type KmsInfo } from './kms';

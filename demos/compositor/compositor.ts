@@ -24,6 +24,7 @@ import { Framebuffer, DEFAULT_OUTPUT_HEIGHT, DEFAULT_OUTPUT_WIDTH } from './fram
 import { placeSurface, DEFAULT_PLACEMENT, type PlacementPolicy } from './placement';
 import { RateMeter } from './rate-meter';
 import type { PointerInput, SurfaceInfo } from './viewer-protocol';
+import type { OutputInfo } from '../../lib/wayland/globals/output';
 
 export interface CompositorOptions {
   /** Default `$XDG_RUNTIME_DIR/bufshare-0`. */
@@ -39,6 +40,11 @@ export interface CompositorOptions {
    * path (what clients put in WAYLAND_DISPLAY). Unset: no Wayland socket.
    */
   readonly wayland?: string;
+  /**
+   * What wl_output says beyond the size: a KMS output's describe() (connector name,
+   * make, model, physical size, the mode's exact rate). Default: a virtual output.
+   */
+  readonly outputInfo?: Partial<OutputInfo>;
 }
 
 export type ComposeStats = RenderStats;
@@ -116,7 +122,10 @@ export class Compositor extends EventEmitter<CompositorEvents> {
       try {
         wayland = WaylandServer.listen({
           name: options.wayland,
-          output: { width: options.width ?? DEFAULT_OUTPUT_WIDTH, height: options.height ?? DEFAULT_OUTPUT_HEIGHT, refreshMilliHz: (options.refreshHz ?? 60) * 1000 },
+          output: {
+            refreshMilliHz: (options.refreshHz ?? 60) * 1000, ...options.outputInfo,
+            width: options.width ?? DEFAULT_OUTPUT_WIDTH, height: options.height ?? DEFAULT_OUTPUT_HEIGHT,
+          },
         });
       } catch (e) {
         await server.close();

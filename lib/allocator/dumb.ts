@@ -64,10 +64,12 @@ export function createDumbObject(device: DrmDevice, width: number, height: numbe
     throw e;
   }
   device.ref();
+  device.claimGemHandle(info.handle);
   let exported;
   try {
     exported = exportOnce((rw) => native.drmPrimeHandleToFd(fd, info.handle, rw));
   } catch (e) {
+    device.releaseGemHandle(info.handle);
     native.drmDestroyDumb(fd, info.handle);
     device.unref();
     throw e;
@@ -88,6 +90,7 @@ export function createDumbObject(device: DrmDevice, width: number, height: numbe
       destroyed = true;
       try {
         if (exported.fd !== undefined) native.closeFd(exported.fd);
+        device.releaseGemHandle(info.handle);
         native.drmDestroyDumb(device.fd, info.handle);
       } finally {
         device.unref();

@@ -105,8 +105,16 @@ export function createGbmObject(gbm: GbmDevice, width: number, height: number, f
   let info: native.GbmBoInfo;
   try {
     info = native.gbmBoInfo(bo);
+  } catch (e) {
+    native.gbmBoDestroy(bo);
+    drm.unref();
+    throw e;
+  }
+  drm.claimGemHandle(info.handle);
+  try {
     exported = exportOnce((rw) => native.drmPrimeHandleToFd(drm.fd, info.handle, rw), () => native.gbmBoGetFd(bo));
   } catch (e) {
+    drm.releaseGemHandle(info.handle);
     native.gbmBoDestroy(bo);
     drm.unref();
     throw e;
@@ -119,6 +127,7 @@ export function createGbmObject(gbm: GbmDevice, width: number, height: number, f
   // Every plane goes in the descriptor (its aux planes at their offsets in the same dma-buf), and more than one means a shadow.
   const extraPlanes = info.planes.slice(1);
   if (extraPlanes.some((p) => p.stride === 0 || p.offset + p.stride > size)) {
+    drm.releaseGemHandle(info.handle);
     native.gbmBoDestroy(bo);
     drm.unref();
     if (exported.fd !== undefined) native.closeFd(exported.fd);
@@ -134,6 +143,7 @@ export function createGbmObject(gbm: GbmDevice, width: number, height: number, f
       destroyed = true;
       try {
         if (exported.fd !== undefined) native.closeFd(exported.fd);
+        drm.releaseGemHandle(info.handle);
         native.gbmBoDestroy(bo);
       } finally {
         drm.unref();

@@ -43,6 +43,8 @@ export class DrmDevice {
   readonly borrowed: boolean;
   private fdValue: number;
   private refs = 1;
+  /** GEM handles bufshare's allocators created on this fd (see claimGemHandle). */
+  private readonly claimedHandles = new Set<number>();
 
   private constructor(path: string, fd: number, borrowed: boolean) {
     this.path = path;
@@ -110,6 +112,26 @@ export class DrmDevice {
       this.fdValue = -1;
       if (!this.borrowed) native.closeFd(fd);
     }
+  }
+
+  /**
+   * Records that an allocator created `handle` on this fd and alone closes it.
+   * Why: a PRIME import, on this same open file, of a dma-buf exported from it
+   * returns that very handle (the kernel keeps one handle per object per file), so
+   * a KMS device that imported a client buffer for scanout must not GEM_CLOSE it.
+   */
+  claimGemHandle(handle: number): void {
+    this.claimedHandles.add(handle);
+  }
+
+  /** The allocator is about to close `handle` (DESTROY_DUMB, gbm_bo_destroy). */
+  releaseGemHandle(handle: number): void {
+    this.claimedHandles.delete(handle);
+  }
+
+  /** Whether an allocator created `handle` on this fd (then only it closes it). */
+  isClaimedGemHandle(handle: number): boolean {
+    return this.claimedHandles.has(handle);
   }
 
   toString(): string {

@@ -31,6 +31,8 @@ export interface DrmSysfsIdentity {
   readonly driver?: string;
   /** PCI vendor:device, "1234:1111". */
   readonly pciId?: string;
+  /** The firmware's boot display (PCI `boot_vga`: the screen the machine showed its console on). */
+  readonly bootVga?: boolean;
 }
 
 export interface DrmCaps {
@@ -65,7 +67,7 @@ function readTrimmed(path: string): string | undefined {
 
 function sysfsIdentity(name: string, sysClass = '/sys/class/drm'): DrmSysfsIdentity {
   const dev = join(sysClass, name, 'device');
-  const out: { bus?: string; busId?: string; driver?: string; pciId?: string } = {};
+  const out: { bus?: string; busId?: string; driver?: string; pciId?: string; bootVga?: boolean } = {};
   try {
     out.bus = basename(readlinkSync(join(dev, 'subsystem')));
   } catch {
@@ -84,6 +86,8 @@ function sysfsIdentity(name: string, sysClass = '/sys/class/drm'): DrmSysfsIdent
   const vendor = readTrimmed(join(dev, 'vendor'));
   const device = readTrimmed(join(dev, 'device'));
   if (out.bus === 'pci' && vendor && device) out.pciId = `${vendor.replace(/^0x/, '')}:${device.replace(/^0x/, '')}`;
+  const bootVga = readTrimmed(join(dev, 'boot_vga'));
+  if (bootVga !== undefined) out.bootVga = bootVga === '1';
   return out;
 }
 

@@ -11,7 +11,7 @@
 import { formats, fourccToString } from '../format';
 import type { DrmDevice } from '../drm/device';
 import * as native from '../native';
-import { edidMonitorName } from './edid';
+import { edidIdentity, edidMonitorName, type EdidIdentity } from './edid';
 import { parseInFormats } from './in-formats';
 import type { KmsModeInfo, KmsPropertyRaw } from './native-types';
 import { KmsProperties } from './properties';
@@ -59,6 +59,8 @@ export interface KmsConnector {
   readonly modes: KmsModeInfo[];
   /** From the EDID's monitor name descriptor, where the connector has an EDID. */
   readonly monitorName?: string;
+  /** Make, model and serial from the EDID ({} without one). */
+  readonly edid: EdidIdentity;
   readonly mmWidth: number;
   readonly mmHeight: number;
   /** Bit i: the i-th CRTC (of KmsInfo.crtcs) can drive this connector. */
@@ -161,10 +163,11 @@ export function discoverKms(device: DrmDevice): KmsInfo {
     }
     const edid = blob(fd, properties, 'EDID');
     const monitorName = edid ? edidMonitorName(edid) : undefined;
+    const identity = edid ? edidIdentity(edid) : {};
     const crtcId = raw.encoderId ? (encoders.get(raw.encoderId)?.crtcId ?? 0) : 0;
     connectors.push({
       id, name, type: raw.type, status: status(raw.connection), modes: raw.modes, mmWidth: raw.mmWidth, mmHeight: raw.mmHeight,
-      possibleCrtcs, crtcId, properties, ...(monitorName ? { monitorName } : {}),
+      possibleCrtcs, crtcId, properties, edid: identity, ...(monitorName ? { monitorName } : {}),
     });
   }
   const crtcs: KmsCrtc[] = res.crtcs.map((id, index) => {
@@ -194,6 +197,22 @@ export function discoverKms(device: DrmDevice): KmsInfo {
 /** A fourcc as a name bufshare knows ("XRGB8888"), else its four characters. */
 export function formatName(fourcc: number): string {
   return formats.find((f) => f.fourcc === fourcc)?.name ?? fourccToString(fourcc);
+}
+
+const MODE_FLAG_INTERLACE = 1 << 4;
+const MODE_FLAG_DBLSCAN = 1 << 5;
+
+/**
+ * The mode's refresh rate in mHz, from its timings (what wl_output and
+ * presentation-time want), not the kernel's rounded vrefresh: CVT 1280x800
+ * reduced blanking (71 MHz, 1440 x 823 total) is 59910 mHz; its vrefresh reads 60.
+ */
+export function refreshMilliHz(mode: KmsModeInfo): number {
+  if (mode.htotal === 0 || mode.vtotal === 0) return mode.vrefresh * 1000;
+  let mhz = (mode.clock * 1_000_000) / (mode.htotal * mode.vtotal);
+  if (mode.flags & MODE_FLAG_INTERLACE) mhz *= 2;
+  if (mode.flags & MODE_FLAG_DBLSCAN) mhz /= 2;
+  return Math.round(mhz);
 }
 
 /** The preferred mode, else the first (the kernel lists the best first). */

@@ -21,11 +21,19 @@
  * One commit at a time: commit() while the previous flip is pending throws
  * ERR_BUFSHARE_COMMIT_PENDING (nothing is lost: commit again after 'flip').
  *
- * Device ownership: a path is opened keeping DRM master (a display needs it); a
- * DrmDevice is borrowed (never closed) and must be master when committing.
- * The output watches the fd on the loop from open() to close(), which keeps the
- * process alive like a listening socket. Do not also poll a borrowed fd on the
- * same libuv loop (libuv watches an fd once).
+ * Several heads of one card: open a KmsDevice and pass it to each output (each
+ * takes the first connected connector, CRTC and primary plane no other output
+ * on that device has, or the connector named). The device reads the fd's events
+ * once and hands each output the flips of its own CRTC.
+ *
+ * Device ownership: a path (or none: pickDisplayCard()) is opened keeping DRM
+ * master (a display needs it), in a KmsDevice of this output's own, closed with it;
+ * a DrmDevice is borrowed (never closed by the output) and must be master when
+ * committing: outputs given DrmDevices on one fd share its KmsDevice; a KmsDevice
+ * is shared (the output holds a reference until close()). The KmsDevice watches
+ * the fd on the loop while outputs are open, which keeps the process alive like a
+ * listening socket. Do not also poll a borrowed fd on the same libuv loop (libuv
+ * watches an fd once).
  */
 import EventEmitter from 'eventemitter3';
 import { debug } from '../debug';
@@ -35,18 +43,23 @@ import { resolveFormat, type FormatInfo, type FormatSpec } from '../format';
 import type { GraphicsRegion } from '../mapping/graphics-region';
 import * as native from '../native';
 import { Region, type Rect } from '../region';
+import type { OutputInfo } from '../wayland/globals/output';
 import { AtomicRequest } from './atomic';
 import { DamageHistory } from './damage-history';
-import { discoverKms, type KmsInfo, type KmsWritebackConnector } from './discovery';
-import type { DrmEventRaw, DrmEventWatcherNative, KmsModeInfo } from './native-types';
+import { KmsDevice } from './device';
+import { discoverKms, refreshMilliHz, type KmsInfo, type KmsWritebackConnector } from './discovery';
+import type { DrmEventRaw, KmsModeInfo } from './native-types';
 import { addPlane, choosePipe, modeName, type KmsPipe, type PipeChoice } from './pipe';
-import { addFramebuffer } from './framebuffer';
 import { ScanoutBuffer } from './scanout-buffer';
 import { WritebackCapture } from './writeback';
 
 export interface KmsOutputOptions extends PipeChoice {
-  /** A card node to open (keeping DRM master), or a DrmDevice to use (borrowed). */
-  readonly device: string | DrmDevice;
+  /**
+   * A card node to open (keeping DRM master), a DrmDevice to use (borrowed), or a
+   * KmsDevice shared with the card's other outputs. Default: pickDisplayCard() (a
+   * card with a connected screen, real display hardware before vkms).
+   */
+  readonly device?: string | DrmDevice | KmsDevice;
   /** The scanout buffers' format (default XRGB8888, which every KMS driver scans out). */
   readonly format?: FormatSpec | string;
   /** Scanout buffers in the ring: 2 (default) or 3 (draw the next frame while a flip is pending). */
@@ -122,6 +135,9 @@ function damageBlob(rects: readonly Rect[]): Uint8Array {
 const MAX_DAMAGE_CLIPS = 64;
 
 export class KmsOutput extends EventEmitter<OutputEvents> {
+  /** The card's KMS device: its event reader and scanout imports, shared with the card's other outputs. */
+  readonly kmsDevice: KmsDevice;
+  /** The card's DRM device (kmsDevice.drm). */
   readonly device: DrmDevice;
   readonly pipe: KmsPipe;
   readonly mode: KmsModeInfo;
@@ -133,7 +149,6 @@ export class KmsOutput extends EventEmitter<OutputEvents> {
   readonly kms: KmsInfo;
   private readonly slots: Slot[];
   private readonly history: DamageHistory;
-  private readonly watcher: DrmEventWatcherNative;
   private readonly writebackConnector: KmsWritebackConnector | undefined;
   private readonly modeBlob: number;
   private readonly tested = new Set<number>();
@@ -144,28 +159,26 @@ export class KmsOutput extends EventEmitter<OutputEvents> {
   private pendingFrame: { frame: number; slot?: Slot; direct?: DirectFrame } | undefined;
   /** The client buffer on screen, when the last completed flip was a direct scanout. */
   private frontDirect: DirectFrame | undefined;
-  /** Imported GEM handles may be closed right after ADDFB2 only on an fd no allocator shares (see commitDirect). */
-  private readonly ownsHandles: boolean;
   private nextCapture: WritebackCapture | undefined;
   private closed = false;
 
-  static open(options: KmsOutputOptions): KmsOutput {
-    const device = typeof options.device === 'string' ? DrmDevice.open(options.device, { master: true }) : options.device.ref();
+  static open(options: KmsOutputOptions = {}): KmsOutput {
+    const given = options.device;
+    const kmsDevice = given instanceof KmsDevice ? given.ref()
+      : given instanceof DrmDevice ? KmsDevice.forDrm(given)
+        : KmsDevice.open(given);
     try {
-      return new KmsOutput(device, options, typeof options.device === 'string');
+      return new KmsOutput(kmsDevice, options);
     } finally {
-      device.unref(); // the output holds its own reference
+      kmsDevice.unref(); // the output holds its own reference
     }
   }
 
-  private constructor(device: DrmDevice, options: KmsOutputOptions, ownFd: boolean) {
+  private constructor(kmsDevice: KmsDevice, options: KmsOutputOptions) {
     super();
-    this.ownsHandles = ownFd;
-    if (device.type === 'render') {
-      throw new BufshareError('ERR_BUFSHARE_RENDER_NODE', `${device.path} is a render node: it cannot drive a display; use a card node (/dev/dri/card*)`);
-    }
+    const device = kmsDevice.drm;
     this.kms = discoverKms(device);
-    this.pipe = choosePipe(this.kms, options);
+    this.pipe = choosePipe(this.kms, options, kmsDevice.inUse);
     this.mode = this.pipe.mode;
     this.width = this.mode.hdisplay;
     this.height = this.mode.vdisplay;
@@ -179,21 +192,38 @@ export class KmsOutput extends EventEmitter<OutputEvents> {
       this.writebackConnector = this.kms.writeback.find((w) => (w.possibleCrtcs & (1 << this.pipe.crtc.index)) !== 0);
       if (!this.writebackConnector) throw new BufshareError('ERR_BUFSHARE_NOT_AVAILABLE', `${device} has no writeback connector for CRTC ${this.pipe.crtc.id}`);
     }
-    this.device = device.ref();
+    this.kmsDevice = kmsDevice.ref();
+    this.device = device;
     const made: ScanoutBuffer[] = [];
+    let modeBlob = 0;
     try {
       for (let i = 0; i < (options.buffers ?? 2); i++) made.push(new ScanoutBuffer(device, this.width, this.height, this.format));
-      this.modeBlob = this.api === 'atomic' ? native.kmsCreateBlob(device.fd, this.mode.raw) : 0;
-      this.watcher = native.openDrmEventWatcher(device.fd, (events, errno) => this.onEvents(events, errno));
-      this.watcher.start();
+      modeBlob = this.api === 'atomic' ? native.kmsCreateBlob(device.fd, this.mode.raw) : 0;
+      kmsDevice.attach(this.pipe, { flip: (e) => this.onFlip(e), error: (err) => this.emit('error', err) });
     } catch (e) {
       for (const b of made) b.destroy();
-      this.device.unref();
+      if (modeBlob) native.kmsDestroyBlob(device.fd, modeBlob);
+      this.kmsDevice.unref();
       throw e;
     }
+    this.modeBlob = modeBlob;
     this.slots = made.map((buffer) => ({ buffer, state: 'free' as BufferState, shownAt: 0 }));
     this.history = new DamageHistory(this.width, this.height, 4);
     debug('kms', `output on ${device}: ${this.pipe.connector.name} ${modeName(this.mode)}, CRTC ${this.pipe.crtc.id}, plane ${this.pipe.primary.id}, ${this.api}`);
+  }
+
+  /**
+   * What a wl_output (WaylandServer's `output` option) says of this display: the
+   * mode's size and exact rate, the connector's name, the monitor's make, model and
+   * physical size (EDID, as the kernel reports them; absent without one).
+   */
+  describe(): OutputInfo {
+    const c = this.pipe.connector;
+    return {
+      width: this.width, height: this.height, refreshMilliHz: refreshMilliHz(this.mode), name: c.name,
+      ...(c.edid.make ? { make: c.edid.make } : {}), ...(c.edid.model ? { model: c.edid.model } : {}),
+      ...(c.mmWidth > 0 && c.mmHeight > 0 ? { physicalWidth: c.mmWidth, physicalHeight: c.mmHeight } : {}),
+    };
   }
 
   /** A commit's page flip has not completed yet. */
@@ -361,17 +391,10 @@ export class KmsOutput extends EventEmitter<OutputEvents> {
     const fd = this.device.fd;
     let fbId: number;
     try {
-      const handle = native.drmPrimeFdToHandle(fd, exported.fds[at]!);
       // An opaque view of an alpha format where the plane lacks the alpha one.
       const fourcc = this.pipe.primary.formats.includes(buffer.format.fourcc) && !buffer.format.hasAlpha ? buffer.format.fourcc : resolveFormat(buffer.format.opaque).fourcc;
-      try {
-        fbId = addFramebuffer(this.device, { width: buffer.width, height: buffer.height, fourcc, handle, pitch: buffer.planes[0]!.stride, offset: buffer.planes[0]!.offset, modifier: buffer.modifier });
-      } finally {
-        // The framebuffer holds the GEM object. The handle name is ours to close only
-        // on our own fd: on a shared one, importing a buffer that an allocator made on
-        // the same file returns the allocator's own handle.
-        if (this.ownsHandles) native.drmGemClose(fd, handle);
-      }
+      // The KmsDevice counts the imported handle and closes it with its last framebuffer (dropDirect).
+      fbId = this.kmsDevice.importFramebuffer(exported.fds[at]!, { width: buffer.width, height: buffer.height, fourcc, pitch: buffer.planes[0]!.stride, offset: buffer.planes[0]!.offset, modifier: buffer.modifier });
     } catch (e) {
       debug('kms', `direct scanout: cannot import the buffer: ${(e as Error).message}`);
       return 'import';
@@ -380,7 +403,7 @@ export class KmsOutput extends EventEmitter<OutputEvents> {
     try {
       req.commit(fd, { testOnly: true });
     } catch (e) {
-      native.kmsRmFb(fd, fbId);
+      this.kmsDevice.removeFramebuffer(fbId);
       if (isErrno(e, 'EACCES', 'EPERM')) throw new BufshareError('ERR_BUFSHARE_NOT_MASTER', `${this.device} is not DRM master`, { cause: e });
       debug('kms', `direct scanout refused by TEST_ONLY: ${(e as Error).message}`);
       return 'test-only';
@@ -396,7 +419,7 @@ export class KmsOutput extends EventEmitter<OutputEvents> {
       const fences = req.commit(fd, { nonblock: true, pageFlipEvent: true, userData: id });
       if (capture) capture.setFence(fences[0] ?? -1);
     } catch (e) {
-      native.kmsRmFb(fd, fbId);
+      this.kmsDevice.removeFramebuffer(fbId);
       throw e;
     }
     const region = options.damage === undefined ? Region.full(this.width, this.height)
@@ -419,37 +442,31 @@ export class KmsOutput extends EventEmitter<OutputEvents> {
 
   private dropDirect(direct: DirectFrame): void {
     try {
-      native.kmsRmFb(this.device.fd, direct.fbId);
+      this.kmsDevice.removeFramebuffer(direct.fbId);
     } finally {
       direct.onReplaced();
     }
   }
 
-  private onEvents(events: DrmEventRaw[] | null, errno?: string): void {
-    if (events === null) {
-      this.emit('error', new BufshareError('ERR_BUFSHARE_SYSCALL', `reading DRM events from ${this.device} failed: ${errno ?? 'unknown'}`, { syscall: 'read', ...(errno ? { errno } : {}) }));
+  /** A page flip of this output's CRTC (the KmsDevice routes it here). */
+  private onFlip(e: DrmEventRaw): void {
+    const pending = this.pendingFrame;
+    if (!pending || e.userData !== pending.frame) {
+      debug('kms', `flip event for frame ${e.userData}, none pending with that number: ignored`);
       return;
     }
-    for (const e of events) {
-      if (e.type !== 'flip') continue;
-      const pending = this.pendingFrame;
-      if (!pending || e.userData !== pending.frame) {
-        debug('kms', `flip event for frame ${e.userData}, none pending with that number: ignored`);
-        continue;
-      }
-      for (const s of this.slots) if (s.state === 'front') s.state = 'free';
-      // The flip that replaced a scanned-out client buffer has completed: only now
-      // is it off screen, so only now may its client draw into it again.
-      const replaced = this.frontDirect;
-      this.frontDirect = pending.direct;
-      if (pending.slot) pending.slot.state = 'front';
-      this.pendingFrame = undefined;
-      if (replaced) this.dropDirect(replaced);
-      this.emit('flip', {
-        frame: pending.frame, sequence: e.sequence, sec: e.sec, usec: e.usec,
-        timeNs: BigInt(e.sec) * 1_000_000_000n + BigInt(e.usec) * 1000n, crtcId: e.crtcId,
-      });
-    }
+    for (const s of this.slots) if (s.state === 'front') s.state = 'free';
+    // The flip that replaced a scanned-out client buffer has completed: only now
+    // is it off screen, so only now may its client draw into it again.
+    const replaced = this.frontDirect;
+    this.frontDirect = pending.direct;
+    if (pending.slot) pending.slot.state = 'front';
+    this.pendingFrame = undefined;
+    if (replaced) this.dropDirect(replaced);
+    this.emit('flip', {
+      frame: pending.frame, sequence: e.sequence, sec: e.sec, usec: e.usec,
+      timeNs: BigInt(e.sec) * 1_000_000_000n + BigInt(e.usec) * 1000n, crtcId: e.crtcId,
+    });
   }
 
   private checkOpen(): void {
@@ -457,14 +474,15 @@ export class KmsOutput extends EventEmitter<OutputEvents> {
   }
 
   /**
-   * Stops watching the fd, frees the buffers (removing their framebuffers turns
-   * the plane off) and drops the device reference (an opened node is closed,
-   * which also gives up DRM master). Idempotent.
+   * Detaches from the KmsDevice (the last output stops its reading the fd), frees
+   * the buffers (removing their framebuffers turns the plane off) and drops the
+   * KmsDevice reference (an opened node is closed with its last one, which also
+   * gives up DRM master). Idempotent.
    */
   close(): void {
     if (this.closed) return;
     this.closed = true;
-    this.watcher.stop();
+    this.kmsDevice.detach(this.pipe);
     this.nextCapture = undefined;
     // Removing the framebuffers turns the plane off: nothing of the client's stays on screen.
     for (const d of [this.pendingFrame?.direct, this.frontDirect]) if (d) this.dropDirect(d);
@@ -472,7 +490,7 @@ export class KmsOutput extends EventEmitter<OutputEvents> {
     this.frontDirect = undefined;
     for (const s of this.slots) s.buffer.destroy();
     if (this.modeBlob) native.kmsDestroyBlob(this.device.fd, this.modeBlob);
-    this.device.unref();
+    this.kmsDevice.unref();
     this.removeAllListeners();
   }
 }

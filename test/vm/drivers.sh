@@ -8,9 +8,11 @@
 # Each output line is prefixed with its kernel ([6.12] / [6.1]); the exit status is
 # non-zero if either run failed. BUFSHARE_VM_KERNELS="612" or "61" restricts to one.
 # Both VMs share the work dir read-write: CMD must not write the same files in both.
+# virtio-gpu has two heads here (run.sh --heads 2): the tests of several outputs on one
+# card need them; qemu enables only head 0, so the second connector reads disconnected.
 set -euo pipefail
 HERE=$(dirname "$(readlink -f "$0")")
-OPTS=()
+OPTS=(--heads 2)
 while [ $# -gt 0 ]; do
   case $1 in
     --work | --timeout | --mem) OPTS+=("$1" "$2"); shift 2 ;;

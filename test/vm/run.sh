@@ -12,6 +12,8 @@
 #                         (default: $PWD)
 #     --timeout S         kill the VM after S seconds (default 600)
 #     --mem MB            guest RAM (default 1024)     --smp N   vCPUs (default 1)
+#     --heads N           outputs of each virtio-gpu (max_outputs; default 1, at most 16);
+#                         screendump takes the head
 #     --setup             only prepare the cache (see setup.sh), then exit
 # Exit status: CMD's exit status; 255 when the VM died or timed out before CMD finished.
 #
@@ -29,8 +31,8 @@
 set -euo pipefail
 HERE=$(dirname "$(readlink -f "$0")")
 CACHE=${BUFSHARE_VM_CACHE:-$HOME/.cache/bufshare-vm}
-KSEL=612 GPUS=bochs,virtio,qxl,cirrus WORK=$PWD TIMEOUT=600 MEM=1024 SMP=1 SETUP_ONLY=
-usage() { sed -n '6,17p' "$0" >&2; exit 2; }
+KSEL=612 GPUS=bochs,virtio,qxl,cirrus WORK=$PWD TIMEOUT=600 MEM=1024 SMP=1 HEADS=1 SETUP_ONLY=
+usage() { sed -n '6,19p' "$0" >&2; exit 2; }
 while [ $# -gt 0 ]; do
   case $1 in
     --kernel) KSEL=$2; shift 2 ;;
@@ -39,12 +41,14 @@ while [ $# -gt 0 ]; do
     --timeout) TIMEOUT=$2; shift 2 ;;
     --mem) MEM=$2; shift 2 ;;
     --smp) SMP=$2; shift 2 ;;
+    --heads) HEADS=$2; shift 2 ;;
     --setup) SETUP_ONLY=1; shift ;;
     --) shift; break ;;
     *) usage ;;
   esac
 done
 case $KSEL in 612|61) ;; *) usage ;; esac
+[[ $HEADS =~ ^([1-9]|1[0-6])$ ]] || usage
 [ -n "$SETUP_ONLY" ] || [ $# -gt 0 ] || usage
 
 "$HERE/setup.sh" "$KSEL"
@@ -69,7 +73,7 @@ for g in "${G[@]}"; do
   case $g in
     bochs) DEV+=(-device "bochs-display,id=$id") ;;   # bochs-drm, no VGA legacy
     std) DEV+=(-device "VGA,id=$id") ;;               # bochs-drm too, as -vga std
-    virtio) DEV+=(-device "virtio-gpu-pci,id=$id") ;; # virtio_gpu, 2D (no virgl under TCG)
+    virtio) DEV+=(-device "virtio-gpu-pci,id=$id,max_outputs=$HEADS") ;; # virtio_gpu, 2D (no virgl under TCG)
     qxl) DEV+=(-device "qxl,id=$id") ;;               # qxl
     cirrus) DEV+=(-device "cirrus-vga,id=$id") ;;     # cirrus (6.1) / cirrus-qemu (6.12)
     *) echo "run.sh: unknown gpu '$g'" >&2; exit 2 ;;
