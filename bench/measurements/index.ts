@@ -2,6 +2,7 @@
 import type { Measurement } from '../measurement';
 import { clientFill } from './client-fill';
 import { compositor } from './compositor';
+import { compositorWeston } from './compositor-weston';
 import { damageCopy } from './damage-copy';
 import { ipcRoundTrip } from './ipc-roundtrip';
 import { ipcScale } from './ipc-scale';
@@ -12,4 +13,4 @@ import { peerSocket } from './peer-socket';
 import { wayland } from './wayland';
 import { waylandMemory } from './wayland-memory';
 
-export const measurements: readonly Measurement[] = [damageCopy, clientFill, ipcRoundTrip, peerSocket, ipcShadow, compositor, ipcScale, ipcSteady, wayland, waylandMemory, kmsOutput];
+export const measurements: readonly Measurement[] = [damageCopy, clientFill, ipcRoundTrip, peerSocket, ipcShadow, compositor, compositorWeston, ipcScale, ipcSteady, wayland, waylandMemory, kmsOutput];

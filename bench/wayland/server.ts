@@ -17,40 +17,13 @@
  * "exit" closes the server and exits.
  * stdout: "ready <pid>" once listening.
  */
-import { readdirSync, statSync } from 'node:fs';
-import { join } from 'node:path';
 import { createInterface } from 'node:readline';
 import { getHeapSpaceStatistics } from 'node:v8';
 import type { CompositorFrame, CompositorSurface } from '../../lib/surface-model';
-
-/**
- * The library as the package ships it: dist/, compiled by tsc. Through tsx
- * (esbuild with keepNames) every function expression gets a `name` property when
- * it is created, a 256-byte property array each: 18 per client here, 4.6 KiB a
- * client (measured with heap snapshots), that no user's server has.
- */
-const ROOT = join(__dirname, '..', '..');
-const DIST_SERVER = join(ROOT, 'dist', 'lib', 'wayland', 'server.js');
-
-function newestSource(dir: string): number {
-  let newest = 0;
-  for (const e of readdirSync(dir, { withFileTypes: true })) {
-    const p = join(dir, e.name);
-    if (e.isDirectory()) newest = Math.max(newest, newestSource(p));
-    else if (e.name.endsWith('.ts')) newest = Math.max(newest, statSync(p).mtimeMs);
-  }
-  return newest;
-}
+import { compiled } from '../support/compiled';
 
 function loadWaylandServer(): typeof import('../../lib/wayland/server').WaylandServer {
-  let built: number;
-  try {
-    built = statSync(DIST_SERVER).mtimeMs;
-  } catch {
-    throw new Error(`${DIST_SERVER} is missing: run npm run build (the bench measures the compiled library)`);
-  }
-  if (newestSource(join(ROOT, 'lib')) > built) throw new Error('dist/ is older than lib/: run npm run build:ts (the bench measures the compiled library)');
-  return (require(DIST_SERVER) as typeof import('../../lib/wayland/server')).WaylandServer;
+  return (require(compiled('lib/wayland/server.js')) as typeof import('../../lib/wayland/server')).WaylandServer;
 }
 
 const REFRESH_MS = 1000 / 60;
