@@ -240,31 +240,34 @@ describe('ComposePass: XBGR8888, RGB565 and ABGR8888 sources, converted natively
   });
 
   it('RGB565 with 2-byte pixels: a view exactly as long as its rows is enough, one byte less is refused', () => {
-    const out = plainRegion(8, 4, 32, 'XRGB8888', () => 0);
-    const bg = plainRegion(8, 4, 32, 'XRGB8888', () => 0);
+    const W = 40;
+    const out = plainRegion(W, 4, W * 4, 'XRGB8888', () => 0);
+    const bg = plainRegion(W, 4, W * 4, 'XRGB8888', () => 0);
     const numbers = new Float64Array(9);
-    // 5 x 3 pixels at stride 14 (not a multiple of 4): rows 0 and 1 of 14 bytes, the last of 10.
-    const w = 5;
+    // 37 x 3 pixels at stride 78 (not a multiple of 4): rows 0 and 1 of 78 bytes, the last of 74. The
+    // view's memory ends with the last pixel, and is off V8's heap (over 64 bytes): under ASan
+    // (npm run test:asan) a read past it is a finding.
+    const w = 37;
     const h = 3;
-    const stride = 14;
+    const stride = 78;
     const tight = (h - 1) * stride + w * 2;
     const memory = new Uint8Array(tight);
     const v = new DataView(memory.buffer);
-    for (let y = 0; y < h; y++) for (let x = 0; x < w; x++) v.setUint16(y * stride + x * 2, 0x1111 * (x + 1) + 0x0841 * y, true);
-    const ops = (kind: number, s: number, width: number): Int32Array => new Int32Array([32, 8, 4, 32, 8, 4, 1, 1, kind, 0, s, width, h, 1, 1, 1]);
-    const all = new Int32Array([0, 0, 8, 4]);
+    for (let y = 0; y < h; y++) for (let x = 0; x < w; x++) v.setUint16(y * stride + x * 2, (0x0713 * (x + 1) + 0x0841 * y) & 0xffff, true);
+    const ops = (kind: number, s: number, width: number): Int32Array => new Int32Array([W * 4, W, 4, W * 4, W, 4, 1, 1, kind, 0, s, width, h, 1, 1, 1]);
+    const all = new Int32Array([0, 0, W, 4]);
     composeLayersRaw(out.pixels, bg.pixels, [memory], ops(6, stride, w), all, numbers);
     expect(numbers[6]).to.equal(w * h); // copied (after the cost model's 6)
     for (let y = 0; y < 4; y++) {
-      for (let x = 0; x < 8; x++) {
+      for (let x = 0; x < W; x++) {
         const inside = x >= 1 && x < 1 + w && y >= 1 && y < 1 + h;
         const want = inside ? rgb565ToXrgb(v.getUint16((y - 1) * stride + (x - 1) * 2, true)) : 0;
-        expect(out.pixels32[y * 8 + x], `(${x}, ${y})`).to.equal(want);
+        expect(out.pixels32[y * W + x], `(${x}, ${y})`).to.equal(want);
       }
     }
     for (const call of [
       () => composeLayersRaw(out.pixels, bg.pixels, [memory.subarray(0, tight - 1)], ops(6, stride, w), all, numbers), // one byte short
-      () => composeLayersRaw(out.pixels, bg.pixels, [memory], ops(6, 9, w), all, numbers), // stride < width * 2
+      () => composeLayersRaw(out.pixels, bg.pixels, [memory], ops(6, 73, w), all, numbers), // stride < width * 2
       () => composeLayersRaw(out.pixels, bg.pixels, [memory], ops(5, stride, w), all, numbers), // 4-byte pixels do not fit
       () => composeLayersRaw(out.pixels, bg.pixels, [memory], ops(9, stride, w), all, numbers), // unknown kind
     ]) {
