@@ -1,7 +1,10 @@
 /**
  * ComposePass: the layers of one composition (background patches, opaque
  * surfaces copied, premultiplied translucent ones blended), painted back to front
- * into an XRGB8888 output in one native call.
+ * into an XRGB8888 output in one native call. Sources in the other formats the
+ * servers offer (XBGR8888 and RGB565 copied, ABGR8888 blended) are converted
+ * natively as they are painted, pixel for pixel what converting them to
+ * XRGB8888/ARGB8888 first would paint.
  *
  * How am I supposed to use this? Keep one pass and reuse it every frame: `begin`
  * with the output and the background, add the layers bottom first (each with its
@@ -34,6 +37,10 @@ const enum Kind {
   CopyComplete = 2,
   Blend = 3,
   BlendOverBackground = 4,
+  CopyXbgr = 5,
+  CopyRgb565 = 6,
+  BlendAbgr = 7,
+  BlendAbgrOverBackground = 8,
 }
 
 const OP_INTS = 8;
@@ -82,28 +89,51 @@ export class ComposePass {
   }
 
   /**
-   * `src`'s pixels in `rects`, copied as they are (an opaque XRGB8888 layer); its
-   * pixel (0, 0) at output (x, y). `complete`: the source holds the layer's whole
-   * current image and nothing is painted over it, so the plan may copy
-   * undamaged pixels of it where joining rows is cheaper.
+   * `src`'s pixels in `rects`, an opaque layer, its pixel (0, 0) at output (x, y):
+   * XRGB8888 copied as it is (X byte included), XBGR8888 with red and blue
+   * swapped (X byte as it is), RGB565 widened to 8 bits a channel by bit
+   * replication (X 0xff). `complete` (XRGB8888 only; the converting copies
+   * ignore it): the source holds the layer's whole current image and nothing
+   * is painted over it, so the plan may copy undamaged pixels of it where
+   * joining rows is cheaper.
    */
   addCopy(src: GraphicsRegion, x: number, y: number, rects: Int32Array, count = rects.length / 4, complete = false): void {
-    if (src.format.bpp !== 4 || src.format.hasAlpha) {
-      throw new BufshareError('ERR_BUFSHARE_UNSUPPORTED_FORMAT', `cannot copy ${src.format.name} into an XRGB8888 output`);
+    let kind: Kind;
+    switch (src.format.name) {
+      case 'XRGB8888':
+        kind = complete ? Kind.CopyComplete : Kind.Copy;
+        break;
+      case 'XBGR8888':
+        kind = Kind.CopyXbgr;
+        break;
+      case 'RGB565':
+        kind = Kind.CopyRgb565;
+        break;
+      default:
+        throw new BufshareError('ERR_BUFSHARE_UNSUPPORTED_FORMAT', `cannot copy ${src.format.name} into an XRGB8888 output: the source must be XRGB8888, XBGR8888 or RGB565`);
     }
-    this.pushSource(src, complete ? Kind.CopyComplete : Kind.Copy, x, y, rects, count);
+    this.pushSource(src, kind, x, y, rects, count);
   }
 
   /**
-   * Premultiplied ARGB8888 `src` blended (source-over) in `rects`, its pixel
-   * (0, 0) at output (x, y): over what the output holds there, or, with
-   * `overBackground`, over the background (the output there is only written).
+   * Premultiplied ARGB8888 or ABGR8888 `src` blended (source-over) in `rects`,
+   * its pixel (0, 0) at output (x, y): over what the output holds there, or,
+   * with `overBackground`, over the background (the output there is only
+   * written). An ABGR8888 source blends exactly as its ARGB8888 conversion.
    */
   addBlend(src: GraphicsRegion, x: number, y: number, rects: Int32Array, count = rects.length / 4, overBackground = false): void {
-    if (src.format.name !== 'ARGB8888') {
-      throw new BufshareError('ERR_BUFSHARE_UNSUPPORTED_FORMAT', `cannot blend ${src.format.name} over XRGB8888: the source must be premultiplied ARGB8888`);
+    let kind: Kind;
+    switch (src.format.name) {
+      case 'ARGB8888':
+        kind = overBackground ? Kind.BlendOverBackground : Kind.Blend;
+        break;
+      case 'ABGR8888':
+        kind = overBackground ? Kind.BlendAbgrOverBackground : Kind.BlendAbgr;
+        break;
+      default:
+        throw new BufshareError('ERR_BUFSHARE_UNSUPPORTED_FORMAT', `cannot blend ${src.format.name} over XRGB8888: the source must be premultiplied ARGB8888 or ABGR8888`);
     }
-    this.pushSource(src, overBackground ? Kind.BlendOverBackground : Kind.Blend, x, y, rects, count);
+    this.pushSource(src, kind, x, y, rects, count);
   }
 
   /** Paints the queued layers, bottom first; returns what they painted. The pass stays begun, empty. */

@@ -17,7 +17,8 @@ namespace bufshare {
 
 namespace {
 
-// A plane of 4-byte pixels: rows [0, height) of width pixels at stride bytes.
+// A plane: rows [0, height) of width pixels at stride bytes (4-byte pixels,
+// 2-byte for an RGB565 source: FitsView is told which).
 struct Plane {
   uint8_t* data = nullptr;
   size_t bytes = 0;
@@ -26,10 +27,10 @@ struct Plane {
   int64_t height = 0;
 };
 
-bool FitsView(const Plane& p) {
+bool FitsView(const Plane& p, int64_t bpp = 4) {
   if (p.width == 0 || p.height == 0) return true;
-  if (p.stride < p.width * 4) return false;
-  return (p.height - 1) * p.stride + p.width * 4 <= static_cast<int64_t>(p.bytes);
+  if (p.stride < p.width * bpp) return false;
+  return (p.height - 1) * p.stride + p.width * bpp <= static_cast<int64_t>(p.bytes);
 }
 
 bool Overlap(const Plane& a, const Plane& b) { return a.data < b.data + b.bytes && b.data < a.data + a.bytes; }
@@ -113,6 +114,75 @@ void CopyRows(const uint8_t* s, int64_t srcStride, uint8_t* d, int64_t dstStride
   }
 }
 
+// Converting copies and blends: sources in the other formats the servers offer,
+// converted pixel by pixel as they are painted (the output is XRGB8888; a
+// conversion pass of its own would write and read every pixel once more). The
+// pointers never overlap (sources are checked against the output), so the
+// loops are plain and the compiler vectorizes them. Loads and stores go through
+// memcpy: a source's stride need not be a multiple of its pixel size.
+//
+// binding.gyp builds with -O2, where GCC 12's "very cheap" vectorizer cost model
+// leaves both copy loops scalar (-fopt-info-vec reports nothing); with the
+// dynamic cost model they are vectorized (16-byte vectors, SSE2), as at -O3.
+#if defined(__GNUC__) && !defined(__clang__)
+#define BUFSHARE_VECTORIZE __attribute__((optimize("tree-loop-vectorize", "vect-cost-model=dynamic")))
+#else
+#define BUFSHARE_VECTORIZE
+#endif
+
+// XBGR8888/ABGR8888 word 0xXXBBGGRR to XRGB8888/ARGB8888 0xXXRRGGBB: red and
+// blue swap; the top byte stays as it is (the XRGB8888 copy copies its X byte as
+// it is, so an XBGR8888 copy equals converting first, then copying).
+inline uint32_t SwapRedBlue(uint32_t v) { return (v & 0xff00ff00u) | ((v >> 16) & 0xffu) | ((v & 0xffu) << 16); }
+
+// RGB565 rrrrrggggggbbbbb to XRGB8888, each channel widened by bit replication
+// (r8 = r5 << 3 | r5 >> 2: 0 -> 0, 31 -> 255, exact at both ends); X is 0xff,
+// as the blends write it (there is no X byte to copy).
+inline uint32_t Rgb565ToXrgb(uint32_t v) {
+  const uint32_t r = (v >> 11) & 0x1f, g = (v >> 5) & 0x3f, b = v & 0x1f;
+  return 0xff000000u | (((r << 3) | (r >> 2)) << 16) | (((g << 2) | (g >> 4)) << 8) | ((b << 3) | (b >> 2));
+}
+
+BUFSHARE_VECTORIZE void CopyRowsXbgr(const uint8_t* __restrict s, int64_t srcStride, uint8_t* __restrict d, int64_t dstStride, int64_t width, int64_t rows) {
+  for (int64_t y = 0; y < rows; y++, s += srcStride, d += dstStride) {
+    for (int64_t i = 0; i < width; i++) {
+      uint32_t v;
+      memcpy(&v, s + 4 * i, 4);
+      v = SwapRedBlue(v);
+      memcpy(d + 4 * i, &v, 4);
+    }
+  }
+}
+
+BUFSHARE_VECTORIZE void CopyRowsRgb565(const uint8_t* __restrict s, int64_t srcStride, uint8_t* __restrict d, int64_t dstStride, int64_t width, int64_t rows) {
+  for (int64_t y = 0; y < rows; y++, s += srcStride, d += dstStride) {
+    for (int64_t i = 0; i < width; i++) {
+      uint16_t v;
+      memcpy(&v, s + 2 * i, 2);
+      const uint32_t p = Rgb565ToXrgb(v);
+      memcpy(d + 4 * i, &p, 4);
+    }
+  }
+}
+
+// Premultiplied ABGR8888 over `below` into dst: each run of up to kSwapRun
+// source pixels swapped into ARGB8888 on the stack, then the ARGB blend's own
+// loop (BlendRows) over it, so the result is bit for bit converting first, then
+// blending, on every blend kernel.
+constexpr int64_t kSwapRun = 256;
+
+void BlendRowsAbgr(const uint8_t* s, int64_t srcStride, const uint8_t* b, int64_t belowStride, uint8_t* d, int64_t dstStride, int64_t width,
+                   int64_t rows) {
+  alignas(64) uint8_t run[kSwapRun * 4];
+  for (int64_t y = 0; y < rows; y++, s += srcStride, b += belowStride, d += dstStride) {
+    for (int64_t x = 0; x < width; x += kSwapRun) {
+      const int64_t n = std::min(kSwapRun, width - x);
+      CopyRowsXbgr(s + 4 * x, 0, run, 0, n, 1);
+      BlendRows(run, 0, b + 4 * x, belowStride, d + 4 * x, dstStride, n, 1, 0xff000000u);
+    }
+  }
+}
+
 // Whether no two of a few clipped rectangles (x, y, w, h, all inside the output)
 // overlap: a compositor's claims never do, and then a blend needs no plan.
 // Past 32 rectangles the planner decides.
@@ -134,7 +204,16 @@ enum OpKind : int32_t {
   kCopyAlone = 2,
   kBlend = 3,
   kBlendOverBackground = 4,
+  kCopyXbgr = 5,
+  kCopyRgb565 = 6,
+  kBlendAbgr = 7,
+  kBlendAbgrOverBackground = 8,
 };
+
+bool IsBlend(int32_t kind) { return kind == kBlend || kind == kBlendOverBackground || kind == kBlendAbgr || kind == kBlendAbgrOverBackground; }
+bool IsOverBackground(int32_t kind) { return kind == kBlendOverBackground || kind == kBlendAbgrOverBackground; }
+// Bytes per source pixel.
+int64_t SourceBpp(int32_t kind) { return kind == kCopyRgb565 ? 2 : 4; }
 
 constexpr size_t kOpInts = 8;
 // A bound on a composition's distinct sources (one per client buffer shown).
@@ -158,7 +237,9 @@ thread_local std::vector<int32_t> planInput;
 //     source holds the layer's complete image and nothing covers it (the plan
 //     may join rows), 3 blend premultiplied ARGB8888 over the output, 4 blend
 //     over the background into the output; a blend's rectangles are planned
-//     into their union, each pixel blended once), source index (into sources;
+//     into their union, each pixel blended once; 5 copy XBGR8888, red and blue
+//     swapped; 6 copy RGB565, widened by bit replication, X 0xff; 7 and 8 as 3
+//     and 4 from premultiplied ABGR8888), source index (into sources;
 //     unused by kind 0), source stride, width, height, x and y of the source's
 //     pixel (0, 0) on the output, and the number of rectangles the layer takes
 //     from rects, in order. ops may be longer than that (reused).
@@ -222,7 +303,7 @@ static Napi::Value ComposeLayers(const Napi::CallbackInfo& info) {
   for (size_t k = 0; k < layers; k++) {
     const int32_t* op = ops + k * kOpInts;
     const int32_t kind = op[0];
-    if (kind < kCopyBackground || kind > kBlendOverBackground) return ThrowArgument(env, "unknown layer kind " + std::to_string(kind));
+    if (kind < kCopyBackground || kind > kBlendAbgrOverBackground) return ThrowArgument(env, "unknown layer kind " + std::to_string(kind));
     if (op[7] < 0) return ThrowArgument(env, "negative rectangle count");
     rectsNeeded += static_cast<size_t>(op[7]);
     if (kind == kCopyBackground) continue;
@@ -232,7 +313,7 @@ static Napi::Value ComposeLayers(const Napi::CallbackInfo& info) {
     p.stride = op[2];
     p.width = op[3];
     p.height = op[4];
-    if (!FitsView(p)) return ThrowArgument(env, "a layer's source is too small for its width x height at its stride");
+    if (!FitsView(p, SourceBpp(kind))) return ThrowArgument(env, "a layer's source is too small for its width x height at its stride");
     layerPlanes[k] = p;
   }
   if (rectsNeeded * 4 > rectInts) return ThrowArgument(env, "rects holds fewer rectangles than the layers take");
@@ -249,11 +330,12 @@ static Napi::Value ComposeLayers(const Napi::CallbackInfo& info) {
     const Plane& src = fromBg ? bg : layerPlanes[k];
     const int64_t ox = fromBg ? 0 : op[5];
     const int64_t oy = fromBg ? 0 : op[6];
+    const int64_t bpp = SourceBpp(kind);
     // Where this layer may write: the output, the source's place on it, and for
     // anything read from the background, the background.
     int64_t cx0 = std::max<int64_t>(0, ox), cy0 = std::max<int64_t>(0, oy);
     int64_t cx1 = std::min<int64_t>(out.width, ox + src.width), cy1 = std::min<int64_t>(out.height, oy + src.height);
-    if (kind == kBlendOverBackground) {
+    if (IsOverBackground(kind)) {
       cx1 = std::min<int64_t>(cx1, bg.width);
       cy1 = std::min<int64_t>(cy1, bg.height);
     }
@@ -264,7 +346,7 @@ static Napi::Value ComposeLayers(const Napi::CallbackInfo& info) {
       x1 = std::min(x1, cx1);
       y1 = std::min(y1, cy1);
       if (x1 <= x0 || y1 <= y0) return;
-      const uint8_t* s = src.data + (y0 - oy) * src.stride + (x0 - ox) * 4;
+      const uint8_t* s = src.data + (y0 - oy) * src.stride + (x0 - ox) * bpp;
       uint8_t* d = out.data + y0 * out.stride + x0 * 4;
       const double pixels = static_cast<double>((x1 - x0) * (y1 - y0));
       switch (kind) {
@@ -285,6 +367,22 @@ static Napi::Value ComposeLayers(const Napi::CallbackInfo& info) {
           BlendRows(s, src.stride, bg.data + y0 * bg.stride + x0 * 4, bg.stride, d, out.stride, x1 - x0, y1 - y0, 0xff000000u);
           blended += pixels;
           break;
+        case kCopyXbgr:
+          CopyRowsXbgr(s, src.stride, d, out.stride, x1 - x0, y1 - y0);
+          copied += pixels;
+          break;
+        case kCopyRgb565:
+          CopyRowsRgb565(s, src.stride, d, out.stride, x1 - x0, y1 - y0);
+          copied += pixels;
+          break;
+        case kBlendAbgr:
+          BlendRowsAbgr(s, src.stride, d, out.stride, d, out.stride, x1 - x0, y1 - y0);
+          blended += pixels;
+          break;
+        case kBlendAbgrOverBackground:
+          BlendRowsAbgr(s, src.stride, bg.data + y0 * bg.stride + x0 * 4, bg.stride, d, out.stride, x1 - x0, y1 - y0);
+          blended += pixels;
+          break;
       }
     };
     auto clipped = [&](size_t i, int64_t* x0, int64_t* y0, int64_t* x1, int64_t* y1) {
@@ -294,7 +392,7 @@ static Napi::Value ComposeLayers(const Napi::CallbackInfo& info) {
       *y1 = std::min<int64_t>(static_cast<int64_t>(r[4 * i + 1]) + r[4 * i + 3], cy1);
       return *x1 > *x0 && *y1 > *y0;
     };
-    if (kind == kBlend || kind == kBlendOverBackground) {
+    if (IsBlend(kind)) {
       // A blend is not idempotent: rectangles that overlap are planned into
       // their union, each pixel once (a no-op for the disjoint lists a
       // compositor's claims are).

@@ -18,7 +18,7 @@ import type { Region } from '../region';
 import { SceneRect, type LeafPlacement, type SceneBufferNode } from './node';
 import { RectList } from './rect-list';
 
-/** What a buffer of a format the output cannot show yet (ABGR, XBGR, RGB565) paints instead, so it still shows where it is. */
+/** What a buffer of a format the output cannot show (none of ARGB/XRGB/ABGR/XBGR8888, RGB565) paints instead, so it still shows where it is. */
 export const PLACEHOLDER_COLOR = 0xff5a5f6b;
 
 /** Pixels painted by one render, by where they came from. */
@@ -57,8 +57,8 @@ function paintModeOf(leaf: LeafPlacement): PaintMode {
   const node = leaf.node;
   if (node instanceof SceneRect) return node.opaque ? 'fill' : 'blend';
   const format = (node as SceneBufferNode).buffer!.region.format;
-  if (format.name === 'XRGB8888') return 'copy';
-  if (format.name === 'ARGB8888') return 'blend';
+  if (format.name === 'XRGB8888' || format.name === 'XBGR8888' || format.name === 'RGB565') return 'copy';
+  if (format.name === 'ARGB8888' || format.name === 'ABGR8888') return 'blend';
   return 'placeholder';
 }
 

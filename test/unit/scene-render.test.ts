@@ -6,7 +6,7 @@
  * painter with itself; this one checks what it paints.
  */
 import { expect } from 'chai';
-import { rect, Region, ShmAllocator, type GraphicsRegion, type ShmBuffer } from '../../lib';
+import { rect, Region, ShmAllocator, type FormatName, type GraphicsRegion, type ShmBuffer } from '../../lib';
 import { PLACEHOLDER_COLOR, pixelRegion, Scene, SceneBuffer, SceneBufferNode, SceneRect, type SceneOutput } from '../../lib/scene';
 import { premultiplied, referencePixel } from '../helpers/blend-reference';
 import { randInt, rng, SEED } from '../helpers/random';
@@ -25,13 +25,25 @@ function paintedPixel(scene: Scene, output: SceneOutput, x: number, y: number): 
       continue;
     }
     const c = (node as SceneBufferNode).buffer!.region;
-    const sx = lx - r.x;
-    const sy = ly - r.y;
-    if (c.format.name === 'XRGB8888') p = c.pixels32[sy * c.stride32 + sx]! >>> 0;
-    else if (c.format.name === 'ARGB8888') p = referencePixel(c.pixels32[sy * c.stride32 + sx]! >>> 0, p, false);
-    else p = PLACEHOLDER_COLOR;
+    const s = shownPixel(c, lx - r.x, ly - r.y);
+    p = s === undefined ? PLACEHOLDER_COLOR : c.format.hasAlpha ? referencePixel(s, p, false) : s;
   }
   return p >>> 0;
+}
+
+/** A buffer's pixel as XRGB/ARGB8888: XBGR/ABGR with R and B swapped, RGB565 widened by bit replication; undefined for what the output cannot show. */
+function shownPixel(c: GraphicsRegion, x: number, y: number): number | undefined {
+  const v = new DataView(c.pixels.buffer, c.pixels.byteOffset, c.pixels.byteLength);
+  const name = c.format.name;
+  if (name === 'RGB565') {
+    const w = v.getUint16(y * c.stride + x * 2, true);
+    const [r5, g6, b5] = [w >> 11, (w >> 5) & 0x3f, w & 0x1f];
+    return (0xff000000 | (((r5 << 3) | (r5 >> 2)) << 16) | (((g6 << 2) | (g6 >> 4)) << 8) | ((b5 << 3) | (b5 >> 2))) >>> 0;
+  }
+  const w = name.endsWith('8888') ? v.getUint32(y * c.stride + x * 4, true) : 0;
+  if (name === 'XRGB8888' || name === 'ARGB8888') return w;
+  if (name === 'XBGR8888' || name === 'ABGR8888') return ((w & 0xff00ff00) | ((w >>> 16) & 0xff) | ((w & 0xff) << 16)) >>> 0;
+  return undefined;
 }
 
 function check(scene: Scene, output: SceneOutput, fb: GraphicsRegion, what: string): void {
@@ -51,13 +63,14 @@ describe('scene: what the painter paints, against a per-pixel painter', () => {
     for (const b of buffers.splice(0)) b.destroy();
   });
 
-  function content(r: () => number, width: number, height: number, format: 'XRGB8888' | 'ARGB8888' | 'RGB565'): SceneBuffer {
+  function content(r: () => number, width: number, height: number, format: FormatName): SceneBuffer {
     const b = alloc.allocate({ width, height, format });
     buffers.push(b);
     const region = b.map({ mode: 'readwrite' });
-    if (format !== 'RGB565') {
+    if (format === 'RGB565') region.pixels.forEach((_, i) => (region.pixels[i] = randInt(r, 0, 255)));
+    else {
       for (let i = 0; i < region.pixels32.length; i++) {
-        const a = format === 'XRGB8888' ? 255 : [0, 255, randInt(r, 1, 254)][randInt(r, 0, 2)]!;
+        const a = region.format.hasAlpha ? [0, 255, randInt(r, 1, 254)][randInt(r, 0, 2)]! : 255;
         region.pixels32[i] = premultiplied(a, randInt(r, 0, 255), randInt(r, 0, 255), randInt(r, 0, 255));
       }
     }
@@ -75,7 +88,7 @@ describe('scene: what the painter paints, against a per-pixel painter', () => {
         const parent = trees[randInt(r, 0, 1)]!;
         const node = r() < 0.3
           ? scene.createRect(randInt(r, 1, 30), randInt(r, 1, 24), r() < 0.5 ? 0xff000000 | randInt(r, 0, 0xffffff) : premultiplied(randInt(r, 0, 254), randInt(r, 0, 255), randInt(r, 0, 255), randInt(r, 0, 255)), parent)
-          : scene.createBuffer(parent, content(r, randInt(r, 4, 30), randInt(r, 4, 24), (['XRGB8888', 'ARGB8888', 'ARGB8888', 'RGB565'] as const)[randInt(r, 0, 3)]!));
+          : scene.createBuffer(parent, content(r, randInt(r, 4, 30), randInt(r, 4, 24), (['XRGB8888', 'ARGB8888', 'ARGB8888', 'RGB565', 'XBGR8888', 'ABGR8888', 'BGRX8888'] as const)[randInt(r, 0, 6)]!));
         if (node instanceof SceneBufferNode) node.buffer!.unlock();
         node.setPosition(randInt(r, -5, 60), randInt(r, -5, 45));
       }
