@@ -20,7 +20,7 @@ import type { SceneBuffer } from './buffer';
 export interface NodeHost {
   /** `rects` (layout coordinates) look different now. */
   damageLayout(rects: readonly Rect[]): void;
-  /** The order of leaves changed, perhaps with nothing to repaint. */
+  /** Which leaves show, where or in what order changed (not only their pixels), perhaps with nothing to repaint. */
   reordered(): void;
 }
 
@@ -173,9 +173,13 @@ export abstract class SceneNode extends EventEmitter<SceneNodeEvents> {
   /** What the node holds (a buffer lock) goes back. */
   protected release(): void {}
 
-  /** Damages what this subtree shows now (nothing when it is not visible). */
-  protected damageSubtree(): void {
+  /**
+   * Damages what this subtree shows now (nothing when it is not visible), for a
+   * change of what shows where; `pixelsOnly`: only its pixels change (a colour).
+   */
+  protected damageSubtree(pixelsOnly = false): void {
     if (!this.visible) return;
+    if (!pixelsOnly) this.host.reordered();
     const leaves: LeafPlacement[] = [];
     const parentX = this.layoutX - this.px;
     const parentY = this.layoutY - this.py;
@@ -336,7 +340,7 @@ export class SceneRect extends SceneNode {
     checkColor(color);
     if (color >>> 0 === this.argb) return;
     this.argb = color >>> 0;
-    this.damageSubtree();
+    this.damageSubtree(true);
   }
 
   collectLeaves(out: LeafPlacement[], x: number, y: number): void {

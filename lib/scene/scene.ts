@@ -120,9 +120,8 @@ export class Scene implements NodeHost, OutputHost {
     return this.cachedLeaves;
   }
 
-  /** @internal */
+  /** @internal damage only: the leaves stay as they are (a commit's pixels); structural changes call reordered() */
   damageLayout(rects: readonly Rect[]): void {
-    this.cachedLeaves = undefined;
     for (const o of this.outs) o.damageLayout(rects);
   }
 
