@@ -24,7 +24,7 @@ export { alignedPixelMemory, ComposePass, type ComposeCounts } from './compose';
 export { DumbAllocator, createDumbObject, dumbFormats, type DrmAllocatorOptions } from './allocator/dumb';
 export { GbmAllocator, GbmDevice, createGbmObject } from './allocator/gbm';
 export { UdmabufAllocator, udmabufUnavailableReason } from './allocator/udmabuf';
-export { AutoAllocator, createAllocator, type AutoAllocatorOptions } from './allocator/auto';
+export { AutoAllocator, createAllocator, type AutoAllocatorOptions } from './probe/auto-allocator';
 export { HardwareBuffer, type RawBuffer } from './allocator/hardware-buffer';
 export { allocatorFromEnv, accessFromEnv, type AllocatorChoice } from './allocator/env';
 export { DrmDevice, listDrmNodes, describeNode, drmUnavailableReason, type DrmNode, type DrmCaps } from './drm';

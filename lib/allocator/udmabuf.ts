@@ -12,7 +12,7 @@ import { computeLayout } from '../layout';
 import { mapFd } from '../mapping/fd-mapping';
 import * as native from '../native';
 import { forcedShadowReason } from './env';
-import { ok, skipped } from '../probe/result';
+import { ok, skipped } from '../capabilities/result';
 import { CapabilityCache, createHardwareBuffer, type BufferExport, type HardwareBuffer, type RawBuffer } from './hardware-buffer';
 import { checkLinearModifiers } from './shm';
 import { createShmFile } from './shm-file';

@@ -24,7 +24,7 @@
  */
 import { chmodSync, lstatSync, unlinkSync } from 'node:fs';
 import { EventEmitter } from 'eventemitter3';
-import { AutoAllocator } from '../allocator/auto';
+import { AutoAllocator } from '../probe/auto-allocator';
 import type { Allocator } from '../allocator/types';
 import { BufshareError } from '../errors';
 import * as native from '../native';

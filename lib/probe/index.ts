@@ -44,11 +44,11 @@ export {
   probeMachine, probeNode, rankChoices, machineVerdict, PROBE_SCHEMA_VERSION,
   type VerdictInputs,
   type ProbeOptions, type ProbeReport, type NodeProbe, type KindProbe, type GbmProbe, type HeapProbe, type HardwareChoice,
-} from './probe';
+} from '../probe/probe';
 export {
   decideAccess, verdictLabel, HARDWARE_KINDS, SERVER_MAPPINGS,
   type AccessInputs, type AccessVerdict, type HardwareKind, type KindCapability, type ServerMapping,
-} from './access';
-export { DRIVER_QUIRKS, quirksFor, dmabufMmapForbidden, type DriverQuirk } from './quirks';
-export { describeResult, type PathResult } from './result';
+} from '../capabilities/access';
+export { DRIVER_QUIRKS, quirksFor, dmabufMmapForbidden, type DriverQuirk } from '../capabilities/quirks';
+export { describeResult, type PathResult } from '../capabilities/result';
 export { listDrmNodes, drmUnavailableReason, describeNode, type DrmNode, type DrmNodeType, type DrmCaps, type DrmNodeDescription, type DrmSysfsIdentity } from '../drm/nodes';

@@ -19,10 +19,10 @@ import { resolveFormat, type FormatInfo, type FormatSpec } from '../format';
 import { computeLayout } from '../layout';
 import { mapFd } from '../mapping/fd-mapping';
 import * as native from '../native';
-import { decideAccess, type AccessVerdict, type HardwareKind, type KindCapability } from './access';
-import { checkPattern, fillCheckPattern } from './pattern';
-import { quirksFor, type DriverQuirk } from './quirks';
-import { attempt, failed, failureOf, ok, skipped, type PathResult } from './result';
+import { decideAccess, type AccessVerdict, type HardwareKind, type KindCapability } from '../capabilities/access';
+import { checkPattern, fillCheckPattern } from '../capabilities/pattern';
+import { quirksFor, type DriverQuirk } from '../capabilities/quirks';
+import { attempt, failed, failureOf, ok, skipped, type PathResult } from '../capabilities/result';
 
 /** Bumped whenever a field changes meaning or is removed (adding fields keeps it). */
 export const PROBE_SCHEMA_VERSION = 1;

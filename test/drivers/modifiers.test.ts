@@ -8,7 +8,7 @@
  */
 import { expect } from 'chai';
 import { GbmAllocator, MODIFIER_INVALID, MODIFIER_LINEAR, describeNode, drmUnavailableReason, listDrmNodes, modifierToString, type BufshareError } from '../../lib';
-import { layoutProblem } from '../../lib/probe/layout-access';
+import { layoutProblem } from '../../lib/capabilities/layout-access';
 import { openFdCount } from '../helpers/fds';
 
 const I915_X_TILED = 0x0100000000000001n;

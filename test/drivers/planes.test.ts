@@ -9,7 +9,7 @@
  */
 import { expect } from 'chai';
 import { GbmAllocator, describeNode, drmUnavailableReason, fromDescriptor, listDrmNodes, resolveFormat } from '../../lib';
-import { layoutProblem } from '../../lib/probe/layout-access';
+import { layoutProblem } from '../../lib/capabilities/layout-access';
 import * as native from '../../lib/native';
 import { openFdCount } from '../helpers/fds';
 

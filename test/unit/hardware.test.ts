@@ -17,7 +17,7 @@ import { debugEnabled, setDebugSink } from '../../lib/debug';
 import { computeLayout } from '../../lib/layout';
 import { mapFd } from '../../lib/mapping/fd-mapping';
 import * as native from '../../lib/native';
-import type { KindCapability } from '../../lib/probe/access';
+import type { KindCapability } from '../../lib/capabilities/access';
 import { fillPattern, findMismatch } from '../helpers/pattern';
 import { openFds } from '../helpers/fds';
 

@@ -1,7 +1,7 @@
 import { expect } from 'chai';
 import { MODIFIER_INVALID, MODIFIER_LINEAR, probe } from '../../lib';
-import type { KindCapability } from '../../lib/probe/access';
-import { layoutProblem } from '../../lib/probe/layout-access';
+import type { KindCapability } from '../../lib/capabilities/access';
+import { layoutProblem } from '../../lib/capabilities/layout-access';
 
 const OK = { ok: true } as const;
 const capability: KindCapability = {

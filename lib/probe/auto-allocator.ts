@@ -14,15 +14,15 @@
 import { debug } from '../debug';
 import type { ClientAccess } from '../descriptor';
 import { BufshareError } from '../errors';
-import { probeMachine, type HardwareChoice } from '../probe/probe';
+import { probeMachine, type HardwareChoice } from './probe';
 import { DrmDevice } from '../drm/device';
-import type { DrmDeviceOption } from './device-option';
-import { DumbAllocator } from './dumb';
-import { allocatorFromEnv, deviceFromEnv, type AllocatorChoice } from './env';
-import { GbmAllocator } from './gbm';
-import { ShmAllocator } from './shm';
-import type { AllocateRequest, Allocator, SharedBuffer } from './types';
-import { UdmabufAllocator } from './udmabuf';
+import type { DrmDeviceOption } from '../allocator/device-option';
+import { DumbAllocator } from '../allocator/dumb';
+import { allocatorFromEnv, deviceFromEnv, type AllocatorChoice } from '../allocator/env';
+import { GbmAllocator } from '../allocator/gbm';
+import { ShmAllocator } from '../allocator/shm';
+import type { AllocateRequest, Allocator, SharedBuffer } from '../allocator/types';
+import { UdmabufAllocator } from '../allocator/udmabuf';
 
 export interface AutoAllocatorOptions {
   /** Backend for hardware requests; default BUFSHARE_ALLOCATOR, else 'auto'. */
