@@ -17,6 +17,7 @@
  * a view of one receive buffer shared by every connection).
  */
 import { EventEmitter } from 'eventemitter3';
+import { AcceptReserve, isFdExhaustion } from '../accept-reserve';
 import { BufshareError } from '../errors';
 import * as native from '../native';
 import { MAX_FDS_PER_MESSAGE, MAX_MESSAGE_BYTES } from './protocol';
@@ -364,7 +365,11 @@ export class Connection extends EventEmitter<ConnectionEvents> {
 export interface ListenerEvents {
   /** A new connection's fd; the listener owns it and must wrap or close it. */
   connection: [fd: number];
-  /** accept() failed (EMFILE...): the listener pauses briefly and goes on. */
+  /**
+   * A connection refused for lack of fds (EMFILE/ENFILE: accepted on the reserve
+   * fd and closed at once), or accept() failed otherwise (the listener pauses
+   * briefly); either way it goes on.
+   */
   error: [error: BufshareError];
 }
 
@@ -376,11 +381,18 @@ export class Listener extends EventEmitter<ListenerEvents> {
   private readonly socket: native.SeqPacketSocket;
   private isClosed = false;
   private retryTimer: NodeJS.Timeout | undefined;
+  private readonly reserve = new AcceptReserve();
 
   /** Binds and listens at `path` (which must not exist). */
   constructor(path: string, backlog = 128) {
     super();
-    const fd = native.seqpacketListen(path, backlog);
+    let fd: number;
+    try {
+      fd = native.seqpacketListen(path, backlog);
+    } catch (e) {
+      this.reserve.close();
+      throw e;
+    }
     this.socket = native.openSeqPacket(fd, (status) => this.onReadable(status));
     try {
       this.socket.poll(native.constants.POLL_READABLE);
@@ -395,6 +407,7 @@ export class Listener extends EventEmitter<ListenerEvents> {
     this.isClosed = true;
     if (this.retryTimer) clearTimeout(this.retryTimer);
     this.socket.close();
+    this.reserve.close();
   }
 
   private onReadable(status: number): void {
@@ -404,7 +417,15 @@ export class Listener extends EventEmitter<ListenerEvents> {
       try {
         fd = this.socket.accept();
       } catch (e) {
-        this.emit('error', e instanceof BufshareError ? e : new BufshareError('ERR_BUFSHARE_SYSCALL', String(e)));
+        const error = e instanceof BufshareError ? e : new BufshareError('ERR_BUFSHARE_SYSCALL', String(e));
+        const outcome = isFdExhaustion(e) ? this.reserve.refuse(() => this.socket.accept()) : 'failed';
+        if (outcome === 'none') return;
+        if (outcome === 'refused') {
+          // The peer sees its connection end at once, rather than wait in the backlog.
+          this.emit('error', new BufshareError('ERR_BUFSHARE_SYSCALL', `refused a connection: out of fds (${error.errno})`, { syscall: 'accept4', errno: error.errno!, cause: e }));
+          continue;
+        }
+        this.emit('error', error);
         this.socket.poll(0);
         this.retryTimer = setTimeout(() => {
           this.retryTimer = undefined;

@@ -10,7 +10,11 @@
  * the messages that carry them are dispatched (fds may arrive with an earlier
  * chunk of the stream than their message, never later). Bounds, as libwayland:
  * 4096 bytes per message, 28 fds per recvmsg, and at most `maxQueuedFds` fds
- * waiting for their message: a peer past them is disconnected.
+ * waiting for their message: a peer past them is disconnected. Outbound, a
+ * peer that does not read may have at most `maxOutboundBytes` bytes and
+ * `maxOutboundFds` fds waiting for it: each queued fd is a dup in our own fd
+ * table, and a client asking for keymaps without reading filled that table
+ * until accept() failed for everyone.
  *
  * Ownership: the connection owns its socket, every fd in its inbound queue
  * (closed with it) and dups of every fd queued for sending (closed once sent).
@@ -48,6 +52,8 @@ export interface WaylandConnectionOptions {
   readonly maxQueuedFds?: number;
   /** Bytes waiting to be sent before the peer counts as not reading. Default 4 MiB. */
   readonly maxOutboundBytes?: number;
+  /** fds (our dups) waiting to be sent before the peer counts as not reading. Default 256, as the bufshare transport's. */
+  readonly maxOutboundFds?: number;
 }
 
 interface Outgoing {
@@ -71,12 +77,14 @@ export class WaylandConnection implements FdSource {
   private readonly socket: native.StreamSocket;
   private readonly maxQueuedFds: number;
   private readonly maxOutboundBytes: number;
+  private readonly maxOutboundFds: number;
   /** The start of a message whose end has not arrived (at most one message: < 4096 bytes); empty otherwise. */
   private partial = NO_BYTES;
   private partialLength = 0;
   private readonly fdQueue: number[] = [];
   private readonly outgoing: Outgoing[] = [];
   private outboundBytes = 0;
+  private outboundFds = 0;
   private flushScheduled = false;
   private waitingWritable = false;
   private isClosed = false;
@@ -87,6 +95,7 @@ export class WaylandConnection implements FdSource {
   constructor(fd: number, options: WaylandConnectionOptions = {}) {
     this.maxQueuedFds = options.maxQueuedFds ?? 128;
     this.maxOutboundBytes = options.maxOutboundBytes ?? 4 * 1024 * 1024;
+    this.maxOutboundFds = options.maxOutboundFds ?? 256;
     this.socket = native.openStream(fd, (status, events) => this.onEvent(status, events));
     this.socket.poll(native.constants.POLL_READABLE);
   }
@@ -113,12 +122,33 @@ export class WaylandConnection implements FdSource {
     return this.fdQueue.shift();
   }
 
-  /** Queues a message; its fds are dup'ed (they stay the caller's). Sent at the end of this turn. */
+  /** Bytes waiting to be sent. */
+  get queuedBytes(): number {
+    return this.outboundBytes;
+  }
+
+  /**
+   * Queues a message; its fds are dup'ed (they stay the caller's). Sent at the
+   * end of this turn. Past a bound, or when the dups cannot be made (no fd
+   * left), the connection closes instead: the message could never be delivered.
+   */
   queue(message: Encoded): void {
     if (this.isClosed || this.sendBroken) return;
-    const fds = message.fds.map((fd) => native.dupFd(fd));
+    if (this.outboundFds + message.fds.length > this.maxOutboundFds) {
+      this.close(`the peer stopped reading: over ${this.maxOutboundFds} fds queued`);
+      return;
+    }
+    const fds: number[] = [];
+    try {
+      for (const fd of message.fds) fds.push(native.dupFd(fd));
+    } catch (e) {
+      for (const fd of fds) closeQuietly(fd);
+      this.close(`could not queue an fd: ${(e as Error).message}`);
+      return;
+    }
     this.outgoing.push({ bytes: message.bytes, fds });
     this.outboundBytes += message.bytes.byteLength;
+    this.outboundFds += fds.length;
     if (this.outboundBytes > this.maxOutboundBytes) {
       this.close(`the peer stopped reading: over ${this.maxOutboundBytes} bytes queued`);
       return;
@@ -162,6 +192,7 @@ export class WaylandConnection implements FdSource {
           // what it sent is still to be read, and the end of the stream closes us.
           for (const o of this.outgoing.splice(0)) for (const fd of o.fds) closeQuietly(fd);
           this.outboundBytes = 0;
+          this.outboundFds = 0;
           this.sendBroken = true;
           this.waitWritable(false);
           return;
@@ -176,6 +207,7 @@ export class WaylandConnection implements FdSource {
       // The fds went with the first byte: they are the peer's now; close our dups.
       for (let i = 0; i < n; i++) {
         for (const fd of this.outgoing[i]!.fds) closeQuietly(fd);
+        this.outboundFds -= this.outgoing[i]!.fds.length;
         this.outgoing[i]!.fds = [];
       }
       let left = sent;
@@ -203,6 +235,7 @@ export class WaylandConnection implements FdSource {
     for (const fd of this.fdQueue.splice(0)) closeQuietly(fd);
     for (const o of this.outgoing.splice(0)) for (const fd of o.fds) closeQuietly(fd);
     this.outboundBytes = 0;
+    this.outboundFds = 0;
     this.onClose(reason, protocolError);
   }
 

@@ -169,6 +169,7 @@ export class WaylandServer extends EventEmitter<WaylandServerEvents> {
     this.name = this.listener.name;
     this.path = this.listener.path;
     this.listener.onConnection = (fd) => this.accept(fd);
+    this.listener.onError = (e) => this.emit('error', e);
   }
 
   get clients(): ReadonlySet<WaylandClient> {

@@ -1,0 +1,93 @@
+// The Wayland server's bounds against clients that try to take the compositor
+// down (issue 23): each runs the server in its own process, so a failure that
+// would end it (an uncaught accept() error) fails the test instead of mocha.
+import { expect } from 'chai';
+import { mkdtempSync, readdirSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { wl_display, wl_keyboard, wl_registry, wl_seat } from '../../lib/wayland/protocol/wayland';
+import { spawnTs, type RunningChild } from '../helpers/spawn';
+import { DeafWaylandClient } from '../helpers/wayland-deaf-client';
+import { RawWaylandClient } from '../helpers/wayland-client';
+
+/** The first stdout line of `child` starting with `prefix`, or 'timeout' after ms. */
+function lineWithin(child: RunningChild, prefix: string, ms: number): Promise<string> {
+  return Promise.race([child.line(prefix), new Promise<string>((r) => setTimeout(() => r('timeout'), ms))]);
+}
+
+function fdCount(pid: number): number {
+  return readdirSync(`/proc/${pid}/fd`).length;
+}
+
+describe('Wayland: limits against hostile clients', function () {
+  this.timeout(20000);
+  let dir: string;
+  let child: RunningChild | undefined;
+  const clients: { close(): void }[] = [];
+
+  beforeEach(() => {
+    dir = mkdtempSync(join(tmpdir(), 'bufshare-wl-limits-'));
+  });
+  afterEach(async () => {
+    for (const c of clients.splice(0)) c.close();
+    if (child) {
+      child.process.kill('SIGTERM');
+      await child.exited;
+      child = undefined;
+    }
+    rmSync(dir, { recursive: true, force: true });
+  });
+
+  async function startServer(options: object = {}, nofile?: number): Promise<string> {
+    const path = join(dir, 'wayland-limits');
+    child = spawnTs('test/helpers/wayland-limits-child.ts', [path, JSON.stringify(options)], nofile === undefined ? {} : { nofile });
+    expect(await child.line('listening')).to.equal('listening');
+    return path;
+  }
+
+  it('out of fds (EMFILE): the connection that finds none is closed, the server lives and serves the next one', async () => {
+    // A table of 48 fds: the server's own ~27, then one per client.
+    const path = await startServer({}, 48);
+    let refused: RawWaylandClient | undefined;
+    for (let i = 0; i < 48 && refused === undefined; i++) {
+      const c = new RawWaylandClient(path);
+      clients.push(c);
+      if (!(await c.roundtrip())) refused = c;
+    }
+    expect(refused, 'a connection past the fd limit').to.not.equal(undefined);
+    expect(refused!.error, 'refused before any protocol').to.equal(undefined);
+    expect(await lineWithin(child!, 'error ', 2000)).to.match(/^error ERR_BUFSHARE_SYSCALL EMFILE refused a connection: out of fds/);
+    expect(child!.process.exitCode, 'the server still runs').to.equal(null);
+    // The clients it had are still served, and once some leave a new one gets in.
+    expect(await (clients[0] as RawWaylandClient).roundtrip()).to.equal(true);
+    for (const c of clients.splice(0, 4)) c.close();
+    await new Promise((r) => setTimeout(r, 100));
+    const next = new RawWaylandClient(path);
+    clients.push(next);
+    expect(await next.roundtrip()).to.equal(true);
+  });
+
+  it('a client asking for keymaps without reading is disconnected past 256 queued fds, and its fds are closed', async () => {
+    const path = await startServer();
+    const pid = child!.process.pid!;
+    const probe = new RawWaylandClient(path);
+    clients.push(probe);
+    await probe.registry();
+    const [seatName, seatVersion] = probe.globals.get('wl_seat')!;
+    const before = fdCount(pid);
+    const deaf = new DeafWaylandClient(path);
+    clients.push(deaf);
+    deaf.request(1, wl_display, 'get_registry', [2]);
+    deaf.request(2, wl_registry, 'bind', [seatName, { interface: 'wl_seat', version: seatVersion, id: 3 }]);
+    // Each get_keyboard is a keymap fd sent; release keeps the object count low.
+    for (let i = 0; i < 10000; i++) {
+      deaf.request(3, wl_seat, 'get_keyboard', [4]);
+      deaf.request(4, wl_keyboard, 'release', []);
+    }
+    const sending = deaf.send().catch(() => undefined); // EPIPE once the server hangs up
+    expect(await lineWithin(child!, 'disconnect ', 5000)).to.match(/over 256 fds queued/);
+    await sending;
+    expect(await probe.roundtrip(), 'the other client is still served').to.equal(true);
+    expect(fdCount(pid)).to.be.at.most(before + 1);
+  });
+});
