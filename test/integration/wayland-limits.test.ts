@@ -5,7 +5,7 @@ import { expect } from 'chai';
 import { mkdtempSync, readdirSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { wl_display, wl_keyboard, wl_registry, wl_seat } from '../../lib/wayland/protocol/wayland';
+import { wl_compositor, wl_display, wl_keyboard, wl_region, wl_registry, wl_seat } from '../../lib/wayland/protocol/wayland';
 import { spawnTs, type RunningChild } from '../helpers/spawn';
 import { DeafWaylandClient } from '../helpers/wayland-deaf-client';
 import { RawWaylandClient } from '../helpers/wayland-client';
@@ -89,5 +89,28 @@ describe('Wayland: limits against hostile clients', function () {
     await sending;
     expect(await probe.roundtrip(), 'the other client is still served').to.equal(true);
     expect(fdCount(pid)).to.be.at.most(before + 1);
+  });
+
+  it('a wl_region cut into a grid of holes ends in no_memory within a bounded time, and the others are served meanwhile', async () => {
+    const path = await startServer();
+    const bystander = new RawWaylandClient(path);
+    const c = new RawWaylandClient(path);
+    clients.push(bystander, c);
+    await bystander.registry();
+    const compositor = c.bind(await c.registry(), wl_compositor);
+    const region = c.newId(wl_region);
+    c.request(compositor, wl_compositor, 'create_region', [region]);
+    c.request(region, wl_region, 'add', [0, 0, 300, 300]);
+    // 150 x 150 one-pixel holes: each splits a rectangle in four; unbounded, every
+    // subtract copied a list growing to ~45000 rectangles (the 300 x 300 grid took 132 s).
+    for (let y = 0; y < 150; y++) for (let x = 0; x < 150; x++) c.request(region, wl_region, 'subtract', [2 * x, 2 * y, 1, 1]);
+    const start = Date.now();
+    c.connection.flush();
+    expect(await bystander.roundtrip(3000), 'the bystander is served during the flood').to.equal(true);
+    await c.until(() => c.closed, 3000);
+    expect(Date.now() - start).to.be.below(3000);
+    expect(c.error).to.deep.include({ objectId: 1, code: (wl_display.enums.error as Record<string, number>).no_memory });
+    expect(c.error!.message).to.match(/wl_region@\d+: over 1024 rectangles/);
+    expect(await bystander.roundtrip(), 'and after').to.equal(true);
   });
 });
