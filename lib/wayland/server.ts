@@ -60,6 +60,13 @@ export interface WaylandServerOptions {
   /** Clients at once. Default 64. */
   readonly maxClients?: number;
   /**
+   * Clients one uid may have at once. Default 3/4 of maxClients (48 of 64): the
+   * rest is kept for other uids, so one user's connection flood cannot lock the
+   * others out. Clients the compositor hands in itself (accept() of one end of
+   * its own streamPair()) count toward neither bound: they always get in.
+   */
+  readonly maxClientsPerUid?: number;
+  /**
    * zwp_linux_dmabuf_v1: the DRM node whose dev_t is the main device, or false for
    * none. Default: the first render node (else card node) found; none without /dev/dri.
    */
@@ -93,9 +100,12 @@ export class WaylandServer extends EventEmitter<WaylandServerEvents> {
   private readonly globals: Global[] = [];
   private readonly interfaces = new Map<string, InterfaceSpec>();
   private readonly clientSet = new Set<WaylandClient>();
+  /** Clients the compositor handed in through accept(): outside the connection bounds. */
+  private readonly unbounded = new Set<WaylandClient>();
   private readonly seat: Seat;
   private readonly allowUids: ReadonlySet<number>;
   private readonly maxClients: number;
+  private readonly maxClientsPerUid: number;
   private readonly host: WaylandClientHost;
   private readonly epoch = performance.now();
   private serial = 0;
@@ -112,6 +122,7 @@ export class WaylandServer extends EventEmitter<WaylandServerEvents> {
     for (const spec of [...Object.values(protocols), ...Object.values(xdg), ...Object.values(dmabufProtocol)]) this.interfaces.set(spec.name, spec);
     this.allowUids = new Set(options.allowUids ?? [process.getuid?.() ?? 0]);
     this.maxClients = options.maxClients ?? 64;
+    this.maxClientsPerUid = options.maxClientsPerUid ?? Math.max(1, Math.floor((this.maxClients * 3) / 4));
     const fenceTimeoutMs = options.fenceTimeoutMs ?? DEFAULT_FENCE_TIMEOUT_MS;
     if (!Number.isFinite(fenceTimeoutMs) || fenceTimeoutMs < 0) {
       throw new BufshareError('ERR_BUFSHARE_INVALID_ARGUMENT', `fenceTimeoutMs must be a non-negative number, got ${String(fenceTimeoutMs)}`);
@@ -156,6 +167,7 @@ export class WaylandServer extends EventEmitter<WaylandServerEvents> {
       displayImplementation: this.displayImplementation(),
       disconnected: (c, reason) => {
         this.clientSet.delete(c);
+        this.unbounded.delete(c);
         this.emit('disconnect', c, reason);
       },
     };
@@ -168,7 +180,7 @@ export class WaylandServer extends EventEmitter<WaylandServerEvents> {
     }
     this.name = this.listener.name;
     this.path = this.listener.path;
-    this.listener.onConnection = (fd) => this.accept(fd);
+    this.listener.onConnection = (fd) => this.admit(fd, true);
     this.listener.onError = (e) => this.emit('error', e);
   }
 
@@ -180,8 +192,16 @@ export class WaylandServer extends EventEmitter<WaylandServerEvents> {
     return this.isClosed;
   }
 
-  /** Accepts a connected SOCK_STREAM fd as a client (the listener's, or one end of streamPair() for in-process clients). Takes ownership of fd. */
+  /**
+   * Accepts a connected SOCK_STREAM fd as a client: one end of streamPair() for
+   * an in-process client (outside maxClients and maxClientsPerUid, as the
+   * compositor's own). Takes ownership of fd.
+   */
   accept(fd: number): WaylandClient | undefined {
+    return this.admit(fd, false);
+  }
+
+  private admit(fd: number, bounded: boolean): WaylandClient | undefined {
     if (this.isClosed) {
       native.closeFd(fd);
       return undefined;
@@ -194,16 +214,33 @@ export class WaylandServer extends EventEmitter<WaylandServerEvents> {
       return undefined;
     }
     const cred = connection.peerCredentials();
-    if (!this.allowUids.has(cred.uid) || this.clientSet.size >= this.maxClients) {
+    const refusal = this.refusal(cred, bounded);
+    if (refusal !== undefined) {
       connection.close('refused');
-      this.emit('error', new BufshareError('ERR_BUFSHARE_ACCESS_DENIED',
-        `refused pid ${cred.pid}: ${this.allowUids.has(cred.uid) ? `over ${this.maxClients} clients` : `uid ${cred.uid} may not connect`}`));
+      this.emit('error', new BufshareError('ERR_BUFSHARE_ACCESS_DENIED', `refused pid ${cred.pid}: ${refusal}`));
       return undefined;
     }
     const client = new WaylandClient(this.host, this.nextClientId++, connection);
     this.clientSet.add(client);
+    if (!bounded) this.unbounded.add(client);
     this.emit('client', client);
     return client;
+  }
+
+  /** Why a peer may not connect now, or undefined if it may. */
+  private refusal(cred: native.PeerCredentials, bounded: boolean): string | undefined {
+    if (!this.allowUids.has(cred.uid)) return `uid ${cred.uid} may not connect`;
+    if (!bounded) return undefined;
+    let total = 0;
+    let sameUid = 0;
+    for (const c of this.clientSet) {
+      if (this.unbounded.has(c)) continue;
+      total++;
+      if (c.uid === cred.uid) sameUid++;
+    }
+    if (total >= this.maxClients) return `over ${this.maxClients} clients`;
+    if (sameUid >= this.maxClientsPerUid) return `uid ${cred.uid} has ${sameUid} of ${this.maxClients} clients, its most (the rest is kept for other uids)`;
+    return undefined;
   }
 
   /** Stops listening, disconnects every client (which frees everything they held) and removes the socket. Idempotent. */

@@ -2,11 +2,11 @@
 // down (issue 23): each runs the server in its own process, so a failure that
 // would end it (an uncaught accept() error) fails the test instead of mocha.
 import { expect } from 'chai';
-import { mkdtempSync, readdirSync, rmSync } from 'node:fs';
+import { chmodSync, mkdtempSync, readdirSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { wl_compositor, wl_display, wl_keyboard, wl_region, wl_registry, wl_seat } from '../../lib/wayland/protocol/wayland';
-import { spawnTs, type RunningChild } from '../helpers/spawn';
+import { runTs, spawnTs, type RunningChild } from '../helpers/spawn';
 import { DeafWaylandClient } from '../helpers/wayland-deaf-client';
 import { RawWaylandClient } from '../helpers/wayland-client';
 
@@ -112,5 +112,26 @@ describe('Wayland: limits against hostile clients', function () {
     expect(c.error).to.deep.include({ objectId: 1, code: (wl_display.enums.error as Record<string, number>).no_memory });
     expect(c.error!.message).to.match(/wl_region@\d+: over 1024 rectangles/);
     expect(await bystander.roundtrip(), 'and after').to.equal(true);
+  });
+
+  it('one uid cannot take every connection: past 3/4 of the cap it is refused, and another uid still gets in', async () => {
+    if (process.getuid?.() !== 0) this.skip(); // connecting as nobody needs root
+    chmodSync(dir, 0o777);
+    const path = await startServer({ allowUids: [0, 65534] });
+    chmodSync(path, 0o666);
+    let accepted = 0;
+    for (let i = 0; i < 64; i++) {
+      const c = new RawWaylandClient(path);
+      clients.push(c);
+      if (!(await c.roundtrip())) break;
+      accepted++;
+    }
+    expect(accepted, 'connections one uid got').to.equal(48);
+    expect(await lineWithin(child!, 'error ', 2000)).to.match(/^error ERR_BUFSHARE_ACCESS_DENIED - refused pid \d+: uid 0 has 48 of 64 clients/);
+    const other = await runTs('test/helpers/wayland-roundtrip-child.ts', [path], [], {});
+    expect(other.stdout, 'as root: still refused').to.equal('refused\n');
+    const nobody = spawnTs('test/helpers/wayland-roundtrip-child.ts', [path], { uid: 65534, gid: 65534 });
+    expect(await nobody.line(/^(served|refused|failed)/), 'as nobody').to.equal('served');
+    await nobody.exited;
   });
 });
