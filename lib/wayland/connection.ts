@@ -21,6 +21,7 @@
  */
 import { BufshareError } from '../errors';
 import * as native from '../native';
+import type { OutboundBudget } from './outbound-budget';
 import { MAX_MESSAGE_BYTES, readHeader, WireError, type Encoded, type FdSource, type Header } from './wire';
 
 /**
@@ -54,6 +55,8 @@ export interface WaylandConnectionOptions {
   readonly maxOutboundBytes?: number;
   /** fds (our dups) waiting to be sent before the peer counts as not reading. Default 256, as the bufshare transport's. */
   readonly maxOutboundFds?: number;
+  /** A bound on the bytes queued by this and other connections together (a server's); none by default. */
+  readonly budget?: OutboundBudget;
 }
 
 interface Outgoing {
@@ -78,6 +81,7 @@ export class WaylandConnection implements FdSource {
   private readonly maxQueuedFds: number;
   private readonly maxOutboundBytes: number;
   private readonly maxOutboundFds: number;
+  private readonly budget: OutboundBudget | undefined;
   /** The start of a message whose end has not arrived (at most one message: < 4096 bytes); empty otherwise. */
   private partial = NO_BYTES;
   private partialLength = 0;
@@ -96,6 +100,7 @@ export class WaylandConnection implements FdSource {
     this.maxQueuedFds = options.maxQueuedFds ?? 128;
     this.maxOutboundBytes = options.maxOutboundBytes ?? 4 * 1024 * 1024;
     this.maxOutboundFds = options.maxOutboundFds ?? 256;
+    this.budget = options.budget;
     this.socket = native.openStream(fd, (status, events) => this.onEvent(status, events));
     this.socket.poll(native.constants.POLL_READABLE);
   }
@@ -149,6 +154,9 @@ export class WaylandConnection implements FdSource {
     this.outgoing.push({ bytes: message.bytes, fds });
     this.outboundBytes += message.bytes.byteLength;
     this.outboundFds += fds.length;
+    // Charged before any close, which refunds the whole queue.
+    this.budget?.charge(this, message.bytes.byteLength);
+    if (this.isClosed) return;
     if (this.outboundBytes > this.maxOutboundBytes) {
       this.close(`the peer stopped reading: over ${this.maxOutboundBytes} bytes queued`);
       return;
@@ -191,8 +199,7 @@ export class WaylandConnection implements FdSource {
           // The peer stopped reading (a server that sent us its error shut its read side):
           // what it sent is still to be read, and the end of the stream closes us.
           for (const o of this.outgoing.splice(0)) for (const fd of o.fds) closeQuietly(fd);
-          this.outboundBytes = 0;
-          this.outboundFds = 0;
+          this.dropQueued();
           this.sendBroken = true;
           this.waitWritable(false);
           return;
@@ -210,6 +217,7 @@ export class WaylandConnection implements FdSource {
         this.outboundFds -= this.outgoing[i]!.fds.length;
         this.outgoing[i]!.fds = [];
       }
+      this.budget?.refund(this, sent);
       let left = sent;
       while (left > 0) {
         const head = this.outgoing[0]!;
@@ -234,8 +242,7 @@ export class WaylandConnection implements FdSource {
     this.socket.close();
     for (const fd of this.fdQueue.splice(0)) closeQuietly(fd);
     for (const o of this.outgoing.splice(0)) for (const fd of o.fds) closeQuietly(fd);
-    this.outboundBytes = 0;
-    this.outboundFds = 0;
+    this.dropQueued();
     this.onClose(reason, protocolError);
   }
 
@@ -261,6 +268,14 @@ export class WaylandConnection implements FdSource {
       // The peer is gone already: nothing left to drain.
     }
     this.close(reason, protocolError);
+  }
+
+  /** The queue was emptied without sending: the budget gets its bytes back. */
+  private dropQueued(): void {
+    const bytes = this.outboundBytes;
+    this.outboundBytes = 0;
+    this.outboundFds = 0;
+    this.budget?.refund(this, bytes);
   }
 
   private waitWritable(on: boolean): void {

@@ -25,6 +25,7 @@ import { BufshareError } from '../errors';
 import type { SurfaceKeyboardInput, SurfacePointerInput } from '../surface-model';
 import { DISPLAY_ERROR, WaylandClient, type WaylandClientHost } from './client';
 import { WaylandConnection } from './connection';
+import { OutboundBudget } from './outbound-budget';
 import type { Global } from './global';
 import { compositorGlobal } from './globals/compositor';
 import { dataDeviceGlobal } from './globals/data-device';
@@ -55,6 +56,14 @@ export interface WaylandServerOptions {
   readonly output?: Partial<OutputInfo>;
   /** uids allowed to connect; default only ours. */
   readonly allowUids?: readonly number[];
+  /** Bytes queued for one client that does not read before it is disconnected. Default 4 MiB. */
+  readonly maxOutboundBytes?: number;
+  /**
+   * Bytes queued for all clients together. Default 32 MiB (64 clients at 4 MiB
+   * each would be 256 MiB). Past it, the client with the most queued is
+   * disconnected first (outbound-budget.ts).
+   */
+  readonly maxOutboundBytesTotal?: number;
   /** Resources one client may hold. Default 10000. */
   readonly maxObjects?: number;
   /** Clients at once. Default 64. */
@@ -107,6 +116,8 @@ export class WaylandServer extends EventEmitter<WaylandServerEvents> {
   private readonly maxClients: number;
   private readonly maxClientsPerUid: number;
   private readonly host: WaylandClientHost;
+  private readonly budget: OutboundBudget;
+  private readonly maxOutboundBytes: number | undefined;
   private readonly epoch = performance.now();
   private serial = 0;
   private nextClientId = 1;
@@ -122,6 +133,8 @@ export class WaylandServer extends EventEmitter<WaylandServerEvents> {
     for (const spec of [...Object.values(protocols), ...Object.values(xdg), ...Object.values(dmabufProtocol)]) this.interfaces.set(spec.name, spec);
     this.allowUids = new Set(options.allowUids ?? [process.getuid?.() ?? 0]);
     this.maxClients = options.maxClients ?? 64;
+    this.budget = new OutboundBudget(options.maxOutboundBytesTotal ?? 32 * 1024 * 1024);
+    this.maxOutboundBytes = options.maxOutboundBytes;
     this.maxClientsPerUid = options.maxClientsPerUid ?? Math.max(1, Math.floor((this.maxClients * 3) / 4));
     const fenceTimeoutMs = options.fenceTimeoutMs ?? DEFAULT_FENCE_TIMEOUT_MS;
     if (!Number.isFinite(fenceTimeoutMs) || fenceTimeoutMs < 0) {
@@ -192,6 +205,11 @@ export class WaylandServer extends EventEmitter<WaylandServerEvents> {
     return this.isClosed;
   }
 
+  /** Bytes queued for all clients together, not yet sent (bounded by maxOutboundBytesTotal). */
+  get queuedBytes(): number {
+    return this.budget.queuedBytes;
+  }
+
   /**
    * Accepts a connected SOCK_STREAM fd as a client: one end of streamPair() for
    * an in-process client (outside maxClients and maxClientsPerUid, as the
@@ -208,7 +226,7 @@ export class WaylandServer extends EventEmitter<WaylandServerEvents> {
     }
     let connection: WaylandConnection;
     try {
-      connection = new WaylandConnection(fd);
+      connection = new WaylandConnection(fd, { budget: this.budget, ...(this.maxOutboundBytes === undefined ? {} : { maxOutboundBytes: this.maxOutboundBytes }) });
     } catch (e) {
       this.emit('error', e instanceof BufshareError ? e : new BufshareError('ERR_BUFSHARE_SYSCALL', String(e)));
       return undefined;

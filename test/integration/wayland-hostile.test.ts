@@ -67,6 +67,7 @@ describe('Wayland: hostile clients', function () {
     for (const fd of madeFds.splice(0)) native.closeFd(fd);
     await new Promise((r) => setTimeout(r, 20));
     expect(server.clients.size).to.equal(0);
+    expect(server.queuedBytes, 'bytes queued, server-wide').to.equal(0);
     expect(native.mappingStats().live, 'mappings').to.equal(mappingsBefore);
     expect(resourceFds(), 'fds').to.deep.equal(fdsBefore);
   });

@@ -134,4 +134,29 @@ describe('Wayland: limits against hostile clients', function () {
     expect(await nobody.line(/^(served|refused|failed)/), 'as nobody').to.equal('served');
     await nobody.exited;
   });
+
+  it('clients that never read, past the server-wide budget: the one with the most queued is disconnected first', async () => {
+    const path = await startServer({ maxOutboundBytesTotal: 1024 * 1024 });
+    const bystander = new RawWaylandClient(path);
+    clients.push(bystander);
+    await bystander.registry();
+    /** A client that asks for `n` registries (each ~300 bytes of global events) and reads none of them. */
+    const flood = async (n: number): Promise<DeafWaylandClient> => {
+      const deaf = new DeafWaylandClient(path);
+      clients.push(deaf);
+      for (let i = 0; i < n; i++) deaf.request(1, wl_display, 'get_registry', [2 + i]);
+      await deaf.send();
+      await new Promise((r) => setTimeout(r, 200));
+      return deaf;
+    };
+    // ~1 MB of events each, of which the kernel takes ~300 KB: ~700 KB queued for the
+    // first (under 1 MiB alone, under 4 MiB per client); the second's passes the
+    // budget half way, while its queue is still the smaller.
+    const big = await flood(4000);
+    const small = await flood(4000);
+    expect(await lineWithin(child!, 'disconnect ', 2000)).to.match(/outbound budget \(1048576 bytes for all clients\) was exceeded, and this client had the most queued/);
+    expect(await big.ended(1000), 'the one with the most queued').to.equal(true);
+    expect(await small.ended(300), 'the other stays').to.equal(false);
+    expect(await bystander.roundtrip()).to.equal(true);
+  });
 });
