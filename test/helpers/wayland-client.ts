@@ -61,6 +61,11 @@ export class RawWaylandClient {
     return id;
   }
 
+  /** The id newId() will give next. */
+  get nextObjectId(): number {
+    return this.nextId;
+  }
+
   /** Moves this client's next id past `id` (after raw messages that may have made objects below it). */
   skipIdsTo(id: number): void {
     this.nextId = Math.max(this.nextId, id);
