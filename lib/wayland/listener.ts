@@ -36,7 +36,7 @@ export class WaylandListener {
   private lockFd: number;
   private readonly socket: native.StreamSocket;
   private isClosed = false;
-  private readonly reserve: AcceptReserve | undefined;
+  private readonly reserve: AcceptReserve;
   private retryTimer: NodeJS.Timeout | undefined;
 
   /** `name`: a name in $XDG_RUNTIME_DIR (which must be private, 0700) or an absolute path. */
@@ -62,6 +62,7 @@ export class WaylandListener {
       }
       throw e;
     }
+    let reserve: AcceptReserve | undefined;
     try {
       // We hold the lock: a socket file there is a dead server's.
       try {
@@ -69,12 +70,12 @@ export class WaylandListener {
       } catch (e) {
         if ((e as NodeJS.ErrnoException).code !== 'ENOENT') throw e;
       }
-      this.reserve = new AcceptReserve();
+      reserve = new AcceptReserve();
       this.socket = native.openStream(native.streamListen(path, 128), (status) => this.onReadable(status));
       chmodSync(path, 0o600);
       this.socket.poll(native.constants.POLL_READABLE);
     } catch (e) {
-      this.reserve?.close();
+      reserve?.close();
       native.closeFd(this.lockFd);
       try {
         unlinkSync(this.lockPath);
@@ -83,6 +84,7 @@ export class WaylandListener {
       }
       throw e;
     }
+    this.reserve = reserve;
   }
 
   private onReadable(status: number): void {
@@ -102,7 +104,7 @@ export class WaylandListener {
 
   private acceptFailed(e: unknown): void {
     const error = e instanceof BufshareError ? e : new BufshareError('ERR_BUFSHARE_SYSCALL', String(e));
-    const outcome = isFdExhaustion(e) ? this.reserve!.refuse(() => this.socket.accept()) : 'failed';
+    const outcome = isFdExhaustion(e) ? this.reserve.refuse(() => this.socket.accept()) : 'failed';
     if (outcome === 'refused') {
       this.onError(new BufshareError('ERR_BUFSHARE_SYSCALL', `refused a connection: out of fds (${error.errno})`, { syscall: 'accept4', errno: error.errno!, cause: e }));
     }
@@ -124,7 +126,7 @@ export class WaylandListener {
     this.isClosed = true;
     if (this.retryTimer) clearTimeout(this.retryTimer);
     this.socket.close();
-    this.reserve!.close();
+    this.reserve.close();
     for (const p of [this.path, this.lockPath]) {
       try {
         unlinkSync(p);
