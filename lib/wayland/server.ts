@@ -16,9 +16,11 @@
  * wl_seat 7 (pointer, keyboard), xdg_wm_base 5, wl_data_device_manager 3, and
  * zwp_linux_dmabuf_v1 4 where a DRM node exists (LINEAR buffers the CPU can map).
  *
- * Access: the socket is 0600 and by default only our own uid may connect.
+ * Access: the socket is 0600 and by default only our own uid may connect;
+ * at most maxClients (64) through the socket, of which one uid at most 3/4.
  * Every client is untrusted (see client.ts); one that breaks the protocol gets
- * wl_display.error and is disconnected, alone.
+ * wl_display.error and is disconnected, alone. The bounds that keep one client
+ * from taking the compositor down are listed in docs/reliability.md ("Bounds").
  */
 import { EventEmitter } from 'eventemitter3';
 import { BufshareError } from '../errors';
