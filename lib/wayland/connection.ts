@@ -21,6 +21,7 @@
  */
 import { BufshareError } from '../errors';
 import * as native from '../native';
+import { Fifo } from './fifo';
 import type { OutboundBudget } from './outbound-budget';
 import { MAX_MESSAGE_BYTES, readHeader, WireError, type Encoded, type FdSource, type Header } from './wire';
 
@@ -86,7 +87,7 @@ export class WaylandConnection implements FdSource {
   private partial = NO_BYTES;
   private partialLength = 0;
   private readonly fdQueue: number[] = [];
-  private readonly outgoing: Outgoing[] = [];
+  private readonly outgoing = new Fifo<Outgoing>();
   private outboundBytes = 0;
   private outboundFds = 0;
   private flushScheduled = false;
@@ -177,7 +178,7 @@ export class WaylandConnection implements FdSource {
       let bytes = 0;
       let fdCount = 0;
       let n = 0;
-      for (const o of this.outgoing) {
+      for (let o = this.outgoing.at(0); o !== undefined; o = this.outgoing.at(n)) {
         if (n > 0 && (bytes + o.bytes.byteLength > 4 * MAX_MESSAGE_BYTES || fdCount + o.fds.length > native.MAX_FDS_PER_STREAM_SEND)) break;
         bytes += o.bytes.byteLength;
         fdCount += o.fds.length;
@@ -187,9 +188,10 @@ export class WaylandConnection implements FdSource {
       const fds: number[] = [];
       let p = 0;
       for (let i = 0; i < n; i++) {
-        data.set(this.outgoing[i]!.bytes, p);
-        p += this.outgoing[i]!.bytes.byteLength;
-        fds.push(...this.outgoing[i]!.fds);
+        const o = this.outgoing.at(i)!;
+        data.set(o.bytes, p);
+        p += o.bytes.byteLength;
+        fds.push(...o.fds);
       }
       let sent: number;
       try {
@@ -198,7 +200,7 @@ export class WaylandConnection implements FdSource {
         if (e instanceof BufshareError && (e.errno === 'EPIPE' || e.errno === 'ECONNRESET')) {
           // The peer stopped reading (a server that sent us its error shut its read side):
           // what it sent is still to be read, and the end of the stream closes us.
-          for (const o of this.outgoing.splice(0)) for (const fd of o.fds) closeQuietly(fd);
+          for (const o of this.outgoing.clear()) for (const fd of o.fds) closeQuietly(fd);
           this.dropQueued();
           this.sendBroken = true;
           this.waitWritable(false);
@@ -213,14 +215,15 @@ export class WaylandConnection implements FdSource {
       }
       // The fds went with the first byte: they are the peer's now; close our dups.
       for (let i = 0; i < n; i++) {
-        for (const fd of this.outgoing[i]!.fds) closeQuietly(fd);
-        this.outboundFds -= this.outgoing[i]!.fds.length;
-        this.outgoing[i]!.fds = [];
+        const o = this.outgoing.at(i)!;
+        for (const fd of o.fds) closeQuietly(fd);
+        this.outboundFds -= o.fds.length;
+        o.fds = [];
       }
       this.budget?.refund(this, sent);
       let left = sent;
       while (left > 0) {
-        const head = this.outgoing[0]!;
+        const head = this.outgoing.at(0)!;
         if (head.bytes.byteLength <= left) {
           left -= head.bytes.byteLength;
           this.outboundBytes -= head.bytes.byteLength;
@@ -241,7 +244,7 @@ export class WaylandConnection implements FdSource {
     this.isClosed = true;
     this.socket.close();
     for (const fd of this.fdQueue.splice(0)) closeQuietly(fd);
-    for (const o of this.outgoing.splice(0)) for (const fd of o.fds) closeQuietly(fd);
+    for (const o of this.outgoing.clear()) for (const fd of o.fds) closeQuietly(fd);
     this.dropQueued();
     this.onClose(reason, protocolError);
   }

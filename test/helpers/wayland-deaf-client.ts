@@ -61,6 +61,23 @@ export class DeafWaylandClient {
     }
   }
 
+  /** Reads (and drops) what the server sent until `bytes` have come, the stream ended, or timeoutMs: the bytes read. */
+  async read(bytes: number, timeoutMs = 3000): Promise<number> {
+    const buf = new Uint8Array(4 * MAX_MESSAGE_BYTES);
+    const fds = new Int32Array(native.MAX_FDS_PER_STREAM_SEND);
+    const meta = new Int32Array(2);
+    const start = Date.now();
+    let got = 0;
+    while (got < bytes && Date.now() - start <= timeoutMs) {
+      const n = this.socket.recvStream(buf, fds, meta);
+      for (let i = 0; i < meta[0]!; i++) native.closeFd(fds[i]!);
+      if (n < 0) break;
+      got += n;
+      if (n === 0) await new Promise((r) => setTimeout(r, 1));
+    }
+    return got;
+  }
+
   close(): void {
     this.socket.close();
   }

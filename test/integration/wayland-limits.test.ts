@@ -159,4 +159,24 @@ describe('Wayland: limits against hostile clients', function () {
     expect(await small.ended(300), 'the other stays').to.equal(false);
     expect(await bystander.roundtrip()).to.equal(true);
   });
+
+  it('a client that reads only once 100,000 small events are queued gets them all within 2 s, and the others are served meanwhile', async () => {
+    const path = await startServer();
+    const bystander = new RawWaylandClient(path);
+    clients.push(bystander);
+    await bystander.registry();
+    const deaf = new DeafWaylandClient(path);
+    clients.push(deaf);
+    // Each sync is answered with done and delete_id, 12 bytes each: 2.4 MB, under the 4 MiB bound.
+    const SYNCS = 50000;
+    for (let i = 0; i < SYNCS; i++) deaf.request(1, wl_display, 'sync', [2 + i]);
+    await deaf.send();
+    expect(await bystander.roundtrip(), 'every sync handled').to.equal(true);
+    const start = Date.now();
+    const reading = deaf.read(SYNCS * 24, 10000);
+    // While it drains, the others are served.
+    expect(await bystander.roundtrip(2000), 'the bystander, during the drain').to.equal(true);
+    expect(await reading).to.equal(SYNCS * 24);
+    expect(Date.now() - start, 'ms to drain').to.be.below(2000);
+  });
 });
