@@ -18,6 +18,7 @@
  */
 import { EventEmitter } from 'eventemitter3';
 import { AcceptReserve, isFdExhaustion } from '../accept-reserve';
+import { Fifo } from '../fifo';
 import { BufshareError } from '../errors';
 import * as native from '../native';
 import { MAX_FDS_PER_MESSAGE, MAX_MESSAGE_BYTES } from './protocol';
@@ -75,7 +76,7 @@ function closeQuietly(fd: number): void {
 export class Connection extends EventEmitter<ConnectionEvents> {
   private readonly socket: native.SeqPacketSocket;
   private readonly maxQueuedBytes: number;
-  private readonly queue: Queued[] = [];
+  private readonly queue = new Fifo<Queued>();
   private queuedBytes = 0;
   private readonly maxQueuedFds: number;
   /** dup()s held by the queue: each keeps a buffer alive (memory the client's limits no longer count). */
@@ -205,7 +206,7 @@ export class Connection extends EventEmitter<ConnectionEvents> {
 
   private flush(): void {
     while (this.queue.length > 0 && !this.isClosed) {
-      const head = this.queue[0]!;
+      const head = this.queue.at(0)!;
       let sent: boolean;
       try {
         sent = this.socket.send(head.data, head.fds);
@@ -350,8 +351,7 @@ export class Connection extends EventEmitter<ConnectionEvents> {
     this.isClosed = true;
     if (this.ending) clearTimeout(this.ending.timer);
     this.discardInbound();
-    for (const q of this.queue) if (q.fds) for (const fd of q.fds) closeQuietly(fd);
-    this.queue.length = 0;
+    for (const q of this.queue.clear()) if (q.fds) for (const fd of q.fds) closeQuietly(fd);
     this.queuedBytes = 0;
     this.queuedFds = 0;
     try {

@@ -21,7 +21,7 @@
  */
 import { BufshareError } from '../errors';
 import * as native from '../native';
-import { Fifo } from './fifo';
+import { Fifo } from '../fifo';
 import type { OutboundBudget } from './outbound-budget';
 import { MAX_MESSAGE_BYTES, readHeader, WireError, type Encoded, type FdSource, type Header } from './wire';
 

@@ -1,8 +1,9 @@
 /**
- * Fifo: a queue whose shift() is O(1). Array.prototype.shift moves every
- * element once an array is large: 100,000 shifts of a 100,000-entry array took
- * 42 s here, and a client that let 4 MiB of small events pile up (~170,000
- * messages) and then read made the server spend that long sending them.
+ * Fifo: a queue whose shift() is O(1), for send queues. Array.prototype.shift
+ * can move every element once an array is large: 100,000 shifts of a
+ * 100,000-entry array took 42 s here, so a client that let 4 MiB of small
+ * messages pile up and then read held the server that long (Wayland: ~100,000
+ * events; the bufshare transport: 90,000 messages took 5 s, 0.8 s now).
  * Entries before `head` are dropped in one splice once they are half the array.
  */
 export class Fifo<T> {
