@@ -386,14 +386,13 @@ export class Listener extends EventEmitter<ListenerEvents> {
   /** Binds and listens at `path` (which must not exist). */
   constructor(path: string, backlog = 128) {
     super();
-    let fd: number;
     try {
-      fd = native.seqpacketListen(path, backlog);
+      // openSeqPacket owns the fd even when it throws.
+      this.socket = native.openSeqPacket(native.seqpacketListen(path, backlog), (status) => this.onReadable(status));
     } catch (e) {
       this.reserve.close();
       throw e;
     }
-    this.socket = native.openSeqPacket(fd, (status) => this.onReadable(status));
     try {
       this.socket.poll(native.constants.POLL_READABLE);
     } catch (e) {
