@@ -73,11 +73,6 @@ export class ImportedBuffer extends BufferBase {
   }
 }
 
-/** The size an fd really holds: st_size for files, lseek(SEEK_END) for dma-bufs. */
-function fdSize(fd: number): number {
-  const st = native.statFd(fd);
-  return st.regular ? st.size : st.seekSize;
-}
 
 export interface ImportOptions {
   /**
@@ -121,7 +116,7 @@ export function fromDescriptor(json: unknown, fds: readonly number[], options: I
       const need = role === 'buffer' ? descriptor.size : role === 'shadow' ? descriptor.shadow!.size : descriptor.planes[Number(role.slice(5))]!.size!;
       let have: number;
       try {
-        have = fdSize(fd);
+        have = native.fdSize(fd);
       } catch (e) {
         throw new BufshareError('ERR_BUFSHARE_INVALID_DESCRIPTOR', `invalid buffer descriptor: cannot stat the ${role} fd`, { cause: e });
       }

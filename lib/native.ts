@@ -18,8 +18,6 @@ export interface FdStat {
   mode: number;
   regular: boolean;
   uid: number;
-  /** lseek(SEEK_END): the size of a dma-buf, whose st_size is 0; -1 if not seekable. */
-  seekSize: number;
 }
 
 export interface NativeConstants extends KmsConstants {
@@ -163,6 +161,7 @@ interface Addon extends KmsNative {
   addSeals(fd: number, seals: number): void;
   truncate(fd: number, size: number): void;
   stat(fd: number): FdStat;
+  seekSize(fd: number): number;
   getFlags(fd: number): number;
   // shm.cc
   memfdCreate(name: string, size: number, seals: number): number;
@@ -326,7 +325,16 @@ export const dup2Fd = wrap(addon.dup2);
 export const getSeals = wrap(addon.getSeals);
 export const addSeals = wrap(addon.addSeals);
 export const truncateFd = wrap(addon.truncate);
+/** fstat: never moves the file offset (shared with whoever passed us the fd). */
 export const statFd = wrap(addon.stat);
+/** lseek(SEEK_END), the offset put back: the size of a dma-buf, whose st_size is 0; -1 if not seekable. */
+export const seekSize = wrap(addon.seekSize);
+
+/** The size an fd really holds: st_size for a file, lseek(SEEK_END) for the rest (a dma-buf). */
+export function fdSize(fd: number): number {
+  const st = statFd(fd);
+  return st.regular ? st.size : seekSize(fd);
+}
 export const getFdFlags = wrap(addon.getFlags);
 
 export const memfdCreate = wrap(addon.memfdCreate);

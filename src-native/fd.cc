@@ -64,8 +64,8 @@ static Napi::Value Truncate(const Napi::CallbackInfo& info) {
   return info.Env().Undefined();
 }
 
-// { size, mode, kind } where kind is 'file' | 'other'. A dma-buf reports its size
-// through lseek(SEEK_END), not st_size, so both are given.
+// { size, mode, regular, uid }: fstat only. It never moves the file offset, which a
+// client shares with us for every fd it passed (a wl_shm pool: the same open file).
 static Napi::Value Stat(const Napi::CallbackInfo& info) {
   int fd;
   if (!GetFd(info, 0, &fd)) return Napi::Value();
@@ -76,10 +76,19 @@ static Napi::Value Stat(const Napi::CallbackInfo& info) {
   o.Set("mode", Napi::Number::New(info.Env(), st.st_mode));
   o.Set("regular", Napi::Boolean::New(info.Env(), S_ISREG(st.st_mode)));
   o.Set("uid", Napi::Number::New(info.Env(), st.st_uid));
-  off_t end = lseek(fd, 0, SEEK_END);
-  o.Set("seekSize", Napi::Number::New(info.Env(), end < 0 ? -1.0 : static_cast<double>(end)));
-  if (end >= 0) lseek(fd, 0, SEEK_SET);
   return o;
+}
+
+// The size by lseek(SEEK_END), -1 if not seekable: how a dma-buf reports its size
+// (its st_size is 0). The offset is put back where it was; a dma-buf refuses
+// SEEK_CUR, and its offset means nothing (it has no read/write), so it goes to 0.
+static Napi::Value SeekSize(const Napi::CallbackInfo& info) {
+  int fd;
+  if (!GetFd(info, 0, &fd)) return Napi::Value();
+  off_t was = lseek(fd, 0, SEEK_CUR);
+  off_t end = lseek(fd, 0, SEEK_END);
+  if (end >= 0) lseek(fd, was >= 0 ? was : 0, SEEK_SET);
+  return Napi::Number::New(info.Env(), end < 0 ? -1.0 : static_cast<double>(end));
 }
 
 // Status flags (O_ACCMODE etc.), to tell a read-only dma-buf from a writable one.
@@ -99,6 +108,7 @@ void InitFd(Napi::Env env, Napi::Object exports) {
   exports.Set("addSeals", Napi::Function::New(env, AddSeals, "addSeals"));
   exports.Set("truncate", Napi::Function::New(env, Truncate, "truncate"));
   exports.Set("stat", Napi::Function::New(env, Stat, "stat"));
+  exports.Set("seekSize", Napi::Function::New(env, SeekSize, "seekSize"));
   exports.Set("getFlags", Napi::Function::New(env, GetFlags, "getFlags"));
   Napi::Object c = Napi::Object::New(env);
   c.Set("F_SEAL_SEAL", F_SEAL_SEAL);

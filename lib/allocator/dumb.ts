@@ -76,7 +76,7 @@ export function createDumbObject(device: DrmDevice, width: number, height: numbe
   }
   let size = info.size;
   if (exported.fd !== undefined) {
-    const seek = native.statFd(exported.fd).seekSize;
+    const seek = native.seekSize(exported.fd);
     if (seek > 0) size = Math.min(size, seek);
   }
   let destroyed = false;

@@ -121,7 +121,7 @@ export function createGbmObject(gbm: GbmDevice, width: number, height: number, f
   }
   let size = info.offset + info.stride * height;
   if (exported.fd !== undefined) {
-    const seek = native.statFd(exported.fd).seekSize;
+    const seek = native.seekSize(exported.fd);
     if (seek >= size) size = seek;
   }
   // Every plane goes in the descriptor (its aux planes at their offsets in the same dma-buf), and more than one means a shadow.

@@ -17,6 +17,8 @@
  * a view of one receive buffer shared by every connection).
  */
 import { EventEmitter } from 'eventemitter3';
+import { AcceptReserve, isFdExhaustion } from '../accept-reserve';
+import { Fifo } from '../fifo';
 import { BufshareError } from '../errors';
 import * as native from '../native';
 import { MAX_FDS_PER_MESSAGE, MAX_MESSAGE_BYTES } from './protocol';
@@ -74,7 +76,7 @@ function closeQuietly(fd: number): void {
 export class Connection extends EventEmitter<ConnectionEvents> {
   private readonly socket: native.SeqPacketSocket;
   private readonly maxQueuedBytes: number;
-  private readonly queue: Queued[] = [];
+  private readonly queue = new Fifo<Queued>();
   private queuedBytes = 0;
   private readonly maxQueuedFds: number;
   /** dup()s held by the queue: each keeps a buffer alive (memory the client's limits no longer count). */
@@ -204,7 +206,7 @@ export class Connection extends EventEmitter<ConnectionEvents> {
 
   private flush(): void {
     while (this.queue.length > 0 && !this.isClosed) {
-      const head = this.queue[0]!;
+      const head = this.queue.at(0)!;
       let sent: boolean;
       try {
         sent = this.socket.send(head.data, head.fds);
@@ -349,8 +351,7 @@ export class Connection extends EventEmitter<ConnectionEvents> {
     this.isClosed = true;
     if (this.ending) clearTimeout(this.ending.timer);
     this.discardInbound();
-    for (const q of this.queue) if (q.fds) for (const fd of q.fds) closeQuietly(fd);
-    this.queue.length = 0;
+    for (const q of this.queue.clear()) if (q.fds) for (const fd of q.fds) closeQuietly(fd);
     this.queuedBytes = 0;
     this.queuedFds = 0;
     try {
@@ -364,7 +365,11 @@ export class Connection extends EventEmitter<ConnectionEvents> {
 export interface ListenerEvents {
   /** A new connection's fd; the listener owns it and must wrap or close it. */
   connection: [fd: number];
-  /** accept() failed (EMFILE...): the listener pauses briefly and goes on. */
+  /**
+   * A connection refused for lack of fds (EMFILE/ENFILE: accepted on the reserve
+   * fd and closed at once), or accept() failed otherwise (the listener pauses
+   * briefly); either way it goes on.
+   */
   error: [error: BufshareError];
 }
 
@@ -376,12 +381,18 @@ export class Listener extends EventEmitter<ListenerEvents> {
   private readonly socket: native.SeqPacketSocket;
   private isClosed = false;
   private retryTimer: NodeJS.Timeout | undefined;
+  private readonly reserve = new AcceptReserve();
 
   /** Binds and listens at `path` (which must not exist). */
   constructor(path: string, backlog = 128) {
     super();
-    const fd = native.seqpacketListen(path, backlog);
-    this.socket = native.openSeqPacket(fd, (status) => this.onReadable(status));
+    try {
+      // openSeqPacket owns the fd even when it throws.
+      this.socket = native.openSeqPacket(native.seqpacketListen(path, backlog), (status) => this.onReadable(status));
+    } catch (e) {
+      this.reserve.close();
+      throw e;
+    }
     try {
       this.socket.poll(native.constants.POLL_READABLE);
     } catch (e) {
@@ -395,6 +406,7 @@ export class Listener extends EventEmitter<ListenerEvents> {
     this.isClosed = true;
     if (this.retryTimer) clearTimeout(this.retryTimer);
     this.socket.close();
+    this.reserve.close();
   }
 
   private onReadable(status: number): void {
@@ -404,7 +416,15 @@ export class Listener extends EventEmitter<ListenerEvents> {
       try {
         fd = this.socket.accept();
       } catch (e) {
-        this.emit('error', e instanceof BufshareError ? e : new BufshareError('ERR_BUFSHARE_SYSCALL', String(e)));
+        const error = e instanceof BufshareError ? e : new BufshareError('ERR_BUFSHARE_SYSCALL', String(e));
+        const outcome = isFdExhaustion(e) ? this.reserve.refuse(() => this.socket.accept()) : 'failed';
+        if (outcome === 'none') return;
+        if (outcome === 'refused') {
+          // The peer sees its connection end at once, rather than wait in the backlog.
+          this.emit('error', new BufshareError('ERR_BUFSHARE_SYSCALL', `refused a connection: out of fds (${error.errno})`, { syscall: 'accept4', errno: error.errno!, cause: e }));
+          continue;
+        }
+        this.emit('error', error);
         this.socket.poll(0);
         this.retryTimer = setTimeout(() => {
           this.retryTimer = undefined;

@@ -5,7 +5,8 @@
  * Trust: none. Every request is checked before a handler sees it: the object
  * exists, the opcode exists at the version the client bound, the arguments
  * decode (wire.ts), object arguments name live objects of the right interface,
- * new ids are in the client's range and free. Any violation, and any
+ * new ids are free, in the client's range and at most one past the highest
+ * used (libwayland's rule). Any violation, and any
  * ProtocolError a handler throws, is answered with wl_display.error and the
  * disconnect of this client only.
  *
@@ -57,6 +58,8 @@ export class WaylandClient implements SurfaceOwner {
   private readonly host: WaylandClientHost;
   private readonly objects = new Map<number, Resource<unknown>>();
   private nextServerId = SERVER_ID_START;
+  /** The highest client-made id so far (wl_display is 1): a new id may be at most one past it. */
+  private clientIdTop = 1;
   private isClosed = false;
   private closeReason = '';
 
@@ -189,9 +192,12 @@ export class WaylandClient implements SurfaceOwner {
         }
       } else if (a.type === 'new_id') {
         const id = typeof v === 'number' ? v : (v as { id: number }).id;
-        if (id >= SERVER_ID_START || this.objects.has(id)) {
+        // libwayland's rule (wl_map_reserve_new): a free id at most one past the highest
+        // used, so ids stay dense and an id far ahead cannot make the client's table sparse.
+        if (id === 0 || id >= SERVER_ID_START || id > this.clientIdTop + 1 || this.objects.has(id)) {
           throw new ProtocolError(resource, DISPLAY_ERROR.invalid_object, `${resource.spec.name}.${request}: invalid new id ${id}`);
         }
+        if (id > this.clientIdTop) this.clientIdTop = id;
       }
     });
   }

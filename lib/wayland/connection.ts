@@ -10,13 +10,19 @@
  * the messages that carry them are dispatched (fds may arrive with an earlier
  * chunk of the stream than their message, never later). Bounds, as libwayland:
  * 4096 bytes per message, 28 fds per recvmsg, and at most `maxQueuedFds` fds
- * waiting for their message: a peer past them is disconnected.
+ * waiting for their message: a peer past them is disconnected. Outbound, a
+ * peer that does not read may have at most `maxOutboundBytes` bytes and
+ * `maxOutboundFds` fds waiting for it: each queued fd is a dup in our own fd
+ * table, and a client asking for keymaps without reading filled that table
+ * until accept() failed for everyone.
  *
  * Ownership: the connection owns its socket, every fd in its inbound queue
  * (closed with it) and dups of every fd queued for sending (closed once sent).
  */
 import { BufshareError } from '../errors';
 import * as native from '../native';
+import { Fifo } from '../fifo';
+import type { OutboundBudget } from './outbound-budget';
 import { MAX_MESSAGE_BYTES, readHeader, WireError, type Encoded, type FdSource, type Header } from './wire';
 
 /**
@@ -48,6 +54,10 @@ export interface WaylandConnectionOptions {
   readonly maxQueuedFds?: number;
   /** Bytes waiting to be sent before the peer counts as not reading. Default 4 MiB. */
   readonly maxOutboundBytes?: number;
+  /** fds (our dups) waiting to be sent before the peer counts as not reading. Default 256, as the bufshare transport's. */
+  readonly maxOutboundFds?: number;
+  /** A bound on the bytes queued by this and other connections together (a server's); none by default. */
+  readonly budget?: OutboundBudget;
 }
 
 interface Outgoing {
@@ -71,12 +81,15 @@ export class WaylandConnection implements FdSource {
   private readonly socket: native.StreamSocket;
   private readonly maxQueuedFds: number;
   private readonly maxOutboundBytes: number;
+  private readonly maxOutboundFds: number;
+  private readonly budget: OutboundBudget | undefined;
   /** The start of a message whose end has not arrived (at most one message: < 4096 bytes); empty otherwise. */
   private partial = NO_BYTES;
   private partialLength = 0;
   private readonly fdQueue: number[] = [];
-  private readonly outgoing: Outgoing[] = [];
+  private readonly outgoing = new Fifo<Outgoing>();
   private outboundBytes = 0;
+  private outboundFds = 0;
   private flushScheduled = false;
   private waitingWritable = false;
   private isClosed = false;
@@ -87,6 +100,8 @@ export class WaylandConnection implements FdSource {
   constructor(fd: number, options: WaylandConnectionOptions = {}) {
     this.maxQueuedFds = options.maxQueuedFds ?? 128;
     this.maxOutboundBytes = options.maxOutboundBytes ?? 4 * 1024 * 1024;
+    this.maxOutboundFds = options.maxOutboundFds ?? 256;
+    this.budget = options.budget;
     this.socket = native.openStream(fd, (status, events) => this.onEvent(status, events));
     this.socket.poll(native.constants.POLL_READABLE);
   }
@@ -113,12 +128,36 @@ export class WaylandConnection implements FdSource {
     return this.fdQueue.shift();
   }
 
-  /** Queues a message; its fds are dup'ed (they stay the caller's). Sent at the end of this turn. */
+  /** Bytes waiting to be sent. */
+  get queuedBytes(): number {
+    return this.outboundBytes;
+  }
+
+  /**
+   * Queues a message; its fds are dup'ed (they stay the caller's). Sent at the
+   * end of this turn. Past a bound, or when the dups cannot be made (no fd
+   * left), the connection closes instead: the message could never be delivered.
+   */
   queue(message: Encoded): void {
     if (this.isClosed || this.sendBroken) return;
-    const fds = message.fds.map((fd) => native.dupFd(fd));
+    if (this.outboundFds + message.fds.length > this.maxOutboundFds) {
+      this.close(`the peer stopped reading: over ${this.maxOutboundFds} fds queued`);
+      return;
+    }
+    const fds: number[] = [];
+    try {
+      for (const fd of message.fds) fds.push(native.dupFd(fd));
+    } catch (e) {
+      for (const fd of fds) closeQuietly(fd);
+      this.close(`could not queue an fd: ${(e as Error).message}`);
+      return;
+    }
     this.outgoing.push({ bytes: message.bytes, fds });
     this.outboundBytes += message.bytes.byteLength;
+    this.outboundFds += fds.length;
+    // Charged before any close, which refunds the whole queue.
+    this.budget?.charge(this, message.bytes.byteLength);
+    if (this.isClosed) return;
     if (this.outboundBytes > this.maxOutboundBytes) {
       this.close(`the peer stopped reading: over ${this.maxOutboundBytes} bytes queued`);
       return;
@@ -139,7 +178,7 @@ export class WaylandConnection implements FdSource {
       let bytes = 0;
       let fdCount = 0;
       let n = 0;
-      for (const o of this.outgoing) {
+      for (let o = this.outgoing.at(0); o !== undefined; o = this.outgoing.at(n)) {
         if (n > 0 && (bytes + o.bytes.byteLength > 4 * MAX_MESSAGE_BYTES || fdCount + o.fds.length > native.MAX_FDS_PER_STREAM_SEND)) break;
         bytes += o.bytes.byteLength;
         fdCount += o.fds.length;
@@ -149,9 +188,10 @@ export class WaylandConnection implements FdSource {
       const fds: number[] = [];
       let p = 0;
       for (let i = 0; i < n; i++) {
-        data.set(this.outgoing[i]!.bytes, p);
-        p += this.outgoing[i]!.bytes.byteLength;
-        fds.push(...this.outgoing[i]!.fds);
+        const o = this.outgoing.at(i)!;
+        data.set(o.bytes, p);
+        p += o.bytes.byteLength;
+        fds.push(...o.fds);
       }
       let sent: number;
       try {
@@ -160,8 +200,8 @@ export class WaylandConnection implements FdSource {
         if (e instanceof BufshareError && (e.errno === 'EPIPE' || e.errno === 'ECONNRESET')) {
           // The peer stopped reading (a server that sent us its error shut its read side):
           // what it sent is still to be read, and the end of the stream closes us.
-          for (const o of this.outgoing.splice(0)) for (const fd of o.fds) closeQuietly(fd);
-          this.outboundBytes = 0;
+          for (const o of this.outgoing.clear()) for (const fd of o.fds) closeQuietly(fd);
+          this.dropQueued();
           this.sendBroken = true;
           this.waitWritable(false);
           return;
@@ -175,12 +215,15 @@ export class WaylandConnection implements FdSource {
       }
       // The fds went with the first byte: they are the peer's now; close our dups.
       for (let i = 0; i < n; i++) {
-        for (const fd of this.outgoing[i]!.fds) closeQuietly(fd);
-        this.outgoing[i]!.fds = [];
+        const o = this.outgoing.at(i)!;
+        for (const fd of o.fds) closeQuietly(fd);
+        this.outboundFds -= o.fds.length;
+        o.fds = [];
       }
+      this.budget?.refund(this, sent);
       let left = sent;
       while (left > 0) {
-        const head = this.outgoing[0]!;
+        const head = this.outgoing.at(0)!;
         if (head.bytes.byteLength <= left) {
           left -= head.bytes.byteLength;
           this.outboundBytes -= head.bytes.byteLength;
@@ -201,8 +244,8 @@ export class WaylandConnection implements FdSource {
     this.isClosed = true;
     this.socket.close();
     for (const fd of this.fdQueue.splice(0)) closeQuietly(fd);
-    for (const o of this.outgoing.splice(0)) for (const fd of o.fds) closeQuietly(fd);
-    this.outboundBytes = 0;
+    for (const o of this.outgoing.clear()) for (const fd of o.fds) closeQuietly(fd);
+    this.dropQueued();
     this.onClose(reason, protocolError);
   }
 
@@ -228,6 +271,14 @@ export class WaylandConnection implements FdSource {
       // The peer is gone already: nothing left to drain.
     }
     this.close(reason, protocolError);
+  }
+
+  /** The queue was emptied without sending: the budget gets its bytes back. */
+  private dropQueued(): void {
+    const bytes = this.outboundBytes;
+    this.outboundBytes = 0;
+    this.outboundFds = 0;
+    this.budget?.refund(this, bytes);
   }
 
   private waitWritable(on: boolean): void {

@@ -4,24 +4,40 @@
  * the name, so a socket file left by a crashed server (whose lock died with it)
  * is removed, and two servers can never race to replace each other's socket.
  *
- * Ownership: owns the listening socket and the lock fd; close() removes both
- * files it made.
+ * Out of fds (EMFILE/ENFILE): the pending connection is accepted on the
+ * reserve fd and closed at once (accept-reserve.ts), `onError` says so, and the
+ * listener goes on; an accept() that fails otherwise pauses it briefly. No
+ * accept failure ever throws out of the loop's callback (it used to, and an
+ * uncaught EMFILE ended the compositor).
+ *
+ * Ownership: owns the listening socket, the lock fd and the reserve fd; close()
+ * removes both files it made.
  */
 import { chmodSync, lstatSync, unlinkSync } from 'node:fs';
 import { isAbsolute, join } from 'node:path';
+import { AcceptReserve, isFdExhaustion } from '../accept-reserve';
 import { BufshareError } from '../errors';
 import * as native from '../native';
 import { checkRuntimeDir } from '../ipc/socket-path';
+
+/** Connections taken per wakeup: a flood of connects cannot hold the loop (libuv stops at one batch too). */
+const ACCEPTS_PER_WAKEUP = 64;
+/** Pause after accept() fails with nothing to refuse, so a level-triggered socket does not spin. */
+const ACCEPT_RETRY_MS = 100;
 
 export class WaylandListener {
   /** What a client puts in WAYLAND_DISPLAY (an absolute path when one was given). */
   readonly name: string;
   readonly path: string;
   onConnection: (fd: number) => void = (fd) => native.closeFd(fd);
+  /** A connection refused for lack of fds, or a failed accept(); the listener goes on. */
+  onError: (error: BufshareError) => void = () => {};
   private readonly lockPath: string;
   private lockFd: number;
   private readonly socket: native.StreamSocket;
   private isClosed = false;
+  private readonly reserve: AcceptReserve;
+  private retryTimer: NodeJS.Timeout | undefined;
 
   /** `name`: a name in $XDG_RUNTIME_DIR (which must be private, 0700) or an absolute path. */
   constructor(name: string) {
@@ -46,6 +62,7 @@ export class WaylandListener {
       }
       throw e;
     }
+    let reserve: AcceptReserve | undefined;
     try {
       // We hold the lock: a socket file there is a dead server's.
       try {
@@ -53,10 +70,12 @@ export class WaylandListener {
       } catch (e) {
         if ((e as NodeJS.ErrnoException).code !== 'ENOENT') throw e;
       }
+      reserve = new AcceptReserve();
       this.socket = native.openStream(native.streamListen(path, 128), (status) => this.onReadable(status));
       chmodSync(path, 0o600);
       this.socket.poll(native.constants.POLL_READABLE);
     } catch (e) {
+      reserve?.close();
       native.closeFd(this.lockFd);
       try {
         unlinkSync(this.lockPath);
@@ -65,22 +84,49 @@ export class WaylandListener {
       }
       throw e;
     }
+    this.reserve = reserve;
   }
 
   private onReadable(status: number): void {
     if (this.isClosed || status < 0) return;
-    for (;;) {
-      const fd = this.socket.accept();
+    for (let i = 0; i < ACCEPTS_PER_WAKEUP && !this.isClosed; i++) {
+      let fd: number;
+      try {
+        fd = this.socket.accept();
+      } catch (e) {
+        this.acceptFailed(e);
+        return;
+      }
       if (fd < 0) return;
       this.onConnection(fd);
     }
+  }
+
+  private acceptFailed(e: unknown): void {
+    const error = e instanceof BufshareError ? e : new BufshareError('ERR_BUFSHARE_SYSCALL', String(e));
+    const outcome = isFdExhaustion(e) ? this.reserve.refuse(() => this.socket.accept()) : 'failed';
+    if (outcome === 'refused') {
+      this.onError(new BufshareError('ERR_BUFSHARE_SYSCALL', `refused a connection: out of fds (${error.errno})`, { syscall: 'accept4', errno: error.errno!, cause: e }));
+    }
+    // Still readable if more wait: the next wakeup refuses or accepts them.
+    if (outcome !== 'failed') return;
+    this.onError(error);
+    // Nothing could be accepted: pause, so a level-triggered socket does not spin.
+    this.socket.poll(0);
+    this.retryTimer = setTimeout(() => {
+      this.retryTimer = undefined;
+      if (!this.isClosed) this.socket.poll(native.constants.POLL_READABLE);
+    }, ACCEPT_RETRY_MS);
+    this.retryTimer.unref();
   }
 
   /** Stops listening and removes the socket and lock files. Idempotent. */
   close(): void {
     if (this.isClosed) return;
     this.isClosed = true;
+    if (this.retryTimer) clearTimeout(this.retryTimer);
     this.socket.close();
+    this.reserve.close();
     for (const p of [this.path, this.lockPath]) {
       try {
         unlinkSync(p);

@@ -16,15 +16,18 @@
  * wl_seat 7 (pointer, keyboard), xdg_wm_base 5, wl_data_device_manager 3, and
  * zwp_linux_dmabuf_v1 4 where a DRM node exists (LINEAR buffers the CPU can map).
  *
- * Access: the socket is 0600 and by default only our own uid may connect.
+ * Access: the socket is 0600 and by default only our own uid may connect;
+ * at most maxClients (64) through the socket, of which one uid at most 3/4.
  * Every client is untrusted (see client.ts); one that breaks the protocol gets
- * wl_display.error and is disconnected, alone.
+ * wl_display.error and is disconnected, alone. The bounds that keep one client
+ * from taking the compositor down are listed in docs/reliability.md ("Bounds").
  */
 import { EventEmitter } from 'eventemitter3';
 import { BufshareError } from '../errors';
 import type { SurfaceKeyboardInput, SurfacePointerInput } from '../surface-model';
 import { DISPLAY_ERROR, WaylandClient, type WaylandClientHost } from './client';
 import { WaylandConnection } from './connection';
+import { OutboundBudget } from './outbound-budget';
 import type { Global } from './global';
 import { compositorGlobal } from './globals/compositor';
 import { dataDeviceGlobal } from './globals/data-device';
@@ -55,10 +58,25 @@ export interface WaylandServerOptions {
   readonly output?: Partial<OutputInfo>;
   /** uids allowed to connect; default only ours. */
   readonly allowUids?: readonly number[];
+  /** Bytes queued for one client that does not read before it is disconnected. Default 4 MiB. */
+  readonly maxOutboundBytes?: number;
+  /**
+   * Bytes queued for all clients together. Default 32 MiB (64 clients at 4 MiB
+   * each would be 256 MiB). Past it, the client with the most queued is
+   * disconnected first (outbound-budget.ts).
+   */
+  readonly maxOutboundBytesTotal?: number;
   /** Resources one client may hold. Default 10000. */
   readonly maxObjects?: number;
   /** Clients at once. Default 64. */
   readonly maxClients?: number;
+  /**
+   * Clients one uid may have at once. Default 3/4 of maxClients (48 of 64): the
+   * rest is kept for other uids, so one user's connection flood cannot lock the
+   * others out. Clients the compositor hands in itself (accept() of one end of
+   * its own streamPair()) count toward neither bound: they always get in.
+   */
+  readonly maxClientsPerUid?: number;
   /**
    * zwp_linux_dmabuf_v1: the DRM node whose dev_t is the main device, or false for
    * none. Default: the first render node (else card node) found; none without /dev/dri.
@@ -93,10 +111,15 @@ export class WaylandServer extends EventEmitter<WaylandServerEvents> {
   private readonly globals: Global[] = [];
   private readonly interfaces = new Map<string, InterfaceSpec>();
   private readonly clientSet = new Set<WaylandClient>();
+  /** Clients the compositor handed in through accept(): outside the connection bounds. */
+  private readonly unbounded = new Set<WaylandClient>();
   private readonly seat: Seat;
   private readonly allowUids: ReadonlySet<number>;
   private readonly maxClients: number;
+  private readonly maxClientsPerUid: number;
   private readonly host: WaylandClientHost;
+  private readonly budget: OutboundBudget;
+  private readonly maxOutboundBytes: number | undefined;
   private readonly epoch = performance.now();
   private serial = 0;
   private nextClientId = 1;
@@ -112,6 +135,9 @@ export class WaylandServer extends EventEmitter<WaylandServerEvents> {
     for (const spec of [...Object.values(protocols), ...Object.values(xdg), ...Object.values(dmabufProtocol)]) this.interfaces.set(spec.name, spec);
     this.allowUids = new Set(options.allowUids ?? [process.getuid?.() ?? 0]);
     this.maxClients = options.maxClients ?? 64;
+    this.budget = new OutboundBudget(options.maxOutboundBytesTotal ?? 32 * 1024 * 1024);
+    this.maxOutboundBytes = options.maxOutboundBytes;
+    this.maxClientsPerUid = options.maxClientsPerUid ?? Math.max(1, Math.floor((this.maxClients * 3) / 4));
     const fenceTimeoutMs = options.fenceTimeoutMs ?? DEFAULT_FENCE_TIMEOUT_MS;
     if (!Number.isFinite(fenceTimeoutMs) || fenceTimeoutMs < 0) {
       throw new BufshareError('ERR_BUFSHARE_INVALID_ARGUMENT', `fenceTimeoutMs must be a non-negative number, got ${String(fenceTimeoutMs)}`);
@@ -156,6 +182,7 @@ export class WaylandServer extends EventEmitter<WaylandServerEvents> {
       displayImplementation: this.displayImplementation(),
       disconnected: (c, reason) => {
         this.clientSet.delete(c);
+        this.unbounded.delete(c);
         this.emit('disconnect', c, reason);
       },
     };
@@ -168,7 +195,8 @@ export class WaylandServer extends EventEmitter<WaylandServerEvents> {
     }
     this.name = this.listener.name;
     this.path = this.listener.path;
-    this.listener.onConnection = (fd) => this.accept(fd);
+    this.listener.onConnection = (fd) => this.admit(fd, true);
+    this.listener.onError = (e) => this.emit('error', e);
   }
 
   get clients(): ReadonlySet<WaylandClient> {
@@ -179,30 +207,60 @@ export class WaylandServer extends EventEmitter<WaylandServerEvents> {
     return this.isClosed;
   }
 
-  /** Accepts a connected SOCK_STREAM fd as a client (the listener's, or one end of streamPair() for in-process clients). Takes ownership of fd. */
+  /** Bytes queued for all clients together, not yet sent (bounded by maxOutboundBytesTotal). */
+  get queuedBytes(): number {
+    return this.budget.queuedBytes;
+  }
+
+  /**
+   * Accepts a connected SOCK_STREAM fd as a client: one end of streamPair() for
+   * an in-process client (outside maxClients and maxClientsPerUid, as the
+   * compositor's own). Takes ownership of fd.
+   */
   accept(fd: number): WaylandClient | undefined {
+    return this.admit(fd, false);
+  }
+
+  private admit(fd: number, bounded: boolean): WaylandClient | undefined {
     if (this.isClosed) {
       native.closeFd(fd);
       return undefined;
     }
     let connection: WaylandConnection;
     try {
-      connection = new WaylandConnection(fd);
+      connection = new WaylandConnection(fd, { budget: this.budget, ...(this.maxOutboundBytes === undefined ? {} : { maxOutboundBytes: this.maxOutboundBytes }) });
     } catch (e) {
       this.emit('error', e instanceof BufshareError ? e : new BufshareError('ERR_BUFSHARE_SYSCALL', String(e)));
       return undefined;
     }
     const cred = connection.peerCredentials();
-    if (!this.allowUids.has(cred.uid) || this.clientSet.size >= this.maxClients) {
+    const refusal = this.refusal(cred, bounded);
+    if (refusal !== undefined) {
       connection.close('refused');
-      this.emit('error', new BufshareError('ERR_BUFSHARE_ACCESS_DENIED',
-        `refused pid ${cred.pid}: ${this.allowUids.has(cred.uid) ? `over ${this.maxClients} clients` : `uid ${cred.uid} may not connect`}`));
+      this.emit('error', new BufshareError('ERR_BUFSHARE_ACCESS_DENIED', `refused pid ${cred.pid}: ${refusal}`));
       return undefined;
     }
     const client = new WaylandClient(this.host, this.nextClientId++, connection);
     this.clientSet.add(client);
+    if (!bounded) this.unbounded.add(client);
     this.emit('client', client);
     return client;
+  }
+
+  /** Why a peer may not connect now, or undefined if it may. */
+  private refusal(cred: native.PeerCredentials, bounded: boolean): string | undefined {
+    if (!this.allowUids.has(cred.uid)) return `uid ${cred.uid} may not connect`;
+    if (!bounded) return undefined;
+    let total = 0;
+    let sameUid = 0;
+    for (const c of this.clientSet) {
+      if (this.unbounded.has(c)) continue;
+      total++;
+      if (c.uid === cred.uid) sameUid++;
+    }
+    if (total >= this.maxClients) return `over ${this.maxClients} clients`;
+    if (sameUid >= this.maxClientsPerUid) return `uid ${cred.uid} has ${sameUid} of ${this.maxClients} clients, its most (the rest is kept for other uids)`;
+    return undefined;
   }
 
   /** Stops listening, disconnects every client (which frees everything they held) and removes the socket. Idempotent. */

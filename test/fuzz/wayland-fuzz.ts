@@ -14,7 +14,8 @@
  * message with 0-3 fds, while a well-behaved client keeps doing roundtrips. A
  * failure is a server exception, a hostile client neither refused nor still
  * served, the good client disconnected, or any fd or mapping left once every
- * hostile client is gone.
+ * hostile client is gone. One client in ten floods a wl_region with rectangles
+ * instead (one in twenty): it must end served or in no_memory within REGION_FLOOD_MS.
  */
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -24,6 +25,7 @@ import * as core from '../../lib/wayland/protocol/wayland';
 import * as xdg from '../../lib/wayland/protocol/xdg-shell';
 import * as viewporter from '../../lib/wayland/protocol/viewporter';
 import * as dmabuf from '../../lib/wayland/protocol/linux-dmabuf';
+import type { WaylandClient } from '../../lib/wayland/client';
 import { WaylandServer } from '../../lib/wayland/server';
 import type { ArgSpec, InterfaceSpec, MessageSpec } from '../../lib/wayland/spec';
 import { decodeArgs, encodeMessage, readHeader, WireError, type ArgValue } from '../../lib/wayland/wire';
@@ -32,6 +34,8 @@ import { randInt, rng } from '../helpers/random';
 import { RawWaylandClient } from '../helpers/wayland-client';
 
 const HANG_MS = 1000;
+/** A region flood's bound: its wall time includes sending ~500 KB through a loaded machine. */
+const REGION_FLOOD_MS = 3000;
 const INTERFACES: InterfaceSpec[] = [core, xdg, viewporter, dmabuf].flatMap((m) => Object.values(m));
 const INTERESTING = [0, 1, 2, 3, 4, 7, 8, 0xff, 0x100, 0xffff, 0x10000, 4095, 4096, 4097, 0x7fffffff, 0x80000000, 0xfffffffe, 0xffffffff];
 
@@ -41,22 +45,24 @@ function pick<T>(r: Rng, a: readonly T[]): T {
   return a[Math.floor(r() * a.length)]!;
 }
 
-function randomArg(r: Rng, a: ArgSpec, fakeFd: number): ArgValue {
+/** `nextId`: the sender's next free id, which a new id must be (libwayland's rule) to be accepted; most are. */
+function randomArg(r: Rng, a: ArgSpec, fakeFd: number, nextId?: number): ArgValue {
+  const newId = (): number => (nextId !== undefined && r() < 0.7 ? nextId : randInt(r, 2, 60));
   switch (a.type) {
     case 'int': return randInt(r, -(2 ** 31), 2 ** 31 - 1);
     case 'uint': return r() < 0.3 ? pick(r, INTERESTING) : randInt(r, 0, 1000);
     case 'fixed': return randInt(r, -100000, 100000) / 256;
     case 'string': return a.nullable && r() < 0.2 ? null : 'x'.repeat(randInt(r, 0, 40)) + pick(r, ['', 'é', 'wl_compositor']);
     case 'object': return a.nullable && r() < 0.2 ? 0 : randInt(r, 1, 40);
-    case 'new_id': return a.interface === undefined ? { interface: pick(r, INTERFACES).name, version: randInt(r, 1, 9), id: randInt(r, 2, 60) } : randInt(r, 2, 60);
+    case 'new_id': return a.interface === undefined ? { interface: pick(r, INTERFACES).name, version: randInt(r, 1, 9), id: newId() } : newId();
     case 'array': return new Uint8Array(randInt(r, 0, 24)).map(() => randInt(r, 0, 255));
     case 'fd': return fakeFd;
     default: throw new Error(`type ${a.type}`);
   }
 }
 
-function validMessage(r: Rng, msg: MessageSpec, objectId: number, opcode: number): { bytes: Uint8Array; fds: number } {
-  const args = msg.args.map((a) => randomArg(r, a, 1000));
+function validMessage(r: Rng, msg: MessageSpec, objectId: number, opcode: number, nextId?: number): { bytes: Uint8Array; fds: number } {
+  const args = msg.args.map((a) => randomArg(r, a, 1000, nextId));
   const e = encodeMessage(objectId, opcode, msg, args);
   return { bytes: e.bytes, fds: e.fds.length };
 }
@@ -153,6 +159,8 @@ export interface WaylandLiveFuzzResult {
   stillServed: number;
   /** Clients whose cut-off message the server still waits to complete (closed by the fuzzer). */
   waiting: number;
+  /** Clients that flooded a wl_region with holes instead (each ends served or in no_memory, within REGION_FLOOD_MS). */
+  regionFloods: number;
   serverExceptions: number;
   goodRoundtrips: number;
   leakedFds: number;
@@ -183,11 +191,33 @@ async function setUp(c: RawWaylandClient, poolFd: number): Promise<number[]> {
   return [1, registry, comp, shm, wm, surface, xs, top, pool, buffer];
 }
 
+/**
+ * A wl_region flooded with one-pixel holes (the attack that took 132 s): the
+ * client must end served (its region stayed under the bound) or in no_memory,
+ * within REGION_FLOOD_MS.
+ */
+async function regionFlood(r: Rng, c: RawWaylandClient, compositor: number, result: WaylandLiveFuzzResult): Promise<void> {
+  result.regionFloods++;
+  const region = c.newId(core.wl_region);
+  c.request(compositor, core.wl_compositor, 'create_region', [region]);
+  c.request(region, core.wl_region, 'add', [0, 0, 256, 256]);
+  // One-pixel holes on a 2-pixel lattice: each splits a rectangle in up to four (an add
+  // would merge the region back to 64 rectangles; subtracts cannot merge). Unbounded,
+  // 20,000 of them took 2.2-10.5 s here; bounded, 0.2-1.3 s (on a loaded machine).
+  for (let i = randInt(r, 18000, 22000); i > 0; i--) c.request(region, core.wl_region, 'subtract', [2 * randInt(r, 0, 127), 2 * randInt(r, 0, 127), 1, 1]);
+  const start = performance.now();
+  const served = await c.roundtrip(2 * REGION_FLOOD_MS).catch(() => false);
+  const ms = performance.now() - start;
+  if (ms > REGION_FLOOD_MS) result.failures.push(`a region flood took ${ms.toFixed(0)} ms`);
+  if (served) result.stillServed++;
+  else if (c.closed && c.error?.code === (core.wl_display.enums.error as { no_memory: number }).no_memory) result.refused++;
+  else result.failures.push(`a region flood ended neither served nor in no_memory: ${JSON.stringify(c.error)}`);
+}
 
 export async function fuzzWaylandLive(seed: number, connections: number, mode: 'socket' | 'in-process'): Promise<WaylandLiveFuzzResult> {
   const r = rng(seed ^ 0x4c495645);
   const dir = mkdtempSync(join(tmpdir(), 'bufshare-wl-fuzz-'));
-  const result: WaylandLiveFuzzResult = { connections: 0, refused: 0, stillServed: 0, waiting: 0, serverExceptions: 0, goodRoundtrips: 0, leakedFds: 0, leakedMappings: 0, failures: [] };
+  const result: WaylandLiveFuzzResult = { connections: 0, refused: 0, stillServed: 0, waiting: 0, regionFloods: 0, serverExceptions: 0, goodRoundtrips: 0, leakedFds: 0, leakedMappings: 0, failures: [] };
   const fdsBefore = resourceFds();
   const mappingsBefore = native.mappingStats().live;
   const onException = (e: unknown): void => {
@@ -199,6 +229,11 @@ export async function fuzzWaylandLive(seed: number, connections: number, mode: '
   server.on('frame', (f) => {
     f.release();
     f.surface.frameDone();
+  });
+  // The server's side of the newest client: whether a raw message made an object.
+  let latest: WaylandClient | undefined;
+  server.on('client', (c) => {
+    latest = c;
   });
   const good = new RawWaylandClient(server.path);
   const poolFd = native.memfdCreate('fuzz-pool', 16384, 0);
@@ -217,28 +252,34 @@ export async function fuzzWaylandLive(seed: number, connections: number, mode: '
       result.connections++;
       try {
         const ids = await setUp(c, poolFd);
-        const k = randInt(r, 0, ids.length - 1);
-        const iface = ifaces[k]!;
-        const list = iface.requests;
-        const opcode = randInt(r, 0, Math.max(0, list.length - 1));
-        const base = list.length > 0 ? validMessage(r, list[opcode]!, ids[k]!, opcode) : { bytes: new Uint8Array(8), fds: 0 };
-        const bytes = mutate(r, base.bytes);
-        const fds = Array.from({ length: r() < 0.7 ? base.fds : randInt(r, 0, 3) }, () => poolFd);
-        if (bytes.byteLength > 0) c.sendRaw(bytes, fds);
-        // The raw message may have made objects (its new ids are 2..60, or any word a mutation wrote):
-        // the client's own next ids must not collide with them, or its decoder, not the server, fails.
-        c.skipIdsTo(0x100000);
-        // A cut-off message makes the server wait for its rest (as libwayland does): then our sync is
-        // swallowed into it and no answer comes. That is not a hang of the server: the good client's
-        // roundtrips below prove it still serves.
-        const answered = await c.roundtrip(300).catch(() => false);
-        if (c.closed) {
-          if (c.error === undefined) result.failures.push(`connection ${n}: disconnected without a wl_display.error (${Buffer.from(bytes).toString('hex')})`);
-          else result.refused++;
-        } else if (answered) {
-          result.stillServed++; // a mutation that stayed valid
+        if (r() < 0.05) {
+          await regionFlood(r, c, ids[2]!, result);
         } else {
-          result.waiting++;
+          const k = randInt(r, 0, ids.length - 1);
+          const iface = ifaces[k]!;
+          const list = iface.requests;
+          const opcode = randInt(r, 0, Math.max(0, list.length - 1));
+          const nextId = c.nextObjectId;
+          const base = list.length > 0 ? validMessage(r, list[opcode]!, ids[k]!, opcode, nextId) : { bytes: new Uint8Array(8), fds: 0 };
+          const bytes = mutate(r, base.bytes);
+          const fds = Array.from({ length: r() < 0.7 ? base.fds : randInt(r, 0, 3) }, () => poolFd);
+          if (bytes.byteLength > 0) c.sendRaw(bytes, fds);
+          // The raw message may have made an object, at most with the next id (a new id must be the
+          // next one): our sync must take the one after it then, and that id otherwise.
+          await new Promise((res) => setTimeout(res, 5));
+          if (latest?.lookup(nextId) !== undefined) c.skipIdsTo(nextId + 1);
+          // A cut-off message makes the server wait for its rest (as libwayland does): then our sync is
+          // swallowed into it and no answer comes. That is not a hang of the server: the good client's
+          // roundtrips below prove it still serves.
+          const answered = await c.roundtrip(300).catch(() => false);
+          if (c.closed) {
+            if (c.error === undefined) result.failures.push(`connection ${n}: disconnected without a wl_display.error (${Buffer.from(bytes).toString('hex')})`);
+            else result.refused++;
+          } else if (answered) {
+            result.stillServed++; // a mutation that stayed valid
+          } else {
+            result.waiting++;
+          }
         }
       } finally {
         c.close();

@@ -35,6 +35,8 @@ export interface SpawnTsOptions {
   /** Run the child as this uid/gid (the parent must be root). */
   readonly uid?: number;
   readonly gid?: number;
+  /** Run the child with RLIMIT_NOFILE at this (soft and hard: Node raises its soft limit to the hard one). */
+  readonly nofile?: number;
 }
 
 /**
@@ -42,7 +44,10 @@ export interface SpawnTsOptions {
  * running (for tests that signal it), with `lines()` resolving each stdout line.
  */
 export function spawnTs(file: string, args: string[], options: SpawnTsOptions = {}): RunningChild {
-  const child = spawn(process.execPath, ['--require', 'tsx/cjs', join(ROOT, file), ...args], {
+  const node = [process.execPath, '--require', 'tsx/cjs', join(ROOT, file), ...args];
+  // prlimit execs the command: the child's pid is node's.
+  const argv = options.nofile === undefined ? node : ['prlimit', `--nofile=${options.nofile}:${options.nofile}`, '--', ...node];
+  const child = spawn(argv[0]!, argv.slice(1), {
     cwd: ROOT,
     stdio: ['ignore', 'pipe', 'pipe'],
     env: { ...process.env, ...options.env },

@@ -61,6 +61,11 @@ export class RawWaylandClient {
     return id;
   }
 
+  /** The id newId() will give next. */
+  get nextObjectId(): number {
+    return this.nextId;
+  }
+
   /** Moves this client's next id past `id` (after raw messages that may have made objects below it). */
   skipIdsTo(id: number): void {
     this.nextId = Math.max(this.nextId, id);
@@ -127,19 +132,20 @@ export class RawWaylandClient {
    * A window as a client makes one: binds wl_compositor and xdg_wm_base, creates a
    * surface with an xdg_toplevel, commits it bare and acks the configure that comes back.
    */
-  async configuredToplevel(registry: number): Promise<{ surface: number; xdgSurface: number; wm: number }> {
+  async configuredToplevel(registry: number): Promise<{ surface: number; xdgSurface: number; toplevel: number; compositor: number; wm: number }> {
     const compositor = this.bind(registry, core.wl_compositor);
     const wm = this.bind(registry, xdg.xdg_wm_base);
     const surface = this.newId(core.wl_surface);
     this.request(compositor, core.wl_compositor, 'create_surface', [surface]);
     const xdgSurface = this.newId(xdg.xdg_surface);
     this.request(wm, xdg.xdg_wm_base, 'get_xdg_surface', [xdgSurface, surface]);
-    this.request(xdgSurface, xdg.xdg_surface, 'get_toplevel', [this.newId(xdg.xdg_toplevel)]);
+    const toplevel = this.newId(xdg.xdg_toplevel);
+    this.request(xdgSurface, xdg.xdg_surface, 'get_toplevel', [toplevel]);
     this.request(surface, core.wl_surface, 'commit', []);
     const configure = (): WaylandEvent | undefined => this.events.find((e) => e.objectId === xdgSurface && e.name === 'configure');
     await this.until(() => configure() !== undefined);
     this.request(xdgSurface, xdg.xdg_surface, 'ack_configure', [configure()!.args[0] as number]);
-    return { surface, xdgSurface, wm };
+    return { surface, xdgSurface, toplevel, compositor, wm };
   }
 
   /** The wl_display.error the server sent, if any. */

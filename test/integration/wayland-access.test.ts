@@ -5,6 +5,7 @@ import { existsSync, mkdtempSync, rmSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { BufshareError } from '../../lib/errors';
+import * as native from '../../lib/native';
 import { WaylandServer } from '../../lib/wayland/server';
 import { resourceFds } from '../helpers/fds';
 import { RawWaylandClient } from '../helpers/wayland-client';
@@ -35,7 +36,8 @@ describe('Wayland: access', function () {
   });
 
   it('takes at most maxClients at once', async () => {
-    const server = WaylandServer.listen({ name: join(dir, 'w'), maxClients: 2 });
+    // One uid here: its own bound (3/4 of maxClients by default) lifted, to reach the total's.
+    const server = WaylandServer.listen({ name: join(dir, 'w'), maxClients: 2, maxClientsPerUid: 2 });
     const errors: BufshareError[] = [];
     server.on('error', (e) => errors.push(e));
     const clients = [0, 1, 2].map(() => new RawWaylandClient(server.path));
@@ -47,6 +49,23 @@ describe('Wayland: access', function () {
       expect(errors[0]?.message).to.match(/over 2 clients/);
     } finally {
       for (const c of clients) c.close();
+      await server.close();
+    }
+  });
+
+  it('the compositor\'s own clients (accept() of its streamPair end) get in when the listener is full', async () => {
+    const server = WaylandServer.listen({ name: join(dir, 'w'), maxClients: 1 });
+    const outside = new RawWaylandClient(server.path);
+    const [mine, theirs] = native.streamPair();
+    const embedded = new RawWaylandClient({ fd: theirs });
+    try {
+      expect(await outside.roundtrip()).to.equal(true);
+      expect(server.accept(mine), 'accepted').to.not.equal(undefined);
+      expect(await embedded.roundtrip()).to.equal(true);
+      expect(server.clients.size).to.equal(2);
+    } finally {
+      outside.close();
+      embedded.close();
       await server.close();
     }
   });

@@ -6,7 +6,7 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import * as native from '../../lib/native';
-import { wl_compositor, wl_display, wl_region, wl_registry, wl_shm, wl_shm_pool, wl_surface } from '../../lib/wayland/protocol/wayland';
+import { wl_compositor, wl_display, wl_pointer, wl_region, wl_registry, wl_seat, wl_shm, wl_shm_pool, wl_subcompositor, wl_subsurface, wl_surface } from '../../lib/wayland/protocol/wayland';
 import { xdg_surface, xdg_toplevel, xdg_wm_base } from '../../lib/wayland/protocol/xdg-shell';
 import { WaylandServer } from '../../lib/wayland/server';
 import { resourceFds } from '../helpers/fds';
@@ -16,6 +16,9 @@ const DISPLAY = wl_display.enums.error as Record<string, number>;
 const SHM = wl_shm.enums.error as Record<string, number>;
 const XDG_SURFACE = xdg_surface.enums.error as Record<string, number>;
 const SURFACE = wl_surface.enums.error as Record<string, number>;
+const TOPLEVEL = xdg_toplevel.enums.error as Record<string, number>;
+const SUBSURFACE = wl_subsurface.enums.error as Record<string, number>;
+const POINTER = wl_pointer.enums.error as Record<string, number>;
 
 function words(...w: number[]): Uint8Array {
   const b = new Uint8Array(w.length * 4);
@@ -64,6 +67,7 @@ describe('Wayland: hostile clients', function () {
     for (const fd of madeFds.splice(0)) native.closeFd(fd);
     await new Promise((r) => setTimeout(r, 20));
     expect(server.clients.size).to.equal(0);
+    expect(server.queuedBytes, 'bytes queued, server-wide').to.equal(0);
     expect(native.mappingStats().live, 'mappings').to.equal(mappingsBefore);
     expect(resourceFds(), 'fds').to.deep.equal(fdsBefore);
   });
@@ -141,7 +145,8 @@ describe('Wayland: hostile clients', function () {
   it('fds sent ahead of any message that takes them, past the bound: refused', () =>
     expectFault((c) => {
       const fd = memfd(4096);
-      for (let i = 0; i < 6; i++) c.sendRaw(words(1, (12 << 16) | 0, 70 + i), new Array<number>(28).fill(fd));
+      // syncs with the client's next ids (a new id must be the next one), each carrying 28 fds
+      for (let i = 0; i < 6; i++) c.sendRaw(words(1, (12 << 16) | 0, c.newId(RawWaylandClient.interface('wl_callback'))), new Array<number>(28).fill(fd));
     }, { object: 'display', code: DISPLAY.invalid_method!, message: /fds sent ahead/ }));
 
   it('a pool of size 0 or beyond int32: invalid_stride', async () => {
@@ -271,6 +276,111 @@ describe('Wayland: hostile clients', function () {
       ids.target = compositor;
       c.request(compositor, wl_compositor, 'create_region', [compositor]);
     }, { object: (ids) => ids.target!, code: DISPLAY.invalid_object!, message: /invalid new id/ }));
+
+  it('a new id that is not the next one (libwayland: at most one past the highest id used): invalid_object', () =>
+    expectFault((c, _registry, ids) => {
+      ids.target = 1;
+      c.request(1, wl_display, 'sync', [c.newId(wl_region) + 50]);
+    }, { object: (ids) => ids.target!, code: DISPLAY.invalid_object!, message: /invalid new id \d+/ }));
+
+  it('an xdg_surface destroyed before its xdg_toplevel: defunct_role_object', () =>
+    expectFault(async (c, registry, ids) => {
+      const { xdgSurface } = await c.configuredToplevel(registry);
+      ids.target = xdgSurface;
+      c.request(xdgSurface, xdg_surface, 'destroy', []);
+    }, { object: (ids) => ids.target!, code: XDG_SURFACE.defunct_role_object!, message: /destroyed before its xdg_toplevel/ }));
+
+  it('xdg_toplevel.set_parent to itself: invalid_parent', () =>
+    expectFault(async (c, registry, ids) => {
+      const { toplevel } = await c.configuredToplevel(registry);
+      ids.target = toplevel;
+      c.request(toplevel, xdg_toplevel, 'set_parent', [toplevel]);
+    }, { object: (ids) => ids.target!, code: TOPLEVEL.invalid_parent!, message: /its own ancestor/ }));
+
+  it('xdg_toplevel.set_parent closing a cycle: invalid_parent (a parent that is only unset is fine)', () =>
+    expectFault(async (c, registry, ids) => {
+      const a = await c.configuredToplevel(registry);
+      const b = await c.configuredToplevel(registry);
+      c.request(b.toplevel, xdg_toplevel, 'set_parent', [a.toplevel]);
+      c.request(b.toplevel, xdg_toplevel, 'set_parent', [0]);
+      c.request(b.toplevel, xdg_toplevel, 'set_parent', [a.toplevel]);
+      expect(await c.roundtrip()).to.equal(true);
+      ids.target = a.toplevel;
+      c.request(a.toplevel, xdg_toplevel, 'set_parent', [b.toplevel]);
+    }, { object: (ids) => ids.target!, code: TOPLEVEL.invalid_parent!, message: /its own ancestor/ }));
+
+  it('a min size above the max size, on commit: invalid_size (either order; a min then a larger max is fine)', async () => {
+    await expectFault(async (c, registry, ids) => {
+      const { toplevel, surface } = await c.configuredToplevel(registry);
+      // Double-buffered: min 200 then max 300 passes through min > max (max 100) and is valid.
+      c.request(toplevel, xdg_toplevel, 'set_max_size', [100, 100]);
+      c.request(surface, wl_surface, 'commit', []);
+      c.request(toplevel, xdg_toplevel, 'set_min_size', [200, 200]);
+      c.request(toplevel, xdg_toplevel, 'set_max_size', [300, 300]);
+      c.request(surface, wl_surface, 'commit', []);
+      expect(await c.roundtrip()).to.equal(true);
+      ids.target = toplevel;
+      c.request(toplevel, xdg_toplevel, 'set_max_size', [150, 400]);
+      c.request(surface, wl_surface, 'commit', []);
+    }, { object: (ids) => ids.target!, code: TOPLEVEL.invalid_size!, message: /min size 200x200 above max size 150x400/ });
+    await expectFault(async (c, registry, ids) => {
+      const { toplevel, surface } = await c.configuredToplevel(registry);
+      ids.target = toplevel;
+      c.request(toplevel, xdg_toplevel, 'set_max_size', [100, 100]);
+      c.request(toplevel, xdg_toplevel, 'set_min_size', [0, 101]);
+      c.request(surface, wl_surface, 'commit', []);
+    }, { object: (ids) => ids.target!, code: TOPLEVEL.invalid_size!, message: /min size 0x101 above max size 100x100/ });
+    await expectFault(async (c, registry, ids) => {
+      const { toplevel } = await c.configuredToplevel(registry);
+      ids.target = toplevel;
+      c.request(toplevel, xdg_toplevel, 'set_min_size', [-1, 10]);
+    }, { object: (ids) => ids.target!, code: TOPLEVEL.invalid_size!, message: /negative/ });
+  });
+
+  it('wl_subsurface.place_above / place_below a surface that is neither a sibling nor the parent: bad_surface', async () => {
+    const setup = (c: RawWaylandClient, registry: number): { sub: number; parent: number; sibling: number; stranger: number; self: number } => {
+      const compositor = c.bind(registry, wl_compositor);
+      const subcompositor = c.bind(registry, wl_subcompositor);
+      const [parent, self, sibling, stranger] = [0, 1, 2, 3].map(() => {
+        const s = c.newId(wl_surface);
+        c.request(compositor, wl_compositor, 'create_surface', [s]);
+        return s;
+      }) as [number, number, number, number];
+      const sub = c.newId(wl_subsurface);
+      c.request(subcompositor, wl_subcompositor, 'get_subsurface', [sub, self, parent]);
+      c.request(subcompositor, wl_subcompositor, 'get_subsurface', [c.newId(wl_subsurface), sibling, parent]);
+      return { sub, parent, sibling, stranger, self };
+    };
+    await expectFault(async (c, registry, ids) => {
+      const { sub, parent, sibling, stranger } = setup(c, registry);
+      c.request(sub, wl_subsurface, 'place_above', [parent]);
+      c.request(sub, wl_subsurface, 'place_below', [sibling]);
+      expect(await c.roundtrip(), 'the parent and a sibling are fine').to.equal(true);
+      ids.target = sub;
+      c.request(sub, wl_subsurface, 'place_above', [stranger]);
+    }, { object: (ids) => ids.target!, code: SUBSURFACE.bad_surface!, message: /is neither the parent nor a sibling/ });
+    await expectFault((c, registry, ids) => {
+      const { sub, self } = setup(c, registry);
+      ids.target = sub;
+      c.request(sub, wl_subsurface, 'place_below', [self]);
+    }, { object: (ids) => ids.target!, code: SUBSURFACE.bad_surface!, message: /is neither the parent nor a sibling/ });
+  });
+
+  it('wl_pointer.set_cursor with a surface that has another role: role (a cursor surface may be set again)', () =>
+    expectFault(async (c, registry, ids) => {
+      const { surface, compositor } = await c.configuredToplevel(registry);
+      const seat = c.bind(registry, wl_seat);
+      const pointer = c.newId(wl_pointer);
+      c.request(seat, wl_seat, 'get_pointer', [pointer]);
+      const cursor = c.newId(wl_surface);
+      c.request(compositor, wl_compositor, 'create_surface', [cursor]);
+      c.request(pointer, wl_pointer, 'set_cursor', [0, cursor, 0, 0]);
+      c.request(pointer, wl_pointer, 'set_cursor', [0, cursor, 1, 1]);
+      c.request(pointer, wl_pointer, 'set_cursor', [0, 0, 0, 0]);
+      expect(await c.roundtrip()).to.equal(true);
+      ids.target = pointer;
+      c.request(pointer, wl_pointer, 'set_cursor', [0, surface, 0, 0]);
+    }, { object: (ids) => ids.target!, code: POINTER.role!, message: /already has the role xdg_toplevel/ }));
 
   it('a bind above the advertised version: invalid_object', () =>
     expectFault((c, registry) => {

@@ -65,8 +65,10 @@ describe('Wayland popups on the scene', function () {
     px.fill(RED, 0, 64 * 64);
     px.fill(GREEN, 64 * 64);
     native.unmapBuffer(px.buffer as ArrayBuffer);
+    // Bound before the pool's id is taken: a new id must be the next one, in the order sent.
+    const shm = c.bind(registry, wl_shm);
     const pool = c.newId(wl_shm_pool);
-    c.request(c.bind(registry, wl_shm), wl_shm, 'create_pool', [pool, fd, size]);
+    c.request(shm, wl_shm, 'create_pool', [pool, fd, size]);
     const red = c.newId(RawWaylandClient.interface('wl_buffer'));
     c.request(pool, wl_shm_pool, 'create_buffer', [red, 0, 64, 64, 256, 1]);
     const green = c.newId(RawWaylandClient.interface('wl_buffer'));

@@ -3,7 +3,7 @@
 // come once the pool is gone), its frames still show its pixels, and a file
 // truncated under it is still refused with invalid_fd, without a SIGBUS.
 import { expect } from 'chai';
-import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync, writeSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import * as native from '../../lib/native';
@@ -79,6 +79,28 @@ describe('Wayland: wl_shm pool fds', function () {
     }
     await new Promise((r) => setTimeout(r, 20));
     expect(resourceFds()).to.deep.equal(before);
+  });
+
+  it('committing a buffer leaves the file offset of the client\'s pool fd where the client put it', async () => {
+    const { c, fd, surface, pool, buffer } = await clientWithBuffer('shm-fds-offset', 3);
+    /** The offset of the open file the client and the server share (the server's fd is a copy of the same open file). */
+    const position = (): number => Number(/^pos:\s+(\d+)/m.exec(readFileSync(`/proc/self/fdinfo/${fd}`, 'utf8'))![1]);
+    try {
+      writeSync(fd, new Uint8Array(100).fill(3)); // as a client writing its pixels with write(2) would
+      expect(position()).to.equal(100);
+      frames.length = 0;
+      c.request(surface, wl_surface, 'attach', [buffer, 0, 0]);
+      c.request(surface, wl_surface, 'commit', []);
+      await c.until(() => frames.length === 1);
+      frames[0]!.release();
+      c.request(pool, wl_shm_pool, 'destroy', []);
+      await c.roundtrip();
+      expect(c.error).to.equal(undefined);
+      expect(position(), 'after the commit and the pool\'s end (both size queries)').to.equal(100);
+    } finally {
+      c.close();
+      native.closeFd(fd);
+    }
   });
 
   it('a file truncated under a buffer whose pool is gone: invalid_fd on commit, no SIGBUS, nothing left open', async () => {

@@ -1,9 +1,9 @@
 /** wl_compositor: surfaces and regions. */
 import { Region } from '../../region';
-import type { WaylandClient } from '../client';
+import { DISPLAY_ERROR, type WaylandClient } from '../client';
 import type { Global } from '../global';
 import { wl_compositor, wl_region, wl_surface } from '../protocol/wayland';
-import type { Implementation, Resource } from '../resource';
+import { ProtocolError, type Implementation } from '../resource';
 import { WaylandSurface, type SurfaceHost } from '../surface';
 
 const surfaceImplementation: Implementation<WaylandSurface> = {
@@ -20,6 +20,16 @@ const surfaceImplementation: Implementation<WaylandSurface> = {
   offset: () => {},
 };
 
+/**
+ * Rectangles a wl_region may hold. `add` merges past 64 (a superset is harmless
+ * for the input and opaque hints it feeds) but `subtract` cannot: a merged hole
+ * would be a hole too big. Each subtract costs O(rectangles), so the bound is
+ * what keeps it bounded in time: a 300 x 300 grid of one-pixel holes grew to
+ * 90000 rectangles and took 132 s; held to 1024, a subtract takes microseconds.
+ * Real clients send a handful (GTK's input regions: the window minus its shadow).
+ */
+export const MAX_REGION_RECTS = 1024;
+
 /** wl_region keeps its region (bounded: a client adding rectangles forever is merged, not stored). */
 const regionImplementation: Implementation<{ region: Region }> = {
   add: (r, [x, y, w, h]) => {
@@ -29,7 +39,10 @@ const regionImplementation: Implementation<{ region: Region }> = {
   },
   subtract: (r, [x, y, w, h]) => {
     if ((w as number) <= 0 || (h as number) <= 0) return;
-    r.data.region = r.data.region.subtract({ x: x as number, y: y as number, width: w as number, height: h as number });
+    const next = r.data.region.subtract({ x: x as number, y: y as number, width: w as number, height: h as number });
+    // As libwayland's wl_resource_post_no_memory: the error is on wl_display, and names the region.
+    if (next.rects.length > MAX_REGION_RECTS) throw new ProtocolError(r.client.display, DISPLAY_ERROR.no_memory, `wl_region@${r.id}: over ${MAX_REGION_RECTS} rectangles`);
+    r.data.region = next;
   },
 };
 

@@ -136,7 +136,7 @@ class DmabufBuffer implements WaylandBuffer {
 /** Checks and maps one plane; a reason string when the compositor cannot read it. */
 function importPlane(plane: Plane, width: number, height: number, format: FormatInfo): ArrayBuffer | string {
   if (plane.modifier !== MODIFIER_LINEAR) return `modifier 0x${plane.modifier.toString(16)} is not LINEAR: the compositor reads buffers with the CPU`;
-  const size = native.statFd(plane.fd).seekSize;
+  const size = native.fdSize(plane.fd);
   if (size <= 0) return 'the fd has no size (not a dma-buf?)';
   if (plane.offset + plane.stride * height > size) return `offset ${plane.offset} + stride ${plane.stride} x ${height} is beyond the dma-buf's ${size} bytes`;
   if (plane.stride < width * format.bpp) return `stride ${plane.stride} is below ${width} x ${format.bpp}`;

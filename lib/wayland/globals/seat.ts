@@ -27,6 +27,22 @@ const BUTTONS: Readonly<Record<number, number>> = { 0: 0x110, 1: 0x112, 2: 0x111
 /** evdev modifier keys -> xkb real modifier bits. */
 const MODIFIER_KEYS: Readonly<Record<number, number>> = { 42: 1, 54: 1, 29: 4, 97: 4, 56: 8, 100: 8, 125: 64, 126: 64 };
 
+const POINTER_ROLE_ERROR = (wl_pointer.enums.error as { role: number }).role;
+const CURSOR_ROLE = 'wl_pointer cursor';
+
+/**
+ * set_cursor gives the surface the cursor role: one with another role (a window,
+ * a subsurface) is wl_pointer.error.role. The cursor is not drawn (the
+ * compositor draws its own), so the role has no hooks; its frame callbacks
+ * wait, as a subsurface's do.
+ */
+function setCursor(r: Resource<undefined>, client: WaylandClient, surfaceId: number): void {
+  if (surfaceId === 0) return;
+  const surface = (client.lookup(surfaceId) as Resource<WaylandSurface>).data;
+  if (surface.role === undefined) surface.role = { name: CURSOR_ROLE, shown: false };
+  else if (surface.role.name !== CURSOR_ROLE) throw r.error(POINTER_ROLE_ERROR, `wl_surface@${surface.id} already has the role ${surface.role.name}`);
+}
+
 export class Seat {
   private readonly pointers = new Map<WaylandClient, Set<Resource<undefined>>>();
   private readonly keyboards = new Map<WaylandClient, Set<Resource<undefined>>>();
@@ -50,7 +66,7 @@ export class Seat {
       bind: (client, id, version) => {
         const seat = client.create(id, wl_seat, version, {
           get_pointer: (_r, [pid]) => {
-            const p = client.create(pid as number, wl_pointer, version, { set_cursor: () => {} }, undefined);
+            const p = client.create(pid as number, wl_pointer, version, { set_cursor: (r, [, surfaceId]) => setCursor(r, client, surfaceId as number) }, undefined);
             this.track(this.pointers, client, p);
           },
           get_keyboard: (_r, [kid]) => {

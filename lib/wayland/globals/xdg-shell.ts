@@ -9,6 +9,11 @@
  * (serial); the client acks that serial and may then attach buffers. A buffer
  * before the first ack is unconfigured_buffer; an ack of a serial never sent is
  * invalid_serial. Toplevels are the surfaces shown to the compositor.
+ *
+ * Other rules checked: an xdg_surface outlives its role object
+ * (defunct_role_object); a toplevel's parent is never itself or one of its
+ * children (invalid_parent); min and max sizes are double-buffered and checked
+ * on commit (invalid_size).
  */
 import type { Rect } from '../../region';
 import type { WaylandClient } from '../client';
@@ -23,7 +28,10 @@ const WM_ERROR = xdg_wm_base.enums.error as {
 };
 const POSITIONER_ERROR = xdg_positioner.enums.error as { invalid_input: number };
 const POPUP_ERROR = xdg_popup.enums.error as { invalid_grab: number };
-const XDG_SURFACE_ERROR = xdg_surface.enums.error as { not_constructed: number; already_constructed: number; unconfigured_buffer: number; invalid_serial: number; invalid_size: number };
+const XDG_SURFACE_ERROR = xdg_surface.enums.error as {
+  not_constructed: number; already_constructed: number; unconfigured_buffer: number; invalid_serial: number; invalid_size: number; defunct_role_object: number;
+};
+const TOPLEVEL_ERROR = xdg_toplevel.enums.error as { invalid_parent: number; invalid_size: number };
 const STATE_ACTIVATED = (xdg_toplevel.enums.state as { activated: number }).activated;
 
 /** Serials shared by every client of a server (xdg configure, input). */
@@ -52,6 +60,8 @@ class XdgSurface {
   readonly resource: Resource<XdgSurface>;
   readonly surface: WaylandSurface;
   kind: 'none' | 'toplevel' | 'popup' = 'none';
+  /** The xdg_toplevel or xdg_popup, once made. */
+  roleObject: Resource<unknown> | undefined;
   /** set_window_geometry's rectangle, surface-local, as of the last commit; and the one the next commit applies. */
   geometry: Rect | undefined;
   pendingGeometry: Rect | undefined;
@@ -104,6 +114,45 @@ class XdgSurface {
     if (attaching && !this.configured) throw this.resource.error(XDG_SURFACE_ERROR.unconfigured_buffer, 'a buffer before the first ack_configure');
   }
 }
+
+/** One xdg_toplevel's own state: its parent, and its min/max sizes (pending until a commit). */
+class Toplevel {
+  parent: Toplevel | undefined;
+  readonly resource: Resource<Toplevel>;
+  pendingMin: [number, number] = [0, 0];
+  pendingMax: [number, number] = [0, 0];
+  min: [number, number] = [0, 0];
+  max: [number, number] = [0, 0];
+
+  constructor(resource: Resource<Toplevel>) {
+    this.resource = resource;
+  }
+
+  setParent(parent: Toplevel | undefined): void {
+    for (let p = parent; p !== undefined; p = p.parent) {
+      if (p === this) throw this.resource.error(TOPLEVEL_ERROR.invalid_parent, `xdg_toplevel@${parent!.resource.id} cannot be the parent of its own ancestor`);
+    }
+    this.parent = parent;
+  }
+
+  /** On commit: pending sizes become current; 0 is "no bound", so only two non-zero bounds can conflict. */
+  applySizes(): void {
+    const [min, max] = [this.pendingMin, this.pendingMax];
+    if ((max[0] > 0 && min[0] > max[0]) || (max[1] > 0 && min[1] > max[1])) {
+      throw this.resource.error(TOPLEVEL_ERROR.invalid_size, `min size ${min[0]}x${min[1]} above max size ${max[0]}x${max[1]}`);
+    }
+    this.min = [...min];
+    this.max = [...max];
+  }
+}
+
+function sizeArgs(r: Resource<Toplevel>, request: string, width: number, height: number): [number, number] {
+  if (width < 0 || height < 0) throw r.error(TOPLEVEL_ERROR.invalid_size, `${request}(${width}, ${height}): a negative size`);
+  return [width, height];
+}
+
+/** Each client's toplevels, so a parent's end hands its children to its own parent (as the protocol says). */
+const toplevelsOf = new WeakMap<WaylandClient, Set<Toplevel>>();
 
 /**
  * @param screen the output's size: what a window may fill before the compositor
@@ -207,7 +256,17 @@ function xdgSurfaceImplementation(client: WaylandClient, version: number, wm: Re
       xs.kind = 'toplevel';
       let title: string | undefined;
       let appId: string | undefined;
-      const tr = client.create(tid as number, xdg_toplevel, version, {
+      const tr = client.create<Toplevel>(tid as number, xdg_toplevel, version, {
+        set_parent: (t, [parentId]) => {
+          const parent = parentId === 0 ? undefined : (client.lookup(parentId as number) as Resource<Toplevel>).data;
+          t.data.setParent(parent);
+        },
+        set_min_size: (t, [w, h]) => {
+          t.data.pendingMin = sizeArgs(t, 'set_min_size', w as number, h as number);
+        },
+        set_max_size: (t, [w, h]) => {
+          t.data.pendingMax = sizeArgs(t, 'set_max_size', w as number, h as number);
+        },
         set_title: (_t, [t]) => {
           title = (t as string).slice(0, 256);
           xs.surface.setTitle(title, appId);
@@ -216,7 +275,16 @@ function xdgSurfaceImplementation(client: WaylandClient, version: number, wm: Re
           appId = (a as string).slice(0, 256);
           xs.surface.setTitle(title, appId);
         },
-      }, undefined);
+      }, undefined as unknown as Toplevel);
+      const toplevel = new Toplevel(tr);
+      tr.data = toplevel;
+      xs.roleObject = tr as Resource<unknown>;
+      let all = toplevelsOf.get(client);
+      if (all === undefined) {
+        all = new Set();
+        toplevelsOf.set(client, all);
+      }
+      all.add(toplevel);
       /** The size a window may take: its output's (the compositor's bounds), else the screen's. */
       const bounds = (): { width: number; height: number } => {
         const b = xs.surface.bounds();
@@ -247,7 +315,10 @@ function xdgSurfaceImplementation(client: WaylandClient, version: number, wm: Re
         get shown() {
           return !tr.destroyed;
         },
-        beforeCommit: (_s, state) => xs.checkCommit(state, () => configure()),
+        beforeCommit: (_s, state) => {
+          xs.checkCommit(state, () => configure());
+          if (!tr.destroyed) toplevel.applySizes();
+        },
         afterApply: fit,
         close: () => tr.post('close'),
         configure: (w, h, activated) => configure(w, h, activated),
@@ -255,6 +326,8 @@ function xdgSurfaceImplementation(client: WaylandClient, version: number, wm: Re
       xs.surface.role = role;
       // The toplevel's end unmaps the window: the surface may get a new role object later.
       tr.onDestroy(() => {
+        all.delete(toplevel);
+        for (const t of all) if (t.parent === toplevel) t.parent = toplevel.parent;
         xs.surface.withdrawRole();
       });
     },
@@ -292,6 +365,7 @@ function xdgSurfaceImplementation(client: WaylandClient, version: number, wm: Re
           xs.sendConfigure();
         },
       }, undefined);
+      xs.roleObject = pr as Resource<unknown>;
       pr.onDestroy(() => {
         if (surface.popupChildren.some((p) => !p.destroyed && p.popupParent === surface)) {
           // The protocol's rule; the surface is gone with its client anyway.
@@ -318,6 +392,10 @@ function xdgSurfaceImplementation(client: WaylandClient, version: number, wm: Re
         },
         close: () => surface.dismiss(),
       };
+    },
+    destroy: (r: Resource<XdgSurface>) => {
+      const role = r.data.roleObject;
+      if (role !== undefined && !role.destroyed) throw r.error(XDG_SURFACE_ERROR.defunct_role_object, `destroyed before its ${role.spec.name}@${role.id}`);
     },
     set_window_geometry: (r: Resource<XdgSurface>, [x, y, w, h]: unknown[]) => {
       if ((w as number) <= 0 || (h as number) <= 0) throw r.error(XDG_SURFACE_ERROR.invalid_size, `window geometry ${w as number}x${h as number} is not positive`);

@@ -1,0 +1,182 @@
+// The Wayland server's bounds against clients that try to take the compositor
+// down (issue 23): each runs the server in its own process, so a failure that
+// would end it (an uncaught accept() error) fails the test instead of mocha.
+import { expect } from 'chai';
+import { chmodSync, mkdtempSync, readdirSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { wl_compositor, wl_display, wl_keyboard, wl_region, wl_registry, wl_seat } from '../../lib/wayland/protocol/wayland';
+import { runTs, spawnTs, type RunningChild } from '../helpers/spawn';
+import { DeafWaylandClient } from '../helpers/wayland-deaf-client';
+import { RawWaylandClient } from '../helpers/wayland-client';
+
+/** The first stdout line of `child` starting with `prefix`, or 'timeout' after ms. */
+function lineWithin(child: RunningChild, prefix: string, ms: number): Promise<string> {
+  return Promise.race([child.line(prefix), new Promise<string>((r) => setTimeout(() => r('timeout'), ms))]);
+}
+
+function fdCount(pid: number): number {
+  return readdirSync(`/proc/${pid}/fd`).length;
+}
+
+describe('Wayland: limits against hostile clients', function () {
+  this.timeout(20000);
+  let dir: string;
+  let child: RunningChild | undefined;
+  const clients: { close(): void }[] = [];
+
+  beforeEach(() => {
+    dir = mkdtempSync(join(tmpdir(), 'bufshare-wl-limits-'));
+  });
+  afterEach(async () => {
+    for (const c of clients.splice(0)) c.close();
+    if (child) {
+      child.process.kill('SIGTERM');
+      await child.exited;
+      child = undefined;
+    }
+    rmSync(dir, { recursive: true, force: true });
+  });
+
+  async function startServer(options: object = {}, nofile?: number): Promise<string> {
+    const path = join(dir, 'wayland-limits');
+    child = spawnTs('test/helpers/wayland-limits-child.ts', [path, JSON.stringify(options)], nofile === undefined ? {} : { nofile });
+    expect(await child.line('listening')).to.equal('listening');
+    return path;
+  }
+
+  it('out of fds (EMFILE): the connection that finds none is closed, the server lives and serves the next one', async () => {
+    // A table of 48 fds: the server's own ~27, then one per client.
+    const path = await startServer({}, 48);
+    let refused: RawWaylandClient | undefined;
+    for (let i = 0; i < 48 && refused === undefined; i++) {
+      const c = new RawWaylandClient(path);
+      clients.push(c);
+      if (!(await c.roundtrip())) refused = c;
+    }
+    expect(refused, 'a connection past the fd limit').to.not.equal(undefined);
+    expect(refused!.error, 'refused before any protocol').to.equal(undefined);
+    expect(await lineWithin(child!, 'error ', 2000)).to.match(/^error ERR_BUFSHARE_SYSCALL EMFILE refused a connection: out of fds/);
+    expect(child!.process.exitCode, 'the server still runs').to.equal(null);
+    // The clients it had are still served, and once some leave a new one gets in.
+    expect(await (clients[0] as RawWaylandClient).roundtrip()).to.equal(true);
+    for (const c of clients.splice(0, 4)) c.close();
+    await new Promise((r) => setTimeout(r, 100));
+    const next = new RawWaylandClient(path);
+    clients.push(next);
+    expect(await next.roundtrip()).to.equal(true);
+  });
+
+  it('a client asking for keymaps without reading is disconnected past 256 queued fds, and its fds are closed', async () => {
+    const path = await startServer();
+    const pid = child!.process.pid!;
+    const probe = new RawWaylandClient(path);
+    clients.push(probe);
+    await probe.registry();
+    const [seatName, seatVersion] = probe.globals.get('wl_seat')!;
+    const before = fdCount(pid);
+    const deaf = new DeafWaylandClient(path);
+    clients.push(deaf);
+    deaf.request(1, wl_display, 'get_registry', [2]);
+    deaf.request(2, wl_registry, 'bind', [seatName, { interface: 'wl_seat', version: seatVersion, id: 3 }]);
+    // Each get_keyboard is a keymap fd sent; release keeps the object count low.
+    for (let i = 0; i < 10000; i++) {
+      deaf.request(3, wl_seat, 'get_keyboard', [4]);
+      deaf.request(4, wl_keyboard, 'release', []);
+    }
+    const sending = deaf.send().catch(() => undefined); // EPIPE once the server hangs up
+    expect(await lineWithin(child!, 'disconnect ', 5000)).to.match(/over 256 fds queued/);
+    await sending;
+    expect(await probe.roundtrip(), 'the other client is still served').to.equal(true);
+    expect(fdCount(pid)).to.be.at.most(before + 1);
+  });
+
+  it('a wl_region cut into a grid of holes ends in no_memory within a bounded time, and the others are served meanwhile', async () => {
+    const path = await startServer();
+    const bystander = new RawWaylandClient(path);
+    const c = new RawWaylandClient(path);
+    clients.push(bystander, c);
+    await bystander.registry();
+    const compositor = c.bind(await c.registry(), wl_compositor);
+    const region = c.newId(wl_region);
+    c.request(compositor, wl_compositor, 'create_region', [region]);
+    c.request(region, wl_region, 'add', [0, 0, 300, 300]);
+    // 150 x 150 one-pixel holes: each splits a rectangle in four; unbounded, every
+    // subtract copied a list growing to ~45000 rectangles (the 300 x 300 grid took 132 s).
+    for (let y = 0; y < 150; y++) for (let x = 0; x < 150; x++) c.request(region, wl_region, 'subtract', [2 * x, 2 * y, 1, 1]);
+    const start = Date.now();
+    c.connection.flush();
+    expect(await bystander.roundtrip(3000), 'the bystander is served during the flood').to.equal(true);
+    await c.until(() => c.closed, 3000);
+    expect(Date.now() - start).to.be.below(3000);
+    expect(c.error).to.deep.include({ objectId: 1, code: (wl_display.enums.error as Record<string, number>).no_memory });
+    expect(c.error!.message).to.match(/wl_region@\d+: over 1024 rectangles/);
+    expect(await bystander.roundtrip(), 'and after').to.equal(true);
+  });
+
+  it('one uid cannot take every connection: past 3/4 of the cap it is refused, and another uid still gets in', async () => {
+    if (process.getuid?.() !== 0) this.skip(); // connecting as nobody needs root
+    chmodSync(dir, 0o777);
+    const path = await startServer({ allowUids: [0, 65534] });
+    chmodSync(path, 0o666);
+    let accepted = 0;
+    for (let i = 0; i < 64; i++) {
+      const c = new RawWaylandClient(path);
+      clients.push(c);
+      if (!(await c.roundtrip())) break;
+      accepted++;
+    }
+    expect(accepted, 'connections one uid got').to.equal(48);
+    expect(await lineWithin(child!, 'error ', 2000)).to.match(/^error ERR_BUFSHARE_ACCESS_DENIED - refused pid \d+: uid 0 has 48 of 64 clients/);
+    const other = await runTs('test/helpers/wayland-roundtrip-child.ts', [path], [], {});
+    expect(other.stdout, 'as root: still refused').to.equal('refused\n');
+    const nobody = spawnTs('test/helpers/wayland-roundtrip-child.ts', [path], { uid: 65534, gid: 65534 });
+    expect(await nobody.line(/^(served|refused|failed)/), 'as nobody').to.equal('served');
+    await nobody.exited;
+  });
+
+  it('clients that never read, past the server-wide budget: the one with the most queued is disconnected first', async () => {
+    const path = await startServer({ maxOutboundBytesTotal: 1024 * 1024 });
+    const bystander = new RawWaylandClient(path);
+    clients.push(bystander);
+    await bystander.registry();
+    /** A client that asks for `n` registries (each ~300 bytes of global events) and reads none of them. */
+    const flood = async (n: number): Promise<DeafWaylandClient> => {
+      const deaf = new DeafWaylandClient(path);
+      clients.push(deaf);
+      for (let i = 0; i < n; i++) deaf.request(1, wl_display, 'get_registry', [2 + i]);
+      await deaf.send();
+      await new Promise((r) => setTimeout(r, 200));
+      return deaf;
+    };
+    // ~1 MB of events each, of which the kernel takes ~300 KB: ~700 KB queued for the
+    // first (under 1 MiB alone, under 4 MiB per client); the second's passes the
+    // budget half way, while its queue is still the smaller.
+    const big = await flood(4000);
+    const small = await flood(4000);
+    expect(await lineWithin(child!, 'disconnect ', 2000)).to.match(/outbound budget \(1048576 bytes for all clients\) was exceeded, and this client had the most queued/);
+    expect(await big.ended(1000), 'the one with the most queued').to.equal(true);
+    expect(await small.ended(300), 'the other stays').to.equal(false);
+    expect(await bystander.roundtrip()).to.equal(true);
+  });
+
+  it('a client that reads only once 100,000 small events are queued gets them all within 2 s, and the others are served meanwhile', async () => {
+    const path = await startServer();
+    const bystander = new RawWaylandClient(path);
+    clients.push(bystander);
+    await bystander.registry();
+    const deaf = new DeafWaylandClient(path);
+    clients.push(deaf);
+    // Each sync is answered with done and delete_id, 12 bytes each: 2.4 MB, under the 4 MiB bound.
+    const SYNCS = 50000;
+    for (let i = 0; i < SYNCS; i++) deaf.request(1, wl_display, 'sync', [2 + i]);
+    await deaf.send();
+    expect(await bystander.roundtrip(), 'every sync handled').to.equal(true);
+    const start = Date.now();
+    const reading = deaf.read(SYNCS * 24, 10000);
+    // While it drains, the others are served.
+    expect(await bystander.roundtrip(2000), 'the bystander, during the drain').to.equal(true);
+    expect(await reading).to.equal(SYNCS * 24);
+    expect(Date.now() - start, 'ms to drain').to.be.below(2000);
+  });
+});
