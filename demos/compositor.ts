@@ -70,6 +70,8 @@ async function main(): Promise<void> {
     socketPath: values.socket, width: Number(size[1]), height: Number(size[2]), refreshHz, placement, wayland: values.wayland,
     // The screen's own name, make, model, physical size and exact rate, for Wayland clients.
     ...(kms ? { outputInfo: kms.describe() } : {}),
+    // A screen shows the pointer only if the compositor draws it; the browser viewer has its own.
+    cursor: kms !== undefined,
   });
   console.log(`socket: ${compositor.socketPath}`);
   const wayland = compositor.wayland;

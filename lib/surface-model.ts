@@ -56,6 +56,8 @@ export interface CompositorSurfaceEvents {
   subsurfaces: [];
   /** Its popups came, went or moved (read `popups`). */
   popups: [];
+  /** The cursor its client wants over it changed (read `cursor`). */
+  cursor: [];
   resize: [width: number, height: number];
   destroy: [reason: string];
   /** The title or app id changed. */
@@ -108,6 +110,12 @@ export interface CompositorSurface extends EventEmitter<CompositorSurfaceEvents>
    * on), surface-local, through a function asked each time a popup is placed.
    */
   setBoundsProvider?(provider: () => Rect | undefined): void;
+  /**
+   * The pointer image the client wants while the pointer is over this surface
+   * (wl_pointer.set_cursor): a surface with its hotspot, surface null to hide the
+   * pointer; undefined: the compositor's own cursor.
+   */
+  readonly cursor?: { readonly surface: CompositorSurface | null; readonly hotspotX: number; readonly hotspotY: number };
   /** "Shown: draw the next one" (wl_surface.frame / bufshare frame_done). A no-op once gone. */
   frameDone(): void;
   /** Pointer input for this surface. A no-op once gone. */

@@ -45,6 +45,8 @@ export interface CompositorOptions {
    * make, model, physical size, the mode's exact rate). Default: a virtual output.
    */
   readonly outputInfo?: Partial<OutputInfo>;
+  /** Draw the pointer into the output (a KMS screen needs it; the browser viewer shows its own). Default false. */
+  readonly cursor?: boolean;
 }
 
 export type ComposeStats = RenderStats;
@@ -106,7 +108,7 @@ export class Compositor extends EventEmitter<CompositorEvents> {
     const grid = createBackground(width, height);
     this.scene.createBuffer(this.scene.root, new SceneBuffer(grid.region, () => {}));
     this.windows = this.scene.createTree();
-    this.seat = new SceneSeat(this.scene);
+    this.seat = new SceneSeat(this.scene, { cursor: options.cursor ?? false });
     this.seat.on('press', (view) => this.raiseView(view));
     this.pacer = new FramePacer(this.refreshHz, (n) => this.tick(n));
     // One model: bufshare and Wayland surfaces are taken the same way, with no branch on their origin.

@@ -39,6 +39,7 @@ export interface SceneNodeEvents {
 export abstract class SceneNode extends EventEmitter<SceneNodeEvents> {
   /** Whatever the compositor wants to find again from a hit test (a window, a surface). */
   data: unknown;
+  private hitTestable = true;
   protected readonly host: NodeHost;
   private parentTree: SceneTree | undefined;
   private px = 0;
@@ -69,6 +70,20 @@ export abstract class SceneNode extends EventEmitter<SceneNodeEvents> {
 
   get enabled(): boolean {
     return this.isEnabled;
+  }
+
+  /**
+   * False: hit tests pass through this node and its subtree (a cursor, a drag
+   * icon, a decoration that takes no clicks). Default true.
+   */
+  get takesInput(): boolean {
+    return this.hitTestable;
+  }
+
+  set takesInput(value: boolean) {
+    if (value === this.hitTestable) return;
+    this.hitTestable = value;
+    this.host.reordered();
   }
 
   get destroyed(): boolean {
@@ -160,7 +175,8 @@ export abstract class SceneNode extends EventEmitter<SceneNodeEvents> {
   }
 
   /** The layout rectangles this subtree shows (enabled leaves), pushed to `out`. */
-  abstract collectLeaves(out: LeafPlacement[], x: number, y: number): void;
+  /** `input`: false when an ancestor lets hit tests pass through. */
+  abstract collectLeaves(out: LeafPlacement[], x: number, y: number, input?: boolean): void;
 
   /** @internal */
   teardown(): void {
@@ -231,6 +247,8 @@ export interface LeafPlacement {
   readonly node: SceneRect | SceneBufferNode;
   /** Layout coordinates of the leaf's whole area. */
   readonly rect: Rect;
+  /** Hit tests may find it (no ancestor passes input through). */
+  readonly input: boolean;
 }
 
 export class SceneTree extends SceneNode {
@@ -250,11 +268,12 @@ export class SceneTree extends SceneNode {
     return this.kids;
   }
 
-  collectLeaves(out: LeafPlacement[], x: number, y: number): void {
+  collectLeaves(out: LeafPlacement[], x: number, y: number, input = true): void {
     if (!this.enabled) return;
     const ox = x + this.x;
     const oy = y + this.y;
-    for (const child of this.kids) child.collectLeaves(out, ox, oy);
+    const takes = input && this.takesInput;
+    for (const child of this.kids) child.collectLeaves(out, ox, oy, takes);
   }
 
   /** @internal */
@@ -343,9 +362,9 @@ export class SceneRect extends SceneNode {
     this.damageSubtree(true);
   }
 
-  collectLeaves(out: LeafPlacement[], x: number, y: number): void {
+  collectLeaves(out: LeafPlacement[], x: number, y: number, input = true): void {
     if (!this.enabled || this.w === 0 || this.h === 0) return;
-    out.push({ node: this, rect: { x: x + this.x, y: y + this.y, width: this.w, height: this.h } });
+    out.push({ node: this, rect: { x: x + this.x, y: y + this.y, width: this.w, height: this.h }, input: input && this.takesInput });
   }
 }
 
@@ -420,9 +439,9 @@ export class SceneBufferNode extends SceneNode {
     return this.input === undefined || this.input.contains(x, y);
   }
 
-  collectLeaves(out: LeafPlacement[], x: number, y: number): void {
+  collectLeaves(out: LeafPlacement[], x: number, y: number, input = true): void {
     if (!this.enabled || this.current === undefined) return;
-    out.push({ node: this, rect: { x: x + this.x, y: y + this.y, width: this.current.width, height: this.current.height } });
+    out.push({ node: this, rect: { x: x + this.x, y: y + this.y, width: this.current.width, height: this.current.height }, input: input && this.takesInput });
   }
 
   protected override release(): void {

@@ -95,7 +95,8 @@ export class Scene implements NodeHost, OutputHost {
   nodeAt(x: number, y: number): SceneHit | undefined {
     const leaves = this.leaves();
     for (let i = leaves.length - 1; i >= 0; i--) {
-      const { node, rect } = leaves[i]!;
+      const { node, rect, input } = leaves[i]!;
+      if (!input) continue;
       const lx = x - rect.x;
       const ly = y - rect.y;
       if (lx < 0 || ly < 0 || lx >= rect.width || ly >= rect.height) continue;

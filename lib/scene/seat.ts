@@ -11,9 +11,15 @@
  * - Keyboard focus follows a press (click to focus); `focusKeyboard()` sets it
  *   directly. 'press' lets the compositor raise the window that was clicked.
  * - A surface that goes away loses its focus silently (no leave to a dead client).
+ * - A cursor (unless `cursor: false`: a viewer that shows its own): the image the
+ *   client under the pointer set (wl_pointer.set_cursor), else the compositor's
+ *   arrow, in a layer over everything made before the seat (make the seat after
+ *   your layers, or raise `cursorLayer`). It appears with the first pointer event.
  */
 import { EventEmitter } from 'eventemitter3';
-import type { SurfacePointerInput } from '../surface-model';
+import type { CompositorSurface, SurfacePointerInput } from '../surface-model';
+import { defaultCursorBuffer } from './default-cursor';
+import type { SceneBufferNode, SceneTree } from './node';
 import type { Scene } from './scene';
 import { SceneSurface } from './surface-node';
 
@@ -30,16 +36,36 @@ export interface SceneSeatEvents {
   keyboardFocus: [surface: SceneSurface | undefined];
 }
 
+export interface SceneSeatOptions {
+  /** Draw a cursor in the scene. Default true. */
+  readonly cursor?: boolean;
+}
+
 export class SceneSeat extends EventEmitter<SceneSeatEvents> {
+  /** The cursor's layer: at the pointer's position, over the windows. */
+  readonly cursorLayer: SceneTree;
   private readonly scene: Scene;
+  private readonly drawCursor: boolean;
+  private readonly arrow: SceneBufferNode;
+  /** The client's cursor surface on show, if any. */
+  private cursorView: SceneSurface | undefined;
+  private cursorSource: CompositorSurface | undefined;
+  private readonly onCursor = (): void => this.updateCursor();
   private pointerFocus: SceneSurface | undefined;
   private grab: SceneSurface | undefined;
   private keyboard: SceneSurface | undefined;
   private readonly forgetters = new Map<SceneSurface, () => void>();
 
-  constructor(scene: Scene) {
+  constructor(scene: Scene, options: SceneSeatOptions = {}) {
     super();
     this.scene = scene;
+    this.drawCursor = options.cursor ?? true;
+    this.cursorLayer = scene.createTree();
+    this.cursorLayer.takesInput = false;
+    this.cursorLayer.setEnabled(false);
+    const arrow = defaultCursorBuffer();
+    this.arrow = scene.createBuffer(this.cursorLayer, arrow);
+    arrow.unlock();
   }
 
   /** The surface under the pointer (or holding its grab). */
@@ -58,6 +84,10 @@ export class SceneSeat extends EventEmitter<SceneSeatEvents> {
   }
 
   pointer(input: SeatPointerInput): void {
+    if (this.drawCursor) {
+      this.cursorLayer.setPosition(Math.round(input.x), Math.round(input.y));
+      this.cursorLayer.setEnabled(input.action !== 'leave');
+    }
     if (this.grab?.node.destroyed) this.grab = undefined;
     const under = input.action === 'leave' ? undefined : this.surfaceAt(input.x, input.y);
     // A press outside the client of a grabbing popup (a menu) closes the menu, and goes no further.
@@ -138,6 +168,7 @@ export class SceneSeat extends EventEmitter<SceneSeatEvents> {
     if (target === this.pointerFocus) return;
     const old = this.pointerFocus;
     this.pointerFocus = target;
+    this.followCursorOf(target?.surface);
     if (old && !old.node.destroyed) {
       const [x, y] = this.local(old, lx, ly);
       old.surface.pointer({ action: 'leave', x, y, buttons });
@@ -149,6 +180,29 @@ export class SceneSeat extends EventEmitter<SceneSeatEvents> {
       const enter: SurfacePointerInput = { action: 'enter', x, y, buttons };
       target.surface.pointer(enter);
     }
+  }
+
+  /** Shows the cursor `surface`'s client wants (and follows its changes), else the arrow. */
+  private followCursorOf(surface: CompositorSurface | undefined): void {
+    if (surface === this.cursorSource) return;
+    this.cursorSource?.off('cursor', this.onCursor);
+    this.cursorSource = surface;
+    surface?.on('cursor', this.onCursor);
+    this.updateCursor();
+  }
+
+  private updateCursor(): void {
+    if (!this.drawCursor) return;
+    const wanted = this.cursorSource?.cursor;
+    const image = wanted?.surface ?? undefined;
+    if (this.cursorView !== undefined && (this.cursorView.surface !== image || this.cursorView.tree.destroyed)) {
+      this.cursorView.destroy();
+      this.cursorView = undefined;
+    }
+    if (image !== undefined && this.cursorView === undefined) this.cursorView = new SceneSurface(this.scene, image, this.cursorLayer);
+    this.cursorView?.tree.setPosition(-(wanted?.hotspotX ?? 0), -(wanted?.hotspotY ?? 0));
+    // The arrow when the client set nothing; nothing when it hid the pointer.
+    this.arrow.setEnabled(wanted === undefined);
   }
 
   private local(s: SceneSurface, lx: number, ly: number): [number, number] {

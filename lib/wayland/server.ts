@@ -155,6 +155,7 @@ export class WaylandServer extends EventEmitter<WaylandServerEvents> {
       },
       pointer: (s, e: SurfacePointerInput) => this.seat.pointer(s, e),
       keyboard: (s, e: SurfaceKeyboardInput) => this.seat.keyboard(s, e),
+      cursorOf: (s) => this.seat.cursorOf(s.client),
       now,
       fenceTimeoutMs,
       fenceFailed: (s, error) => {
@@ -183,6 +184,7 @@ export class WaylandServer extends EventEmitter<WaylandServerEvents> {
       disconnected: (c, reason) => {
         this.clientSet.delete(c);
         this.unbounded.delete(c);
+        this.seat.dropClient(c);
         this.emit('disconnect', c, reason);
       },
     };

@@ -40,6 +40,8 @@ export interface SurfaceHost {
   readonly fenceTimeoutMs: number;
   /** A commit's fences never signalled (or could not be waited for): the server ends that client. */
   fenceFailed(surface: WaylandSurface, error: BufshareError): void;
+  /** The cursor the surface's client set (wl_pointer.set_cursor), if any. */
+  cursorOf(surface: WaylandSurface): { readonly surface: WaylandSurface | null; readonly hotspotX: number; readonly hotspotY: number } | undefined;
 }
 
 /** A role's hooks (xdg_toplevel, wl_subsurface). */
@@ -234,6 +236,11 @@ export class WaylandSurface extends EventEmitter<CompositorSurfaceEvents> implem
     return this.toplevelAppId;
   }
 
+  /** The cursor this surface's client wants while the pointer is over it: undefined, the compositor's own; surface null, none. */
+  get cursor(): { readonly surface: CompositorSurface | null; readonly hotspotX: number; readonly hotspotY: number } | undefined {
+    return this.host.cursorOf(this);
+  }
+
   /** Shown to the compositor now. */
   get mapped(): boolean {
     return this.announced;
@@ -253,6 +260,21 @@ export class WaylandSurface extends EventEmitter<CompositorSurfaceEvents> implem
       else list.push({ surface: s, x: s.position.x * this.scale, y: s.position.y * this.scale });
     }
     return { below, above };
+  }
+
+  /** Holds `buffer` as the frame to claim (undefined: none), giving back the one held before. */
+  private keepUnclaimed(buffer: WaylandBuffer | undefined): void {
+    this.unclaimed?.release();
+    this.unclaimed = undefined;
+    // A dma-buf is not held here: reading it means waiting for its fences, which only a role's commit does.
+    if (buffer === undefined || buffer.resource.destroyed || buffer.whenReadable !== undefined) return;
+    try {
+      this.unclaimed = new WaylandFrame(this, buffer, Region.full(buffer.width, buffer.height));
+    } catch (e) {
+      // A pool truncated under it: the client's fault, told as the protocol says.
+      if (e instanceof ProtocolError) this.client.fail(e);
+      else throw e;
+    }
   }
 
   /**
@@ -497,6 +519,9 @@ export class WaylandSurface extends EventEmitter<CompositorSurfaceEvents> implem
     const child = this.role?.child === true;
     if (this.role?.shown !== true && !child) {
       this.callbacks.push(...callbacks);
+      // A surface that has no role yet keeps what it committed, as wlroots' surfaces do:
+      // a cursor or subsurface role given after the commit shows it (claimFrame).
+      if (this.role === undefined && state.buffer !== undefined) this.keepUnclaimed(state.buffer ?? undefined);
       return;
     }
     const buffer = this.buffer;

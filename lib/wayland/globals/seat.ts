@@ -32,15 +32,22 @@ const CURSOR_ROLE = 'wl_pointer cursor';
 
 /**
  * set_cursor gives the surface the cursor role: one with another role (a window,
- * a subsurface) is wl_pointer.error.role. The cursor is not drawn (the
- * compositor draws its own), so the role has no hooks; its frame callbacks
- * wait, as a subsurface's do.
+ * a subsurface) is wl_pointer.error.role. A cursor surface is drawn as a child
+ * (its frames go to whoever shows it: the scene's seat, under the pointer).
  */
-function setCursor(r: Resource<undefined>, client: WaylandClient, surfaceId: number): void {
-  if (surfaceId === 0) return;
+function cursorSurface(r: Resource<undefined>, client: WaylandClient, surfaceId: number): WaylandSurface | null {
+  if (surfaceId === 0) return null;
   const surface = (client.lookup(surfaceId) as Resource<WaylandSurface>).data;
-  if (surface.role === undefined) surface.role = { name: CURSOR_ROLE, shown: false };
+  if (surface.role === undefined) surface.role = { name: CURSOR_ROLE, shown: false, child: true };
   else if (surface.role.name !== CURSOR_ROLE) throw r.error(POINTER_ROLE_ERROR, `wl_surface@${surface.id} already has the role ${surface.role.name}`);
+  return surface;
+}
+
+/** The cursor a client asked for: a surface and its hotspot, or null (hidden). */
+export interface CursorImage {
+  readonly surface: WaylandSurface | null;
+  readonly hotspotX: number;
+  readonly hotspotY: number;
 }
 
 export class Seat {
@@ -48,6 +55,8 @@ export class Seat {
   private readonly keyboards = new Map<WaylandClient, Set<Resource<undefined>>>();
   private pointerFocus: WaylandSurface | undefined;
   private keyboardFocus: WaylandSurface | undefined;
+  /** The cursor each client set (wl_pointer.set_cursor); none: the compositor's own. */
+  private readonly cursors = new Map<WaylandClient, CursorImage>();
   private depressed = 0;
   private readonly keymap: Keymap;
   private readonly serials: SerialSource;
@@ -66,7 +75,13 @@ export class Seat {
       bind: (client, id, version) => {
         const seat = client.create(id, wl_seat, version, {
           get_pointer: (_r, [pid]) => {
-            const p = client.create(pid as number, wl_pointer, version, { set_cursor: (r, [, surfaceId]) => setCursor(r, client, surfaceId as number) }, undefined);
+            const p = client.create(pid as number, wl_pointer, version, {
+              set_cursor: (r, [, surfaceId, hx, hy]) => {
+                this.cursors.set(client, { surface: cursorSurface(r, client, surfaceId as number), hotspotX: hx as number, hotspotY: hy as number });
+                // The cursor shows while one of the client's surfaces has the pointer.
+                if (this.pointerFocus?.client === client && !this.pointerFocus.destroyed) this.pointerFocus.emit('cursor');
+              },
+            }, undefined);
             this.track(this.pointers, client, p);
           },
           get_keyboard: (_r, [kid]) => {
@@ -101,6 +116,18 @@ export class Seat {
       set.delete(r);
       if (set.size === 0) map.delete(client);
     });
+  }
+
+  /** The cursor `client` set, if any. */
+  cursorOf(client: WaylandClient): CursorImage | undefined {
+    const c = this.cursors.get(client);
+    if (c?.surface?.destroyed === true) return { ...c, surface: null };
+    return c;
+  }
+
+  /** A client left: its cursor with it. */
+  dropClient(client: WaylandClient): void {
+    this.cursors.delete(client);
   }
 
   /** The surface is gone: it loses focus without events (its client knows). */

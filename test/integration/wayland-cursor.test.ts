@@ -1,0 +1,96 @@
+/**
+ * The pointer image on a scene output: the compositor's arrow by default; over a
+ * Wayland client that set a cursor surface (wl_pointer.set_cursor), that surface
+ * at the pointer less its hotspot; hidden when the client sets none (null); the
+ * arrow again off the client's window. Hit tests pass through the cursor.
+ */
+import { expect } from 'chai';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import * as native from '../../lib/native';
+import { followSource, pixelRegion, Scene, SceneSeat } from '../../lib/scene';
+import { wl_compositor, wl_pointer, wl_seat, wl_shm, wl_shm_pool, wl_surface } from '../../lib/wayland/protocol/wayland';
+import { WaylandServer } from '../../lib/wayland/server';
+import { RawWaylandClient } from '../helpers/wayland-client';
+
+const BG = 0xff000000;
+const RED = 0xffff0000;
+const GREEN = 0xff00ff00;
+
+describe('the seat\'s cursor on the scene', function () {
+  this.timeout(20000);
+
+  it('draws the arrow, the client\'s cursor surface at its hotspot over its window, nothing when hidden', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'bufshare-cursor-'));
+    const server = WaylandServer.listen({ name: join(dir, 'wayland-cursor') });
+    const scene = new Scene({ background: BG });
+    const output = scene.addOutput({ width: 128, height: 128 });
+    const fb = pixelRegion(128, 128);
+    followSource(scene, server, scene.createTree(), (view) => view.tree.setPosition(0, 0));
+    const seat = new SceneSeat(scene);
+    const c = new RawWaylandClient(server.path);
+    const fd = native.memfdCreate('cursor', 64 * 64 * 4 + 8 * 8 * 4, 0);
+    const at = (x: number, y: number): number => {
+      output.render(fb, 1);
+      return fb.pixels32[y * 128 + x]! >>> 0;
+    };
+    try {
+      const registry = await c.registry();
+      const { surface } = await c.configuredToplevel(registry);
+      const px = new Uint32Array(native.mmapFd(fd, 64 * 64 * 4 + 256, 0, native.PROT_READ | native.PROT_WRITE));
+      px.fill(RED, 0, 64 * 64);
+      px.fill(GREEN, 64 * 64);
+      native.unmapBuffer(px.buffer as ArrayBuffer);
+      const shm = c.bind(registry, wl_shm); // ids in order: bind before the pool's
+      const pool = c.newId(wl_shm_pool);
+      c.request(shm, wl_shm, 'create_pool', [pool, fd, 64 * 64 * 4 + 256]);
+      const red = c.newId(RawWaylandClient.interface('wl_buffer'));
+      c.request(pool, wl_shm_pool, 'create_buffer', [red, 0, 64, 64, 256, 1]);
+      const green = c.newId(RawWaylandClient.interface('wl_buffer'));
+      c.request(pool, wl_shm_pool, 'create_buffer', [green, 64 * 64 * 4, 8, 8, 32, 1]);
+      c.request(surface, wl_surface, 'attach', [red, 0, 0]);
+      c.request(surface, wl_surface, 'commit', []);
+      const wlSeat = c.bind(registry, wl_seat);
+      const pointer = c.newId(wl_pointer);
+      c.request(wlSeat, wl_seat, 'get_pointer', [pointer]);
+      await c.roundtrip();
+
+      seat.pointer({ action: 'move', x: 90, y: 90, buttons: 0 });
+      expect(at(90, 91), 'the arrow\'s outline at its tip').to.equal(0xff000000);
+      expect(at(91, 92), 'its white fill').to.equal(0xffffffff);
+      // Over the window: the client has set no cursor yet, so still the arrow.
+      seat.pointer({ action: 'move', x: 20, y: 20, buttons: 0 });
+      expect(at(21, 22)).to.equal(0xffffffff);
+      const compositor = c.bind(registry, wl_compositor);
+      const cursor = c.newId(wl_surface);
+      c.request(compositor, wl_compositor, 'create_surface', [cursor]);
+      c.request(cursor, wl_surface, 'attach', [green, 0, 0]);
+      c.request(cursor, wl_surface, 'commit', []);
+      await c.roundtrip();
+      const enter = c.events.filter((e) => e.objectId === pointer && e.name === 'enter').pop()!;
+      c.request(pointer, wl_pointer, 'set_cursor', [enter.args[0] as number, cursor, 2, 3]);
+      await c.roundtrip();
+      expect(at(20 - 2, 20 - 3), 'the cursor surface, its hotspot on the pointer').to.equal(GREEN);
+      expect(at(20 + 5, 20 + 4)).to.equal(GREEN);
+      expect(at(20 + 6, 20 + 5), 'past its 8x8').to.equal(RED);
+      // A click goes through the cursor to the window.
+      seat.pointer({ action: 'down', x: 20, y: 20, buttons: 1, button: 0 });
+      seat.pointer({ action: 'up', x: 20, y: 20, buttons: 0, button: 0 });
+      await c.roundtrip();
+      expect(c.events.filter((e) => e.objectId === pointer && e.name === 'button')).to.have.length(2);
+      c.request(pointer, wl_pointer, 'set_cursor', [enter.args[0] as number, 0, 0, 0]);
+      await c.roundtrip();
+      expect(at(20 - 2, 20 - 3), 'hidden').to.equal(RED);
+      expect(at(21, 22)).to.equal(RED);
+      seat.pointer({ action: 'move', x: 100, y: 100, buttons: 0 });
+      expect(at(101, 102), 'the arrow again, off the window').to.equal(0xffffffff);
+      expect(c.error).to.equal(undefined);
+    } finally {
+      c.close();
+      native.closeFd(fd);
+      await server.close();
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+});
