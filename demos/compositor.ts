@@ -64,7 +64,8 @@ async function main(): Promise<void> {
   const size = /^(\d+)x(\d+)$/.exec(values.size ?? (kms ? `${kms.width}x${kms.height}` : '1280x720')) ?? usage(`--size must be WxH, got ${values.size}`);
   const placement = values.placement ?? 'tile';
   if (placement !== 'tile' && placement !== 'cascade') usage(`--placement must be tile or cascade, got ${placement}`);
-  const refreshHz = intOption(values.refresh, 'refresh', 60, 1, 240);
+  // On a screen, the viewer's output ticks at the mode's rate (75 Hz on qemu's displays), as the screen's flips do.
+  const refreshHz = intOption(values.refresh, 'refresh', kms ? Math.max(1, Math.round(kms.describe().refreshMilliHz / 1000)) : 60, 1, 240);
 
   const compositor = await Compositor.start({
     socketPath: values.socket, width: Number(size[1]), height: Number(size[2]), refreshHz, placement, wayland: values.wayland,

@@ -8,47 +8,13 @@
  * equal a full repaint of the scene at that moment, pixel for pixel.
  */
 import { expect } from 'chai';
-import { execFileSync } from 'node:child_process';
-import { closeSync, existsSync, openSync, writeFileSync } from 'node:fs';
-import { join } from 'node:path';
-import { DrmDevice, DumbAllocator, drmUnavailableReason, listDrmNodes } from '../../lib';
-import { discoverKms, KmsOutput, type WritebackCapture } from '../../lib/kms';
+import { DumbAllocator, drmUnavailableReason } from '../../lib';
+import { KmsOutput } from '../../lib/kms';
 import { KmsSceneOutput, pixelRegion, type SceneBuffer } from '../../lib/scene';
 import { Compositor } from '../../demos/compositor/compositor';
 import { tempSocketDir } from '../helpers/ipc';
-import { firstDifference } from '../helpers/kms-scene';
+import { firstDifference, vkmsCard, waitCapture } from '../helpers/kms-scene';
 import { runTs } from '../helpers/spawn';
-
-function vkmsCard(): string | undefined {
-  for (const n of listDrmNodes().filter((x) => x.type === 'card')) {
-    const d = DrmDevice.open(n.path);
-    try {
-      if (d.driver.name === 'vkms' && discoverKms(d).writeback.length > 0) return n.path;
-    } catch {
-      // no KMS on this node
-    } finally {
-      d.unref();
-    }
-  }
-  return undefined;
-}
-
-/** As in kms-output.test.ts: a writeback job vkms stalled is recovered through its CRC source. */
-function waitCapture(capture: WritebackCapture, cardPath: string): void {
-  try {
-    capture.wait(500);
-  } catch {
-    if (!existsSync('/sys/kernel/debug/dri')) execFileSync('mount', ['-t', 'debugfs', 'debugfs', '/sys/kernel/debug']);
-    const crc = `/sys/kernel/debug/dri/${cardPath.replace(/^.*card/, '')}/crtc-0/crc`;
-    writeFileSync(join(crc, 'control'), 'auto');
-    const data = openSync(join(crc, 'data'), 'r');
-    try {
-      capture.wait(3000);
-    } finally {
-      closeSync(data);
-    }
-  }
-}
 
 describe('KmsSceneOutput (the demo compositor on KMS)', function () {
   this.timeout(180000);

@@ -4,7 +4,11 @@
  * (so copyRects can read it); each step repaints only what changed and returns
  * that damage, which is what a compositor would hand the output.
  */
-import { ShmAllocator, type GraphicsRegion, type SharedBuffer } from '../../lib';
+import { execFileSync } from 'node:child_process';
+import { closeSync, existsSync, openSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { DrmDevice, listDrmNodes, ShmAllocator, type GraphicsRegion, type SharedBuffer } from '../../lib';
+import { discoverKms, type WritebackCapture } from '../../lib/kms';
 import { Region, type Rect } from '../../lib/region';
 
 interface Mover {
@@ -108,4 +112,36 @@ export function firstDifference(actual: GraphicsRegion, expected: GraphicsRegion
     }
   }
   return undefined;
+}
+
+/** The vkms card with a writeback connector (the harness builds vkms for 6.12), if any. */
+export function vkmsCard(): string | undefined {
+  for (const n of listDrmNodes().filter((x) => x.type === 'card')) {
+    const d = DrmDevice.open(n.path);
+    try {
+      if (d.driver.name === 'vkms' && discoverKms(d).writeback.length > 0) return n.path;
+    } catch {
+      // no KMS on this node
+    } finally {
+      d.unref();
+    }
+  }
+  return undefined;
+}
+
+/** Waits for a writeback job; one vkms stalled is recovered through its CRC source (see kms-output.test.ts). */
+export function waitCapture(capture: WritebackCapture, cardPath: string): void {
+  try {
+    capture.wait(500);
+  } catch {
+    if (!existsSync('/sys/kernel/debug/dri')) execFileSync('mount', ['-t', 'debugfs', 'debugfs', '/sys/kernel/debug']);
+    const crc = `/sys/kernel/debug/dri/${cardPath.replace(/^.*card/, '')}/crtc-0/crc`;
+    writeFileSync(join(crc, 'control'), 'auto');
+    const data = openSync(join(crc, 'data'), 'r');
+    try {
+      capture.wait(3000);
+    } finally {
+      closeSync(data);
+    }
+  }
 }
