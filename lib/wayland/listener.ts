@@ -71,7 +71,18 @@ export class WaylandListener {
         if ((e as NodeJS.ErrnoException).code !== 'ENOENT') throw e;
       }
       reserve = new AcceptReserve();
-      this.socket = native.openStream(native.streamListen(path, 128), (status) => this.onReadable(status));
+      let listening: number;
+      try {
+        listening = native.streamListen(path, 128);
+      } catch (e) {
+        // What is there is not a dead server's socket (a file, a directory): never replaced, and said with its path.
+        if (e instanceof BufshareError && e.errno === 'EADDRINUSE') {
+          throw new BufshareError('ERR_BUFSHARE_ADDRESS_IN_USE', `${path} exists and is not a socket: refusing to replace it`, { cause: e });
+        }
+        if (!(e instanceof BufshareError)) throw e;
+        throw new BufshareError(e.code, `cannot listen at ${path}: ${e.message}`, { cause: e, ...(e.syscall ? { syscall: e.syscall } : {}), ...(e.errno ? { errno: e.errno } : {}) });
+      }
+      this.socket = native.openStream(listening, (status) => this.onReadable(status));
       chmodSync(path, 0o600);
       this.socket.poll(native.constants.POLL_READABLE);
     } catch (e) {

@@ -1,7 +1,7 @@
 // Who may connect to a WaylandServer: its own uid only by default (SO_PEERCRED), and
 // at most maxClients at once; the socket is 0600 and its name is held by <name>.lock.
 import { expect } from 'chai';
-import { existsSync, mkdtempSync, rmSync, statSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { BufshareError } from '../../lib/errors';
@@ -68,5 +68,22 @@ describe('Wayland: access', function () {
       embedded.close();
       await server.close();
     }
+  });
+
+  it('a file that is not a socket where the display should be: ERR_BUFSHARE_ADDRESS_IN_USE naming the path, the file untouched, no fd left', () => {
+    const path = join(dir, 'wayland-taken');
+    writeFileSync(path, 'not a socket');
+    const before = resourceFds();
+    let error: BufshareError | undefined;
+    try {
+      WaylandServer.listen({ name: path });
+    } catch (e) {
+      error = e as BufshareError;
+    }
+    expect(error?.code).to.equal('ERR_BUFSHARE_ADDRESS_IN_USE');
+    expect(error?.message).to.include(path);
+    expect(readFileSync(path, 'utf8')).to.equal('not a socket');
+    expect(existsSync(`${path}.lock`), 'its lock file goes').to.equal(false);
+    expect(resourceFds()).to.deep.equal(before);
   });
 });
