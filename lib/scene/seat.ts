@@ -146,7 +146,21 @@ export class SceneSeat extends EventEmitter<SceneSeatEvents> {
 
   /** A key (Linux evdev code) for the surface with keyboard focus. */
   key(key: number, pressed: boolean): void {
+    // A menu open with a grab takes the keys of its window (arrows, Enter, Escape), as in wlroots.
+    const menu = this.grabbingPopupOf(this.keyboard?.root);
+    if (menu !== undefined && menu !== this.keyboard) this.focusKeyboard(menu);
     this.keyboard?.surface.keyboard({ action: 'key', key, pressed });
+  }
+
+  /** The topmost popup holding a grab in `window`'s tree, if any. */
+  private grabbingPopupOf(window: SceneSurface | undefined): SceneSurface | undefined {
+    if (window === undefined) return undefined;
+    const leaves = this.scene.leaves();
+    for (let i = leaves.length - 1; i >= 0; i--) {
+      const view = leaves[i]!.node.data;
+      if (view instanceof SceneSurface && view.popup && view.root === window && view.surface.popupGrab === true) return view;
+    }
+    return undefined;
   }
 
   /** Gives the keyboard to `surface` (or to nobody). */
@@ -218,7 +232,10 @@ export class SceneSeat extends EventEmitter<SceneSeatEvents> {
       if (this.grab === s) this.grab = undefined;
       if (this.keyboard === s) {
         this.keyboard = undefined;
-        this.emit('keyboardFocus', undefined);
+        // A closed menu gives the keyboard back to its window.
+        const back = s.popup && !s.root.tree.destroyed ? s.root : undefined;
+        if (back) this.focusKeyboard(back);
+        else this.emit('keyboardFocus', undefined);
       }
     };
     s.node.once('destroy', forget);

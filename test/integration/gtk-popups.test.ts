@@ -4,7 +4,8 @@
  * "Andrea" combo box opens its menu as an xdg_popup, drawn where its positioner
  * put it (over the combo box, the selected item on top, in GTK's highlight
  * colour); a click on an item closes it; reopened, a click outside the window
- * dismisses it (the popup grab).
+ * dismisses it (the popup grab); reopened, Escape closes it (the keyboard goes to
+ * the grabbing menu).
  */
 import { expect } from 'chai';
 import { spawn, type ChildProcess } from 'node:child_process';
@@ -74,6 +75,13 @@ describe('GTK 3 menus (xdg_popup) on the demo compositor', function () {
       await sleep(300);
       await click(5, 5); // the background, outside every window
       await until('the menu to close on a click outside', () => popups().length === 0);
+      // The keyboard reaches the open menu (it holds a grab): Escape closes it.
+      await click(combo.x, combo.y);
+      await until('the menu a third time', () => popups().length === 1);
+      await sleep(300);
+      compositor.key(1, true); // KEY_ESC
+      compositor.key(1, false);
+      await until('the menu to close on Escape', () => popups().length === 0);
       expect(compositor.surfaceInfo().length, 'the window stays').to.equal(1);
     } finally {
       app?.kill('SIGKILL');
