@@ -11,7 +11,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import * as native from '../../lib/native';
 import { followSource, pixelRegion, Scene, SceneSeat, type SceneOutput } from '../../lib/scene';
-import { wl_seat, wl_shm, wl_shm_pool, wl_surface } from '../../lib/wayland/protocol/wayland';
+import { wl_keyboard, wl_seat, wl_shm, wl_shm_pool, wl_surface } from '../../lib/wayland/protocol/wayland';
 import { xdg_popup, xdg_positioner, xdg_surface, xdg_wm_base } from '../../lib/wayland/protocol/xdg-shell';
 import { Adjust, Edge } from '../../lib/wayland/positioner';
 import { WaylandServer } from '../../lib/wayland/server';
@@ -122,12 +122,15 @@ describe('Wayland popups on the scene', function () {
   }
 
   it('places a menu by its positioner, flipped to stay on the output, over its window; a grab makes a press outside dismiss it', async () => {
-    const { c, registry, wm, xdgSurface, green } = await window();
+    const { c, registry, wm, surface, xdgSurface, green } = await window();
     try {
       // Window at (20, 20) of a 128-wide output: the area right of x = 108 (window coordinates) is off screen.
       const p = positioner(c, wm, { size: [16, 16], rect: [100, 10, 4, 4], anchor: Edge.BottomRight, gravity: Edge.BottomRight, adjust: Adjust.FlipX });
       const ids = popup(c, wm, xdgSurface, p, newSurface(c, registry));
-      c.request(ids.popup, xdg_popup, 'grab', [c.bind(registry, wl_seat), 0]);
+      const wlSeat = c.bind(registry, wl_seat);
+      const keyboard = c.newId(wl_keyboard);
+      c.request(wlSeat, wl_seat, 'get_keyboard', [keyboard]);
+      c.request(ids.popup, xdg_popup, 'grab', [wlSeat, 0]);
       const box = await mapPopup(c, ids, green);
       expect(box, 'flipped: grows left from the anchor rectangle').to.deep.equal([100 - 16, 14, 16, 16]);
       expect(at(20 + 84 + 1, 20 + 14 + 1)).to.equal(GREEN);
@@ -137,11 +140,21 @@ describe('Wayland popups on the scene', function () {
       seat.pointer({ action: 'up', x: 25, y: 25, buttons: 0, button: 0 });
       await c.roundtrip();
       expect(c.events.some((e) => e.objectId === ids.popup && e.name === 'popup_done')).to.equal(false);
+      // The click gave the window the keyboard; a key goes to the menu, which holds the grab.
+      const entered = (): number | undefined => c.events.filter((e) => e.objectId === keyboard && e.name === 'enter').pop()?.args[1] as number | undefined;
+      expect(entered()).to.equal(surface);
+      seat.key(108, true); // KEY_DOWN
+      await c.roundtrip();
+      expect(entered(), 'keyboard focus on the grabbing menu').to.equal(ids.surface);
       seat.pointer({ action: 'down', x: 120, y: 120, buttons: 1, button: 0 });
       await c.until(() => c.events.some((e) => e.objectId === ids.popup && e.name === 'popup_done'));
       c.request(ids.popup, xdg_popup, 'destroy', []);
       await c.roundtrip();
       expect(at(20 + 84 + 1, 20 + 14 + 1), 'gone with its role').to.equal(0xff000000);
+      // Unmapped: the popup surface still exists, but the keyboard is back on its window once it is gone.
+      c.request(ids.surface, wl_surface, 'destroy', []);
+      await c.roundtrip();
+      expect(entered(), 'keyboard back on the window').to.equal(surface);
       expect(c.error).to.equal(undefined);
     } finally {
       c.close();
