@@ -217,6 +217,8 @@ export class Compositor extends EventEmitter<CompositorEvents> {
     this.byId.set(id, w);
     const spot = placeSurface(this.policy, this.output, this.placedRects(view), { width: surface.width, height: surface.height }, DEFAULT_PLACEMENT);
     view.tree.setPosition(spot.x, spot.y);
+    // A new window has the keyboard, as in most desktops (wl-copy and wl-paste wait for it).
+    this.seat.focusKeyboard(view);
     const onTitle = (): void => {
       w.title = titleOf(surface);
       this.infoDirty = true;

@@ -30,7 +30,7 @@ import { WaylandConnection } from './connection';
 import { OutboundBudget } from './outbound-budget';
 import type { Global } from './global';
 import { compositorGlobal } from './globals/compositor';
-import { dataDeviceGlobal } from './globals/data-device';
+import { Clipboard, compositorSource, dataDeviceGlobal, type ReadSelectionOptions } from './globals/data-device';
 import { linuxDmabufGlobal, type DmabufGlobal } from './globals/linux-dmabuf';
 import { listDrmNodes } from '../drm/nodes';
 import { outputGlobal, type OutputInfo } from './globals/output';
@@ -114,6 +114,7 @@ export class WaylandServer extends EventEmitter<WaylandServerEvents> {
   /** Clients the compositor handed in through accept(): outside the connection bounds. */
   private readonly unbounded = new Set<WaylandClient>();
   private readonly seat: Seat;
+  private readonly clipboard = new Clipboard();
   private readonly allowUids: ReadonlySet<number>;
   private readonly maxClients: number;
   private readonly maxClientsPerUid: number;
@@ -145,7 +146,7 @@ export class WaylandServer extends EventEmitter<WaylandServerEvents> {
     this.keymap = createKeymap();
     const serials = { nextSerial: () => this.nextSerial() };
     const now = (): number => performance.now() - this.epoch;
-    this.seat = new Seat(this.keymap, serials, now);
+    this.seat = new Seat(this.keymap, serials, now, (client) => this.clipboard.focusChanged(client));
     const surfaceHost: SurfaceHost = {
       announce: (s) => this.emit('surface', s),
       frame: (f) => this.emit('frame', f),
@@ -169,7 +170,7 @@ export class WaylandServer extends EventEmitter<WaylandServerEvents> {
     const output: OutputInfo = { width: 1280, height: 720, refreshMilliHz: 60000, name: 'BUFSHARE-1', ...options.output };
     this.globals.push(
       compositorGlobal(surfaceHost), subcompositorGlobal(), shmGlobal(), outputGlobal(output), this.seat.global(),
-      xdgShellGlobal(serials, { width: output.width, height: output.height }), dataDeviceGlobal(),
+      xdgShellGlobal(serials, { width: output.width, height: output.height }), dataDeviceGlobal(this.clipboard),
     );
     const nodes = listDrmNodes();
     const device = options.dmabufDevice ?? (nodes.find((n) => n.type === 'render') ?? nodes[0])?.path;
@@ -185,6 +186,7 @@ export class WaylandServer extends EventEmitter<WaylandServerEvents> {
         this.clientSet.delete(c);
         this.unbounded.delete(c);
         this.seat.dropClient(c);
+        this.clipboard.clientGone(c);
         this.emit('disconnect', c, reason);
       },
     };
@@ -263,6 +265,25 @@ export class WaylandServer extends EventEmitter<WaylandServerEvents> {
     if (total >= this.maxClients) return `over ${this.maxClients} clients`;
     if (sameUid >= this.maxClientsPerUid) return `uid ${cred.uid} has ${sameUid} of ${this.maxClients} clients, its most (the rest is kept for other uids)`;
     return undefined;
+  }
+
+  /** The clipboard's mime types (what a client copied, or the compositor set), or undefined when nothing is copied. */
+  get selectionMimeTypes(): readonly string[] | undefined {
+    return this.clipboard.mimeTypes;
+  }
+
+  /**
+   * The clipboard's data as `mime`: the copying client writes it to us, as it
+   * would to a client pasting. Bounded (16 MiB and 5 s by default): past them
+   * ERR_BUFSHARE_LIMIT_EXCEEDED or ERR_BUFSHARE_TIMEOUT, and nothing is kept.
+   */
+  readSelection(mime: string, options?: ReadSelectionOptions): Promise<Buffer> {
+    return this.clipboard.read(mime, options);
+  }
+
+  /** Puts the compositor's own data on the clipboard (by mime type: 'text/plain;charset=utf-8', ...); undefined clears it. */
+  setSelection(data: Readonly<Record<string, string | Uint8Array>> | undefined): void {
+    this.clipboard.set(data === undefined ? undefined : compositorSource(data));
   }
 
   /** Stops listening, disconnects every client (which frees everything they held) and removes the socket. Idempotent. */

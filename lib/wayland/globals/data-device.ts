@@ -1,22 +1,225 @@
 /**
- * wl_data_device_manager: enough that clients which bind it (foot needs it)
- * work. Sources and devices are accepted and kept; no selection or drag is
- * offered to anyone (the compositor has no clipboard yet).
+ * wl_data_device_manager: the clipboard (the selection) between clients, and
+ * the compositor's own access to it.
+ *
+ * A client that copies makes a wl_data_source with its mime types and sets it
+ * as the selection; the client with keyboard focus (now, or when it gets the
+ * focus) is offered it: a new wl_data_offer, its mime types, then
+ * wl_data_device.selection. A paste (wl_data_offer.receive) hands the pasting
+ * client's pipe to the copying client (wl_data_source.send): the data goes from
+ * one client to the other and never through the compositor, so nothing here is
+ * buffered, whatever its size. A newer selection cancels the older source.
+ *
+ * The compositor is a peer of the clients (Clipboard): it can read the selection
+ * (bounded in bytes and time) and set one of its own (a kiosk pasting text, the
+ * browser viewer's clipboard).
+ *
+ * Not implemented: drag and drop (start_drag is refused with no offer: the
+ * client's drag simply ends), primary selection (another protocol).
  */
+import { Socket } from 'node:net';
+import { BufshareError } from '../../errors';
+import * as native from '../../native';
+import type { WaylandClient } from '../client';
 import type { Global } from '../global';
-import { wl_data_device, wl_data_device_manager, wl_data_source } from '../protocol/wayland';
+import { wl_data_device, wl_data_device_manager, wl_data_offer, wl_data_source } from '../protocol/wayland';
+import type { Resource } from '../resource';
 
-export function dataDeviceGlobal(): Global {
+/** Mime types kept per source: a list beyond it is cut (no client offers that many). */
+const MAX_MIME_TYPES = 64;
+const MAX_MIME_LENGTH = 256;
+
+/** What a selection is: its mime types, and how the data of one reaches a pipe. */
+export interface SelectionSource {
+  readonly mimeTypes: readonly string[];
+  /** Writes the data for `mime` into `fd` (the write end of the paster's pipe); takes ownership of `fd`. */
+  send(mime: string, fd: number): void;
+  /** A newer selection replaced this one. */
+  cancel(): void;
+}
+
+export interface ReadSelectionOptions {
+  /** Bytes read at most; past them, ERR_BUFSHARE_LIMIT_EXCEEDED. Default 16 MiB. */
+  readonly maxBytes?: number;
+  /** Milliseconds the copying client has to write and close; then ERR_BUFSHARE_TIMEOUT. Default 5000. */
+  readonly timeoutMs?: number;
+}
+
+/** The server's one selection, and who is offered it. */
+export class Clipboard {
+  private current: SelectionSource | undefined;
+  private readonly devices = new Map<WaylandClient, Set<Resource<undefined>>>();
+  private focus: WaylandClient | undefined;
+
+  /** The selection's mime types, or undefined when there is none. */
+  get mimeTypes(): readonly string[] | undefined {
+    return this.current?.mimeTypes;
+  }
+
+  /** Makes `source` the selection (undefined: none), cancelling the one before, and offers it to the focused client. */
+  set(source: SelectionSource | undefined): void {
+    const old = this.current;
+    this.current = source;
+    if (old !== undefined && old !== source) old.cancel();
+    if (this.focus !== undefined) this.offerTo(this.focus);
+  }
+
+  /** The selection as text or bytes: the copying client writes it into a socket we read, bounded. */
+  read(mime: string, options: ReadSelectionOptions = {}): Promise<Buffer> {
+    const source = this.current;
+    if (source === undefined || !source.mimeTypes.includes(mime)) {
+      return Promise.reject(new BufshareError('ERR_BUFSHARE_INVALID_ARGUMENT', `the selection has no ${mime}`));
+    }
+    const maxBytes = options.maxBytes ?? 16 << 20;
+    const timeoutMs = options.timeoutMs ?? 5000;
+    // A socket pair, not a pipe: Node reads it on the event loop (a pipe fd would block a threadpool thread).
+    const [ours, theirs] = native.streamPair();
+    const socket = new Socket({ fd: ours, readable: true, writable: false });
+    source.send(mime, theirs);
+    return new Promise<Buffer>((resolve, reject) => {
+      const chunks: Buffer[] = [];
+      let size = 0;
+      const fail = (e: BufshareError): void => {
+        clearTimeout(timer);
+        socket.destroy();
+        reject(e);
+      };
+      const timer = setTimeout(() => fail(new BufshareError('ERR_BUFSHARE_TIMEOUT', `the selection's owner wrote ${size} bytes of ${mime} and did not finish in ${timeoutMs} ms`)), timeoutMs);
+      socket.on('data', (d: Buffer) => {
+        size += d.length;
+        if (size > maxBytes) fail(new BufshareError('ERR_BUFSHARE_LIMIT_EXCEEDED', `the selection's ${mime} is over ${maxBytes} bytes`));
+        else chunks.push(d);
+      });
+      socket.on('error', (e) => fail(new BufshareError('ERR_BUFSHARE_SYSCALL', `reading the selection: ${e.message}`, { cause: e })));
+      socket.on('end', () => {
+        clearTimeout(timer);
+        socket.destroy();
+        resolve(Buffer.concat(chunks));
+      });
+    });
+  }
+
+  /** @internal a source that goes while it is the selection leaves no selection */
+  sourceGone(source: SelectionSource): void {
+    if (this.current === source) this.set(undefined);
+  }
+
+  /** @internal the keyboard went to `client`'s surface: it is offered the selection */
+  focusChanged(client: WaylandClient | undefined): void {
+    if (client === this.focus) return;
+    this.focus = client;
+    if (client !== undefined) this.offerTo(client);
+  }
+
+  /** @internal */
+  addDevice(client: WaylandClient, device: Resource<undefined>): void {
+    let set = this.devices.get(client);
+    if (set === undefined) {
+      set = new Set();
+      this.devices.set(client, set);
+    }
+    set.add(device);
+    device.onDestroy(() => {
+      set.delete(device);
+      if (set.size === 0) this.devices.delete(client);
+    });
+    if (client === this.focus) this.offerDevice(client, device);
+  }
+
+  /** @internal a client went: its sources with it */
+  clientGone(client: WaylandClient): void {
+    if (this.focus === client) this.focus = undefined;
+  }
+
+  private offerTo(client: WaylandClient): void {
+    for (const device of this.devices.get(client) ?? []) this.offerDevice(client, device);
+  }
+
+  private offerDevice(client: WaylandClient, device: Resource<undefined>): void {
+    const source = this.current;
+    if (source === undefined) {
+      device.post('selection', 0);
+      return;
+    }
+    // A new offer each time, as the protocol has it; the client destroys the ones it is done with.
+    const offer = client.create(0, wl_data_offer, device.version, {
+      accept: () => {},
+      receive: (_r, [mime, fd]) => {
+        // Only the selection still current may be read; an old offer's receive just closes the pipe.
+        if (this.current === source && source.mimeTypes.includes(mime as string)) source.send(mime as string, fd as number);
+        else native.closeFd(fd as number);
+      },
+      finish: () => {},
+      set_actions: () => {},
+    }, undefined);
+    device.post('data_offer', offer.id);
+    for (const mime of source.mimeTypes) offer.post('offer', mime);
+    device.post('selection', offer.id);
+  }
+}
+
+/** A client's wl_data_source as a selection: its mime types, and send() forwarded to it. */
+function clientSource(source: Resource<SelectionSource | undefined>, mimeTypes: string[]): SelectionSource {
+  return {
+    mimeTypes,
+    send: (mime, fd) => {
+      try {
+        source.post('send', mime, fd);
+      } finally {
+        // The connection sends its own dup of the fd.
+        native.closeFd(fd);
+      }
+    },
+    cancel: () => source.post('cancelled'),
+  };
+}
+
+/** The compositor's own selection: `data` by mime type, written to each paster's pipe, never blocking the loop. */
+export function compositorSource(data: Readonly<Record<string, string | Uint8Array>>): SelectionSource {
+  return {
+    mimeTypes: Object.keys(data).slice(0, MAX_MIME_TYPES),
+    send: (mime, fd) => {
+      const socket = new Socket({ fd, readable: false, writable: true });
+      socket.on('error', () => socket.destroy()); // the paster closed its end: nothing to do
+      const value = data[mime];
+      socket.end(value === undefined ? Buffer.alloc(0) : typeof value === 'string' ? Buffer.from(value, 'utf8') : Buffer.from(value));
+    },
+    cancel: () => {},
+  };
+}
+
+export function dataDeviceGlobal(clipboard: Clipboard): Global {
   return {
     spec: wl_data_device_manager,
     version: 3,
     bind(client, id, version) {
       client.create(id, wl_data_device_manager, version, {
         create_data_source: (_r, [sid]) => {
-          client.create(sid as number, wl_data_source, version, {}, undefined);
+          const mimeTypes: string[] = [];
+          const source = client.create<SelectionSource | undefined>(sid as number, wl_data_source, version, {
+            offer: (_s, [mime]) => {
+              const m = mime as string;
+              if (mimeTypes.length < MAX_MIME_TYPES && m.length <= MAX_MIME_LENGTH && !mimeTypes.includes(m)) mimeTypes.push(m);
+            },
+            set_actions: () => {},
+          }, undefined);
+          const selection = clientSource(source, mimeTypes);
+          source.data = selection;
+          source.onDestroy(() => clipboard.sourceGone(selection));
         },
         get_data_device: (_r, [did]) => {
-          client.create(did as number, wl_data_device, version, {}, undefined);
+          const device = client.create(did as number, wl_data_device, version, {
+            set_selection: (_d, [sourceId]) => {
+              const source = sourceId === null || sourceId === 0 ? undefined : client.lookup(sourceId as number) as Resource<SelectionSource | undefined> | undefined;
+              clipboard.set(source?.data);
+            },
+            // Drag and drop is not offered: the drag has no target and ends with the button.
+            start_drag: (_d, [sourceId]) => {
+              const source = sourceId === null || sourceId === 0 ? undefined : client.lookup(sourceId as number);
+              source?.post('cancelled');
+            },
+          }, undefined);
+          clipboard.addDevice(client, device);
         },
       }, undefined);
     },

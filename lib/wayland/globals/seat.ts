@@ -62,10 +62,14 @@ export class Seat {
   private readonly serials: SerialSource;
   private readonly now: () => number;
 
-  constructor(keymap: Keymap, serials: SerialSource, now: () => number) {
+  /** Told where the keyboard goes (the clipboard offers the selection to that client). */
+  private readonly keyboardFocusChanged: (client: WaylandClient | undefined) => void;
+
+  constructor(keymap: Keymap, serials: SerialSource, now: () => number, keyboardFocusChanged: (client: WaylandClient | undefined) => void = () => {}) {
     this.keymap = keymap;
     this.serials = serials;
     this.now = now;
+    this.keyboardFocusChanged = keyboardFocusChanged;
   }
 
   global(): Global {
@@ -212,6 +216,8 @@ export class Seat {
     if (this.keyboardFocus === surface) return;
     this.keyboardLeave();
     this.keyboardFocus = surface;
+    // The selection is offered before enter, as compositors do, so the client has it when it takes focus.
+    this.keyboardFocusChanged(surface.client);
     const serial = this.serials.nextSerial();
     for (const k of this.keyboards.get(surface.client) ?? []) {
       k.post('enter', serial, surface.id, new Uint8Array(0));
