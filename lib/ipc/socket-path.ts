@@ -11,6 +11,7 @@
  * stolen); a socket nobody answers is stale (a crashed server) and is removed;
  * anything that is not a socket is never touched.
  */
+import { checkRuntimeDir } from '../runtime-dir';
 import { lstatSync, statSync, unlinkSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { BufshareError } from '../errors';
@@ -25,25 +26,6 @@ export function defaultSocketPath(env: NodeJS.ProcessEnv = process.env): string 
     throw new BufshareError('ERR_BUFSHARE_RUNTIME_DIR', 'XDG_RUNTIME_DIR is not set: set it (to a private 0700 directory) or pass a socket path');
   }
   return join(dir, DEFAULT_SOCKET_NAME);
-}
-
-/** Throws ERR_BUFSHARE_RUNTIME_DIR unless `dir` is a directory owned by this uid with mode 0700 (no group/other bits). */
-export function checkRuntimeDir(dir: string): void {
-  let st;
-  try {
-    st = statSync(dir);
-  } catch (e) {
-    throw new BufshareError('ERR_BUFSHARE_RUNTIME_DIR', `runtime dir ${dir} does not exist or cannot be read (${(e as NodeJS.ErrnoException).code ?? String(e)})`, { cause: e });
-  }
-  if (!st.isDirectory()) throw new BufshareError('ERR_BUFSHARE_RUNTIME_DIR', `runtime dir ${dir} is not a directory`);
-  const uid = process.getuid?.();
-  if (uid !== undefined && st.uid !== uid) {
-    throw new BufshareError('ERR_BUFSHARE_RUNTIME_DIR', `runtime dir ${dir} belongs to uid ${st.uid}, not to us (uid ${uid})`);
-  }
-  if ((st.mode & 0o077) !== 0) {
-    throw new BufshareError('ERR_BUFSHARE_RUNTIME_DIR',
-      `runtime dir ${dir} has mode 0${(st.mode & 0o777).toString(8)}; it must be 0700 so that only its owner can reach the socket`);
-  }
 }
 
 /** Throws ERR_BUFSHARE_RUNTIME_DIR unless the directory that will hold `path` exists. */
@@ -88,3 +70,5 @@ export function claimSocketPath(path: string): void {
   native.closeFd(probe);
   throw new BufshareError('ERR_BUFSHARE_ADDRESS_IN_USE', `a live server already listens at ${path}`);
 }
+
+export { checkRuntimeDir };

@@ -35,6 +35,7 @@
  * listening socket. Do not also poll a borrowed fd on the same libuv loop (libuv
  * watches an fd once).
  */
+import type { ScanoutSource } from '../surface-model';
 import EventEmitter from 'eventemitter3';
 import { debug } from '../debug';
 import { DrmDevice } from '../drm/device';
@@ -43,7 +44,7 @@ import { resolveFormat, type FormatInfo, type FormatSpec } from '../format';
 import type { GraphicsRegion } from '../mapping/graphics-region';
 import * as native from '../native';
 import { Region, type Rect } from '../region';
-import type { OutputInfo } from '../wayland/globals/output';
+import type { OutputInfo } from '../output-info';
 import { AtomicRequest } from './atomic';
 import { DamageHistory } from './damage-history';
 import { KmsDevice } from './device';
@@ -104,15 +105,8 @@ interface DirectFrame {
   readonly onReplaced: () => void;
 }
 
-/** What direct scanout needs of a client's buffer (a SharedBuffer has all of it). */
-export interface DirectScanoutBuffer {
-  readonly width: number;
-  readonly height: number;
-  readonly format: FormatInfo;
-  readonly modifier: bigint;
-  readonly planes: readonly { readonly offset: number; readonly stride: number }[];
-  export(): { readonly descriptor: { readonly fds: readonly string[] }; readonly fds: readonly number[] };
-}
+/** What direct scanout needs of a client's buffer: the surface model's ScanoutSource (a SharedBuffer has all of it; so do Wayland dma-bufs). */
+export type DirectScanoutBuffer = ScanoutSource;
 
 /** Why a buffer was not scanned out directly (the caller composites it instead). */
 export type DirectScanoutRefusal = 'size' | 'format' | 'no-dmabuf' | 'import' | 'test-only' | 'legacy' | 'modeset';

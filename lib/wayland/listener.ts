@@ -18,7 +18,7 @@ import { isAbsolute, join } from 'node:path';
 import { AcceptReserve, isFdExhaustion } from '../accept-reserve';
 import { BufshareError } from '../errors';
 import * as native from '../native';
-import { checkRuntimeDir } from '../ipc/socket-path';
+import { checkRuntimeDir } from '../runtime-dir';
 
 /** Connections taken per wakeup: a flood of connects cannot hold the loop (libuv stops at one batch too). */
 const ACCEPTS_PER_WAKEUP = 64;

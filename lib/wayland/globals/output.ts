@@ -1,24 +1,9 @@
 /** wl_output: one, describing the compositor's output. */
+import type { OutputInfo } from '../../output-info';
 import type { Global } from '../global';
 import { wl_output } from '../protocol/wayland';
 
-export interface OutputInfo {
-  readonly width: number;
-  readonly height: number;
-  /** mHz */
-  readonly refreshMilliHz: number;
-  /** The output's name: a connector's ("HDMI-A-1"), unique per compositor. */
-  readonly name: string;
-  /** The manufacturer (EDID PNP id); default "bufshare". */
-  readonly make?: string;
-  /** The monitor's model; default the name. */
-  readonly model?: string;
-  /** Physical size in mm; 0 (default): unknown, as for a virtual output. */
-  readonly physicalWidth?: number;
-  readonly physicalHeight?: number;
-  /** Human-readable; default "<make> <model> (<name>)", or "bufshare output WxH". */
-  readonly description?: string;
-}
+export type { OutputInfo } from '../../output-info';
 
 const MODE = wl_output.enums.mode as { current: number; preferred: number };
 
