@@ -29,7 +29,7 @@ describe('clipboard: wl-copy and wl-paste on the demo compositor', function () {
   });
   afterEach(async () => {
     // wl-copy stays in the background serving its selection until it is replaced: end it.
-    await new Promise((r) => execFile('pkill', ['-f', `wl-copy.*`], { env }, () => r(undefined)));
+    await new Promise((r) => execFile('pkill', ['-x', 'wl-copy'], { env, timeout: 5000 }, () => r(undefined)));
     await compositor?.close();
     if (dir) rmSync(dir, { recursive: true, force: true });
   });

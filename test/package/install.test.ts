@@ -159,6 +159,35 @@ describe('the packed package, installed offline on a machine without a compiler'
     expect(frames[9]).to.equal('frame: 1 rect(s), 76800 px damaged, centre 0xffe1001e');
   });
 
+  it('runs the README\'s scene compositor from the installed package: bufshare/scene and bufshare/kms resolve, a client\'s window reaches its PNG', async () => {
+    copyFileSync(join(ROOT, 'dist', 'examples', 'scene-compositor.js'), join(app, 'scene-compositor.js'));
+    const exportsOf = (entry: string): string[] => JSON.parse(execFileSync('node', ['-e', `console.log(JSON.stringify(Object.keys(require('${entry}'))))`], { cwd: app, env: bareEnv, encoding: 'utf8' })) as string[];
+    expect(exportsOf('bufshare/scene')).to.include.members(['Scene', 'SceneBuffer', 'SceneSeat', 'HeadlessOutput', 'KmsSceneOutput', 'followSource']);
+    expect(exportsOf('bufshare/kms')).to.include.members(['KmsOutput', 'KmsDevice']);
+    const runDir = join(packed.dir, 'run-scene');
+    mkdirSync(runDir);
+    chmodSync(runDir, 0o700);
+    const png = join(runDir, 'screen.png');
+    const sock = join(runDir, 'bufshare-0');
+    const compositor = spawn('node', ['scene-compositor.js', png, join(runDir, 'wayland-scene'), sock], { cwd: app, env: bareEnv, stdio: ['ignore', 'pipe', 'pipe'] });
+    let out = '';
+    compositor.stdout.on('data', (d: Buffer) => (out += d.toString()));
+    compositor.stderr.on('data', (d: Buffer) => (out += d.toString()));
+    const exited = new Promise<number | null>((resolve) => compositor.on('close', (code) => resolve(code)));
+    try {
+      const deadline = Date.now() + 20000;
+      while (!out.includes('bufshare:') && Date.now() < deadline) await new Promise((r) => setTimeout(r, 50));
+      const client = run('node', ['client.js', sock], { cwd: app, env: bareEnv });
+      expect(client.code, client.out).to.equal(0);
+      while (!/wrote .*screen\.png: [01] window/.test(out.slice(out.indexOf('window "'))) && Date.now() < deadline) await new Promise((r) => setTimeout(r, 50));
+      expect(out).to.match(/window "\d+" 320x240/);
+    } finally {
+      compositor.kill('SIGTERM');
+    }
+    expect(await exited, out).to.equal(0);
+    expect(readFileSync(png).subarray(1, 4).toString('latin1')).to.equal('PNG');
+  });
+
   it('the installed bufshare-probe runs and reports', () => {
     const res = run(join(app, 'node_modules', '.bin', 'bufshare-probe'), ['--json'], { cwd: app, env: bareEnv });
     expect(res.code, res.out).to.be.oneOf([0, 1]);

@@ -21,7 +21,7 @@ libasan=$(g++ -print-file-name=libasan.so)
 # the preloaded ASan runtime and report their own leaks.
 if [ -z "${BUFSHARE_ASAN_SPEC:-}" ]; then
   integration=$(ls test/integration/*.test.ts | grep -v '/demo-' | paste -sd, -)
-  spec="test/unit/shm.test.ts,test/unit/copy.test.ts,test/unit/copy-streaming.test.ts,test/unit/damage-plan.test.ts,test/unit/damage-plan-survey.test.ts,test/unit/blend.test.ts,test/unit/compose-pass.test.ts,test/unit/compose-formats.test.ts,test/unit/compositor-compose.test.ts,test/unit/descriptor.test.ts,test/unit/sigbus.test.ts,test/unit/hostile-geometry.test.ts,test/unit/ipc-transport.test.ts,test/unit/ipc-protocol.test.ts,$integration"
+  spec="test/unit/shm.test.ts,test/unit/copy.test.ts,test/unit/copy-streaming.test.ts,test/unit/damage-plan.test.ts,test/unit/damage-plan-survey.test.ts,test/unit/blend.test.ts,test/unit/compose-pass.test.ts,test/unit/compose-formats.test.ts,test/unit/scene-render.test.ts,test/unit/scene-damage.test.ts,test/unit/descriptor.test.ts,test/unit/sigbus.test.ts,test/unit/hostile-geometry.test.ts,test/unit/ipc-transport.test.ts,test/unit/ipc-protocol.test.ts,$integration"
 else
   spec=$BUFSHARE_ASAN_SPEC
 fi
@@ -31,7 +31,7 @@ export BUFSHARE_ADDON="$addon"
 # inherit LD_PRELOAD and report their own leaks (xkbcomp leaks by design; qemu's
 # coroutines make ASan warn). Shims first on PATH run them without the runtime.
 shims=$(mktemp -d)
-for prog in xkbcomp tr chromium weston weston-simple-shm weston-simple-damage foot qemu-system-x86_64; do
+for prog in xkbcomp tr chromium weston weston-simple-shm weston-simple-damage weston-presentation-shm weston-scaler weston-subsurfaces foot gtk3-widget-factory wl-copy wl-paste pkill qemu-system-x86_64; do
   real=$(command -v "$prog" 2>/dev/null) || continue
   printf '#!/bin/sh\nunset LD_PRELOAD\nexec %q "$@"\n' "$real" > "$shims/$prog"
   chmod +x "$shims/$prog"
