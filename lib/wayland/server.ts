@@ -13,8 +13,9 @@
  *   await wayland.close();
  *
  * Globals: wl_compositor 5, wl_subcompositor 1, wl_shm 1, wl_output 4,
- * wl_seat 7 (pointer, keyboard), xdg_wm_base 5, wl_data_device_manager 3, and
- * zwp_linux_dmabuf_v1 4 where a DRM node exists (LINEAR buffers the CPU can map).
+ * wl_seat 7 (pointer, keyboard), xdg_wm_base 5, wl_data_device_manager 3,
+ * zxdg_output_manager_v1 3, and zwp_linux_dmabuf_v1 4
+ * where a DRM node exists (LINEAR buffers the CPU can map).
  *
  * Access: the socket is 0600 and by default only our own uid may connect;
  * at most maxClients (64) through the socket, of which one uid at most 3/4.
@@ -33,16 +34,18 @@ import { compositorGlobal } from './globals/compositor';
 import { Clipboard, compositorSource, dataDeviceGlobal, type ReadSelectionOptions } from './globals/data-device';
 import { linuxDmabufGlobal, type DmabufGlobal } from './globals/linux-dmabuf';
 import { listDrmNodes } from '../drm/nodes';
-import { outputGlobal, type OutputInfo } from './globals/output';
+import { outputGlobal, type OutputGlobal, type OutputInfo } from './globals/output';
 import { Seat } from './globals/seat';
 import { shmGlobal } from './globals/shm';
 import { subcompositorGlobal } from './globals/subcompositor';
+import { xdgOutputGlobal } from './globals/xdg-output';
 import { xdgShellGlobal } from './globals/xdg-shell';
 import { createKeymap, type Keymap } from './keymap';
 import { WaylandListener } from './listener';
 import * as protocols from './protocol/wayland';
 import * as xdg from './protocol/xdg-shell';
 import * as dmabufProtocol from './protocol/linux-dmabuf';
+import * as xdgOutputProtocol from './protocol/xdg-output';
 import { wl_callback, wl_registry } from './protocol/wayland';
 import { ProtocolError, type Implementation, type Resource } from './resource';
 import type { InterfaceSpec } from './spec';
@@ -133,7 +136,9 @@ export class WaylandServer extends EventEmitter<WaylandServerEvents> {
 
   private constructor(options: WaylandServerOptions) {
     super();
-    for (const spec of [...Object.values(protocols), ...Object.values(xdg), ...Object.values(dmabufProtocol)]) this.interfaces.set(spec.name, spec);
+    for (const spec of [
+      ...Object.values(protocols), ...Object.values(xdg), ...Object.values(dmabufProtocol), ...Object.values(xdgOutputProtocol),
+    ]) this.interfaces.set(spec.name, spec);
     this.allowUids = new Set(options.allowUids ?? [process.getuid?.() ?? 0]);
     this.maxClients = options.maxClients ?? 64;
     this.budget = new OutboundBudget(options.maxOutboundBytesTotal ?? 32 * 1024 * 1024);
@@ -146,6 +151,7 @@ export class WaylandServer extends EventEmitter<WaylandServerEvents> {
     this.keymap = createKeymap();
     const serials = { nextSerial: () => this.nextSerial() };
     const now = (): number => performance.now() - this.epoch;
+    const output: OutputGlobal = outputGlobal({ width: 1280, height: 720, refreshMilliHz: 60000, name: 'BUFSHARE-1', ...options.output });
     this.seat = new Seat(this.keymap, serials, now, (client) => this.clipboard.focusChanged(client));
     const surfaceHost: SurfaceHost = {
       announce: (s) => this.emit('surface', s),
@@ -167,10 +173,10 @@ export class WaylandServer extends EventEmitter<WaylandServerEvents> {
         client.fail(new ProtocolError(client.display, DISPLAY_ERROR.implementation, `${error.code}: wl_surface ${s.id}: ${error.message}`));
       },
     };
-    const output: OutputInfo = { width: 1280, height: 720, refreshMilliHz: 60000, name: 'BUFSHARE-1', ...options.output };
     this.globals.push(
-      compositorGlobal(surfaceHost), subcompositorGlobal(), shmGlobal(), outputGlobal(output), this.seat.global(),
-      xdgShellGlobal(serials, { width: output.width, height: output.height }), dataDeviceGlobal(this.clipboard),
+      compositorGlobal(surfaceHost), subcompositorGlobal(), shmGlobal(), output, this.seat.global(),
+      xdgShellGlobal(serials, { width: output.info.width, height: output.info.height }), dataDeviceGlobal(this.clipboard),
+      xdgOutputGlobal(output),
     );
     const nodes = listDrmNodes();
     const device = options.dmabufDevice ?? (nodes.find((n) => n.type === 'render') ?? nodes[0])?.path;
