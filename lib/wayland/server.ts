@@ -14,7 +14,8 @@
  *
  * Globals: wl_compositor 5, wl_subcompositor 1, wl_shm 1, wl_output 4,
  * wl_seat 7 (pointer, keyboard), xdg_wm_base 5, wl_data_device_manager 3,
- * zxdg_output_manager_v1 3, and zwp_linux_dmabuf_v1 4
+ * zxdg_output_manager_v1 3, wp_presentation 1 (feedback from the compositor's
+ * frameDone(presentation): a scene output's present), and zwp_linux_dmabuf_v1 4
  * where a DRM node exists (LINEAR buffers the CPU can map).
  *
  * Access: the socket is 0600 and by default only our own uid may connect;
@@ -35,6 +36,7 @@ import { Clipboard, compositorSource, dataDeviceGlobal, type ReadSelectionOption
 import { linuxDmabufGlobal, type DmabufGlobal } from './globals/linux-dmabuf';
 import { listDrmNodes } from '../drm/nodes';
 import { outputGlobal, type OutputGlobal, type OutputInfo } from './globals/output';
+import { presentationGlobal } from './globals/presentation';
 import { Seat } from './globals/seat';
 import { shmGlobal } from './globals/shm';
 import { subcompositorGlobal } from './globals/subcompositor';
@@ -45,6 +47,7 @@ import { WaylandListener } from './listener';
 import * as protocols from './protocol/wayland';
 import * as xdg from './protocol/xdg-shell';
 import * as dmabufProtocol from './protocol/linux-dmabuf';
+import * as presentationProtocol from './protocol/presentation-time';
 import * as xdgOutputProtocol from './protocol/xdg-output';
 import { wl_callback, wl_registry } from './protocol/wayland';
 import { ProtocolError, type Implementation, type Resource } from './resource';
@@ -137,7 +140,7 @@ export class WaylandServer extends EventEmitter<WaylandServerEvents> {
   private constructor(options: WaylandServerOptions) {
     super();
     for (const spec of [
-      ...Object.values(protocols), ...Object.values(xdg), ...Object.values(dmabufProtocol), ...Object.values(xdgOutputProtocol),
+      ...Object.values(protocols), ...Object.values(xdg), ...Object.values(dmabufProtocol), ...Object.values(presentationProtocol), ...Object.values(xdgOutputProtocol),
     ]) this.interfaces.set(spec.name, spec);
     this.allowUids = new Set(options.allowUids ?? [process.getuid?.() ?? 0]);
     this.maxClients = options.maxClients ?? 64;
@@ -163,6 +166,7 @@ export class WaylandServer extends EventEmitter<WaylandServerEvents> {
       pointer: (s, e: SurfacePointerInput) => this.seat.pointer(s, e),
       keyboard: (s, e: SurfaceKeyboardInput) => this.seat.keyboard(s, e),
       cursorOf: (s) => this.seat.cursorOf(s.client),
+      outputsOf: (client) => output.resourcesOf(client),
       now,
       fenceTimeoutMs,
       fenceFailed: (s, error) => {
@@ -176,7 +180,7 @@ export class WaylandServer extends EventEmitter<WaylandServerEvents> {
     this.globals.push(
       compositorGlobal(surfaceHost), subcompositorGlobal(), shmGlobal(), output, this.seat.global(),
       xdgShellGlobal(serials, { width: output.info.width, height: output.info.height }), dataDeviceGlobal(this.clipboard),
-      xdgOutputGlobal(output),
+      xdgOutputGlobal(output), presentationGlobal(),
     );
     const nodes = listDrmNodes();
     const device = options.dmabufDevice ?? (nodes.find((n) => n.type === 'render') ?? nodes[0])?.path;

@@ -1,0 +1,174 @@
+/**
+ * wp_presentation on a scene: clock_id CLOCK_MONOTONIC on bind; a feedback
+ * belongs to its commit and is presented (sync_output, then presented with the
+ * present's CLOCK_MONOTONIC time, the 60 Hz headless output's refresh and its
+ * tick count) once a headless output showed that commit's frame; a commit
+ * replaced before a present, or whose surface goes, is discarded; one commit's
+ * feedbacks are bounded (MAX_FEEDBACKS, the oldest discarded).
+ */
+import { expect } from 'chai';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import * as native from '../../lib/native';
+import { followSource, HeadlessOutput, Scene } from '../../lib/scene';
+import { wp_presentation, wp_presentation_feedback } from '../../lib/wayland/protocol/presentation-time';
+import { wl_output, wl_shm, wl_shm_pool, wl_surface } from '../../lib/wayland/protocol/wayland';
+import { xdg_surface, xdg_toplevel } from '../../lib/wayland/protocol/xdg-shell';
+import { WaylandServer } from '../../lib/wayland/server';
+import { MAX_FEEDBACKS } from '../../lib/wayland/surface';
+import { RawWaylandClient, type WaylandEvent } from '../helpers/wayland-client';
+
+const REFRESH_60HZ_NS = 16666667;
+
+describe('Wayland: wp_presentation on a headless output', function () {
+  this.timeout(20000);
+  let dir: string;
+  let server: WaylandServer;
+  let scene: Scene;
+  let headless: HeadlessOutput;
+  const fds: number[] = [];
+
+  beforeEach(() => {
+    dir = mkdtempSync(join(tmpdir(), 'bufshare-presentation-'));
+    server = WaylandServer.listen({ name: join(dir, 'wayland-presentation') });
+    scene = new Scene();
+    headless = new HeadlessOutput(scene, { width: 128, height: 128, refreshHz: 60 });
+    followSource(scene, server, scene.createTree());
+    headless.start();
+  });
+  afterEach(async () => {
+    headless.destroy();
+    await server.close();
+    for (const fd of fds.splice(0)) native.closeFd(fd);
+    rmSync(dir, { recursive: true, force: true });
+  });
+
+  /** A window, two 32x32 buffers, wl_output and wp_presentation bound. */
+  async function client(): Promise<{ c: RawWaylandClient; surface: number; xdgSurface: number; toplevel: number; output: number; presentation: number; buffers: [number, number] }> {
+    const c = new RawWaylandClient(server.path);
+    const registry = await c.registry();
+    const size = 2 * 32 * 32 * 4;
+    const fd = native.memfdCreate('presentation', size, 0);
+    fds.push(fd);
+    const shm = c.bind(registry, wl_shm);
+    const pool = c.newId(wl_shm_pool);
+    c.request(shm, wl_shm, 'create_pool', [pool, fd, size]);
+    const buffer = (offset: number): number => {
+      const id = c.newId(RawWaylandClient.interface('wl_buffer'));
+      c.request(pool, wl_shm_pool, 'create_buffer', [id, offset, 32, 32, 32 * 4, 1]);
+      return id;
+    };
+    const buffers: [number, number] = [buffer(0), buffer(32 * 32 * 4)];
+    const output = c.bind(registry, wl_output);
+    const presentation = c.bind(registry, wp_presentation);
+    const { surface, xdgSurface, toplevel } = await c.configuredToplevel(registry);
+    return { c, surface, xdgSurface, toplevel, output, presentation, buffers };
+  }
+
+  function feedback(c: RawWaylandClient, presentation: number, surface: number): number {
+    const id = c.newId(wp_presentation_feedback);
+    c.request(presentation, wp_presentation, 'feedback', [surface, id]);
+    return id;
+  }
+
+  function commit(c: RawWaylandClient, surface: number, buffer: number): void {
+    c.request(surface, wl_surface, 'attach', [buffer, 0, 0]);
+    c.request(surface, wl_surface, 'damage_buffer', [0, 0, 32, 32]);
+    c.request(surface, wl_surface, 'commit', []);
+  }
+
+  const of = (c: RawWaylandClient, id: number): WaylandEvent[] => c.events.filter((e) => e.objectId === id && e.interface === 'wp_presentation_feedback');
+  const ended = (c: RawWaylandClient, id: number): boolean => of(c, id).some((e) => e.name === 'presented' || e.name === 'discarded');
+
+  function presentedAt(e: WaylandEvent): { timeNs: bigint; refresh: number; seq: number; flags: number } {
+    const [secHi, secLo, nsec, refresh, seqHi, seqLo, flags] = e.args as number[];
+    return { timeNs: (BigInt(secHi!) * 2n ** 32n + BigInt(secLo!)) * 1_000_000_000n + BigInt(nsec!), refresh: refresh!, seq: seqHi! * 2 ** 32 + seqLo!, flags: flags! };
+  }
+
+  it('clock_id is CLOCK_MONOTONIC; each commit\'s feedback is presented after its frame was shown, at increasing times close to now, with the 60 Hz refresh', async () => {
+    const { c, surface, output, presentation, buffers } = await client();
+    try {
+      await c.roundtrip();
+      expect(c.events.filter((e) => e.objectId === presentation).map((e) => [e.name, ...e.args])).to.deep.equal([['clock_id', 1]]);
+      const frames = headless.frames;
+      const results: { timeNs: bigint; refresh: number; seq: number; flags: number }[] = [];
+      for (let i = 0; i < 3; i++) {
+        const fb = feedback(c, presentation, surface);
+        commit(c, surface, buffers[i % 2]!);
+        const committed = process.hrtime.bigint();
+        await c.until(() => ended(c, fb));
+        const received = process.hrtime.bigint();
+        const events = of(c, fb);
+        expect(events.map((e) => e.name)).to.deep.equal(['sync_output', 'presented']);
+        expect(events[0]!.args).to.deep.equal([output]);
+        const p = presentedAt(events[1]!);
+        // After the commit (a present of a later tick), not after we read it.
+        expect(p.timeNs > committed, `presented ${p.timeNs} after the commit ${committed}`).to.equal(true);
+        expect(p.timeNs <= received).to.equal(true);
+        expect(Number(received - p.timeNs) / 1e6).to.be.below(500);
+        expect(p.refresh).to.equal(REFRESH_60HZ_NS);
+        expect(p.flags, 'a timer, not a vblank').to.equal(0);
+        expect(p.seq).to.be.above(frames);
+        results.push(p);
+      }
+      for (let i = 1; i < results.length; i++) {
+        expect(results[i]!.timeNs > results[i - 1]!.timeNs).to.equal(true);
+        expect(results[i]!.seq).to.be.above(results[i - 1]!.seq);
+      }
+      expect(c.error).to.equal(undefined);
+    } finally {
+      c.close();
+    }
+  });
+
+  it('a commit replaced before a present is discarded; the one shown is presented', async () => {
+    const { c, surface, presentation, buffers } = await client();
+    try {
+      const first = feedback(c, presentation, surface);
+      commit(c, surface, buffers[0]);
+      const second = feedback(c, presentation, surface);
+      commit(c, surface, buffers[1]);
+      await c.until(() => ended(c, first) && ended(c, second));
+      expect(of(c, first).map((e) => e.name)).to.deep.equal(['discarded']);
+      expect(of(c, second).map((e) => e.name)).to.deep.equal(['sync_output', 'presented']);
+      expect(c.error).to.equal(undefined);
+    } finally {
+      c.close();
+    }
+  });
+
+  it('feedback for a surface that goes before a present is discarded', async () => {
+    const { c, surface, xdgSurface, toplevel, presentation, buffers } = await client();
+    try {
+      const fb = feedback(c, presentation, surface);
+      commit(c, surface, buffers[0]);
+      c.request(toplevel, xdg_toplevel, 'destroy', []);
+      c.request(xdgSurface, xdg_surface, 'destroy', []);
+      c.request(surface, wl_surface, 'destroy', []);
+      await c.until(() => ended(c, fb));
+      expect(of(c, fb).map((e) => e.name)).to.deep.equal(['discarded']);
+      expect(c.error).to.equal(undefined);
+    } finally {
+      c.close();
+    }
+  });
+
+  it(`one commit keeps at most ${MAX_FEEDBACKS} feedbacks: the oldest are discarded`, async () => {
+    const { c, surface, presentation, buffers } = await client();
+    try {
+      const ids = Array.from({ length: MAX_FEEDBACKS + 6 }, () => feedback(c, presentation, surface));
+      commit(c, surface, buffers[0]);
+      await c.until(() => ids.every((id) => ended(c, id)));
+      const outcome = ids.map((id) => of(c, id).at(-1)!.name);
+      expect(outcome.slice(0, 6)).to.deep.equal(Array(6).fill('discarded'));
+      expect(outcome.slice(6)).to.deep.equal(Array(MAX_FEEDBACKS).fill('presented'));
+      // All of one commit deliver the same information.
+      const times = new Set(ids.slice(6).map((id) => presentedAt(of(c, id).at(-1)!).timeNs));
+      expect(times.size).to.equal(1);
+      expect(c.error).to.equal(undefined);
+    } finally {
+      c.close();
+    }
+  });
+});
