@@ -94,6 +94,12 @@ export interface WaylandServerOptions {
    * ERR_BUFSHARE_TIMEOUT). Default DEFAULT_FENCE_TIMEOUT_MS, as the bufshare server's.
    */
   readonly fenceTimeoutMs?: number;
+  /**
+   * Advertise at most this version of a global, by interface name ({ xdg_wm_base: 3 }):
+   * for clients that bind whatever version is advertised without handling its newer
+   * events (weston 10's weston-presentation-shm aborts on xdg_toplevel.configure_bounds).
+   */
+  readonly maxGlobalVersions?: Readonly<Record<string, number>>;
 }
 
 export interface WaylandServerEvents {
@@ -115,6 +121,8 @@ export class WaylandServer extends EventEmitter<WaylandServerEvents> {
   readonly keymap: Keymap;
   private readonly listener: WaylandListener;
   private readonly globals: Global[] = [];
+  /** The version each global is advertised at (its own, unless maxGlobalVersions caps it). */
+  private readonly advertised = new Map<Global, number>();
   private readonly interfaces = new Map<string, InterfaceSpec>();
   private readonly clientSet = new Set<WaylandClient>();
   /** Clients the compositor handed in through accept(): outside the connection bounds. */
@@ -187,6 +195,13 @@ export class WaylandServer extends EventEmitter<WaylandServerEvents> {
     if (device) {
       this.dmabuf = linuxDmabufGlobal({ device });
       this.globals.push(this.dmabuf);
+    }
+    for (const g of this.globals) {
+      const cap = options.maxGlobalVersions?.[g.spec.name];
+      if (cap !== undefined && (!Number.isInteger(cap) || cap < 1)) {
+        throw new BufshareError('ERR_BUFSHARE_INVALID_ARGUMENT', `maxGlobalVersions.${g.spec.name} must be an integer of at least 1, got ${String(cap)}`);
+      }
+      this.advertised.set(g, Math.min(g.version, cap ?? g.version));
     }
     this.host = {
       interfaces: this.interfaces,
@@ -320,7 +335,7 @@ export class WaylandServer extends EventEmitter<WaylandServerEvents> {
       },
       get_registry: (r, [id]) => {
         const registry = r.client.create(id as number, wl_registry, 1, { bind: (reg, args) => this.bind(reg, args[0] as number, args[1] as DynamicNewId) }, undefined);
-        this.globals.forEach((g, i) => registry.post('global', i + 1, g.spec.name, g.version));
+        this.globals.forEach((g, i) => registry.post('global', i + 1, g.spec.name, this.advertised.get(g)!));
       },
     };
   }
@@ -330,7 +345,8 @@ export class WaylandServer extends EventEmitter<WaylandServerEvents> {
     const display = registry.client.display;
     if (g === undefined) throw display.error(DISPLAY_ERROR.invalid_object, `invalid global ${name}`);
     if (id.interface !== g.spec.name) throw display.error(DISPLAY_ERROR.invalid_object, `invalid interface for global ${name}: ${id.interface}, not ${g.spec.name}`);
-    if (id.version < 1 || id.version > g.version) throw display.error(DISPLAY_ERROR.invalid_object, `invalid version for global ${g.spec.name} (${name}): have ${g.version}, wanted ${id.version}`);
+    const version = this.advertised.get(g)!;
+    if (id.version < 1 || id.version > version) throw display.error(DISPLAY_ERROR.invalid_object, `invalid version for global ${g.spec.name} (${name}): have ${version}, wanted ${id.version}`);
     g.bind(registry.client, id.id, id.version);
   }
 }

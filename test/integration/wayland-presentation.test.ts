@@ -4,9 +4,12 @@
  * present's CLOCK_MONOTONIC time, the 60 Hz headless output's refresh and its
  * tick count) once a headless output showed that commit's frame; a commit
  * replaced before a present, or whose surface goes, is discarded; one commit's
- * feedbacks are bounded (MAX_FEEDBACKS, the oldest discarded).
+ * feedbacks are bounded (MAX_FEEDBACKS, the oldest discarded). Debian's
+ * weston-presentation-shm (which needs wp_presentation to start) gets its
+ * feedback on a scene with a 60 Hz headless output.
  */
 import { expect } from 'chai';
+import { execFileSync, spawn } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -169,6 +172,70 @@ describe('Wayland: wp_presentation on a headless output', function () {
       expect(c.error).to.equal(undefined);
     } finally {
       c.close();
+    }
+  });
+});
+
+function have(command: string): boolean {
+  try {
+    execFileSync('sh', ['-c', `command -v ${command}`], { stdio: 'ignore' });
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+describe('Wayland: wp_presentation with weston-presentation-shm', function () {
+  this.timeout(30000);
+
+  before(function () {
+    if (!have('weston-presentation-shm')) this.skip(); // .ci/run installs weston
+  });
+
+  it('its commits are presented a tick after they were made, on its own CLOCK_MONOTONIC, one refresh apart, counter increasing', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'bufshare-presentation-shm-'));
+    // weston 10's presentation-shm binds xdg_wm_base at whatever version is advertised and aborts on configure_bounds (v4).
+    const server = WaylandServer.listen({ name: join(dir, 'wayland-presentation'), maxGlobalVersions: { xdg_wm_base: 3 } });
+    const scene = new Scene();
+    const headless = new HeadlessOutput(scene, { width: 640, height: 480, refreshHz: 60 });
+    followSource(scene, server, scene.createTree());
+    headless.start();
+    const child = spawn('weston-presentation-shm', ['-f'], {
+      stdio: ['ignore', 'pipe', 'pipe'],
+      env: { ...process.env, XDG_RUNTIME_DIR: dir, WAYLAND_DISPLAY: server.name, WAYLAND_DEBUG: 'client' },
+    });
+    let out = '';
+    let debug = '';
+    child.stdout.on('data', (d: Buffer) => (out += d.toString()));
+    child.stderr.on('data', (d: Buffer) => (debug += d.toString()));
+    try {
+      // Its statistics, one line per presented feedback: "  12: f2c .. ms, c2p 16 ms, f2p .. ms, p2p 16666 us, t2p .., [____], seq 17".
+      const line = /^\s*(\d+): f2c\s+-?\d+ ms, c2p\s+(-?\d+) ms, f2p\s+-?\d+ ms, p2p\s+(-?\d+) us, t2p\s+-?\d+, \[([a-z_]{4})\], seq\s+(\d+)$/;
+      const stats = (): RegExpExecArray[] => out.split('\n').map((l) => line.exec(l)).filter((m): m is RegExpExecArray => m !== null);
+      const start = Date.now();
+      while (stats().length < 30) {
+        if (Date.now() - start > 15000) throw new Error(`30 presented feedbacks did not come; it printed:\n${out}\n${debug.slice(-2000)}`);
+        if (child.exitCode !== null || child.signalCode !== null) throw new Error(`weston-presentation-shm ended (${child.exitCode ?? child.signalCode}):\n${debug.slice(-2000)}`);
+        await new Promise((r) => setTimeout(r, 20));
+      }
+      expect(debug).to.match(/wp_presentation@\d+\.clock_id\(1\)/);
+      expect(debug).to.match(/wp_presentation_feedback@\d+\.sync_output\(wl_output@\d+\)/);
+      const rows = stats().slice(1).map((m) => ({ c2p: Number(m[2]), p2p: Number(m[3]), flags: m[4], seq: Number(m[5]) }));
+      // c2p: our timestamp less its clock_gettime(CLOCK_MONOTONIC) at commit: on the same clock, it is a tick or so.
+      for (const r of rows) {
+        expect(r.c2p, 'commit to presentation, ms').to.be.within(0, 1000);
+        expect(r.flags, 'no vsync or hardware flags on a timer').to.equal('____');
+      }
+      for (let i = 1; i < rows.length; i++) expect(rows[i]!.seq).to.be.above(rows[i - 1]!.seq);
+      // One commit per frame, a frame per 60 Hz tick: presentations about 16.7 ms apart on average.
+      const meanP2p = rows.reduce((a, r) => a + r.p2p, 0) / rows.length;
+      expect(meanP2p, 'mean presentation to presentation, us').to.be.within(12000, 100000);
+    } finally {
+      child.kill('SIGKILL');
+      if (child.exitCode === null && child.signalCode === null) await new Promise((r) => child.once('exit', r));
+      headless.destroy();
+      await server.close();
+      rmSync(dir, { recursive: true, force: true });
     }
   });
 });
