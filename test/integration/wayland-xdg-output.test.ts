@@ -1,6 +1,8 @@
 // xdg-output (zxdg_output_manager_v1 3): an output's place and logical size in the
 // layout and its name; version 3 ends with wl_output.done, older ones with xdg_output.done.
+// Debian's foot binds it (version 2) and gets them.
 import { expect } from 'chai';
+import { execFileSync } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -9,6 +11,7 @@ import { WaylandServer } from '../../lib/wayland/server';
 import * as core from '../../lib/wayland/protocol/wayland';
 import { zxdg_output_manager_v1, zxdg_output_v1 } from '../../lib/wayland/protocol/xdg-output';
 import { RawWaylandClient, type WaylandEvent } from '../helpers/wayland-client';
+import { WaylandHarness } from '../helpers/wayland';
 
 describe('Wayland: xdg-output', function () {
   this.timeout(10000);
@@ -68,5 +71,38 @@ describe('Wayland: xdg-output', function () {
     expect(v2.wlOutputAfter).to.deep.equal([]);
     const v1 = await xdgOutputEvents({ width: 640, height: 480, refreshMilliHz: 60000, name: 'BUFSHARE-1' }, 1);
     expect(v1.xdg.map((e) => e.name)).to.deep.equal(['logical_position', 'logical_size', 'done']);
+  });
+});
+
+describe('Wayland: xdg-output with foot', function () {
+  this.timeout(30000);
+  let h: WaylandHarness | undefined;
+
+  before(function () {
+    try {
+      execFileSync('sh', ['-c', 'command -v foot'], { stdio: 'ignore' });
+    } catch {
+      this.skip(); // .ci/run installs foot
+    }
+  });
+  afterEach(async () => {
+    await h?.close();
+    h = undefined;
+  });
+
+  it('foot binds zxdg_output_manager_v1 and gets the output\'s logical position, size, name and done', async () => {
+    h = new WaylandHarness();
+    const child = h.run('foot', ['-o', 'csd.preferred=none'], { WAYLAND_DEBUG: 'client' });
+    let debug = '';
+    child.stderr!.on('data', (d: Buffer) => (debug += d.toString()));
+    // foot 1.13 binds version 2: its events end with xdg_output.done; version 3's with wl_output.done.
+    const done = /zxdg_output_v1@\d+\.done\(\)|zxdg_output_v1@\d+\.description\([^\n]*\n[^\n]*wl_output@\d+\.done\(\)/;
+    await h.until('foot\'s xdg_output events and done', () => done.test(debug), 15000);
+    expect(debug).to.match(/-> wl_registry@\d+\.bind\(\d+, "zxdg_output_manager_v1", [23],/);
+    expect(debug).to.match(/-> zxdg_output_manager_v1@\d+\.get_xdg_output\(new id zxdg_output_v1@\d+, wl_output@\d+\)/);
+    expect(debug).to.match(/zxdg_output_v1@\d+\.logical_position\(0, 0\)/);
+    expect(debug).to.match(/zxdg_output_v1@\d+\.logical_size\(1280, 720\)/);
+    expect(debug).to.match(/zxdg_output_v1@\d+\.name\("BUFSHARE-1"\)/);
+    expect(debug).not.to.match(/error/i);
   });
 });
