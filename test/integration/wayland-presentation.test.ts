@@ -16,7 +16,7 @@ import { join } from 'node:path';
 import * as native from '../../lib/native';
 import { followSource, HeadlessOutput, Scene } from '../../lib/scene';
 import { wp_presentation, wp_presentation_feedback } from '../../lib/wayland/protocol/presentation-time';
-import { wl_output, wl_shm, wl_shm_pool, wl_surface } from '../../lib/wayland/protocol/wayland';
+import { wl_compositor, wl_output, wl_shm, wl_shm_pool, wl_subcompositor, wl_surface } from '../../lib/wayland/protocol/wayland';
 import { xdg_surface, xdg_toplevel } from '../../lib/wayland/protocol/xdg-shell';
 import { WaylandServer } from '../../lib/wayland/server';
 import { MAX_FEEDBACKS } from '../../lib/wayland/surface';
@@ -48,7 +48,7 @@ describe('Wayland: wp_presentation on a headless output', function () {
   });
 
   /** A window, two 32x32 buffers, wl_output and wp_presentation bound. */
-  async function client(): Promise<{ c: RawWaylandClient; surface: number; xdgSurface: number; toplevel: number; output: number; presentation: number; buffers: [number, number] }> {
+  async function client(): Promise<{ c: RawWaylandClient; registry: number; compositor: number; surface: number; xdgSurface: number; toplevel: number; output: number; presentation: number; buffers: [number, number] }> {
     const c = new RawWaylandClient(server.path);
     const registry = await c.registry();
     const size = 2 * 32 * 32 * 4;
@@ -65,8 +65,8 @@ describe('Wayland: wp_presentation on a headless output', function () {
     const buffers: [number, number] = [buffer(0), buffer(32 * 32 * 4)];
     const output = c.bind(registry, wl_output);
     const presentation = c.bind(registry, wp_presentation);
-    const { surface, xdgSurface, toplevel } = await c.configuredToplevel(registry);
-    return { c, surface, xdgSurface, toplevel, output, presentation, buffers };
+    const { surface, xdgSurface, toplevel, compositor } = await c.configuredToplevel(registry);
+    return { c, registry, compositor, surface, xdgSurface, toplevel, output, presentation, buffers };
   }
 
   function feedback(c: RawWaylandClient, presentation: number, surface: number): number {
@@ -151,6 +151,31 @@ describe('Wayland: wp_presentation on a headless output', function () {
       c.request(surface, wl_surface, 'destroy', []);
       await c.until(() => ended(c, fb));
       expect(of(c, fb).map((e) => e.name)).to.deep.equal(['discarded']);
+      expect(c.error).to.equal(undefined);
+    } finally {
+      c.close();
+    }
+  });
+
+  it('a synchronized subsurface: its cached commit replaced by a newer one is discarded; the one applied with its parent\'s commit is presented', async () => {
+    const { c, registry, compositor, surface, presentation, buffers } = await client();
+    try {
+      commit(c, surface, buffers[0]);
+      const sub = c.bind(registry, wl_subcompositor);
+      const child = c.newId(wl_surface);
+      c.request(compositor, wl_compositor, 'create_surface', [child]);
+      c.request(sub, wl_subcompositor, 'get_subsurface', [c.newId(RawWaylandClient.interface('wl_subsurface')), child, surface]);
+      const cachedFirst = feedback(c, presentation, child);
+      commit(c, child, buffers[1]);
+      const cachedSecond = feedback(c, presentation, child);
+      commit(c, child, buffers[1]);
+      await c.roundtrip();
+      expect(of(c, cachedFirst).map((e) => e.name), 'replaced in the cache').to.deep.equal(['discarded']);
+      await new Promise((r) => setTimeout(r, 100)); // ticks: nothing is presented while the parent has not committed
+      expect(of(c, cachedSecond)).to.deep.equal([]);
+      c.request(surface, wl_surface, 'commit', []);
+      await c.until(() => ended(c, cachedSecond));
+      expect(of(c, cachedSecond).map((e) => e.name)).to.deep.equal(['sync_output', 'presented']);
       expect(c.error).to.equal(undefined);
     } finally {
       c.close();
