@@ -84,8 +84,9 @@ function emptyState(): SurfaceState {
 
 /**
  * Presentation feedbacks one commit may ask for: past it the oldest is
- * discarded. Each surface holds at most three commits' worth (pending, a
- * synchronized subsurface's cached, and the applied one not yet presented).
+ * discarded. A surface holds a commit's worth each for its pending state, a
+ * synchronized subsurface's cache and the applied commit not yet presented
+ * (and for each commit still waiting for its buffer's fences).
  */
 export const MAX_FEEDBACKS = 64;
 
