@@ -46,7 +46,7 @@ export {
 export { defaultSocketPath, DEFAULT_SOCKET_NAME } from './ipc/socket-path';
 export type {
   CompositorSurface, CompositorFrame, CompositorSurfaceEvents, SurfaceSource, SurfaceSourceEvents, SurfaceOwner,
-  SurfacePointerInput, SurfaceKeyboardInput,
+  SurfacePointerInput, SurfaceKeyboardInput, FramePresentation,
 } from './surface-model';
 // The Wayland server; its wire level (codec, connections, specs) is bufshare/wayland.
 export { WaylandServer, type WaylandServerOptions, type WaylandServerEvents } from './wayland/server';

@@ -19,4 +19,7 @@ export interface OutputInfo {
   readonly physicalHeight?: number;
   /** Human-readable; default "<make> <model> (<name>)", or "bufshare output WxH". */
   readonly description?: string;
+  /** Top-left corner in the compositor's layout (xdg-output's logical position). Default (0, 0). */
+  readonly x?: number;
+  readonly y?: number;
 }

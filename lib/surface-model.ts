@@ -116,12 +116,39 @@ export interface CompositorSurface extends EventEmitter<CompositorSurfaceEvents>
    * pointer; undefined: the compositor's own cursor.
    */
   readonly cursor?: { readonly surface: CompositorSurface | null; readonly hotspotX: number; readonly hotspotY: number };
-  /** "Shown: draw the next one" (wl_surface.frame / bufshare frame_done). A no-op once gone. */
-  frameDone(): void;
+  /**
+   * "Shown: draw the next one" (wl_surface.frame / bufshare frame_done). A no-op once gone.
+   * `presentation` says when and how the output showed it (a scene output's present
+   * passes it: Wayland's wp_presentation feedback); without it, "shown now", at an
+   * unknown refresh.
+   */
+  frameDone(presentation?: FramePresentation): void;
   /** Pointer input for this surface. A no-op once gone. */
   pointer(event: SurfacePointerInput): void;
   /** Keyboard input for this surface. A no-op once gone. */
   keyboard(event: SurfaceKeyboardInput): void;
+}
+
+/**
+ * When and how an output showed a frame: what its present knows (a KMS page flip's
+ * kernel timestamp and vblank counter, a headless tick's time). Wayland's
+ * wp_presentation_feedback.presented carries it to clients.
+ */
+export interface FramePresentation {
+  /**
+   * When the frame turned to light: CLOCK_MONOTONIC, in nanoseconds. On Linux this is
+   * process.hrtime.bigint()'s clock (libuv's uv_hrtime reads CLOCK_MONOTONIC), so
+   * `process.hrtime.bigint()` taken at the present is a valid value.
+   */
+  readonly timeNs: bigint;
+  /** The output's refresh period in nanoseconds (when its next refresh may come); 0: unknown or variable. */
+  readonly refreshNs: number;
+  /** The output's refresh counter at this frame (a KMS CRTC's vblank count, a headless output's tick); 0: none. */
+  readonly sequence: number;
+  /** Shown at a vertical retrace, so it cannot tear (a page flip); false for a timer's tick. */
+  readonly vsync: boolean;
+  /** The time and completion came from the display hardware (a page flip event's kernel timestamp), not from a software clock read. */
+  readonly hardware: boolean;
 }
 
 /**

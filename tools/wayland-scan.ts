@@ -22,6 +22,8 @@ const SOURCES: readonly Source[] = [
   { xml: '/usr/share/wayland-protocols/stable/xdg-shell/xdg-shell.xml', out: 'xdg-shell.ts' },
   { xml: '/usr/share/wayland-protocols/stable/viewporter/viewporter.xml', out: 'viewporter.ts' },
   { xml: '/usr/share/wayland-protocols/unstable/linux-dmabuf/linux-dmabuf-unstable-v1.xml', out: 'linux-dmabuf.ts' },
+  { xml: '/usr/share/wayland-protocols/stable/presentation-time/presentation-time.xml', out: 'presentation-time.ts' },
+  { xml: '/usr/share/wayland-protocols/unstable/xdg-output/xdg-output-unstable-v1.xml', out: 'xdg-output.ts' },
 ];
 
 const ARG_TYPES = new Set(['int', 'uint', 'fixed', 'string', 'object', 'new_id', 'array', 'fd']);

@@ -46,8 +46,8 @@ export class HeadlessOutput extends EventEmitter<HeadlessOutputEvents> {
 
   constructor(scene: Scene, options: HeadlessOutputOptions) {
     super();
-    this.output = scene.addOutput({ name: options.name ?? 'headless', ...options });
     this.refreshHz = options.refreshHz ?? 60;
+    this.output = scene.addOutput({ name: options.name ?? 'headless', refreshNs: this.refreshHz > 0 ? Math.round(1e9 / this.refreshHz) : 0, ...options });
     this.framebuffer = pixelRegion(this.output.width, this.output.height);
     this.pacer = new FramePacer(this.refreshHz, (n) => this.tick(n));
   }
@@ -96,7 +96,7 @@ export class HeadlessOutput extends EventEmitter<HeadlessOutputEvents> {
     if (this.output.destroyed) return;
     const painted = this.frame();
     const timeMs = performance.now();
-    this.output.present(timeMs);
+    this.output.present(timeMs, { sequence: n });
     this.emit('frame', { frame: n, damage: painted?.damage ?? Region.empty, stats: painted?.stats, timeMs });
   }
 }

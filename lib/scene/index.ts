@@ -5,7 +5,7 @@
 export { Scene, DEFAULT_BACKGROUND, type SceneOptions, type SceneHit } from './scene';
 export { SceneNode, SceneTree, SceneRect, SceneBufferNode, MAX_COORD, type SceneNodeEvents, type LeafPlacement } from './node';
 export { SceneBuffer } from './buffer';
-export { SceneOutput, type SceneOutputOptions, type SceneOutputEvents, type RenderResult } from './output';
+export { SceneOutput, type SceneOutputOptions, type SceneOutputEvents, type RenderResult, type PresentDetail } from './output';
 export { DamageRing, DAMAGE_RING_LENGTH } from './damage-ring';
 export { PLACEHOLDER_COLOR, pixelRegion, type RenderStats } from './render';
 export { SceneSurface, followSource } from './surface-node';

@@ -20,7 +20,7 @@
  */
 import { EventEmitter } from 'eventemitter3';
 import { copyRects } from '../copy';
-import type { DirectScanoutRefusal, KmsOutput } from '../kms/output';
+import type { DirectScanoutRefusal, FlipEvent, KmsOutput } from '../kms/output';
 import type { GraphicsRegion } from '../mapping/graphics-region';
 import type { SceneOutput } from './output';
 import { pixelRegion } from './render';
@@ -68,15 +68,17 @@ export class KmsSceneOutput extends EventEmitter<KmsSceneOutputEvents> {
       this.presentOrReport();
     });
   };
-  private readonly onFlip = (): void => {
-    this.output.present(performance.now());
+  private readonly onFlip = (e: FlipEvent): void => {
+    this.output.present(performance.now(), { timeNs: e.timeNs, sequence: e.sequence, vsync: true, hardware: true });
     this.presentOrReport();
   };
 
   constructor(scene: Scene, kms: KmsOutput, options: KmsSceneOutputOptions = {}) {
     super();
     this.kms = kms;
-    this.output = scene.addOutput({ name: kms.pipe.connector.name, x: options.x ?? 0, y: options.y ?? 0, width: kms.width, height: kms.height });
+    const milliHz = kms.describe().refreshMilliHz;
+    const refreshNs = milliHz > 0 ? Math.round(1e12 / milliHz) : 0;
+    this.output = scene.addOutput({ name: kms.pipe.connector.name, x: options.x ?? 0, y: options.y ?? 0, width: kms.width, height: kms.height, refreshNs });
     this.shadow = pixelRegion(kms.width, kms.height);
     this.output.on('damage', this.onDamage);
     kms.on('flip', this.onFlip);

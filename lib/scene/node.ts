@@ -14,6 +14,7 @@
 import { EventEmitter } from 'eventemitter3';
 import { BufshareError } from '../errors';
 import { Region, type Rect } from '../region';
+import type { FramePresentation } from '../surface-model';
 import type { SceneBuffer } from './buffer';
 
 /** What a node reports to the scene it lives in. */
@@ -31,9 +32,10 @@ export interface SceneNodeEvents {
    * Buffer nodes: an output showing this node presented a frame (its pixels
    * reached the screen, or the headless timer ticked): the moment for
    * wl_surface.frame callbacks and bufshare's frame_done. Milliseconds,
-   * `performance.now()`.
+   * `performance.now()`; `presentation` says the same instant in CLOCK_MONOTONIC
+   * ns, with the output's refresh and counter (for wp_presentation).
    */
-  present: [timeMs: number];
+  present: [timeMs: number, presentation: FramePresentation];
 }
 
 export abstract class SceneNode extends EventEmitter<SceneNodeEvents> {

@@ -16,6 +16,7 @@ import { EventEmitter } from 'eventemitter3';
 import { BufshareError } from '../errors';
 import type { GraphicsRegion } from '../mapping/graphics-region';
 import { Region, type Rect } from '../region';
+import type { FramePresentation } from '../surface-model';
 import type { SceneBuffer } from './buffer';
 import { DamageRing } from './damage-ring';
 import { MAX_COORD, SceneBufferNode, type LeafPlacement } from './node';
@@ -29,6 +30,20 @@ export interface SceneOutputOptions {
   readonly y?: number;
   readonly width: number;
   readonly height: number;
+  /** The refresh period in nanoseconds, told to clients with each present; 0 (default): unknown or variable. */
+  readonly refreshNs?: number;
+}
+
+/** What a backend knows of a present beyond its time (SceneOutput.present). */
+export interface PresentDetail {
+  /** The same instant in CLOCK_MONOTONIC ns, when the backend has it from the kernel (a page flip's timestamp). */
+  readonly timeNs?: bigint;
+  /** The refresh counter (a CRTC's vblank count); default: this output's presents so far. */
+  readonly sequence?: number;
+  /** Shown at a vertical retrace (a page flip). Default false. */
+  readonly vsync?: boolean;
+  /** The timestamp came from the display hardware. Default false. */
+  readonly hardware?: boolean;
 }
 
 export interface SceneOutputEvents {
@@ -52,6 +67,8 @@ export interface RenderResult {
 
 export class SceneOutput extends EventEmitter<SceneOutputEvents> {
   readonly name: string;
+  /** The refresh period in nanoseconds; 0: unknown. */
+  readonly refreshNs: number;
   private readonly host: OutputHost;
   private ox: number;
   private oy: number;
@@ -61,6 +78,7 @@ export class SceneOutput extends EventEmitter<SceneOutputEvents> {
   private readonly renderer = new SceneRenderer();
   private background: GraphicsRegion;
   private isDestroyed = false;
+  private presents = 0;
 
   /** @internal use scene.addOutput() */
   constructor(host: OutputHost, options: SceneOutputOptions, name: string) {
@@ -68,6 +86,7 @@ export class SceneOutput extends EventEmitter<SceneOutputEvents> {
     checkGeometry(options.x ?? 0, options.y ?? 0, options.width, options.height);
     this.host = host;
     this.name = options.name ?? name;
+    this.refreshNs = options.refreshNs ?? 0;
     this.ox = options.x ?? 0;
     this.oy = options.y ?? 0;
     this.w = options.width;
@@ -182,14 +201,22 @@ export class SceneOutput extends EventEmitter<SceneOutputEvents> {
 
   /**
    * The frame painted last is on the screen at `timeMs` (performance.now()):
-   * buffer nodes on this output get 'present' (their frame callbacks).
+   * buffer nodes on this output get 'present' (their frame callbacks), with
+   * `detail` and the refresh (their presentation feedback).
    */
-  present(timeMs = performance.now()): void {
+  present(timeMs = performance.now(), detail: PresentDetail = {}): void {
+    this.presents++;
+    // performance.now() and process.hrtime share libuv's monotonic clock (CLOCK_MONOTONIC on
+    // Linux): the present's time in it is now's, less how long ago timeMs was.
+    const timeNs = detail.timeNs ?? process.hrtime.bigint() - BigInt(Math.max(0, Math.round((performance.now() - timeMs) * 1e6)));
+    const presentation: FramePresentation = {
+      timeNs, refreshNs: this.refreshNs, sequence: detail.sequence ?? this.presents, vsync: detail.vsync ?? false, hardware: detail.hardware ?? false,
+    };
     const leaves = this.host.leaves();
     for (const { node, rect } of leaves) {
       if (!(node instanceof SceneBufferNode)) continue;
       if (rect.x >= this.ox + this.w || rect.y >= this.oy + this.h || rect.x + rect.width <= this.ox || rect.y + rect.height <= this.oy) continue;
-      node.emit('present', timeMs);
+      node.emit('present', timeMs, presentation);
     }
   }
 

@@ -47,10 +47,10 @@ export class SceneSurface {
     this.tree.data = this;
     this.node = scene.createBuffer(this.tree);
     this.node.data = this;
-    this.node.on('present', () => {
+    this.node.on('present', (_timeMs, presentation) => {
       if (!this.owed) return;
       this.owed = false;
-      surface.frameDone();
+      surface.frameDone(presentation);
     });
     surface.on('frame', this.onFrame);
     surface.on('unmap', this.onUnmap);

@@ -13,8 +13,10 @@
  *   await wayland.close();
  *
  * Globals: wl_compositor 5, wl_subcompositor 1, wl_shm 1, wl_output 4,
- * wl_seat 7 (pointer, keyboard), xdg_wm_base 5, wl_data_device_manager 3, and
- * zwp_linux_dmabuf_v1 4 where a DRM node exists (LINEAR buffers the CPU can map).
+ * wl_seat 7 (pointer, keyboard), xdg_wm_base 5, wl_data_device_manager 3,
+ * zxdg_output_manager_v1 3, wp_presentation 1 (feedback from the compositor's
+ * frameDone(presentation): a scene output's present), and zwp_linux_dmabuf_v1 4
+ * where a DRM node exists (LINEAR buffers the CPU can map).
  *
  * Access: the socket is 0600 and by default only our own uid may connect;
  * at most maxClients (64) through the socket, of which one uid at most 3/4.
@@ -33,16 +35,20 @@ import { compositorGlobal } from './globals/compositor';
 import { Clipboard, compositorSource, dataDeviceGlobal, type ReadSelectionOptions } from './globals/data-device';
 import { linuxDmabufGlobal, type DmabufGlobal } from './globals/linux-dmabuf';
 import { listDrmNodes } from '../drm/nodes';
-import { outputGlobal, type OutputInfo } from './globals/output';
+import { outputGlobal, type OutputGlobal, type OutputInfo } from './globals/output';
+import { presentationGlobal } from './globals/presentation';
 import { Seat } from './globals/seat';
 import { shmGlobal } from './globals/shm';
 import { subcompositorGlobal } from './globals/subcompositor';
+import { xdgOutputGlobal } from './globals/xdg-output';
 import { xdgShellGlobal } from './globals/xdg-shell';
 import { createKeymap, type Keymap } from './keymap';
 import { WaylandListener } from './listener';
 import * as protocols from './protocol/wayland';
 import * as xdg from './protocol/xdg-shell';
 import * as dmabufProtocol from './protocol/linux-dmabuf';
+import * as presentationProtocol from './protocol/presentation-time';
+import * as xdgOutputProtocol from './protocol/xdg-output';
 import { wl_callback, wl_registry } from './protocol/wayland';
 import { ProtocolError, type Implementation, type Resource } from './resource';
 import type { InterfaceSpec } from './spec';
@@ -88,6 +94,12 @@ export interface WaylandServerOptions {
    * ERR_BUFSHARE_TIMEOUT). Default DEFAULT_FENCE_TIMEOUT_MS, as the bufshare server's.
    */
   readonly fenceTimeoutMs?: number;
+  /**
+   * Advertise at most this version of a global, by interface name ({ xdg_wm_base: 3 }):
+   * for clients that bind whatever version is advertised without handling its newer
+   * events (weston 10's weston-presentation-shm aborts on xdg_toplevel.configure_bounds).
+   */
+  readonly maxGlobalVersions?: Readonly<Record<string, number>>;
 }
 
 export interface WaylandServerEvents {
@@ -109,6 +121,8 @@ export class WaylandServer extends EventEmitter<WaylandServerEvents> {
   readonly keymap: Keymap;
   private readonly listener: WaylandListener;
   private readonly globals: Global[] = [];
+  /** The version each global is advertised at (its own, unless maxGlobalVersions caps it). */
+  private readonly advertised = new Map<Global, number>();
   private readonly interfaces = new Map<string, InterfaceSpec>();
   private readonly clientSet = new Set<WaylandClient>();
   /** Clients the compositor handed in through accept(): outside the connection bounds. */
@@ -133,7 +147,9 @@ export class WaylandServer extends EventEmitter<WaylandServerEvents> {
 
   private constructor(options: WaylandServerOptions) {
     super();
-    for (const spec of [...Object.values(protocols), ...Object.values(xdg), ...Object.values(dmabufProtocol)]) this.interfaces.set(spec.name, spec);
+    for (const spec of [
+      ...Object.values(protocols), ...Object.values(xdg), ...Object.values(dmabufProtocol), ...Object.values(presentationProtocol), ...Object.values(xdgOutputProtocol),
+    ]) this.interfaces.set(spec.name, spec);
     this.allowUids = new Set(options.allowUids ?? [process.getuid?.() ?? 0]);
     this.maxClients = options.maxClients ?? 64;
     this.budget = new OutboundBudget(options.maxOutboundBytesTotal ?? 32 * 1024 * 1024);
@@ -146,6 +162,7 @@ export class WaylandServer extends EventEmitter<WaylandServerEvents> {
     this.keymap = createKeymap();
     const serials = { nextSerial: () => this.nextSerial() };
     const now = (): number => performance.now() - this.epoch;
+    const output: OutputGlobal = outputGlobal({ width: 1280, height: 720, refreshMilliHz: 60000, name: 'BUFSHARE-1', ...options.output });
     this.seat = new Seat(this.keymap, serials, now, (client) => this.clipboard.focusChanged(client));
     const surfaceHost: SurfaceHost = {
       announce: (s) => this.emit('surface', s),
@@ -157,6 +174,7 @@ export class WaylandServer extends EventEmitter<WaylandServerEvents> {
       pointer: (s, e: SurfacePointerInput) => this.seat.pointer(s, e),
       keyboard: (s, e: SurfaceKeyboardInput) => this.seat.keyboard(s, e),
       cursorOf: (s) => this.seat.cursorOf(s.client),
+      outputsOf: (client) => output.resourcesOf(client),
       now,
       fenceTimeoutMs,
       fenceFailed: (s, error) => {
@@ -167,16 +185,23 @@ export class WaylandServer extends EventEmitter<WaylandServerEvents> {
         client.fail(new ProtocolError(client.display, DISPLAY_ERROR.implementation, `${error.code}: wl_surface ${s.id}: ${error.message}`));
       },
     };
-    const output: OutputInfo = { width: 1280, height: 720, refreshMilliHz: 60000, name: 'BUFSHARE-1', ...options.output };
     this.globals.push(
-      compositorGlobal(surfaceHost), subcompositorGlobal(), shmGlobal(), outputGlobal(output), this.seat.global(),
-      xdgShellGlobal(serials, { width: output.width, height: output.height }), dataDeviceGlobal(this.clipboard),
+      compositorGlobal(surfaceHost), subcompositorGlobal(), shmGlobal(), output, this.seat.global(),
+      xdgShellGlobal(serials, { width: output.info.width, height: output.info.height }), dataDeviceGlobal(this.clipboard),
+      xdgOutputGlobal(output), presentationGlobal(),
     );
     const nodes = listDrmNodes();
     const device = options.dmabufDevice ?? (nodes.find((n) => n.type === 'render') ?? nodes[0])?.path;
     if (device) {
       this.dmabuf = linuxDmabufGlobal({ device });
       this.globals.push(this.dmabuf);
+    }
+    for (const g of this.globals) {
+      const cap = options.maxGlobalVersions?.[g.spec.name];
+      if (cap !== undefined && (!Number.isInteger(cap) || cap < 1)) {
+        throw new BufshareError('ERR_BUFSHARE_INVALID_ARGUMENT', `maxGlobalVersions.${g.spec.name} must be an integer of at least 1, got ${String(cap)}`);
+      }
+      this.advertised.set(g, Math.min(g.version, cap ?? g.version));
     }
     this.host = {
       interfaces: this.interfaces,
@@ -310,7 +335,7 @@ export class WaylandServer extends EventEmitter<WaylandServerEvents> {
       },
       get_registry: (r, [id]) => {
         const registry = r.client.create(id as number, wl_registry, 1, { bind: (reg, args) => this.bind(reg, args[0] as number, args[1] as DynamicNewId) }, undefined);
-        this.globals.forEach((g, i) => registry.post('global', i + 1, g.spec.name, g.version));
+        this.globals.forEach((g, i) => registry.post('global', i + 1, g.spec.name, this.advertised.get(g)!));
       },
     };
   }
@@ -320,7 +345,8 @@ export class WaylandServer extends EventEmitter<WaylandServerEvents> {
     const display = registry.client.display;
     if (g === undefined) throw display.error(DISPLAY_ERROR.invalid_object, `invalid global ${name}`);
     if (id.interface !== g.spec.name) throw display.error(DISPLAY_ERROR.invalid_object, `invalid interface for global ${name}: ${id.interface}, not ${g.spec.name}`);
-    if (id.version < 1 || id.version > g.version) throw display.error(DISPLAY_ERROR.invalid_object, `invalid version for global ${g.spec.name} (${name}): have ${g.version}, wanted ${id.version}`);
+    const version = this.advertised.get(g)!;
+    if (id.version < 1 || id.version > version) throw display.error(DISPLAY_ERROR.invalid_object, `invalid version for global ${g.spec.name} (${name}): have ${version}, wanted ${id.version}`);
     g.bind(registry.client, id.id, id.version);
   }
 }

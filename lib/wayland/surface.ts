@@ -18,10 +18,11 @@ import type { FormatInfo } from '../format';
 import type { GraphicsRegion } from '../mapping/graphics-region';
 import { Region, type Rect } from '../region';
 import type {
-  CompositorFrame, CompositorSurface, CompositorSurfaceEvents, ScanoutSource, SubsurfacePlacement, SurfaceKeyboardInput, SurfacePointerInput,
+  CompositorFrame, CompositorSurface, CompositorSurfaceEvents, FramePresentation, ScanoutSource, SubsurfacePlacement, SurfaceKeyboardInput, SurfacePointerInput,
 } from '../surface-model';
 import { bufferOf, type BufferHold, type WaylandBuffer } from './buffer';
 import type { WaylandClient } from './client';
+import { sendDiscarded, sendPresented } from './globals/presentation';
 import { wl_callback, wl_surface } from './protocol/wayland';
 import { ProtocolError, type Resource } from './resource';
 
@@ -40,6 +41,8 @@ export interface SurfaceHost {
   readonly fenceTimeoutMs: number;
   /** A commit's fences never signalled (or could not be waited for): the server ends that client. */
   fenceFailed(surface: WaylandSurface, error: BufshareError): void;
+  /** The client's wl_output resources, which a presented feedback names (sync_output). */
+  outputsOf(client: WaylandClient): readonly Resource<unknown>[];
   /** The cursor the surface's client set (wl_pointer.set_cursor), if any. */
   cursorOf(surface: WaylandSurface): { readonly surface: WaylandSurface | null; readonly hotspotX: number; readonly hotspotY: number } | undefined;
 }
@@ -69,12 +72,26 @@ export interface SurfaceState {
   surfaceDamage: Rect[];
   bufferDamage: Rect[];
   callbacks: Resource<unknown>[];
+  /** wp_presentation_feedback objects asked for this commit (at most MAX_FEEDBACKS). */
+  feedbacks: Resource<unknown>[];
   scale: number | undefined;
   transform: number | undefined;
 }
 
 function emptyState(): SurfaceState {
-  return { buffer: undefined, surfaceDamage: [], bufferDamage: [], callbacks: [], scale: undefined, transform: undefined };
+  return { buffer: undefined, surfaceDamage: [], bufferDamage: [], callbacks: [], feedbacks: [], scale: undefined, transform: undefined };
+}
+
+/**
+ * Presentation feedbacks one commit may ask for: past it the oldest is
+ * discarded. A surface holds a commit's worth each for its pending state, a
+ * synchronized subsurface's cache and the applied commit not yet presented
+ * (and for each commit still waiting for its buffer's fences).
+ */
+export const MAX_FEEDBACKS = 64;
+
+function discardAll(feedbacks: readonly Resource<unknown>[]): void {
+  for (const f of feedbacks) sendDiscarded(f);
 }
 
 /** Damage rectangles a client may accumulate between commits (merged beyond). */
@@ -166,6 +183,8 @@ export class WaylandSurface extends EventEmitter<CompositorSurfaceEvents> implem
   private scale = 1;
   private transform = 0;
   private callbacks: Resource<unknown>[] = [];
+  /** The applied commit's presentation feedbacks, until an output presents it or a newer commit replaces it. */
+  private feedbacks: Resource<unknown>[] = [];
   private announced = false;
   private isDestroyed = false;
   private toplevelTitle: string | undefined;
@@ -377,7 +396,12 @@ export class WaylandSurface extends EventEmitter<CompositorSurfaceEvents> implem
     if (this.announced) this.emit('title', this.title);
   }
 
-  frameDone(): void {
+  /**
+   * The applied commit was shown: frame callbacks get done, presentation
+   * feedbacks presented, with `presentation` (without it: now, at an unknown
+   * refresh, no flags). Subsurfaces' too, as they are drawn with this surface.
+   */
+  frameDone(presentation?: FramePresentation): void {
     if (this.isDestroyed) return;
     const now = this.host.now() >>> 0;
     const callbacks = this.callbacks;
@@ -386,7 +410,14 @@ export class WaylandSurface extends EventEmitter<CompositorSurfaceEvents> implem
       cb.post('done', now);
       cb.destroy();
     }
-    for (const child of this.children) child.frameDone();
+    const feedbacks = this.feedbacks;
+    this.feedbacks = [];
+    if (feedbacks.length > 0) {
+      const p = presentation ?? { timeNs: process.hrtime.bigint(), refreshNs: 0, sequence: 0, vsync: false, hardware: false };
+      const outputs = this.host.outputsOf(this.client);
+      for (const f of feedbacks) sendPresented(f, p, outputs);
+    }
+    for (const child of this.children) child.frameDone(presentation);
   }
 
   pointer(event: SurfacePointerInput): void {
@@ -441,6 +472,17 @@ export class WaylandSurface extends EventEmitter<CompositorSurfaceEvents> implem
       this.pending.callbacks = this.pending.callbacks.filter((c) => c !== cb);
       this.callbacks = this.callbacks.filter((c) => c !== cb);
     });
+  }
+
+  /** @internal wp_presentation.feedback: for the next commit; past MAX_FEEDBACKS the oldest is discarded. */
+  addFeedback(feedback: Resource<unknown>): void {
+    if (this.isDestroyed) {
+      sendDiscarded(feedback);
+      return;
+    }
+    const list = this.pending.feedbacks;
+    list.push(feedback);
+    if (list.length > MAX_FEEDBACKS) sendDiscarded(list.shift()!);
   }
 
   /** @internal */
@@ -516,9 +558,11 @@ export class WaylandSurface extends EventEmitter<CompositorSurfaceEvents> implem
     for (const child of this.children) child.applyCached();
     this.role?.afterApply?.(this);
     const callbacks = state.callbacks;
+    const feedbacks = state.feedbacks;
     const child = this.role?.child === true;
     if (this.role?.shown !== true && !child) {
       this.callbacks.push(...callbacks);
+      this.replaceFeedbacks(feedbacks);
       // A surface that has no role yet keeps what it committed, as wlroots' surfaces do:
       // a cursor or subsurface role given after the commit shows it (claimFrame).
       if (this.role === undefined && state.buffer !== undefined) this.keepUnclaimed(state.buffer ?? undefined);
@@ -528,6 +572,7 @@ export class WaylandSurface extends EventEmitter<CompositorSurfaceEvents> implem
     if (buffer === undefined) {
       this.present(() => {
         this.callbacks.push(...callbacks);
+        this.replaceFeedbacks(feedbacks);
         if (this.announced) {
           this.announced = false;
           this.host.withdraw(this);
@@ -544,7 +589,7 @@ export class WaylandSurface extends EventEmitter<CompositorSurfaceEvents> implem
       return;
     }
     const newBuffer = state.buffer !== undefined;
-    if (!newBuffer && callbacks.length === 0) return;
+    if (!newBuffer && callbacks.length === 0 && feedbacks.length === 0) return;
     let damage: Region;
     const shownBefore = child ? this.contentShown : this.announced;
     if (!shownBefore || previous === undefined || previous.width !== buffer.width || previous.height !== buffer.height || !newBuffer) {
@@ -557,8 +602,11 @@ export class WaylandSurface extends EventEmitter<CompositorSurfaceEvents> implem
     const readable = buffer.resource.destroyed ? undefined : buffer.whenReadable?.(this.host.fenceTimeoutMs, this.fenceWaits.signal);
     this.present(() => {
       this.callbacks.push(...callbacks);
+      this.replaceFeedbacks(feedbacks);
       if (buffer.resource.destroyed) {
         // Contents are gone with their buffer; nothing new to show, but the client waits for its callbacks.
+        discardAll(this.feedbacks);
+        this.feedbacks = [];
         this.frameDone();
         return;
       }
@@ -585,6 +633,13 @@ export class WaylandSurface extends EventEmitter<CompositorSurfaceEvents> implem
       this.emit('frame', frame);
       this.host.frame(frame);
     }, readable);
+  }
+
+  /** A commit took effect: its feedbacks are the ones an output's present answers; those of the commit it replaced were never shown. */
+  private replaceFeedbacks(feedbacks: Resource<unknown>[]): void {
+    if (feedbacks.length === 0 && this.feedbacks.length === 0) return;
+    discardAll(this.feedbacks);
+    this.feedbacks = feedbacks;
   }
 
   /**
@@ -655,6 +710,11 @@ export class WaylandSurface extends EventEmitter<CompositorSurfaceEvents> implem
     this.pendingStack = undefined;
     this.unclaimed?.release();
     this.unclaimed = undefined;
+    // Content updates of a surface that goes are never shown.
+    discardAll([...this.pending.feedbacks, ...(this.cached?.feedbacks ?? []), ...this.feedbacks]);
+    this.pending.feedbacks = [];
+    if (this.cached) this.cached.feedbacks = [];
+    this.feedbacks = [];
     // Its popups cannot outlive it; as a popup itself, it leaves its parent.
     for (const p of [...this.popupChildren]) p.dismiss();
     this.detachPopup();
@@ -666,12 +726,15 @@ export class WaylandSurface extends EventEmitter<CompositorSurfaceEvents> implem
   }
 }
 
+/** A synchronized subsurface's commits folded into one: the older commit's content update is replaced, so its feedbacks are discarded (as weston does). */
 function mergeStates(older: SurfaceState, newer: SurfaceState): SurfaceState {
+  if (older.feedbacks.length > 0) discardAll(older.feedbacks);
   return {
     buffer: newer.buffer !== undefined ? newer.buffer : older.buffer,
     surfaceDamage: [...older.surfaceDamage, ...newer.surfaceDamage].slice(0, MAX_DAMAGE_RECTS),
     bufferDamage: [...older.bufferDamage, ...newer.bufferDamage].slice(0, MAX_DAMAGE_RECTS),
     callbacks: [...older.callbacks, ...newer.callbacks],
+    feedbacks: newer.feedbacks,
     scale: newer.scale ?? older.scale,
     transform: newer.transform ?? older.transform,
   };

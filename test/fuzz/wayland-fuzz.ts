@@ -25,6 +25,8 @@ import * as core from '../../lib/wayland/protocol/wayland';
 import * as xdg from '../../lib/wayland/protocol/xdg-shell';
 import * as viewporter from '../../lib/wayland/protocol/viewporter';
 import * as dmabuf from '../../lib/wayland/protocol/linux-dmabuf';
+import * as presentation from '../../lib/wayland/protocol/presentation-time';
+import * as xdgOutput from '../../lib/wayland/protocol/xdg-output';
 import type { WaylandClient } from '../../lib/wayland/client';
 import { WaylandServer } from '../../lib/wayland/server';
 import type { ArgSpec, InterfaceSpec, MessageSpec } from '../../lib/wayland/spec';
@@ -36,7 +38,7 @@ import { RawWaylandClient } from '../helpers/wayland-client';
 const HANG_MS = 1000;
 /** A region flood's bound: its wall time includes sending ~500 KB through a loaded machine. */
 const REGION_FLOOD_MS = 3000;
-const INTERFACES: InterfaceSpec[] = [core, xdg, viewporter, dmabuf].flatMap((m) => Object.values(m));
+const INTERFACES: InterfaceSpec[] = [core, xdg, viewporter, dmabuf, presentation, xdgOutput].flatMap((m) => Object.values(m));
 const INTERESTING = [0, 1, 2, 3, 4, 7, 8, 0xff, 0x100, 0xffff, 0x10000, 4095, 4096, 4097, 0x7fffffff, 0x80000000, 0xfffffffe, 0xffffffff];
 
 type Rng = () => number;
@@ -188,7 +190,12 @@ async function setUp(c: RawWaylandClient, poolFd: number): Promise<number[]> {
   await c.roundtrip();
   const configure = c.events.find((e) => e.objectId === xs && e.name === 'configure');
   if (configure) c.request(xs, xdg.xdg_surface, 'ack_configure', [configure.args[0]!]);
-  return [1, registry, comp, shm, wm, surface, xs, top, pool, buffer];
+  const output = c.bind(registry, core.wl_output);
+  const outputs = c.bind(registry, xdgOutput.zxdg_output_manager_v1);
+  const timing = c.bind(registry, presentation.wp_presentation);
+  const feedback = c.newId(presentation.wp_presentation_feedback);
+  c.request(timing, presentation.wp_presentation, 'feedback', [surface, feedback]);
+  return [1, registry, comp, shm, wm, surface, xs, top, pool, buffer, output, outputs, timing];
 }
 
 /**
@@ -239,7 +246,10 @@ export async function fuzzWaylandLive(seed: number, connections: number, mode: '
   const poolFd = native.memfdCreate('fuzz-pool', 16384, 0);
   try {
     await good.registry();
-    const ifaces = [core.wl_display, core.wl_registry, core.wl_compositor, core.wl_shm, xdg.xdg_wm_base, core.wl_surface, xdg.xdg_surface, xdg.xdg_toplevel, core.wl_shm_pool, core.wl_buffer];
+    const ifaces = [
+      core.wl_display, core.wl_registry, core.wl_compositor, core.wl_shm, xdg.xdg_wm_base, core.wl_surface, xdg.xdg_surface, xdg.xdg_toplevel, core.wl_shm_pool, core.wl_buffer,
+      core.wl_output, xdgOutput.zxdg_output_manager_v1, presentation.wp_presentation,
+    ];
     for (let n = 0; n < connections; n++) {
       let c: RawWaylandClient;
       if (mode === 'socket') {
