@@ -13,7 +13,7 @@
  *   await wayland.close();
  *
  * Globals: wl_compositor 5, wl_subcompositor 1, wl_shm 1, wl_output 4,
- * wl_seat 7 (pointer, keyboard), xdg_wm_base 5, wl_data_device_manager 3, and
+ * wl_seat 7 (pointer, keyboard), xdg_wm_base 5, wl_data_device_manager 3, wp_viewporter 1, and
  * zwp_linux_dmabuf_v1 4 where a DRM node exists (LINEAR buffers the CPU can map).
  *
  * Access: the socket is 0600 and by default only our own uid may connect;
@@ -37,6 +37,7 @@ import { outputGlobal, type OutputInfo } from './globals/output';
 import { Seat } from './globals/seat';
 import { shmGlobal } from './globals/shm';
 import { subcompositorGlobal } from './globals/subcompositor';
+import { viewporterGlobal } from './globals/viewporter';
 import { xdgShellGlobal } from './globals/xdg-shell';
 import { createKeymap, type Keymap } from './keymap';
 import { WaylandListener } from './listener';
@@ -170,7 +171,7 @@ export class WaylandServer extends EventEmitter<WaylandServerEvents> {
     const output: OutputInfo = { width: 1280, height: 720, refreshMilliHz: 60000, name: 'BUFSHARE-1', ...options.output };
     this.globals.push(
       compositorGlobal(surfaceHost), subcompositorGlobal(), shmGlobal(), outputGlobal(output), this.seat.global(),
-      xdgShellGlobal(serials, { width: output.width, height: output.height }), dataDeviceGlobal(this.clipboard),
+      xdgShellGlobal(serials, { width: output.width, height: output.height }), dataDeviceGlobal(this.clipboard), viewporterGlobal(),
     );
     const nodes = listDrmNodes();
     const device = options.dmabufDevice ?? (nodes.find((n) => n.type === 'render') ?? nodes[0])?.path;
