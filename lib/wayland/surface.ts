@@ -240,9 +240,9 @@ export class WaylandSurface extends EventEmitter<CompositorSurfaceEvents> implem
   /**
    * The crop and scale the client asked for (wp_viewporter), in the model's
    * buffer pixels as the rest of the surface: `source` is the buffer's
-   * rectangle shown (undefined: all of it), rounded to whole pixels (the
-   * protocol's fixed-point source, times the buffer scale, rounded to the
-   * nearest pixel edge: the scene samples whole pixels), shown at `width` x
+   * rectangle shown (undefined: all of it), in whole pixels (the protocol's
+   * fixed-point source, times the buffer scale, rounded outward: the scene
+   * samples whole pixels, nearest-neighbour), shown at `width` x
    * `height` (the destination times the buffer scale). Undefined: the buffer
    * 1:1. Changes come with 'viewport', before the frame that shows them.
    */
@@ -713,13 +713,16 @@ export class WaylandSurface extends EventEmitter<CompositorSurfaceEvents> implem
         throw where.error(VIEWPORT_BAD_SIZE, `source size ${src.width}x${src.height} is not whole pixels and no destination is set`);
       }
     }
-    // Whole buffer pixels: each edge rounded to the nearest (at least one pixel, inside the buffer).
+    // Whole buffer pixels: the scene samples whole pixels (nearest-neighbour),
+    // so a fractional source is rounded outward (every pixel it touches shows:
+    // weston-scaler's one-pixel green edge at x 21.25 of a scale-2 buffer is
+    // pixel 42, cut off if rounded to the nearest edge, 43); a source whose
+    // size is whole buffer pixels keeps it, starting at the pixel its start
+    // falls in (shown 1:1 where no destination scales it, no column dropped).
     let source: Rect | undefined;
     if (src !== undefined) {
-      const x0 = Math.min(buffer.width - 1, Math.round(src.x * s));
-      const y0 = Math.min(buffer.height - 1, Math.round(src.y * s));
-      const x1 = Math.max(x0 + 1, Math.min(buffer.width, Math.round((src.x + src.width) * s)));
-      const y1 = Math.max(y0 + 1, Math.min(buffer.height, Math.round((src.y + src.height) * s)));
+      const [x0, x1] = wholePixels(src.x * s, src.width * s, buffer.width);
+      const [y0, y1] = wholePixels(src.y * s, src.height * s, buffer.height);
       source = { x: x0, y: y0, width: x1 - x0, height: y1 - y0 };
     }
     const size = dst ?? { width: src!.width, height: src!.height };
@@ -777,6 +780,16 @@ function mergeStates(older: SurfaceState, newer: SurfaceState): SurfaceState {
     viewportSource: newer.viewportSource !== undefined ? newer.viewportSource : older.viewportSource,
     viewportDestination: newer.viewportDestination !== undefined ? newer.viewportDestination : older.viewportDestination,
   };
+}
+
+/** [start, end) in whole pixels for a fractional span [at, at + size) inside [0, limit] (see checkedViewport). */
+function wholePixels(at: number, size: number, limit: number): [number, number] {
+  let start = Math.min(limit - 1, Math.floor(at));
+  if (Number.isInteger(size)) {
+    start = Math.max(0, Math.min(start, limit - size));
+    return [start, start + Math.max(1, size)];
+  }
+  return [start, Math.max(start + 1, Math.min(limit, Math.ceil(at + size)))];
 }
 
 function sameViewport(a: ShownViewport | undefined, b: ShownViewport | undefined): boolean {

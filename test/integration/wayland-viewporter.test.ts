@@ -3,9 +3,11 @@
  * scaled to a destination, a crop alone, a destination alone, all
  * double-buffered (nothing changes before wl_surface.commit) and undone by
  * wp_viewport.destroy at the next commit; and the protocol's errors
- * (viewport_exists, bad_value, out_of_buffer and bad_size at commit).
+ * (viewport_exists, bad_value, out_of_buffer and bad_size at commit); then
+ * weston-scaler, a real client, in its four modes.
  */
 import { expect } from 'chai';
+import { execFileSync } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -15,6 +17,7 @@ import { wp_viewport, wp_viewporter } from '../../lib/wayland/protocol/viewporte
 import { wl_shm, wl_shm_pool, wl_surface } from '../../lib/wayland/protocol/wayland';
 import { WaylandServer } from '../../lib/wayland/server';
 import type { GraphicsRegion } from '../../lib/mapping/graphics-region';
+import { WaylandHarness } from '../helpers/wayland';
 import { RawWaylandClient } from '../helpers/wayland-client';
 
 const BG = 0xff000000;
@@ -207,6 +210,76 @@ describe('Wayland wp_viewporter on the scene', function () {
       } finally {
         w.c.close();
       }
+    });
+  }
+});
+
+/**
+ * weston-scaler (Debian's weston package, clients/scaler.c), unmodified: a
+ * buffer-scale-2 window whose 842x674 buffer is cropped and scaled by
+ * wp_viewport. The scene shows buffer pixels 1:1 otherwise (a scale-2 client
+ * is twice its logical size: the model's pixels are its buffer's), so the
+ * destination it asks, 220x308 surface-local, shows as 440x616; without the
+ * viewport it would be the whole 842x674 buffer. Each mode's window is checked
+ * pixel for pixel against the client's own buffer through the nearest formula.
+ */
+describe('Wayland wp_viewporter: weston-scaler', function () {
+  this.timeout(30000);
+  let h: WaylandHarness;
+
+  before(function () {
+    try {
+      execFileSync('sh', ['-c', 'command -v weston-scaler'], { stdio: 'ignore' });
+    } catch {
+      this.skip(); // .ci/run installs weston
+    }
+  });
+  afterEach(async () => {
+    await h?.close();
+  });
+
+  const modes: { mode: string; size: [number, number]; source: { x: number; y: number; width: number; height: number } | undefined }[] = [
+    // set_source(21.25, 25.25, 54.75, 76.75) at scale 2: buffer (42.5, 50.5) to (152, 204), rounded outward.
+    { mode: '-b', size: [440, 616], source: { x: 42, y: 50, width: 110, height: 154 } },
+    // set_source(21.25, 25.25, 55, 77) alone: shown 1:1 (55x77 surface-local, 110x154 buffer pixels, from 42.5 rounded down).
+    { mode: '-s', size: [110, 154], source: { x: 42, y: 50, width: 110, height: 154 } },
+    // set_destination(220, 308) alone: the whole buffer squashed.
+    { mode: '-d', size: [440, 616], source: undefined },
+    { mode: '-n', size: [842, 674], source: undefined },
+  ];
+  for (const m of modes) {
+    it(`weston-scaler ${m.mode}: shown at ${m.size.join('x')}, each pixel its buffer's nearest`, async () => {
+      h = new WaylandHarness();
+      const scene = new Scene({ background: BG });
+      const output = scene.addOutput({ width: 900, height: 700 });
+      const views: SceneSurface[] = [];
+      followSource(scene, h.server, scene.root, (v) => views.push(v));
+      h.run('weston-scaler', [m.mode]);
+      await h.until('weston-scaler shown', () => views.some((v) => v.mapped));
+      const view = views[0]!;
+      expect([view.node.width, view.node.height]).to.deep.equal(m.size);
+      const viewport = view.surface.viewport;
+      if (m.mode === '-n') expect(viewport).to.equal(undefined);
+      else expect(viewport).to.deep.equal({ source: m.source, width: m.size[0], height: m.size[1] });
+      const fb = pixelRegion(900, 700);
+      output.render(fb, 0);
+      // The client's buffer, as it drew it (the harness's copy of its frame).
+      const frame = h.frames.at(-1)!;
+      expect([frame.width, frame.height]).to.deep.equal([842, 674]);
+      const src = viewport?.source ?? { x: 0, y: 0, width: 842, height: 674 };
+      const [dw, dh] = m.size;
+      let opaque = 0;
+      for (let y = 0; y < dh; y++) {
+        for (let x = 0; x < dw; x++) {
+          const want = frame.pixels[(src.y + Math.floor((y * src.height) / dh)) * frame.stride32 + src.x + Math.floor((x * src.width) / dw)]! >>> 0;
+          if (want >>> 24 !== 0xff) continue; // translucent pixels blend: counted below
+          opaque++;
+          const got = fb.pixels32[y * 900 + x]! >>> 0;
+          if (got !== want) expect.fail(`(${x}, ${y}) is ${got.toString(16)}, want ${want.toString(16)}`);
+        }
+      }
+      expect(opaque, 'the picture is opaque').to.be.above(dw * dh * 0.99);
+      if (dw < 900) expect(fb.pixels32[dw]! >>> 0, 'nothing past the destination').to.equal(BG);
     });
   }
 });
