@@ -161,7 +161,10 @@ export class ComposePass {
    * destination pixel (dx, dy) shows source (source.x + floor(dx *
    * source.width / width), source.y + floor(dy * source.height / height)),
    * exact integer math (no filtering: a viewport's scale is shown
-   * blocky up and drops pixels down).
+   * blocky up and drops pixels down). The source is whole pixels: nearest
+   * sampling reads whole pixels anyway, so wp_viewporter's fixed-point
+   * source is rounded to whole buffer pixels before it gets here
+   * (WaylandSurface.viewport).
    */
   addScaled(src: GraphicsRegion, x: number, y: number, source: SourceRect, width: number, height: number, rects: Int32Array, count = rects.length / 4): void {
     let kind: Kind;

@@ -196,6 +196,8 @@ export class WaylandSurface extends EventEmitter<CompositorSurfaceEvents> implem
   private viewportDestination: { width: number; height: number } | undefined;
   /** The viewport of the frame shown last (what `viewport` reports). */
   private shownViewport: ShownViewport | undefined;
+  /** The viewport of the last state applied (shown once its buffer is readable). */
+  private appliedViewport: ShownViewport | undefined;
   private callbacks: Resource<unknown>[] = [];
   private announced = false;
   private isDestroyed = false;
@@ -248,6 +250,13 @@ export class WaylandSurface extends EventEmitter<CompositorSurfaceEvents> implem
    */
   get viewport(): ShownViewport | undefined {
     return this.shownViewport;
+  }
+
+  /** @internal The surface's size in surface-local units as of the last state applied: the viewport's destination, else the buffer's size over its scale. */
+  get surfaceSize(): { width: number; height: number } {
+    const v = this.appliedViewport;
+    if (v !== undefined) return { width: v.width / this.scale, height: v.height / this.scale };
+    return { width: this.width / this.scale, height: this.height / this.scale };
   }
 
   /** wl_surface.set_buffer_scale's value (1 unless the client set one). */
@@ -554,6 +563,7 @@ export class WaylandSurface extends EventEmitter<CompositorSurfaceEvents> implem
     if (state.viewportSource !== undefined) this.viewportSource = state.viewportSource ?? undefined;
     if (state.viewportDestination !== undefined) this.viewportDestination = state.viewportDestination ?? undefined;
     const viewport = this.checkedViewport();
+    this.appliedViewport = viewport;
     // Children's positions and order are the parent's state (wl_subsurface), applied with it.
     let restacked = false;
     for (const child of this.children) {
