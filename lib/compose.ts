@@ -41,7 +41,23 @@ const enum Kind {
   CopyRgb565 = 6,
   BlendAbgr = 7,
   BlendAbgrOverBackground = 8,
+  CopyScaled = 9,
+  CopyScaledXbgr = 10,
+  CopyScaledRgb565 = 11,
+  BlendScaled = 12,
+  BlendScaledAbgr = 13,
 }
+
+/** A scaled layer's crop, in source pixels (lib/region's Rect, integers). */
+export interface SourceRect {
+  x: number;
+  y: number;
+  width: number;
+  height: number;
+}
+
+/** A scaled layer's destination size bound (the scene's coordinate bound). */
+const MAX_SCALED = 1 << 24;
 
 const OP_INTS = 8;
 /** The in-cache copy model, as the native plans take it (a compositor's planes stay in the cache). */
@@ -50,7 +66,7 @@ const MODEL = packedModel(IN_CACHE_COPY);
 export class ComposePass {
   private output: GraphicsRegion | undefined;
   private background: GraphicsRegion | undefined;
-  /** A header (the planes' geometry, the layer count), then OP_INTS per layer. */
+  /** A header (the planes' geometry, the row count), then OP_INTS per layer (two rows for a scaled layer: the second its crop and size). */
   private ops: Int32Array<ArrayBuffer> = new Int32Array(OP_INTS * 8);
   private opCount = 0;
   private rects: Int32Array<ArrayBuffer> = new Int32Array(4 * 64);
@@ -78,7 +94,7 @@ export class ComposePass {
     return this;
   }
 
-  /** Layers queued and not yet painted. */
+  /** Layers queued and not yet painted (a scaled layer counts twice: its two rows). */
   get pending(): number {
     return this.opCount;
   }
@@ -136,6 +152,62 @@ export class ComposePass {
     this.pushSource(src, kind, x, y, rects, count);
   }
 
+  /**
+   * `src`'s crop `source` (whole source pixels, inside `src`) scaled to
+   * `width` x `height` output pixels with its top-left at output (x, y),
+   * painted in `rects` (output coordinates): opaque formats (XRGB8888,
+   * XBGR8888, RGB565) copied, premultiplied ARGB8888/ABGR8888 blended over the
+   * output, each converted as addCopy/addBlend convert. Nearest-neighbour:
+   * destination pixel (dx, dy) shows source (source.x + floor(dx *
+   * source.width / width), source.y + floor(dy * source.height / height)),
+   * exact integer math (no filtering: a viewport's scale is shown
+   * blocky up and drops pixels down). The source is whole pixels: nearest
+   * sampling reads whole pixels anyway, so wp_viewporter's fixed-point
+   * source is rounded to whole buffer pixels before it gets here
+   * (WaylandSurface.viewport).
+   */
+  addScaled(src: GraphicsRegion, x: number, y: number, source: SourceRect, width: number, height: number, rects: Int32Array, count = rects.length / 4): void {
+    let kind: Kind;
+    switch (src.format.name) {
+      case 'XRGB8888':
+        kind = Kind.CopyScaled;
+        break;
+      case 'XBGR8888':
+        kind = Kind.CopyScaledXbgr;
+        break;
+      case 'RGB565':
+        kind = Kind.CopyScaledRgb565;
+        break;
+      case 'ARGB8888':
+        kind = Kind.BlendScaled;
+        break;
+      case 'ABGR8888':
+        kind = Kind.BlendScaledAbgr;
+        break;
+      default:
+        throw new BufshareError('ERR_BUFSHARE_UNSUPPORTED_FORMAT', `cannot scale ${src.format.name} into an XRGB8888 output`);
+    }
+    const { x: sx, y: sy, width: sw, height: sh } = source;
+    if (![sx, sy, sw, sh].every(Number.isInteger) || sx < 0 || sy < 0 || sw < 1 || sh < 1 || sx + sw > src.width || sy + sh > src.height) {
+      throw new BufshareError('ERR_BUFSHARE_INVALID_ARGUMENT', `source rectangle ${sw}x${sh}+${sx}+${sy} is empty or outside the ${src.width}x${src.height} source`);
+    }
+    if (!Number.isInteger(width) || !Number.isInteger(height) || width < 1 || height < 1 || width > MAX_SCALED || height > MAX_SCALED) {
+      throw new BufshareError('ERR_BUFSHARE_INVALID_ARGUMENT', `destination size ${width}x${height} is out of range`);
+    }
+    if (!this.pushSource(src, kind, x, y, rects, count)) return;
+    // The second row (counted as a layer in the header).
+    const o = ++this.opCount * OP_INTS;
+    const ops = this.ops;
+    ops[o] = sx;
+    ops[o + 1] = sy;
+    ops[o + 2] = sw;
+    ops[o + 3] = sh;
+    ops[o + 4] = width;
+    ops[o + 5] = height;
+    ops[o + 6] = 0;
+    ops[o + 7] = 0;
+  }
+
   /** Paints the queued layers, bottom first; returns what they painted. The pass stays begun, empty. */
   run(): ComposeCounts {
     const output = this.output;
@@ -169,7 +241,8 @@ export class ComposePass {
     this.sourceCount = 0;
   }
 
-  private pushSource(src: GraphicsRegion, kind: Kind, x: number, y: number, rects: Int32Array, count: number): void {
+  /** False when nothing was queued (no rectangles). */
+  private pushSource(src: GraphicsRegion, kind: Kind, x: number, y: number, rects: Int32Array, count: number): boolean {
     if (!isInt32(x) || !isInt32(y)) throw new BufshareError('ERR_BUFSHARE_INVALID_ARGUMENT', `layer position (${x}, ${y}) must be 32-bit integers`);
     if (!src.mapped) throw new BufshareError('ERR_BUFSHARE_UNMAPPED', 'a compose layer from an unmapped region');
     // A source seen before (two parts of one surface) is passed once.
@@ -177,16 +250,17 @@ export class ComposePass {
     let index = 0;
     while (index < this.sourceCount && this.sources[index] !== pixels) index++;
     if (index === this.sourceCount) this.sources[this.sourceCount++] = pixels;
-    this.push(kind, index, src.stride, src.width, src.height, x, y, rects, count);
+    return this.push(kind, index, src.stride, src.width, src.height, x, y, rects, count);
   }
 
-  private push(kind: Kind, source: number, stride: number, width: number, height: number, x: number, y: number, rects: Int32Array, count: number): void {
+  private push(kind: Kind, source: number, stride: number, width: number, height: number, x: number, y: number, rects: Int32Array, count: number): boolean {
     if (!this.output) throw new BufshareError('ERR_BUFSHARE_INVALID_ARGUMENT', 'a layer added before begin()');
     if (!Number.isInteger(count) || count < 0 || count * 4 > rects.length) {
       throw new BufshareError('ERR_BUFSHARE_INVALID_ARGUMENT', `${count} rectangles asked of a list of ${rects.length / 4}`);
     }
-    if (count === 0) return;
-    if ((this.opCount + 2) * OP_INTS > this.ops.length) this.ops = grow(this.ops, (this.opCount + 2) * OP_INTS);
+    if (count === 0) return false;
+    // Room for the header, this layer and a scaled layer's second row.
+    if ((this.opCount + 3) * OP_INTS > this.ops.length) this.ops = grow(this.ops, (this.opCount + 3) * OP_INTS);
     if (this.rectInts + count * 4 > this.rects.length) this.rects = grow(this.rects, this.rectInts + count * 4);
     const o = ++this.opCount * OP_INTS;
     const ops = this.ops;
@@ -203,6 +277,7 @@ export class ComposePass {
     const at = this.rectInts;
     for (let i = 0, n = count * 4; i < n; i++) into[at + i] = rects[i]!;
     this.rectInts += count * 4;
+    return true;
   }
 }
 

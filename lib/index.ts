@@ -20,7 +20,7 @@ export { planDamage, type DamagePlan, type PlaneGeometry, type PlanOptions } fro
 export { OUT_OF_CACHE_COPY, IN_CACHE_COPY, type CopyCostModel } from './damage/cost-model';
 export { calibrateCopyCost, type Calibration, type CalibrateOptions } from './damage/calibrate';
 export { blendRects, blendKernel, type BlendOffset } from './blend';
-export { alignedPixelMemory, ComposePass, type ComposeCounts } from './compose';
+export { alignedPixelMemory, ComposePass, type ComposeCounts, type SourceRect } from './compose';
 export { DumbAllocator, createDumbObject, dumbFormats, type DrmAllocatorOptions } from './allocator/dumb';
 export { GbmAllocator, GbmDevice, createGbmObject } from './allocator/gbm';
 export { UdmabufAllocator, udmabufUnavailableReason } from './allocator/udmabuf';

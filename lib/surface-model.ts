@@ -59,6 +59,8 @@ export interface CompositorSurfaceEvents {
   /** The cursor its client wants over it changed (read `cursor`). */
   cursor: [];
   resize: [width: number, height: number];
+  /** Its crop and scale changed (read `viewport`); emitted before the frame that shows them. */
+  viewport: [];
   destroy: [reason: string];
   /** The title or app id changed. */
   title: [title: string | undefined];
@@ -99,6 +101,13 @@ export interface CompositorSurface extends EventEmitter<CompositorSurfaceEvents>
    * releases it. Undefined when there is none.
    */
   claimFrame?(): CompositorFrame | undefined;
+  /**
+   * The crop and scale its client asked for (Wayland wp_viewporter), in buffer
+   * pixels: the buffer's `source` rectangle (whole pixels; undefined: all of
+   * it) shown at `width` x `height`. Undefined, or absent for sources without
+   * viewports: the buffer shown 1:1.
+   */
+  readonly viewport?: { readonly source: Rect | undefined; readonly width: number; readonly height: number };
   /** Popups of this surface (menus, tooltips: Wayland xdg_popup), oldest first (drawn above it and its subsurfaces), at their places in this surface. */
   readonly popups?: readonly SubsurfacePlacement[];
   /** This is a popup holding an explicit grab: a press outside its client's surfaces should dismiss it. */

@@ -208,14 +208,78 @@ enum OpKind : int32_t {
   kCopyRgb565 = 6,
   kBlendAbgr = 7,
   kBlendAbgrOverBackground = 8,
+  // Scaled layers (wp_viewporter): a crop of the source scaled to a destination
+  // size, nearest-neighbour. Each takes a second ops row (see ComposeLayers).
+  kCopyScaled = 9,
+  kCopyScaledXbgr = 10,
+  kCopyScaledRgb565 = 11,
+  kBlendScaled = 12,
+  kBlendScaledAbgr = 13,
 };
+constexpr int32_t kLastKind = kBlendScaledAbgr;
 
-bool IsBlend(int32_t kind) { return kind == kBlend || kind == kBlendOverBackground || kind == kBlendAbgr || kind == kBlendAbgrOverBackground; }
+bool IsScaled(int32_t kind) { return kind >= kCopyScaled && kind <= kBlendScaledAbgr; }
+bool IsBlend(int32_t kind) {
+  return kind == kBlend || kind == kBlendOverBackground || kind == kBlendAbgr || kind == kBlendAbgrOverBackground || kind == kBlendScaled ||
+         kind == kBlendScaledAbgr;
+}
 bool IsOverBackground(int32_t kind) { return kind == kBlendOverBackground || kind == kBlendAbgrOverBackground; }
 // Bytes per source pixel.
-int64_t SourceBpp(int32_t kind) { return kind == kCopyRgb565 ? 2 : 4; }
+int64_t SourceBpp(int32_t kind) { return kind == kCopyRgb565 || kind == kCopyScaledRgb565 ? 2 : 4; }
 
 constexpr size_t kOpInts = 8;
+// A scaled layer's destination may be larger than any plane (a small buffer
+// stretched); bounded like the scene's coordinates, so dx * srcW stays far
+// inside 64 bits (2^24 * 2^16).
+constexpr int32_t kMaxScaledSize = 1 << 24;
+
+// A scaled layer's second row: the source rectangle (crop) in source pixels,
+// then the destination size on the output.
+struct Scale {
+  int64_t srcX = 0, srcY = 0, srcW = 0, srcH = 0, dstW = 0, dstH = 0;
+};
+
+// Output box [x0, x1) x [y0, y1) of a scaled layer whose destination's
+// top-left is output (ox, oy), nearest-neighbour: destination pixel (dx, dy)
+// takes source (srcX + floor(dx * srcW / dstW), srcY + floor(dy * srcH / dstH)),
+// exact integer math in 64 bits. dx < dstW makes the quotient < srcW: every
+// pixel read lies in the crop, which was checked to lie in the source. Each run
+// of up to kSwapRun pixels is gathered (and converted to XRGB/ARGB8888) on the
+// stack, then copied or blended (BlendRows, as the unscaled blends) into place.
+thread_local std::vector<int64_t> scaledColumns;
+
+void PaintScaled(int32_t kind, const Plane& src, const Scale& sc, int64_t ox, int64_t oy, const Plane& out, int64_t x0, int64_t y0, int64_t x1, int64_t y1) {
+  const int64_t bpp = SourceBpp(kind);
+  const int64_t width = x1 - x0;
+  scaledColumns.resize(static_cast<size_t>(width));
+  for (int64_t i = 0; i < width; i++) scaledColumns[i] = (sc.srcX + ((x0 - ox + i) * sc.srcW) / sc.dstW) * bpp;
+  alignas(64) uint8_t run[kSwapRun * 4];
+  for (int64_t y = y0; y < y1; y++) {
+    const uint8_t* row = src.data + (sc.srcY + ((y - oy) * sc.srcH) / sc.dstH) * src.stride;
+    uint8_t* d = out.data + y * out.stride + x0 * 4;
+    for (int64_t x = 0; x < width; x += kSwapRun) {
+      const int64_t n = std::min(kSwapRun, width - x);
+      const int64_t* col = scaledColumns.data() + x;
+      for (int64_t i = 0; i < n; i++) {
+        uint32_t v;
+        if (bpp == 2) {
+          uint16_t h;
+          memcpy(&h, row + col[i], 2);
+          v = Rgb565ToXrgb(h);
+        } else {
+          memcpy(&v, row + col[i], 4);
+          if (kind == kCopyScaledXbgr || kind == kBlendScaledAbgr) v = SwapRedBlue(v);
+        }
+        memcpy(run + 4 * i, &v, 4);
+      }
+      if (IsBlend(kind)) {
+        BlendRows(run, 0, d + 4 * x, out.stride, d + 4 * x, out.stride, n, 1, 0xff000000u);
+      } else {
+        memcpy(d + 4 * x, run, n * 4);
+      }
+    }
+  }
+}
 // A bound on a composition's distinct sources (one per client buffer shown).
 constexpr uint32_t kMaxSources = 65536;
 
@@ -242,7 +306,16 @@ thread_local std::vector<int32_t> planInput;
 //     and 4 from premultiplied ABGR8888), source index (into sources;
 //     unused by kind 0), source stride, width, height, x and y of the source's
 //     pixel (0, 0) on the output, and the number of rectangles the layer takes
-//     from rects, in order. ops may be longer than that (reused).
+//     from rects, in order. Kinds 9 to 13 are scaled layers (wp_viewporter):
+//     9 copy XRGB8888, 10 copy XBGR8888, 11 copy RGB565, 12 blend premultiplied
+//     ARGB8888 over the output, 13 the same from ABGR8888, each converting as
+//     its unscaled kind; x and y are then where the destination's top-left
+//     lies, and the layer takes a second row of 8 ints (counted in the
+//     header's number of layers, which counts rows): the source rectangle
+//     (x, y, w, h, in source pixels, non-empty, inside the source's width x
+//     height) and the destination's width and height (1 to 2^24), then 2
+//     unused; nearest-neighbour sampling (PaintScaled). ops may be longer
+//     than that (reused).
 //   rects: Int32Array of x, y, w, h quadruples in output pixels.
 //   numbers: Float64Array of kCostModelSize + 3: the in-cache copy cost model
 //     (lib/damage/cost-model.ts modelArray, for the plans), then 3 set here to the pixels copied from sources, blended, and copied
@@ -300,10 +373,22 @@ static Napi::Value ComposeLayers(const Napi::CallbackInfo& info) {
   thread_local std::vector<Plane> layerPlanes;
   layerPlanes.assign(layers, Plane());
   size_t rectsNeeded = 0;
+  thread_local std::vector<Scale> layerScales;
+  layerScales.assign(layers, Scale());
   for (size_t k = 0; k < layers; k++) {
     const int32_t* op = ops + k * kOpInts;
     const int32_t kind = op[0];
-    if (kind < kCopyBackground || kind > kBlendAbgrOverBackground) return ThrowArgument(env, "unknown layer kind " + std::to_string(kind));
+    if (kind < kCopyBackground || kind > kLastKind) return ThrowArgument(env, "unknown layer kind " + std::to_string(kind));
+    if (IsScaled(kind)) {
+      if (k + 1 >= layers) return ThrowArgument(env, "a scaled layer without its second row");
+      const int32_t* e2 = op + kOpInts;
+      Scale& sc = layerScales[k];
+      sc = Scale{e2[0], e2[1], e2[2], e2[3], e2[4], e2[5]};
+      if (sc.srcX < 0 || sc.srcY < 0 || sc.srcW < 1 || sc.srcH < 1 || sc.srcX + sc.srcW > op[3] || sc.srcY + sc.srcH > op[4])
+        return ThrowArgument(env, "a scaled layer's source rectangle is empty or outside its source");
+      if (sc.dstW < 1 || sc.dstH < 1 || sc.dstW > kMaxScaledSize || sc.dstH > kMaxScaledSize)
+        return ThrowArgument(env, "a scaled layer's destination size is out of range");
+    }
     if (op[7] < 0) return ThrowArgument(env, "negative rectangle count");
     rectsNeeded += static_cast<size_t>(op[7]);
     if (kind == kCopyBackground) continue;
@@ -315,6 +400,7 @@ static Napi::Value ComposeLayers(const Napi::CallbackInfo& info) {
     p.height = op[4];
     if (!FitsView(p, SourceBpp(kind))) return ThrowArgument(env, "a layer's source is too small for its width x height at its stride");
     layerPlanes[k] = p;
+    if (IsScaled(kind)) k++;  // its second row
   }
   if (rectsNeeded * 4 > rectInts) return ThrowArgument(env, "rects holds fewer rectangles than the layers take");
 
@@ -323,18 +409,24 @@ static Napi::Value ComposeLayers(const Napi::CallbackInfo& info) {
   for (size_t k = 0; k < layers; k++) {
     const int32_t* op = ops + k * kOpInts;
     const int32_t kind = op[0];
+    const bool scaled = IsScaled(kind);
+    const Scale& sc = layerScales[k];
+    const Plane& layerPlane = layerPlanes[k];
+    if (scaled) k++;  // its second row, read above
     const size_t n = static_cast<size_t>(op[7]);
     const int32_t* r = rects + 4 * taken;
     taken += n;
     const bool fromBg = kind == kCopyBackground;
-    const Plane& src = fromBg ? bg : layerPlanes[k];
+    const Plane& src = fromBg ? bg : layerPlane;
     const int64_t ox = fromBg ? 0 : op[5];
     const int64_t oy = fromBg ? 0 : op[6];
     const int64_t bpp = SourceBpp(kind);
     // Where this layer may write: the output, the source's place on it, and for
     // anything read from the background, the background.
     int64_t cx0 = std::max<int64_t>(0, ox), cy0 = std::max<int64_t>(0, oy);
-    int64_t cx1 = std::min<int64_t>(out.width, ox + src.width), cy1 = std::min<int64_t>(out.height, oy + src.height);
+    // A scaled layer covers its destination size, not its source's.
+    const int64_t lw = scaled ? sc.dstW : src.width, lh = scaled ? sc.dstH : src.height;
+    int64_t cx1 = std::min<int64_t>(out.width, ox + lw), cy1 = std::min<int64_t>(out.height, oy + lh);
     if (IsOverBackground(kind)) {
       cx1 = std::min<int64_t>(cx1, bg.width);
       cy1 = std::min<int64_t>(cy1, bg.height);
@@ -346,6 +438,11 @@ static Napi::Value ComposeLayers(const Napi::CallbackInfo& info) {
       x1 = std::min(x1, cx1);
       y1 = std::min(y1, cy1);
       if (x1 <= x0 || y1 <= y0) return;
+      if (scaled) {
+        PaintScaled(kind, src, sc, ox, oy, out, x0, y0, x1, y1);
+        (IsBlend(kind) ? blended : copied) += static_cast<double>((x1 - x0) * (y1 - y0));
+        return;
+      }
       const uint8_t* s = src.data + (y0 - oy) * src.stride + (x0 - ox) * bpp;
       uint8_t* d = out.data + y0 * out.stride + x0 * 4;
       const double pixels = static_cast<double>((x1 - x0) * (y1 - y0));

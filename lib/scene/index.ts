@@ -3,7 +3,7 @@
  * the buffer lifetime every source shares. See scene.ts for how to use it.
  */
 export { Scene, DEFAULT_BACKGROUND, type SceneOptions, type SceneHit } from './scene';
-export { SceneNode, SceneTree, SceneRect, SceneBufferNode, MAX_COORD, type SceneNodeEvents, type LeafPlacement } from './node';
+export { SceneNode, SceneTree, SceneRect, SceneBufferNode, MAX_COORD, type SceneNodeEvents, type LeafPlacement, type SceneViewport } from './node';
 export { SceneBuffer } from './buffer';
 export { SceneOutput, type SceneOutputOptions, type SceneOutputEvents, type RenderResult, type PresentDetail } from './output';
 export { DamageRing, DAMAGE_RING_LENGTH } from './damage-ring';

@@ -375,9 +375,21 @@ export class SceneRect extends SceneNode {
  * The node holds one lock on the buffer it shows and gives it back when a new
  * buffer replaces it or the node is destroyed.
  */
+/**
+ * A buffer node's crop and scale (wp_viewporter): the buffer's `source`
+ * rectangle (whole buffer pixels; undefined: all of it) shown at `width` x
+ * `height` layout pixels, nearest-neighbour.
+ */
+export interface SceneViewport {
+  readonly source?: Rect;
+  readonly width: number;
+  readonly height: number;
+}
+
 export class SceneBufferNode extends SceneNode {
   private current: SceneBuffer | undefined;
   private input: Region | undefined;
+  private view: SceneViewport | undefined;
 
   /** @internal */
   constructor(host: NodeHost, parent: SceneTree) {
@@ -388,12 +400,66 @@ export class SceneBufferNode extends SceneNode {
     return this.current;
   }
 
+  /** The size shown: the viewport's destination, else the buffer's (0 without a buffer). */
   get width(): number {
-    return this.current?.width ?? 0;
+    if (this.current === undefined) return 0;
+    return this.view?.width ?? this.current.width;
   }
 
   get height(): number {
-    return this.current?.height ?? 0;
+    if (this.current === undefined) return 0;
+    return this.view?.height ?? this.current.height;
+  }
+
+  get viewport(): SceneViewport | undefined {
+    return this.view;
+  }
+
+  /**
+   * The part of the buffer shown: the viewport's source (the whole buffer
+   * without one); undefined without a buffer or when the source does not lie
+   * wholly inside it (the renderer then paints the placeholder colour).
+   */
+  get sourceRect(): Rect | undefined {
+    const b = this.current;
+    if (b === undefined) return undefined;
+    const src = this.view?.source;
+    if (src === undefined) return { x: 0, y: 0, width: b.width, height: b.height };
+    return src.x >= 0 && src.y >= 0 && src.x + src.width <= b.width && src.y + src.height <= b.height ? src : undefined;
+  }
+
+  /**
+   * Crops and scales the buffer (wp_viewporter): `source` (buffer pixels, whole
+   * numbers; undefined: the whole buffer) shown at `width` x `height`, which
+   * becomes the node's size (hit tests, damage, placement). Undefined: buffer
+   * pixels 1:1 again. A source reaching past the buffer (a buffer that
+   * shrank under it) shows the placeholder colour until one of them changes.
+   */
+  setViewport(viewport: SceneViewport | undefined): void {
+    if (viewport !== undefined) {
+      checkSize(viewport.width, viewport.height);
+      if (viewport.width === 0 || viewport.height === 0) throw new BufshareError('ERR_BUFSHARE_INVALID_DIMENSIONS', `viewport size ${viewport.width}x${viewport.height} is empty`);
+      const src = viewport.source;
+      if (src !== undefined) {
+        if (!Number.isInteger(src.x) || !Number.isInteger(src.y) || Math.abs(src.x) > MAX_COORD || Math.abs(src.y) > MAX_COORD) {
+          throw new BufshareError('ERR_BUFSHARE_INVALID_ARGUMENT', `viewport source position (${src.x}, ${src.y}) must be integers within +-${MAX_COORD}`);
+        }
+        checkSize(src.width, src.height);
+        if (src.width === 0 || src.height === 0) throw new BufshareError('ERR_BUFSHARE_INVALID_DIMENSIONS', `viewport source ${src.width}x${src.height} is empty`);
+      }
+    }
+    const old = this.view;
+    const same =
+      old === viewport ||
+      (old !== undefined &&
+        viewport !== undefined &&
+        old.width === viewport.width &&
+        old.height === viewport.height &&
+        sameRect(old.source, viewport.source));
+    if (same) return;
+    this.damageSubtree();
+    this.view = viewport && { source: viewport.source && { ...viewport.source }, width: viewport.width, height: viewport.height };
+    this.damageSubtree();
   }
 
   /** Covers what lies below it: a format without alpha. */
@@ -443,7 +509,7 @@ export class SceneBufferNode extends SceneNode {
 
   collectLeaves(out: LeafPlacement[], x: number, y: number, input = true): void {
     if (!this.enabled || this.current === undefined) return;
-    out.push({ node: this, rect: { x: x + this.x, y: y + this.y, width: this.current.width, height: this.current.height }, input: input && this.takesInput });
+    out.push({ node: this, rect: { x: x + this.x, y: y + this.y, width: this.width, height: this.height }, input: input && this.takesInput });
   }
 
   protected override release(): void {
@@ -458,8 +524,39 @@ export class SceneBufferNode extends SceneNode {
     if (clipped.isEmpty) return;
     const lx = this.layoutX;
     const ly = this.layoutY;
-    this.host.damageLayout(clipped.rects.map((r) => ({ x: r.x + lx, y: r.y + ly, width: r.width, height: r.height })));
+    const view = this.view;
+    if (view === undefined) {
+      this.host.damageLayout(clipped.rects.map((r) => ({ x: r.x + lx, y: r.y + ly, width: r.width, height: r.height })));
+      return;
+    }
+    // Buffer damage through the viewport: destination pixel dx shows source
+    // column sx + floor(dx * sw / dw), so buffer columns [a, b) show in
+    // destination columns [floor((a - sx) * dw / sw), ceil((b - sx) * dw / sw))
+    // (rounded outward, exact in integers), clipped to the destination.
+    const src = view.source ?? { x: 0, y: 0, width: this.current.width, height: this.current.height };
+    const rects: Rect[] = [];
+    for (const r of clipped.rects) {
+      const x0 = Math.max(0, floorDiv((r.x - src.x) * view.width, src.width));
+      const y0 = Math.max(0, floorDiv((r.y - src.y) * view.height, src.height));
+      const x1 = Math.min(view.width, -floorDiv(-(r.x + r.width - src.x) * view.width, src.width));
+      const y1 = Math.min(view.height, -floorDiv(-(r.y + r.height - src.y) * view.height, src.height));
+      if (x1 > x0 && y1 > y0) rects.push({ x: x0 + lx, y: y0 + ly, width: x1 - x0, height: y1 - y0 });
+    }
+    if (rects.length > 0) this.host.damageLayout(rects);
   }
+}
+
+/** floor(n / d) for integers (|n| below 2^53, d > 0), exact where the float quotient may round across an integer. */
+function floorDiv(n: number, d: number): number {
+  let q = Math.floor(n / d);
+  while (q * d > n) q--;
+  while ((q + 1) * d <= n) q++;
+  return q;
+}
+
+function sameRect(a: Rect | undefined, b: Rect | undefined): boolean {
+  if (a === undefined || b === undefined) return a === b;
+  return a.x === b.x && a.y === b.y && a.width === b.width && a.height === b.height;
 }
 
 function checkSize(width: number, height: number): void {

@@ -193,6 +193,8 @@ export class SceneOutput extends EventEmitter<SceneOutputEvents> {
       const { node, rect } = leaves[i]!;
       if (rect.x >= this.ox + this.w || rect.y >= this.oy + this.h || rect.x + rect.width <= this.ox || rect.y + rect.height <= this.oy) continue;
       if (!(node instanceof SceneBufferNode) || !node.opaque) return undefined;
+      // A viewport's buffer is not the image shown (a plane here shows buffers 1:1).
+      if (node.viewport !== undefined) return undefined;
       const exact = rect.x === this.ox && rect.y === this.oy && rect.width === this.w && rect.height === this.h;
       return exact && node.buffer!.region.mapped ? node.buffer : undefined;
     }

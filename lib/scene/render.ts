@@ -56,10 +56,17 @@ function solidSource(rect: SceneRect): GraphicsRegion {
 function paintModeOf(leaf: LeafPlacement): PaintMode {
   const node = leaf.node;
   if (node instanceof SceneRect) return node.opaque ? 'fill' : 'blend';
+  // A viewport's source past its buffer: nothing of the buffer to show there.
+  if ((node as SceneBufferNode).viewport !== undefined && (node as SceneBufferNode).sourceRect === undefined) return 'placeholder';
   const format = (node as SceneBufferNode).buffer!.region.format;
   if (format.name === 'XRGB8888' || format.name === 'XBGR8888' || format.name === 'RGB565') return 'copy';
   if (format.name === 'ARGB8888' || format.name === 'ABGR8888') return 'blend';
   return 'placeholder';
+}
+
+/** A buffer leaf shown through a viewport (cropped or scaled). */
+function isScaled(leaf: LeafPlacement): boolean {
+  return leaf.node.constructor !== SceneRect && (leaf.node as SceneBufferNode).viewport !== undefined;
 }
 
 function isOpaque(mode: PaintMode): boolean {
@@ -116,7 +123,8 @@ export class SceneRenderer {
     // below it there), it is blended over the background into the output in one
     // pass instead of the background being copied first and read back.
     for (let k = 0; k < plans; k++) {
-      if (this.modes[k] !== 'blend') continue;
+      // (Not for a scaled blend: the pass scales over the output only.)
+      if (this.modes[k] !== 'blend' || isScaled(this.planned[k]!)) continue;
       let direct = this.take().setCopy(this.parts[k]!);
       let spare1 = this.take();
       for (let j = k + 1; j < plans && direct.count > 0; j++) {
@@ -150,9 +158,14 @@ export class SceneRenderer {
     const y = leaf.rect.y - oy;
     switch (mode) {
       case 'copy':
-        this.pass.addCopy((leaf.node as SceneBufferNode).buffer!.region, x, y, part.ints, part.count);
+        if (isScaled(leaf)) this.addScaled(leaf, x, y, part);
+        else this.pass.addCopy((leaf.node as SceneBufferNode).buffer!.region, x, y, part.ints, part.count);
         break;
       case 'blend': {
+        if (isScaled(leaf)) {
+          this.addScaled(leaf, x, y, part);
+          break;
+        }
         const src = leaf.node instanceof SceneRect ? solidSource(leaf.node) : leaf.node.buffer!.region;
         let rest = part;
         if (direct) {
@@ -169,6 +182,12 @@ export class SceneRenderer {
         this.fill(target, part, PLACEHOLDER_COLOR, stats);
         break;
     }
+  }
+
+  /** A viewport's leaf: its source scaled to the leaf's size (copied or blended by format). */
+  private addScaled(leaf: LeafPlacement, x: number, y: number, part: RectList): void {
+    const node = leaf.node as SceneBufferNode;
+    this.pass.addScaled(node.buffer!.region, x, y, node.sourceRect!, leaf.rect.width, leaf.rect.height, part.ints, part.count);
   }
 
   /** Flat fills, in JS: what is queued below them is painted first (a blend above reads them). */

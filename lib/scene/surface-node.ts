@@ -35,6 +35,7 @@ export class SceneSurface {
   private readonly onFrame = (frame: CompositorFrame): void => this.show(frame);
   private readonly onUnmap = (): void => this.node.setBuffer(undefined);
   private readonly onSubsurfaces = (): void => this.arrangeChildren();
+  private readonly onViewport = (): void => this.node.setViewport(this.surface.viewport);
   private readonly bounds = (): Rect | undefined => this.outputBounds();
   private readonly onDestroy = (): void => this.destroy();
 
@@ -57,6 +58,8 @@ export class SceneSurface {
     surface.on('subsurfaces', this.onSubsurfaces);
     surface.on('popups', this.onSubsurfaces);
     surface.on('destroy', this.onDestroy);
+    surface.on('viewport', this.onViewport);
+    this.onViewport();
     // A window's popups stay on the output it is on.
     if (parentSurface === undefined) surface.setBoundsProvider?.(this.bounds);
     const early = surface.claimFrame?.();
@@ -84,6 +87,7 @@ export class SceneSurface {
     this.surface.off('subsurfaces', this.onSubsurfaces);
     this.surface.off('popups', this.onSubsurfaces);
     this.surface.off('destroy', this.onDestroy);
+    this.surface.off('viewport', this.onViewport);
     for (const child of this.children.values()) child.destroy();
     this.children.clear();
     this.tree.destroy();

@@ -13,7 +13,7 @@
  *   await wayland.close();
  *
  * Globals: wl_compositor 5, wl_subcompositor 1, wl_shm 1, wl_output 4,
- * wl_seat 7 (pointer, keyboard), xdg_wm_base 5, wl_data_device_manager 3,
+ * wl_seat 7 (pointer, keyboard), xdg_wm_base 5, wl_data_device_manager 3, wp_viewporter 1,
  * zxdg_output_manager_v1 3, wp_presentation 1 (feedback from the compositor's
  * frameDone(presentation): a scene output's present), and zwp_linux_dmabuf_v1 4
  * where a DRM node exists (LINEAR buffers the CPU can map).
@@ -41,6 +41,7 @@ import { Seat } from './globals/seat';
 import { shmGlobal } from './globals/shm';
 import { subcompositorGlobal } from './globals/subcompositor';
 import { xdgOutputGlobal } from './globals/xdg-output';
+import { viewporterGlobal } from './globals/viewporter';
 import { xdgShellGlobal } from './globals/xdg-shell';
 import { createKeymap, type Keymap } from './keymap';
 import { WaylandListener } from './listener';
@@ -187,7 +188,7 @@ export class WaylandServer extends EventEmitter<WaylandServerEvents> {
     };
     this.globals.push(
       compositorGlobal(surfaceHost), subcompositorGlobal(), shmGlobal(), output, this.seat.global(),
-      xdgShellGlobal(serials, { width: output.info.width, height: output.info.height }), dataDeviceGlobal(this.clipboard),
+      xdgShellGlobal(serials, { width: output.info.width, height: output.info.height }), dataDeviceGlobal(this.clipboard), viewporterGlobal(),
       xdgOutputGlobal(output), presentationGlobal(),
     );
     const nodes = listDrmNodes();

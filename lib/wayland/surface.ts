@@ -23,9 +23,13 @@ import type {
 import { bufferOf, type BufferHold, type WaylandBuffer } from './buffer';
 import type { WaylandClient } from './client';
 import { sendDiscarded, sendPresented } from './globals/presentation';
+import { wp_viewport } from './protocol/viewporter';
 import { wl_callback, wl_surface } from './protocol/wayland';
 import { ProtocolError, type Resource } from './resource';
 
+const VIEWPORT_ERRORS = wp_viewport.enums.error as { bad_size: number; out_of_buffer: number };
+const VIEWPORT_OUT_OF_BUFFER = VIEWPORT_ERRORS.out_of_buffer;
+const VIEWPORT_BAD_SIZE = VIEWPORT_ERRORS.bad_size;
 const SURFACE_ERROR = wl_surface.enums.error as { invalid_scale: number; invalid_transform: number; invalid_size: number; invalid_offset: number };
 
 /** What a surface needs from its server. */
@@ -76,10 +80,31 @@ export interface SurfaceState {
   feedbacks: Resource<unknown>[];
   scale: number | undefined;
   transform: number | undefined;
+  /** wp_viewport.set_source (surface-local, fixed point): undefined unchanged, null unset. */
+  viewportSource: Rect | null | undefined;
+  /** wp_viewport.set_destination (surface-local): undefined unchanged, null unset. */
+  viewportDestination: { width: number; height: number } | null | undefined;
 }
 
 function emptyState(): SurfaceState {
-  return { buffer: undefined, surfaceDamage: [], bufferDamage: [], callbacks: [], feedbacks: [], scale: undefined, transform: undefined };
+  return {
+    buffer: undefined,
+    surfaceDamage: [],
+    bufferDamage: [],
+    callbacks: [],
+    feedbacks: [],
+    scale: undefined,
+    transform: undefined,
+    viewportSource: undefined,
+    viewportDestination: undefined,
+  };
+}
+
+/** What the compositor shows of a surface through its viewport, in buffer pixels (CompositorSurface.viewport). */
+export interface ShownViewport {
+  readonly source: Rect | undefined;
+  readonly width: number;
+  readonly height: number;
 }
 
 /**
@@ -182,6 +207,15 @@ export class WaylandSurface extends EventEmitter<CompositorSurfaceEvents> implem
   private buffer: WaylandBuffer | undefined;
   private scale = 1;
   private transform = 0;
+  /** @internal the surface's wp_viewport, if it has one (one at most: viewport_exists) */
+  viewportResource: Resource<unknown> | undefined;
+  /** The committed wp_viewport state, surface-local. */
+  private viewportSource: Rect | undefined;
+  private viewportDestination: { width: number; height: number } | undefined;
+  /** The viewport of the frame shown last (what `viewport` reports). */
+  private shownViewport: ShownViewport | undefined;
+  /** The viewport of the last state applied (shown once its buffer is readable). */
+  private appliedViewport: ShownViewport | undefined;
   private callbacks: Resource<unknown>[] = [];
   /** The applied commit's presentation feedbacks, until an output presents it or a newer commit replaces it. */
   private feedbacks: Resource<unknown>[] = [];
@@ -223,6 +257,26 @@ export class WaylandSurface extends EventEmitter<CompositorSurfaceEvents> implem
 
   get height(): number {
     return this.buffer?.height ?? 0;
+  }
+
+  /**
+   * The crop and scale the client asked for (wp_viewporter), in the model's
+   * buffer pixels as the rest of the surface: `source` is the buffer's
+   * rectangle shown (undefined: all of it), in whole pixels (the protocol's
+   * fixed-point source, times the buffer scale, rounded outward: the scene
+   * samples whole pixels, nearest-neighbour), shown at `width` x
+   * `height` (the destination times the buffer scale). Undefined: the buffer
+   * 1:1. Changes come with 'viewport', before the frame that shows them.
+   */
+  get viewport(): ShownViewport | undefined {
+    return this.shownViewport;
+  }
+
+  /** @internal The surface's size in surface-local units as of the last state applied: the viewport's destination, else the buffer's size over its scale. */
+  get surfaceSize(): { width: number; height: number } {
+    const v = this.appliedViewport;
+    if (v !== undefined) return { width: v.width / this.scale, height: v.height / this.scale };
+    return { width: this.width / this.scale, height: this.height / this.scale };
   }
 
   /** wl_surface.set_buffer_scale's value (1 unless the client set one). */
@@ -491,6 +545,16 @@ export class WaylandSurface extends EventEmitter<CompositorSurfaceEvents> implem
     this.pending.scale = scale;
   }
 
+  /** @internal wp_viewport.set_source (checked for bad_value by the caller); null unsets. */
+  setViewportSource(source: Rect | null): void {
+    this.pending.viewportSource = source;
+  }
+
+  /** @internal wp_viewport.set_destination (checked for bad_value by the caller); null unsets. */
+  setViewportDestination(size: { width: number; height: number } | null): void {
+    this.pending.viewportDestination = size;
+  }
+
   /** @internal */
   setTransform(transform: number): void {
     if (transform < 0 || transform > 7) throw this.resource.error(SURFACE_ERROR.invalid_transform, `buffer transform ${transform} is not 0..7`);
@@ -539,6 +603,10 @@ export class WaylandSurface extends EventEmitter<CompositorSurfaceEvents> implem
     if (state.scale !== undefined) this.scale = state.scale;
     if (state.transform !== undefined) this.transform = state.transform;
     if (state.buffer !== undefined) this.buffer = state.buffer ?? undefined;
+    if (state.viewportSource !== undefined) this.viewportSource = state.viewportSource ?? undefined;
+    if (state.viewportDestination !== undefined) this.viewportDestination = state.viewportDestination ?? undefined;
+    const viewport = this.checkedViewport();
+    this.appliedViewport = viewport;
     // Children's positions and order are the parent's state (wl_subsurface), applied with it.
     let restacked = false;
     for (const child of this.children) {
@@ -589,7 +657,8 @@ export class WaylandSurface extends EventEmitter<CompositorSurfaceEvents> implem
       return;
     }
     const newBuffer = state.buffer !== undefined;
-    if (!newBuffer && callbacks.length === 0 && feedbacks.length === 0) return;
+    const viewportChanged = !sameViewport(viewport, this.shownViewport);
+    if (!newBuffer && callbacks.length === 0 && feedbacks.length === 0 && !viewportChanged) return;
     let damage: Region;
     const shownBefore = child ? this.contentShown : this.announced;
     if (!shownBefore || previous === undefined || previous.width !== buffer.width || previous.height !== buffer.height || !newBuffer) {
@@ -611,6 +680,10 @@ export class WaylandSurface extends EventEmitter<CompositorSurfaceEvents> implem
         return;
       }
       const frame = new WaylandFrame(this, buffer, damage);
+      // The new crop and scale before the frame they show (a scene sets its node's viewport, then the buffer).
+      const viewportNews = !sameViewport(viewport, this.shownViewport);
+      this.shownViewport = viewport;
+      if (viewportNews) this.emit('viewport');
       if (child) {
         if (resized && this.contentShown) this.emit('resize', this.width, this.height);
         this.contentShown = true;
@@ -684,11 +757,51 @@ export class WaylandSurface extends EventEmitter<CompositorSurfaceEvents> implem
     }
   }
 
-  /** Surface damage scaled into buffer coordinates (transforms other than normal damage everything), plus buffer damage, clipped. */
+  /**
+   * The committed viewport against the buffer now current (wp_viewport's
+   * commit-time errors), in buffer pixels; undefined without a viewport or a
+   * buffer. Surface coordinates are the buffer's divided by its scale
+   * (transforms are not shown by the model, so not applied here either).
+   */
+  private checkedViewport(): ShownViewport | undefined {
+    const src = this.viewportSource;
+    const dst = this.viewportDestination;
+    const buffer = this.buffer;
+    if ((src === undefined && dst === undefined) || buffer === undefined) return undefined;
+    const s = this.scale;
+    if (src !== undefined) {
+      if (src.x + src.width > buffer.width / s || src.y + src.height > buffer.height / s) {
+        const where = this.viewportResource ?? this.resource;
+        throw where.error(VIEWPORT_OUT_OF_BUFFER, `source rectangle ${src.width}x${src.height}+${src.x}+${src.y} reaches past the ${buffer.width / s}x${buffer.height / s} surface-local buffer`);
+      }
+      if (dst === undefined && (!Number.isInteger(src.width) || !Number.isInteger(src.height))) {
+        const where = this.viewportResource ?? this.resource;
+        throw where.error(VIEWPORT_BAD_SIZE, `source size ${src.width}x${src.height} is not whole pixels and no destination is set`);
+      }
+    }
+    // Whole buffer pixels: the scene samples whole pixels (nearest-neighbour),
+    // so a fractional source is rounded outward (every pixel it touches shows:
+    // weston-scaler's one-pixel green edge at x 21.25 of a scale-2 buffer is
+    // pixel 42, cut off if rounded to the nearest edge, 43); a source whose
+    // size is whole buffer pixels keeps it, starting at the pixel its start
+    // falls in (shown 1:1 where no destination scales it, no column dropped).
+    let source: Rect | undefined;
+    if (src !== undefined) {
+      const [x0, x1] = wholePixels(src.x * s, src.width * s, buffer.width);
+      const [y0, y1] = wholePixels(src.y * s, src.height * s, buffer.height);
+      source = { x: x0, y: y0, width: x1 - x0, height: y1 - y0 };
+    }
+    const size = dst ?? { width: src!.width, height: src!.height };
+    return { source, width: size.width * s, height: size.height * s };
+  }
+
+  /** Surface damage scaled into buffer coordinates (transforms other than normal, and viewports, damage everything), plus buffer damage, clipped. */
   private bufferDamage(state: SurfaceState, buffer: WaylandBuffer): Region {
     let damage = Region.from(state.bufferDamage.map((r) => clampRect(r.x, r.y, r.width, r.height)));
     if (state.surfaceDamage.length > 0) {
-      if (this.transform !== 0) return Region.full(buffer.width, buffer.height);
+      if (this.transform !== 0 || this.shownViewport !== undefined || this.viewportSource !== undefined || this.viewportDestination !== undefined) {
+        return Region.full(buffer.width, buffer.height);
+      }
       const s = this.scale;
       damage = damage.union(Region.from(state.surfaceDamage.map((r) => clampRect(r.x * s, r.y * s, r.width * s, r.height * s))));
     }
@@ -737,7 +850,28 @@ function mergeStates(older: SurfaceState, newer: SurfaceState): SurfaceState {
     feedbacks: newer.feedbacks,
     scale: newer.scale ?? older.scale,
     transform: newer.transform ?? older.transform,
+    // null (unset) is a change too: only undefined keeps the older one.
+    viewportSource: newer.viewportSource !== undefined ? newer.viewportSource : older.viewportSource,
+    viewportDestination: newer.viewportDestination !== undefined ? newer.viewportDestination : older.viewportDestination,
   };
+}
+
+/** [start, end) in whole pixels for a fractional span [at, at + size) inside [0, limit] (see checkedViewport). */
+function wholePixels(at: number, size: number, limit: number): [number, number] {
+  let start = Math.min(limit - 1, Math.floor(at));
+  if (Number.isInteger(size)) {
+    start = Math.max(0, Math.min(start, limit - size));
+    return [start, start + Math.max(1, size)];
+  }
+  return [start, Math.max(start + 1, Math.min(limit, Math.ceil(at + size)))];
+}
+
+function sameViewport(a: ShownViewport | undefined, b: ShownViewport | undefined): boolean {
+  if (a === undefined || b === undefined) return a === b;
+  const sa = a.source;
+  const sb = b.source;
+  const sameSource = sa === undefined || sb === undefined ? sa === sb : sa.x === sb.x && sa.y === sb.y && sa.width === sb.width && sa.height === sb.height;
+  return sameSource && a.width === b.width && a.height === b.height;
 }
 
 /** Clients send INT32_MAX-sized damage to mean "everything": clamp into int32 rectangles Region accepts. */

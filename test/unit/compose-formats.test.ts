@@ -269,7 +269,7 @@ describe('ComposePass: XBGR8888, RGB565 and ABGR8888 sources, converted natively
       () => composeLayersRaw(out.pixels, bg.pixels, [memory.subarray(0, tight - 1)], ops(6, stride, w), all, numbers), // one byte short
       () => composeLayersRaw(out.pixels, bg.pixels, [memory], ops(6, 73, w), all, numbers), // stride < width * 2
       () => composeLayersRaw(out.pixels, bg.pixels, [memory], ops(5, stride, w), all, numbers), // 4-byte pixels do not fit
-      () => composeLayersRaw(out.pixels, bg.pixels, [memory], ops(9, stride, w), all, numbers), // unknown kind
+      () => composeLayersRaw(out.pixels, bg.pixels, [memory], ops(14, stride, w), all, numbers), // unknown kind
     ]) {
       expect(call).to.throw().with.property('code', 'ERR_BUFSHARE_INVALID_ARGUMENT');
     }

@@ -142,7 +142,7 @@ describe('ComposePass', () => {
     const raw = (ops: Int32Array, sources: Uint8Array[] = [xrgb.pixels], rects = two, bgPixels = bg.pixels, m = numbers): void =>
       composeLayersRaw(out.pixels, bgPixels, sources, ops, rects, m);
     for (const call of [
-      () => raw(op(9, 0, 32, 8, 8)), // unknown kind (5 to 8 convert formats: compose-formats.test.ts)
+      () => raw(op(14, 0, 32, 8, 8)), // unknown kind (5 to 8 convert formats: compose-formats.test.ts; 9 to 13 scale: compose-scaled.test.ts)
       () => raw(op(-1, 0, 32, 8, 8)),
       () => raw(op(1, 1, 32, 8, 8)), // source index out of range
       () => raw(op(1, -1, 32, 8, 8)),

@@ -2,7 +2,8 @@
  * The scene's promise: after any sequence of scene operations, an output painted
  * with damage tracking (into a swapchain of buffers of varying age) equals a full
  * repaint of the same scene, pixel for pixel; and every buffer goes back to its
- * client exactly once, when nothing holds it any more.
+ * client exactly once, when nothing holds it any more. Buffer nodes take random
+ * viewports (crops scaled up and down) too: their damage goes through the scale.
  */
 import { expect } from 'chai';
 import { resolveFormat } from '../../lib/format';
@@ -106,7 +107,7 @@ describe('scene: damage-tracked output equals a full repaint', function () {
       };
 
       for (let op = 0; op < 1500; op++) {
-        const which = randInt(r, 0, 15);
+        const which = randInt(r, 0, 17);
         const node = anyNode();
         switch (which) {
           case 0:
@@ -199,6 +200,26 @@ describe('scene: damage-tracked output equals a full repaint', function () {
           case 15:
             if (r() < 0.2) scene.setBackground((0xff000000 | randInt(r, 0, 0xffffff)) >>> 0);
             break;
+          case 16:
+          case 17: {
+            // A viewport (wp_viewporter): a crop inside the buffer or none, scaled up or down, or none at all.
+            // A later buffer of another size may leave the crop outside it (painted as the placeholder).
+            const n = pick(leaves.filter((l): l is SceneBufferNode => l instanceof SceneBufferNode));
+            const cur = n?.buffer;
+            if (!n || !cur) break;
+            if (r() < 0.2) {
+              n.setViewport(undefined);
+              break;
+            }
+            let source: Rect | undefined;
+            if (r() < 0.7) {
+              const x = randInt(r, 0, cur.width - 1);
+              const y = randInt(r, 0, cur.height - 1);
+              source = { x, y, width: randInt(r, 1, cur.width - x), height: randInt(r, 1, cur.height - y) };
+            }
+            n.setViewport({ source, width: randInt(r, 1, 70), height: randInt(r, 1, 50) });
+            break;
+          }
         }
         // Most steps are composed; some run two operations into one frame.
         if (r() < 0.7) {
@@ -286,6 +307,34 @@ describe('scene: damage-tracked output equals a full repaint', function () {
     const translucent = scene.createBuffer(scene.root, new SceneBuffer(pixelRegion(40, 30, 'ARGB8888'), () => {}));
     translucent.setPosition(100, 0);
     expect(out.scanoutBuffer(), 'ARGB on top').to.equal(undefined);
+  });
+
+  it('a viewport: the node takes the destination size (hit tests, scanout), buffer damage scaled outward into it', () => {
+    const scene = new Scene();
+    const out = scene.addOutput({ width: 100, height: 100 });
+    const fb = pixelRegion(100, 100);
+    const node = scene.createBuffer(scene.root, new SceneBuffer(pixelRegion(40, 30), () => {}));
+    node.buffer!.unlock();
+    node.setPosition(10, 10);
+    out.render(fb);
+    node.setViewport({ source: { x: 10, y: 0, width: 20, height: 30 }, width: 60, height: 15 });
+    expect([node.width, node.height]).to.deep.equal([60, 15]);
+    expect(out.pendingDamage.rects, 'the old and the new extent').to.deep.equal(Region.from([{ x: 10, y: 10, width: 40, height: 30 }, { x: 10, y: 10, width: 60, height: 15 }]).rects);
+    out.render(fb);
+    // Columns 12..13 of the buffer are destination 6..11 (x3); rows 4..9 are 2..4 ([floor(4/2), ceil(10/2))); column 5 is outside the crop.
+    node.setBuffer(node.buffer!, Region.from([{ x: 12, y: 4, width: 2, height: 6 }, { x: 5, y: 0, width: 1, height: 1 }]));
+    expect(out.pendingDamage.rects).to.deep.equal([{ x: 16, y: 12, width: 6, height: 3 }]);
+    expect(scene.nodeAt(69, 24)).to.deep.include({ node, x: 59, y: 14 });
+    expect(scene.nodeAt(71, 12), 'past the destination, inside the buffer').to.equal(undefined);
+    expect(node.acceptsInput(45, 5)).to.equal(true);
+    expect(node.acceptsInput(5, 20)).to.equal(false);
+    const full = scene.addOutput({ x: 200, y: 0, width: 60, height: 15 });
+    node.setPosition(200, 0);
+    expect(full.scanoutBuffer(), 'a scaled buffer is not what a plane would show').to.equal(undefined);
+    node.setViewport(undefined);
+    expect([node.width, node.height]).to.deep.equal([40, 30]);
+    expect(() => node.setViewport({ width: 0, height: 5 })).to.throw().with.property('code', 'ERR_BUFSHARE_INVALID_DIMENSIONS');
+    expect(() => node.setViewport({ source: { x: 0.5, y: 0, width: 2, height: 2 }, width: 5, height: 5 })).to.throw().with.property('code', 'ERR_BUFSHARE_INVALID_ARGUMENT');
   });
 
   it('refuses bad arguments with stable codes', () => {

@@ -1,8 +1,8 @@
 /**
  * The scene's painter against a per-pixel one: every leaf (opaque and
  * translucent buffers, opaque and translucent solid rectangles, formats the
- * output cannot show) painted bottom to top, one pixel at a time, with the
- * reference blend. The damage-tracking test (scene-damage) compares the
+ * output cannot show, some through viewports: cropped and scaled, nearest)
+ * painted bottom to top, one pixel at a time, with the reference blend. The damage-tracking test (scene-damage) compares the
  * painter with itself; this one checks what it paints.
  */
 import { expect } from 'chai';
@@ -24,8 +24,15 @@ function paintedPixel(scene: Scene, output: SceneOutput, x: number, y: number): 
       p = node.opaque ? node.color : referencePixel(node.color, p, false);
       continue;
     }
-    const c = (node as SceneBufferNode).buffer!.region;
-    const s = shownPixel(c, lx - r.x, ly - r.y);
+    const b = node as SceneBufferNode;
+    const c = b.buffer!.region;
+    // Through a viewport: destination (dx, dy) shows source (sx + floor(dx * sw / dw), sy + floor(dy * sh / dh)).
+    const src = b.viewport?.source ?? { x: 0, y: 0, width: c.width, height: c.height };
+    if (src.x + src.width > c.width || src.y + src.height > c.height) {
+      p = PLACEHOLDER_COLOR;
+      continue;
+    }
+    const s = shownPixel(c, src.x + Math.floor(((lx - r.x) * src.width) / r.width), src.y + Math.floor(((ly - r.y) * src.height) / r.height));
     p = s === undefined ? PLACEHOLDER_COLOR : c.format.hasAlpha ? referencePixel(s, p, false) : s;
   }
   return p >>> 0;
@@ -89,7 +96,17 @@ describe('scene: what the painter paints, against a per-pixel painter', () => {
         const node = r() < 0.3
           ? scene.createRect(randInt(r, 1, 30), randInt(r, 1, 24), r() < 0.5 ? 0xff000000 | randInt(r, 0, 0xffffff) : premultiplied(randInt(r, 0, 254), randInt(r, 0, 255), randInt(r, 0, 255), randInt(r, 0, 255)), parent)
           : scene.createBuffer(parent, content(r, randInt(r, 4, 30), randInt(r, 4, 24), (['XRGB8888', 'ARGB8888', 'ARGB8888', 'RGB565', 'XBGR8888', 'ABGR8888', 'BGRX8888'] as const)[randInt(r, 0, 6)]!));
-        if (node instanceof SceneBufferNode) node.buffer!.unlock();
+        if (node instanceof SceneBufferNode) {
+          node.buffer!.unlock();
+          // Half of them through a viewport: a crop (or none) scaled up or down.
+          if (r() < 0.5) {
+            const b = node.buffer!;
+            const x = randInt(r, 0, b.width - 1);
+            const y = randInt(r, 0, b.height - 1);
+            const source = r() < 0.7 ? { x, y, width: randInt(r, 1, b.width - x), height: randInt(r, 1, b.height - y) } : undefined;
+            node.setViewport({ source, width: randInt(r, 1, 50), height: randInt(r, 1, 40) });
+          }
+        }
         node.setPosition(randInt(r, -5, 60), randInt(r, -5, 45));
       }
       for (const output of outputs) {

@@ -306,7 +306,7 @@ function xdgSurfaceImplementation(client: WaylandClient, version: number, wm: Re
       const fit = (s: WaylandSurface): void => {
         if (fitted || s.width === 0) return;
         fitted = true;
-        const g = xs.geometry ?? { x: 0, y: 0, width: s.width / s.bufferScale, height: s.height / s.bufferScale };
+        const g = xs.geometry ?? { x: 0, y: 0, ...s.surfaceSize };
         const b = bounds();
         if (g.width > b.width || g.height > b.height) configure(Math.min(g.width, b.width), Math.min(g.height, b.height));
       };
