@@ -58,6 +58,8 @@ export interface CompositorSurfaceEvents {
   popups: [];
   /** The cursor its client wants over it changed (read `cursor`). */
   cursor: [];
+  /** Who draws the window's title bar and borders changed (read `decoration`). */
+  decoration: [];
   resize: [width: number, height: number];
   /** Its crop and scale changed (read `viewport`); emitted before the frame that shows them. */
   viewport: [];
@@ -125,6 +127,11 @@ export interface CompositorSurface extends EventEmitter<CompositorSurfaceEvents>
    * pointer; undefined: the compositor's own cursor.
    */
   readonly cursor?: { readonly surface: CompositorSurface | null; readonly hotspotX: number; readonly hotspotY: number };
+  /**
+   * Who draws the window's title bar and borders: 'server' (the compositor:
+   * draw them around it), 'client' (it draws its own), undefined (it did not say).
+   */
+  readonly decoration?: 'server' | 'client';
   /**
    * "Shown: draw the next one" (wl_surface.frame / bufshare frame_done). A no-op once gone.
    * `presentation` says when and how the output showed it (a scene output's present

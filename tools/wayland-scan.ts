@@ -24,6 +24,7 @@ const SOURCES: readonly Source[] = [
   { xml: '/usr/share/wayland-protocols/unstable/linux-dmabuf/linux-dmabuf-unstable-v1.xml', out: 'linux-dmabuf.ts' },
   { xml: '/usr/share/wayland-protocols/stable/presentation-time/presentation-time.xml', out: 'presentation-time.ts' },
   { xml: '/usr/share/wayland-protocols/unstable/xdg-output/xdg-output-unstable-v1.xml', out: 'xdg-output.ts' },
+  { xml: '/usr/share/wayland-protocols/unstable/xdg-decoration/xdg-decoration-unstable-v1.xml', out: 'xdg-decoration.ts' },
 ];
 
 const ARG_TYPES = new Set(['int', 'uint', 'fixed', 'string', 'object', 'new_id', 'array', 'fd']);

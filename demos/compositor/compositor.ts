@@ -16,7 +16,7 @@ import { readFileSync } from 'node:fs';
 import { basename } from 'node:path';
 import { EventEmitter } from 'eventemitter3';
 import { BufferServer, type Allocator, type Region } from '../../lib';
-import { followSource, FramePacer, Scene, SceneBuffer, SceneSeat, SceneSurface, type RenderStats, type SceneOutput, type SceneTree } from '../../lib/scene';
+import { followSource, FramePacer, Scene, SceneBuffer, SceneSeat, SceneSurface, type RenderStats, type SceneOutput, type SceneRect, type SceneTree } from '../../lib/scene';
 import type { CompositorSurface, SurfaceSource } from '../../lib/surface-model';
 import { WaylandServer } from '../../lib/wayland/server';
 import { BACKGROUND_COLOR, createBackground } from './background';
@@ -59,6 +59,10 @@ export interface CompositorEvents {
   /** Surfaces came, went, moved, or their rates changed: what a viewer's title bars show. */
   surfaces: [surfaces: SurfaceInfo[]];
 }
+
+/** The title bar the demo draws for windows it decorates: the height placement keeps free above each window. */
+const TITLE_BAR_HEIGHT = DEFAULT_PLACEMENT.titleHeight;
+const TITLE_BAR_COLOR = 0xff3b4252;
 
 /** How often the per-surface rates are republished. */
 const INFO_INTERVAL_MS = 500;
@@ -124,6 +128,8 @@ export class Compositor extends EventEmitter<CompositorEvents> {
       try {
         wayland = WaylandServer.listen({
           name: options.wayland,
+          // The demo draws title bars: windows that let it (foot, kitty, alacritty) skip their own.
+          decorations: 'server',
           output: {
             refreshMilliHz: (options.refreshHz ?? 60) * 1000, ...options.outputInfo,
             width: options.width ?? DEFAULT_OUTPUT_WIDTH, height: options.height ?? DEFAULT_OUTPUT_HEIGHT,
@@ -231,6 +237,23 @@ export class Compositor extends EventEmitter<CompositorEvents> {
     const onResize = (): void => {
       this.infoDirty = true;
     };
+    // A title bar above a window whose client lets the compositor decorate it (xdg-decoration).
+    let bar: SceneRect | undefined;
+    const decorate = (): void => {
+      const wanted = surface.decoration === 'server';
+      if (wanted && bar === undefined) {
+        bar = this.scene.createRect(1, TITLE_BAR_HEIGHT, TITLE_BAR_COLOR, view.tree);
+        bar.lowerToBottom();
+        bar.setPosition(0, -TITLE_BAR_HEIGHT);
+      } else if (!wanted && bar !== undefined) {
+        bar.destroy();
+        bar = undefined;
+      }
+      bar?.setSize(Math.max(1, view.node.width), TITLE_BAR_HEIGHT);
+    };
+    surface.on('decoration', decorate);
+    surface.on('frame', decorate);
+    decorate();
     surface.on('title', onTitle);
     surface.on('frame', onFrame);
     surface.on('resize', onResize);
@@ -238,6 +261,8 @@ export class Compositor extends EventEmitter<CompositorEvents> {
       surface.off('title', onTitle);
       surface.off('frame', onFrame);
       surface.off('resize', onResize);
+      surface.off('decoration', decorate);
+      surface.off('frame', decorate);
       this.byView.delete(view);
       this.byId.delete(id);
       this.infoDirty = true;

@@ -139,7 +139,8 @@ export class SceneSurface {
       this.children.delete(s);
     }
     // Raising each in turn leaves them in `order` (only when it changed: each raise damages what it passes).
-    const now = this.tree.children;
+    // The compositor may keep nodes of its own in the tree (a title bar): only ours are ordered here.
+    const now = this.tree.children.filter((n) => n === this.node || n.data instanceof SceneSurface);
     if (now.length !== order.length || order.some((n, i) => n !== now[i])) for (const n of order) n.raiseToTop();
   }
 }

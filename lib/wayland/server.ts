@@ -42,6 +42,8 @@ import { shmGlobal } from './globals/shm';
 import { subcompositorGlobal } from './globals/subcompositor';
 import { xdgOutputGlobal } from './globals/xdg-output';
 import { viewporterGlobal } from './globals/viewporter';
+import { decorationGlobal } from './globals/xdg-decoration';
+import * as decorationProtocol from './protocol/xdg-decoration';
 import { xdgShellGlobal } from './globals/xdg-shell';
 import { createKeymap, type Keymap } from './keymap';
 import { WaylandListener } from './listener';
@@ -77,6 +79,12 @@ export interface WaylandServerOptions {
   readonly maxObjects?: number;
   /** Clients at once. Default 64. */
   readonly maxClients?: number;
+  /**
+   * Who draws windows' title bars and borders (zxdg_decoration_manager_v1):
+   * 'server' when the compositor draws them (read CompositorSurface.decoration),
+   * 'client' (default) when every window draws its own.
+   */
+  readonly decorations?: 'server' | 'client';
   /**
    * Clients one uid may have at once. Default 3/4 of maxClients (48 of 64): the
    * rest is kept for other uids, so one user's connection flood cannot lock the
@@ -149,7 +157,7 @@ export class WaylandServer extends EventEmitter<WaylandServerEvents> {
   private constructor(options: WaylandServerOptions) {
     super();
     for (const spec of [
-      ...Object.values(protocols), ...Object.values(xdg), ...Object.values(dmabufProtocol), ...Object.values(presentationProtocol), ...Object.values(xdgOutputProtocol),
+      ...Object.values(protocols), ...Object.values(xdg), ...Object.values(dmabufProtocol), ...Object.values(presentationProtocol), ...Object.values(xdgOutputProtocol), ...Object.values(decorationProtocol),
     ]) this.interfaces.set(spec.name, spec);
     this.allowUids = new Set(options.allowUids ?? [process.getuid?.() ?? 0]);
     this.maxClients = options.maxClients ?? 64;
@@ -188,7 +196,7 @@ export class WaylandServer extends EventEmitter<WaylandServerEvents> {
     };
     this.globals.push(
       compositorGlobal(surfaceHost), subcompositorGlobal(), shmGlobal(), output, this.seat.global(),
-      xdgShellGlobal(serials, { width: output.info.width, height: output.info.height }), dataDeviceGlobal(this.clipboard), viewporterGlobal(),
+      xdgShellGlobal(serials, { width: output.info.width, height: output.info.height }), dataDeviceGlobal(this.clipboard), viewporterGlobal(), decorationGlobal(options.decorations ?? 'client'),
       xdgOutputGlobal(output), presentationGlobal(),
     );
     const nodes = listDrmNodes();

@@ -201,6 +201,7 @@ export class WaylandSurface extends EventEmitter<CompositorSurfaceEvents> implem
   popupGrabRequested = false;
   private popupDone: (() => void) | undefined;
   private boundsProvider: (() => Rect | undefined) | undefined;
+  private decorationMode: 'server' | 'client' | undefined;
   private pending: SurfaceState = emptyState();
   /** A synchronized subsurface's commits not yet applied. */
   private cached: SurfaceState | undefined;
@@ -307,6 +308,18 @@ export class WaylandSurface extends EventEmitter<CompositorSurfaceEvents> implem
 
   get appId(): string | undefined {
     return this.toplevelAppId;
+  }
+
+  /** Who draws this window's title bar and borders (xdg-decoration), or undefined when the client did not say. */
+  get decoration(): 'server' | 'client' | undefined {
+    return this.decorationMode;
+  }
+
+  /** @internal xdg-decoration's mode changed */
+  setDecoration(mode: 'server' | 'client' | undefined): void {
+    if (mode === this.decorationMode) return;
+    this.decorationMode = mode;
+    if (!this.isDestroyed) this.emit('decoration');
   }
 
   /** The cursor this surface's client wants while the pointer is over it: undefined, the compositor's own; surface null, none. */

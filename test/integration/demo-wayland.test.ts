@@ -135,4 +135,36 @@ describe('demo: Wayland clients (headless, --clients none)', function () {
       rmSync(dir, { recursive: true, force: true });
     }
   });
+
+  it('foot lets the compositor decorate it (xdg-decoration): the demo\'s title bar above the window, none of foot\'s', async function () {
+    if (!existsSync('/usr/bin/foot')) this.skip(); // .ci/run installs foot
+    const dir = mkdtempSync(join(tmpdir(), 'bufshare-wl-demo-'));
+    const file = join(dir, 'shot.png');
+    const display = join(dir, 'wayland-demo');
+    const run = startDemo(['--headless', '--clients', 'none', '--wayland', display, '--frames', '40', '--screenshot', file]);
+    const [FOOT_TITLE, BACKGROUND, DEMO_BAR] = [0xff0000, 0x2a7f3c, 0x3b4252];
+    try {
+      await run.waitFor(/wayland: WAYLAND_DISPLAY=(\S+)/);
+      // foot's default is csd.preferred=server: with a compositor that decorates, it draws no title bar of its own.
+      const client = spawn('foot', ['-o', `csd.color=ff${FOOT_TITLE.toString(16).padStart(6, '0')}`, '-o', `colors.background=${BACKGROUND.toString(16).padStart(6, '0')}`, 'sh', '-c', 'sleep 60'], {
+        stdio: 'ignore', env: { ...process.env, WAYLAND_DISPLAY: display },
+      });
+      const { code } = await run.exited();
+      client.kill('SIGKILL');
+      expect(code, run.lines.join('\n')).to.equal(0);
+      const s = (JSON.parse((await run.waitFor(/surfaces: (.*)$/))[1]!) as SurfaceInfo[])[0]!;
+      const png = PNG.sync.read(readFileSync(file));
+      const rgb = (x: number, y: number): number => {
+        const i = (y * png.width + x) * 4;
+        return (png.data[i]! << 16) | (png.data[i + 1]! << 8) | png.data[i + 2]!;
+      };
+      const colours = new Set<number>();
+      for (let y = s.y - 20; y < s.y; y += 3) for (let x = s.x; x < s.x + s.width; x += 7) colours.add(rgb(x, y));
+      expect([...colours], 'above the window: the demo\'s bar only').to.deep.equal([DEMO_BAR]);
+      expect(rgb(s.x + 20, s.y + 20), 'the window starts with foot\'s terminal, no title bar of its own').to.equal(BACKGROUND);
+    } finally {
+      await run.dispose();
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
 });

@@ -116,9 +116,14 @@ class XdgSurface {
 }
 
 /** One xdg_toplevel's own state: its parent, and its min/max sizes (pending until a commit). */
-class Toplevel {
+export class Toplevel {
   parent: Toplevel | undefined;
   readonly resource: Resource<Toplevel>;
+  /** Its zxdg_toplevel_decoration_v1, if the client made one. */
+  decoration: Resource<unknown> | undefined;
+  /** The wl_surface, and a new configure sequence once the first was sent (a decoration mode changed). */
+  surface!: WaylandSurface;
+  reconfigure: () => void = () => {};
   pendingMin: [number, number] = [0, 0];
   pendingMax: [number, number] = [0, 0];
   min: [number, number] = [0, 0];
@@ -309,6 +314,10 @@ function xdgSurfaceImplementation(client: WaylandClient, version: number, wm: Re
         const g = xs.geometry ?? { x: 0, y: 0, ...s.surfaceSize };
         const b = bounds();
         if (g.width > b.width || g.height > b.height) configure(Math.min(g.width, b.width), Math.min(g.height, b.height));
+      };
+      toplevel.surface = xs.surface;
+      toplevel.reconfigure = () => {
+        if (xs.initialCommitSeen && !tr.destroyed) configure();
       };
       const role: SurfaceRole = {
         name: 'xdg_toplevel',
