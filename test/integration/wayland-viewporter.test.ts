@@ -7,8 +7,7 @@
  * weston-scaler, a real client, in its four modes.
  */
 import { expect } from 'chai';
-import { execFileSync } from 'node:child_process';
-import { mkdtempSync, rmSync } from 'node:fs';
+import { existsSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import * as native from '../../lib/native';
@@ -228,11 +227,7 @@ describe('Wayland wp_viewporter: weston-scaler', function () {
   let h: WaylandHarness;
 
   before(function () {
-    try {
-      execFileSync('sh', ['-c', 'command -v weston-scaler'], { stdio: 'ignore' });
-    } catch {
-      this.skip(); // .ci/run installs weston
-    }
+    if (!existsSync('/usr/bin/weston-scaler')) this.skip(); // .ci/run installs weston
   });
   afterEach(async () => {
     await h?.close();
