@@ -228,7 +228,10 @@ export class SceneSeat extends EventEmitter<SceneSeatEvents> {
     if (this.forgetters.has(s)) return;
     const forget = (): void => {
       this.forgetters.delete(s);
-      if (this.pointerFocus === s) this.pointerFocus = undefined;
+      if (this.pointerFocus === s) {
+        this.pointerFocus = undefined;
+        this.followCursorOf(undefined); // the arrow again, not a gone client's image
+      }
       if (this.grab === s) this.grab = undefined;
       if (this.keyboard === s) {
         this.keyboard = undefined;
