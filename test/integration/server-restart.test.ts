@@ -43,8 +43,9 @@ describe('server restarts', function () {
       () => expect.fail('nextBuffer on a dead connection'),
       (e: { code: string }) => expect(e.code).to.equal('ERR_BUFSHARE_CONNECTION_CLOSED'),
     );
-    // Every buffer fd and the connection are closed on the client side.
-    expect(resourceFds()).to.deep.equal(baseline);
+    // Every buffer fd and the connection are closed on the client side. (Only fds opened
+    // here count: under the sanitizer an earlier test's socket was seen closing meanwhile.)
+    expect(resourceFds().filter((fd) => !baseline.includes(fd))).to.deep.equal([]);
 
     // The dead server left its socket file; a new server removes it and serves.
     expect(existsSync(sock.path)).to.equal(true);
