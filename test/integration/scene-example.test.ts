@@ -49,10 +49,12 @@ describe('examples/scene-compositor.ts: a Wayland and a bufshare client on one s
         expect(at(x!, y!), `(${x}, ${y}) outside every window`).to.deep.equal(BACKGROUND);
       }
     } finally {
+      // Every child gone (and its stdio sockets with it) before the next test takes its fd baseline.
+      const waylandGone = wayland && wayland.exitCode === null && wayland.signalCode === null ? new Promise((r) => wayland!.once('close', r)) : undefined;
       wayland?.kill('SIGKILL');
       basic?.process.kill();
       compositor?.process.kill();
-      await compositor?.exited.catch(() => undefined);
+      await Promise.all([compositor?.exited.catch(() => undefined), basic?.exited.catch(() => undefined), waylandGone]);
       rmSync(dir, { recursive: true, force: true });
     }
   });
