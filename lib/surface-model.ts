@@ -60,6 +60,8 @@ export interface CompositorSurfaceEvents {
   cursor: [];
   /** Who draws the window's title bar and borders changed (read `decoration`). */
   decoration: [];
+  /** The client asks the compositor to change its window (xdg_toplevel set_maximized, set_fullscreen, move, ...). */
+  windowRequest: [request: WindowRequest];
   resize: [width: number, height: number];
   /** Its crop and scale changed (read `viewport`); emitted before the frame that shows them. */
   viewport: [];
@@ -73,6 +75,18 @@ export interface SubsurfacePlacement {
   readonly surface: CompositorSurface;
   readonly x: number;
   readonly y: number;
+}
+
+/** What a client may ask of its window; the compositor decides (configure(), or moving it). */
+export type WindowRequest =
+  | { readonly kind: 'maximize' | 'unmaximize' | 'fullscreen' | 'unfullscreen' | 'minimize' | 'move' }
+  | { readonly kind: 'resize'; readonly edges: number };
+
+/** A window's state as configure() tells its client. */
+export interface WindowState {
+  readonly activated?: boolean;
+  readonly maximized?: boolean;
+  readonly fullscreen?: boolean;
 }
 
 export interface CompositorSurface extends EventEmitter<CompositorSurfaceEvents> {
@@ -132,6 +146,10 @@ export interface CompositorSurface extends EventEmitter<CompositorSurfaceEvents>
    * draw them around it), 'client' (it draws its own), undefined (it did not say).
    */
   readonly decoration?: 'server' | 'client';
+  /** What the client last asked of its window's state (a request made before the window was shown included). */
+  readonly wantedState?: { readonly maximized: boolean; readonly fullscreen: boolean };
+  /** Suggests a window size and state (xdg_toplevel.configure; 0 x 0: the client chooses). A no-op for other kinds of surface. */
+  configure?(width: number, height: number, state?: WindowState): void;
   /**
    * "Shown: draw the next one" (wl_surface.frame / bufshare frame_done). A no-op once gone.
    * `presentation` says when and how the output showed it (a scene output's present

@@ -17,7 +17,7 @@ import { basename } from 'node:path';
 import { EventEmitter } from 'eventemitter3';
 import { BufferServer, type Allocator, type Region } from '../../lib';
 import { followSource, FramePacer, Scene, SceneBuffer, SceneSeat, SceneSurface, type RenderStats, type SceneOutput, type SceneRect, type SceneTree } from '../../lib/scene';
-import type { CompositorSurface, SurfaceSource } from '../../lib/surface-model';
+import type { CompositorSurface, SurfaceSource, WindowRequest } from '../../lib/surface-model';
 import { WaylandServer } from '../../lib/wayland/server';
 import { BACKGROUND_COLOR, createBackground } from './background';
 import { Framebuffer, DEFAULT_OUTPUT_HEIGHT, DEFAULT_OUTPUT_WIDTH } from './framebuffer';
@@ -254,6 +254,39 @@ export class Compositor extends EventEmitter<CompositorEvents> {
     surface.on('decoration', decorate);
     surface.on('frame', decorate);
     decorate();
+    // What the client asks of its window: maximized (the output under the title bar),
+    // fullscreen (the whole output: a KMS screen may scan it out), back, or moved with the pointer.
+    let restore: { x: number; y: number } | undefined;
+    const onRequest = (r: WindowRequest): void => {
+      const out = this.output;
+      switch (r.kind) {
+        case 'maximize':
+        case 'fullscreen': {
+          restore ??= { x: view.tree.x, y: view.tree.y };
+          const full = r.kind === 'fullscreen';
+          const top = full || surface.decoration !== 'server' ? 0 : TITLE_BAR_HEIGHT;
+          view.tree.setPosition(0, top);
+          surface.configure?.(out.width, out.height - top, full ? { fullscreen: true } : { maximized: true });
+          break;
+        }
+        case 'unmaximize':
+        case 'unfullscreen':
+          if (restore) view.tree.setPosition(restore.x, restore.y);
+          restore = undefined;
+          surface.configure?.(0, 0, {});
+          break;
+        case 'move':
+          this.seat.startMove(view);
+          break;
+        default:
+          break; // minimize (no taskbar to bring it back) and interactive resize: not in the demo
+      }
+      this.infoDirty = true;
+    };
+    surface.on('windowRequest', onRequest);
+    // Asked before it was shown (foot --fullscreen): granted now.
+    if (surface.wantedState?.fullscreen) onRequest({ kind: 'fullscreen' });
+    else if (surface.wantedState?.maximized) onRequest({ kind: 'maximize' });
     surface.on('title', onTitle);
     surface.on('frame', onFrame);
     surface.on('resize', onResize);
@@ -262,6 +295,7 @@ export class Compositor extends EventEmitter<CompositorEvents> {
       surface.off('frame', onFrame);
       surface.off('resize', onResize);
       surface.off('decoration', decorate);
+      surface.off('windowRequest', onRequest);
       surface.off('frame', decorate);
       this.byView.delete(view);
       this.byId.delete(id);

@@ -53,6 +53,10 @@ export class SceneSeat extends EventEmitter<SceneSeatEvents> {
   private readonly onCursor = (): void => this.updateCursor();
   private pointerFocus: SceneSurface | undefined;
   private grab: SceneSurface | undefined;
+  /** An interactive move (xdg_toplevel.move): the window and where the pointer holds it. */
+  private moving: { readonly window: SceneSurface; readonly dx: number; readonly dy: number } | undefined;
+  private lastX = 0;
+  private lastY = 0;
   private keyboard: SceneSurface | undefined;
   private readonly forgetters = new Map<SceneSurface, () => void>();
 
@@ -84,6 +88,26 @@ export class SceneSeat extends EventEmitter<SceneSeatEvents> {
   }
 
   pointer(input: SeatPointerInput): void {
+    this.lastX = input.x;
+    this.lastY = input.y;
+    if (this.moving !== undefined) {
+      // The window follows the pointer until the button is up; its client gets nothing meanwhile.
+      const { window, dx, dy } = this.moving;
+      if (!window.tree.destroyed) {
+        // dx, dy: the pointer's offset from the window in the layout; the position is relative to its parent tree.
+        const px = window.tree.layoutX - window.tree.x;
+        const py = window.tree.layoutY - window.tree.y;
+        window.tree.setPosition(Math.round(input.x - dx - px), Math.round(input.y - dy - py));
+      }
+      if (this.drawCursor) this.cursorLayer.setPosition(Math.round(input.x), Math.round(input.y));
+      if (input.action === 'up' && input.buttons === 0) {
+        // The move took the press's grab; focus goes to what is under the pointer now.
+        this.moving = undefined;
+        this.grab = undefined;
+        this.setPointerFocus(this.surfaceAt(input.x, input.y), input.x, input.y, 0);
+      }
+      return;
+    }
     if (this.drawCursor) {
       this.cursorLayer.setPosition(Math.round(input.x), Math.round(input.y));
       this.cursorLayer.setEnabled(input.action !== 'leave');
@@ -142,6 +166,18 @@ export class SceneSeat extends EventEmitter<SceneSeatEvents> {
       dismissed = true;
     }
     return dismissed;
+  }
+
+  /**
+   * Starts moving `window` with the pointer (its client asked: xdg_toplevel.move,
+   * from a press on its own title bar). Only while a button is down; it ends
+   * when every button is up. Returns false when no button is down.
+   */
+  startMove(window: SceneSurface): boolean {
+    const root = window.root;
+    if (this.grab === undefined || this.grab.root !== root) return false;
+    this.moving = { window: root, dx: this.lastX - root.tree.layoutX, dy: this.lastY - root.tree.layoutY };
+    return true;
   }
 
   /** A key (Linux evdev code) for the surface with keyboard focus. */

@@ -18,7 +18,7 @@ import type { FormatInfo } from '../format';
 import type { GraphicsRegion } from '../mapping/graphics-region';
 import { Region, type Rect } from '../region';
 import type {
-  CompositorFrame, CompositorSurface, CompositorSurfaceEvents, FramePresentation, ScanoutSource, SubsurfacePlacement, SurfaceKeyboardInput, SurfacePointerInput,
+  CompositorFrame, CompositorSurface, CompositorSurfaceEvents, FramePresentation, ScanoutSource, SubsurfacePlacement, SurfaceKeyboardInput, SurfacePointerInput, WindowState,
 } from '../surface-model';
 import { bufferOf, type BufferHold, type WaylandBuffer } from './buffer';
 import type { WaylandClient } from './client';
@@ -67,7 +67,7 @@ export interface SurfaceRole {
   /** Asks the client to close the window (xdg_toplevel.close). */
   close?(): void;
   /** Suggests a size (xdg_toplevel.configure); 0 lets the client choose. */
-  configure?(width: number, height: number, activated: boolean): void;
+  configure?(width: number, height: number, state: WindowState): void;
 }
 
 export interface SurfaceState {
@@ -310,6 +310,9 @@ export class WaylandSurface extends EventEmitter<CompositorSurfaceEvents> implem
     return this.toplevelAppId;
   }
 
+  /** What the client last asked of its window's state (xdg_toplevel set/unset_maximized, set/unset_fullscreen). */
+  wantedState = { maximized: false, fullscreen: false };
+
   /** Who draws this window's title bar and borders (xdg-decoration), or undefined when the client did not say. */
   get decoration(): 'server' | 'client' | undefined {
     return this.decorationMode;
@@ -501,8 +504,8 @@ export class WaylandSurface extends EventEmitter<CompositorSurfaceEvents> implem
   }
 
   /** Suggests a window size (xdg_toplevel.configure; 0 x 0: the client chooses). */
-  configure(width: number, height: number, activated = true): void {
-    if (!this.isDestroyed) this.role?.configure?.(width, height, activated);
+  configure(width: number, height: number, state: boolean | WindowState = true): void {
+    if (!this.isDestroyed) this.role?.configure?.(width, height, typeof state === 'boolean' ? { activated: state } : { activated: true, ...state });
   }
 
   // --- requests ----------------------------------------------------------

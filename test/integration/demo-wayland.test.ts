@@ -167,4 +167,36 @@ describe('demo: Wayland clients (headless, --clients none)', function () {
       rmSync(dir, { recursive: true, force: true });
     }
   });
+
+  it('foot --fullscreen: the demo grants it, the window covers the whole output (0, 0, its size)', async function () {
+    if (!existsSync('/usr/bin/foot')) this.skip(); // .ci/run installs foot
+    const dir = mkdtempSync(join(tmpdir(), 'bufshare-wl-demo-'));
+    const file = join(dir, 'shot.png');
+    const display = join(dir, 'wayland-demo');
+    const run = startDemo(['--headless', '--clients', 'none', '--wayland', display, '--frames', '60', '--screenshot', file]);
+    const BACKGROUND = 0x2a7f3c;
+    try {
+      await run.waitFor(/wayland: WAYLAND_DISPLAY=(\S+)/);
+      const client = spawn('foot', ['--fullscreen', '-o', `colors.background=${BACKGROUND.toString(16).padStart(6, '0')}`, 'sh', '-c', 'sleep 60'], {
+        stdio: 'ignore', env: { ...process.env, WAYLAND_DISPLAY: display },
+      });
+      const { code } = await run.exited();
+      client.kill('SIGKILL');
+      expect(code, run.lines.join('\n')).to.equal(0);
+      const s = (JSON.parse((await run.waitFor(/surfaces: (.*)$/))[1]!) as SurfaceInfo[])[0]!;
+      expect([s.x, s.y, s.width, s.height]).to.deep.equal([0, 0, 1280, 720]);
+      const png = PNG.sync.read(readFileSync(file));
+      let other = 0;
+      for (let y = 0; y < png.height; y += 9) {
+        for (let x = 0; x < png.width; x += 9) {
+          const i = (y * png.width + x) * 4;
+          if (((png.data[i]! << 16) | (png.data[i + 1]! << 8) | png.data[i + 2]!) !== BACKGROUND) other++;
+        }
+      }
+      expect(other, 'samples not foot\'s background (its cursor cell at most)').to.be.below(3);
+    } finally {
+      await run.dispose();
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
 });

@@ -15,6 +15,7 @@
  * children (invalid_parent); min and max sizes are double-buffered and checked
  * on commit (invalid_size).
  */
+import type { WindowRequest, WindowState } from '../../surface-model';
 import type { Rect } from '../../region';
 import type { WaylandClient } from '../client';
 import type { Global } from '../global';
@@ -32,7 +33,7 @@ const XDG_SURFACE_ERROR = xdg_surface.enums.error as {
   not_constructed: number; already_constructed: number; unconfigured_buffer: number; invalid_serial: number; invalid_size: number; defunct_role_object: number;
 };
 const TOPLEVEL_ERROR = xdg_toplevel.enums.error as { invalid_parent: number; invalid_size: number };
-const STATE_ACTIVATED = (xdg_toplevel.enums.state as { activated: number }).activated;
+const STATE = xdg_toplevel.enums.state as { activated: number; maximized: number; fullscreen: number };
 
 /** Serials shared by every client of a server (xdg configure, input). */
 export interface SerialSource {
@@ -261,6 +262,13 @@ function xdgSurfaceImplementation(client: WaylandClient, version: number, wm: Re
       xs.kind = 'toplevel';
       let title: string | undefined;
       let appId: string | undefined;
+      const request = (r: WindowRequest): void => {
+        const s = xs.surface;
+        if (s.destroyed) return;
+        if (r.kind === 'maximize' || r.kind === 'unmaximize') s.wantedState = { ...s.wantedState, maximized: r.kind === 'maximize' };
+        if (r.kind === 'fullscreen' || r.kind === 'unfullscreen') s.wantedState = { ...s.wantedState, fullscreen: r.kind === 'fullscreen' };
+        s.emit('windowRequest', r);
+      };
       const tr = client.create<Toplevel>(tid as number, xdg_toplevel, version, {
         set_parent: (t, [parentId]) => {
           const parent = parentId === 0 ? undefined : (client.lookup(parentId as number) as Resource<Toplevel>).data;
@@ -280,6 +288,14 @@ function xdgSurfaceImplementation(client: WaylandClient, version: number, wm: Re
           appId = (a as string).slice(0, 256);
           xs.surface.setTitle(title, appId);
         },
+        // Requests the compositor answers (with a configure, or by moving the window), or ignores.
+        set_maximized: () => request({ kind: 'maximize' }),
+        unset_maximized: () => request({ kind: 'unmaximize' }),
+        set_fullscreen: () => request({ kind: 'fullscreen' }),
+        unset_fullscreen: () => request({ kind: 'unfullscreen' }),
+        set_minimized: () => request({ kind: 'minimize' }),
+        move: () => request({ kind: 'move' }),
+        resize: (_t, [, , edges]) => request({ kind: 'resize', edges: edges as number }),
       }, undefined as unknown as Toplevel);
       const toplevel = new Toplevel(tr);
       tr.data = toplevel;
@@ -295,9 +311,10 @@ function xdgSurfaceImplementation(client: WaylandClient, version: number, wm: Re
         const b = xs.surface.bounds();
         return b ? { width: b.width, height: b.height } : screen;
       };
-      const configure = (width = 0, height = 0, activated = true): void => {
-        const states = new Uint8Array(activated ? 4 : 0);
-        if (activated) new DataView(states.buffer).setUint32(0, STATE_ACTIVATED, true);
+      const configure = (width = 0, height = 0, state: WindowState = { activated: true }): void => {
+        const list = [state.activated !== false ? STATE.activated : 0, state.maximized ? STATE.maximized : 0, state.fullscreen ? STATE.fullscreen : 0].filter((v) => v !== 0);
+        const states = new Uint8Array(list.length * 4);
+        list.forEach((v, i) => new DataView(states.buffer).setUint32(i * 4, v, true));
         if (tr.version >= 4) {
           const b = bounds();
           tr.post('configure_bounds', b.width, b.height);
@@ -330,7 +347,7 @@ function xdgSurfaceImplementation(client: WaylandClient, version: number, wm: Re
         },
         afterApply: fit,
         close: () => tr.post('close'),
-        configure: (w, h, activated) => configure(w, h, activated),
+        configure: (w, h, state) => configure(w, h, state),
       };
       xs.surface.role = role;
       // The toplevel's end unmaps the window: the surface may get a new role object later.
