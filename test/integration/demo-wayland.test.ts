@@ -65,138 +65,84 @@ describe('demo: Wayland clients (headless, --clients none)', function () {
     }
   });
 
-  it('takes the screenshot of a client that draws once and waits (foot at a blank screen): --frames counts output frames, not compositions', async function () {
-    if (!existsSync('/usr/bin/foot')) this.skip(); // .ci/run installs foot
+  /** foot with `args` (its shell prints nothing) in the headless demo, until the screenshot: its window, and the PNG's pixels. */
+  async function footShot(args: string[], frames: number): Promise<{ s: SurfaceInfo; surfaces: SurfaceInfo[]; png: PNG; rgb: (x: number, y: number) => number }> {
     const dir = mkdtempSync(join(tmpdir(), 'bufshare-wl-demo-'));
     const file = join(dir, 'shot.png');
     const display = join(dir, 'wayland-demo');
-    const run = startDemo(['--headless', '--clients', 'none', '--wayland', display, '--frames', '30', '--screenshot', file]);
-    const background = 0x2a7f3c;
+    const run = startDemo(['--headless', '--clients', 'none', '--wayland', display, '--frames', String(frames), '--screenshot', file]);
     try {
       await run.waitFor(/wayland: WAYLAND_DISPLAY=(\S+)/);
-      // A shell that prints nothing: foot draws its first frame and then has nothing to redraw.
-      const client = spawn('foot', ['-o', 'csd.preferred=none', '-o', `colors.background=${background.toString(16).padStart(6, '0')}`, 'sh', '-c', 'sleep 60'], {
-        stdio: 'ignore', env: { ...process.env, WAYLAND_DISPLAY: display },
-      });
+      const client = spawn('foot', [...args, 'sh', '-c', 'sleep 60'], { stdio: 'ignore', env: { ...process.env, WAYLAND_DISPLAY: display } });
       const { code } = await run.exited();
       client.kill('SIGKILL');
       expect(code, run.lines.join('\n')).to.equal(0);
       const surfaces = JSON.parse((await run.waitFor(/surfaces: (.*)$/))[1]!) as SurfaceInfo[];
-      expect(surfaces.map((s) => s.title)).to.deep.equal(['foot']);
-      const s = surfaces[0]!;
-      const png = PNG.sync.read(readFileSync(file));
-      const i = ((s.y + (s.height >> 1)) * png.width + s.x + (s.width >> 1)) * 4;
-      expect((png.data[i]! << 16) | (png.data[i + 1]! << 8) | png.data[i + 2]!, 'the middle of foot\'s window is its background').to.equal(background);
-    } finally {
-      await run.dispose();
-      rmSync(dir, { recursive: true, force: true });
-    }
-  });
-  it('draws foot\'s own decorations, which are subsurfaces: its title bar above the window, its borders around it, nothing else outside', async function () {
-    if (!existsSync('/usr/bin/foot')) this.skip(); // .ci/run installs foot
-    const dir = mkdtempSync(join(tmpdir(), 'bufshare-wl-demo-'));
-    const file = join(dir, 'shot.png');
-    const display = join(dir, 'wayland-demo');
-    const run = startDemo(['--headless', '--clients', 'none', '--wayland', display, '--frames', '40', '--screenshot', file]);
-    const [TITLE, BORDER, BACKGROUND, BAR, EDGE] = [0xff0000, 0x0000ff, 0x2a7f3c, 30, 4];
-    try {
-      await run.waitFor(/wayland: WAYLAND_DISPLAY=(\S+)/);
-      const client = spawn('foot', [
-        '-o', 'csd.preferred=client', '-o', `csd.color=ff${TITLE.toString(16).padStart(6, '0')}`, '-o', `csd.size=${BAR}`,
-        '-o', `csd.border-width=${EDGE}`, '-o', `csd.border-color=ff${BORDER.toString(16).padStart(6, '0')}`,
-        '-o', `colors.background=${BACKGROUND.toString(16).padStart(6, '0')}`, 'sh', '-c', 'sleep 60',
-      ], { stdio: 'ignore', env: { ...process.env, WAYLAND_DISPLAY: display } });
-      const { code } = await run.exited();
-      client.kill('SIGKILL');
-      expect(code, run.lines.join('\n')).to.equal(0);
-      const s = (JSON.parse((await run.waitFor(/surfaces: (.*)$/))[1]!) as SurfaceInfo[])[0]!;
       const png = PNG.sync.read(readFileSync(file));
       const rgb = (x: number, y: number): number => {
         const i = (y * png.width + x) * 4;
         return (png.data[i]! << 16) | (png.data[i + 1]! << 8) | png.data[i + 2]!;
       };
-      const share = (colour: number, x0: number, y0: number, x1: number, y1: number): number => {
-        let hit = 0;
-        for (let y = y0; y < y1; y++) for (let x = x0; x < x1; x++) hit += rgb(x, y) === colour ? 1 : 0;
-        return hit / ((x1 - x0) * (y1 - y0));
-      };
-      // The title bar (a subsurface at y = -BAR) is its colour but for the title text and the buttons.
-      expect(share(TITLE, s.x, s.y - BAR, s.x + s.width, s.y), 'title bar').to.be.above(0.9);
-      // The borders: subsurfaces left, right and below the window and around the title bar.
-      expect(share(BORDER, s.x - EDGE, s.y - BAR, s.x, s.y + s.height), 'left border').to.equal(1);
-      expect(share(BORDER, s.x + s.width, s.y - BAR, s.x + s.width + EDGE, s.y + s.height), 'right border').to.equal(1);
-      expect(share(BORDER, s.x, s.y + s.height, s.x + s.width, s.y + s.height + EDGE), 'bottom border').to.equal(1);
-      expect(share(BACKGROUND, s.x + 20, s.y + 20, s.x + s.width - 20, s.y + s.height - 20), 'the terminal').to.equal(1);
-      // Outside the decorated window: the compositor's background only.
-      expect(new Set([rgb(s.x - EDGE - 1, s.y), rgb(s.x, s.y - BAR - EDGE - 1), rgb(s.x + s.width + EDGE, s.y), rgb(s.x, s.y + s.height + EDGE)]))
-        .to.deep.equal(new Set([BACKGROUND_COLOR & 0xffffff]));
+      return { s: surfaces[0]!, surfaces, png, rgb };
     } finally {
       await run.dispose();
       rmSync(dir, { recursive: true, force: true });
     }
+  }
+
+  const hex = (c: number): string => c.toString(16).padStart(6, '0');
+
+  it('takes the screenshot of a client that draws once and waits (foot at a blank screen): --frames counts output frames, not compositions', async function () {
+    if (!existsSync('/usr/bin/foot')) this.skip(); // .ci/run installs foot
+    const background = 0x2a7f3c;
+    // A shell that prints nothing: foot draws its first frame and then has nothing to redraw.
+    const { s, surfaces, rgb } = await footShot(['-o', 'csd.preferred=none', '-o', `colors.background=${hex(background)}`], 30);
+    expect(surfaces.map((w) => w.title)).to.deep.equal(['foot']);
+    expect(rgb(s.x + (s.width >> 1), s.y + (s.height >> 1)), 'the middle of foot\'s window is its background').to.equal(background);
+  });
+
+  it('draws foot\'s own decorations, which are subsurfaces: its title bar above the window, its borders around it, nothing else outside', async function () {
+    if (!existsSync('/usr/bin/foot')) this.skip(); // .ci/run installs foot
+    const [TITLE, BORDER, BACKGROUND, BAR, EDGE] = [0xff0000, 0x0000ff, 0x2a7f3c, 30, 4];
+    const { s, rgb } = await footShot([
+      '-o', 'csd.preferred=client', '-o', `csd.color=ff${hex(TITLE)}`, '-o', `csd.size=${BAR}`,
+      '-o', `csd.border-width=${EDGE}`, '-o', `csd.border-color=ff${hex(BORDER)}`, '-o', `colors.background=${hex(BACKGROUND)}`,
+    ], 40);
+    const share = (colour: number, x0: number, y0: number, x1: number, y1: number): number => {
+      let hit = 0;
+      for (let y = y0; y < y1; y++) for (let x = x0; x < x1; x++) hit += rgb(x, y) === colour ? 1 : 0;
+      return hit / ((x1 - x0) * (y1 - y0));
+    };
+    // The title bar (a subsurface at y = -BAR) is its colour but for the title text and the buttons.
+    expect(share(TITLE, s.x, s.y - BAR, s.x + s.width, s.y), 'title bar').to.be.above(0.9);
+    // The borders: subsurfaces left, right and below the window and around the title bar.
+    expect(share(BORDER, s.x - EDGE, s.y - BAR, s.x, s.y + s.height), 'left border').to.equal(1);
+    expect(share(BORDER, s.x + s.width, s.y - BAR, s.x + s.width + EDGE, s.y + s.height), 'right border').to.equal(1);
+    expect(share(BORDER, s.x, s.y + s.height, s.x + s.width, s.y + s.height + EDGE), 'bottom border').to.equal(1);
+    expect(share(BACKGROUND, s.x + 20, s.y + 20, s.x + s.width - 20, s.y + s.height - 20), 'the terminal').to.equal(1);
+    // Outside the decorated window: the compositor's background only.
+    expect(new Set([rgb(s.x - EDGE - 1, s.y), rgb(s.x, s.y - BAR - EDGE - 1), rgb(s.x + s.width + EDGE, s.y), rgb(s.x, s.y + s.height + EDGE)]))
+      .to.deep.equal(new Set([BACKGROUND_COLOR & 0xffffff]));
   });
 
   it('foot lets the compositor decorate it (xdg-decoration): the demo\'s title bar above the window, none of foot\'s', async function () {
     if (!existsSync('/usr/bin/foot')) this.skip(); // .ci/run installs foot
-    const dir = mkdtempSync(join(tmpdir(), 'bufshare-wl-demo-'));
-    const file = join(dir, 'shot.png');
-    const display = join(dir, 'wayland-demo');
-    const run = startDemo(['--headless', '--clients', 'none', '--wayland', display, '--frames', '40', '--screenshot', file]);
     const [FOOT_TITLE, BACKGROUND, DEMO_BAR] = [0xff0000, 0x2a7f3c, 0x3b4252];
-    try {
-      await run.waitFor(/wayland: WAYLAND_DISPLAY=(\S+)/);
-      // foot's default is csd.preferred=server: with a compositor that decorates, it draws no title bar of its own.
-      const client = spawn('foot', ['-o', `csd.color=ff${FOOT_TITLE.toString(16).padStart(6, '0')}`, '-o', `colors.background=${BACKGROUND.toString(16).padStart(6, '0')}`, 'sh', '-c', 'sleep 60'], {
-        stdio: 'ignore', env: { ...process.env, WAYLAND_DISPLAY: display },
-      });
-      const { code } = await run.exited();
-      client.kill('SIGKILL');
-      expect(code, run.lines.join('\n')).to.equal(0);
-      const s = (JSON.parse((await run.waitFor(/surfaces: (.*)$/))[1]!) as SurfaceInfo[])[0]!;
-      const png = PNG.sync.read(readFileSync(file));
-      const rgb = (x: number, y: number): number => {
-        const i = (y * png.width + x) * 4;
-        return (png.data[i]! << 16) | (png.data[i + 1]! << 8) | png.data[i + 2]!;
-      };
-      const colours = new Set<number>();
-      for (let y = s.y - 20; y < s.y; y += 3) for (let x = s.x; x < s.x + s.width; x += 7) colours.add(rgb(x, y));
-      expect([...colours], 'above the window: the demo\'s bar only').to.deep.equal([DEMO_BAR]);
-      expect(rgb(s.x + 20, s.y + 20), 'the window starts with foot\'s terminal, no title bar of its own').to.equal(BACKGROUND);
-    } finally {
-      await run.dispose();
-      rmSync(dir, { recursive: true, force: true });
-    }
+    // foot's default is csd.preferred=server: with a compositor that decorates, it draws no title bar of its own.
+    const { s, rgb } = await footShot(['-o', `csd.color=ff${hex(FOOT_TITLE)}`, '-o', `colors.background=${hex(BACKGROUND)}`], 40);
+    const colours = new Set<number>();
+    for (let y = s.y - 20; y < s.y; y += 3) for (let x = s.x; x < s.x + s.width; x += 7) colours.add(rgb(x, y));
+    expect([...colours], 'above the window: the demo\'s bar only').to.deep.equal([DEMO_BAR]);
+    expect(rgb(s.x + 20, s.y + 20), 'the window starts with foot\'s terminal, no title bar of its own').to.equal(BACKGROUND);
   });
 
   it('foot --fullscreen: the demo grants it, the window covers the whole output (0, 0, its size)', async function () {
     if (!existsSync('/usr/bin/foot')) this.skip(); // .ci/run installs foot
-    const dir = mkdtempSync(join(tmpdir(), 'bufshare-wl-demo-'));
-    const file = join(dir, 'shot.png');
-    const display = join(dir, 'wayland-demo');
-    const run = startDemo(['--headless', '--clients', 'none', '--wayland', display, '--frames', '60', '--screenshot', file]);
     const BACKGROUND = 0x2a7f3c;
-    try {
-      await run.waitFor(/wayland: WAYLAND_DISPLAY=(\S+)/);
-      const client = spawn('foot', ['--fullscreen', '-o', `colors.background=${BACKGROUND.toString(16).padStart(6, '0')}`, 'sh', '-c', 'sleep 60'], {
-        stdio: 'ignore', env: { ...process.env, WAYLAND_DISPLAY: display },
-      });
-      const { code } = await run.exited();
-      client.kill('SIGKILL');
-      expect(code, run.lines.join('\n')).to.equal(0);
-      const s = (JSON.parse((await run.waitFor(/surfaces: (.*)$/))[1]!) as SurfaceInfo[])[0]!;
-      expect([s.x, s.y, s.width, s.height]).to.deep.equal([0, 0, 1280, 720]);
-      const png = PNG.sync.read(readFileSync(file));
-      let other = 0;
-      for (let y = 0; y < png.height; y += 9) {
-        for (let x = 0; x < png.width; x += 9) {
-          const i = (y * png.width + x) * 4;
-          if (((png.data[i]! << 16) | (png.data[i + 1]! << 8) | png.data[i + 2]!) !== BACKGROUND) other++;
-        }
-      }
-      expect(other, 'samples not foot\'s background (its cursor cell at most)').to.be.below(3);
-    } finally {
-      await run.dispose();
-      rmSync(dir, { recursive: true, force: true });
-    }
+    const { s, png, rgb } = await footShot(['--fullscreen', '-o', `colors.background=${hex(BACKGROUND)}`], 60);
+    expect([s.x, s.y, s.width, s.height]).to.deep.equal([0, 0, 1280, 720]);
+    let other = 0;
+    for (let y = 0; y < png.height; y += 9) for (let x = 0; x < png.width; x += 9) if (rgb(x, y) !== BACKGROUND) other++;
+    expect(other, 'samples not foot\'s background (its cursor cell at most)').to.be.below(3);
   });
 });
