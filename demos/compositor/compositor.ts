@@ -122,7 +122,7 @@ export class Compositor extends EventEmitter<CompositorEvents> {
   }
 
   static async start(options: CompositorOptions = {}): Promise<Compositor> {
-    const server = await BufferServer.listen({ path: options.socketPath, allocator: options.allocator });
+    const server = BufferServer.listen({ path: options.socketPath, allocator: options.allocator });
     let wayland: WaylandServer | undefined;
     if (options.wayland !== undefined) {
       try {
