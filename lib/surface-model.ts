@@ -93,8 +93,16 @@ export interface CompositorSurface extends EventEmitter<CompositorSurfaceEvents>
   /** The client's id for it (unique per client, not per server). */
   readonly id: number;
   readonly client: SurfaceOwner;
+  /** The buffer's size, in pixels. */
   readonly width: number;
   readonly height: number;
+  /**
+   * Buffer pixels per surface unit, each way (Wayland wl_surface.set_buffer_scale;
+   * absent: 1). A surface's own units are its buffer's pixels over this: what
+   * positions, viewports, hotspots and pointer input are measured in, and what a
+   * scene lays out (a scale-2 buffer shows 1:1 on a scale-2 output).
+   */
+  readonly bufferScale?: number;
   readonly format: FormatInfo;
   /** Where its buffers' memory comes from ('shm' for Wayland wl_shm). */
   readonly kind: BufferKind;
@@ -108,7 +116,8 @@ export interface CompositorSurface extends EventEmitter<CompositorSurfaceEvents>
   /**
    * Child surfaces, bottom to top, those drawn below this surface's own buffer
    * and those drawn above it (Wayland subsurfaces, as of the parent's last
-   * commit). Undefined or empty for sources without them.
+   * commit), at positions in this surface's units. Undefined or empty for
+   * sources without them.
    */
   readonly subsurfaces?: { readonly below: readonly SubsurfacePlacement[]; readonly above: readonly SubsurfacePlacement[] };
   /**
@@ -118,13 +127,13 @@ export interface CompositorSurface extends EventEmitter<CompositorSurfaceEvents>
    */
   claimFrame?(): CompositorFrame | undefined;
   /**
-   * The crop and scale its client asked for (Wayland wp_viewporter), in buffer
-   * pixels: the buffer's `source` rectangle (whole pixels; undefined: all of
-   * it) shown at `width` x `height`. Undefined, or absent for sources without
-   * viewports: the buffer shown 1:1.
+   * The crop and scale its client asked for (Wayland wp_viewporter): the
+   * buffer's `source` rectangle (in buffer pixels, whole ones; undefined: all
+   * of it) shown at `width` x `height` surface units. Undefined, or absent for
+   * sources without viewports: the buffer at its size over `bufferScale`.
    */
   readonly viewport?: { readonly source: Rect | undefined; readonly width: number; readonly height: number };
-  /** Popups of this surface (menus, tooltips: Wayland xdg_popup), oldest first (drawn above it and its subsurfaces), at their places in this surface. */
+  /** Popups of this surface (menus, tooltips: Wayland xdg_popup), oldest first (drawn above it and its subsurfaces), at their places in this surface (its units). */
   readonly popups?: readonly SubsurfacePlacement[];
   /** This is a popup holding an explicit grab: a press outside its client's surfaces should dismiss it. */
   readonly popupGrab?: boolean;

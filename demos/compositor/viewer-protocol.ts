@@ -30,6 +30,8 @@ export interface SurfaceInfo {
   readonly y: number;
   readonly width: number;
   readonly height: number;
+  /** Buffer pixels per layout unit the client draws at (Wayland's buffer scale; 1 for bufshare clients). */
+  readonly scale: number;
   /** Frames submitted in the last second. */
   readonly fps: number;
 }

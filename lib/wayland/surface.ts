@@ -100,7 +100,7 @@ function emptyState(): SurfaceState {
   };
 }
 
-/** What the compositor shows of a surface through its viewport, in buffer pixels (CompositorSurface.viewport). */
+/** What the compositor shows of a surface through its viewport: a source in buffer pixels at a size in surface units (CompositorSurface.viewport). */
 export interface ShownViewport {
   readonly source: Rect | undefined;
   readonly width: number;
@@ -207,6 +207,7 @@ export class WaylandSurface extends EventEmitter<CompositorSurfaceEvents> implem
   private cached: SurfaceState | undefined;
   private buffer: WaylandBuffer | undefined;
   private scale = 1;
+  private enteredOutput = false;
   private transform = 0;
   /** @internal the surface's wp_viewport, if it has one (one at most: viewport_exists) */
   viewportResource: Resource<unknown> | undefined;
@@ -247,11 +248,7 @@ export class WaylandSurface extends EventEmitter<CompositorSurfaceEvents> implem
     return this.resource.client;
   }
 
-  /**
-   * The buffer's size, as for bufshare surfaces: the model has no scaling, so a
-   * compositor shows buffer pixels 1:1 (a client at buffer scale 2 looks twice
-   * as large as its logical size). `bufferScale` says what the client meant.
-   */
+  /** The buffer's size in pixels; its size on the layout is this over `bufferScale` (or the viewport's destination). */
   get width(): number {
     return this.buffer?.width ?? 0;
   }
@@ -261,13 +258,13 @@ export class WaylandSurface extends EventEmitter<CompositorSurfaceEvents> implem
   }
 
   /**
-   * The crop and scale the client asked for (wp_viewporter), in the model's
-   * buffer pixels as the rest of the surface: `source` is the buffer's
-   * rectangle shown (undefined: all of it), in whole pixels (the protocol's
-   * fixed-point source, times the buffer scale, rounded outward: the scene
-   * samples whole pixels, nearest-neighbour), shown at `width` x
-   * `height` (the destination times the buffer scale). Undefined: the buffer
-   * 1:1. Changes come with 'viewport', before the frame that shows them.
+   * The crop and scale the client asked for (wp_viewporter): `source` is the
+   * buffer's rectangle shown (undefined: all of it), in whole buffer pixels
+   * (the protocol's fixed-point source, times the buffer scale, rounded
+   * outward: the scene samples whole pixels, nearest-neighbour), shown at
+   * `width` x `height` surface units (the destination). Undefined: the buffer
+   * at its size over its scale. Changes come with 'viewport', before the frame
+   * that shows them.
    */
   get viewport(): ShownViewport | undefined {
     return this.shownViewport;
@@ -276,7 +273,7 @@ export class WaylandSurface extends EventEmitter<CompositorSurfaceEvents> implem
   /** @internal The surface's size in surface-local units as of the last state applied: the viewport's destination, else the buffer's size over its scale. */
   get surfaceSize(): { width: number; height: number } {
     const v = this.appliedViewport;
-    if (v !== undefined) return { width: v.width / this.scale, height: v.height / this.scale };
+    if (v !== undefined) return { width: v.width, height: v.height };
     return { width: this.width / this.scale, height: this.height / this.scale };
   }
 
@@ -337,8 +334,7 @@ export class WaylandSurface extends EventEmitter<CompositorSurfaceEvents> implem
 
   /**
    * Subsurfaces below and above this surface's own buffer, as of its last
-   * commit, at their positions in buffer pixels (the model shows buffers 1:1,
-   * so positions are scaled by this surface's buffer scale).
+   * commit, at their positions (surface units).
    */
   get subsurfaces(): { below: SubsurfacePlacement[]; above: SubsurfacePlacement[] } {
     const below: SubsurfacePlacement[] = [];
@@ -346,7 +342,7 @@ export class WaylandSurface extends EventEmitter<CompositorSurfaceEvents> implem
     let list = below;
     for (const s of this.stack) {
       if (s === 'self') list = above;
-      else list.push({ surface: s, x: s.position.x * this.scale, y: s.position.y * this.scale });
+      else list.push({ surface: s, x: s.position.x, y: s.position.y });
     }
     return { below, above };
   }
@@ -377,9 +373,9 @@ export class WaylandSurface extends EventEmitter<CompositorSurfaceEvents> implem
     return f;
   }
 
-  /** Popups of this surface (xdg_popup), oldest first, at their places in this surface (buffer pixels, as subsurfaces). */
+  /** Popups of this surface (xdg_popup), oldest first, at their places in this surface (surface units, as subsurfaces). */
   get popups(): SubsurfacePlacement[] {
-    return this.popupChildren.map((p) => ({ surface: p, x: p.popupPosition.x * this.scale, y: p.popupPosition.y * this.scale }));
+    return this.popupChildren.map((p) => ({ surface: p, x: p.popupPosition.x, y: p.popupPosition.y }));
   }
 
   /** A popup that holds an explicit grab and shows pixels: a press on any other client's surface (or on none) should dismiss it. */
@@ -700,6 +696,7 @@ export class WaylandSurface extends EventEmitter<CompositorSurfaceEvents> implem
       const viewportNews = !sameViewport(viewport, this.shownViewport);
       this.shownViewport = viewport;
       if (viewportNews) this.emit('viewport');
+      this.enterOutput();
       if (child) {
         if (resized && this.contentShown) this.emit('resize', this.width, this.height);
         this.contentShown = true;
@@ -722,6 +719,17 @@ export class WaylandSurface extends EventEmitter<CompositorSurfaceEvents> implem
       this.emit('frame', frame);
       this.host.frame(frame);
     }, readable);
+  }
+
+  /**
+   * wl_surface.enter, once, when it first shows pixels: the server has one
+   * output, and a client picks its buffer scale from the outputs its surfaces
+   * are on (foot, GTK): without enter they draw at scale 1 on a scale-2 output.
+   */
+  private enterOutput(): void {
+    if (this.enteredOutput) return;
+    this.enteredOutput = true;
+    for (const o of this.host.outputsOf(this.client)) this.resource.post('enter', o.id);
   }
 
   /** A commit took effect: its feedbacks are the ones an output's present answers; those of the commit it replaced were never shown. */
@@ -808,7 +816,7 @@ export class WaylandSurface extends EventEmitter<CompositorSurfaceEvents> implem
       source = { x: x0, y: y0, width: x1 - x0, height: y1 - y0 };
     }
     const size = dst ?? { width: src!.width, height: src!.height };
-    return { source, width: size.width * s, height: size.height * s };
+    return { source, width: size.width, height: size.height };
   }
 
   /** Surface damage scaled into buffer coordinates (transforms other than normal, and viewports, damage everything), plus buffer damage, clipped. */

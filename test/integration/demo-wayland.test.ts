@@ -66,14 +66,19 @@ describe('demo: Wayland clients (headless, --clients none)', function () {
   });
 
   /** foot with `args` (its shell prints nothing) in the headless demo, until the screenshot: its window, and the PNG's pixels. */
-  async function footShot(args: string[], frames: number): Promise<{ s: SurfaceInfo; surfaces: SurfaceInfo[]; png: PNG; rgb: (x: number, y: number) => number }> {
+  function footShot(args: string[], frames: number, demoArgs: string[] = []): ReturnType<typeof clientShot> {
+    return clientShot('foot', [...args, 'sh', '-c', 'sleep 60'], frames, demoArgs);
+  }
+
+  /** `command` in the headless demo (with `demoArgs`), until the screenshot: its window, and the PNG's pixels. */
+  async function clientShot(command: string, args: string[], frames: number, demoArgs: string[] = []): Promise<{ s: SurfaceInfo; surfaces: SurfaceInfo[]; png: PNG; rgb: (x: number, y: number) => number }> {
     const dir = mkdtempSync(join(tmpdir(), 'bufshare-wl-demo-'));
     const file = join(dir, 'shot.png');
     const display = join(dir, 'wayland-demo');
-    const run = startDemo(['--headless', '--clients', 'none', '--wayland', display, '--frames', String(frames), '--screenshot', file]);
+    const run = startDemo(['--headless', '--clients', 'none', '--wayland', display, '--frames', String(frames), '--screenshot', file, ...demoArgs]);
     try {
       await run.waitFor(/wayland: WAYLAND_DISPLAY=(\S+)/);
-      const client = spawn('foot', [...args, 'sh', '-c', 'sleep 60'], { stdio: 'ignore', env: { ...process.env, WAYLAND_DISPLAY: display } });
+      const client = spawn(command, args, { stdio: 'ignore', env: { ...process.env, WAYLAND_DISPLAY: display } });
       const { code } = await run.exited();
       client.kill('SIGKILL');
       expect(code, run.lines.join('\n')).to.equal(0);
@@ -144,5 +149,33 @@ describe('demo: Wayland clients (headless, --clients none)', function () {
     let other = 0;
     for (let y = 0; y < png.height; y += 9) for (let x = 0; x < png.width; x += 9) if (rgb(x, y) !== BACKGROUND) other++;
     expect(other, 'samples not foot\'s background (its cursor cell at most)').to.be.below(3);
+  });
+
+  it('at output scale 2 (HiDPI) foot draws at buffer scale 2, shown 1:1: fullscreen is the whole 1280x720 output', async function () {
+    if (!existsSync('/usr/bin/foot')) this.skip(); // .ci/run installs foot
+    const BACKGROUND = 0x2a7f3c;
+    // foot learns the scale from wl_output.scale of the output its surface entered.
+    const { s, png, rgb } = await footShot(['--fullscreen', '-o', `colors.background=${hex(BACKGROUND)}`], 60, ['--scale', '2']);
+    expect([s.x, s.y, s.width, s.height, s.scale], 'output pixels; configured at 640x360 layout units').to.deep.equal([0, 0, 1280, 720, 2]);
+    let other = 0;
+    for (let y = 0; y < png.height; y += 9) for (let x = 0; x < png.width; x += 9) if (rgb(x, y) !== BACKGROUND) other++;
+    expect(other, 'samples not foot\'s background (its cursor cell at most)').to.be.below(5);
+  });
+
+  it('at output scale 2 a scale-1 client (weston-simple-shm) shows doubled: 500x500 output pixels, each of its pixels a 2x2 block', async () => {
+    const { s, rgb } = await clientShot('weston-simple-shm', [], 20, ['--scale', '2']);
+    expect([s.width, s.height, s.scale]).to.deep.equal([500, 500, 1]);
+    let paddingWrong = 0;
+    let blocksWrong = 0;
+    for (let y = 0; y < 500; y += 2) {
+      for (let x = 0; x < 500; x += 2) {
+        const c = rgb(s.x + x, s.y + y);
+        if (rgb(s.x + x + 1, s.y + y) !== c || rgb(s.x + x, s.y + y + 1) !== c || rgb(s.x + x + 1, s.y + y + 1) !== c) blocksWrong++;
+        if ((x < 40 || y < 40 || x >= 460 || y >= 460) && c !== 0xffffff) paddingWrong++;
+      }
+    }
+    expect(blocksWrong, '2x2 blocks that are not one colour').to.equal(0);
+    expect(paddingWrong, 'its 20-pixel white padding, doubled').to.equal(0);
+    expect(rgb(s.x - 1, s.y + 250), 'left of the window: the background').to.not.equal(0xffffff);
   });
 });
