@@ -44,6 +44,8 @@ import { xdgOutputGlobal } from './globals/xdg-output';
 import { viewporterGlobal } from './globals/viewporter';
 import { decorationGlobal } from './globals/xdg-decoration';
 import * as decorationProtocol from './protocol/xdg-decoration';
+import * as primarySelectionProtocol from './protocol/primary-selection';
+import { primarySelectionGlobal } from './globals/primary-selection';
 import { xdgShellGlobal } from './globals/xdg-shell';
 import { createKeymap, type Keymap } from './keymap';
 import { WaylandListener } from './listener';
@@ -111,6 +113,9 @@ export interface WaylandServerOptions {
   readonly maxGlobalVersions?: Readonly<Record<string, number>>;
 }
 
+/** The clipboard (wl_data_device) or the primary selection (zwp_primary_selection_v1). */
+export type SelectionName = 'clipboard' | 'primary';
+
 export interface WaylandServerEvents {
   client: [client: WaylandClient];
   disconnect: [client: WaylandClient, reason: string];
@@ -138,6 +143,7 @@ export class WaylandServer extends EventEmitter<WaylandServerEvents> {
   private readonly unbounded = new Set<WaylandClient>();
   private readonly seat: Seat;
   private readonly clipboard = new Clipboard();
+  private readonly primary = new Clipboard(primarySelectionProtocol.zwp_primary_selection_offer_v1);
   private readonly allowUids: ReadonlySet<number>;
   private readonly maxClients: number;
   private readonly maxClientsPerUid: number;
@@ -158,6 +164,7 @@ export class WaylandServer extends EventEmitter<WaylandServerEvents> {
     super();
     for (const spec of [
       ...Object.values(protocols), ...Object.values(xdg), ...Object.values(dmabufProtocol), ...Object.values(presentationProtocol), ...Object.values(xdgOutputProtocol), ...Object.values(decorationProtocol),
+      ...Object.values(primarySelectionProtocol),
     ]) this.interfaces.set(spec.name, spec);
     this.allowUids = new Set(options.allowUids ?? [process.getuid?.() ?? 0]);
     this.maxClients = options.maxClients ?? 64;
@@ -172,7 +179,10 @@ export class WaylandServer extends EventEmitter<WaylandServerEvents> {
     const serials = { nextSerial: () => this.nextSerial() };
     const now = (): number => performance.now() - this.epoch;
     const output: OutputGlobal = outputGlobal({ width: 1280, height: 720, refreshMilliHz: 60000, name: 'BUFSHARE-1', ...options.output });
-    this.seat = new Seat(this.keymap, serials, now, (client) => this.clipboard.focusChanged(client));
+    this.seat = new Seat(this.keymap, serials, now, (client) => {
+      this.clipboard.focusChanged(client);
+      this.primary.focusChanged(client);
+    });
     const surfaceHost: SurfaceHost = {
       announce: (s) => this.emit('surface', s),
       frame: (f) => this.emit('frame', f),
@@ -196,7 +206,9 @@ export class WaylandServer extends EventEmitter<WaylandServerEvents> {
     };
     this.globals.push(
       compositorGlobal(surfaceHost), subcompositorGlobal(), shmGlobal(), output, this.seat.global(),
-      xdgShellGlobal(serials, { width: output.info.width, height: output.info.height }), dataDeviceGlobal(this.clipboard), viewporterGlobal(), decorationGlobal(options.decorations ?? 'client'),
+      // Window sizes are in layout units: the mode's over the output's scale.
+      xdgShellGlobal(serials, { width: Math.ceil(output.info.width / (output.info.scale ?? 1)), height: Math.ceil(output.info.height / (output.info.scale ?? 1)) }),
+      dataDeviceGlobal(this.clipboard), primarySelectionGlobal(this.primary), viewporterGlobal(), decorationGlobal(options.decorations ?? 'client'),
       xdgOutputGlobal(output), presentationGlobal(),
     );
     const nodes = listDrmNodes();
@@ -221,6 +233,7 @@ export class WaylandServer extends EventEmitter<WaylandServerEvents> {
         this.unbounded.delete(c);
         this.seat.dropClient(c);
         this.clipboard.clientGone(c);
+        this.primary.clientGone(c);
         this.emit('disconnect', c, reason);
       },
     };
@@ -306,18 +319,30 @@ export class WaylandServer extends EventEmitter<WaylandServerEvents> {
     return this.clipboard.mimeTypes;
   }
 
-  /**
-   * The clipboard's data as `mime`: the copying client writes it to us, as it
-   * would to a client pasting. Bounded (16 MiB and 5 s by default): past them
-   * ERR_BUFSHARE_LIMIT_EXCEEDED or ERR_BUFSHARE_TIMEOUT, and nothing is kept.
-   */
-  readSelection(mime: string, options?: ReadSelectionOptions): Promise<Buffer> {
-    return this.clipboard.read(mime, options);
+  /** The primary selection's mime types (what a client selected), or undefined. */
+  get primarySelectionMimeTypes(): readonly string[] | undefined {
+    return this.primary.mimeTypes;
   }
 
-  /** Puts the compositor's own data on the clipboard (by mime type: 'text/plain;charset=utf-8', ...); undefined clears it. */
-  setSelection(data: Readonly<Record<string, string | Uint8Array>> | undefined): void {
-    this.clipboard.set(data === undefined ? undefined : compositorSource(data));
+  /**
+   * The clipboard's data as `mime` (`'primary'`: the primary selection's): the
+   * copying client writes it to us, as it would to a client pasting. Bounded
+   * (16 MiB and 5 s by default): past them ERR_BUFSHARE_LIMIT_EXCEEDED or
+   * ERR_BUFSHARE_TIMEOUT, and nothing is kept.
+   */
+  readSelection(mime: string, options?: ReadSelectionOptions & { readonly which?: SelectionName }): Promise<Buffer> {
+    return this.selection(options?.which ?? 'clipboard').read(mime, options);
+  }
+
+  /** Puts the compositor's own data on the clipboard (by mime type: 'text/plain;charset=utf-8', ...), or on the primary selection; undefined clears it. */
+  setSelection(data: Readonly<Record<string, string | Uint8Array>> | undefined, which: SelectionName = 'clipboard'): void {
+    this.selection(which).set(data === undefined ? undefined : compositorSource(data));
+  }
+
+  private selection(which: SelectionName): Clipboard {
+    if (which === 'clipboard') return this.clipboard;
+    if (which === 'primary') return this.primary;
+    throw new BufshareError('ERR_BUFSHARE_INVALID_ARGUMENT', `a selection is 'clipboard' or 'primary', not ${String(which)}`);
   }
 
   /** Stops listening, disconnects every client (which frees everything they held) and removes the socket. Idempotent. */

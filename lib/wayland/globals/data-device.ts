@@ -14,20 +14,24 @@
  * (bounded in bytes and time) and set one of its own (a kiosk pasting text, the
  * browser viewer's clipboard).
  *
+ * The primary selection (zwp_primary_selection_v1: what middle-click pastes)
+ * is a second Clipboard with the same rules (globals/primary-selection.ts).
+ *
  * Not implemented: drag and drop (start_drag is refused with no offer: the
- * client's drag simply ends), primary selection (another protocol).
+ * client's drag simply ends).
  */
 import { Socket } from 'node:net';
 import { BufshareError } from '../../errors';
 import * as native from '../../native';
 import type { WaylandClient } from '../client';
 import type { Global } from '../global';
+import type { InterfaceSpec } from '../spec';
 import { wl_data_device, wl_data_device_manager, wl_data_offer, wl_data_source } from '../protocol/wayland';
 import type { Resource } from '../resource';
 
 /** Mime types kept per source: a list beyond it is cut (no client offers that many). */
-const MAX_MIME_TYPES = 64;
-const MAX_MIME_LENGTH = 256;
+export const MAX_MIME_TYPES = 64;
+export const MAX_MIME_LENGTH = 256;
 
 /** What a selection is: its mime types, and how the data of one reaches a pipe. */
 export interface SelectionSource {
@@ -45,11 +49,17 @@ export interface ReadSelectionOptions {
   readonly timeoutMs?: number;
 }
 
-/** The server's one selection, and who is offered it. */
+/**
+ * One selection of the server, and who is offered it: the clipboard
+ * (wl_data_offer) or the primary selection (zwp_primary_selection_offer_v1),
+ * whose offers and devices have the same events.
+ */
 export class Clipboard {
   private current: SelectionSource | undefined;
   private readonly devices = new Map<WaylandClient, Set<Resource<undefined>>>();
   private focus: WaylandClient | undefined;
+
+  constructor(private readonly offerSpec: InterfaceSpec = wl_data_offer) {}
 
   /** The selection's mime types, or undefined when there is none. */
   get mimeTypes(): readonly string[] | undefined {
@@ -142,7 +152,7 @@ export class Clipboard {
       return;
     }
     // A new offer each time, as the protocol has it; the client destroys the ones it is done with.
-    const offer = client.create(0, wl_data_offer, device.version, {
+    const offer = client.create(0, this.offerSpec, device.version, {
       accept: () => {},
       receive: (_r, [mime, fd]) => {
         // Only the selection still current may be read; an old offer's receive just closes the pipe.
@@ -158,8 +168,8 @@ export class Clipboard {
   }
 }
 
-/** A client's wl_data_source as a selection: its mime types, and send() forwarded to it. */
-function clientSource(source: Resource<SelectionSource | undefined>, mimeTypes: string[]): SelectionSource {
+/** A client's wl_data_source (or primary selection source) as a selection: its mime types, and send() forwarded to it. */
+export function clientSource(source: Resource<SelectionSource | undefined>, mimeTypes: string[]): SelectionSource {
   return {
     mimeTypes,
     send: (mime, fd) => {
