@@ -80,6 +80,8 @@ export interface SubsurfacePlacement {
 /** What a client may ask of its window; the compositor decides (configure(), or moving it). */
 export type WindowRequest =
   | { readonly kind: 'maximize' | 'unmaximize' | 'fullscreen' | 'unfullscreen' | 'minimize' | 'move' }
+  /** Focus and raise it (xdg_activation_v1 with a valid token). */
+  | { readonly kind: 'activate' }
   | { readonly kind: 'resize'; readonly edges: number };
 
 /** A window's state as configure() tells its client. */

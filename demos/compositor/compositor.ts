@@ -291,6 +291,11 @@ export class Compositor extends EventEmitter<CompositorEvents> {
         case 'move':
           this.seat.startMove(view);
           break;
+        case 'activate':
+          // xdg-activation with a valid token (a launcher handed it on): focus and raise.
+          this.raiseView(view);
+          this.seat.focusKeyboard(view);
+          break;
         default:
           break; // minimize (no taskbar to bring it back) and interactive resize: not in the demo
       }

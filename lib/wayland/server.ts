@@ -46,6 +46,14 @@ import { decorationGlobal } from './globals/xdg-decoration';
 import * as decorationProtocol from './protocol/xdg-decoration';
 import * as primarySelectionProtocol from './protocol/primary-selection';
 import { primarySelectionGlobal } from './globals/primary-selection';
+import * as singlePixelProtocol from './protocol/single-pixel-buffer';
+import * as fractionalScaleProtocol from './protocol/fractional-scale';
+import * as activationProtocol from './protocol/xdg-activation';
+import * as idleInhibitProtocol from './protocol/idle-inhibit';
+import { singlePixelBufferGlobal } from './globals/single-pixel-buffer';
+import { fractionalScaleGlobal } from './globals/fractional-scale';
+import { activationGlobal } from './globals/xdg-activation';
+import { IdleInhibitors } from './globals/idle-inhibit';
 import { xdgShellGlobal } from './globals/xdg-shell';
 import { createKeymap, type Keymap } from './keymap';
 import { WaylandListener } from './listener';
@@ -124,6 +132,8 @@ export interface WaylandServerEvents {
   surfaceDestroyed: [surface: WaylandSurface];
   /** A refused connection or a failed accept; the server goes on. */
   error: [error: BufshareError];
+  /** Whether some client asks that the screen stay on (zwp_idle_inhibit_manager_v1) changed: read `idleInhibited`. */
+  idleInhibit: [inhibited: boolean];
   /** The server ended a client for a reason outside the protocol's error codes (a dma-buf whose fences never signalled: ERR_BUFSHARE_TIMEOUT); 'disconnect' follows. */
   clientError: [client: WaylandClient, error: BufshareError];
 }
@@ -144,6 +154,7 @@ export class WaylandServer extends EventEmitter<WaylandServerEvents> {
   private readonly seat: Seat;
   private readonly clipboard = new Clipboard();
   private readonly primary = new Clipboard(primarySelectionProtocol.zwp_primary_selection_offer_v1);
+  private readonly idle = new IdleInhibitors((inhibited) => this.emit('idleInhibit', inhibited));
   private readonly allowUids: ReadonlySet<number>;
   private readonly maxClients: number;
   private readonly maxClientsPerUid: number;
@@ -164,7 +175,8 @@ export class WaylandServer extends EventEmitter<WaylandServerEvents> {
     super();
     for (const spec of [
       ...Object.values(protocols), ...Object.values(xdg), ...Object.values(dmabufProtocol), ...Object.values(presentationProtocol), ...Object.values(xdgOutputProtocol), ...Object.values(decorationProtocol),
-      ...Object.values(primarySelectionProtocol),
+      ...Object.values(primarySelectionProtocol), ...Object.values(singlePixelProtocol), ...Object.values(fractionalScaleProtocol),
+      ...Object.values(activationProtocol), ...Object.values(idleInhibitProtocol),
     ]) this.interfaces.set(spec.name, spec);
     this.allowUids = new Set(options.allowUids ?? [process.getuid?.() ?? 0]);
     this.maxClients = options.maxClients ?? 64;
@@ -184,11 +196,15 @@ export class WaylandServer extends EventEmitter<WaylandServerEvents> {
       this.primary.focusChanged(client);
     });
     const surfaceHost: SurfaceHost = {
-      announce: (s) => this.emit('surface', s),
+      announce: (s) => {
+        this.emit('surface', s);
+        this.idle.update();
+      },
       frame: (f) => this.emit('frame', f),
       withdraw: (s) => {
         this.seat.forget(s);
         this.emit('surfaceDestroyed', s);
+        this.idle.update();
       },
       pointer: (s, e: SurfacePointerInput) => this.seat.pointer(s, e),
       keyboard: (s, e: SurfaceKeyboardInput) => this.seat.keyboard(s, e),
@@ -209,6 +225,7 @@ export class WaylandServer extends EventEmitter<WaylandServerEvents> {
       // Window sizes are in layout units: the mode's over the output's scale.
       xdgShellGlobal(serials, { width: Math.ceil(output.info.width / (output.info.scale ?? 1)), height: Math.ceil(output.info.height / (output.info.scale ?? 1)) }),
       dataDeviceGlobal(this.clipboard), primarySelectionGlobal(this.primary), viewporterGlobal(), decorationGlobal(options.decorations ?? 'client'),
+      singlePixelBufferGlobal(), fractionalScaleGlobal(() => output.info.scale ?? 1), activationGlobal(), this.idle.global(),
       xdgOutputGlobal(output), presentationGlobal(),
     );
     const nodes = listDrmNodes();
@@ -317,6 +334,11 @@ export class WaylandServer extends EventEmitter<WaylandServerEvents> {
   /** The clipboard's mime types (what a client copied, or the compositor set), or undefined when nothing is copied. */
   get selectionMimeTypes(): readonly string[] | undefined {
     return this.clipboard.mimeTypes;
+  }
+
+  /** A client asks that the screen not blank (an idle inhibitor on a mapped surface): a kiosk's blanking timer waits. */
+  get idleInhibited(): boolean {
+    return this.idle.inhibited;
   }
 
   /** The primary selection's mime types (what a client selected), or undefined. */
