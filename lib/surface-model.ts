@@ -26,9 +26,24 @@ import type { FormatInfo } from './format';
 import type { GraphicsRegion } from './mapping/graphics-region';
 import type { Rect, Region } from './region';
 
+/** A pointer lock or confinement (CompositorSurface.pointerConstraint). */
+export interface PointerConstraint {
+  readonly kind: 'lock' | 'confine';
+  /** Surface-local, in surface units; undefined: the whole surface. */
+  readonly region: Region | undefined;
+  /** In force now. */
+  readonly active: boolean;
+}
+
 /** Pointer input, in surface-local coordinates. Buttons as DOM MouseEvent.buttons/button (0 primary, 1 middle, 2 secondary). */
 export type SurfacePointerInput =
-  | { readonly action: 'enter' | 'leave' | 'motion'; readonly x: number; readonly y: number; readonly buttons: number }
+  | { readonly action: 'enter' | 'leave'; readonly x: number; readonly y: number; readonly buttons: number }
+  /**
+   * `dx`, `dy`: the motion as the device made it (surface units, unbounded by
+   * edges or a pointer lock), for relative-pointer clients (games, 3D views);
+   * absent, only the position is known.
+   */
+  | { readonly action: 'motion'; readonly x: number; readonly y: number; readonly buttons: number; readonly dx?: number; readonly dy?: number }
   | { readonly action: 'down' | 'up'; readonly x: number; readonly y: number; readonly buttons: number; readonly button: number }
   | { readonly action: 'axis'; readonly x: number; readonly y: number; readonly buttons: number; readonly axis: 'vertical' | 'horizontal'; readonly value: number };
 
@@ -65,6 +80,8 @@ export interface CompositorSurfaceEvents {
   resize: [width: number, height: number];
   /** Its crop and scale changed (read `viewport`); emitted before the frame that shows them. */
   viewport: [];
+  /** A pointer constraint came or went (read `pointerConstraint`). */
+  pointerConstraint: [];
   destroy: [reason: string];
   /** The title or app id changed. */
   title: [title: string | undefined];
@@ -157,6 +174,13 @@ export interface CompositorSurface extends EventEmitter<CompositorSurfaceEvents>
    * draw them around it), 'client' (it draws its own), undefined (it did not say).
    */
   readonly decoration?: 'server' | 'client';
+  /**
+   * A pointer lock or confinement the client asked for (Wayland
+   * zwp_pointer_constraints_v1). When `active` (the surface has the pointer), a
+   * seat keeps the pointer where it is ('lock': only relative motion reaches
+   * the surface) or inside `region` ('confine'; undefined: the whole surface).
+   */
+  readonly pointerConstraint?: PointerConstraint;
   /** What the client last asked of its window's state (a request made before the window was shown included). */
   readonly wantedState?: { readonly maximized: boolean; readonly fullscreen: boolean };
   /** Suggests a window size and state (xdg_toplevel.configure; 0 x 0: the client chooses). A no-op for other kinds of surface. */

@@ -15,6 +15,9 @@
  *   client under the pointer set (wl_pointer.set_cursor), else the compositor's
  *   arrow, in a layer over everything made before the seat (make the seat after
  *   your layers, or raise `cursorLayer`). It appears with the first pointer event.
+ * - Pointer constraints the client under the pointer holds (a game's lock, a
+ *   confinement): locked, the pointer stays put and the surface gets relative
+ *   motion only; confined, the pointer stays inside the surface's region.
  */
 import { EventEmitter } from 'eventemitter3';
 import type { CompositorSurface, SurfacePointerInput } from '../surface-model';
@@ -25,7 +28,9 @@ import { SceneSurface } from './surface-node';
 
 /** Pointer input in layout coordinates. `buttons` as DOM MouseEvent.buttons after the event (1 primary, 2 secondary, 4 middle). */
 export type SeatPointerInput =
-  | { readonly action: 'move' | 'leave'; readonly x: number; readonly y: number; readonly buttons: number }
+  | { readonly action: 'leave'; readonly x: number; readonly y: number; readonly buttons: number }
+  /** `dx`, `dy`: the motion a relative device reported (layout units); absent: the position's change. */
+  | { readonly action: 'move'; readonly x: number; readonly y: number; readonly buttons: number; readonly dx?: number; readonly dy?: number }
   | { readonly action: 'down' | 'up'; readonly x: number; readonly y: number; readonly buttons: number; readonly button: number }
   | { readonly action: 'axis'; readonly x: number; readonly y: number; readonly buttons: number; readonly axis: 'vertical' | 'horizontal'; readonly value: number };
 
@@ -57,6 +62,9 @@ export class SceneSeat extends EventEmitter<SceneSeatEvents> {
   private moving: { readonly window: SceneSurface; readonly dx: number; readonly dy: number } | undefined;
   private lastX = 0;
   private lastY = 0;
+  /** The input's own last position: relative motion from an absolute device is its change. */
+  private rawX: number | undefined;
+  private rawY: number | undefined;
   private keyboard: SceneSurface | undefined;
   private readonly forgetters = new Map<SceneSurface, () => void>();
 
@@ -88,6 +96,15 @@ export class SceneSeat extends EventEmitter<SceneSeatEvents> {
   }
 
   pointer(input: SeatPointerInput): void {
+    const dx = input.action === 'move' ? input.dx ?? (this.rawX === undefined ? 0 : input.x - this.rawX) : 0;
+    const dy = input.action === 'move' ? input.dy ?? (this.rawY === undefined ? 0 : input.y - this.rawY) : 0;
+    this.rawX = input.x;
+    this.rawY = input.y;
+    if (this.moving === undefined && input.action !== 'leave') {
+      const held = this.constrained(input, dx, dy);
+      if (held === undefined) return;
+      input = held;
+    }
     this.lastX = input.x;
     this.lastY = input.y;
     if (this.moving !== undefined) {
@@ -125,7 +142,7 @@ export class SceneSeat extends EventEmitter<SceneSeatEvents> {
     const [x, y] = this.local(target, input.x, input.y);
     switch (input.action) {
       case 'move':
-        target.surface.pointer({ action: 'motion', x, y, buttons: input.buttons });
+        target.surface.pointer({ action: 'motion', x, y, buttons: input.buttons, dx, dy });
         break;
       case 'down':
         this.grab = target;
@@ -149,6 +166,41 @@ export class SceneSeat extends EventEmitter<SceneSeatEvents> {
         // A grabbed surface keeps focus: its button release comes later.
         break;
     }
+  }
+
+  /**
+   * Applies the focused surface's pointer constraint: returns the input to go
+   * on with (confined: its position clamped into the region), or undefined when
+   * the pointer is locked (then the surface got what it gets here: relative
+   * motion at the locked position, buttons and axes there too).
+   */
+  private constrained(input: Exclude<SeatPointerInput, { action: 'leave' }>, dx: number, dy: number): Exclude<SeatPointerInput, { action: 'leave' }> | undefined {
+    const focus = this.grab ?? this.pointerFocus;
+    if (focus === undefined || focus.node.destroyed) return input;
+    const c = focus.surface.pointerConstraint;
+    if (c === undefined || !c.active) return input;
+    const ox = focus.node.layoutX;
+    const oy = focus.node.layoutY;
+    if (c.kind === 'lock') {
+      const x = this.lastX - ox;
+      const y = this.lastY - oy;
+      switch (input.action) {
+        case 'move':
+          focus.surface.pointer({ action: 'motion', x, y, buttons: input.buttons, dx, dy });
+          break;
+        case 'down':
+        case 'up':
+          focus.surface.pointer({ action: input.action, x, y, buttons: input.buttons, button: input.button });
+          break;
+        case 'axis':
+          focus.surface.pointer({ action: 'axis', x, y, buttons: input.buttons, axis: input.axis, value: input.value });
+          break;
+      }
+      return undefined;
+    }
+    const rects = c.region?.rects ?? [{ x: 0, y: 0, width: focus.node.width, height: focus.node.height }];
+    const [cx, cy] = clampInto(input.x - ox, input.y - oy, rects);
+    return { ...input, x: cx + ox, y: cy + oy };
   }
 
   /** Dismisses the popup chains holding a grab whose client is not `target`'s; true when one was. */
@@ -286,4 +338,21 @@ export class SceneSeat extends EventEmitter<SceneSeatEvents> {
     this.forgetters.get(s)?.();
     this.forgetters.delete(s);
   }
+}
+
+/** The point nearest (x, y) inside one of `rects` (half-open: a pointer stays 1/256 inside the right and bottom edges, wl_fixed's step). */
+function clampInto(x: number, y: number, rects: readonly { x: number; y: number; width: number; height: number }[]): [number, number] {
+  let best: [number, number] = [x, y];
+  let bestDistance = Infinity;
+  for (const r of rects) {
+    if (r.width <= 0 || r.height <= 0) continue;
+    const px = Math.min(Math.max(x, r.x), r.x + r.width - 1 / 256);
+    const py = Math.min(Math.max(y, r.y), r.y + r.height - 1 / 256);
+    const d = (px - x) ** 2 + (py - y) ** 2;
+    if (d < bestDistance) {
+      bestDistance = d;
+      best = [px, py];
+    }
+  }
+  return best;
 }

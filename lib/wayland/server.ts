@@ -54,6 +54,10 @@ import { singlePixelBufferGlobal } from './globals/single-pixel-buffer';
 import { fractionalScaleGlobal } from './globals/fractional-scale';
 import { activationGlobal } from './globals/xdg-activation';
 import { IdleInhibitors } from './globals/idle-inhibit';
+import * as relativePointerProtocol from './protocol/relative-pointer';
+import * as pointerConstraintsProtocol from './protocol/pointer-constraints';
+import { relativePointerGlobal } from './globals/relative-pointer';
+import { pointerConstraintsGlobal } from './globals/pointer-constraints';
 import { xdgShellGlobal } from './globals/xdg-shell';
 import { createKeymap, type Keymap } from './keymap';
 import { WaylandListener } from './listener';
@@ -176,7 +180,7 @@ export class WaylandServer extends EventEmitter<WaylandServerEvents> {
     for (const spec of [
       ...Object.values(protocols), ...Object.values(xdg), ...Object.values(dmabufProtocol), ...Object.values(presentationProtocol), ...Object.values(xdgOutputProtocol), ...Object.values(decorationProtocol),
       ...Object.values(primarySelectionProtocol), ...Object.values(singlePixelProtocol), ...Object.values(fractionalScaleProtocol),
-      ...Object.values(activationProtocol), ...Object.values(idleInhibitProtocol),
+      ...Object.values(activationProtocol), ...Object.values(idleInhibitProtocol), ...Object.values(relativePointerProtocol), ...Object.values(pointerConstraintsProtocol),
     ]) this.interfaces.set(spec.name, spec);
     this.allowUids = new Set(options.allowUids ?? [process.getuid?.() ?? 0]);
     this.maxClients = options.maxClients ?? 64;
@@ -226,6 +230,7 @@ export class WaylandServer extends EventEmitter<WaylandServerEvents> {
       xdgShellGlobal(serials, { width: Math.ceil(output.info.width / (output.info.scale ?? 1)), height: Math.ceil(output.info.height / (output.info.scale ?? 1)) }),
       dataDeviceGlobal(this.clipboard), primarySelectionGlobal(this.primary), viewporterGlobal(), decorationGlobal(options.decorations ?? 'client'),
       singlePixelBufferGlobal(), fractionalScaleGlobal(() => output.info.scale ?? 1), activationGlobal(), this.idle.global(),
+      relativePointerGlobal({ add: (c, r) => this.seat.addRelativePointer(c, r) }), pointerConstraintsGlobal((s) => this.seat.hasPointer(s)),
       xdgOutputGlobal(output), presentationGlobal(),
     );
     const nodes = listDrmNodes();

@@ -18,7 +18,7 @@ import type { FormatInfo } from '../format';
 import type { GraphicsRegion } from '../mapping/graphics-region';
 import { Region, type Rect } from '../region';
 import type {
-  CompositorFrame, CompositorSurface, CompositorSurfaceEvents, FramePresentation, ScanoutSource, SubsurfacePlacement, SurfaceKeyboardInput, SurfacePointerInput, WindowState,
+  CompositorFrame, CompositorSurface, CompositorSurfaceEvents, FramePresentation, PointerConstraint, ScanoutSource, SubsurfacePlacement, SurfaceKeyboardInput, SurfacePointerInput, WindowState,
 } from '../surface-model';
 import { bufferOf, type BufferHold, type WaylandBuffer } from './buffer';
 import type { WaylandClient } from './client';
@@ -49,6 +49,16 @@ export interface SurfaceHost {
   outputsOf(client: WaylandClient): readonly Resource<unknown>[];
   /** The cursor the surface's client set (wl_pointer.set_cursor), if any. */
   cursorOf(surface: WaylandSurface): { readonly surface: WaylandSurface | null; readonly hotspotX: number; readonly hotspotY: number } | undefined;
+}
+
+/** A pointer constraint as the surface and the seat see it (globals/pointer-constraints.ts). */
+export interface SurfaceConstraint extends PointerConstraint {
+  /** The region set since the last commit becomes current. */
+  applyPending(): void;
+  /** The surface got the pointer: the constraint may take effect. */
+  activate(): void;
+  /** The surface lost the pointer. */
+  deactivate(): void;
 }
 
 /** A role's hooks (xdg_toplevel, wl_subsurface). */
@@ -211,6 +221,8 @@ export class WaylandSurface extends EventEmitter<CompositorSurfaceEvents> implem
   private transform = 0;
   /** @internal the surface's wp_viewport, if it has one (one at most: viewport_exists) */
   viewportResource: Resource<unknown> | undefined;
+  /** @internal the zwp_pointer_constraints_v1 lock or confinement on this surface, if any */
+  constraint: SurfaceConstraint | undefined;
   /** The committed wp_viewport state, surface-local. */
   private viewportSource: Rect | undefined;
   private viewportDestination: { width: number; height: number } | undefined;
@@ -275,6 +287,11 @@ export class WaylandSurface extends EventEmitter<CompositorSurfaceEvents> implem
     const v = this.appliedViewport;
     if (v !== undefined) return { width: v.width, height: v.height };
     return { width: this.width / this.scale, height: this.height / this.scale };
+  }
+
+  /** The client's pointer lock or confinement (zwp_pointer_constraints_v1), if it has one. */
+  get pointerConstraint(): PointerConstraint | undefined {
+    return this.constraint;
   }
 
   /** wl_surface.set_buffer_scale's value (1 unless the client set one). */
@@ -637,6 +654,8 @@ export class WaylandSurface extends EventEmitter<CompositorSurfaceEvents> implem
     // Children's cached state is applied with their parent's (wl_subsurface sync mode).
     for (const child of this.children) child.applyCached();
     this.role?.afterApply?.(this);
+    // State other objects keep double-buffered with the surface (a pointer constraint's region).
+    this.constraint?.applyPending();
     const callbacks = state.callbacks;
     const feedbacks = state.feedbacks;
     const child = this.role?.child === true;

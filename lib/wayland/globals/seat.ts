@@ -52,6 +52,8 @@ export interface CursorImage {
 
 export class Seat {
   private readonly pointers = new Map<WaylandClient, Set<Resource<undefined>>>();
+  /** zwp_relative_pointer_v1 objects by client (globals/relative-pointer.ts). */
+  private readonly relativePointers = new Map<WaylandClient, Set<Resource<undefined>>>();
   private readonly keyboards = new Map<WaylandClient, Set<Resource<undefined>>>();
   private pointerFocus: WaylandSurface | undefined;
   private keyboardFocus: WaylandSurface | undefined;
@@ -122,6 +124,16 @@ export class Seat {
     });
   }
 
+  /** @internal a client's zwp_relative_pointer_v1 */
+  addRelativePointer(client: WaylandClient, r: Resource<undefined>): void {
+    this.track(this.relativePointers, client, r);
+  }
+
+  /** `surface` has the pointer focus now. */
+  hasPointer(surface: WaylandSurface): boolean {
+    return this.pointerFocus === surface;
+  }
+
   /** The cursor `client` set, if any. */
   cursorOf(client: WaylandClient): CursorImage | undefined {
     const c = this.cursors.get(client);
@@ -147,14 +159,17 @@ export class Seat {
       return;
     }
     const entered = this.pointerEnter(surface, event.x, event.y);
+    if (event.action === 'motion' && (event.dx !== undefined || event.dy !== undefined)) this.relativeMotion(surface.client, event.dx ?? 0, event.dy ?? 0);
     const targets = this.pointers.get(surface.client);
     if (targets === undefined) return;
+    // Locked, the pointer does not move: the client hears of motion only as relative motion.
+    const locked = surface.constraint?.kind === 'lock' && surface.constraint.active;
     for (const p of targets) {
       switch (event.action) {
         case 'enter':
           break;
         case 'motion':
-          if (!entered) p.post('motion', time, event.x, event.y);
+          if (!entered && !locked) p.post('motion', time, event.x, event.y);
           break;
         case 'down':
         case 'up':
@@ -198,13 +213,25 @@ export class Seat {
     for (const p of this.pointers.get(surface.client) ?? []) {
       p.post('enter', serial, surface.id, x, y);
     }
+    surface.constraint?.activate();
     return true;
+  }
+
+  /** zwp_relative_pointer_v1.relative_motion: time in microseconds, the motion accelerated and not (one value here: what the device gave). */
+  private relativeMotion(client: WaylandClient, dx: number, dy: number): void {
+    const targets = this.relativePointers.get(client);
+    if (targets === undefined || (dx === 0 && dy === 0)) return;
+    const us = BigInt(Math.round(this.now() * 1000));
+    const hi = Number(us >> 32n);
+    const lo = Number(us & 0xffffffffn);
+    for (const r of targets) r.post('relative_motion', hi, lo, dx, dy, dx, dy);
   }
 
   private pointerLeave(): void {
     const old = this.pointerFocus;
     this.pointerFocus = undefined;
     if (old === undefined || old.destroyed) return;
+    old.constraint?.deactivate();
     const serial = this.serials.nextSerial();
     for (const p of this.pointers.get(old.client) ?? []) {
       p.post('leave', serial, old.id);
