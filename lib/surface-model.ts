@@ -26,6 +26,35 @@ import type { FormatInfo } from './format';
 import type { GraphicsRegion } from './mapping/graphics-region';
 import type { Rect, Region } from './region';
 
+/**
+ * Text for a surface from outside its keyboard: an input method, an on-screen
+ * keyboard, the browser viewer's composition (Wayland text-input). Offsets are
+ * UTF-8 bytes, as the protocols count them.
+ */
+export type SurfaceTextInput =
+  /** Text being composed, shown by the client in place (replaces the previous preedit; '' clears it). */
+  | { readonly action: 'preedit'; readonly text: string; readonly cursorBegin?: number; readonly cursorEnd?: number }
+  /** Text to insert at the cursor (ends any preedit). */
+  | { readonly action: 'commit'; readonly text: string }
+  /** Bytes to delete around the cursor. */
+  | { readonly action: 'deleteSurrounding'; readonly before: number; readonly after: number };
+
+/** What a surface's text field tells about itself (CompositorSurface.textInputState). */
+export interface TextInputState {
+  /** A text field has focus and takes text (text-input enabled). */
+  readonly enabled: boolean;
+  /** The text around the cursor, as the client last said (bounded); undefined if it did not. */
+  readonly surroundingText: string | undefined;
+  /** Cursor and selection anchor, UTF-8 byte offsets into surroundingText. */
+  readonly cursor: number;
+  readonly anchor: number;
+  /** text-input's content hint bits and purpose (a password field: purpose 8). */
+  readonly contentHint: number;
+  readonly contentPurpose: number;
+  /** Where the cursor is drawn, surface-local (to place a candidate window), if known. */
+  readonly cursorRectangle: Rect | undefined;
+}
+
 /** A pointer lock or confinement (CompositorSurface.pointerConstraint). */
 export interface PointerConstraint {
   readonly kind: 'lock' | 'confine';
@@ -82,6 +111,8 @@ export interface CompositorSurfaceEvents {
   viewport: [];
   /** A pointer constraint came or went (read `pointerConstraint`). */
   pointerConstraint: [];
+  /** Its text field was enabled, disabled or told new surrounding text (read `textInputState`). */
+  textInput: [];
   destroy: [reason: string];
   /** The title or app id changed. */
   title: [title: string | undefined];
@@ -181,6 +212,10 @@ export interface CompositorSurface extends EventEmitter<CompositorSurfaceEvents>
    * the surface) or inside `region` ('confine'; undefined: the whole surface).
    */
   readonly pointerConstraint?: PointerConstraint;
+  /** Its client's text field, when the surface has one that takes text (Wayland text-input v3 or v1); absent for sources without. */
+  readonly textInputState?: TextInputState;
+  /** Sends composed or committed text to the surface's enabled text field; false when it has none (the text goes nowhere). */
+  textInput?(event: SurfaceTextInput): boolean;
   /** What the client last asked of its window's state (a request made before the window was shown included). */
   readonly wantedState?: { readonly maximized: boolean; readonly fullscreen: boolean };
   /** Suggests a window size and state (xdg_toplevel.configure; 0 x 0: the client chooses). A no-op for other kinds of surface. */

@@ -33,6 +33,7 @@ const SOURCES: readonly Source[] = [
   { xml: '/usr/share/wayland-protocols/unstable/relative-pointer/relative-pointer-unstable-v1.xml', out: 'relative-pointer.ts' },
   { xml: '/usr/share/wayland-protocols/unstable/pointer-constraints/pointer-constraints-unstable-v1.xml', out: 'pointer-constraints.ts' },
   { xml: '/usr/share/wayland-protocols/unstable/text-input/text-input-unstable-v3.xml', out: 'text-input.ts' },
+  { xml: '/usr/share/wayland-protocols/unstable/text-input/text-input-unstable-v1.xml', out: 'text-input-v1.ts' },
 ];
 
 const ARG_TYPES = new Set(['int', 'uint', 'fixed', 'string', 'object', 'new_id', 'array', 'fd']);

@@ -20,7 +20,7 @@
  *   motion only; confined, the pointer stays inside the surface's region.
  */
 import { EventEmitter } from 'eventemitter3';
-import type { CompositorSurface, SurfacePointerInput } from '../surface-model';
+import type { CompositorSurface, SurfacePointerInput, SurfaceTextInput } from '../surface-model';
 import { defaultCursorBuffer } from './default-cursor';
 import type { SceneBufferNode, SceneTree } from './node';
 import type { Scene } from './scene';
@@ -238,6 +238,16 @@ export class SceneSeat extends EventEmitter<SceneSeatEvents> {
     const menu = this.grabbingPopupOf(this.keyboard?.root);
     if (menu !== undefined && menu !== this.keyboard) this.focusKeyboard(menu);
     this.keyboard?.surface.keyboard({ action: 'key', key, pressed });
+  }
+
+  /**
+   * Text for the keyboard's surface from outside the keyboard (an input
+   * method, an on-screen keyboard, a viewer's composition): reaches its text
+   * field (Wayland text-input). False when it has none enabled.
+   */
+  text(event: SurfaceTextInput): boolean {
+    const target = this.grabbingPopupOf(this.keyboard?.root) ?? this.keyboard;
+    return target?.surface.textInput?.(event) ?? false;
   }
 
   /** The topmost popup holding a grab in `window`'s tree, if any. */

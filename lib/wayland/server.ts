@@ -58,6 +58,9 @@ import * as relativePointerProtocol from './protocol/relative-pointer';
 import * as pointerConstraintsProtocol from './protocol/pointer-constraints';
 import { relativePointerGlobal } from './globals/relative-pointer';
 import { pointerConstraintsGlobal } from './globals/pointer-constraints';
+import * as textInputProtocol from './protocol/text-input';
+import * as textInputV1Protocol from './protocol/text-input-v1';
+import { TextInputs } from './globals/text-input';
 import { xdgShellGlobal } from './globals/xdg-shell';
 import { createKeymap, type Keymap } from './keymap';
 import { WaylandListener } from './listener';
@@ -159,6 +162,7 @@ export class WaylandServer extends EventEmitter<WaylandServerEvents> {
   private readonly clipboard = new Clipboard();
   private readonly primary = new Clipboard(primarySelectionProtocol.zwp_primary_selection_offer_v1);
   private readonly idle = new IdleInhibitors((inhibited) => this.emit('idleInhibit', inhibited));
+  private readonly textInputs = new TextInputs();
   private readonly allowUids: ReadonlySet<number>;
   private readonly maxClients: number;
   private readonly maxClientsPerUid: number;
@@ -181,6 +185,7 @@ export class WaylandServer extends EventEmitter<WaylandServerEvents> {
       ...Object.values(protocols), ...Object.values(xdg), ...Object.values(dmabufProtocol), ...Object.values(presentationProtocol), ...Object.values(xdgOutputProtocol), ...Object.values(decorationProtocol),
       ...Object.values(primarySelectionProtocol), ...Object.values(singlePixelProtocol), ...Object.values(fractionalScaleProtocol),
       ...Object.values(activationProtocol), ...Object.values(idleInhibitProtocol), ...Object.values(relativePointerProtocol), ...Object.values(pointerConstraintsProtocol),
+      ...Object.values(textInputProtocol), ...Object.values(textInputV1Protocol),
     ]) this.interfaces.set(spec.name, spec);
     this.allowUids = new Set(options.allowUids ?? [process.getuid?.() ?? 0]);
     this.maxClients = options.maxClients ?? 64;
@@ -199,6 +204,7 @@ export class WaylandServer extends EventEmitter<WaylandServerEvents> {
       this.clipboard.focusChanged(client);
       this.primary.focusChanged(client);
     });
+    this.seat.onKeyboardSurface = (surface) => this.textInputs.keyboardFocus(surface);
     const surfaceHost: SurfaceHost = {
       announce: (s) => {
         this.emit('surface', s);
@@ -207,12 +213,14 @@ export class WaylandServer extends EventEmitter<WaylandServerEvents> {
       frame: (f) => this.emit('frame', f),
       withdraw: (s) => {
         this.seat.forget(s);
+        this.textInputs.surfaceGone(s);
         this.emit('surfaceDestroyed', s);
         this.idle.update();
       },
       pointer: (s, e: SurfacePointerInput) => this.seat.pointer(s, e),
       keyboard: (s, e: SurfaceKeyboardInput) => this.seat.keyboard(s, e),
       cursorOf: (s) => this.seat.cursorOf(s.client),
+      textInputs: this.textInputs,
       outputsOf: (client) => output.resourcesOf(client),
       now,
       fenceTimeoutMs,
@@ -231,6 +239,7 @@ export class WaylandServer extends EventEmitter<WaylandServerEvents> {
       dataDeviceGlobal(this.clipboard), primarySelectionGlobal(this.primary), viewporterGlobal(), decorationGlobal(options.decorations ?? 'client'),
       singlePixelBufferGlobal(), fractionalScaleGlobal(() => output.info.scale ?? 1), activationGlobal(), this.idle.global(),
       relativePointerGlobal({ add: (c, r) => this.seat.addRelativePointer(c, r) }), pointerConstraintsGlobal((s) => this.seat.hasPointer(s)),
+      ...this.textInputs.globals(),
       xdgOutputGlobal(output), presentationGlobal(),
     );
     const nodes = listDrmNodes();

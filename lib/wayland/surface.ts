@@ -18,7 +18,7 @@ import type { FormatInfo } from '../format';
 import type { GraphicsRegion } from '../mapping/graphics-region';
 import { Region, type Rect } from '../region';
 import type {
-  CompositorFrame, CompositorSurface, CompositorSurfaceEvents, FramePresentation, PointerConstraint, ScanoutSource, SubsurfacePlacement, SurfaceKeyboardInput, SurfacePointerInput, WindowState,
+  CompositorFrame, CompositorSurface, CompositorSurfaceEvents, FramePresentation, PointerConstraint, ScanoutSource, SubsurfacePlacement, SurfaceKeyboardInput, SurfacePointerInput, SurfaceTextInput, TextInputState, WindowState,
 } from '../surface-model';
 import { bufferOf, type BufferHold, type WaylandBuffer } from './buffer';
 import type { WaylandClient } from './client';
@@ -45,6 +45,8 @@ export interface SurfaceHost {
   readonly fenceTimeoutMs: number;
   /** A commit's fences never signalled (or could not be waited for): the server ends that client. */
   fenceFailed(surface: WaylandSurface, error: BufshareError): void;
+  /** Text inputs (text-input v3 and v1): the state of the surface's field, and text sent to it. */
+  readonly textInputs?: { stateOf(surface: WaylandSurface): TextInputState | undefined; send(surface: WaylandSurface, event: SurfaceTextInput): boolean };
   /** The client's wl_output resources, which a presented feedback names (sync_output). */
   outputsOf(client: WaylandClient): readonly Resource<unknown>[];
   /** The cursor the surface's client set (wl_pointer.set_cursor), if any. */
@@ -287,6 +289,17 @@ export class WaylandSurface extends EventEmitter<CompositorSurfaceEvents> implem
     const v = this.appliedViewport;
     if (v !== undefined) return { width: v.width, height: v.height };
     return { width: this.width / this.scale, height: this.height / this.scale };
+  }
+
+  /** The client's text field on this surface (text-input v3 / v1), when one is entered on it. */
+  get textInputState(): TextInputState | undefined {
+    return this.host.textInputs?.stateOf(this);
+  }
+
+  /** Sends text to the surface's enabled text field; false when it has none. */
+  textInput(event: SurfaceTextInput): boolean {
+    if (this.isDestroyed) return false;
+    return this.host.textInputs?.send(this, event) ?? false;
   }
 
   /** The client's pointer lock or confinement (zwp_pointer_constraints_v1), if it has one. */

@@ -66,6 +66,8 @@ export class Seat {
 
   /** Told where the keyboard goes (the clipboard offers the selection to that client). */
   private readonly keyboardFocusChanged: (client: WaylandClient | undefined) => void;
+  /** Told after the keyboard entered a surface or left (text inputs follow it, after wl_keyboard.enter). */
+  onKeyboardSurface: (surface: WaylandSurface | undefined) => void = () => {};
 
   constructor(keymap: Keymap, serials: SerialSource, now: () => number, keyboardFocusChanged: (client: WaylandClient | undefined) => void = () => {}) {
     this.keymap = keymap;
@@ -250,6 +252,7 @@ export class Seat {
       k.post('enter', serial, surface.id, new Uint8Array(0));
       k.post('modifiers', this.serials.nextSerial(), this.depressed, 0, 0, 0);
     }
+    this.onKeyboardSurface(surface);
   }
 
   private keyboardLeave(): void {
@@ -258,5 +261,6 @@ export class Seat {
     if (old === undefined || old.destroyed) return;
     const serial = this.serials.nextSerial();
     for (const k of this.keyboards.get(old.client) ?? []) k.post('leave', serial, old.id);
+    this.onKeyboardSurface(undefined);
   }
 }
