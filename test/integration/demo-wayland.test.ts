@@ -1,7 +1,7 @@
 // The demo compositor as a Wayland server: `npm run demo -- --headless --clients none
 // --wayland NAME --frames N --screenshot F` with an outside, unmodified Wayland client.
 import { expect } from 'chai';
-import { spawn } from 'node:child_process';
+import { spawn, spawnSync } from 'node:child_process';
 import { existsSync, mkdtempSync, readFileSync, readdirSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -78,7 +78,8 @@ describe('demo: Wayland clients (headless, --clients none)', function () {
     const run = startDemo(['--headless', '--clients', 'none', '--wayland', display, '--frames', String(frames), '--screenshot', file, ...demoArgs]);
     try {
       await run.waitFor(/wayland: WAYLAND_DISPLAY=(\S+)/);
-      const client = spawn(command, args, { stdio: 'ignore', env: { ...process.env, WAYLAND_DISPLAY: display } });
+      // A name in XDG_RUNTIME_DIR, not a path: winit (alacritty) needs the runtime dir set.
+      const client = spawn(command, args, { stdio: 'ignore', env: { ...process.env, XDG_RUNTIME_DIR: dir, WAYLAND_DISPLAY: 'wayland-demo' } });
       const { code } = await run.exited();
       client.kill('SIGKILL');
       expect(code, run.lines.join('\n')).to.equal(0);
@@ -149,6 +150,49 @@ describe('demo: Wayland clients (headless, --clients none)', function () {
     let other = 0;
     for (let y = 0; y < png.height; y += 9) for (let x = 0; x < png.width; x += 9) if (rgb(x, y) !== BACKGROUND) other++;
     expect(other, 'samples not foot\'s background (its cursor cell at most)').to.be.below(3);
+  });
+
+  /** The window shows `background` in its middle and the demo's title bar (server-side decorations) right above it, nothing of the client's own. */
+  function expectDecoratedTerminal(shot: Awaited<ReturnType<typeof clientShot>>, background: number, title: string): void {
+    const { s, rgb, surfaces } = shot;
+    expect(surfaces.map((w) => w.title)).to.deep.equal([title]);
+    let other = 0;
+    for (let y = s.y + 40; y < s.y + s.height - 10; y += 7) for (let x = s.x + 40; x < s.x + s.width - 10; x += 7) if (rgb(x, y) !== background) other++;
+    expect(other, 'the terminal\'s background over its window (text cells aside)').to.equal(0);
+    const bar = new Set<number>();
+    for (let y = s.y - 20; y < s.y; y += 3) for (let x = s.x; x < s.x + s.width; x += 7) bar.add(rgb(x, y));
+    expect([...bar], 'above the window: the demo\'s title bar only').to.deep.equal([0x3b4252]);
+  }
+
+  it('kitty (GL on Mesa\'s software renderer) with the compositor\'s decorations', async function () {
+    if (!existsSync('/usr/bin/kitty')) this.skip(); // .ci/run installs kitty
+    const BACKGROUND = 0x2a7f3c;
+    const shot = await clientShot('kitty', ['-o', `background=#${hex(BACKGROUND)}`, '-o', 'linux_display_server=wayland', 'sh', '-c', 'sleep 60'], 60);
+    expectDecoratedTerminal(shot, BACKGROUND, 'sh');
+  });
+
+  it('alacritty (GL on Mesa\'s software renderer) with the compositor\'s decorations', async function () {
+    if (!existsSync('/usr/bin/alacritty')) this.skip(); // .ci/run installs alacritty
+    const BACKGROUND = 0x2a7f3c;
+    const shot = await clientShot('alacritty', ['-o', `colors.primary.background="0x${hex(BACKGROUND)}"`, '-e', 'sh', '-c', 'sleep 60'], 60);
+    expectDecoratedTerminal(shot, BACKGROUND, 'Alacritty');
+  });
+
+  it('foot through waypipe (its client and server ends on two local sockets), as across machines', async function () {
+    if (!existsSync('/usr/bin/waypipe') || !existsSync('/usr/bin/foot')) this.skip(); // .ci/run installs waypipe and foot
+    const BACKGROUND = 0x2a7f3c;
+    const sockDir = mkdtempSync(join(tmpdir(), 'bufshare-waypipe-'));
+    const sock = join(sockDir, 'waypipe.sock');
+    // `waypipe client` talks to the compositor; `waypipe server -- foot` is where the app runs (another machine, usually).
+    const script = `waypipe --socket ${sock} client & sleep 0.5; exec waypipe --socket ${sock} server -- foot -o colors.background=${hex(BACKGROUND)} sh -c 'sleep 60'`;
+    try {
+      const shot = await clientShot('sh', ['-c', script], 60);
+      expectDecoratedTerminal(shot, BACKGROUND, 'foot');
+    } finally {
+      // Both waypipe ends (and foot under the server end) go with their socket's users.
+      spawnSync('pkill', ['-f', sock]);
+      rmSync(sockDir, { recursive: true, force: true });
+    }
   });
 
   it('at output scale 2 (HiDPI) foot draws at buffer scale 2, shown 1:1: fullscreen is the whole 1280x720 output', async function () {
