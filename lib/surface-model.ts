@@ -55,6 +55,17 @@ export interface TextInputState {
   readonly cursorRectangle: Rect | undefined;
 }
 
+/**
+ * A drag (Wayland wl_data_device.start_drag), as a seat carries it: 'start'
+ * to the surface that began it (the seat takes it over; a drag nobody starts
+ * is cancelled), then enter / motion / leave to the surfaces under the pointer
+ * (surface-local), and 'drop' to the one under it when the button comes up, or
+ * 'cancel' to the origin.
+ */
+export type SurfaceDragInput =
+  | { readonly action: 'start' | 'leave' | 'drop' | 'cancel' }
+  | { readonly action: 'enter' | 'motion'; readonly x: number; readonly y: number };
+
 /** A pointer lock or confinement (CompositorSurface.pointerConstraint). */
 export interface PointerConstraint {
   readonly kind: 'lock' | 'confine';
@@ -113,6 +124,8 @@ export interface CompositorSurfaceEvents {
   pointerConstraint: [];
   /** Its text field was enabled, disabled or told new surrounding text (read `textInputState`). */
   textInput: [];
+  /** Its client began dragging from it (a press is held on it): a seat carries the drag with dragInput('start', ...). `icon` is drawn at the pointer meanwhile. */
+  drag: [drag: { readonly icon: CompositorSurface | null }];
   destroy: [reason: string];
   /** The title or app id changed. */
   title: [title: string | undefined];
@@ -216,6 +229,8 @@ export interface CompositorSurface extends EventEmitter<CompositorSurfaceEvents>
   readonly textInputState?: TextInputState;
   /** Sends composed or committed text to the surface's enabled text field; false when it has none (the text goes nowhere). */
   textInput?(event: SurfaceTextInput): boolean;
+  /** A drag's progress over this surface (SurfaceDragInput); absent for sources that take no drops. */
+  dragInput?(event: SurfaceDragInput): void;
   /** What the client last asked of its window's state (a request made before the window was shown included). */
   readonly wantedState?: { readonly maximized: boolean; readonly fullscreen: boolean };
   /** Suggests a window size and state (xdg_toplevel.configure; 0 x 0: the client chooses). A no-op for other kinds of surface. */

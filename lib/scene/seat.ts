@@ -18,6 +18,11 @@
  * - Pointer constraints the client under the pointer holds (a game's lock, a
  *   confinement): locked, the pointer stays put and the surface gets relative
  *   motion only; confined, the pointer stays inside the surface's region.
+ * - Drag and drop: a client that starts a drag from the surface it pressed on
+ *   ('drag') hands the pointer to the drag until the button is up: surfaces
+ *   under the pointer get dragInput enter / motion / leave instead of pointer
+ *   events, the one under it at the release gets 'drop' (or the origin
+ *   'cancel'), and the drag's icon follows the pointer.
  */
 import { EventEmitter } from 'eventemitter3';
 import type { CompositorSurface, SurfacePointerInput, SurfaceTextInput } from '../surface-model';
@@ -67,6 +72,10 @@ export class SceneSeat extends EventEmitter<SceneSeatEvents> {
   private rawY: number | undefined;
   private keyboard: SceneSurface | undefined;
   private readonly forgetters = new Map<SceneSurface, () => void>();
+  /** A drag and drop under way: where it began, its icon, the surface it is over. */
+  private drag: { readonly origin: SceneSurface; readonly icon: SceneSurface | undefined; over: SceneSurface | undefined } | undefined;
+  /** The pressed surface listens for a drag starting from it while its press lasts. */
+  private dragWatch: { readonly view: SceneSurface; readonly off: () => void } | undefined;
 
   constructor(scene: Scene, options: SceneSeatOptions = {}) {
     super();
@@ -107,6 +116,10 @@ export class SceneSeat extends EventEmitter<SceneSeatEvents> {
     }
     this.lastX = input.x;
     this.lastY = input.y;
+    if (this.drag !== undefined) {
+      this.dragPointer(input);
+      return;
+    }
     if (this.moving !== undefined) {
       // The window follows the pointer until the button is up; its client gets nothing meanwhile.
       const { window, dx, dy } = this.moving;
@@ -146,6 +159,7 @@ export class SceneSeat extends EventEmitter<SceneSeatEvents> {
         break;
       case 'down':
         this.grab = target;
+        this.watchDrag(target);
         // The keyboard goes to the window (a subsurface's root), and the window may be raised.
         this.focusKeyboard(target.root);
         this.emit('press', target.root);
@@ -155,6 +169,7 @@ export class SceneSeat extends EventEmitter<SceneSeatEvents> {
         target.surface.pointer({ action: 'up', x, y, buttons: input.buttons, button: input.button });
         if (input.buttons === 0) {
           this.grab = undefined;
+          this.unwatchDrag();
           // The grab held focus; it goes to whatever is under the pointer now.
           this.setPointerFocus(this.surfaceAt(input.x, input.y), input.x, input.y, 0);
         }
@@ -165,6 +180,77 @@ export class SceneSeat extends EventEmitter<SceneSeatEvents> {
       case 'leave':
         // A grabbed surface keeps focus: its button release comes later.
         break;
+    }
+  }
+
+  /** While `view` holds the press, a drag its client starts from it is the seat's to carry. */
+  private watchDrag(view: SceneSurface): void {
+    this.unwatchDrag();
+    const onDrag = (d: { readonly icon: CompositorSurface | null }): void => this.startDrag(view, d.icon);
+    view.surface.on('drag', onDrag);
+    this.dragWatch = { view, off: () => view.surface.off('drag', onDrag) };
+  }
+
+  private unwatchDrag(): void {
+    this.dragWatch?.off();
+    this.dragWatch = undefined;
+  }
+
+  private startDrag(origin: SceneSurface, iconSurface: CompositorSurface | null): void {
+    if (this.drag !== undefined || this.grab !== origin || origin.node.destroyed || origin.surface.dragInput === undefined) return;
+    origin.surface.dragInput({ action: 'start' });
+    if (!this.drawCursor) this.arrow.setEnabled(false);
+    this.unwatchDrag();
+    // The drag has the pointer now: the surface under it hears of it only as a drag.
+    this.setPointerFocus(undefined, this.lastX, this.lastY, 1);
+    const icon = iconSurface === null ? undefined : new SceneSurface(this.scene, iconSurface, this.cursorLayer);
+    this.cursorLayer.setPosition(Math.round(this.lastX), Math.round(this.lastY));
+    this.cursorLayer.setEnabled(true);
+    this.drag = { origin, icon, over: undefined };
+    this.dragOver(this.surfaceAt(this.lastX, this.lastY), this.lastX, this.lastY);
+  }
+
+  /** The drag moves to (lx, ly), over `under`: leave and enter when it changed, else motion. */
+  private dragOver(under: SceneSurface | undefined, lx: number, ly: number): void {
+    const d = this.drag!;
+    if (under !== d.over) {
+      if (d.over && !d.over.node.destroyed) d.over.surface.dragInput?.({ action: 'leave' });
+      d.over = under?.surface.dragInput === undefined ? undefined : under;
+      if (d.over) {
+        const [x, y] = this.local(d.over, lx, ly);
+        d.over.surface.dragInput!({ action: 'enter', x, y });
+      }
+    } else if (d.over) {
+      const [x, y] = this.local(d.over, lx, ly);
+      d.over.surface.dragInput!({ action: 'motion', x, y });
+    }
+  }
+
+  private dragPointer(input: SeatPointerInput): void {
+    const d = this.drag!;
+    this.cursorLayer.setPosition(Math.round(input.x), Math.round(input.y));
+    if (d.over?.node.destroyed) d.over = undefined;
+    switch (input.action) {
+      case 'move':
+        this.dragOver(this.surfaceAt(input.x, input.y), input.x, input.y);
+        break;
+      case 'leave':
+        this.dragOver(undefined, input.x, input.y);
+        break;
+      case 'up':
+        if (input.buttons !== 0) break;
+        // Where it is released decides the target (no motion for the release itself).
+        if (this.surfaceAt(input.x, input.y) !== d.over) this.dragOver(this.surfaceAt(input.x, input.y), input.x, input.y);
+        if (d.over) d.over.surface.dragInput!({ action: 'drop' });
+        else if (!d.origin.node.destroyed) d.origin.surface.dragInput?.({ action: 'cancel' });
+        this.drag = undefined;
+        d.icon?.destroy();
+        this.grab = undefined;
+        if (!this.drawCursor) this.cursorLayer.setEnabled(false);
+        this.setPointerFocus(this.surfaceAt(input.x, input.y), input.x, input.y, 0);
+        break;
+      default:
+        break; // other buttons and the wheel do nothing to a drag
     }
   }
 

@@ -61,6 +61,7 @@ import { pointerConstraintsGlobal } from './globals/pointer-constraints';
 import * as textInputProtocol from './protocol/text-input';
 import * as textInputV1Protocol from './protocol/text-input-v1';
 import { TextInputs } from './globals/text-input';
+import { DragAndDrop } from './globals/drag-and-drop';
 import { xdgShellGlobal } from './globals/xdg-shell';
 import { createKeymap, type Keymap } from './keymap';
 import { WaylandListener } from './listener';
@@ -163,6 +164,7 @@ export class WaylandServer extends EventEmitter<WaylandServerEvents> {
   private readonly primary = new Clipboard(primarySelectionProtocol.zwp_primary_selection_offer_v1);
   private readonly idle = new IdleInhibitors((inhibited) => this.emit('idleInhibit', inhibited));
   private readonly textInputs = new TextInputs();
+  private readonly dnd: DragAndDrop;
   private readonly allowUids: ReadonlySet<number>;
   private readonly maxClients: number;
   private readonly maxClientsPerUid: number;
@@ -205,6 +207,7 @@ export class WaylandServer extends EventEmitter<WaylandServerEvents> {
       this.primary.focusChanged(client);
     });
     this.seat.onKeyboardSurface = (surface) => this.textInputs.keyboardFocus(surface);
+    this.dnd = new DragAndDrop({ devicesOf: (c) => this.clipboard.devicesOf(c), nextSerial: () => this.nextSerial(), now });
     const surfaceHost: SurfaceHost = {
       announce: (s) => {
         this.emit('surface', s);
@@ -221,6 +224,7 @@ export class WaylandServer extends EventEmitter<WaylandServerEvents> {
       keyboard: (s, e: SurfaceKeyboardInput) => this.seat.keyboard(s, e),
       cursorOf: (s) => this.seat.cursorOf(s.client),
       textInputs: this.textInputs,
+      drag: this.dnd,
       outputsOf: (client) => output.resourcesOf(client),
       now,
       fenceTimeoutMs,
@@ -236,7 +240,7 @@ export class WaylandServer extends EventEmitter<WaylandServerEvents> {
       compositorGlobal(surfaceHost), subcompositorGlobal(), shmGlobal(), output, this.seat.global(),
       // Window sizes are in layout units: the mode's over the output's scale.
       xdgShellGlobal(serials, { width: Math.ceil(output.info.width / (output.info.scale ?? 1)), height: Math.ceil(output.info.height / (output.info.scale ?? 1)) }),
-      dataDeviceGlobal(this.clipboard), primarySelectionGlobal(this.primary), viewporterGlobal(), decorationGlobal(options.decorations ?? 'client'),
+      dataDeviceGlobal(this.clipboard, this.dnd), primarySelectionGlobal(this.primary), viewporterGlobal(), decorationGlobal(options.decorations ?? 'client'),
       singlePixelBufferGlobal(), fractionalScaleGlobal(() => output.info.scale ?? 1), activationGlobal(), this.idle.global(),
       relativePointerGlobal({ add: (c, r) => this.seat.addRelativePointer(c, r) }), pointerConstraintsGlobal((s) => this.seat.hasPointer(s)),
       ...this.textInputs.globals(),

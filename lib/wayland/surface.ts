@@ -18,7 +18,7 @@ import type { FormatInfo } from '../format';
 import type { GraphicsRegion } from '../mapping/graphics-region';
 import { Region, type Rect } from '../region';
 import type {
-  CompositorFrame, CompositorSurface, CompositorSurfaceEvents, FramePresentation, PointerConstraint, ScanoutSource, SubsurfacePlacement, SurfaceKeyboardInput, SurfacePointerInput, SurfaceTextInput, TextInputState, WindowState,
+  CompositorFrame, CompositorSurface, CompositorSurfaceEvents, FramePresentation, PointerConstraint, ScanoutSource, SubsurfacePlacement, SurfaceKeyboardInput, SurfacePointerInput, SurfaceDragInput, SurfaceTextInput, TextInputState, WindowState,
 } from '../surface-model';
 import { bufferOf, type BufferHold, type WaylandBuffer } from './buffer';
 import type { WaylandClient } from './client';
@@ -47,6 +47,8 @@ export interface SurfaceHost {
   fenceFailed(surface: WaylandSurface, error: BufshareError): void;
   /** Text inputs (text-input v3 and v1): the state of the surface's field, and text sent to it. */
   readonly textInputs?: { stateOf(surface: WaylandSurface): TextInputState | undefined; send(surface: WaylandSurface, event: SurfaceTextInput): boolean };
+  /** The server's drag and drop, which a surface's dragInput feeds. */
+  readonly drag?: { input(surface: WaylandSurface, event: SurfaceDragInput): void };
   /** The client's wl_output resources, which a presented feedback names (sync_output). */
   outputsOf(client: WaylandClient): readonly Resource<unknown>[];
   /** The cursor the surface's client set (wl_pointer.set_cursor), if any. */
@@ -300,6 +302,11 @@ export class WaylandSurface extends EventEmitter<CompositorSurfaceEvents> implem
   textInput(event: SurfaceTextInput): boolean {
     if (this.isDestroyed) return false;
     return this.host.textInputs?.send(this, event) ?? false;
+  }
+
+  /** A drag's progress over this surface (the seat carrying it sends these): wl_data_device events for its client. */
+  dragInput(event: SurfaceDragInput): void {
+    if (!this.isDestroyed) this.host.drag?.input(this, event);
   }
 
   /** The client's pointer lock or confinement (zwp_pointer_constraints_v1), if it has one. */
