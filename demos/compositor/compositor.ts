@@ -193,6 +193,9 @@ export class Compositor extends EventEmitter<CompositorEvents> {
   raise(id: number): void {
     const w = this.byId.get(id);
     if (!w) return;
+    // A minimized window comes back when raised (from the viewer's list).
+    w.view.tree.setEnabled(true);
+    this.infoDirty = true;
     this.raiseView(w.view);
     this.seat.focusKeyboard(w.view);
   }
@@ -203,11 +206,11 @@ export class Compositor extends EventEmitter<CompositorEvents> {
     const k = this.output.scale;
     for (const node of this.windows.children) {
       const w = node.data instanceof SceneSurface ? this.byView.get(node.data) : undefined;
-      if (!w || !w.view.mapped || !node.enabled) continue;
+      if (!w || !w.view.mapped) continue;
       const s = w.view.surface;
       out.push({
         id: w.id, title: w.title, pid: s.client.pid, kind: s.kind, access: s.access, format: s.format.name,
-        x: node.x * k, y: node.y * k, width: w.view.node.width * k, height: w.view.node.height * k, scale: s.bufferScale ?? 1, fps: Math.round(w.meter.rate(now)),
+        x: node.x * k, y: node.y * k, width: w.view.node.width * k, height: w.view.node.height * k, scale: s.bufferScale ?? 1, minimized: !node.enabled, fps: Math.round(w.meter.rate(now)),
       });
     }
     return out;
@@ -292,12 +295,21 @@ export class Compositor extends EventEmitter<CompositorEvents> {
           this.seat.startMove(view);
           break;
         case 'activate':
-          // xdg-activation with a valid token (a launcher handed it on): focus and raise.
+          // xdg-activation with a valid token (a launcher handed it on): focus and raise; a minimized window comes back.
+          view.tree.setEnabled(true);
           this.raiseView(view);
           this.seat.focusKeyboard(view);
           break;
+        case 'resize':
+          this.seat.startResize(view, r.edges);
+          break;
+        case 'minimize':
+          // Hidden until the viewer raises it (its list keeps it) or the client asks to be activated.
+          view.tree.setEnabled(false);
+          if (this.seat.keyboardFocused?.root === view) this.seat.focusKeyboard(undefined);
+          break;
         default:
-          break; // minimize (no taskbar to bring it back) and interactive resize: not in the demo
+          break;
       }
       this.infoDirty = true;
     };

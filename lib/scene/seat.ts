@@ -65,6 +65,8 @@ export class SceneSeat extends EventEmitter<SceneSeatEvents> {
   private grab: SceneSurface | undefined;
   /** An interactive move (xdg_toplevel.move): the window and where the pointer holds it. */
   private moving: { readonly window: SceneSurface; readonly dx: number; readonly dy: number } | undefined;
+  /** An interactive resize (xdg_toplevel.resize): the window, its edges, and its box and the pointer when it began. */
+  private resizing: { readonly window: SceneSurface; readonly edges: number; readonly box: { x: number; y: number; width: number; height: number }; readonly px: number; readonly py: number } | undefined;
   private lastX = 0;
   private lastY = 0;
   /** The input's own last position: relative motion from an absolute device is its change. */
@@ -118,6 +120,10 @@ export class SceneSeat extends EventEmitter<SceneSeatEvents> {
     this.lastY = input.y;
     if (this.drag !== undefined) {
       this.dragPointer(input);
+      return;
+    }
+    if (this.resizing !== undefined) {
+      this.resizePointer(input);
       return;
     }
     if (this.moving !== undefined) {
@@ -316,6 +322,48 @@ export class SceneSeat extends EventEmitter<SceneSeatEvents> {
     if (this.grab === undefined || this.grab.root !== root) return false;
     this.moving = { window: root, dx: this.lastX - root.tree.layoutX, dy: this.lastY - root.tree.layoutY };
     return true;
+  }
+
+  /**
+   * Starts resizing `window` with the pointer by `edges` (xdg_toplevel's
+   * resize_edge bits: top 1, bottom 2, left 4, right 8), its client asked from
+   * a press on its border. Each motion configures the new size (at least 1x1);
+   * a top or left edge moves the window so the opposite edge stays put. Ends
+   * when every button is up. Returns false when no button is down on it.
+   */
+  startResize(window: SceneSurface, edges: number): boolean {
+    const root = window.root;
+    if (this.grab === undefined || this.grab.root !== root || (edges & 15) === 0) return false;
+    const box = { x: root.tree.x, y: root.tree.y, width: root.node.width, height: root.node.height };
+    this.resizing = { window: root, edges, box, px: this.lastX, py: this.lastY };
+    return true;
+  }
+
+  private resizePointer(input: SeatPointerInput): void {
+    const { window, edges, box, px, py } = this.resizing!;
+    if (this.drawCursor) this.cursorLayer.setPosition(Math.round(input.x), Math.round(input.y));
+    if (!window.tree.destroyed && input.action === 'move') {
+      const dx = Math.round(input.x - px);
+      const dy = Math.round(input.y - py);
+      let { x, y, width, height } = box;
+      if (edges & 8) width = Math.max(1, box.width + dx);
+      if (edges & 4) {
+        width = Math.max(1, box.width - dx);
+        x = box.x + box.width - width;
+      }
+      if (edges & 2) height = Math.max(1, box.height + dy);
+      if (edges & 1) {
+        height = Math.max(1, box.height - dy);
+        y = box.y + box.height - height;
+      }
+      window.tree.setPosition(x, y);
+      window.surface.configure?.(width, height, { activated: true });
+    }
+    if (input.action === 'up' && input.buttons === 0) {
+      this.resizing = undefined;
+      this.grab = undefined;
+      this.setPointerFocus(this.surfaceAt(input.x, input.y), input.x, input.y, 0);
+    }
   }
 
   /** A key (Linux evdev code) for the surface with keyboard focus. */
