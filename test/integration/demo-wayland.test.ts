@@ -195,6 +195,34 @@ describe('demo: Wayland clients (headless, --clients none)', function () {
     }
   });
 
+  it('weston-subsurfaces: its shm and GL subsurfaces drawn where the client places them, over its main surface', async function () {
+    if (!existsSync('/usr/bin/weston-subsurfaces')) this.skip(); // .ci/run installs weston
+    const { s, rgb } = await clientShot('weston-subsurfaces', [], 40);
+    expect(s.title).to.equal('Wayland Sub-surface Demo');
+    /** The share of pixels of `colour` in the window's box (fractions of its 400x300 surface, shadow margin included). */
+    const share = (colour: number | undefined, x0: number, y0: number, x1: number, y1: number): { share: number; colours: number } => {
+      let hit = 0;
+      let n = 0;
+      const seen = new Set<number>();
+      for (let y = Math.round(s.y + y0 * s.height); y < s.y + y1 * s.height; y += 2) {
+        for (let x = Math.round(s.x + x0 * s.width); x < s.x + x1 * s.width; x += 2) {
+          const c = rgb(x, y);
+          seen.add(c);
+          hit += c === colour ? 1 : 0;
+          n++;
+        }
+      }
+      return { share: hit / n, colours: seen.size };
+    };
+    // The main surface (green, with a turning line), the red shm subsurface at its top right,
+    // the GL one below it (dark green, with a coloured triangle): weston's own picture.
+    expect(share(0x05a907, 0.15, 0.35, 0.5, 0.65).share, 'main surface').to.be.above(0.9);
+    expect(share(0xa42201, 0.74, 0.2, 0.88, 0.38).share, 'the shm subsurface').to.be.above(0.8);
+    const gl = share(0x025403, 0.72, 0.58, 0.9, 0.8);
+    expect(gl.share, 'the GL subsurface\'s clear colour').to.be.above(0.5);
+    expect(gl.colours, 'and its triangle\'s gradient').to.be.above(10);
+  });
+
   it('at output scale 2 (HiDPI) foot draws at buffer scale 2, shown 1:1: fullscreen is the whole 1280x720 output', async function () {
     if (!existsSync('/usr/bin/foot')) this.skip(); // .ci/run installs foot
     const BACKGROUND = 0x2a7f3c;
