@@ -87,6 +87,17 @@ export type SurfacePointerInput =
   | { readonly action: 'down' | 'up'; readonly x: number; readonly y: number; readonly buttons: number; readonly button: number }
   | { readonly action: 'axis'; readonly x: number; readonly y: number; readonly buttons: number; readonly axis: 'vertical' | 'horizontal'; readonly value: number };
 
+/**
+ * Touch input, in surface-local coordinates: each touch point (`id`, unique
+ * while it is down) goes to the surface it went down on until it is up; a
+ * 'frame' ends a set of changes that happened at once; 'cancel' takes every
+ * point of this surface back (the compositor took the gesture).
+ */
+export type SurfaceTouchInput =
+  | { readonly action: 'down' | 'motion'; readonly id: number; readonly x: number; readonly y: number }
+  | { readonly action: 'up'; readonly id: number }
+  | { readonly action: 'frame' | 'cancel' };
+
 /** Keyboard input. `key` is a Linux evdev key code (KEY_A = 30); modifiers follow xkb's default mask bits (Shift 1, Lock 2, Control 4, Mod1 8). */
 export type SurfaceKeyboardInput =
   | { readonly action: 'enter' | 'leave' }
@@ -242,6 +253,8 @@ export interface CompositorSurface extends EventEmitter<CompositorSurfaceEvents>
    * unknown refresh.
    */
   frameDone(presentation?: FramePresentation): void;
+  /** Touch input for this surface (Wayland wl_touch); absent for sources without touch. A no-op once gone. */
+  touch?(event: SurfaceTouchInput): void;
   /** Pointer input for this surface. A no-op once gone. */
   pointer(event: SurfacePointerInput): void;
   /** Keyboard input for this surface. A no-op once gone. */

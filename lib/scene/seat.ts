@@ -39,6 +39,16 @@ export type SeatPointerInput =
   | { readonly action: 'down' | 'up'; readonly x: number; readonly y: number; readonly buttons: number; readonly button: number }
   | { readonly action: 'axis'; readonly x: number; readonly y: number; readonly buttons: number; readonly axis: 'vertical' | 'horizontal'; readonly value: number };
 
+/**
+ * Touch input in layout coordinates: each point (`id`, unique while down) goes
+ * to the surface it went down on until it is up; 'frame' ends a set of
+ * changes made at once; 'cancel' takes every point back.
+ */
+export type SeatTouchInput =
+  | { readonly action: 'down' | 'motion'; readonly id: number; readonly x: number; readonly y: number }
+  | { readonly action: 'up'; readonly id: number }
+  | { readonly action: 'frame' | 'cancel' };
+
 export interface SceneSeatEvents {
   /** A button went down on a window (the root of the surface under the pointer): the compositor may raise it. */
   press: [surface: SceneSurface];
@@ -76,6 +86,12 @@ export class SceneSeat extends EventEmitter<SceneSeatEvents> {
   private readonly forgetters = new Map<SceneSurface, () => void>();
   /** A drag and drop under way: where it began, its icon, the surface it is over. */
   private drag: { readonly origin: SceneSurface; readonly icon: SceneSurface | undefined; over: SceneSurface | undefined } | undefined;
+  /** Touch points down: the surface each went down on. */
+  private readonly touchPoints = new Map<number, SceneSurface>();
+  /** Where the point emulating a pointer was last, surface-local (its release is there). */
+  private emulatedAt: [number, number] = [0, 0];
+  /** Surfaces that got touch changes since the last frame. */
+  private readonly touchFramed = new Set<SceneSurface>();
   /** The pressed surface listens for a drag starting from it while its press lasts. */
   private dragWatch: { readonly view: SceneSurface; readonly off: () => void } | undefined;
 
@@ -366,6 +382,69 @@ export class SceneSeat extends EventEmitter<SceneSeatEvents> {
     }
   }
 
+  /**
+   * Touch (a touchscreen): a point goes to the surface under it when it goes
+   * down, and stays with it until up; touching a window focuses its keyboard
+   * and may raise it ('press'), as a click does. A surface whose client takes
+   * no touch (a source without it) gets the first point as a pointer with the
+   * primary button.
+   */
+  touch(input: SeatTouchInput): void {
+    switch (input.action) {
+      case 'down': {
+        const target = this.surfaceAt(input.x, input.y);
+        if (target === undefined) return;
+        this.touchPoints.set(input.id, target);
+        this.track(target);
+        this.focusKeyboard(target.root);
+        this.emit('press', target.root);
+        const [x, y] = this.local(target, input.x, input.y);
+        if (target.surface.touch) target.surface.touch({ action: 'down', id: input.id, x, y });
+        else if (this.touchPoints.size === 1) {
+          this.emulatedAt = [x, y];
+          target.surface.pointer({ action: 'down', x, y, buttons: 1, button: 0 });
+        }
+        this.touchFramed.add(target);
+        break;
+      }
+      case 'motion': {
+        const target = this.touchPoints.get(input.id);
+        if (target === undefined || target.node.destroyed) return;
+        const [x, y] = this.local(target, input.x, input.y);
+        if (target.surface.touch) target.surface.touch({ action: 'motion', id: input.id, x, y });
+        else if (this.touchPoints.keys().next().value === input.id) {
+          this.emulatedAt = [x, y];
+          target.surface.pointer({ action: 'motion', x, y, buttons: 1 });
+        }
+        this.touchFramed.add(target);
+        break;
+      }
+      case 'up': {
+        const target = this.touchPoints.get(input.id);
+        if (target === undefined) return;
+        const first = this.touchPoints.keys().next().value === input.id;
+        this.touchPoints.delete(input.id);
+        if (target.node.destroyed) return;
+        if (target.surface.touch) target.surface.touch({ action: 'up', id: input.id });
+        else if (first) target.surface.pointer({ action: 'up', x: this.emulatedAt[0], y: this.emulatedAt[1], buttons: 0, button: 0 });
+        this.touchFramed.add(target);
+        this.untrack(target);
+        break;
+      }
+      case 'frame':
+        for (const t of this.touchFramed) if (!t.node.destroyed) t.surface.touch?.({ action: 'frame' });
+        this.touchFramed.clear();
+        break;
+      case 'cancel': {
+        const all = new Set(this.touchPoints.values());
+        this.touchPoints.clear();
+        this.touchFramed.clear();
+        for (const t of all) if (!t.node.destroyed) t.surface.touch?.({ action: 'cancel' });
+        break;
+      }
+    }
+  }
+
   /** A key (Linux evdev code) for the surface with keyboard focus. */
   key(key: number, pressed: boolean): void {
     // A menu open with a grab takes the keys of its window (arrows, Enter, Escape), as in wlroots.
@@ -478,7 +557,7 @@ export class SceneSeat extends EventEmitter<SceneSeatEvents> {
   }
 
   private untrack(s: SceneSurface | undefined): void {
-    if (!s || s === this.pointerFocus || s === this.keyboard || s === this.grab) return;
+    if (!s || s === this.pointerFocus || s === this.keyboard || s === this.grab || [...this.touchPoints.values()].includes(s)) return;
     this.forgetters.get(s)?.();
     this.forgetters.delete(s);
   }

@@ -222,6 +222,7 @@ export class WaylandServer extends EventEmitter<WaylandServerEvents> {
       },
       pointer: (s, e: SurfacePointerInput) => this.seat.pointer(s, e),
       keyboard: (s, e: SurfaceKeyboardInput) => this.seat.keyboard(s, e),
+      touch: (s, e) => this.seat.touch(s, e),
       cursorOf: (s) => this.seat.cursorOf(s.client),
       textInputs: this.textInputs,
       drag: this.dnd,

@@ -18,7 +18,7 @@ import type { FormatInfo } from '../format';
 import type { GraphicsRegion } from '../mapping/graphics-region';
 import { Region, type Rect } from '../region';
 import type {
-  CompositorFrame, CompositorSurface, CompositorSurfaceEvents, FramePresentation, PointerConstraint, ScanoutSource, SubsurfacePlacement, SurfaceKeyboardInput, SurfacePointerInput, SurfaceDragInput, SurfaceTextInput, TextInputState, WindowState,
+  CompositorFrame, CompositorSurface, CompositorSurfaceEvents, FramePresentation, PointerConstraint, ScanoutSource, SubsurfacePlacement, SurfaceKeyboardInput, SurfacePointerInput, SurfaceDragInput, SurfaceTextInput, SurfaceTouchInput, TextInputState, WindowState,
 } from '../surface-model';
 import { bufferOf, type BufferHold, type WaylandBuffer } from './buffer';
 import type { WaylandClient } from './client';
@@ -39,6 +39,7 @@ export interface SurfaceHost {
   withdraw(surface: WaylandSurface): void;
   pointer(surface: WaylandSurface, event: SurfacePointerInput): void;
   keyboard(surface: WaylandSurface, event: SurfaceKeyboardInput): void;
+  touch?(surface: WaylandSurface, event: SurfaceTouchInput): void;
   /** Milliseconds, for frame callbacks and input events. */
   now(): number;
   /** How long a committed dma-buf's write fences may take to signal. */
@@ -529,6 +530,10 @@ export class WaylandSurface extends EventEmitter<CompositorSurfaceEvents> implem
 
   keyboard(event: SurfaceKeyboardInput): void {
     if (!this.isDestroyed) this.host.keyboard(this, event);
+  }
+
+  touch(event: SurfaceTouchInput): void {
+    if (!this.isDestroyed) this.host.touch?.(this, event);
   }
 
   /** Asks the client to close this window (xdg_toplevel.close); a no-op for other roles. */

@@ -9,7 +9,7 @@
  * the modifier state clients are sent (xkb's real modifier bits: Shift 1,
  * Control 4, Mod1/Alt 8, Mod4/Super 64), as a compositor with xkb_state would.
  */
-import type { SurfaceKeyboardInput, SurfacePointerInput } from '../../surface-model';
+import type { SurfaceKeyboardInput, SurfacePointerInput, SurfaceTouchInput } from '../../surface-model';
 import type { WaylandClient } from '../client';
 import type { Global } from '../global';
 import type { Keymap } from '../keymap';
@@ -18,7 +18,7 @@ import type { Resource } from '../resource';
 import type { WaylandSurface } from '../surface';
 import type { SerialSource } from './xdg-shell';
 
-const CAPS = wl_seat.enums.capability as { pointer: number; keyboard: number };
+const CAPS = wl_seat.enums.capability as { pointer: number; keyboard: number; touch: number };
 const KEYMAP_XKB_V1 = (wl_keyboard.enums.keymap_format as { xkb_v1: number }).xkb_v1;
 
 /** DOM MouseEvent.button -> evdev BTN_* (BTN_LEFT 0x110, BTN_MIDDLE 0x112, BTN_RIGHT 0x111). */
@@ -55,6 +55,9 @@ export class Seat {
   /** zwp_relative_pointer_v1 objects by client (globals/relative-pointer.ts). */
   private readonly relativePointers = new Map<WaylandClient, Set<Resource<undefined>>>();
   private readonly keyboards = new Map<WaylandClient, Set<Resource<undefined>>>();
+  private readonly touches = new Map<WaylandClient, Set<Resource<undefined>>>();
+  /** Touch points down, by id: the surface each went down on. */
+  private readonly touchPoints = new Map<number, WaylandSurface>();
   private pointerFocus: WaylandSurface | undefined;
   private keyboardFocus: WaylandSurface | undefined;
   /** The cursor each client set (wl_pointer.set_cursor); none: the compositor's own. */
@@ -104,10 +107,10 @@ export class Seat {
             }
           },
           get_touch: (_r, [tid]) => {
-            client.create(tid as number, wl_touch, version, {}, undefined);
+            this.track(this.touches, client, client.create(tid as number, wl_touch, version, {}, undefined));
           },
         }, undefined);
-        seat.post('capabilities', CAPS.pointer | CAPS.keyboard);
+        seat.post('capabilities', CAPS.pointer | CAPS.keyboard | CAPS.touch);
         seat.post('name', 'seat0');
       },
     };
@@ -150,6 +153,7 @@ export class Seat {
 
   /** The surface is gone: it loses focus without events (its client knows). */
   forget(surface: WaylandSurface): void {
+    for (const [id, s] of this.touchPoints) if (s === surface) this.touchPoints.delete(id);
     if (this.pointerFocus === surface) this.pointerFocus = undefined;
     if (this.keyboardFocus === surface) this.keyboardFocus = undefined;
   }
@@ -182,6 +186,37 @@ export class Seat {
           break;
       }
       if (p.hasEvent('frame')) p.post('frame');
+    }
+  }
+
+  touch(surface: WaylandSurface, event: SurfaceTouchInput): void {
+    const targets = this.touches.get(surface.client);
+    const time = this.now() >>> 0;
+    switch (event.action) {
+      case 'down': {
+        this.touchPoints.set(event.id, surface);
+        const serial = this.serials.nextSerial();
+        for (const t of targets ?? []) t.post('down', serial, time, surface.id, event.id, event.x, event.y);
+        break;
+      }
+      case 'motion':
+        if (this.touchPoints.get(event.id) !== surface) return;
+        for (const t of targets ?? []) t.post('motion', time, event.id, event.x, event.y);
+        break;
+      case 'up': {
+        if (this.touchPoints.get(event.id) !== surface) return;
+        this.touchPoints.delete(event.id);
+        const serial = this.serials.nextSerial();
+        for (const t of targets ?? []) t.post('up', serial, time, event.id);
+        break;
+      }
+      case 'frame':
+        for (const t of targets ?? []) t.post('frame');
+        break;
+      case 'cancel':
+        for (const [id, s] of this.touchPoints) if (s === surface) this.touchPoints.delete(id);
+        for (const t of targets ?? []) t.post('cancel');
+        break;
     }
   }
 
