@@ -66,6 +66,20 @@ export type SurfaceDragInput =
   | { readonly action: 'start' | 'leave' | 'drop' | 'cancel' }
   | { readonly action: 'enter' | 'motion'; readonly x: number; readonly y: number };
 
+/**
+ * The pointer image a client wants over its surface: its own `surface` at
+ * `hotspot`; a named `shape` the compositor draws from its own images
+ * (Wayland cursor-shape: 'default', 'text', 'pointer', 'crosshair', ...,
+ * the CSS cursor names with '_' for '-'); or neither (surface null, no shape):
+ * no pointer shown.
+ */
+export interface SurfaceCursor {
+  readonly surface: CompositorSurface | null;
+  readonly hotspotX: number;
+  readonly hotspotY: number;
+  readonly shape?: string;
+}
+
 /** A pointer lock or confinement (CompositorSurface.pointerConstraint). */
 export interface PointerConstraint {
   readonly kind: 'lock' | 'confine';
@@ -223,7 +237,7 @@ export interface CompositorSurface extends EventEmitter<CompositorSurfaceEvents>
    * (wl_pointer.set_cursor): a surface with its hotspot, surface null to hide the
    * pointer; undefined: the compositor's own cursor.
    */
-  readonly cursor?: { readonly surface: CompositorSurface | null; readonly hotspotX: number; readonly hotspotY: number };
+  readonly cursor?: SurfaceCursor;
   /**
    * Who draws the window's title bar and borders: 'server' (the compositor:
    * draw them around it), 'client' (it draws its own), undefined (it did not say).

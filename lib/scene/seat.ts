@@ -26,6 +26,7 @@
  */
 import { EventEmitter } from 'eventemitter3';
 import type { CompositorSurface, SurfacePointerInput, SurfaceTextInput } from '../surface-model';
+import type { SceneBuffer } from './buffer';
 import { defaultCursorBuffer } from './default-cursor';
 import type { SceneBufferNode, SceneTree } from './node';
 import type { Scene } from './scene';
@@ -59,6 +60,13 @@ export interface SceneSeatEvents {
 export interface SceneSeatOptions {
   /** Draw a cursor in the scene. Default true. */
   readonly cursor?: boolean;
+  /**
+   * The compositor's pointer images by shape name, for clients that name one
+   * (Wayland cursor-shape: 'text', 'pointer', 'crosshair', ...): a buffer and
+   * its hotspot, or undefined for the arrow. The seat takes a lock on each
+   * buffer it shows. Default: the arrow for every shape.
+   */
+  readonly cursorImages?: (shape: string) => { readonly buffer: SceneBuffer; readonly hotspotX: number; readonly hotspotY: number } | undefined;
 }
 
 export class SceneSeat extends EventEmitter<SceneSeatEvents> {
@@ -67,6 +75,9 @@ export class SceneSeat extends EventEmitter<SceneSeatEvents> {
   private readonly scene: Scene;
   private readonly drawCursor: boolean;
   private readonly arrow: SceneBufferNode;
+  /** The compositor's image for a named shape, when one is on show. */
+  private readonly shapeNode: SceneBufferNode;
+  private readonly cursorImages: SceneSeatOptions['cursorImages'];
   /** The client's cursor surface on show, if any. */
   private cursorView: SceneSurface | undefined;
   private cursorSource: CompositorSurface | undefined;
@@ -105,6 +116,8 @@ export class SceneSeat extends EventEmitter<SceneSeatEvents> {
     const arrow = defaultCursorBuffer();
     this.arrow = scene.createBuffer(this.cursorLayer, arrow);
     arrow.unlock();
+    this.shapeNode = scene.createBuffer(this.cursorLayer);
+    this.cursorImages = options.cursorImages;
   }
 
   /** The surface under the pointer (or holding its grab). */
@@ -526,8 +539,12 @@ export class SceneSeat extends EventEmitter<SceneSeatEvents> {
     }
     if (image !== undefined && this.cursorView === undefined) this.cursorView = new SceneSurface(this.scene, image, this.cursorLayer);
     this.cursorView?.tree.setPosition(-(wanted?.hotspotX ?? 0), -(wanted?.hotspotY ?? 0));
-    // The arrow when the client set nothing; nothing when it hid the pointer.
-    this.arrow.setEnabled(wanted === undefined);
+    // A named shape: the compositor's image for it, else the arrow.
+    const shaped = wanted?.shape === undefined ? undefined : this.cursorImages?.(wanted.shape);
+    this.shapeNode.setBuffer(shaped?.buffer);
+    this.shapeNode.setPosition(-(shaped?.hotspotX ?? 0), -(shaped?.hotspotY ?? 0));
+    // The arrow when the client set nothing, or a shape we have no image for; nothing when it hid the pointer.
+    this.arrow.setEnabled(wanted === undefined || (wanted.shape !== undefined && shaped === undefined));
   }
 
   private local(s: SceneSurface, lx: number, ly: number): [number, number] {

@@ -62,6 +62,8 @@ import * as textInputProtocol from './protocol/text-input';
 import * as textInputV1Protocol from './protocol/text-input-v1';
 import { TextInputs } from './globals/text-input';
 import { DragAndDrop } from './globals/drag-and-drop';
+import * as cursorShapeProtocol from './protocol/cursor-shape';
+import { cursorShapeGlobal } from './globals/cursor-shape';
 import { xdgShellGlobal } from './globals/xdg-shell';
 import { createKeymap, type Keymap } from './keymap';
 import { WaylandListener } from './listener';
@@ -187,7 +189,7 @@ export class WaylandServer extends EventEmitter<WaylandServerEvents> {
       ...Object.values(protocols), ...Object.values(xdg), ...Object.values(dmabufProtocol), ...Object.values(presentationProtocol), ...Object.values(xdgOutputProtocol), ...Object.values(decorationProtocol),
       ...Object.values(primarySelectionProtocol), ...Object.values(singlePixelProtocol), ...Object.values(fractionalScaleProtocol),
       ...Object.values(activationProtocol), ...Object.values(idleInhibitProtocol), ...Object.values(relativePointerProtocol), ...Object.values(pointerConstraintsProtocol),
-      ...Object.values(textInputProtocol), ...Object.values(textInputV1Protocol),
+      ...Object.values(textInputProtocol), ...Object.values(textInputV1Protocol), ...Object.values(cursorShapeProtocol),
     ]) this.interfaces.set(spec.name, spec);
     this.allowUids = new Set(options.allowUids ?? [process.getuid?.() ?? 0]);
     this.maxClients = options.maxClients ?? 64;
@@ -244,7 +246,7 @@ export class WaylandServer extends EventEmitter<WaylandServerEvents> {
       dataDeviceGlobal(this.clipboard, this.dnd), primarySelectionGlobal(this.primary), viewporterGlobal(), decorationGlobal(options.decorations ?? 'client'),
       singlePixelBufferGlobal(), fractionalScaleGlobal(() => output.info.scale ?? 1), activationGlobal(), this.idle.global(),
       relativePointerGlobal({ add: (c, r) => this.seat.addRelativePointer(c, r) }), pointerConstraintsGlobal((s) => this.seat.hasPointer(s)),
-      ...this.textInputs.globals(),
+      ...this.textInputs.globals(), cursorShapeGlobal(this.seat),
       xdgOutputGlobal(output), presentationGlobal(),
     );
     const nodes = listDrmNodes();

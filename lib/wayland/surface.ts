@@ -18,7 +18,7 @@ import type { FormatInfo } from '../format';
 import type { GraphicsRegion } from '../mapping/graphics-region';
 import { Region, type Rect } from '../region';
 import type {
-  CompositorFrame, CompositorSurface, CompositorSurfaceEvents, FramePresentation, PointerConstraint, ScanoutSource, SubsurfacePlacement, SurfaceKeyboardInput, SurfacePointerInput, SurfaceDragInput, SurfaceTextInput, SurfaceTouchInput, TextInputState, WindowState,
+  CompositorFrame, CompositorSurface, CompositorSurfaceEvents, FramePresentation, PointerConstraint, ScanoutSource, SubsurfacePlacement, SurfaceKeyboardInput, SurfacePointerInput, SurfaceCursor, SurfaceDragInput, SurfaceTextInput, SurfaceTouchInput, TextInputState, WindowState,
 } from '../surface-model';
 import { bufferOf, type BufferHold, type WaylandBuffer } from './buffer';
 import type { WaylandClient } from './client';
@@ -53,7 +53,7 @@ export interface SurfaceHost {
   /** The client's wl_output resources, which a presented feedback names (sync_output). */
   outputsOf(client: WaylandClient): readonly Resource<unknown>[];
   /** The cursor the surface's client set (wl_pointer.set_cursor), if any. */
-  cursorOf(surface: WaylandSurface): { readonly surface: WaylandSurface | null; readonly hotspotX: number; readonly hotspotY: number } | undefined;
+  cursorOf(surface: WaylandSurface): SurfaceCursor | undefined;
 }
 
 /** A pointer constraint as the surface and the seat see it (globals/pointer-constraints.ts). */
@@ -361,7 +361,7 @@ export class WaylandSurface extends EventEmitter<CompositorSurfaceEvents> implem
   }
 
   /** The cursor this surface's client wants while the pointer is over it: undefined, the compositor's own; surface null, none. */
-  get cursor(): { readonly surface: CompositorSurface | null; readonly hotspotX: number; readonly hotspotY: number } | undefined {
+  get cursor(): SurfaceCursor | undefined {
     return this.host.cursorOf(this);
   }
 

@@ -43,11 +43,12 @@ function cursorSurface(r: Resource<undefined>, client: WaylandClient, surfaceId:
   return surface;
 }
 
-/** The cursor a client asked for: a surface and its hotspot, or null (hidden). */
+/** The cursor a client asked for: a surface and its hotspot, a named shape (cursor-shape), or neither (hidden). */
 export interface CursorImage {
   readonly surface: WaylandSurface | null;
   readonly hotspotX: number;
   readonly hotspotY: number;
+  readonly shape?: string;
 }
 
 export class Seat {
@@ -56,6 +57,8 @@ export class Seat {
   private readonly relativePointers = new Map<WaylandClient, Set<Resource<undefined>>>();
   private readonly keyboards = new Map<WaylandClient, Set<Resource<undefined>>>();
   private readonly touches = new Map<WaylandClient, Set<Resource<undefined>>>();
+  /** The serial of each client's latest wl_pointer.enter (set_cursor and set_shape must carry it). */
+  private readonly enterSerials = new Map<WaylandClient, number>();
   /** Touch points down, by id: the surface each went down on. */
   private readonly touchPoints = new Map<number, WaylandSurface>();
   private pointerFocus: WaylandSurface | undefined;
@@ -129,6 +132,13 @@ export class Seat {
     });
   }
 
+  /** @internal wp_cursor_shape_device_v1.set_shape: honoured only with the serial of the client's latest pointer enter */
+  setCursorShape(client: WaylandClient, serial: number, shape: string): void {
+    if (this.enterSerials.get(client) !== serial) return;
+    this.cursors.set(client, { surface: null, hotspotX: 0, hotspotY: 0, shape });
+    if (this.pointerFocus?.client === client && !this.pointerFocus.destroyed) this.pointerFocus.emit('cursor');
+  }
+
   /** @internal a client's zwp_relative_pointer_v1 */
   addRelativePointer(client: WaylandClient, r: Resource<undefined>): void {
     this.track(this.relativePointers, client, r);
@@ -149,6 +159,7 @@ export class Seat {
   /** A client left: its cursor with it. */
   dropClient(client: WaylandClient): void {
     this.cursors.delete(client);
+    this.enterSerials.delete(client);
   }
 
   /** The surface is gone: it loses focus without events (its client knows). */
@@ -250,6 +261,7 @@ export class Seat {
     for (const p of this.pointers.get(surface.client) ?? []) {
       p.post('enter', serial, surface.id, x, y);
     }
+    this.enterSerials.set(surface.client, serial);
     surface.constraint?.activate();
     return true;
   }
