@@ -37,6 +37,7 @@ import * as relative from '../../lib/wayland/protocol/relative-pointer';
 import * as constraints from '../../lib/wayland/protocol/pointer-constraints';
 import * as textInput from '../../lib/wayland/protocol/text-input';
 import * as textInputV1 from '../../lib/wayland/protocol/text-input-v1';
+import * as cursorShape from '../../lib/wayland/protocol/cursor-shape';
 import type { WaylandClient } from '../../lib/wayland/client';
 import { WaylandServer } from '../../lib/wayland/server';
 import type { ArgSpec, InterfaceSpec, MessageSpec } from '../../lib/wayland/spec';
@@ -49,7 +50,7 @@ const HANG_MS = 1000;
 /** A region flood's bound: its wall time includes sending ~500 KB through a loaded machine. */
 const REGION_FLOOD_MS = 3000;
 const INTERFACES: InterfaceSpec[] = [
-  core, xdg, viewporter, dmabuf, presentation, xdgOutput, decoration, primary, singlePixel, fractional, activation, idle, relative, constraints, textInput, textInputV1,
+  core, xdg, viewporter, dmabuf, presentation, xdgOutput, decoration, primary, singlePixel, fractional, activation, idle, relative, constraints, textInput, textInputV1, cursorShape,
 ].flatMap((m) => Object.values(m));
 const INTERESTING = [0, 1, 2, 3, 4, 7, 8, 0xff, 0x100, 0xffff, 0x10000, 4095, 4096, 4097, 0x7fffffff, 0x80000000, 0xfffffffe, 0xffffffff];
 
@@ -247,6 +248,7 @@ async function setUp(c: RawWaylandClient, poolFd: number): Promise<[number, Inte
   bind(constraints.zwp_pointer_constraints_v1);
   make(bind(textInput.zwp_text_input_manager_v3), textInput.zwp_text_input_manager_v3, 'get_text_input', textInput.zwp_text_input_v3, (id) => [id, seat]);
   make(bind(textInputV1.zwp_text_input_manager_v1), textInputV1.zwp_text_input_manager_v1, 'create_text_input', textInputV1.zwp_text_input_v1, (id) => [id]);
+  make(bind(cursorShape.wp_cursor_shape_manager_v1), cursorShape.wp_cursor_shape_manager_v1, 'get_pointer', cursorShape.wp_cursor_shape_device_v1, (id) => [id, pointer]);
   await c.roundtrip();
   return objects;
 }
