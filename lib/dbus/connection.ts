@@ -213,6 +213,15 @@ export class DBusConnection extends EventEmitter<DBusConnectionEvents> {
     return this.fdsAgreed;
   }
 
+  /** The peer's pid (SO_PEERCRED); 0 when unknown. */
+  get peerPid(): number {
+    try {
+      return this.socket.peerCred().pid;
+    } catch {
+      return 0;
+    }
+  }
+
   /** fds received and not yet claimed by their message. */
   get queuedFds(): number {
     return this.fdQueue.length;
