@@ -1,0 +1,100 @@
+/**
+ * The guest's half of test/integration/vm-dbus-display.test.ts, run inside the
+ * VM (test/vm/run.sh) with the shared work dir as cwd. Steps, each started by
+ * the host's file `go-<step>` and acknowledged with `done-<step>`:
+ *   a: bufshare's KmsOutput on the bochs card at 1024x768, pattern A everywhere
+ *   b: a 320x240 rectangle at (512, 384) repainted (B) in the buffer on screen, no commit: a partial
+ *      update as an fbdev client makes one (qemu finds the dirty pages; a flip would be a new scanout)
+ *   c: a new output at 800x600 (a guest mode change), pattern C
+ *   input: reads every /dev/input/event* and appends EV_KEY events to input.jsonl until `go-end`
+ */
+import { appendFileSync, existsSync, openSync, read, readdirSync, writeFileSync } from 'node:fs';
+import { KmsOutput } from '../../../lib/kms';
+import { listDrmNodes } from '../../../lib';
+
+export function patternPixel(variant: number, x: number, y: number): number {
+  const r = (x * 7 + y * 3 + variant * 85) & 255;
+  const g = (x * 3 + y * 11 + variant * 40) & 255;
+  const b = ((x ^ y) + variant * 17) & 255;
+  return (r << 16) | (g << 8) | b;
+}
+
+export const RECT_B = { x: 512, y: 384, width: 320, height: 240 };
+
+async function waitFor(file: string, timeoutMs = 60_000): Promise<void> {
+  const end = Date.now() + timeoutMs;
+  while (!existsSync(file)) {
+    if (Date.now() > end) throw new Error(`guest: no ${file} in ${timeoutMs} ms`);
+    await new Promise((r) => setTimeout(r, 50));
+  }
+}
+
+const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
+
+function fill(words: Uint32Array, stride32: number, width: number, height: number, variant: number, rect?: typeof RECT_B): void {
+  const x0 = rect?.x ?? 0;
+  const y0 = rect?.y ?? 0;
+  for (let y = y0; y < y0 + (rect?.height ?? height); y++) {
+    for (let x = x0; x < x0 + (rect?.width ?? width); x++) words[y * stride32 + x] = patternPixel(variant, x, y);
+  }
+}
+
+async function main(): Promise<void> {
+  const card = listDrmNodes().find((n) => n.type === 'card' && n.sysfs.driver === 'bochs-drm');
+  if (card === undefined) throw new Error(`guest: no bochs card in ${JSON.stringify(listDrmNodes())}`);
+  await waitFor('go-a');
+  let output = KmsOutput.open({ device: card.path, mode: '1024x768' });
+  let frame = output.acquire();
+  fill(frame.region.pixels32, frame.region.stride32, output.width, output.height, 0);
+  output.commit(frame);
+  await sleep(300);
+  writeFileSync('done-a', `${output.width}x${output.height}`);
+
+  await waitFor('go-b');
+  fill(frame.region.pixels32, frame.region.stride32, output.width, output.height, 1, RECT_B);
+  await sleep(300);
+  writeFileSync('done-b', '');
+
+  await waitFor('go-c');
+  output.close();
+  output = KmsOutput.open({ device: card.path, mode: '800x600' });
+  frame = output.acquire();
+  fill(frame.region.pixels32, frame.region.stride32, output.width, output.height, 2);
+  output.commit(frame);
+  await sleep(300);
+  writeFileSync('done-c', `${output.width}x${output.height}`);
+
+  // Input: every event device, EV_KEY events (struct input_event on x86-64: 16-byte timeval, u16 type, u16 code, s32 value).
+  const devices = readdirSync('/dev/input').filter((n) => n.startsWith('event'));
+  let ended = false;
+  for (const name of devices) {
+    const fd = openSync(`/dev/input/${name}`, 'r');
+    const buf = Buffer.alloc(24 * 16);
+    const loop = (): void => {
+      read(fd, buf, 0, buf.byteLength, null, (err, n) => {
+        if (err || ended) return;
+        for (let o = 0; o + 24 <= n; o += 24) {
+          const type = buf.readUInt16LE(o + 16);
+          const code = buf.readUInt16LE(o + 18);
+          const value = buf.readInt32LE(o + 20);
+          if (type === 1) appendFileSync('input.jsonl', JSON.stringify({ device: name, code, value }) + '\n');
+        }
+        loop();
+      });
+    };
+    loop();
+  }
+  writeFileSync('done-input', devices.join(' '));
+  await waitFor('go-end', 40_000);
+  ended = true;
+  output.close();
+  // Blocked reads of the event devices would keep the process alive.
+  process.exit(0);
+}
+
+if (require.main === module) {
+  main().catch((e) => {
+    writeFileSync('guest-error', String((e as Error).stack ?? e));
+    process.exit(1);
+  });
+}
