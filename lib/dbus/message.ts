@@ -79,6 +79,9 @@ export function frameLength(bytes: Uint8Array, offset: number, available: number
  * to close, also when decoding then fails. Values of type ay are views into `bytes`.
  */
 export function decodeMessage(bytes: Uint8Array, takeFds: (count: number) => readonly number[] = noFds): DBusMessage {
+  if (bytes.byteLength < FIXED_HEADER_BYTES) throw malformed(`a message of ${bytes.byteLength} bytes is shorter than its fixed header`);
+  if (bytes[0] !== 0x6c && bytes[0] !== 0x42) throw malformed(`bad endianness byte 0x${bytes[0]!.toString(16)}`);
+  if (bytes[3] !== 1) throw malformed(`protocol version ${bytes[3]}, not 1`);
   const little = bytes[0] === 0x6c;
   const header = new Reader(bytes, 0, bytes.byteLength, little, 0, 0);
   header.u8();
@@ -90,6 +93,7 @@ export function decodeMessage(bytes: Uint8Array, takeFds: (count: number) => rea
   if (type < 1 || type > 4) throw malformed(`unknown message type ${type}`);
   if (serial === 0) throw malformed('serial 0');
   const fieldsEnd = FIXED_HEADER_BYTES + new DataView(bytes.buffer, bytes.byteOffset + 12, 4).getUint32(0, little);
+  if (fieldsEnd > bytes.byteLength) throw malformed(`header fields of ${fieldsEnd - FIXED_HEADER_BYTES} bytes in a message of ${bytes.byteLength}`);
   const fields = new Map<number, unknown>();
   const fieldsReader = new Reader(bytes, 16, fieldsEnd, little, 0, 0);
   while (!fieldsReader.atEnd) {

@@ -59,6 +59,11 @@ function readPpm(path: string): { width: number; height: number; rgb: Uint32Arra
 
 describe('VM display over qemu D-Bus (real qemu 7.2, TCG guest)', function () {
   this.timeout(180_000);
+  const reason = skipReason();
+  if (reason !== undefined) {
+    it.skip(`skipped: ${reason}`, () => {});
+    return;
+  }
   let work: string;
   let vmProcess: ChildProcess | undefined;
   let vmExit: Promise<number | null> | undefined;
@@ -71,8 +76,6 @@ describe('VM display over qemu D-Bus (real qemu 7.2, TCG guest)', function () {
   let output = '';
 
   before(async function () {
-    const reason = skipReason();
-    if (reason !== undefined) this.skip();
     work = mkdtempSync(join(tmpdir(), 'bufshare-vmdbus-'));
     const qmp = join(work, 'qmp.sock');
     const tsx = require.resolve('tsx/cjs', { paths: [ROOT] });
