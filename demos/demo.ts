@@ -3,12 +3,15 @@
  *
  *   npm run demo [-- --port N] [-- --headless --frames N --screenshot out.png]
  *                [-- --clients none] [-- --wayland NAME] [-- --output kms[:/dev/dri/cardN]]
+ *                [-- --vm QMP_SOCKET]
  *
  * The compositor takes Wayland clients too: it prints the WAYLAND_DISPLAY to
  * give them (`--wayland NAME`: a name in $XDG_RUNTIME_DIR or an absolute path;
  * default wayland-0 in the demo's private runtime dir). `--clients none` starts
  * no demo client, so an outside Wayland client is shown alone; headless, the
- * screenshot is then taken once one surface shows pixels.
+ * screenshot is then taken once one surface shows pixels. `--vm QMP_SOCKET`
+ * also shows a running qemu's screens (started with `-display dbus,p2p=yes
+ * -qmp unix:QMP_SOCKET,server=on,wait=off`, docs/vm.md) as windows.
  *
  * Makes a private runtime directory (0700, in the temp dir) for the socket,
  * starts the compositor, waits until it listens, then starts basic and
@@ -28,7 +31,7 @@ import { parseArgs } from 'node:util';
 const { values } = parseArgs({
   options: {
     port: { type: 'string' }, headless: { type: 'boolean' }, frames: { type: 'string' }, screenshot: { type: 'string' },
-    clients: { type: 'string' }, wayland: { type: 'string' }, output: { type: 'string' },
+    clients: { type: 'string' }, wayland: { type: 'string' }, output: { type: 'string' }, vm: { type: 'string' },
   },
 });
 
@@ -61,6 +64,7 @@ async function main(): Promise<void> {
   const wayland = isAbsolute(named) || (values.wayland !== undefined && process.env.XDG_RUNTIME_DIR) ? named : join(runtimeDir, named);
   const compositorArgs = ['--socket', socket, '--port', values.port ?? '8080', '--wayland', wayland];
   if (values.output !== undefined) compositorArgs.push('--output', values.output); // kms[:/dev/dri/cardN]: a real screen too
+  if (values.vm !== undefined) compositorArgs.push('--vm', values.vm); // a qemu's QMP socket: its screens as windows
   if (values.headless) {
     compositorArgs.push('--headless', '--wait-surfaces', demoClients ? '2' : '1', '--frames', values.frames ?? '90', '--screenshot', values.screenshot ?? 'screenshot.png');
   }
