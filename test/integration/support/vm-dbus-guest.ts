@@ -7,6 +7,9 @@
  *      update as an fbdev client makes one (qemu finds the dirty pages; a flip would be a new scanout)
  *   c: a new output at 800x600 (a guest mode change), pattern C
  *   input: reads every /dev/input/event* and appends EV_KEY events to input.jsonl until `go-end`
+ * With the argument `bench` (bench/measurements/vm-dbus.ts) it instead shows pattern A at 1024x768,
+ * writes `ready`, and repaints the 320x240 rectangle (10% of the screen) in the buffer on screen at
+ * each key press it reads, alternating patterns, until `go-end`.
  */
 import { appendFileSync, existsSync, openSync, read, readdirSync, writeFileSync } from 'node:fs';
 import { KmsOutput } from '../../../lib/kms';
@@ -39,7 +42,47 @@ function fill(words: Uint32Array, stride32: number, width: number, height: numbe
   }
 }
 
+/** Calls `onKey(code)` for each key press (EV_KEY value 1) on any event device. */
+function readKeys(onKey: (code: number) => void): string[] {
+  const devices = readdirSync('/dev/input').filter((n) => n.startsWith('event'));
+  for (const name of devices) {
+    const fd = openSync(`/dev/input/${name}`, 'r');
+    const buf = Buffer.alloc(24 * 16);
+    const loop = (): void => {
+      read(fd, buf, 0, buf.byteLength, null, (err, n) => {
+        if (err) return;
+        for (let o = 0; o + 24 <= n; o += 24) {
+          if (buf.readUInt16LE(o + 16) === 1) onKey(buf.readUInt16LE(o + 18) * 2 + buf.readInt32LE(o + 20));
+        }
+        loop();
+      });
+    };
+    loop();
+  }
+  return devices;
+}
+
+async function bench(): Promise<void> {
+  const card = listDrmNodes().find((n) => n.type === 'card' && n.sysfs.driver === 'bochs-drm');
+  if (card === undefined) throw new Error('guest: no bochs card');
+  const output = KmsOutput.open({ device: card.path, mode: '1024x768' });
+  const frame = output.acquire();
+  fill(frame.region.pixels32, frame.region.stride32, output.width, output.height, 0);
+  output.commit(frame);
+  let variant = 0;
+  readKeys((codeAndValue) => {
+    if (codeAndValue % 2 !== 1) return; // presses only
+    variant = variant === 1 ? 2 : 1;
+    fill(frame.region.pixels32, frame.region.stride32, output.width, output.height, variant, RECT_B);
+  });
+  writeFileSync('ready', '');
+  await waitFor('go-end', 600_000);
+  output.close();
+  process.exit(0);
+}
+
 async function main(): Promise<void> {
+  if (process.argv[2] === 'bench') return bench();
   const card = listDrmNodes().find((n) => n.type === 'card' && n.sysfs.driver === 'bochs-drm');
   if (card === undefined) throw new Error(`guest: no bochs card in ${JSON.stringify(listDrmNodes())}`);
   await waitFor('go-a');
