@@ -91,6 +91,8 @@ export interface DBusConnectionOptions {
   readonly maxOutboundBytes?: number;
   /** A call without an answer in this time rejects with ERR_BUFSHARE_TIMEOUT. Default 25 s (libdbus's). */
   readonly callTimeoutMs?: number;
+  /** A peer that has not finished authenticating in this time is closed (ERR_BUFSHARE_TIMEOUT). Default 10 s. */
+  readonly authTimeoutMs?: number;
 }
 
 export interface DBusConnectionEvents {
@@ -157,6 +159,7 @@ export class DBusConnection extends EventEmitter<DBusConnectionEvents> {
   private readonly pending = new Map<number, Pending>();
   private readonly objects = new Map<string, Map<string, DBusInterfaceImpl>>();
   private isClosed = false;
+  private authTimer: NodeJS.Timeout | undefined;
   private resolveReady!: () => void;
   private rejectReady!: (e: Error) => void;
 
@@ -202,6 +205,13 @@ export class DBusConnection extends EventEmitter<DBusConnectionEvents> {
       this.server = new SaslServer(this.guid, this.socket.peerCred().uid, unixFds, options.allowUid);
     }
     this.socket.poll(native.constants.POLL_READABLE);
+    const authTimeoutMs = options.authTimeoutMs ?? 10_000;
+    this.authTimer = setTimeout(() => {
+      const e = new BufshareError('ERR_BUFSHARE_TIMEOUT', `the D-Bus peer did not finish authenticating in ${authTimeoutMs} ms`);
+      this.close(e.message, e);
+    }, authTimeoutMs);
+    // A connection being set up keeps no process alive by itself.
+    this.authTimer.unref();
   }
 
   get closed(): boolean {
@@ -266,6 +276,7 @@ export class DBusConnection extends EventEmitter<DBusConnectionEvents> {
   close(reason = 'closed', error?: BufshareError): void {
     if (this.isClosed) return;
     this.isClosed = true;
+    clearTimeout(this.authTimer);
     this.socket.close();
     for (const fd of this.fdQueue.splice(0)) closeQuietly(fd);
     for (const o of this.outgoing.clear()) for (const fd of o.fds) closeQuietly(fd);
@@ -461,6 +472,7 @@ export class DBusConnection extends EventEmitter<DBusConnectionEvents> {
       if (step.send !== '') this.queueRaw(Buffer.from(step.send, 'latin1'));
       if (step.done) {
         this.authenticated = true;
+        clearTimeout(this.authTimer);
         this.fdsAgreed = step.unixFds;
         if (this.client !== undefined) this.guid = this.client.guid;
         this.resolveReady();

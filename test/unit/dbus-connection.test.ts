@@ -140,6 +140,17 @@ describe('DBusConnection', () => {
     expect(resourceFds()).to.deep.equal(baseline);
   });
 
+  it('closes a peer that never finishes authenticating (ERR_BUFSHARE_TIMEOUT)', async () => {
+    const [a, b] = native.streamPair();
+    const server = DBusConnection.open(b, { role: 'server', authTimeoutMs: 100 });
+    const sock = raw(a);
+    sock.write('\0AUTH EXTERNAL');
+    const [, error] = await closed(server);
+    expect(error?.code).to.equal('ERR_BUFSHARE_TIMEOUT');
+    sock.destroy();
+    expect(resourceFds()).to.deep.equal(baseline);
+  });
+
   it('as the client, fails with ERR_BUFSHARE_DBUS_AUTH when the server rejects EXTERNAL', async () => {
     const [a, b] = native.streamPair();
     const client = DBusConnection.open(a);
