@@ -22,7 +22,7 @@ import { join, resolve } from 'node:path';
 import { VmDisplay, type VmSurface } from '../../lib/vm';
 import { Region } from '../../lib/region';
 import type { CompositorFrame } from '../../lib/surface-model';
-import { patternPixel, RECT_B } from './support/vm-dbus-guest';
+import { patternPixel, RECT_B } from './support/vm-dbus-pattern';
 
 const ROOT = resolve(__dirname, '../..');
 const CACHE = process.env.BUFSHARE_VM_CACHE ?? join(homedir(), '.cache/bufshare-vm');
@@ -31,6 +31,7 @@ function skipReason(): string | undefined {
   const qemu = ['/usr/bin/qemu-system-x86_64', '/usr/local/bin/qemu-system-x86_64'].some(existsSync);
   if (!qemu) return 'no qemu-system-x86_64';
   if (!existsSync(join(CACHE, '612/initramfs.cpio')) || !existsSync(join(CACHE, '612/kver'))) return `no VM kernel cache in ${CACHE}/612 (run test/vm/setup.sh 612)`;
+  if (!existsSync(join(ROOT, 'dist/lib/kms/index.js'))) return 'no dist/ (npm run build): the guest job loads the built library';
   return undefined;
 }
 
