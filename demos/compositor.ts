@@ -78,6 +78,20 @@ async function main(): Promise<void> {
     // A screen shows the pointer only if the compositor draws it; the browser viewer has its own.
     cursor: kms !== undefined,
   });
+  // Before the socket is announced: the VM's screen is placed first, the clients the launcher starts after it.
+  let vm: VmDisplay | undefined;
+  if (values.vm !== undefined) {
+    try {
+      vm = await VmDisplay.attach(values.vm);
+    } catch (e) {
+      usage(`--vm ${values.vm}: ${(e as Error).message}`);
+    }
+    // A peer source of the bufshare and Wayland servers: the guest's screens are windows, and take input, like any.
+    compositor.addSource(vm);
+    vm.on('surface', (s) => console.log(`vm: console "${s.title ?? ''}" ${s.width}x${s.height} ${s.format.name}`));
+    vm.on('close', (reason) => console.log(`vm: detached: ${reason}`));
+    vm.on('inputError', (e) => console.error(`compositor: vm input: ${e.message}`));
+  }
   console.log(`socket: ${compositor.socketPath}`);
   const wayland = compositor.wayland;
   if (wayland !== undefined) {
@@ -93,19 +107,6 @@ async function main(): Promise<void> {
     presenter.on('error', (e) => console.error(`compositor: kms: ${e.message}`));
     console.log(`kms: ${kms.device} ${kms.pipe.connector.name} ${kms.width}x${kms.height}@${kms.mode.vrefresh} (${kms.api})`);
     process.on('exit', () => console.log(`kms: ${presenter.commits} frames committed (${presenter.directCommits} scanned out directly), ${presenter.copied} pixels copied`));
-  }
-  let vm: VmDisplay | undefined;
-  if (values.vm !== undefined) {
-    try {
-      vm = await VmDisplay.attach(values.vm);
-    } catch (e) {
-      usage(`--vm ${values.vm}: ${(e as Error).message}`);
-    }
-    // A peer source of the bufshare and Wayland servers: the guest's screens are windows, and take input, like any.
-    compositor.addSource(vm);
-    vm.on('surface', (s) => console.log(`vm: console "${s.title ?? ''}" ${s.width}x${s.height} ${s.format.name}`));
-    vm.on('close', (reason) => console.log(`vm: detached: ${reason}`));
-    vm.on('inputError', (e) => console.error(`compositor: vm input: ${e.message}`));
   }
   compositor.server.on('error', (e) => console.error(`compositor: ${e.message}`));
   compositor.server.on('disconnect', (client, reason) => console.log(`client ${client.pid} left: ${reason}`));

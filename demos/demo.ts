@@ -66,7 +66,10 @@ async function main(): Promise<void> {
   if (values.output !== undefined) compositorArgs.push('--output', values.output); // kms[:/dev/dri/cardN]: a real screen too
   if (values.vm !== undefined) compositorArgs.push('--vm', values.vm); // a qemu's QMP socket: its screens as windows
   if (values.headless) {
-    compositorArgs.push('--headless', '--wait-surfaces', demoClients ? '2' : '1', '--frames', values.frames ?? '90', '--screenshot', values.screenshot ?? 'screenshot.png');
+    // The VM's screen is one more window to wait for (alone with --clients none).
+    const vm = values.vm !== undefined ? 1 : 0;
+    const surfaces = (demoClients ? 2 : 1 - vm) + vm;
+    compositorArgs.push('--headless', '--wait-surfaces', String(surfaces), '--frames', values.frames ?? '90', '--screenshot', values.screenshot ?? 'screenshot.png');
   }
   const compositor = start('compositor', compositorArgs, 'ipc');
   console.log(`demo: compositor pid ${compositor.pid}, runtime dir ${runtimeDir}`);
