@@ -3,7 +3,7 @@
  *
  *   npm run demo [-- --port N] [-- --headless --frames N --screenshot out.png]
  *                [-- --clients none] [-- --wayland NAME] [-- --output kms[:/dev/dri/cardN]]
- *                [-- --vm QMP_SOCKET]
+ *                [-- --vm QMP_SOCKET] [-- --size WxH]
  *
  * The compositor takes Wayland clients too: it prints the WAYLAND_DISPLAY to
  * give them (`--wayland NAME`: a name in $XDG_RUNTIME_DIR or an absolute path;
@@ -32,6 +32,7 @@ const { values } = parseArgs({
   options: {
     port: { type: 'string' }, headless: { type: 'boolean' }, frames: { type: 'string' }, screenshot: { type: 'string' },
     clients: { type: 'string' }, wayland: { type: 'string' }, output: { type: 'string' }, vm: { type: 'string' },
+    size: { type: 'string' },
   },
 });
 
@@ -65,6 +66,7 @@ async function main(): Promise<void> {
   const compositorArgs = ['--socket', socket, '--port', values.port ?? '8080', '--wayland', wayland];
   if (values.output !== undefined) compositorArgs.push('--output', values.output); // kms[:/dev/dri/cardN]: a real screen too
   if (values.vm !== undefined) compositorArgs.push('--vm', values.vm); // a qemu's QMP socket: its screens as windows
+  if (values.size !== undefined) compositorArgs.push('--size', values.size); // the output's size (default 1280x720)
   if (values.headless) {
     // The VM's screen is one more window to wait for (alone with --clients none).
     const vm = values.vm !== undefined ? 1 : 0;

@@ -164,7 +164,8 @@ export class DBusVmDisplay extends EventEmitter<VmDisplayEvents> {
     const ids = await this.property(VM_PATH, 'org.qemu.Display1.VM', 'ConsoleIDs');
     const name = await this.property(VM_PATH, 'org.qemu.Display1.VM', 'Name').catch(() => '');
     if (!Array.isArray(ids)) throw new BufshareError('ERR_BUFSHARE_PROTOCOL', 'qemu: ConsoleIDs is not an array');
-    const owner: SurfaceOwner = { id: 0, pid: this.connection.peerPid, name: typeof name === 'string' && name !== '' ? name : 'qemu' };
+    // The display sockets are our socketpairs (their peer credentials are ours): qemu's pid is the monitor's peer.
+    const owner: SurfaceOwner = { id: 0, pid: this.qmp.peerPid, name: typeof name === 'string' && name !== '' ? name : 'qemu' };
     for (const id of ids as number[]) {
       const path = `/org/qemu/Display1/Console_${id}`;
       const reply = await this.connection.call({ path, interface: PROPS, member: 'GetAll', signature: 's', body: ['org.qemu.Display1.Console'] });

@@ -89,6 +89,15 @@ export class QmpClient extends EventEmitter<QmpClientEvents> {
     return this.isClosed;
   }
 
+  /** qemu's pid (SO_PEERCRED of the monitor socket); 0 when unknown. */
+  get peerPid(): number {
+    try {
+      return this.socket.peerCred().pid;
+    } catch {
+      return 0;
+    }
+  }
+
   /**
    * Runs a command; resolves with its `return`, rejects with ERR_BUFSHARE_QMP
    * (qemu's error class and description) or ERR_BUFSHARE_CONNECTION_CLOSED.
