@@ -7,8 +7,9 @@
  *   --client R   rounds of a hostile raw server against BufferClient (default 1,000)
  *   --wayland W  Wayland: W hostile connections against a live WaylandServer, over its socket and
  *                again in process (default 2,000 each); the Wayland wire decoder gets --inputs inputs
- *   --dbus D     D-Bus: D hostile peers against a DBusConnection (default 2,000); the D-Bus decoder gets --inputs inputs
- *   --short      the CI pass: --inputs 100000 --live 1000 --client 200 --wayland 200 --dbus 200 (well under a minute)
+ *   --dbus D     D-Bus: D hostile peers against a DBusConnection (default 2,000)
+ *   --dbus-inputs I  D-Bus decoder inputs (default --inputs; ~0.14 ms each)
+ *   --short      the CI pass: --inputs 100000 --live 1000 --client 200 --wayland 200 --dbus 200 --dbus-inputs 25000
  *
  * Prints a summary and exits 1 on any finding. The seed reproduces a run.
  */
@@ -36,6 +37,7 @@ async function main(): Promise<void> {
   const clientRounds = option('client', short ? 200 : 1_000);
   const waylandConnections = option('wayland', short ? 200 : 2_000);
   const dbusConnections = option('dbus', short ? 200 : 2_000);
+  const dbusInputs = option('dbus-inputs', short ? 25_000 : inputs);
   const jsonAt = process.argv.indexOf('--json');
   console.log(`fuzz: seed ${seed}, ${inputs} in-process inputs, ${live} live malformed messages`);
 
@@ -76,7 +78,7 @@ async function main(): Promise<void> {
       `${w.leakedFds} fds and ${w.leakedMappings} mappings left`);
     for (const f of w.failures.slice(0, 20)) console.log(`  FAILURE ${f}`);
   }
-  const dbusDecoder = fuzzDBusDecoder(seed, inputs);
+  const dbusDecoder = fuzzDBusDecoder(seed, dbusInputs);
   console.log(`dbus decoder: ${dbusDecoder.inputs} inputs (${dbusDecoder.accepted} accepted, ${dbusDecoder.rejected} refused with ERR_BUFSHARE_DBUS_MALFORMED), ` +
     `${dbusDecoder.findings.length} findings, slowest ${dbusDecoder.slowestMs.toFixed(1)} ms`);
   for (const f of dbusDecoder.findings.slice(0, 20)) console.log(`  FINDING ${f}`);
