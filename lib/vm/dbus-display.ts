@@ -215,6 +215,8 @@ export class DBusVmDisplay extends EventEmitter<VmDisplayEvents> {
           this.stats.bytesCopied += width * height * format.bpp;
           if (!console.shown) {
             console.shown = true;
+            // A source emits its surfaces' frames too (the model's contract, as the servers do).
+            s.on('frame', (f) => this.emit('frame', f));
             this.emit('surface', s);
           }
           s.commit({ x: 0, y: 0, width, height });

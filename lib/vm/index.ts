@@ -9,7 +9,9 @@
  * `VmDisplay.attach(qmpPath, options)` the D-Bus route (DBusVmDisplay, this
  * helper's); the vhost-user-gpu route is meant to sit beside it as another
  * static constructor returning a SurfaceSource of VmSurfaces (lib/vm/vm-surface.ts:
- * scanout(), writeRect(), commit(), setCursor(), and a VmInput for the guest).
+ * scanout(w, h, format, memory?) (memory: the guest framebuffer's mapping, read in
+ * place), writeRect() (a copying route), commit(damage), setCursor(), disable(),
+ * destroy(), and a VmInput the route implements for the guest's keys and pointer).
  */
 export { DBusVmDisplay as VmDisplay, DBusVmDisplay } from './dbus-display';
 export type { VmDisplayEvents, VmDisplayOptions, VmDisplayStats } from './dbus-display';

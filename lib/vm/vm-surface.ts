@@ -9,11 +9,15 @@
  * rectangle) and commits damage; each commit is a frame whose region is that
  * buffer (so a held frame sees later writes; the frame that carries them
  * follows in the same turn). A new scanout size is a new buffer and a 'resize'.
+ * A zero-copy route passes its own memory to scanout() instead (a mapping of
+ * the guest's framebuffer): frames then read it in place and writeRect is not
+ * needed; commit() still carries the damage.
  * Commits in one turn of the loop are one frame (their damage joined): qemu
  * sends an Update per dirty rectangle.
  */
 import { EventEmitter } from 'eventemitter3';
 import type { BufferKind, ClientAccess } from '../descriptor';
+import { BufshareError } from '../errors';
 import { resolveFormat, type FormatInfo } from '../format';
 import { GraphicsRegion } from '../mapping/graphics-region';
 import { Region, type Rect } from '../region';
@@ -66,6 +70,7 @@ export class VmSurface extends EventEmitter<CompositorSurfaceEvents> implements 
   private h = 0;
   private fmt: FormatInfo | undefined;
   private memory: ArrayBuffer = new ArrayBuffer(0);
+  private memoryOffset = 0;
   private rowBytes = 0;
   private pending: Region | undefined;
   private isDestroyed = false;
@@ -105,22 +110,31 @@ export class VmSurface extends EventEmitter<CompositorSurfaceEvents> implements 
 
   /** The buffer's bytes (rows of `stride`), for the route to write into. */
   get pixels(): Uint8Array {
-    return new Uint8Array(this.memory);
+    return new Uint8Array(this.memory, this.memoryOffset, this.rowBytes * this.h);
   }
 
   /**
    * @internal A scanout of this size and format: a new buffer (zeroed) when
-   * either changed; 'resize' when the size did. Returns true when the buffer is new.
+   * either changed, or `memory` (the route's own: rows `stride` apart from
+   * `offset`, e.g. a mapping of guest memory, read in place) whenever given;
+   * 'resize' when the size changed. Returns true when the buffer is new.
    */
-  scanout(width: number, height: number, format: FormatInfo): boolean {
-    if (width === this.w && height === this.h && format === this.fmt) return false;
+  scanout(width: number, height: number, format: FormatInfo, memory?: { readonly buffer: ArrayBuffer; readonly stride: number; readonly offset?: number }): boolean {
+    if (memory === undefined && width === this.w && height === this.h && format === this.fmt && this.memoryOffset === 0) return false;
     const resized = width !== this.w || height !== this.h;
     const hadContent = this.fmt !== undefined;
+    if (memory !== undefined) {
+      const offset = memory.offset ?? 0;
+      if (memory.stride < width * format.bpp || offset < 0 || offset + memory.stride * height > memory.buffer.byteLength) {
+        throw new BufshareError('ERR_BUFSHARE_INVALID_ARGUMENT', `a ${width}x${height} scanout at stride ${memory.stride} does not fit its ${memory.buffer.byteLength}-byte memory at ${offset}`);
+      }
+    }
     this.w = width;
     this.h = height;
     this.fmt = format;
-    this.rowBytes = width * format.bpp;
-    this.memory = new ArrayBuffer(this.rowBytes * height);
+    this.rowBytes = memory?.stride ?? width * format.bpp;
+    this.memory = memory?.buffer ?? new ArrayBuffer(this.rowBytes * height);
+    this.memoryOffset = memory?.offset ?? 0;
     this.pending = undefined;
     if (resized && hadContent) this.emit('resize', width, height);
     return true;
@@ -132,7 +146,7 @@ export class VmSurface extends EventEmitter<CompositorSurfaceEvents> implements 
    */
   writeRect(x: number, y: number, width: number, height: number, src: Uint8Array, srcStride: number): void {
     const bpp = this.fmt!.bpp;
-    const dst = new Uint8Array(this.memory);
+    const dst = new Uint8Array(this.memory, this.memoryOffset);
     const rowLength = width * bpp;
     if (x === 0 && width === this.w && srcStride === this.rowBytes) {
       dst.set(src.subarray(0, rowLength * height), y * this.rowBytes);
@@ -185,7 +199,8 @@ export class VmSurface extends EventEmitter<CompositorSurfaceEvents> implements 
     const damage = this.pending;
     this.pending = undefined;
     if (damage === undefined || this.isDestroyed || this.fmt === undefined) return;
-    const region = new GraphicsRegion(this.memory, { width: this.w, height: this.h, stride: this.rowBytes, format: this.fmt, offset: 0 }, 'read', 'shadow', () => {});
+    const region = new GraphicsRegion(this.memory, { width: this.w, height: this.h, stride: this.rowBytes, format: this.fmt, offset: this.memoryOffset }, 'read',
+      this.access === 'direct' ? 'direct' : 'shadow', () => {});
     this.emit('frame', new VmFrame(this, region, damage.clip(this.w, this.h)));
   }
 

@@ -137,6 +137,7 @@ describe('VmDisplay against a fake qemu (its QMP and D-Bus display on real socke
   let vm: VmDisplay;
   let baseline: string[];
   let frames: CompositorFrame[];
+  let sourceFrames: number;
 
   beforeEach(async () => {
     baseline = resourceFds();
@@ -145,7 +146,9 @@ describe('VmDisplay against a fake qemu (its QMP and D-Bus display on real socke
     vm = await VmDisplay.attach(join(dir, 'qmp.sock'));
     await qemu.listenerReady;
     frames = [];
+    sourceFrames = 0;
     vm.on('surface', (s) => s.on('frame', (f) => frames.push(f)));
+    vm.on('frame', () => sourceFrames++);
   });
 
   afterEach(async () => {
@@ -173,6 +176,7 @@ describe('VmDisplay against a fake qemu (its QMP and D-Bus display on real socke
     };
     expectPixels(full, 40, 0, 0, 8, 6);
     expect(frames.at(-1)!.damage.bounds).to.deep.equal({ x: 0, y: 0, width: 8, height: 6 });
+    expect(sourceFrames, 'the source emits its surfaces\' frames too').to.equal(frames.length);
 
     const patch = pixels(3, 2, 12, 99);
     expect(await qemu.call('Update', 'iiiiuuay', [4, 3, 3, 2, 12, XRGB, patch])).to.equal('ok');
