@@ -73,6 +73,8 @@ export class VmSurface extends EventEmitter<CompositorSurfaceEvents> implements 
   private memoryOffset = 0;
   private rowBytes = 0;
   private pending: Region | undefined;
+  /** The last frame, when nobody listened for it (a cursor image the seat shows later). */
+  private unclaimed: VmFrame | undefined;
   private isDestroyed = false;
   private pressedKeys = new Set<number>();
   private pressedButtons = new Set<VmButton>();
@@ -136,6 +138,7 @@ export class VmSurface extends EventEmitter<CompositorSurfaceEvents> implements 
     this.memory = memory?.buffer ?? new ArrayBuffer(this.rowBytes * height);
     this.memoryOffset = memory?.offset ?? 0;
     this.pending = undefined;
+    this.unclaimed = undefined;
     if (resized && hadContent) this.emit('resize', width, height);
     return true;
   }
@@ -201,7 +204,20 @@ export class VmSurface extends EventEmitter<CompositorSurfaceEvents> implements 
     if (damage === undefined || this.isDestroyed || this.fmt === undefined) return;
     const region = new GraphicsRegion(this.memory, { width: this.w, height: this.h, stride: this.rowBytes, format: this.fmt, offset: this.memoryOffset }, 'read',
       this.access === 'direct' ? 'direct' : 'shadow', () => {});
+    if (this.listenerCount('frame') === 0) {
+      // Whoever shows it later needs all of it, not this frame's damage.
+      this.unclaimed = new VmFrame(this, region, Region.full(this.w, this.h));
+      return;
+    }
+    this.unclaimed = undefined;
     this.emit('frame', new VmFrame(this, region, damage.clip(this.w, this.h)));
+  }
+
+  /** The last frame no one listened for (a cursor image committed before the seat showed it), once. */
+  claimFrame(): VmFrame | undefined {
+    const frame = this.unclaimed;
+    this.unclaimed = undefined;
+    return frame;
   }
 
   frameDone(): void {

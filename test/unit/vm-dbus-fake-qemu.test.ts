@@ -13,6 +13,7 @@ import { DBusConnection, Variant, type DBusMessage } from '../../lib/dbus';
 import * as native from '../../lib/native';
 import type { CompositorFrame } from '../../lib/surface-model';
 import { VmDisplay, type VmSurface } from '../../lib/vm';
+import { followSource, pixelRegion, Scene, SceneSeat } from '../../lib/scene';
 import { resourceFds } from '../helpers/fds';
 
 const XRGB = 0x20020888;
@@ -265,5 +266,29 @@ describe('VmDisplay against a fake qemu (its QMP and D-Bus display on real socke
     qemu.close();
     await closed;
     expect(vm.closed).to.equal(true);
+  });
+
+  it('is shown by followSource like any source: the guest\'s pixels in the scene, its cursor drawn by the seat at the hotspot, input to the guest', async () => {
+    const scene = new Scene();
+    const output = scene.addOutput({ width: 64, height: 48 });
+    const windows = scene.createTree();
+    const stop = followSource(scene, vm, windows);
+    const seat = new SceneSeat(scene);
+    const screen = new Uint8Array(64 * 4 * 48);
+    new Uint32Array(screen.buffer).fill(0x00336699);
+    await qemu.call('Scanout', 'uuuuay', [64, 48, 256, XRGB, screen]);
+    const cursor = new Uint32Array(4).fill(0xffff0000); // 2x2 opaque red ARGB
+    await qemu.call('CursorDefine', 'iiiiay', [2, 2, 1, 1, new Uint8Array(cursor.buffer)]);
+    await nextFrame();
+    seat.pointer({ action: 'motion', x: 20, y: 10, buttons: 0 });
+    await nextFrame();
+    const fb = pixelRegion(64, 48);
+    output.render(fb, 0);
+    const at = (x: number, y: number): number => fb.pixels32[y * fb.stride32 + x]! & 0xffffff;
+    expect(at(5, 5)).to.equal(0x336699);
+    // The hotspot (1, 1) is at the pointer: the image covers (19..20, 9..10).
+    expect([at(19, 9), at(20, 10), at(21, 10), at(18, 9)]).to.deep.equal([0xff0000, 0xff0000, 0x336699, 0x336699]);
+    expect(qemu.calls).to.include('org.qemu.Display1.Mouse.SetAbsPosition(20,10)');
+    stop();
   });
 });

@@ -49,4 +49,14 @@ describe('VmSurface', () => {
     new Uint32Array(guest, 4096, 1)[0] = 0xff000001; // in place: no copy was made
     expect(frame!.region.pixels32[0]).to.equal(0xff000001);
   });
+
+  it('keeps a frame nobody listened for (a cursor image) for whoever shows the surface later, whole', async () => {
+    const s = new VmSurface(owner, 'cursor', undefined);
+    s.scanout(4, 4, resolveFormat('ARGB8888'));
+    s.commit({ x: 1, y: 1, width: 1, height: 1 });
+    await turn();
+    const frame = s.claimFrame();
+    expect(frame?.damage.toJSON()).to.deep.equal([{ x: 0, y: 0, width: 4, height: 4 }]);
+    expect(s.claimFrame()).to.equal(undefined);
+  });
 });
