@@ -17,7 +17,10 @@
  *    which we do not ask for (answered NotSupported, the fd closed).
  * 3. Input goes back on the first connection: Keyboard.Press/Release (qnums,
  *    keymap.ts) and Mouse.SetAbsPosition (or RelMotion while the guest's mouse
- *    is relative, IsAbsolute false) / Press / Release on the console.
+ *    is relative, IsAbsolute false) / Press / Release on the console; a
+ *    surface's configure(w, h) is Console.SetUIInfo (a size hint the guest's
+ *    virtio-gpu driver turns into its preferred mode; bochs has none: qemu
+ *    answers an error, reported as 'inputError').
  *
  * A listener's bad Scanout/Update (unknown format, a rectangle outside the
  * surface, too few bytes) gets an InvalidArgs error reply and changes nothing.
@@ -103,12 +106,20 @@ class Console implements VmInput {
   button(button: VmButton, pressed: boolean): void {
     this.send('org.qemu.Display1.Mouse', pressed ? 'Press' : 'Release', 'u', [BUTTON_CODES[button]]);
   }
+
+  configure(width: number, height: number): void {
+    // The physical size at 96 dpi: the guest derives its DPI from it (virtio-gpu passes it on as the EDID's).
+    const mm = (px: number): number => Math.min(0xffff, Math.round((px * 25.4) / 96));
+    this.send('org.qemu.Display1.Console', 'SetUIInfo', 'qqiiuu', [mm(width), mm(height), 0, 0, width, height]);
+  }
 }
 
 export class DBusVmDisplay extends EventEmitter<VmDisplayEvents> {
   readonly stats: VmDisplayStats = { scanouts: 0, updates: 0, bytesCopied: 0 };
   private readonly consoles = new Map<number, Console>();
   private isClosed = false;
+  /** 'surface' is emitted from the turn after attach() resolved: a console's first Scanout may come while the next one registers. */
+  private announcing = false;
 
   /**
    * Attaches to the qemu whose QMP monitor listens at `qmpPath` (started with
@@ -131,6 +142,8 @@ export class DBusVmDisplay extends EventEmitter<VmDisplayEvents> {
       await connection.ready;
       const display = new DBusVmDisplay(qmp, connection, options);
       await display.start();
+      // After the caller's continuation (a microtask) subscribed: the surfaces that came meanwhile, then the others as they come.
+      setImmediate(() => display.announce());
       return display;
     } catch (e) {
       connection?.close('attach failed');
@@ -216,8 +229,8 @@ export class DBusVmDisplay extends EventEmitter<VmDisplayEvents> {
           if (!console.shown) {
             console.shown = true;
             // A source emits its surfaces' frames too (the model's contract, as the servers do).
-            s.on('frame', (f) => this.emit('frame', f));
-            this.emit('surface', s);
+            s.onFrame = (f) => this.emit('frame', f);
+            if (this.announcing) this.emit('surface', s);
           }
           s.commit({ x: 0, y: 0, width, height });
         },
@@ -296,13 +309,19 @@ export class DBusVmDisplay extends EventEmitter<VmDisplayEvents> {
     for (const c of this.consoles.values()) if (c.path === m.path) c.absolute = abs.value === true;
   }
 
+  private announce(): void {
+    if (this.isClosed) return;
+    this.announcing = true;
+    for (const c of this.consoles.values()) if (c.shown && !c.surface.destroyed) this.emit('surface', c.surface);
+  }
+
   private consoleGone(console: Console, reason: string): void {
     if (!this.consoles.has(console.id)) return;
     this.consoles.delete(console.id);
-    const shown = console.shown;
+    const announced = console.shown && this.announcing;
     console.surface.destroy(reason);
     this.cursors.get(console.id)?.surface.destroy(reason);
-    if (shown) this.emit('surfaceDestroyed', console.surface);
+    if (announced) this.emit('surfaceDestroyed', console.surface);
   }
 
   /** Detaches: closes the listeners, the display connection and QMP; every surface is destroyed. Idempotent. */

@@ -35,6 +35,8 @@ export interface VmInput {
   /** The pointer at (x, y) in the console's pixels. */
   motion(x: number, y: number): void;
   button(button: VmButton, pressed: boolean): void;
+  /** The compositor suggests a screen size (the window's): the route asks the guest (D-Bus SetUIInfo, a display-changed event). */
+  configure?(width: number, height: number): void;
 }
 
 /** The largest scanout side we take (qemu's own displays stay far below). */
@@ -78,6 +80,9 @@ export class VmSurface extends EventEmitter<CompositorSurfaceEvents> implements 
   private isDestroyed = false;
   private pressedKeys = new Set<number>();
   private pressedButtons = new Set<VmButton>();
+
+  /** @internal Sees every frame, before the surface's listeners (the source's own 'frame'); not a listener, so claimFrame still works. */
+  onFrame: ((frame: VmFrame) => void) | undefined;
 
   /** @internal */
   constructor(readonly client: SurfaceOwner, private label: string | undefined, private readonly input: VmInput | undefined, access: ClientAccess = 'shadow') {
@@ -204,13 +209,15 @@ export class VmSurface extends EventEmitter<CompositorSurfaceEvents> implements 
     if (damage === undefined || this.isDestroyed || this.fmt === undefined) return;
     const region = new GraphicsRegion(this.memory, { width: this.w, height: this.h, stride: this.rowBytes, format: this.fmt, offset: this.memoryOffset }, 'read',
       this.access === 'direct' ? 'direct' : 'shadow', () => {});
+    const frame = new VmFrame(this, region, damage.clip(this.w, this.h));
+    this.onFrame?.(frame);
     if (this.listenerCount('frame') === 0) {
       // Whoever shows it later needs all of it, not this frame's damage.
       this.unclaimed = new VmFrame(this, region, Region.full(this.w, this.h));
       return;
     }
     this.unclaimed = undefined;
-    this.emit('frame', new VmFrame(this, region, damage.clip(this.w, this.h)));
+    this.emit('frame', frame);
   }
 
   /** The last frame no one listened for (a cursor image committed before the seat showed it), once. */
@@ -218,6 +225,17 @@ export class VmSurface extends EventEmitter<CompositorSurfaceEvents> implements 
     const frame = this.unclaimed;
     this.unclaimed = undefined;
     return frame;
+  }
+
+  /**
+   * Suggests a screen size to the guest (the window's size): the route passes
+   * it on and a guest that follows sets that mode, which arrives as a new
+   * scanout ('resize'). Whether it follows is the guest's (and its display
+   * device's: qemu's bochs takes no hint, virtio-gpu does). 0 x 0: no hint.
+   */
+  configure(width: number, height: number): void {
+    if (this.isDestroyed || width < 1 || height < 1 || width > MAX_VM_SURFACE_SIDE || height > MAX_VM_SURFACE_SIDE) return;
+    this.input?.configure?.(Math.round(width), Math.round(height));
   }
 
   frameDone(): void {

@@ -70,6 +70,7 @@ describe('VM display over qemu D-Bus (real qemu 7.2, TCG guest)', function () {
   let vmExit: Promise<number | null> | undefined;
   let vm: VmDisplay | undefined;
   let surface: VmSurface | undefined;
+  let virtio: VmSurface | undefined;
   let last: CompositorFrame | undefined;
   let lastFrameAt = 0;
   const resizes: [number, number][] = [];
@@ -80,19 +81,28 @@ describe('VM display over qemu D-Bus (real qemu 7.2, TCG guest)', function () {
     work = mkdtempSync(join(tmpdir(), 'bufshare-vmdbus-'));
     const qmp = join(work, 'qmp.sock');
     const tsx = require.resolve('tsx/cjs', { paths: [ROOT] });
-    vmProcess = spawn('bash', [join(ROOT, 'test/vm/run.sh'), '--kernel', '612', '--gpus', 'bochs', '--display-dbus', '--qmp', qmp,
+    vmProcess = spawn('bash', [join(ROOT, 'test/vm/run.sh'), '--kernel', '612', '--gpus', 'bochs,virtio', '--display-dbus', '--qmp', qmp,
       '--work', work, '--timeout', '170', '--mem', '512', '--', 'node', '--require', tsx, join(ROOT, 'test/integration/support/vm-dbus-guest.ts')],
     { stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, BUFSHARE_VM_ENV: 'UV_THREADPOOL_SIZE', UV_THREADPOOL_SIZE: '8' } });
     vmProcess.stdout!.on('data', (d: Buffer) => (output += d.toString()));
     vmProcess.stderr!.on('data', (d: Buffer) => (output += d.toString()));
     vmExit = new Promise((r) => vmProcess!.once('exit', (code) => r(code)));
     await waitFor(() => existsSync(qmp) || vmProcess!.exitCode !== null, 'qemu\'s QMP socket', 120_000);
-    try {
-      vm = await VmDisplay.attach(qmp);
-    } catch (e) {
-      throw new Error(`attach failed (${(e as Error).message}); the VM said:\n${output}`);
+    // qemu binds the socket a moment before it listens on it.
+    for (let tries = 0; vm === undefined; tries++) {
+      try {
+        vm = await VmDisplay.attach(qmp);
+      } catch (e) {
+        if (tries > 100 || vmProcess.exitCode !== null || (e as { errno?: string }).errno !== 'ECONNREFUSED') {
+          throw new Error(`attach failed (${(e as Error).message}); the VM said:\n${output}`);
+        }
+        await sleep(100);
+      }
     }
     vm.on('surface', (s) => {
+      // Two consoles: bochs (the guest draws there) and virtio-gpu (a size hint goes there); run.sh names them.
+      if (s.title === 'virtio') virtio = s as VmSurface;
+      if (s.title !== 'bochs') return;
       surface = s as VmSurface;
       s.on('frame', (f) => {
         last?.release();
@@ -131,7 +141,7 @@ describe('VM display over qemu D-Bus (real qemu 7.2, TCG guest)', function () {
   /** The surface's last frame against qemu's screendump, pixel for pixel; and against the pattern the guest drew. */
   async function compare(expected: (x: number, y: number) => number): Promise<void> {
     const dump = join(work, 'dump.ppm');
-    await vm!.qmp.execute('screendump', { filename: dump });
+    await vm!.qmp.execute('screendump', { filename: dump, device: 'bochs' });
     const shot = readPpm(dump);
     const frame = last!;
     expect([frame.region.width, frame.region.height]).to.deep.equal([shot.width, shot.height]);
@@ -178,6 +188,14 @@ describe('VM display over qemu D-Bus (real qemu 7.2, TCG guest)', function () {
     await compare((x, y) => patternPixel(2, x, y));
   });
 
+  it('passes a window size to the guest: configure() on the virtio-gpu console becomes its preferred mode', async () => {
+    expect(virtio, 'a surface for the virtio-gpu console').to.not.equal(undefined);
+    virtio!.configure(800, 600);
+    writeFileSync(join(work, 'go-ui'), '');
+    await waitFor(() => existsSync(join(work, 'done-ui')), 'the guest to see the new mode', 40_000);
+    expect(readFileSync(join(work, 'done-ui'), 'utf8')).to.equal('800x600');
+  });
+
   it('sends a key and a click through the surface to the guest\'s input devices', async () => {
     const devices = await step('input');
     expect(devices).to.match(/event/);
@@ -190,7 +208,7 @@ describe('VM display over qemu D-Bus (real qemu 7.2, TCG guest)', function () {
     s.pointer({ action: 'up', x: 100, y: 120, buttons: 0, button: 0 });
     const file = join(work, 'input.jsonl');
     const events = (): { code: number; value: number }[] =>
-      existsSync(file) ? readFileSync(file, 'utf8').trim().split('\n').map((l) => JSON.parse(l) as { code: number; value: number }) : [];
+      existsSync(file) ? readFileSync(file, 'utf8').split('\n').filter((l) => l.endsWith('}')).map((l) => JSON.parse(l) as { code: number; value: number }) : [];
     await waitFor(() => events().length >= 4, 'the guest to read 4 key events', 20_000);
     const seen = events().map((e) => `${e.code}:${e.value}`);
     expect(seen).to.include.members(['30:1', '30:0', '272:1', '272:0']); // KEY_A, BTN_LEFT

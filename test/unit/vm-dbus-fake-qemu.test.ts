@@ -29,6 +29,7 @@ class FakeQemu {
   private storedFd = -1;
   private onListener: ((c: DBusConnection) => void) | undefined;
   readonly listenerReady: Promise<DBusConnection>;
+  scanoutOnRegister = false;
 
   constructor(readonly path: string) {
     this.listenSocket = native.openStream(native.streamListen(path, 4), () => this.accept());
@@ -90,12 +91,17 @@ class FakeQemu {
     const console = '/org/qemu/Display1/Console_0';
     d.exportObject(console, 'org.qemu.Display1.Console', {
       methods: {
+        SetUIInfo: this.record,
         RegisterListener: (m, fds) => {
           const fd = fds.take(m.body[0] as number);
           // qemu answers, then authenticates the listener connection as its server.
           setImmediate(() => {
             this.listener = DBusConnection.open(fd, { role: 'server' });
-            void this.listener.ready.then(() => this.onListener!(this.listener!));
+            void this.listener.ready.then(() => {
+              // As qemu does when a listener registers: the current surface at once (before attach() resolved).
+              if (this.scanoutOnRegister) void this.call('Scanout', 'uuuuay', [2, 2, 8, XRGB, new Uint8Array(16).fill(0x11)]);
+              this.onListener!(this.listener!);
+            });
           });
         },
       },
@@ -228,6 +234,7 @@ describe('VmDisplay against a fake qemu (its QMP and D-Bus display on real socke
     s.pointer({ action: 'down', x: 10, y: 20, buttons: 4, button: 2 });
     s.pointer({ action: 'up', x: 10, y: 20, buttons: 0, button: 2 });
     s.pointer({ action: 'axis', x: 10, y: 20, buttons: 0, axis: 'vertical', value: 10 });
+    s.configure!(640, 480);
     await new Promise((r) => setTimeout(r, 50));
     expect(qemu.calls).to.deep.equal([
       'org.qemu.Display1.Keyboard.Press(30)', 'org.qemu.Display1.Keyboard.Press(156)', 'org.qemu.Display1.Keyboard.Release(156)',
@@ -236,6 +243,7 @@ describe('VmDisplay against a fake qemu (its QMP and D-Bus display on real socke
       'org.qemu.Display1.Mouse.SetAbsPosition(10,20)', 'org.qemu.Display1.Mouse.Press(2)',
       'org.qemu.Display1.Mouse.SetAbsPosition(10,20)', 'org.qemu.Display1.Mouse.Release(2)',
       'org.qemu.Display1.Mouse.Press(4)', 'org.qemu.Display1.Mouse.Release(4)',
+      'org.qemu.Display1.Console.SetUIInfo(169,127,0,0,640,480)', // 640x480 at 96 dpi: 169 x 127 mm
     ]);
   });
 
@@ -290,5 +298,24 @@ describe('VmDisplay against a fake qemu (its QMP and D-Bus display on real socke
     expect([at(19, 9), at(20, 10), at(21, 10), at(18, 9)]).to.deep.equal([0xff0000, 0xff0000, 0x336699, 0x336699]);
     expect(qemu.calls).to.include('org.qemu.Display1.Mouse.SetAbsPosition(20,10)');
     stop();
+  });
+
+  it('announces a surface whose first Scanout came while attach() was still running', async () => {
+    const late = new FakeQemu(join(dir, 'late.sock'));
+    late.scanoutOnRegister = true;
+    const other = await VmDisplay.attach(join(dir, 'late.sock'));
+    try {
+      const announced: VmSurface[] = [];
+      other.on('surface', (s) => announced.push(s as VmSurface));
+      await new Promise((r) => setTimeout(r, 50));
+      expect(announced.map((s) => [s.width, s.height])).to.deep.equal([[2, 2]]);
+      // Its first frame came before anyone listened: kept for whoever shows it (followSource's SceneSurface claims it).
+      const frame = announced[0]!.claimFrame?.();
+      expect(frame?.damage.toJSON()).to.deep.equal([{ x: 0, y: 0, width: 2, height: 2 }]);
+      expect(frame?.region.pixels[0]).to.equal(0x11);
+    } finally {
+      other.close();
+      late.close();
+    }
   });
 });

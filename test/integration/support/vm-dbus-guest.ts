@@ -6,17 +6,25 @@
  *   b: a 320x240 rectangle at (512, 384) repainted (B) in the buffer on screen, no commit: a partial
  *      update as an fbdev client makes one (qemu finds the dirty pages; a flip would be a new scanout)
  *   c: a new output at 800x600 (a guest mode change), pattern C
+ *   ui: the host asked for 800x600 on the virtio-gpu console (SetUIInfo): polls that card's connector
+ *       until its preferred mode is 800x600 (or 20 s), answers the mode it saw
  *   input: reads every /dev/input/event* and appends EV_KEY events to input.jsonl until `go-end`
  * With the argument `bench` (bench/measurements/vm-dbus.ts) it instead shows pattern A at 1024x768,
  * writes `ready`, and repaints the 320x240 rectangle (10% of the screen) in the buffer on screen at
  * each key press it reads, alternating patterns, until `go-end`.
  */
-import { appendFileSync, existsSync, openSync, read, readdirSync, writeFileSync } from 'node:fs';
+import { appendFileSync, existsSync, openSync, read, readdirSync, renameSync, writeFileSync } from 'node:fs';
 // The built library (dist/, made by npm run build and npm test's pretest): tsx transpiling lib/ under
 // TCG took 13 s of the guest's time, loading dist/ takes under 2 s.
-import { KmsOutput } from '../../../dist/lib/kms';
-import { listDrmNodes } from '../../../dist/lib';
+import { discoverKms, KmsOutput, preferredMode } from '../../../dist/lib/kms';
+import { DrmDevice, listDrmNodes } from '../../../dist/lib';
 import { patternPixel, RECT_B } from './vm-dbus-pattern';
+
+/** Written whole, then renamed: the host (over 9p) sees the file only with its content. */
+function answer(name: string, text: string): void {
+  writeFileSync(`${name}.tmp`, text);
+  renameSync(`${name}.tmp`, name);
+}
 
 async function waitFor(file: string, timeoutMs = 60_000): Promise<void> {
   const end = Date.now() + timeoutMs;
@@ -69,7 +77,7 @@ async function bench(): Promise<void> {
     variant = variant === 1 ? 2 : 1;
     fill(frame.region.pixels32, frame.region.stride32, output.width, output.height, variant, RECT_B);
   });
-  writeFileSync('ready', '');
+  answer('ready', '');
   await waitFor('go-end', 600_000);
   output.close();
   process.exit(0);
@@ -85,12 +93,12 @@ async function main(): Promise<void> {
   fill(frame.region.pixels32, frame.region.stride32, output.width, output.height, 0);
   output.commit(frame);
   await sleep(300);
-  writeFileSync('done-a', `${output.width}x${output.height}`);
+  answer('done-a', `${output.width}x${output.height}`);
 
   await waitFor('go-b');
   fill(frame.region.pixels32, frame.region.stride32, output.width, output.height, 1, RECT_B);
   await sleep(300);
-  writeFileSync('done-b', '');
+  answer('done-b', '');
 
   await waitFor('go-c');
   output.close();
@@ -99,7 +107,31 @@ async function main(): Promise<void> {
   fill(frame.region.pixels32, frame.region.stride32, output.width, output.height, 2);
   output.commit(frame);
   await sleep(300);
-  writeFileSync('done-c', `${output.width}x${output.height}`);
+  answer('done-c', `${output.width}x${output.height}`);
+
+  await waitFor('go-ui');
+  // The DRM driver's name (sysfs names the virtio device's PCI driver, virtio-pci).
+  const virtio = listDrmNodes().filter((n) => n.type === 'card').find((n) => {
+    const d = DrmDevice.open(n.path);
+    try {
+      return d.driver.name === 'virtio_gpu';
+    } finally {
+      d.unref();
+    }
+  });
+  let seen = 'no virtio_gpu card';
+  for (const end = Date.now() + 20_000; virtio !== undefined && Date.now() < end; await sleep(200)) {
+    const device = DrmDevice.open(virtio.path);
+    try {
+      const connector = discoverKms(device).connectors.find((c) => c.status === 'connected');
+      const mode = connector === undefined ? undefined : preferredMode(connector);
+      seen = mode === undefined ? 'no mode' : `${mode.hdisplay}x${mode.vdisplay}`;
+    } finally {
+      device.unref();
+    }
+    if (seen === '800x600') break;
+  }
+  answer('done-ui', seen);
 
   // Input: every event device, EV_KEY events (struct input_event on x86-64: 16-byte timeval, u16 type, u16 code, s32 value).
   const devices = readdirSync('/dev/input').filter((n) => n.startsWith('event'));
@@ -121,7 +153,7 @@ async function main(): Promise<void> {
     };
     loop();
   }
-  writeFileSync('done-input', devices.join(' '));
+  answer('done-input', devices.join(' '));
   await waitFor('go-end', 40_000);
   ended = true;
   output.close();
