@@ -56,7 +56,15 @@ export const vmDbus: Measurement = {
     let vm: VmDisplay | undefined;
     try {
       for (let i = 0; i < 1200 && !existsSync(qmp); i++) await sleep(100);
-      vm = await VmDisplay.attach(qmp);
+      // qemu binds the socket a moment before it listens on it.
+      for (let tries = 0; vm === undefined; tries++) {
+        try {
+          vm = await VmDisplay.attach(qmp);
+        } catch (e) {
+          if (tries > 100 || (e as { errno?: string }).errno !== 'ECONNREFUSED') throw e;
+          await sleep(100);
+        }
+      }
       let frames: CompositorFrame[] = [];
       let lastAt = 0;
       vm.on('surface', (s) => s.on('frame', (f) => {
