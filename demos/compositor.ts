@@ -20,6 +20,8 @@
  *                            connected screen, real hardware before vkms, or CARD, e.g. /dev/dri/card1); the size
  *                            becomes the screen's mode unless --size is given. Needs DRM master:
  *                            run it from a free VT (no X or Wayland session on that card)
+ *     --vm QMP_SOCKET        also show a running qemu's screens (qemu -display dbus,p2p=yes
+ *                            -qmp unix:QMP_SOCKET,server=on,wait=off): each console is a window
  *
  * Prints "socket: PATH", "wayland: WAYLAND_DISPLAY=NAME" (with --wayland) and
  * "viewer: URL" (or "screenshot: FILE") on stdout.
@@ -27,6 +29,7 @@
  */
 import { parseArgs } from 'node:util';
 import { KmsOutput } from '../lib/kms';
+import { VmDisplay } from '../lib/vm';
 import { Compositor } from './compositor/compositor';
 import { KmsSceneOutput } from '../lib/scene';
 import { writePng } from './compositor/png';
@@ -60,6 +63,7 @@ async function main(): Promise<void> {
       socket: { type: 'string' }, port: { type: 'string' }, size: { type: 'string' }, refresh: { type: 'string' }, scale: { type: 'string' },
       placement: { type: 'string' }, headless: { type: 'boolean' }, frames: { type: 'string' },
       screenshot: { type: 'string' }, 'wait-surfaces': { type: 'string' }, wayland: { type: 'string' }, output: { type: 'string' },
+      vm: { type: 'string' },
     },
   });
   const kms = values.output === undefined ? undefined : openKmsOutput(values.output);
@@ -77,6 +81,20 @@ async function main(): Promise<void> {
     // A screen shows the pointer only if the compositor draws it; the browser viewer has its own.
     cursor: kms !== undefined,
   });
+  // Before the socket is announced: the VM's screen is placed first, the clients the launcher starts after it.
+  let vm: VmDisplay | undefined;
+  if (values.vm !== undefined) {
+    try {
+      vm = await VmDisplay.attach(values.vm);
+    } catch (e) {
+      usage(`--vm ${values.vm}: ${(e as Error).message}`);
+    }
+    // A peer source of the bufshare and Wayland servers: the guest's screens are windows, and take input, like any.
+    compositor.addSource(vm);
+    vm.on('surface', (s) => console.log(`vm: console "${s.title ?? ''}" ${s.width}x${s.height} ${s.format.name}`));
+    vm.on('close', (reason) => console.log(`vm: detached: ${reason}`));
+    vm.on('inputError', (e) => console.error(`compositor: vm input: ${e.message}`));
+  }
   console.log(`socket: ${compositor.socketPath}`);
   const wayland = compositor.wayland;
   if (wayland !== undefined) {
@@ -103,6 +121,7 @@ async function main(): Promise<void> {
     if (stopping) return;
     stopping = true;
     await viewer?.close();
+    vm?.close();
     await compositor.close();
     kms?.close();
     process.exit(code);

@@ -4,12 +4,15 @@
  *   npm run demo [-- --port N] [-- --headless --frames N --screenshot out.png]
  *                [-- --clients none] [-- --wayland NAME] [-- --output kms[:/dev/dri/cardN]]
  *                [-- --scale 2]   (HiDPI: Wayland clients draw at twice the pixels)
+ *                [-- --vm QMP_SOCKET] [-- --size WxH]
  *
  * The compositor takes Wayland clients too: it prints the WAYLAND_DISPLAY to
  * give them (`--wayland NAME`: a name in $XDG_RUNTIME_DIR or an absolute path;
  * default wayland-0 in the demo's private runtime dir). `--clients none` starts
  * no demo client, so an outside Wayland client is shown alone; headless, the
- * screenshot is then taken once one surface shows pixels.
+ * screenshot is then taken once one surface shows pixels. `--vm QMP_SOCKET`
+ * also shows a running qemu's screens (started with `-display dbus,p2p=yes
+ * -qmp unix:QMP_SOCKET,server=on,wait=off`, docs/vm.md) as windows.
  *
  * Makes a private runtime directory (0700, in the temp dir) for the socket,
  * starts the compositor, waits until it listens, then starts basic and
@@ -29,7 +32,8 @@ import { parseArgs } from 'node:util';
 const { values } = parseArgs({
   options: {
     port: { type: 'string' }, headless: { type: 'boolean' }, frames: { type: 'string' }, screenshot: { type: 'string' },
-    clients: { type: 'string' }, wayland: { type: 'string' }, output: { type: 'string' }, scale: { type: 'string' },
+    clients: { type: 'string' }, wayland: { type: 'string' }, output: { type: 'string' }, scale: { type: 'string' }, vm: { type: 'string' },
+    size: { type: 'string' },
   },
 });
 
@@ -63,8 +67,13 @@ async function main(): Promise<void> {
   const compositorArgs = ['--socket', socket, '--port', values.port ?? '8080', '--wayland', wayland];
   if (values.output !== undefined) compositorArgs.push('--output', values.output); // kms[:/dev/dri/cardN]: a real screen too
   if (values.scale !== undefined) compositorArgs.push('--scale', values.scale);
+  if (values.vm !== undefined) compositorArgs.push('--vm', values.vm); // a qemu's QMP socket: its screens as windows
+  if (values.size !== undefined) compositorArgs.push('--size', values.size); // the output's size (default 1280x720)
   if (values.headless) {
-    compositorArgs.push('--headless', '--wait-surfaces', demoClients ? '2' : '1', '--frames', values.frames ?? '90', '--screenshot', values.screenshot ?? 'screenshot.png');
+    // The VM's screen is one more window to wait for (alone with --clients none).
+    const vm = values.vm !== undefined ? 1 : 0;
+    const surfaces = (demoClients ? 2 : 1 - vm) + vm;
+    compositorArgs.push('--headless', '--wait-surfaces', String(surfaces), '--frames', values.frames ?? '90', '--screenshot', values.screenshot ?? 'screenshot.png');
   }
   const compositor = start('compositor', compositorArgs, 'ipc');
   console.log(`demo: compositor pid ${compositor.pid}, runtime dir ${runtimeDir}`);

@@ -66,6 +66,14 @@ export const ErrorCodes = [
   'ERR_BUFSHARE_COMMIT_PENDING',
   /** A KMS commit needs DRM master, and another process (a compositor, logind's session) holds it. */
   'ERR_BUFSHARE_NOT_MASTER',
+  /** A D-Bus peer sent bytes that are not a valid message (truncated, misaligned, bad signature, oversized, nested too deep). Fatal for the connection. */
+  'ERR_BUFSHARE_DBUS_MALFORMED',
+  /** D-Bus authentication (SASL EXTERNAL, unix fd negotiation) failed or the peer broke its rules. */
+  'ERR_BUFSHARE_DBUS_AUTH',
+  /** A D-Bus method call was answered with an error reply; `dbusName` says which. */
+  'ERR_BUFSHARE_DBUS_ERROR',
+  /** A QMP command failed (qemu's `error` reply) or qemu's monitor broke its protocol. */
+  'ERR_BUFSHARE_QMP',
 ] as const;
 
 export type ErrorCode = (typeof ErrorCodes)[number];

@@ -10,7 +10,8 @@ import { ipcShadow } from './ipc-shadow';
 import { ipcSteady } from './ipc-steady';
 import { kmsOutput } from './kms-output';
 import { peerSocket } from './peer-socket';
+import { vmDbus } from './vm-dbus';
 import { wayland } from './wayland';
 import { waylandMemory } from './wayland-memory';
 
-export const measurements: readonly Measurement[] = [damageCopy, clientFill, ipcRoundTrip, peerSocket, ipcShadow, compositor, compositorWeston, ipcScale, ipcSteady, wayland, waylandMemory, kmsOutput];
+export const measurements: readonly Measurement[] = [damageCopy, clientFill, ipcRoundTrip, peerSocket, ipcShadow, compositor, compositorWeston, ipcScale, ipcSteady, wayland, waylandMemory, kmsOutput, vmDbus];

@@ -127,6 +127,11 @@ export class Compositor extends EventEmitter<CompositorEvents> {
     this.pacer.start();
   }
 
+  /** Shows another source's surfaces as windows too (a VmDisplay's consoles): the same path as the servers'. */
+  addSource(source: SurfaceSource): void {
+    followSource(this.scene, source, this.windows, (view) => this.addWindow(view));
+  }
+
   static async start(options: CompositorOptions = {}): Promise<Compositor> {
     const server = BufferServer.listen({ path: options.socketPath, allocator: options.allocator });
     let wayland: WaylandServer | undefined;

@@ -7,7 +7,9 @@
  *   --client R   rounds of a hostile raw server against BufferClient (default 1,000)
  *   --wayland W  Wayland: W hostile connections against a live WaylandServer, over its socket and
  *                again in process (default 2,000 each); the Wayland wire decoder gets --inputs inputs
- *   --short      the CI pass: --inputs 100000 --live 1000 --client 200 --wayland 200 (well under a minute)
+ *   --dbus D     D-Bus: D hostile peers against a DBusConnection (default 2,000)
+ *   --dbus-inputs I  D-Bus decoder inputs (default --inputs; ~0.14 ms each)
+ *   --short      the CI pass: --inputs 100000 --live 1000 --client 200 --wayland 200 --dbus 200 --dbus-inputs 25000
  *
  * Prints a summary and exits 1 on any finding. The seed reproduces a run.
  */
@@ -16,6 +18,7 @@ import { fuzzDecoders } from './decoder-fuzz';
 import { fuzzClient } from './client-fuzz';
 import { fuzzLive } from './live-fuzz';
 import { fuzzWaylandDecoder, fuzzWaylandLive } from './wayland-fuzz';
+import { fuzzDBusDecoder, fuzzDBusLive } from './dbus-fuzz';
 
 function option(name: string, fallback: number): number {
   const i = process.argv.indexOf(`--${name}`);
@@ -33,6 +36,8 @@ async function main(): Promise<void> {
   const concurrency = option('concurrency', 4);
   const clientRounds = option('client', short ? 200 : 1_000);
   const waylandConnections = option('wayland', short ? 200 : 2_000);
+  const dbusConnections = option('dbus', short ? 200 : 2_000);
+  const dbusInputs = option('dbus-inputs', short ? 25_000 : inputs);
   const jsonAt = process.argv.indexOf('--json');
   console.log(`fuzz: seed ${seed}, ${inputs} in-process inputs, ${live} live malformed messages`);
 
@@ -73,13 +78,25 @@ async function main(): Promise<void> {
       `${w.leakedFds} fds and ${w.leakedMappings} mappings left`);
     for (const f of w.failures.slice(0, 20)) console.log(`  FAILURE ${f}`);
   }
-  if (jsonAt > 0) writeFileSync(process.argv[jsonAt + 1]!, JSON.stringify({ decoders, live: liveResult, client: clientResult, waylandDecoder, waylandLive }, null, 2));
+  const dbusDecoder = fuzzDBusDecoder(seed, dbusInputs);
+  console.log(`dbus decoder: ${dbusDecoder.inputs} inputs (${dbusDecoder.accepted} accepted, ${dbusDecoder.rejected} refused with ERR_BUFSHARE_DBUS_MALFORMED), ` +
+    `${dbusDecoder.findings.length} findings, slowest ${dbusDecoder.slowestMs.toFixed(1)} ms`);
+  for (const f of dbusDecoder.findings.slice(0, 20)) console.log(`  FINDING ${f}`);
+  const dbusLive = dbusConnections > 0 ? await fuzzDBusLive(seed, dbusConnections) : undefined;
+  if (dbusLive) {
+    console.log(`dbus live: ${dbusLive.connections} hostile peers: ${dbusLive.closedMalformed} closed with a coded error, ${dbusLive.survived} still served, ` +
+      `${dbusLive.closedOther} closed otherwise; ${dbusLive.leakedFds} fds left`);
+    for (const f of dbusLive.failures.slice(0, 20)) console.log(`  FAILURE ${f}`);
+  }
+  if (jsonAt > 0) writeFileSync(process.argv[jsonAt + 1]!, JSON.stringify({ decoders, live: liveResult, client: clientResult, waylandDecoder, waylandLive, dbusDecoder, dbusLive }, null, 2));
   const failed = decoders.findings.length + (liveResult?.failures.length ?? 0) + (clientResult?.failures.length ?? 0) +
-    waylandDecoder.findings.length + waylandLive.reduce((n, w) => n + w.failures.length, 0);
+    waylandDecoder.findings.length + waylandLive.reduce((n, w) => n + w.failures.length, 0) +
+    dbusDecoder.findings.length + (dbusLive?.failures.length ?? 0);
   console.log(failed === 0 ? 'fuzz: no findings' : `fuzz: ${failed} finding(s)`);
   // The closing line CI sums: one check per fuzzer.
   const checks = [decoders.findings.length === 0, ...(liveResult ? [liveResult.failures.length === 0] : []),
-    ...(clientResult ? [clientResult.failures.length === 0] : []), waylandDecoder.findings.length === 0, ...waylandLive.map((w) => w.failures.length === 0)];
+    ...(clientResult ? [clientResult.failures.length === 0] : []), waylandDecoder.findings.length === 0, ...waylandLive.map((w) => w.failures.length === 0),
+    dbusDecoder.findings.length === 0, ...(dbusLive ? [dbusLive.failures.length === 0] : [])];
   console.log(`${checks.filter(Boolean).length} passed, ${checks.filter((c) => !c).length} failed, 0 skipped`);
   process.exit(failed === 0 ? 0 : 1);
 }

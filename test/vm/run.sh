@@ -15,6 +15,9 @@
 #     --heads N           outputs of each virtio-gpu (max_outputs; default 1, at most 16);
 #                         screendump takes the head
 #     --setup             only prepare the cache (see setup.sh), then exit
+#     --display-dbus      qemu's D-Bus display (-display dbus,p2p=yes) instead of none, with a
+#                         virtio tablet (absolute pointer; the PS/2 keyboard is q35's own)
+#     --qmp PATH          a second QMP monitor at PATH for the host (lib/vm's VmDisplay.attach)
 # Exit status: CMD's exit status; 255 when the VM died or timed out before CMD finished.
 #
 # Environment:
@@ -32,7 +35,8 @@ set -euo pipefail
 HERE=$(dirname "$(readlink -f "$0")")
 CACHE=${BUFSHARE_VM_CACHE:-$HOME/.cache/bufshare-vm}
 KSEL=612 GPUS=bochs,virtio,qxl,cirrus WORK=$PWD TIMEOUT=600 MEM=1024 SMP=1 HEADS=1 SETUP_ONLY=
-usage() { sed -n '6,19p' "$0" >&2; exit 2; }
+DISPLAY_OPTS=(-display none) EXTRA_QMP=()
+usage() { sed -n '6,22p' "$0" >&2; exit 2; }
 while [ $# -gt 0 ]; do
   case $1 in
     --kernel) KSEL=$2; shift 2 ;;
@@ -43,6 +47,8 @@ while [ $# -gt 0 ]; do
     --smp) SMP=$2; shift 2 ;;
     --heads) HEADS=$2; shift 2 ;;
     --setup) SETUP_ONLY=1; shift ;;
+    --display-dbus) DISPLAY_OPTS=(-display dbus,p2p=yes -device virtio-tablet-pci); shift ;;
+    --qmp) EXTRA_QMP=(-qmp "unix:$2,server=on,wait=off"); shift 2 ;;
     --) shift; break ;;
     *) usage ;;
   esac
@@ -127,7 +133,7 @@ set +e
 # shellcheck disable=SC2046  # fs() output is meant to be split
 timeout -k 5 "$TIMEOUT" qemu-system-x86_64 -nodefaults -no-user-config -machine q35 \
   -accel tcg,thread=multi,tb-size=256 -cpu max -smp "$SMP" -m "$MEM" \
-  -display none -serial stdio -no-reboot \
+  "${DISPLAY_OPTS[@]}" "${EXTRA_QMP[@]}" -serial stdio -no-reboot \
   -kernel "$KIMG" -initrd "$KDIR/initramfs.cpio" -append "$APPEND" \
   -device virtio-rng-pci -qmp "unix:$QMPDIR/qmp.sock,server=on,wait=off" \
   $(fs hostroot / ,readonly=on,multidevs=remap) $(fs work "$WORK" ,multidevs=remap) $(fs job "$JOB" "") \
