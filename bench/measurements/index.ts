@@ -12,5 +12,6 @@ import { kmsOutput } from './kms-output';
 import { peerSocket } from './peer-socket';
 import { wayland } from './wayland';
 import { waylandMemory } from './wayland-memory';
+import { vmVhost } from './vm-vhost';
 
-export const measurements: readonly Measurement[] = [damageCopy, clientFill, ipcRoundTrip, peerSocket, ipcShadow, compositor, compositorWeston, ipcScale, ipcSteady, wayland, waylandMemory, kmsOutput];
+export const measurements: readonly Measurement[] = [damageCopy, clientFill, ipcRoundTrip, peerSocket, ipcShadow, compositor, compositorWeston, ipcScale, ipcSteady, wayland, waylandMemory, kmsOutput, vmVhost];
