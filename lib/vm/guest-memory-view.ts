@@ -37,12 +37,15 @@ export class GuestMemoryView {
   readonly memory: ArrayBuffer;
   readonly length: number;
   readonly strategy: ViewStrategy;
+  /** Mappings it is made of (kernel VMAs: each MAP_FIXED piece is one). */
+  readonly pieces: number;
   private refs = 1;
 
-  constructor(memory: ArrayBuffer, strategy: ViewStrategy) {
+  constructor(memory: ArrayBuffer, strategy: ViewStrategy, pieces: number) {
     this.memory = memory;
     this.length = memory.byteLength;
     this.strategy = strategy;
+    this.pieces = pieces;
   }
 
   get live(): boolean {
@@ -93,10 +96,15 @@ export function filePieces(mem: GuestMemory, entries: readonly BackingEntry[]): 
   return pieces.length > 0 ? pieces : undefined;
 }
 
-/** Maps `entries` as one view, or returns undefined when they are not whole pages inside the memory table. */
-export function mapGuestView(mem: GuestMemory, entries: readonly BackingEntry[], preference: ViewPreference = 'auto'): GuestMemoryView | undefined {
+/**
+ * Maps `entries` as one view, or returns undefined when they are not whole
+ * pages inside the memory table, or would take more than `maxPieces` mappings
+ * (each piece is a kernel VMA, and a process has vm.max_map_count of them, 65,530
+ * by default, for everything it maps: a guest must not be able to use them up).
+ */
+export function mapGuestView(mem: GuestMemory, entries: readonly BackingEntry[], preference: ViewPreference = 'auto', maxPieces = Infinity): GuestMemoryView | undefined {
   const pieces = filePieces(mem, entries);
-  if (pieces === undefined) return undefined;
+  if (pieces === undefined || pieces.length > maxPieces) return undefined;
   const list = new Float64Array(pieces.length * 3);
   pieces.forEach((p, i) => list.set([p.fd, p.offset, p.length], 3 * i));
   if (preference === 'udmabuf' || (preference === 'auto' && hasUdmabuf())) {
@@ -104,7 +112,7 @@ export function mapGuestView(mem: GuestMemory, entries: readonly BackingEntry[],
       const fd = native.udmabufCreateList(list);
       try {
         const total = pieces.reduce((s, p) => s + p.length, 0);
-        return new GuestMemoryView(native.mmapFd(fd, total, 0, native.PROT_READ | native.PROT_WRITE), 'udmabuf');
+        return new GuestMemoryView(native.mmapFd(fd, total, 0, native.PROT_READ | native.PROT_WRITE), 'udmabuf', 1);
       } finally {
         native.closeFd(fd);
       }
@@ -113,5 +121,5 @@ export function mapGuestView(mem: GuestMemory, entries: readonly BackingEntry[],
       // 'auto': the memfd may lack F_SEAL_SHRINK, or the list be over the kernel's limit; map instead.
     }
   }
-  return new GuestMemoryView(native.mapGuestPages(list), 'mmap');
+  return new GuestMemoryView(native.mapGuestPages(list), 'mmap', pieces.length);
 }

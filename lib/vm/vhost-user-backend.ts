@@ -15,6 +15,7 @@
  * 'error'. Every fd received is owned by exactly one place and closed at
  * close(): memory regions, kick/call/err eventfds, the GPU socket.
  */
+import { readlinkSync } from 'node:fs';
 import { EventEmitter } from 'eventemitter3';
 import { BufshareError } from '../errors';
 import * as native from '../native';
@@ -57,6 +58,19 @@ export interface VhostUserBackendEvents {
   error: [error: BufshareError];
   /** Once: the front-end went away, or we ended the connection (error set then). */
   close: [reason: string, error: BufshareError | undefined];
+}
+
+/** Throws, after closing `fd`, unless it is an eventfd (what qemu sends on Linux). */
+function requireEventFd(fd: number, what: string): void {
+  let target: string;
+  try {
+    target = readlinkSync(`/proc/self/fd/${fd}`);
+  } catch {
+    return; // no /proc: cannot tell; qemu sends eventfds
+  }
+  if (target === 'anon_inode:[eventfd]') return;
+  closeQuietly(fd);
+  throw new BufshareError('ERR_BUFSHARE_PROTOCOL', `vhost-user: ${what} fd is ${target}, not an eventfd`);
 }
 
 function closeQuietly(fd: number | undefined): void {
@@ -297,6 +311,9 @@ export class VhostUserBackend extends EventEmitter<VhostUserBackendEvents> {
           const v = this.ring(f.index, 'SET_VRING_KICK');
           const fd = f.noFd ? undefined : take();
           if (!f.noFd && fd === undefined) throw new BufshareError('ERR_BUFSHARE_PROTOCOL', 'vhost-user: SET_VRING_KICK without its fd');
+          // Watched level-triggered: anything but an eventfd (a file, a socket with data) would stay
+          // readable and spin the loop.
+          if (fd !== undefined) requireEventFd(fd, 'SET_VRING_KICK');
           v.kick?.close();
           v.kick = undefined;
           if (fd !== undefined) {
@@ -320,6 +337,7 @@ export class VhostUserBackend extends EventEmitter<VhostUserBackendEvents> {
           const v = this.ring(f.index, what);
           const fd = f.noFd ? undefined : take();
           if (!f.noFd && fd === undefined) throw new BufshareError('ERR_BUFSHARE_PROTOCOL', `vhost-user: ${what} without its fd`);
+          if (fd !== undefined) requireEventFd(fd, what);
           if (m.request === Req.SET_VRING_CALL) {
             closeQuietly(v.call);
             v.call = fd;

@@ -33,6 +33,12 @@ export const MAX_DIMENSION = 16384;
 export const MAX_RESOURCE_BYTES = 256 * 1024 * 1024;
 export const MAX_BACKING_ENTRIES = 65536;
 export const MAX_COPY_BYTES = 512 * 1024 * 1024;
+/**
+ * Mappings all of a device's zero-copy views may take (each MAP_FIXED piece is a
+ * kernel VMA, out of the process's vm.max_map_count, 65,530 by default). A
+ * 4K XRGB scanout in the worst case (no two pages adjacent) takes 8,100.
+ */
+export const MAX_VIEW_PIECES = 16384;
 /** The largest command read: ATTACH_BACKING with MAX_BACKING_ENTRIES entries. */
 const MAX_COMMAND_BYTES = CTRL_HDR_BYTES + 8 + 16 * MAX_BACKING_ENTRIES;
 
@@ -119,6 +125,7 @@ export class VirtioGpuDevice extends EventEmitter<VirtioGpuDeviceEvents> {
   private readonly resources = new Map<number, Resource>();
   private readonly scanouts: (ScanoutState | undefined)[];
   private copyBytes = 0;
+  private viewPieces = 0;
   private readonly memory: () => GuestMemory | undefined;
 
   constructor(memory: () => GuestMemory | undefined, options: VirtioGpuDeviceOptions) {
@@ -162,6 +169,12 @@ export class VirtioGpuDevice extends EventEmitter<VirtioGpuDeviceEvents> {
     for (const r of this.resources.values()) this.releaseBacking(r);
     this.resources.clear();
     this.copyBytes = 0;
+    this.viewPieces = 0;
+  }
+
+  /** Mappings the zero-copy views take now (bounded by MAX_VIEW_PIECES). */
+  get mappedViewPieces(): number {
+    return this.viewPieces;
   }
 
   private handle(chain: DescriptorChain, cursorQueue: boolean): number {
@@ -273,12 +286,13 @@ export class VirtioGpuDevice extends EventEmitter<VirtioGpuDeviceEvents> {
     const need = r.stride * r.height;
     let view: GuestMemoryView | undefined;
     try {
-      view = total >= need ? mapGuestView(mem, entries, this.viewPreference) : undefined;
+      view = total >= need ? mapGuestView(mem, entries, this.viewPreference, MAX_VIEW_PIECES - this.viewPieces) : undefined;
     } catch {
       view = undefined; // out of address space or fds: the copy path still works
     }
     if (view !== undefined) {
       r.view = view;
+      this.viewPieces += view.pieces;
       this.stats.zeroCopyResources++;
     } else {
       if (this.copyBytes + need > MAX_COPY_BYTES) return Resp.ERR_OUT_OF_MEMORY;
@@ -291,6 +305,7 @@ export class VirtioGpuDevice extends EventEmitter<VirtioGpuDeviceEvents> {
   }
 
   private releaseBacking(r: Resource): void {
+    if (r.view !== undefined) this.viewPieces -= r.view.pieces;
     r.view?.unref();
     r.view = undefined;
     if (r.copy !== undefined) this.copyBytes -= r.copy.byteLength;

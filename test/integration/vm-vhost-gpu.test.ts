@@ -273,6 +273,39 @@ describe('VM display: vhost-user-gpu (VhostGpuServer)', function () {
     expect(server.connected).to.equal(true);
   });
 
+  it('ends a connection whose kick fd is not an eventfd (a file would stay readable and spin the loop), closing it', async () => {
+    const { fe } = await started();
+    const disconnects: [string, { code?: string } | undefined][] = [];
+    server.on('disconnect', (reason, error) => disconnects.push([reason, error]));
+    const memfd = native.memfdCreate('not-an-eventfd', 4096, 0);
+    const kick = new Uint8Array(8);
+    fe.send(12 /* SET_VRING_KICK */, kick, [memfd]);
+    native.closeFd(memfd);
+    const [, error] = await until('the disconnect', () => disconnects[0]);
+    expect(error?.code).to.equal('ERR_BUFSHARE_PROTOCOL');
+    expect((error as unknown as Error).message).to.match(/not an eventfd/);
+    expect(ownedFds().filter((f) => !baseline.includes(f) && !f.includes('fake-guest-ram') && !f.includes('[eventfd]'))).to.deep.equal([]);
+  });
+
+  it('bounds the kernel mappings zero-copy views take: past MAX_VIEW_PIECES a resource is copied instead', async () => {
+    const { guest } = await started();
+    const side = 1024;
+    const pages = scatteredPages((side * side * 4) / PAGE, 3);
+    const entries = guest.entries(pages);
+    const device = server.connection!.device;
+    for (let id = 1; id <= 17; id++) {
+      expect((await guest.cmd(Cmd.RESOURCE_CREATE_2D, [id, 2, side, side])).type).to.equal(Resp.OK_NODATA);
+      // Every resource over the same 1,024 separate pages (aliasing is allowed): 1,024 mappings each.
+      expect((await guest.cmd(Cmd.RESOURCE_ATTACH_BACKING, [id, pages.length], entries)).type).to.equal(Resp.OK_NODATA);
+    }
+    expect(device.mappedViewPieces).to.equal(16 * 1024);
+    expect(server.liveStats.zeroCopyResources).to.equal(16);
+    expect(server.liveStats.copiedResources).to.equal(1);
+    // Dropping one gives its mappings back.
+    await guest.cmd(Cmd.RESOURCE_UNREF, [3, 0]);
+    expect(device.mappedViewPieces).to.equal(15 * 1024);
+  });
+
   it('stops only the ring whose indices are broken, reports it, and keeps the connection', async () => {
     const { fe, guest } = await started();
     const errors: Error[] = [];

@@ -86,11 +86,11 @@ done
 
 # vhost-user-gpu: qemu connects to the back-end's socket and shares guest RAM with it.
 MEMDEV=()
-ACCEL=tcg,thread=multi,tb-size=256
+ACCEL=tcg,thread=multi,tb-size=256 CPU=max
 if [ -n "$VHOST_GPU" ]; then
   # backends/vhost-user.c (qemu 7.2): vhost-user-backend devices need KVM's ioeventfds.
   [ -r /dev/kvm ] && [ -w /dev/kvm ] || { echo "run.sh: --vhost-gpu needs /dev/kvm (qemu 7.2's vhost-user devices require KVM)" >&2; exit 2; }
-  ACCEL=kvm
+  ACCEL=kvm CPU=host
   [[ $VHOST_GPU =~ [[:space:],] ]] && { echo "run.sh: no spaces or commas in --vhost-gpu" >&2; exit 2; }
   MEMDEV=(-object "memory-backend-memfd,id=mem,size=${MEM}M,share=on" -machine memory-backend=mem)
   DEV+=(-chardev "socket,id=vhostgpu,path=$VHOST_GPU" -device "vhost-user-gpu-pci,chardev=vhostgpu,id=vhostgpu,max_outputs=$HEADS")
@@ -142,7 +142,7 @@ set +e
 # TCG (no KVM on these hosts; --vhost-gpu needs it); thread=multi lets --smp 2 use two host cores.
 # shellcheck disable=SC2046  # fs() output is meant to be split
 timeout -k 5 "$TIMEOUT" qemu-system-x86_64 -nodefaults -no-user-config -machine q35 \
-  -accel "$ACCEL" -cpu max -smp "$SMP" -m "$MEM" \
+  -accel "$ACCEL" -cpu "$CPU" -smp "$SMP" -m "$MEM" \
   -display none -serial stdio -no-reboot \
   -kernel "$KIMG" -initrd "$KDIR/initramfs.cpio" -append "$APPEND" \
   "${MEMDEV[@]}" -device virtio-rng-pci -qmp "unix:$QMPDIR/qmp.sock,server=on,wait=off" \
