@@ -27,6 +27,7 @@ import * as native from '../../lib/native';
 import { followSource, HeadlessOutput, Scene } from '../../lib/scene';
 import type { CompositorFrame, CompositorSurface } from '../../lib/surface-model';
 import { VhostGpuServer } from '../../lib/vm/vhost-gpu-source';
+import { VncResizer } from '../../lib/vm/vhost-display-event';
 import { Cmd, encodeCommand, Resp, VIRTIO_GPU_FLAG_FENCE } from '../../lib/vm/virtio-gpu-wire';
 import { VIRTQ_DESC_F_NEXT, VIRTQ_DESC_F_WRITE } from '../../lib/vm/virtio-queue';
 import { Feature } from '../../lib/vm/vhost-user-wire';
@@ -360,13 +361,41 @@ describe('VM display: vhost-user-gpu (VhostGpuServer)', function () {
     expect(ownedFds().filter((f) => !baseline.includes(f)), 'memfds and eventfds left open').to.deep.equal([]);
   });
 
+  it('VncResizer: qemu refuses a desktop size where its console has no resizable display (bochs-display, TCG), with ERR_BUFSHARE_UNSUPPORTED', async function () {
+    if (spawnSync('qemu-system-x86_64', ['--version']).status !== 0) this.skip();
+    const vncPath = join(dir, 'vnc-bochs.sock');
+    const qemu = spawn('qemu-system-x86_64', ['-nodefaults', '-no-user-config', '-machine', 'q35', '-accel', 'tcg', '-display', 'none', '-S', '-vnc', `unix:${vncPath}`,
+      '-device', 'bochs-display'], { stdio: 'ignore' });
+    try {
+      await until('the VNC socket', () => {
+        try {
+          accessSync(vncPath);
+          return true;
+        } catch {
+          return undefined;
+        }
+      }, 10000);
+      const vnc = await VncResizer.connect(vncPath);
+      try {
+        expect([vnc.width, vnc.height]).to.deep.equal([640, 480]);
+        let code: string | undefined;
+        await vnc.resize(1280, 720).catch((e: { code?: string }) => (code = e.code));
+        expect(code).to.equal('ERR_BUFSHARE_UNSUPPORTED');
+      } finally {
+        vnc.close();
+      }
+    } finally {
+      qemu.kill('SIGKILL');
+    }
+  });
+
   describe('with real qemu 7.2 (paused guest)', () => {
     if (kvmUsable !== undefined) {
       it.skip(`skipped: ${kvmUsable}`, () => {});
       return;
     }
-    function startQemu(sock: string): { qemu: ChildProcess; qmp: (cmd: string) => Promise<unknown> } {
-      const qemu = spawn('qemu-system-x86_64', ['-nodefaults', '-no-user-config', '-machine', 'q35', '-accel', 'kvm', '-m', '256', '-display', 'none', '-S',
+    function startQemu(sock: string, vnc: string): { qemu: ChildProcess; qmp: (cmd: string) => Promise<unknown> } {
+      const qemu = spawn('qemu-system-x86_64', ['-nodefaults', '-no-user-config', '-machine', 'q35', '-accel', 'kvm', '-m', '256', '-display', 'none', '-S', '-vnc', `unix:${vnc}`,
         '-object', 'memory-backend-memfd,id=mem,size=256M,share=on', '-machine', 'memory-backend=mem',
         '-chardev', `socket,id=gpu,path=${sock}`, '-device', 'vhost-user-gpu-pci,chardev=gpu,id=gpu0', '-qmp', 'stdio'], { stdio: ['pipe', 'pipe', 'ignore'] });
       let buf = '';
@@ -390,11 +419,20 @@ describe('VM display: vhost-user-gpu (VhostGpuServer)', function () {
         }),
       };
     }
+    const openVnc = (p: string): boolean => {
+      try {
+        accessSync(p);
+        return true;
+      } catch {
+        return false;
+      }
+    };
     const exited = (p: ChildProcess): Promise<void> => new Promise((r) => (p.exitCode !== null ? r() : p.once('exit', () => r())));
 
     it('connects, negotiates, shows our features to the guest, and leaves no fd behind when it quits; a restarted qemu is served again', async () => {
       for (let round = 0; round < 2; round++) {
-        const { qemu, qmp } = startQemu(server.path);
+        const vncPath = join(dir, `vnc${round}.sock`);
+        const { qemu, qmp } = startQemu(server.path, vncPath);
         let conn: typeof server.connection;
         try {
           await until('qemu to connect', () => (server.connected ? true : undefined), 15000);
@@ -407,6 +445,17 @@ describe('VM display: vhost-user-gpu (VhostGpuServer)', function () {
           expect(host).to.include('VIRTIO_F_VERSION_1');
           expect(host).to.include('VIRTIO_RING_F_INDIRECT_DESC');
           expect(host).to.not.include('VIRTIO_GPU_F_VIRGL');
+          if (round === 0) {
+            // The display-change route: qemu's console takes a size from its VNC server and forwards it to the GPU device,
+            // which raises VIRTIO_GPU_EVENT_DISPLAY (the guest then asks us for GET_DISPLAY_INFO).
+            await until('the VNC socket', () => (openVnc(vncPath) ? true : undefined), 5000);
+            const vnc = await VncResizer.connect(vncPath);
+            try {
+              expect(await vnc.resize(1280, 720)).to.equal('forwarded');
+            } finally {
+              vnc.close();
+            }
+          }
           await qmp('{"execute":"quit"}');
         } finally {
           qemu.kill('SIGKILL');
