@@ -41,6 +41,7 @@ import type {
 } from '../surface-model';
 import type { ViewPreference } from './guest-memory-view';
 import { VhostUserBackend } from './vhost-user-backend';
+import { QemuDisplayMirror } from './vhost-gpu-display';
 import { VirtioGpuDevice, type CursorUpdate, type ScanoutFlush } from './virtio-gpu-device';
 
 export interface VhostGpuServerOptions {
@@ -51,6 +52,12 @@ export interface VhostGpuServerOptions {
   readonly numScanouts?: number;
   /** How backing pages become one view: 'auto' (udmabuf where /dev/udmabuf exists, else mmap), 'mmap' or 'udmabuf'. */
   readonly view?: ViewPreference;
+  /**
+   * Also show the guest on qemu's own display (its console, VNC, screendump) by
+   * sending it each scanout and damaged rectangle on the GPU socket: a copy, off
+   * by default, counted in `stats.bytesSentToQemu` (lib/vm/vhost-gpu-display.ts).
+   */
+  readonly mirrorToQemu?: boolean;
   /** Called by setDisplaySize() to make the front-end raise VIRTIO_GPU_EVENT_DISPLAY (see the module comment). */
   readonly notifyDisplayChange?: (scanout: number, width: number, height: number) => void | Promise<void>;
 }
@@ -68,6 +75,8 @@ export interface VhostGpuStats {
   /** Descriptor chains refused as malformed; commands answered with an error. */
   badChains: number;
   commandErrors: number;
+  /** Pixel bytes copied to qemu's own display (mirrorToQemu only; never part of a frame). */
+  bytesSentToQemu: number;
   /** Front-ends that connected; connections refused while one was there. */
   connections: number;
   refused: number;
@@ -161,8 +170,10 @@ class VmFrame implements CompositorFrame {
 export class VhostGpuServer extends EventEmitter<VhostGpuServerEvents> implements SurfaceSource {
   readonly path: string;
   readonly stats: VhostGpuStats = {
-    frames: 0, bytesCopied: 0, lastFrameBytesCopied: 0, zeroCopyResources: 0, copiedResources: 0, badChains: 0, commandErrors: 0, connections: 0, refused: 0,
+    frames: 0, bytesCopied: 0, lastFrameBytesCopied: 0, zeroCopyResources: 0, copiedResources: 0, badChains: 0, commandErrors: 0, bytesSentToQemu: 0, connections: 0, refused: 0,
   };
+  private mirror: QemuDisplayMirror | undefined;
+  private mirroredBytes = 0;
   private readonly listening: native.StreamSocket;
   private readonly options: VhostGpuServerOptions;
   private readonly sizes: ({ width: number; height: number } | undefined)[];
@@ -286,10 +297,28 @@ export class VhostGpuServer extends EventEmitter<VhostGpuServerEvents> implement
         had.needsFull = true;
       }
     });
-    device.on('flush', (f) => this.onFlush(f));
+    device.on('flush', (f) => {
+      if (this.mirror !== undefined && !this.mirror.isClosed) {
+        this.mirror.update(f.scanout, f.damage, f);
+        this.stats.bytesSentToQemu = this.mirroredBytes + this.mirror.bytesSent;
+      }
+      this.onFlush(f);
+    });
+    if (this.options.mirrorToQemu) {
+      backend.on('gpuSocket', (fd) => {
+        this.closeMirror();
+        this.mirror = new QemuDisplayMirror(native.dupFd(fd));
+        for (let i = 0; i < this.sizes.length; i++) {
+          const st = device.scanoutState(i);
+          if (st !== undefined) this.mirror.scanout(i, st.rect.width, st.rect.height);
+        }
+      });
+      device.on('scanout', (i, state) => this.mirror?.scanout(i, state?.rect.width ?? 0, state?.rect.height ?? 0));
+    }
     device.on('cursor', (c) => this.onCursor(owner, c));
     backend.on('error', (e) => this.emit('error', e));
     backend.once('close', (reason, error) => {
+      this.closeMirror();
       const s = device.stats;
       this.stats.zeroCopyResources += s.zeroCopyResources;
       this.stats.copiedResources += s.copiedResources;
@@ -306,6 +335,14 @@ export class VhostGpuServer extends EventEmitter<VhostGpuServerEvents> implement
       this.emit('disconnect', reason, error);
     });
     this.emit('connect', owner.pid);
+  }
+
+  private closeMirror(): void {
+    if (this.mirror === undefined) return;
+    this.mirroredBytes += this.mirror.bytesSent;
+    this.stats.bytesSentToQemu = this.mirroredBytes;
+    this.mirror.close();
+    this.mirror = undefined;
   }
 
   /** Live device counters folded into the totals (read through `liveStats`). */

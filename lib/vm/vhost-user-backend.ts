@@ -56,6 +56,8 @@ export interface VhostUserBackendEvents {
   started: [];
   /** A ring stopped on an error of its own (the connection goes on). */
   error: [error: BufshareError];
+  /** qemu's display socket came (VHOST_USER_GPU_SET_SOCKET): borrowed, the backend keeps and closes it; dup it to keep it. */
+  gpuSocket: [fd: number];
   /** Once: the front-end went away, or we ended the connection (error set then). */
   close: [reason: string, error: BufshareError | undefined];
 }
@@ -373,6 +375,7 @@ export class VhostUserBackend extends EventEmitter<VhostUserBackendEvents> {
           if (fd === undefined) throw new BufshareError('ERR_BUFSHARE_PROTOCOL', 'vhost-user: GPU_SET_SOCKET without its fd');
           closeQuietly(this.gpuSocket);
           this.gpuSocket = fd;
+          this.emit('gpuSocket', fd);
           break;
         }
         case Req.SET_SLAVE_REQ_FD:

@@ -44,6 +44,41 @@ export class FakeFrontEnd {
   private seq = 0;
   closedByPeer = false;
   private gpuPeer: number | undefined;
+  private gpuSocket: native.StreamSocket | undefined;
+  private gpuBuf = new Uint8Array(0);
+  /** What the back-end sent on qemu's display socket (after watchGpu()). */
+  readonly gpuMessages: { request: number; payload: Uint8Array }[] = [];
+
+  /** Reads the GPU socket as qemu's display side does, into gpuMessages. */
+  watchGpu(): void {
+    if (this.gpuPeer === undefined || this.gpuSocket !== undefined) return;
+    const fd = this.gpuPeer;
+    this.gpuPeer = undefined;
+    const sock = native.openStream(fd, (status, events) => {
+      if (status < 0 || !(events & native.constants.POLL_READABLE)) return;
+      const buf = new Uint8Array(1 << 20);
+      const fds = new Int32Array(native.MAX_FDS_PER_STREAM_SEND);
+      const meta = new Int32Array(2);
+      const n = sock.recvStream(buf, fds, meta);
+      if (n <= 0) {
+        if (n < 0) sock.poll(0);
+        return;
+      }
+      const joined = new Uint8Array(this.gpuBuf.length + n);
+      joined.set(this.gpuBuf);
+      joined.set(buf.subarray(0, n), this.gpuBuf.length);
+      this.gpuBuf = joined;
+      while (this.gpuBuf.length >= 12) {
+        const v = new DataView(this.gpuBuf.buffer, this.gpuBuf.byteOffset);
+        const size = v.getUint32(8, true);
+        if (this.gpuBuf.length < 12 + size) break;
+        this.gpuMessages.push({ request: v.getUint32(0, true), payload: this.gpuBuf.slice(12, 12 + size) });
+        this.gpuBuf = this.gpuBuf.slice(12 + size);
+      }
+    });
+    sock.poll(native.constants.POLL_READABLE);
+    this.gpuSocket = sock;
+  }
 
   constructor(path: string, readonly options: { readonly sealed?: boolean } = {}) {
     // qemu's memory-backend-memfd seals (F_SEAL_GROW | F_SEAL_SHRINK) by default.
@@ -248,6 +283,7 @@ export class FakeFrontEnd {
     for (const w of this.callWatches) w.close();
     for (const fd of this.kickFds) native.closeFd(fd);
     if (this.gpuPeer !== undefined) native.closeFd(this.gpuPeer);
+    this.gpuSocket?.close();
     native.unmapBuffer(this.ram);
     native.closeFd(this.ramFd);
   }

@@ -203,6 +203,29 @@ describe('VM display: vhost-user-gpu (VhostGpuServer)', function () {
     void fe;
   });
 
+  it('mirrors to qemu\'s own display when asked (mirrorToQemu): SCANOUT, then UPDATE with the damaged pixels, counted apart from the frames', async () => {
+    server.close();
+    server = VhostGpuServer.listen(join(dir, 'gpu-mirror.sock'), { width: 800, height: 600, mirrorToQemu: true });
+    const { fe, guest, frames } = await started();
+    fe.watchGpu();
+    const pages = await modeset(guest);
+    for (let y = 0; y < H; y++) for (let x = 0; x < W; x++) guest.put(pages, W * 4, x, y, pattern(x, y, 5));
+    const r = { x: 10, y: 20, w: 30, h: 40 };
+    await guest.cmd(Cmd.RESOURCE_FLUSH, [r.x, r.y, r.w, r.h, 1, 0]);
+    await until('a frame', () => frames[0]);
+    const update = await until('the UPDATE', () => fe.gpuMessages.find((m) => m.request === 8));
+    const scanout = fe.gpuMessages.find((m) => m.request === 7)!;
+    expect(fe.gpuMessages.indexOf(scanout)).to.be.lessThan(fe.gpuMessages.indexOf(update));
+    expect([...new Uint32Array(scanout.payload.slice().buffer)]).to.deep.equal([0, W, H]);
+    const u = new DataView(update.payload.buffer, update.payload.byteOffset);
+    expect([u.getUint32(0, true), u.getUint32(4, true), u.getUint32(8, true), u.getUint32(12, true), u.getUint32(16, true)]).to.deep.equal([0, r.x, r.y, r.w, r.h]);
+    let bad = 0;
+    for (let y = 0; y < r.h; y++) for (let x = 0; x < r.w; x++) if (u.getUint32(20 + 4 * (y * r.w + x), true) !== pattern(r.x + x, r.y + y, 5)) bad++;
+    expect(bad).to.equal(0);
+    expect(server.stats.bytesSentToQemu).to.equal(r.w * r.h * 4);
+    expect(server.stats.bytesCopied).to.equal(0); // the frames themselves: still zero copy
+  });
+
   it('copies backing that is not whole pages at TRANSFER_TO_HOST_2D, and counts the bytes', async () => {
     const { guest, frames } = await started();
     const w = 100, h = 50, stride = w * 4;
