@@ -33,7 +33,7 @@ const QUEUES = 2;
 const DEFAULT_QUEUE_SIZE = 256;
 
 export const OFFERED_FEATURES = (1n << BigInt(Feature.VIRTIO_F_VERSION_1)) | (1n << BigInt(Feature.VIRTIO_RING_F_INDIRECT_DESC)) |
-  (1n << BigInt(Feature.VHOST_USER_F_PROTOCOL_FEATURES));
+  (1n << BigInt(Feature.VIRTIO_RING_F_EVENT_IDX)) | (1n << BigInt(Feature.VHOST_USER_F_PROTOCOL_FEATURES));
 export const OFFERED_PROTOCOL_FEATURES = (1n << BigInt(ProtocolFeature.CONFIG)) | (1n << BigInt(ProtocolFeature.REPLY_ACK));
 
 interface Vring {
@@ -126,6 +126,13 @@ export class VhostUserBackend extends EventEmitter<VhostUserBackendEvents> {
     } catch {
       return 0;
     }
+  }
+
+  /** A ring's state (reports and tests). */
+  ringState(index: number): Record<string, unknown> | undefined {
+    const v = this.vrings[index];
+    if (v === undefined) return undefined;
+    return { num: v.num, started: v.started, enabled: v.enabled, kick: v.kick !== undefined, call: v.call !== undefined, broken: v.broken?.message, ...(v.queue?.indices ?? { base: v.base }) };
   }
 
   get negotiatedFeatures(): bigint {
@@ -242,12 +249,12 @@ export class VhostUserBackend extends EventEmitter<VhostUserBackendEvents> {
           acked = true;
           this.reply(m.request, u64Payload(OFFERED_FEATURES));
           break;
-        case Req.SET_FEATURES: {
-          const f = decodeU64(m.payload, 'SET_FEATURES');
-          if ((f & ~OFFERED_FEATURES) !== 0n) throw new BufshareError('ERR_BUFSHARE_PROTOCOL', `vhost-user: SET_FEATURES 0x${f.toString(16)} sets features we did not offer`);
-          this.features = f;
+        case Req.SET_FEATURES:
+          // What the guest acked. qemu 7.2's vhost-user-gpu offers its guest its own feature set
+          // (virtio_gpu_base_get_features, not masked by ours: EVENT_IDX, RING_RESET, ...) and sends
+          // that here, so bits we did not offer are accepted; those we act on are ring features.
+          this.features = decodeU64(m.payload, 'SET_FEATURES');
           break;
-        }
         case Req.GET_PROTOCOL_FEATURES:
           acked = true;
           this.reply(m.request, u64Payload(OFFERED_PROTOCOL_FEATURES));
@@ -435,7 +442,10 @@ export class VhostUserBackend extends EventEmitter<VhostUserBackendEvents> {
     if (v.queue === undefined) {
       if (this.memory === undefined || v.addr === undefined) return;
       try {
-        v.queue = new SplitQueue(this.memory, v.num, v.addr, v.base, { indirect: (this.features & (1n << BigInt(Feature.VIRTIO_RING_F_INDIRECT_DESC))) !== 0n });
+        v.queue = new SplitQueue(this.memory, v.num, v.addr, v.base, {
+          indirect: (this.features & (1n << BigInt(Feature.VIRTIO_RING_F_INDIRECT_DESC))) !== 0n,
+          eventIdx: (this.features & (1n << BigInt(Feature.VIRTIO_RING_F_EVENT_IDX))) !== 0n,
+        });
       } catch (e) {
         return this.breakRing(v, index, e as VirtqueueError);
       }
@@ -467,7 +477,7 @@ export class VhostUserBackend extends EventEmitter<VhostUserBackendEvents> {
   }
 
   private notify(v: Vring, q: SplitQueue): void {
-    if (v.call !== undefined && q.wantsInterrupt) native.eventfdSignal(v.call);
+    if (q.takeInterrupt() && v.call !== undefined) native.eventfdSignal(v.call);
   }
 
   private breakRing(v: Vring, index: number, e: VirtqueueError): void {

@@ -111,6 +111,9 @@ export interface DeviceStats {
   copiedResources: number;
   bytesCopied: number;
   transfersRefused: number;
+  /** Commands by type (hex), and error responses by type (hex): for reports. */
+  byCommand: Record<string, number>;
+  byError: Record<string, number>;
 }
 
 function inside(r: GpuRect, w: number, h: number): boolean {
@@ -119,7 +122,7 @@ function inside(r: GpuRect, w: number, h: number): boolean {
 
 export class VirtioGpuDevice extends EventEmitter<VirtioGpuDeviceEvents> {
   readonly numScanouts: number;
-  readonly stats: DeviceStats = { commands: 0, errors: 0, badChains: 0, zeroCopyResources: 0, copiedResources: 0, bytesCopied: 0, transfersRefused: 0 };
+  readonly stats: DeviceStats = { commands: 0, errors: 0, badChains: 0, zeroCopyResources: 0, copiedResources: 0, bytesCopied: 0, transfersRefused: 0, byCommand: {}, byError: {} };
   private readonly displaySizes: ({ width: number; height: number } | undefined)[];
   private readonly viewPreference: ViewPreference;
   private readonly resources = new Map<number, Resource>();
@@ -186,7 +189,11 @@ export class VirtioGpuDevice extends EventEmitter<VirtioGpuDeviceEvents> {
     }
     const cmd = gather(chain, MAX_COMMAND_BYTES);
     const respond = (type: number, req: CtrlHeader, size = CTRL_HDR_BYTES, fill?: (v: DataView) => void): number => {
-      if (type >= Resp.ERR_UNSPEC) this.stats.errors++;
+      if (type >= Resp.ERR_UNSPEC) {
+        this.stats.errors++;
+        const k = `0x${req.type.toString(16)}->0x${type.toString(16)}`;
+        this.stats.byError[k] = (this.stats.byError[k] ?? 0) + 1;
+      }
       const out = new Uint8Array(size);
       const v = new DataView(out.buffer);
       writeResponseHeader(v, type, req);
@@ -199,6 +206,8 @@ export class VirtioGpuDevice extends EventEmitter<VirtioGpuDeviceEvents> {
     }
     const v = new DataView(cmd.buffer, cmd.byteOffset, cmd.byteLength);
     const hdr = readHeader(v);
+    const key = `0x${hdr.type.toString(16)}`;
+    if (Object.keys(this.stats.byCommand).length < 64 || key in this.stats.byCommand) this.stats.byCommand[key] = (this.stats.byCommand[key] ?? 0) + 1;
     const need = COMMAND_BYTES.get(hdr.type);
     const isCursorCmd = hdr.type === Cmd.UPDATE_CURSOR || hdr.type === Cmd.MOVE_CURSOR;
     if (need === undefined || isCursorCmd !== cursorQueue) return respond(Resp.ERR_UNSPEC, hdr);

@@ -67,6 +67,11 @@ export interface QueueAddresses {
 export interface SplitQueueOptions {
   /** VIRTIO_RING_F_INDIRECT_DESC was negotiated. */
   readonly indirect: boolean;
+  /**
+   * VIRTIO_RING_F_EVENT_IDX was negotiated: we publish avail_event (so the
+   * driver kicks for the next chain) and interrupt only past used_event.
+   */
+  readonly eventIdx?: boolean;
   /** A chain's buffers may add up to at most this many bytes (default 16 MiB). */
   readonly maxChainBytes?: number;
 }
@@ -84,6 +89,9 @@ export class SplitQueue {
   /** Our used index (free-running, mod 2^16). */
   private usedIdx: number;
   private stopped: VirtqueueError | undefined;
+  private readonly eventIdx: boolean;
+  /** The used index when the driver was last interrupted (EVENT_IDX). */
+  private signalledUsed: number;
 
   /**
    * @param lastAvail where to start (SET_VRING_BASE)
@@ -100,15 +108,25 @@ export class SplitQueue {
     this.maxChainBytes = options.maxChainBytes ?? 16 * 1024 * 1024;
     this.desc = area(mem, addrs.desc, 16 * size, 16, 'descriptor table');
     this.avail = area(mem, addrs.avail, 6 + 2 * size, 2, 'available ring');
-    this.used = area(mem, addrs.used, 6 + 8 * size, 4, 'used ring');
+    this.used = area(mem, addrs.used, 6 + 8 * size, 4, 'used ring');  // its avail_event is the last 2 of those 6
     this.lastAvail = lastAvail & 0xffff;
     // The used index the driver last saw is ours to continue from.
     this.usedIdx = this.used.getUint16(2, true);
+    this.eventIdx = options.eventIdx === true;
+    this.signalledUsed = this.usedIdx;
   }
 
   /** The next available-ring slot (what GET_VRING_BASE reports). */
   get nextAvail(): number {
     return this.lastAvail;
+  }
+
+  /** The ring's indices as they stand (reports): the driver's available index, ours, the used index, the event indices. */
+  get indices(): { avail: number; next: number; used: number; usedEvent: number; availEvent: number; flags: number } {
+    return {
+      avail: this.avail.getUint16(2, true), next: this.lastAvail, used: this.used.getUint16(2, true),
+      usedEvent: this.avail.getUint16(4 + 2 * this.size, true), availEvent: this.used.getUint16(4 + 8 * this.size, true), flags: this.avail.getUint16(0, true),
+    };
   }
 
   get error(): VirtqueueError | undefined {
@@ -121,8 +139,14 @@ export class SplitQueue {
    */
   pop(): DescriptorChain | undefined {
     if (this.stopped) throw this.stopped;
-    const availIdx = this.avail.getUint16(2, true);
-    const pending = (availIdx - this.lastAvail) & 0xffff;
+    let availIdx = this.avail.getUint16(2, true);
+    let pending = (availIdx - this.lastAvail) & 0xffff;
+    if (pending === 0 && this.eventIdx) {
+      // Ask for a kick at the next chain, then look again: one made meanwhile saw the old value.
+      this.used.setUint16(4 + 8 * this.size, this.lastAvail, true);
+      availIdx = this.avail.getUint16(2, true);
+      pending = (availIdx - this.lastAvail) & 0xffff;
+    }
     if (pending === 0) return undefined;
     if (pending > this.size) return this.stop('avail-overrun', `the available index moved ${pending} past our ${this.lastAvail} on a ${this.size}-entry queue`);
     const head = this.avail.getUint16(4 + 2 * (this.lastAvail % this.size), true);
@@ -140,9 +164,18 @@ export class SplitQueue {
     this.used.setUint16(2, this.usedIdx, true);
   }
 
-  /** Whether the driver wants an interrupt for what was pushed (VIRTQ_AVAIL_F_NO_INTERRUPT not set). */
-  get wantsInterrupt(): boolean {
-    return (this.avail.getUint16(0, true) & VIRTQ_AVAIL_F_NO_INTERRUPT) === 0;
+  /**
+   * Whether the driver wants an interrupt for what was pushed since the last
+   * one: with EVENT_IDX, once the used index passed its used_event; otherwise
+   * unless it set VIRTQ_AVAIL_F_NO_INTERRUPT. Call once per batch, then signal.
+   */
+  takeInterrupt(): boolean {
+    if (!this.eventIdx) return (this.avail.getUint16(0, true) & VIRTQ_AVAIL_F_NO_INTERRUPT) === 0;
+    const event = this.avail.getUint16(4 + 2 * this.size, true);
+    const now = this.usedIdx, old = this.signalledUsed;
+    this.signalledUsed = now;
+    // vring_need_event: the driver's event index lies in (old, now].
+    return ((now - event - 1) & 0xffff) < ((now - old) & 0xffff);
   }
 
   private stop(reason: string, message: string): never {

@@ -252,6 +252,8 @@ export class FakeFrontEnd {
   /** Puts head `head` (descriptors written by the caller) on the available ring, kicks, waits for it to be used. */
   async makeAvailable(q: number, head: number, respGpa: number, respBytes: number, timeoutMs = 2000,
     avail = this.ringAddrs(q).avail, used = this.ringAddrs(q).used): Promise<{ resp: Uint8Array; len: number }> {
+    // used_event (EVENT_IDX): interrupt us when the entry we wait for is used.
+    this.view.setUint16(avail + 4 + 2 * QUEUE_SIZE, this.usedSeen[q], true);
     this.view.setUint16(avail + 4 + 2 * (this.availIdx[q] % QUEUE_SIZE), head, true);
     this.availIdx[q] = (this.availIdx[q] + 1) & 0xffff;
     this.view.setUint16(avail + 2, this.availIdx[q], true);

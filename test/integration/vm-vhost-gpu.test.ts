@@ -167,6 +167,19 @@ describe('VM display: vhost-user-gpu (VhostGpuServer)', function () {
     void fe;
   });
 
+  it('accepts the features qemu 7.2 really sets (its own device features: EVENT_IDX, RING_RESET, never offered by us) and serves the rings with EVENT_IDX', async () => {
+    const disconnects: string[] = [];
+    server.on('disconnect', (reason) => disconnects.push(reason));
+    fe = new FakeFrontEnd(server.path);
+    // Seen from qemu 7.2 with a Linux 6.12 guest: VERSION_1 | RING_RESET | INDIRECT_DESC | EVENT_IDX | PROTOCOL_FEATURES.
+    await fe.start(0x10170000000n);
+    const guest = new Guest(fe);
+    for (let i = 0; i < 3; i++) expect((await guest.cmd(Cmd.GET_DISPLAY_INFO, [], undefined, 408)).type).to.equal(Resp.OK_DISPLAY_INFO);
+    expect(server.connection!.negotiatedFeatures).to.equal(0x10170000000n);
+    expect(server.connection!.ringState(0)!.availEvent).to.equal(3);
+    expect(disconnects).to.deep.equal([]);
+  });
+
   it('shows the guest\'s scattered pages as the surface, pixel for pixel, with 0 bytes copied (zero copy)', async () => {
     const { fe, guest, surfaces, frames } = await started();
     const pages = await modeset(guest);

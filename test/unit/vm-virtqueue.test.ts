@@ -193,6 +193,33 @@ describe('vhost-user GPU: split virtqueue validation', () => {
     expect(() => new SplitQueue(mem, 65536, { desc: UVA + DESC, avail: UVA + AVAIL, used: UVA + USED }, 0, { indirect: true })).to.throw(VirtqueueError).with.property('reason', 'bad-size');
   });
 
+  it('with EVENT_IDX: publishes avail_event when the ring runs dry, and interrupts only once the used index passes used_event', () => {
+    const q = new SplitQueue(mem, Q, { desc: UVA + DESC, avail: UVA + AVAIL, used: UVA + USED }, 0, { indirect: true, eventIdx: true });
+    const availEvent = (): number => dv.getUint16(USED + 4 + 8 * Q, true);
+    desc(DESC, 0, 0x10000, 8, 0);
+    offer(0, 0);
+    expect(q.pop()!.head).to.equal(0);
+    expect(q.pop()!.head).to.equal(0);
+    expect(q.pop()).to.equal(undefined);
+    expect(availEvent()).to.equal(2); // kick me for slot 2
+    // A chain offered after that is popped as usual.
+    offer(0);
+    expect(q.pop()!.head).to.equal(0);
+    // used_event = 1: the driver wants an interrupt once entry 1 is used, not before.
+    dv.setUint16(AVAIL + 4 + 2 * Q, 1, true);
+    q.push(0, 0); // used 1
+    expect(q.takeInterrupt()).to.equal(false);
+    q.push(0, 0); // used 2: passes 1
+    expect(q.takeInterrupt()).to.equal(true);
+    q.push(0, 0); // used 3: used_event still 1, already signalled past it
+    expect(q.takeInterrupt()).to.equal(false);
+    // Without EVENT_IDX the flag decides.
+    const plain = new SplitQueue(mem, Q, { desc: UVA + DESC, avail: UVA + AVAIL, used: UVA + USED }, 0, { indirect: true });
+    expect(plain.takeInterrupt()).to.equal(true);
+    dv.setUint16(AVAIL, 1, true); // VIRTQ_AVAIL_F_NO_INTERRUPT
+    expect(plain.takeInterrupt()).to.equal(false);
+  });
+
   it('handles the 16-bit index wrapping around', () => {
     const q = new SplitQueue(mem, Q, { desc: UVA + DESC, avail: UVA + AVAIL, used: UVA + USED }, 0xffff, { indirect: true });
     desc(DESC, 2, 0x10000, 8, 0);
