@@ -197,6 +197,12 @@ interface Addon extends KmsNative {
   // udmabuf.cc
   udmabufCreate(memfd: number, offset: number, size: number): number;
   dmaHeapAlloc(heapPath: string, size: number): number;
+  udmabufCreateList(list: Float64Array): number;
+  // vhost.cc
+  EventFdWatch: new (fd: number, onKick: (count: number, status: number) => void) => EventFdWatchNative;
+  eventfdSignal(fd: number): boolean;
+  eventfdCreate(): number;
+  mapGuestPages(list: Float64Array): ArrayBuffer;
   // copy.cc
   copyRects(
     src: Uint8Array, srcStride: number, dst: Uint8Array, dstStride: number,
@@ -591,3 +597,28 @@ export function openDrmEventWatcher(fd: number, onEvents: (events: DrmEventRaw[]
   }
   return { start: wrap(() => raw.start()), stop: wrap(() => raw.stop()), readNow: wrap(() => raw.readNow()) };
 }
+
+/** An eventfd watched on the loop (src-native/vhost.cc); owns the fd until close(). */
+export interface EventFdWatchNative {
+  close(): void;
+  /** Reads the counter now (0: nothing pending). */
+  drain(): number;
+}
+
+/** Watches `fd` (taken over: closed by close()) and calls onKick after each readable, counter drained. */
+export function watchEventFd(fd: number, onKick: (count: number) => void): EventFdWatchNative {
+  let raw: EventFdWatchNative;
+  try {
+    raw = new (requireAddon().EventFdWatch)(fd, (count) => onKick(count));
+  } catch (e) {
+    throw fromNativeError(e);
+  }
+  return { close: wrap(() => raw.close()), drain: wrap(() => raw.drain()) };
+}
+/** Adds 1 to an eventfd (a virtqueue's call); false when its counter could not take it. */
+export const eventfdSignal = wrap(addon.eventfdSignal);
+export const eventfdCreate = wrap(addon.eventfdCreate);
+/** [fd, offset, length] page-aligned triples -> one contiguous shared mapping (unmapBuffer releases it). */
+export const mapGuestPages = wrap(addon.mapGuestPages);
+/** [memfd, offset, size] triples -> one dma-buf (UDMABUF_CREATE_LIST). */
+export const udmabufCreateList = wrap(addon.udmabufCreateList);

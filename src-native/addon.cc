@@ -17,6 +17,7 @@
 #include "shm.h"
 #include "udmabuf.h"
 #include "socket.h"
+#include "vhost.h"
 
 static Napi::Object InitAddon(Napi::Env env, Napi::Object exports) {
   bufshare::InitFd(env, exports);  // first: creates exports.constants
@@ -34,6 +35,7 @@ static Napi::Object InitAddon(Napi::Env env, Napi::Object exports) {
   bufshare::InitDamagePlan(env, exports);
   bufshare::InitKms(env, exports);
   bufshare::InitDrmEvents(env, exports);
+  bufshare::InitVhost(env, exports);
   return exports;
 }
 

@@ -77,8 +77,12 @@ static Napi::Value Mmap(const Napi::CallbackInfo& info) {
   int prot = ((protBits & 1) ? PROT_READ : 0) | ((protBits & 2) ? PROT_WRITE : 0);
   void* addr = mmap(nullptr, length, prot, MAP_SHARED, fd, static_cast<off_t>(offset));
   if (addr == MAP_FAILED) return ThrowSyscall(env, "mmap", errno);
+  return AdoptMapping(env, addr, static_cast<size_t>(length), prot, CanShrink(fd));
+}
+
+Napi::Value AdoptMapping(Napi::Env env, void* addr, size_t length, int prot, bool shrinkable) {
   int guard = kNoGuard;
-  if (CanShrink(fd)) {
+  if (shrinkable) {
     guard = GuardMapping(addr, length, prot);
     if (guard == kNoGuard) {
       int err = errno;
@@ -87,7 +91,7 @@ static Napi::Value Mmap(const Napi::CallbackInfo& info) {
       return ThrowSyscall(env, err == ENOSPC ? "mmap (SIGBUS guard table full)" : "sigaction(SIGBUS)", err);
     }
   }
-  Mapping* m = new Mapping{addr, static_cast<size_t>(length), true, guard};
+  Mapping* m = new Mapping{addr, length, true, guard};
   {
     std::lock_guard<std::mutex> lock(g_mutex);
     g_live[addr] = m;

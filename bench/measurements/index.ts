@@ -13,5 +13,6 @@ import { peerSocket } from './peer-socket';
 import { vmDbus } from './vm-dbus';
 import { wayland } from './wayland';
 import { waylandMemory } from './wayland-memory';
+import { vmVhost } from './vm-vhost';
 
-export const measurements: readonly Measurement[] = [damageCopy, clientFill, ipcRoundTrip, peerSocket, ipcShadow, compositor, compositorWeston, ipcScale, ipcSteady, wayland, waylandMemory, kmsOutput, vmDbus];
+export const measurements: readonly Measurement[] = [damageCopy, clientFill, ipcRoundTrip, peerSocket, ipcShadow, compositor, compositorWeston, ipcScale, ipcSteady, wayland, waylandMemory, kmsOutput, vmDbus, vmVhost];

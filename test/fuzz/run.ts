@@ -9,7 +9,9 @@
  *                again in process (default 2,000 each); the Wayland wire decoder gets --inputs inputs
  *   --dbus D     D-Bus: D hostile peers against a DBusConnection (default 2,000)
  *   --dbus-inputs I  D-Bus decoder inputs (default --inputs; ~0.14 ms each)
- *   --short      the CI pass: --inputs 100000 --live 1000 --client 200 --wayland 200 --dbus 200 --dbus-inputs 25000
+ *   --vhost V    vhost-user GPU: V hostile front-ends against a live VhostGpuServer (default 2,000); its wire
+ *                decoder gets --inputs inputs and its descriptor-chain walker and device --inputs / 5
+ *   --short      the CI pass: --inputs 100000 --live 1000 --client 200 --wayland 200 --dbus 200 --dbus-inputs 25000 --vhost 200
  *
  * Prints a summary and exits 1 on any finding. The seed reproduces a run.
  */
@@ -19,6 +21,7 @@ import { fuzzClient } from './client-fuzz';
 import { fuzzLive } from './live-fuzz';
 import { fuzzWaylandDecoder, fuzzWaylandLive } from './wayland-fuzz';
 import { fuzzDBusDecoder, fuzzDBusLive } from './dbus-fuzz';
+import { fuzzVhostChains, fuzzVhostDecoder, fuzzVhostLive } from './vhost-fuzz';
 
 function option(name: string, fallback: number): number {
   const i = process.argv.indexOf(`--${name}`);
@@ -38,6 +41,7 @@ async function main(): Promise<void> {
   const waylandConnections = option('wayland', short ? 200 : 2_000);
   const dbusConnections = option('dbus', short ? 200 : 2_000);
   const dbusInputs = option('dbus-inputs', short ? 25_000 : inputs);
+  const vhostConnections = option('vhost', short ? 200 : 2_000);
   const jsonAt = process.argv.indexOf('--json');
   console.log(`fuzz: seed ${seed}, ${inputs} in-process inputs, ${live} live malformed messages`);
 
@@ -88,15 +92,31 @@ async function main(): Promise<void> {
       `${dbusLive.closedOther} closed otherwise; ${dbusLive.leakedFds} fds left`);
     for (const f of dbusLive.failures.slice(0, 20)) console.log(`  FAILURE ${f}`);
   }
-  if (jsonAt > 0) writeFileSync(process.argv[jsonAt + 1]!, JSON.stringify({ decoders, live: liveResult, client: clientResult, waylandDecoder, waylandLive, dbusDecoder, dbusLive }, null, 2));
+  const vhostDecoder = fuzzVhostDecoder(seed, inputs);
+  console.log(`vhost-user decoder: ${vhostDecoder.inputs} inputs (${vhostDecoder.accepted} accepted, ${vhostDecoder.rejected} refused with ERR_BUFSHARE_PROTOCOL), ` +
+    `${vhostDecoder.findings.length} findings, slowest ${vhostDecoder.slowestMs.toFixed(1)} ms`);
+  for (const f of vhostDecoder.findings.slice(0, 20)) console.log(`  FINDING ${f}`);
+  const vhostChains = fuzzVhostChains(seed, Math.ceil(inputs / 5));
+  console.log(`virtqueue chains + virtio-gpu device: ${vhostChains.inputs} inputs (${vhostChains.accepted} rings walked, ${vhostChains.rejected} stopped with VirtqueueError), ` +
+    `${vhostChains.findings.length} findings, slowest ${vhostChains.slowestMs.toFixed(1)} ms`);
+  for (const f of vhostChains.findings.slice(0, 20)) console.log(`  FINDING ${f}`);
+  const vhostLive = vhostConnections > 0 ? await fuzzVhostLive(seed, vhostConnections) : undefined;
+  if (vhostLive) {
+    console.log(`vhost-user live: ${vhostLive.connections} hostile front-ends: ${vhostLive.refusedWithError} ended with ERR_BUFSHARE_PROTOCOL, ${vhostLive.survived} still served; ` +
+      `${vhostLive.serverExceptions} server exceptions, ${vhostLive.leakedFds} memfds/eventfds left`);
+    for (const f of vhostLive.failures.slice(0, 20)) console.log(`  FAILURE ${f}`);
+  }
+  if (jsonAt > 0) writeFileSync(process.argv[jsonAt + 1]!, JSON.stringify({ decoders, live: liveResult, client: clientResult, waylandDecoder, waylandLive, dbusDecoder, dbusLive, vhostDecoder, vhostChains, vhostLive }, null, 2));
   const failed = decoders.findings.length + (liveResult?.failures.length ?? 0) + (clientResult?.failures.length ?? 0) +
     waylandDecoder.findings.length + waylandLive.reduce((n, w) => n + w.failures.length, 0) +
-    dbusDecoder.findings.length + (dbusLive?.failures.length ?? 0);
+    dbusDecoder.findings.length + (dbusLive?.failures.length ?? 0) +
+    vhostDecoder.findings.length + vhostChains.findings.length + (vhostLive?.failures.length ?? 0);
   console.log(failed === 0 ? 'fuzz: no findings' : `fuzz: ${failed} finding(s)`);
   // The closing line CI sums: one check per fuzzer.
   const checks = [decoders.findings.length === 0, ...(liveResult ? [liveResult.failures.length === 0] : []),
     ...(clientResult ? [clientResult.failures.length === 0] : []), waylandDecoder.findings.length === 0, ...waylandLive.map((w) => w.failures.length === 0),
-    dbusDecoder.findings.length === 0, ...(dbusLive ? [dbusLive.failures.length === 0] : [])];
+    dbusDecoder.findings.length === 0, ...(dbusLive ? [dbusLive.failures.length === 0] : []),
+    vhostDecoder.findings.length === 0, vhostChains.findings.length === 0, ...(vhostLive ? [vhostLive.failures.length === 0] : [])];
   console.log(`${checks.filter(Boolean).length} passed, ${checks.filter((c) => !c).length} failed, 0 skipped`);
   process.exit(failed === 0 ? 0 : 1);
 }

@@ -7,6 +7,7 @@ import { fuzzClient } from '../fuzz/client-fuzz';
 import { fuzzDecoders } from '../fuzz/decoder-fuzz';
 import { fuzzLive } from '../fuzz/live-fuzz';
 import { fuzzWaylandDecoder, fuzzWaylandLive } from '../fuzz/wayland-fuzz';
+import { fuzzVhostChains, fuzzVhostDecoder, fuzzVhostLive } from '../fuzz/vhost-fuzz';
 import { SEED } from '../helpers/random';
 
 describe(`fuzzing (seed ${SEED})`, function () {
@@ -52,4 +53,17 @@ describe(`fuzzing (seed ${SEED})`, function () {
       expect(r.leakedFds + r.leakedMappings).to.equal(0);
     });
   }
+
+  it('vhost-user GPU: 5,000 mutated front-end messages and 1,000 mutated rings and commands, no finding; 20 hostile front-ends against a live server, no exception, no fd left', async () => {
+    const d = fuzzVhostDecoder(SEED, 5000);
+    expect(d.findings).to.deep.equal([]);
+    expect(d.accepted).to.be.greaterThan(0);
+    expect(d.rejected).to.be.greaterThan(0);
+    const c = fuzzVhostChains(SEED, 1000);
+    expect(c.findings).to.deep.equal([]);
+    expect(c.accepted).to.be.greaterThan(0);
+    const l = await fuzzVhostLive(SEED, 20);
+    expect(l.failures).to.deep.equal([]);
+    expect(l.refusedWithError).to.be.greaterThan(0);
+  });
 });

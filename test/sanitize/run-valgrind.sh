@@ -21,7 +21,7 @@ root=$(cd "$(dirname "$0")/../.." && pwd)
 cd "$root"
 command -v valgrind >/dev/null || { echo "valgrind not installed (apt-get install valgrind)" >&2; exit 2; }
 logdir=$(mktemp -d)
-export BUFSHARE_TEST_SPEC=${BUFSHARE_VALGRIND_SPEC:-test/unit/copy.test.ts,test/unit/shm.test.ts,test/unit/descriptor.test.ts,test/unit/sigbus.test.ts,test/unit/hostile-geometry.test.ts,test/unit/ipc-transport.test.ts}
+export BUFSHARE_TEST_SPEC=${BUFSHARE_VALGRIND_SPEC:-test/unit/copy.test.ts,test/unit/shm.test.ts,test/unit/descriptor.test.ts,test/unit/sigbus.test.ts,test/unit/hostile-geometry.test.ts,test/unit/ipc-transport.test.ts,test/unit/vm-virtqueue.test.ts}
 set +e
 valgrind --tool=memcheck --trace-children=no --smc-check=all-non-file --px-default=allregs-at-mem-access --leak-check=full \
   --show-leak-kinds=definite,indirect --error-exitcode=0 --num-callers=40 --log-file="$logdir/memcheck.%p.log" \

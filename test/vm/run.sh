@@ -18,6 +18,9 @@
 #     --display-dbus      qemu's D-Bus display (-display dbus,p2p=yes) instead of none, with a
 #                         virtio tablet (absolute pointer; the PS/2 keyboard is q35's own)
 #     --qmp PATH          a second QMP monitor at PATH for the host (lib/vm's VmDisplay.attach)
+#     --vhost-gpu SOCK    add a vhost-user-gpu-pci whose back-end listens at SOCK (guest RAM
+#                         then is a shared memfd: memory-backend-memfd,share=on). Runs under KVM:
+#                         qemu 7.2's vhost-user devices refuse TCG ("requires kvm")
 # Exit status: CMD's exit status; 255 when the VM died or timed out before CMD finished.
 #
 # Environment:
@@ -34,7 +37,7 @@
 set -euo pipefail
 HERE=$(dirname "$(readlink -f "$0")")
 CACHE=${BUFSHARE_VM_CACHE:-$HOME/.cache/bufshare-vm}
-KSEL=612 GPUS=bochs,virtio,qxl,cirrus WORK=$PWD TIMEOUT=600 MEM=1024 SMP=1 HEADS=1 SETUP_ONLY=
+KSEL=612 GPUS=bochs,virtio,qxl,cirrus WORK=$PWD TIMEOUT=600 MEM=1024 SMP=1 HEADS=1 SETUP_ONLY= VHOST_GPU=
 DISPLAY_OPTS=(-display none) EXTRA_QMP=()
 usage() { sed -n '6,22p' "$0" >&2; exit 2; }
 while [ $# -gt 0 ]; do
@@ -49,6 +52,7 @@ while [ $# -gt 0 ]; do
     --setup) SETUP_ONLY=1; shift ;;
     --display-dbus) DISPLAY_OPTS=(-display dbus,p2p=yes -device virtio-tablet-pci); shift ;;
     --qmp) EXTRA_QMP=(-qmp "unix:$2,server=on,wait=off"); shift 2 ;;
+    --vhost-gpu) VHOST_GPU=$2; shift 2 ;;
     --) shift; break ;;
     *) usage ;;
   esac
@@ -85,6 +89,18 @@ for g in "${G[@]}"; do
     *) echo "run.sh: unknown gpu '$g'" >&2; exit 2 ;;
   esac
 done
+
+# vhost-user-gpu: qemu connects to the back-end's socket and shares guest RAM with it.
+MEMDEV=()
+ACCEL=tcg,thread=multi,tb-size=256 CPU=max
+if [ -n "$VHOST_GPU" ]; then
+  # backends/vhost-user.c (qemu 7.2): vhost-user-backend devices need KVM's ioeventfds.
+  [ -r /dev/kvm ] && [ -w /dev/kvm ] || { echo "run.sh: --vhost-gpu needs /dev/kvm (qemu 7.2's vhost-user devices require KVM)" >&2; exit 2; }
+  ACCEL=kvm CPU=host
+  [[ $VHOST_GPU =~ [[:space:],] ]] && { echo "run.sh: no spaces or commas in --vhost-gpu" >&2; exit 2; }
+  MEMDEV=(-object "memory-backend-memfd,id=mem,size=${MEM}M,share=on" -machine memory-backend=mem)
+  DEV+=(-chardev "socket,id=vhostgpu,path=$VHOST_GPU" -device "vhost-user-gpu-pci,chardev=vhostgpu,id=vhostgpu,max_outputs=$HEADS")
+fi
 
 # The job dir carries the command in and its exit code and dmesg out.
 mkdir -p "$CACHE/jobs"
@@ -129,13 +145,13 @@ fs() { # TAG DIR [OPTS]: a virtio-9p share
 }
 t0=$EPOCHREALTIME
 set +e
-# TCG only (no KVM on these hosts); thread=multi lets --smp 2 use two host cores.
+# TCG (no KVM on these hosts; --vhost-gpu needs it); thread=multi lets --smp 2 use two host cores.
 # shellcheck disable=SC2046  # fs() output is meant to be split
 timeout -k 5 "$TIMEOUT" qemu-system-x86_64 -nodefaults -no-user-config -machine q35 \
-  -accel tcg,thread=multi,tb-size=256 -cpu max -smp "$SMP" -m "$MEM" \
+  -accel "$ACCEL" -cpu "$CPU" -smp "$SMP" -m "$MEM" \
   "${DISPLAY_OPTS[@]}" "${EXTRA_QMP[@]}" -serial stdio -no-reboot \
   -kernel "$KIMG" -initrd "$KDIR/initramfs.cpio" -append "$APPEND" \
-  -device virtio-rng-pci -qmp "unix:$QMPDIR/qmp.sock,server=on,wait=off" \
+  "${MEMDEV[@]}" -device virtio-rng-pci -qmp "unix:$QMPDIR/qmp.sock,server=on,wait=off" \
   $(fs hostroot / ,readonly=on,multidevs=remap) $(fs work "$WORK" ,multidevs=remap) $(fs job "$JOB" "") \
   "${DEV[@]}" </dev/null | sed -u -e 's/\r$//' -e '/^\[ *[0-9.]*\] reboot: Power down$/d'
 qrc=${PIPESTATUS[0]}

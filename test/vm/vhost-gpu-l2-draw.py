@@ -1,0 +1,28 @@
+# Draws test/vm/vhost-gpu-nested.ts's pattern into a 32 bpp fbdev (virtio_gpu's):
+# per pixel, bytes B = x, G = y, R = (x >> 8) | (y >> 8) << 4, X = 0xff (little-endian
+# XRGB8888). Row-sliced so that it stays quick on an emulated CPU. Prints the geometry.
+import json, mmap, os, sys
+
+dev = sys.argv[1]
+name = os.path.basename(dev)
+w, h = (int(v) for v in open(f'/sys/class/graphics/{name}/virtual_size').read().strip().split(','))
+stride = int(open(f'/sys/class/graphics/{name}/stride').read().strip())
+bpp = int(open(f'/sys/class/graphics/{name}/bits_per_pixel').read().strip())
+assert bpp == 32, bpp
+fd = os.open(dev, os.O_RDWR)
+m = mmap.mmap(fd, stride * h, mmap.MAP_SHARED, mmap.PROT_READ | mmap.PROT_WRITE)
+template = bytearray(w * 4)
+template[0::4] = bytes(x & 0xff for x in range(w))
+template[3::4] = b'\xff' * w
+xhigh = bytes((x >> 8) & 0xf for x in range(w))
+reds = {}
+for y in range(h):
+    row = bytearray(template)
+    row[1::4] = bytes([y & 0xff]) * w
+    yh = ((y >> 8) & 0xf) << 4
+    if yh not in reds:
+        reds[yh] = bytes(b | yh for b in xhigh)
+    row[2::4] = reds[yh]
+    m[y * stride:y * stride + w * 4] = row
+m.flush()
+print(json.dumps({'width': w, 'height': h, 'stride': stride}))
