@@ -1,17 +1,16 @@
 /**
  * A virtual machine's screens as a SurfaceSource, peer of BufferServer and
- * WaylandServer:
+ * WaylandServer, by two routes:
  *
+ *   // qemu's D-Bus display (any display device; the damaged rectangles are copied):
  *   const vm = await VmDisplay.attach('/run/vm/qmp.sock');   // qemu -display dbus,p2p=yes -qmp unix:...
- *   followSource(scene, vm, windows);                       // each console is a window; input goes to the guest
+ *   // vhost-user-gpu (the compositor is the guest's GPU; guest memory mapped, zero copy):
+ *   const gpu = VhostGpuServer.listen('/run/vm/gpu.sock');   // qemu -device vhost-user-gpu-pci,chardev=...
  *
- * Naming for the routes (the lead reconciles): `VmDisplay` is the entry,
- * `VmDisplay.attach(qmpPath, options)` the D-Bus route (DBusVmDisplay, this
- * helper's); the vhost-user-gpu route is meant to sit beside it as another
- * static constructor returning a SurfaceSource of VmSurfaces (lib/vm/vm-surface.ts:
- * scanout(w, h, format, memory?) (memory: the guest framebuffer's mapping, read in
- * place), writeRect() (a copying route), commit(damage), setCursor(), disable(),
- * destroy(), and a VmInput the route implements for the guest's keys and pointer).
+ *   followSource(scene, vm, windows);                       // each console / scanout is a window
+ *
+ * Both show VmSurfaces (lib/vm/vm-surface.ts) or CompositorSurfaces of the
+ * model: a compositor never asks which route a screen came by.
  */
 export { DBusVmDisplay as VmDisplay, DBusVmDisplay } from './dbus-display';
 export type { VmDisplayEvents, VmDisplayOptions, VmDisplayStats } from './dbus-display';
@@ -21,3 +20,6 @@ export { VmSurface, VmFrame, MAX_VM_SURFACE_SIDE } from './vm-surface';
 export type { VmButton, VmInput } from './vm-surface';
 export { evdevToQnum } from './keymap';
 export { formatFromPixman } from './pixman-format';
+export { VhostGpuServer } from './vhost-gpu-source';
+export type { VhostGpuServerEvents, VhostGpuServerOptions, VhostGpuStats } from './vhost-gpu-source';
+export { VncResizer } from './vhost-display-event';
