@@ -10,6 +10,7 @@
 #include "drm.h"
 #include "fence.h"
 #include "drm_events.h"
+#include "evdev.h"
 #include "fd.h"
 #include "gbm.h"
 #include "kms.h"
@@ -34,6 +35,7 @@ static Napi::Object InitAddon(Napi::Env env, Napi::Object exports) {
   bufshare::InitDamagePlan(env, exports);
   bufshare::InitKms(env, exports);
   bufshare::InitDrmEvents(env, exports);
+  bufshare::InitEvdev(env, exports);
   return exports;
 }
 
