@@ -18,6 +18,11 @@
  *                            connected screen, real hardware before vkms, or CARD, e.g. /dev/dri/card1); the size
  *                            becomes the screen's mode unless --size is given. Needs DRM master:
  *                            run it from a free VT (no X or Wayland session on that card)
+ *     --input on|off         read keyboards, mice, tablets and touch screens from /dev/input
+ *                            (grabbed: keys do not reach the VT below) into the seat, as the
+ *                            browser viewer's input. Default: on with --output kms (a screen
+ *                            needs its own input; a missing or unreadable /dev/input is then
+ *                            a warning), off otherwise
  *
  * Prints "socket: PATH", "wayland: WAYLAND_DISPLAY=NAME" (with --wayland) and
  * "viewer: URL" (or "screenshot: FILE") on stdout.
@@ -25,6 +30,7 @@
  */
 import { parseArgs } from 'node:util';
 import { KmsOutput } from '../lib/kms';
+import { attachInput, describeClass, InputDevices } from '../lib/input';
 import { Compositor } from './compositor/compositor';
 import { KmsSceneOutput } from '../lib/scene';
 import { writePng } from './compositor/png';
@@ -58,9 +64,12 @@ async function main(): Promise<void> {
       socket: { type: 'string' }, port: { type: 'string' }, size: { type: 'string' }, refresh: { type: 'string' },
       placement: { type: 'string' }, headless: { type: 'boolean' }, frames: { type: 'string' },
       screenshot: { type: 'string' }, 'wait-surfaces': { type: 'string' }, wayland: { type: 'string' }, output: { type: 'string' },
+      input: { type: 'string' },
     },
   });
   const kms = values.output === undefined ? undefined : openKmsOutput(values.output);
+  if (values.input !== undefined && values.input !== 'on' && values.input !== 'off') usage(`--input must be on or off, got ${values.input}`);
+  const inputWanted = values.input === 'on' || (values.input === undefined && kms !== undefined);
   const size = /^(\d+)x(\d+)$/.exec(values.size ?? (kms ? `${kms.width}x${kms.height}` : '1280x720')) ?? usage(`--size must be WxH, got ${values.size}`);
   const placement = values.placement ?? 'tile';
   if (placement !== 'tile' && placement !== 'cascade') usage(`--placement must be tile or cascade, got ${placement}`);
@@ -90,6 +99,25 @@ async function main(): Promise<void> {
     console.log(`kms: ${kms.device} ${kms.pipe.connector.name} ${kms.width}x${kms.height}@${kms.mode.vrefresh} (${kms.api})`);
     process.on('exit', () => console.log(`kms: ${presenter.commits} frames committed (${presenter.directCommits} scanned out directly), ${presenter.copied} pixels copied`));
   }
+  let input: InputDevices | undefined;
+  if (inputWanted) {
+    input = new InputDevices();
+    input.on('added', (d) => console.log(`input: ${d.path} "${d.name}" (${describeClass(d.kind)})${d.isGrabbed ? ' grabbed' : ''}`));
+    input.on('removed', (d, reason) => console.log(`input: ${d.path} "${d.name}" ${reason}`));
+    input.on('ignored', (path, reason) => console.log(`input: ${path} ignored: ${reason}`));
+    input.on('error', (e, path) => console.error(`compositor: input: ${path}: ${e.message}`));
+    try {
+      input.start();
+      // The pointer moves over the output (the layout is the one output here).
+      attachInput(compositor.seat, input, { x: 0, y: 0, width: Number(size[1]), height: Number(size[2]) });
+      console.log(`input: ${input.devices.length} devices`);
+    } catch (e) {
+      input.close();
+      input = undefined;
+      if (values.input === 'on') usage(`--input on: ${(e as Error).message}`);
+      console.error(`compositor: no input devices: ${(e as Error).message} (--input off to silence)`);
+    }
+  }
   compositor.server.on('error', (e) => console.error(`compositor: ${e.message}`));
   compositor.server.on('disconnect', (client, reason) => console.log(`client ${client.pid} left: ${reason}`));
   compositor.server.on('surface', (s) => console.log(`client ${s.client.pid}: surface ${s.width}x${s.height} ${s.format.name}, ${s.kind} buffers, ${s.access} access`));
@@ -100,6 +128,7 @@ async function main(): Promise<void> {
     if (stopping) return;
     stopping = true;
     await viewer?.close();
+    input?.close(); // ungrabs: the keyboard is the VT's again
     await compositor.close();
     kms?.close();
     process.exit(code);

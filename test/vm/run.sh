@@ -15,6 +15,9 @@
 #     --heads N           outputs of each virtio-gpu (max_outputs; default 1, at most 16);
 #                         screendump takes the head
 #     --setup             only prepare the cache (see setup.sh), then exit
+#     --input             add virtio keyboard, mouse and tablet (qdev ids kbd, mouse, tablet)
+#                         and a free PCIe root port (hp0) to hotplug input devices into;
+#                         the guest injects input through the screendump channel
 # Exit status: CMD's exit status; 255 when the VM died or timed out before CMD finished.
 #
 # Environment:
@@ -31,8 +34,8 @@
 set -euo pipefail
 HERE=$(dirname "$(readlink -f "$0")")
 CACHE=${BUFSHARE_VM_CACHE:-$HOME/.cache/bufshare-vm}
-KSEL=612 GPUS=bochs,virtio,qxl,cirrus WORK=$PWD TIMEOUT=600 MEM=1024 SMP=1 HEADS=1 SETUP_ONLY=
-usage() { sed -n '6,19p' "$0" >&2; exit 2; }
+KSEL=612 GPUS=bochs,virtio,qxl,cirrus WORK=$PWD TIMEOUT=600 MEM=1024 SMP=1 HEADS=1 SETUP_ONLY= INPUT=
+usage() { sed -n '6,22p' "$0" >&2; exit 2; }
 while [ $# -gt 0 ]; do
   case $1 in
     --kernel) KSEL=$2; shift 2 ;;
@@ -43,6 +46,7 @@ while [ $# -gt 0 ]; do
     --smp) SMP=$2; shift 2 ;;
     --heads) HEADS=$2; shift 2 ;;
     --setup) SETUP_ONLY=1; shift ;;
+    --input) INPUT=1; shift ;;
     --) shift; break ;;
     *) usage ;;
   esac
@@ -79,6 +83,14 @@ for g in "${G[@]}"; do
     *) echo "run.sh: unknown gpu '$g'" >&2; exit 2 ;;
   esac
 done
+
+# Input devices (--input): what a kiosk's user types and points with, fed by QMP
+# input-send-event (screendump-host.js). hp0 stays empty: device_add puts a hotplugged
+# device there (q35's root bus takes no hotplug).
+if [ -n "$INPUT" ]; then
+  DEV+=(-device virtio-keyboard-pci,id=kbd -device virtio-mouse-pci,id=mouse -device virtio-tablet-pci,id=tablet)
+  DEV+=(-device pcie-root-port,id=hp0,chassis=16,slot=16)
+fi
 
 # The job dir carries the command in and its exit code and dmesg out.
 mkdir -p "$CACHE/jobs"
