@@ -159,12 +159,13 @@ export class EvdevTranslator {
           break;
       }
     }
-    for (const [k, p] of keys) this.keyChange(k, p, time);
+    // Motion first: a button in the same frame happens where the pointer is now (a tablet's click lands at its new position).
     if (this.kind.pointer === 'relative' && (dx !== 0 || dy !== 0)) {
       const [ax, ay] = this.accel ? this.accel.apply(dx, dy, time) : [dx, dy];
       this.emit({ type: 'motion', dx: ax, dy: ay, unaccelX: dx, unaccelY: dy, time });
     }
     if (this.kind.pointer === 'absolute' && absMoved) this.emit({ type: 'position', x: this.norm(c.ABS_X, this.absX), y: this.norm(c.ABS_Y, this.absY), time });
+    for (const [k, p] of keys) this.keyChange(k, p, time);
     // A hi-res wheel sends both; the hi-res one is exact (120 per detent).
     const v120 = this.kind.hiResWheel ? wheel.vHi : wheel.v * c.WHEEL_HI_RES_PER_DETENT;
     const h120 = this.kind.hiResWheel ? wheel.hHi : wheel.h * c.WHEEL_HI_RES_PER_DETENT;
@@ -228,14 +229,7 @@ export class EvdevTranslator {
 
   /** After a drop: the device's real key and axis state, as events. */
   private resync(time: number): void {
-    let keys: Uint8Array;
-    try {
-      keys = this.state.keyState();
-    } catch {
-      keys = new Uint8Array(0); // the device is going away: its removal releases everything
-    }
-    for (const k of [...this.down].sort((a, b) => a - b)) if (!hasBit(keys, k)) this.keyChange(k, false, time);
-    for (let k = 0; k <= c.KEY_MAX; k++) if (hasBit(keys, k) && !this.down.has(k) && k !== c.BTN_TOUCH) this.keyChange(k, true, time);
+    // The position first, as in a frame: a button held or released lands where the pointer is.
     if (this.kind.pointer === 'absolute') {
       try {
         const x = this.state.absValue(c.ABS_X);
@@ -246,9 +240,17 @@ export class EvdevTranslator {
           this.emit({ type: 'position', x: this.norm(c.ABS_X, x), y: this.norm(c.ABS_Y, y), time });
         }
       } catch {
-        // as above
+        // the device is going away: its removal follows
       }
     }
+    let keys: Uint8Array;
+    try {
+      keys = this.state.keyState();
+    } catch {
+      keys = new Uint8Array(0); // the device is going away: its removal releases everything
+    }
+    for (const k of [...this.down].sort((a, b) => a - b)) if (!hasBit(keys, k)) this.keyChange(k, false, time);
+    for (let k = 0; k <= c.KEY_MAX; k++) if (hasBit(keys, k) && !this.down.has(k) && k !== c.BTN_TOUCH) this.keyChange(k, true, time);
     for (const s of this.slots) {
       if (s?.down) {
         s.down = false;

@@ -110,13 +110,19 @@ describe('input: evdev frames', () => {
     expect(out[0]!.time).to.equal(10);
   });
 
-  it('relative motion sums over a frame; the button of the same frame comes first', () => {
+  it('relative motion sums over a frame; the button of the same frame comes after it (the click is where the pointer went)', () => {
     const { t, out } = translator(classify(VIRTIO_MOUSE));
-    t.feed(frame(5, [[c.EV_REL, c.REL_X, 3], [c.EV_REL, c.REL_Y, -2], [c.EV_REL, c.REL_X, 4], [c.EV_KEY, c.BTN_LEFT, 1]]));
+    t.feed(frame(5, [[c.EV_KEY, c.BTN_LEFT, 1], [c.EV_REL, c.REL_X, 3], [c.EV_REL, c.REL_Y, -2], [c.EV_REL, c.REL_X, 4]]));
     expect(strip(out)).to.deep.equal([
-      { type: 'button', button: c.BTN_LEFT, pressed: true },
       { type: 'motion', dx: 7, dy: -2, unaccelX: 7, unaccelY: -2 },
+      { type: 'button', button: c.BTN_LEFT, pressed: true },
     ]);
+  });
+
+  it('a tablet\'s position and button in one frame: the position first', () => {
+    const { t, out } = translator(classify(VIRTIO_TABLET), {}, { [c.ABS_X]: ABS_0_32767, [c.ABS_Y]: ABS_0_32767 });
+    t.feed(frame(5, [[c.EV_ABS, c.ABS_X, 0], [c.EV_ABS, c.ABS_Y, 32767], [c.EV_KEY, c.BTN_LEFT, 1]]));
+    expect(strip(out)).to.deep.equal([{ type: 'position', x: 0, y: 1 }, { type: 'button', button: c.BTN_LEFT, pressed: true }]);
   });
 
   it('absolute positions are normalised over the axis range', () => {
@@ -178,7 +184,7 @@ describe('input: SYN_DROPPED', () => {
   it('a tablet moved during the drop gets its real position; touches end', () => {
     const { t, out } = translator(classify(VIRTIO_TABLET), { keys: [c.BTN_LEFT], abs: { [c.ABS_X]: 32767, [c.ABS_Y]: 0 } }, { [c.ABS_X]: ABS_0_32767, [c.ABS_Y]: ABS_0_32767 });
     t.feed([0, 0, c.EV_SYN, c.SYN_DROPPED, 0, ...frame(1, [])]);
-    expect(strip(out)).to.deep.equal([{ type: 'button', button: c.BTN_LEFT, pressed: true }, { type: 'position', x: 1, y: 0 }]);
+    expect(strip(out)).to.deep.equal([{ type: 'position', x: 1, y: 0 }, { type: 'button', button: c.BTN_LEFT, pressed: true }]);
   });
 
   it('releaseAll releases what is held, once', () => {
