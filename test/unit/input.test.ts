@@ -6,8 +6,11 @@
  * VM suite (test/drivers/input.test.ts) runs the same code on real devices.
  */
 import { expect } from 'chai';
+import { mkdtempSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import {
-  adaptiveFactor, attachInput, classify, flatFactor, KeyRepeat, PointerAccel, EvdevTranslator,
+  adaptiveFactor, EvdevDevice, InputDevices, attachInput, classify, flatFactor, KeyRepeat, PointerAccel, EvdevTranslator,
   type DeviceBitmaps, type DeviceClass, type InputEvent, type RepeatClock,
 } from '../../lib/input';
 import * as c from '../../lib/input/codes';
@@ -354,5 +357,42 @@ describe('input: attachInput into a SceneSeat', () => {
       ['pointer', { action: 'move', x: 300, y: 0, buttons: 1 }],
       ['pointer', { action: 'up', x: 300, y: 0, buttons: 0, button: 0 }],
     ]);
+  });
+});
+
+describe('input: devices that are not evdev nodes, directories that are not there', () => {
+  const fds = (): number => readdirSync('/proc/self/fd').length;
+
+  it('opening a node that is no evdev device is ERR_BUFSHARE_SYSCALL (ENOTTY from EVIOCGNAME), and its fd is closed', () => {
+    const before = fds();
+    expect(() => EvdevDevice.open('/dev/null')).to.throw().that.includes({ code: 'ERR_BUFSHARE_SYSCALL', errno: 'ENOTTY' });
+    expect(() => EvdevDevice.open('/nonexistent/event0')).to.throw().that.includes({ code: 'ERR_BUFSHARE_SYSCALL', errno: 'ENOENT' });
+    expect(fds()).to.equal(before);
+  });
+
+  it('an input directory that cannot be read is ERR_BUFSHARE_NOT_AVAILABLE', () => {
+    expect(() => new InputDevices({ dir: '/nonexistent-input-dir' }).start()).to.throw().with.property('code', 'ERR_BUFSHARE_NOT_AVAILABLE');
+  });
+
+  it('hotplug: a node appearing in the watched directory is tried (inotify); one that is no evdev device is an error event, not a crash', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'bufshare-input-'));
+    const devices = new InputDevices({ dir });
+    const errors: [string, string | undefined][] = [];
+    devices.on('error', (e, path) => errors.push([path, (e as { errno?: string }).errno]));
+    try {
+      devices.start();
+      expect(devices.devices).to.deep.equal([]);
+      const before = fds();
+      writeFileSync(join(dir, 'event7'), 'not a device');
+      writeFileSync(join(dir, 'js0'), 'ignored by name');
+      const end = Date.now() + 5000;
+      while (errors.length === 0 && Date.now() < end) await new Promise((r) => setTimeout(r, 10));
+      expect(errors[0]).to.deep.equal([join(dir, 'event7'), 'ENOTTY']);
+      expect(errors.every(([p]) => p === join(dir, 'event7'))).to.equal(true);
+      expect(fds()).to.equal(before);
+    } finally {
+      devices.close();
+      rmSync(dir, { recursive: true, force: true });
+    }
   });
 });
