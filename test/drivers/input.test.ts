@@ -26,6 +26,8 @@ import { EvdevDevice, InputDevices, type InputEvent } from '../../lib/input';
 import * as native from '../../lib/native';
 import { wl_keyboard, wl_pointer, wl_seat, wl_shm, wl_shm_pool, wl_surface } from '../../lib/wayland/protocol/wayland';
 import { RawWaylandClient } from '../helpers/wayland-client';
+import { inputLatency } from '../../bench/measurements/input-latency';
+import type { BenchContext } from '../../bench/measurement';
 import {
   displayOfCard, hotplugInput, injectInput, keyTaps, screendump, screendumpUnavailableReason,
   type DisplayRef, type QmpInputEvent, type Screendump,
@@ -213,6 +215,16 @@ describe('input devices in the VM (virtio keyboard, mouse, tablet; QMP input)', 
       if (plugged) await hotplugInput('del', id).catch(() => {});
       devices.close();
     }
+  });
+
+  it('the bench row input.key.latency runs (quick, in this process): QMP key -> evdev -> wl_keyboard.key', async () => {
+    const ctx = { quick: true, runs: 1, machine: {}, log: () => {} } as unknown as BenchContext;
+    const [row] = await inputLatency.run(ctx);
+    expect(row?.status, row?.reason).to.equal('reported');
+    const d = row!.details as Record<string, number>;
+    expect(d.evdevToClientP50Ms).to.be.greaterThan(0);
+    expect(d.requestToClientP50Ms).to.be.greaterThan(d.evdevToClientP50Ms!);
+    console.log(`      ${row!.reason}`);
   });
 
   describe('the demo compositor on the bochs screen (--output kms: input on by default)', () => {
