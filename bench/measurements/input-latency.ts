@@ -11,6 +11,7 @@
  *   socket and the client's decode (the path a kiosk adds to the hardware's);
  * - request -> client: from writing the injection request to the key at the client,
  *   which adds the harness' 9p request and qemu's QMP and virtio path (emulated).
+ * While a key travels, the loop is idle (the harness' reply is looked for after it).
  *
  * Needs test/vm/run.sh --input (the virtio keyboard and the host channel): skipped
  * elsewhere with the reason. Emulated (TCG): figures are paths, not speeds.
@@ -101,8 +102,10 @@ export const inputLatency: Measurement = {
       const fromRequest: number[] = [];
       for (let i = 0; i < n; i++) {
         const t0 = nowMs();
-        const sent = injectInput(keyTaps(['a']));
-        await until(() => arrivals.length > i && kernelTimes.length > i, 10000);
+        const arrived = until(() => arrivals.length > i && kernelTimes.length > i, 10000);
+        // The reply is looked for after the key arrived: no 9p walk holds the loop meanwhile.
+        const sent = injectInput(keyTaps(['a']), arrived);
+        await arrived;
         fromKernel.push(arrivals[i]! - kernelTimes[i]!);
         fromRequest.push(arrivals[i]! - t0);
         await sent;

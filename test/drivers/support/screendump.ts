@@ -89,7 +89,7 @@ export function parsePpm(data: Uint8Array): { width: number; height: number; rgb
 }
 
 /** Sends `body` to the host process as a request and returns its parsed reply (throws on ok: false). */
-async function ask(body: object, what: string, timeoutMs = 30000): Promise<Record<string, unknown>> {
+async function ask(body: object, what: string, timeoutMs = 30000, pollAfter?: Promise<unknown>): Promise<Record<string, unknown>> {
   const why = screendumpUnavailableReason();
   if (why) throw new Error(`${what}: ${why}`);
   const dir = process.env.BUFSHARE_VM_SCREENDUMP!;
@@ -100,6 +100,9 @@ async function ask(body: object, what: string, timeoutMs = 30000): Promise<Recor
   renameSync(tmp, join(dir, `${name}.req`)); // the host never reads half a request
   const deadline = Date.now() + timeoutMs;
   try {
+    // Each poll is a synchronous 9p walk that holds the loop: a caller timing what the
+    // request causes waits for it first (bounded by the timeout).
+    if (pollAfter) await Promise.race([pollAfter.catch(() => {}), sleep(timeoutMs)]);
     // 9p shows the guest nothing of the host's inotify: poll (each check is one 9p walk).
     while (!existsSync(reply)) {
       if (Date.now() > deadline) {
@@ -137,9 +140,11 @@ export type QmpInputEvent =
 /**
  * Injects input into the VM's virtio input devices (run.sh --input) with QMP
  * input-send-event, at most 64 events at once. Resolves when qemu took them.
+ * `pollAfter`: look for the host's reply only once it resolves (a latency
+ * measurement waits for the input first: the polling's 9p walks block the loop).
  */
-export async function injectInput(events: readonly QmpInputEvent[]): Promise<void> {
-  await ask({ input: events }, 'input-send-event');
+export async function injectInput(events: readonly QmpInputEvent[], pollAfter?: Promise<unknown>): Promise<void> {
+  await ask({ input: events }, 'input-send-event', 30000, pollAfter);
 }
 
 /** Key down and up events for each qcode ("a", "shift", "ret", "spc", "1"). */
