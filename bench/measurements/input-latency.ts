@@ -75,6 +75,7 @@ export const inputLatency: Measurement = {
       if (e.type === 'key' && e.pressed) kernelTimes.push(e.time);
     });
     const c = new RawWaylandClient(server.path);
+    c.defaultTimeoutMs = 30000; // TCG: the first roundtrip compiles the whole path
     const fd = native.memfdCreate('bench-input', 64 * 64 * 4, 0);
     try {
       const registry = await c.registry();

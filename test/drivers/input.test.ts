@@ -79,7 +79,7 @@ function openFds(): number {
 }
 
 describe('input devices in the VM (virtio keyboard, mouse, tablet; QMP input)', function () {
-  this.timeout(240000);
+  this.timeout(400000);
   const why = unavailable();
   if (why) {
     it.skip(`no injectable input here (${why})`, () => {});
@@ -248,7 +248,7 @@ describe('input devices in the VM (virtio keyboard, mouse, tablet; QMP input)', 
       return undefined;
     }
 
-    const waitLine = (re: RegExp, timeoutMs = 60000): Promise<RegExpExecArray> => until(`${re}`, () => lines.some((l) => re.test(l)), timeoutMs)
+    const waitLine = (re: RegExp, timeoutMs = 180000): Promise<RegExpExecArray> => until(`${re}`, () => lines.some((l) => re.test(l)), timeoutMs)
       .then(() => re.exec(lines.find((l) => re.test(l))!)!, (e: Error) => { throw new Error(`${e.message}; demo output:\n${lines.join('\n')}`); });
 
     before(async function () {
@@ -425,6 +425,7 @@ describe('input devices in the VM (virtio keyboard, mouse, tablet; QMP input)', 
 
     it('a wheel reaches the client under the pointer as wl_pointer.axis; keys reach wl_keyboard.key (latency measured)', async () => {
       const c = new RawWaylandClient(wayland.startsWith('/') ? wayland : join(process.env.XDG_RUNTIME_DIR ?? '/run/user/0', wayland));
+      c.defaultTimeoutMs = 30000; // TCG, and the machine shared
       const W = 240;
       const H = 160;
       const COLOR = 0x3355aa;
