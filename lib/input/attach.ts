@@ -9,8 +9,11 @@
  * - Buttons become DOM-style button numbers and masks (the seat's convention).
  * - Wheels: 15 px per detent on wl_pointer.axis (what libinput-based
  *   compositors send for a wheel click), hi-res wheels in fractions of it.
- * - Touch: the Wayland seat has no wl_touch, so the first finger drives the
- *   pointer (down = left button down at the finger); other fingers are ignored.
+ * - Relative motion also carries the device's own delta (accelerated), which
+ *   the seat passes on as relative motion (a locked pointer's game gets it).
+ * - Touch: each finger goes to seat.touch (wl_touch where the client has it;
+ *   the seat gives a client without touch the first finger as its pointer),
+ *   with a frame after each device frame's changes.
  * - Key repeats are not sent: Wayland clients repeat from wl_keyboard.repeat_info.
  */
 import type { SceneSeat } from '../scene/seat';
@@ -47,7 +50,8 @@ export function attachInput(seat: SceneSeat, devices: InputDevices, area: Pointe
   let x = b0.x + b0.width / 2;
   let y = b0.y + b0.height / 2;
   let buttons = 0;
-  let touchId: string | undefined;
+  const touchIds = new Map<string, number>();
+  let nextTouchId = 1;
 
   const clamp = (): void => {
     const b = box();
@@ -82,7 +86,8 @@ export function attachInput(seat: SceneSeat, devices: InputDevices, area: Pointe
       case 'motion':
         x += e.dx;
         y += e.dy;
-        move();
+        clamp();
+        seat.pointer({ action: 'move', x, y, buttons, dx: e.dx, dy: e.dy });
         break;
       case 'position':
         toArea(e.x, e.y);
@@ -93,29 +98,39 @@ export function attachInput(seat: SceneSeat, devices: InputDevices, area: Pointe
         seat.pointer({ action: 'axis', x, y, buttons, axis: e.axis, value: (e.value120 / c.WHEEL_HI_RES_PER_DETENT) * PIXELS_PER_DETENT });
         break;
       case 'touch': {
-        const id = `${d.path}#${e.id}`;
-        if (e.action === 'down' && touchId === undefined) {
-          touchId = id;
-          toArea(e.x, e.y);
-          move();
-          button(0, true);
-        } else if (id === touchId) {
-          toArea(e.x, e.y);
-          if (e.action === 'motion') move();
-          else {
-            touchId = undefined;
-            button(0, false);
-          }
+        // Touch points are numbered per device; the seat's ids are per seat.
+        const key = `${d.path}#${e.id}`;
+        let id = touchIds.get(key);
+        if (e.action === 'down') {
+          if (id !== undefined) break;
+          id = nextTouchId++ & 0x7fffffff;
+          touchIds.set(key, id);
         }
+        if (id === undefined) break;
+        const b = box();
+        const tx = b.x + e.x * (b.width - 1);
+        const ty = b.y + e.y * (b.height - 1);
+        if (e.action === 'up') {
+          touchIds.delete(key);
+          seat.touch({ action: 'up', id });
+        } else seat.touch({ action: e.action, id, x: tx, y: ty });
         break;
       }
+      case 'touchFrame':
+        seat.touch({ action: 'frame' });
+        break;
     }
   };
   const onRemoved = (d: EvdevDevice): void => {
-    if (touchId?.startsWith(`${d.path}#`) === true) {
-      touchId = undefined;
-      if (buttons & 1) button(0, false);
+    // The translator already sent ups for the points still down; forget any left.
+    let ended = false;
+    for (const [key, id] of touchIds) {
+      if (!key.startsWith(`${d.path}#`)) continue;
+      touchIds.delete(key);
+      seat.touch({ action: 'up', id });
+      ended = true;
     }
+    if (ended) seat.touch({ action: 'frame' });
   };
   devices.on('input', onInput);
   devices.on('removed', onRemoved);

@@ -26,7 +26,9 @@ export type InputEvent =
   | { readonly type: 'position'; readonly x: number; readonly y: number; readonly time: number }
   /** Wheel: value120 = detents * 120 (hi-res wheels send fractions of a detent). */
   | { readonly type: 'axis'; readonly axis: 'vertical' | 'horizontal'; readonly value120: number; readonly time: number }
-  | { readonly type: 'touch'; readonly action: 'down' | 'motion' | 'up'; readonly id: number; readonly x: number; readonly y: number; readonly time: number };
+  | { readonly type: 'touch'; readonly action: 'down' | 'motion' | 'up'; readonly id: number; readonly x: number; readonly y: number; readonly time: number }
+  /** The end of a set of touch changes made at once (after one device frame, or a resync). */
+  | { readonly type: 'touchFrame'; readonly time: number };
 
 /** Reads the device's current state after SYN_DROPPED. */
 export interface DeviceState {
@@ -65,13 +67,18 @@ export class EvdevTranslator {
   private singleTouch = false;
   /** Drops seen (for tests and diagnostics). */
   drops = 0;
+  /** Touch events emitted so far: a frame follows the ones a frame made. */
+  private touchEvents = 0;
 
   constructor(kind: DeviceClass, absInfo: Readonly<Record<number, AbsInfo>>, accel: PointerAccel | undefined, state: DeviceState, emit: (e: InputEvent) => void) {
     this.kind = kind;
     this.absInfo = absInfo;
     this.accel = accel;
     this.state = state;
-    this.emit = emit;
+    this.emit = (e) => {
+      if (e.type === 'touch') this.touchEvents++;
+      emit(e);
+    };
     this.absX = absInfo[c.ABS_X]?.value ?? 0;
     this.absY = absInfo[c.ABS_Y]?.value ?? 0;
     this.slot = absInfo[c.ABS_MT_SLOT]?.value ?? 0;
@@ -113,12 +120,24 @@ export class EvdevTranslator {
   /** Releases everything held (the device went away or the session paused). */
   releaseAll(time: number): void {
     for (const k of [...this.down].sort((a, b) => a - b)) this.keyChange(k, false, time);
-    for (const s of this.slots) {
+    this.endTouches(time);
+  }
+
+  /** Every touch point still down goes up (a drop, an unplug, a pause), then a frame. */
+  private endTouches(time: number): void {
+    const before = this.touchEvents;
+    this.slots.forEach((s, i) => {
       if (s?.down) {
         s.down = false;
-        this.emit({ type: 'touch', action: 'up', id: s.id, x: s.x, y: s.y, time });
+        s.id = -1;
+        this.emit({ type: 'touch', action: 'up', id: i, x: s.x, y: s.y, time });
       }
+    });
+    if (this.singleTouch) {
+      this.singleTouch = false;
+      this.emit({ type: 'touch', action: 'up', id: 0, x: this.norm(c.ABS_X, this.absX), y: this.norm(c.ABS_Y, this.absY), time });
     }
+    if (this.touchEvents !== before) this.emit({ type: 'touchFrame', time });
   }
 
   private applyFrame(time: number): void {
@@ -172,7 +191,11 @@ export class EvdevTranslator {
     // evdev's REL_WHEEL is positive away from the user; wl_pointer's vertical axis is positive down.
     if (v120 !== 0) this.emit({ type: 'axis', axis: 'vertical', value120: -v120, time });
     if (h120 !== 0) this.emit({ type: 'axis', axis: 'horizontal', value120: h120, time });
-    if (this.kind.touch) this.touchFrame(absMoved, touchButton, time);
+    if (this.kind.touch) {
+      const before = this.touchEvents;
+      this.touchFrame(absMoved, touchButton, time);
+      if (this.touchEvents !== before) this.emit({ type: 'touchFrame', time });
+    }
   }
 
   private keyChange(code: number, pressed: boolean, time: number): void {
@@ -251,14 +274,7 @@ export class EvdevTranslator {
     }
     for (const k of [...this.down].sort((a, b) => a - b)) if (!hasBit(keys, k)) this.keyChange(k, false, time);
     for (let k = 0; k <= c.KEY_MAX; k++) if (hasBit(keys, k) && !this.down.has(k) && k !== c.BTN_TOUCH) this.keyChange(k, true, time);
-    for (const s of this.slots) {
-      if (s?.down) {
-        s.down = false;
-        s.id = -1;
-        this.emit({ type: 'touch', action: 'up', id: this.slots.indexOf(s), x: s.x, y: s.y, time });
-      }
-    }
-    this.singleTouch = false;
+    this.endTouches(time);
   }
 }
 
