@@ -281,7 +281,10 @@ class EvdevReader : public Napi::ObjectWrap<EvdevReader> {
     napi_env env = self->Env();
     Napi::HandleScope scope(self->Env());
     std::vector<double> batch;
-    int err = status < 0 ? -status : ReadBatch(self->fd_, &batch);
+    // libuv reports POLLERR as UV_EBADF and stops the handle: an unplugged evdev
+    // device polls POLLHUP | POLLERR. Read to learn the real error (ENODEV).
+    int err = ReadBatch(self->fd_, &batch);
+    if (status < 0 && err == 0) err = -status;
     napi_value argv[2];
     size_t argc = 1;
     if (!batch.empty()) {

@@ -66,8 +66,8 @@ newest_kernel_pkg() {
 # Modules copied into the initramfs (with their dependencies), loaded in this order.
 # Missing ones are skipped: vkms exists only if we built it, cirrus is cirrus-qemu on 6.12,
 # udmabuf is built in on 6.12 and absent on 6.1.
-# evdev, virtio_input, uinput: the input tests (virtio keyboard, mouse, tablet; devices made with uinput).
-MODS="virtio_pci virtio_rng 9pnet_virtio 9p vgem vkms udmabuf virtio_gpu bochs qxl cirrus cirrus-qemu evdev virtio_input uinput"
+# evdev, virtio_input: the input tests (virtio keyboard, mouse, tablet; run.sh --input).
+MODS="virtio_pci virtio_rng 9pnet_virtio 9p vgem vkms udmabuf virtio_gpu bochs qxl cirrus cirrus-qemu evdev virtio_input"
 
 mkinitramfs() { # KROOT KV OUT
   local kroot=$1 kv=$2 out=$3 stage m deps kind path rel dst
