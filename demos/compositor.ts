@@ -22,6 +22,11 @@
  *                            run it from a free VT (no X or Wayland session on that card)
  *     --vm QMP_SOCKET        also show a running qemu's screens (qemu -display dbus,p2p=yes
  *                            -qmp unix:QMP_SOCKET,server=on,wait=off): each console is a window
+ *     --input on|off         read keyboards, mice, tablets and touch screens from /dev/input
+ *                            (grabbed: keys do not reach the VT below) into the seat, as the
+ *                            browser viewer's input. Default: on with --output kms (a screen
+ *                            needs its own input; a missing or unreadable /dev/input is then
+ *                            a warning), off otherwise
  *
  * Prints "socket: PATH", "wayland: WAYLAND_DISPLAY=NAME" (with --wayland) and
  * "viewer: URL" (or "screenshot: FILE") on stdout.
@@ -30,6 +35,7 @@
 import { parseArgs } from 'node:util';
 import { KmsOutput } from '../lib/kms';
 import { VmDisplay } from '../lib/vm';
+import { attachInput, describeClass, InputDevices } from '../lib/input';
 import { Compositor } from './compositor/compositor';
 import { KmsSceneOutput } from '../lib/scene';
 import { writePng } from './compositor/png';
@@ -64,9 +70,12 @@ async function main(): Promise<void> {
       placement: { type: 'string' }, headless: { type: 'boolean' }, frames: { type: 'string' },
       screenshot: { type: 'string' }, 'wait-surfaces': { type: 'string' }, wayland: { type: 'string' }, output: { type: 'string' },
       vm: { type: 'string' },
+      input: { type: 'string' },
     },
   });
   const kms = values.output === undefined ? undefined : openKmsOutput(values.output);
+  if (values.input !== undefined && values.input !== 'on' && values.input !== 'off') usage(`--input must be on or off, got ${values.input}`);
+  const inputWanted = values.input === 'on' || (values.input === undefined && kms !== undefined);
   const size = /^(\d+)x(\d+)$/.exec(values.size ?? (kms ? `${kms.width}x${kms.height}` : '1280x720')) ?? usage(`--size must be WxH, got ${values.size}`);
   const placement = values.placement ?? 'tile';
   if (placement !== 'tile' && placement !== 'cascade') usage(`--placement must be tile or cascade, got ${placement}`);
@@ -111,6 +120,25 @@ async function main(): Promise<void> {
     console.log(`kms: ${kms.device} ${kms.pipe.connector.name} ${kms.width}x${kms.height}@${kms.mode.vrefresh} (${kms.api})`);
     process.on('exit', () => console.log(`kms: ${presenter.commits} frames committed (${presenter.directCommits} scanned out directly), ${presenter.copied} pixels copied`));
   }
+  let input: InputDevices | undefined;
+  if (inputWanted) {
+    input = new InputDevices();
+    input.on('added', (d) => console.log(`input: ${d.path} "${d.name}" (${describeClass(d.kind)})${d.isGrabbed ? ' grabbed' : ''}`));
+    input.on('removed', (d, reason) => console.log(`input: ${d.path} "${d.name}" ${reason}`));
+    input.on('ignored', (path, reason) => console.log(`input: ${path} ignored: ${reason}`));
+    input.on('error', (e, path) => console.error(`compositor: input: ${path}: ${e.message}`));
+    try {
+      input.start();
+      // The pointer moves over the output's part of the layout (in layout units: half its pixels at --scale 2).
+      attachInput(compositor.seat, input, () => compositor.output.rect);
+      console.log(`input: ${input.devices.length} devices`);
+    } catch (e) {
+      input.close();
+      input = undefined;
+      if (values.input === 'on') usage(`--input on: ${(e as Error).message}`);
+      console.error(`compositor: no input devices: ${(e as Error).message} (--input off to silence)`);
+    }
+  }
   compositor.server.on('error', (e) => console.error(`compositor: ${e.message}`));
   compositor.server.on('disconnect', (client, reason) => console.log(`client ${client.pid} left: ${reason}`));
   compositor.server.on('surface', (s) => console.log(`client ${s.client.pid}: surface ${s.width}x${s.height} ${s.format.name}, ${s.kind} buffers, ${s.access} access`));
@@ -122,6 +150,7 @@ async function main(): Promise<void> {
     stopping = true;
     await viewer?.close();
     vm?.close();
+    input?.close(); // ungrabs: the keyboard is the VT's again
     await compositor.close();
     kms?.close();
     process.exit(code);

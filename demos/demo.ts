@@ -2,7 +2,7 @@
  * npm run demo: the compositor and both clients, as three processes.
  *
  *   npm run demo [-- --port N] [-- --headless --frames N --screenshot out.png]
- *                [-- --clients none] [-- --wayland NAME] [-- --output kms[:/dev/dri/cardN]]
+ *                [-- --clients none] [-- --wayland NAME] [-- --output kms[:/dev/dri/cardN]] [-- --input on|off]
  *                [-- --scale 2]   (HiDPI: Wayland clients draw at twice the pixels)
  *                [-- --vm QMP_SOCKET] [-- --size WxH]
  *
@@ -32,7 +32,7 @@ import { parseArgs } from 'node:util';
 const { values } = parseArgs({
   options: {
     port: { type: 'string' }, headless: { type: 'boolean' }, frames: { type: 'string' }, screenshot: { type: 'string' },
-    clients: { type: 'string' }, wayland: { type: 'string' }, output: { type: 'string' }, scale: { type: 'string' }, vm: { type: 'string' },
+    clients: { type: 'string' }, wayland: { type: 'string' }, output: { type: 'string' }, input: { type: 'string' }, scale: { type: 'string' }, vm: { type: 'string' },
     size: { type: 'string' },
   },
 });
@@ -66,6 +66,7 @@ async function main(): Promise<void> {
   const wayland = isAbsolute(named) || (values.wayland !== undefined && process.env.XDG_RUNTIME_DIR) ? named : join(runtimeDir, named);
   const compositorArgs = ['--socket', socket, '--port', values.port ?? '8080', '--wayland', wayland];
   if (values.output !== undefined) compositorArgs.push('--output', values.output); // kms[:/dev/dri/cardN]: a real screen too
+  if (values.input !== undefined) compositorArgs.push('--input', values.input); // /dev/input: on by default with kms
   if (values.scale !== undefined) compositorArgs.push('--scale', values.scale);
   if (values.vm !== undefined) compositorArgs.push('--vm', values.vm); // a qemu's QMP socket: its screens as windows
   if (values.size !== undefined) compositorArgs.push('--size', values.size); // the output's size (default 1280x720)

@@ -12,6 +12,7 @@ import { readPageSize } from './page-size';
 // node-gyp-build ships no types: it takes the package root and returns the loaded addon.
 const nodeGypBuild = require('node-gyp-build') as (root: string) => unknown;
 import type { DrmEventRaw, DrmEventWatcherNative, KmsConstants, KmsNative } from './kms/native-types';
+import type { EvdevInfoRaw, EvdevNative, EvdevReaderNative } from './input/native-types';
 
 export interface FdStat {
   size: number;
@@ -151,7 +152,7 @@ export interface MappingStats {
 export const PROT_READ = 1;
 export const PROT_WRITE = 2;
 
-interface Addon extends KmsNative {
+interface Addon extends KmsNative, EvdevNative {
   constants: NativeConstants;
   // fd.cc
   close(fd: number): void;
@@ -622,3 +623,21 @@ export const eventfdCreate = wrap(addon.eventfdCreate);
 export const mapGuestPages = wrap(addon.mapGuestPages);
 /** [memfd, offset, size] triples -> one dma-buf (UDMABUF_CREATE_LIST). */
 export const udmabufCreateList = wrap(addon.udmabufCreateList);
+
+export const evdevOpen = wrap(addon.evdevOpen);
+export const evdevInfo = wrap(addon.evdevInfo) as (fd: number) => EvdevInfoRaw;
+export const evdevKeyState = wrap(addon.evdevKeyState);
+export const evdevAbsValue = wrap(addon.evdevAbsValue);
+export const evdevGrab = wrap(addon.evdevGrab);
+export const evdevSetClock = wrap(addon.evdevSetClock);
+
+/** Reads a borrowed evdev fd on the loop (src-native/evdev.cc): 5 numbers per event, or null and an errno name once. */
+export function openEvdevReader(fd: number, onEvents: (events: Float64Array | null, errno?: string) => void): EvdevReaderNative {
+  let raw: EvdevReaderNative;
+  try {
+    raw = new (requireAddon().EvdevReader)(fd, onEvents);
+  } catch (e) {
+    throw fromNativeError(e);
+  }
+  return { start: wrap(() => raw.start()), stop: wrap(() => raw.stop()) };
+}

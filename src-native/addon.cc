@@ -10,6 +10,7 @@
 #include "drm.h"
 #include "fence.h"
 #include "drm_events.h"
+#include "evdev.h"
 #include "fd.h"
 #include "gbm.h"
 #include "kms.h"
@@ -36,6 +37,7 @@ static Napi::Object InitAddon(Napi::Env env, Napi::Object exports) {
   bufshare::InitKms(env, exports);
   bufshare::InitDrmEvents(env, exports);
   bufshare::InitVhost(env, exports);
+  bufshare::InitEvdev(env, exports);
   return exports;
 }
 

@@ -4,6 +4,7 @@ import { clientFill } from './client-fill';
 import { compositor } from './compositor';
 import { compositorWeston } from './compositor-weston';
 import { damageCopy } from './damage-copy';
+import { inputLatency } from './input-latency';
 import { ipcRoundTrip } from './ipc-roundtrip';
 import { ipcScale } from './ipc-scale';
 import { ipcShadow } from './ipc-shadow';
@@ -15,4 +16,4 @@ import { wayland } from './wayland';
 import { waylandMemory } from './wayland-memory';
 import { vmVhost } from './vm-vhost';
 
-export const measurements: readonly Measurement[] = [damageCopy, clientFill, ipcRoundTrip, peerSocket, ipcShadow, compositor, compositorWeston, ipcScale, ipcSteady, wayland, waylandMemory, kmsOutput, vmDbus, vmVhost];
+export const measurements: readonly Measurement[] = [damageCopy, clientFill, ipcRoundTrip, peerSocket, ipcShadow, compositor, compositorWeston, ipcScale, ipcSteady, wayland, waylandMemory, kmsOutput, vmDbus, vmVhost, inputLatency];

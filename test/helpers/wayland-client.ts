@@ -24,6 +24,8 @@ export class RawWaylandClient {
   closed = false;
   private readonly objects = new Map<number, InterfaceSpec>([[1, core.wl_display]]);
   private nextId = 2;
+  /** How long roundtrip() and until() wait unless told (an emulated machine's cold start needs more). */
+  defaultTimeoutMs = 3000;
   /** Globals the registry announced: interface -> [name, version]. */
   readonly globals = new Map<string, [number, number]>();
 
@@ -101,7 +103,7 @@ export class RawWaylandClient {
   }
 
   /** wl_display.sync, and waits for its done (true) or the connection's end (false). Throws after timeoutMs. */
-  async roundtrip(timeoutMs = 3000): Promise<boolean> {
+  async roundtrip(timeoutMs = this.defaultTimeoutMs): Promise<boolean> {
     const cb = this.newId(core.wl_callback);
     this.request(1, core.wl_display, 'sync', [cb]);
     const done = (): boolean => this.events.some((e) => e.objectId === cb && e.name === 'done');
@@ -109,7 +111,7 @@ export class RawWaylandClient {
     return done();
   }
 
-  async until(predicate: () => boolean, timeoutMs = 3000): Promise<void> {
+  async until(predicate: () => boolean, timeoutMs = this.defaultTimeoutMs): Promise<void> {
     const start = Date.now();
     while (!predicate()) {
       if (Date.now() - start > timeoutMs) throw new Error('timed out');

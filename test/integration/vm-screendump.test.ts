@@ -12,7 +12,7 @@ import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { mkdirSync, mkdtempSync, readdirSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { parsePpm, screendump } from '../drivers/support/screendump';
+import { hotplugInput, injectInput, keyTaps, parsePpm, screendump } from '../drivers/support/screendump';
 
 const QEMU = 'qemu-system-x86_64';
 const WATCHER = join(__dirname, '..', 'vm', 'screendump-host.js');
@@ -84,6 +84,22 @@ describe('VM harness: screendump over QMP (host side)', function () {
     expect(err?.message).to.match(/bad head/);
     err = await screendump({ device: '../x' }).then(() => undefined, (e: Error) => e);
     expect(err?.message).to.match(/bad device/);
+    expect(readdirSync(dir)).to.deep.equal([]);
+  });
+
+  it('input: QMP input-send-event takes keys, buttons and motion; bad events, too many, and hotplug of anything but the virtio input devices are refused', async () => {
+    const refused = (p: Promise<unknown>): Promise<string | undefined> => p.then(() => undefined, (e: Error) => e.message);
+    // The machine never runs (-S): qemu's own answer shows the events reached input-send-event.
+    expect(await refused(injectInput([...keyTaps(['a']), { type: 'btn', data: { down: true, button: 'left' } }, { type: 'abs', data: { axis: 'x', value: 100 } }]))).to.match(/input-send-event: .*VM not running/);
+    expect(await refused(injectInput([{ type: 'key', data: { down: true, key: { type: 'qcode', data: 'no-such-key' } } }]))).to.match(/no-such-key/);
+    expect(await refused(injectInput([{ type: 'msc' } as never]))).to.match(/bad input event/);
+    expect(await refused(injectInput([]))).to.match(/1\.\.64 events/);
+    expect(await refused(injectInput(keyTaps(Array(33).fill('a'))))).to.match(/1\.\.64 events/);
+    expect(await refused(hotplugInput('add', 'x1', 'virtio-gpu-pci' as never))).to.match(/hotplug takes virtio-keyboard-pci/);
+    expect(await refused(hotplugInput('add', '../x', 'virtio-keyboard-pci'))).to.match(/bad id/);
+    // This machine has no root port hp0 (run.sh --input adds it): qemu says so.
+    expect(await refused(hotplugInput('add', 'k1', 'virtio-keyboard-pci'))).to.match(/hp0/);
+    expect(await refused(hotplugInput('del', 'nope'))).to.match(/nope/);
     expect(readdirSync(dir)).to.deep.equal([]);
   });
 

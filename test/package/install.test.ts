@@ -164,6 +164,7 @@ describe('the packed package, installed offline on a machine without a compiler'
     const exportsOf = (entry: string): string[] => JSON.parse(execFileSync('node', ['-e', `console.log(JSON.stringify(Object.keys(require('${entry}'))))`], { cwd: app, env: bareEnv, encoding: 'utf8' })) as string[];
     expect(exportsOf('bufshare/scene')).to.include.members(['Scene', 'SceneBuffer', 'SceneSeat', 'HeadlessOutput', 'KmsSceneOutput', 'followSource']);
     expect(exportsOf('bufshare/kms')).to.include.members(['KmsOutput', 'KmsDevice']);
+    expect(exportsOf('bufshare/input')).to.include.members(['InputDevices', 'EvdevDevice', 'attachInput', 'classify']);
     const runDir = join(packed.dir, 'run-scene');
     mkdirSync(runDir);
     chmodSync(runDir, 0o700);

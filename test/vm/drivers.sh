@@ -10,9 +10,10 @@
 # Both VMs share the work dir read-write: CMD must not write the same files in both.
 # virtio-gpu has two heads here (run.sh --heads 2): the tests of several outputs on one
 # card need them; qemu enables only head 0, so the second connector reads disconnected.
+# --input: virtio keyboard, mouse and tablet for the input tests (test/drivers/input.test.ts).
 set -euo pipefail
 HERE=$(dirname "$(readlink -f "$0")")
-OPTS=(--heads 2)
+OPTS=(--heads 2 --input)
 while [ $# -gt 0 ]; do
   case $1 in
     --work | --timeout | --mem) OPTS+=("$1" "$2"); shift 2 ;;

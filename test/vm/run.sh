@@ -21,6 +21,9 @@
 #     --vhost-gpu SOCK    add a vhost-user-gpu-pci whose back-end listens at SOCK (guest RAM
 #                         then is a shared memfd: memory-backend-memfd,share=on). Runs under KVM:
 #                         qemu 7.2's vhost-user devices refuse TCG ("requires kvm")
+#     --input             add virtio keyboard, mouse and tablet (qdev ids kbd, mouse, tablet)
+#                         and a free PCIe root port (hp0) to hotplug input devices into;
+#                         the guest injects input through the screendump channel
 # Exit status: CMD's exit status; 255 when the VM died or timed out before CMD finished.
 #
 # Environment:
@@ -37,9 +40,9 @@
 set -euo pipefail
 HERE=$(dirname "$(readlink -f "$0")")
 CACHE=${BUFSHARE_VM_CACHE:-$HOME/.cache/bufshare-vm}
-KSEL=612 GPUS=bochs,virtio,qxl,cirrus WORK=$PWD TIMEOUT=600 MEM=1024 SMP=1 HEADS=1 SETUP_ONLY= VHOST_GPU=
+KSEL=612 GPUS=bochs,virtio,qxl,cirrus WORK=$PWD TIMEOUT=600 MEM=1024 SMP=1 HEADS=1 SETUP_ONLY= VHOST_GPU= INPUT=
 DISPLAY_OPTS=(-display none) EXTRA_QMP=()
-usage() { sed -n '6,22p' "$0" >&2; exit 2; }
+usage() { sed -n '6,27p' "$0" >&2; exit 2; }
 while [ $# -gt 0 ]; do
   case $1 in
     --kernel) KSEL=$2; shift 2 ;;
@@ -53,6 +56,7 @@ while [ $# -gt 0 ]; do
     --display-dbus) DISPLAY_OPTS=(-display dbus,p2p=yes -device virtio-tablet-pci); shift ;;
     --qmp) EXTRA_QMP=(-qmp "unix:$2,server=on,wait=off"); shift 2 ;;
     --vhost-gpu) VHOST_GPU=$2; shift 2 ;;
+    --input) INPUT=1; shift ;;
     --) shift; break ;;
     *) usage ;;
   esac
@@ -100,6 +104,14 @@ if [ -n "$VHOST_GPU" ]; then
   [[ $VHOST_GPU =~ [[:space:],] ]] && { echo "run.sh: no spaces or commas in --vhost-gpu" >&2; exit 2; }
   MEMDEV=(-object "memory-backend-memfd,id=mem,size=${MEM}M,share=on" -machine memory-backend=mem)
   DEV+=(-chardev "socket,id=vhostgpu,path=$VHOST_GPU" -device "vhost-user-gpu-pci,chardev=vhostgpu,id=vhostgpu,max_outputs=$HEADS")
+fi
+
+# Input devices (--input): what a kiosk's user types and points with, fed by QMP
+# input-send-event (screendump-host.js). hp0 stays empty: device_add puts a hotplugged
+# device there (q35's root bus takes no hotplug).
+if [ -n "$INPUT" ]; then
+  DEV+=(-device virtio-keyboard-pci,id=kbd -device virtio-mouse-pci,id=mouse -device virtio-tablet-pci,id=tablet)
+  DEV+=(-device pcie-root-port,id=hp0,chassis=16,slot=16)
 fi
 
 # The job dir carries the command in and its exit code and dmesg out.

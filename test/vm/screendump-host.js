@@ -12,6 +12,19 @@
 //   host:   NAME.ppm   what the device shows (qemu writes it; P6, 8 bits per channel)
 //           NAME.reply {"ok": true, "device": "bochs", "file": "NAME.ppm"} or {"ok": false, "error": "..."}
 //
+// The same channel injects input (run.sh --input) and hotplugs input devices, for the
+// input tests:
+//
+//   guest:  NAME.req   {"input": [EVENT...]}     -> QMP input-send-event {"events": [...]}
+//                      {"hotplug": "add", "driver": "virtio-keyboard-pci", "id": "kbd2"}
+//                      {"hotplug": "del", "id": "kbd2"}
+//   host:   NAME.reply {"ok": true, "sentAt": <host ms>} or {"ok": false, "error": "..."}
+//
+// EVENT is QMP's InputEvent: {"type": "key", "data": {"down": true, "key": {"type": "qcode",
+// "data": "a"}}}, {"type": "btn", "data": {"down": true, "button": "left"}} (also
+// "wheel-up"/"wheel-down"), {"type": "rel"|"abs", "data": {"axis": "x", "value": N}}. At most
+// 64 events a request; hotplug takes only the virtio input drivers, on root port hp0.
+//
 // NAME is [A-Za-z0-9._-]{1,64}. A request names the device by its qdev id (run.sh gives
 // every display device one) or by its PCI address as the guest sees it in sysfs, which
 // `query-pci` maps to the qdev id. Plain JavaScript on purpose: it starts in ~0.15 s with
@@ -34,7 +47,10 @@ const CONNECT_TIMEOUT_MS = 30000;
 const NAME = /^[A-Za-z0-9._-]{1,64}$/;
 const DEVICE_ID = /^[A-Za-z0-9_-]{1,64}$/;
 const PCI_ADDRESS = /^(?:([0-9a-f]{4}):)?([0-9a-f]{2}):([0-9a-f]{2})\.([0-7])$/;
-const MAX_REQUEST_BYTES = 4096;
+const MAX_REQUEST_BYTES = 16384;
+const MAX_INPUT_EVENTS = 64;
+const HOTPLUG_DRIVERS = new Set(['virtio-keyboard-pci', 'virtio-mouse-pci', 'virtio-tablet-pci']);
+const INPUT_TYPES = new Set(['key', 'btn', 'rel', 'abs']);
 
 function log(msg) {
   process.stderr.write(`screendump-host: ${msg}\n`);
@@ -162,6 +178,14 @@ async function serve(name) {
     writeReply(name, { ok: false, error: `bad request: ${e.message}` });
     return;
   }
+  if (request.input !== undefined || request.hotplug !== undefined) {
+    try {
+      writeReply(name, { ok: true, ...(await inputRequest(request)) });
+    } catch (e) {
+      writeReply(name, { ok: false, error: e.message });
+    }
+    return;
+  }
   try {
     let device = request.device;
     if (device === undefined && typeof request.pci === 'string') device = await qdevIdOfPci(request.pci.toLowerCase());
@@ -177,6 +201,36 @@ async function serve(name) {
   } catch (e) {
     writeReply(name, { ok: false, error: e.message });
   }
+}
+
+// Input for the guest's virtio input devices; the reply says when QMP took it (host
+// Date.now(), the guest compares nothing with it: it measures its own round trip).
+async function inputRequest(request) {
+  if (request.input !== undefined) {
+    const events = request.input;
+    if (!Array.isArray(events) || events.length === 0 || events.length > MAX_INPUT_EVENTS) {
+      throw new Error(`input must be 1..${MAX_INPUT_EVENTS} events`);
+    }
+    for (const e of events) {
+      if (typeof e !== 'object' || e === null || !INPUT_TYPES.has(e.type) || typeof e.data !== 'object' || e.data === null) {
+        throw new Error(`bad input event ${JSON.stringify(e).slice(0, 200)}`);
+      }
+    }
+    await command('input-send-event', { events });
+    return { sentAt: Date.now() };
+  }
+  const id = request.id;
+  if (typeof id !== 'string' || !DEVICE_ID.test(id)) throw new Error(`bad id ${JSON.stringify(id)}`);
+  if (request.hotplug === 'add') {
+    if (!HOTPLUG_DRIVERS.has(request.driver)) throw new Error(`hotplug takes ${[...HOTPLUG_DRIVERS].join(', ')}, not ${JSON.stringify(request.driver)}`);
+    await command('device_add', { driver: request.driver, id, bus: 'hp0' });
+    return {};
+  }
+  if (request.hotplug === 'del') {
+    await command('device_del', { id });
+    return {};
+  }
+  throw new Error(`hotplug must be add or del, got ${JSON.stringify(request.hotplug)}`);
 }
 
 function scan() {

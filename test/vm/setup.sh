@@ -66,7 +66,7 @@ newest_kernel_pkg() {
 # Modules copied into the initramfs (with their dependencies), loaded in this order.
 # Missing ones are skipped: vkms exists only if we built it, cirrus is cirrus-qemu on 6.12,
 # udmabuf is built in on 6.12 and absent on 6.1.
-# evdev and virtio_input: the guest reads what the host types and clicks into qemu's display.
+# evdev and virtio_input: the guest reads what the host types and clicks into qemu's display, and the input tests' virtio keyboard, mouse and tablet (run.sh --input).
 MODS="virtio_pci virtio_rng 9pnet_virtio 9p vgem vkms udmabuf virtio_gpu bochs qxl cirrus cirrus-qemu evdev virtio_input"
 
 mkinitramfs() { # KROOT KV OUT

@@ -88,30 +88,71 @@ export function parsePpm(data: Uint8Array): { width: number; height: number; rgb
   return { width, height, rgb: data.subarray(i, i + size) };
 }
 
-/** Asks qemu (through the harness) for what `display` shows now. */
-export async function screendump(display: DisplayRef, options: ScreendumpOptions = {}): Promise<Screendump> {
+/** Sends `body` to the host process as a request and returns its parsed reply (throws on ok: false). */
+async function ask(body: object, what: string, timeoutMs = 30000, pollAfter?: Promise<unknown>): Promise<Record<string, unknown>> {
   const why = screendumpUnavailableReason();
-  if (why) throw new Error(`screendump: ${why}`);
+  if (why) throw new Error(`${what}: ${why}`);
   const dir = process.env.BUFSHARE_VM_SCREENDUMP!;
   const name = `sd-${process.pid}-${++counter}`;
   const reply = join(dir, `${name}.reply`);
   const tmp = join(dir, `.${name}.tmp`);
-  writeFileSync(tmp, JSON.stringify({ ...display, ...(options.head === undefined ? {} : { head: options.head }) }));
+  writeFileSync(tmp, JSON.stringify(body));
   renameSync(tmp, join(dir, `${name}.req`)); // the host never reads half a request
-  const deadline = Date.now() + (options.timeoutMs ?? 30000);
+  const deadline = Date.now() + timeoutMs;
   try {
+    // Each poll is a synchronous 9p walk that holds the loop: a caller timing what the
+    // request causes waits for it first (bounded by the timeout).
+    if (pollAfter) await Promise.race([pollAfter.catch(() => {}), sleep(timeoutMs)]);
     // 9p shows the guest nothing of the host's inotify: poll (each check is one 9p walk).
     while (!existsSync(reply)) {
       if (Date.now() > deadline) {
-        throw new Error(`screendump of ${JSON.stringify(display)}: no answer from the host in ${options.timeoutMs ?? 30000} ms (is test/vm/screendump-host.js running?)`);
+        throw new Error(`${what}: no answer from the host in ${timeoutMs} ms (is test/vm/screendump-host.js running?)`);
       }
-      await sleep(20);
+      await sleep(5);
     }
-    const answer = JSON.parse(readFileSync(reply, 'utf8')) as { ok: boolean; device?: string; file?: string; error?: string };
-    if (!answer.ok) throw new Error(`screendump of ${JSON.stringify(display)}: ${answer.error ?? 'failed'}`);
-    const image = parsePpm(readFileSync(join(dir, answer.file!)));
-    return { device: answer.device!, ...image };
+    const answer = JSON.parse(readFileSync(reply, 'utf8')) as Record<string, unknown> & { ok: boolean; error?: string };
+    if (!answer.ok) throw new Error(`${what}: ${answer.error ?? 'failed'}`);
+    return answer;
   } finally {
-    for (const f of [`${name}.req`, `${name}.reply`, `${name}.ppm`]) rmSync(join(dir, f), { force: true });
+    rmSync(join(dir, `${name}.req`), { force: true });
+    rmSync(reply, { force: true });
   }
+}
+
+/** Asks qemu (through the harness) for what `display` shows now. */
+export async function screendump(display: DisplayRef, options: ScreendumpOptions = {}): Promise<Screendump> {
+  const answer = await ask({ ...display, ...(options.head === undefined ? {} : { head: options.head }) }, `screendump of ${JSON.stringify(display)}`, options.timeoutMs);
+  const file = join(process.env.BUFSHARE_VM_SCREENDUMP!, answer.file as string);
+  try {
+    const image = parsePpm(readFileSync(file));
+    return { device: answer.device as string, ...image };
+  } finally {
+    rmSync(file, { force: true });
+  }
+}
+
+/** QMP's InputEvent (qapi/ui.json), as input-send-event takes it. */
+export type QmpInputEvent =
+  | { readonly type: 'key'; readonly data: { readonly down: boolean; readonly key: { readonly type: 'qcode'; readonly data: string } } }
+  | { readonly type: 'btn'; readonly data: { readonly down: boolean; readonly button: 'left' | 'middle' | 'right' | 'wheel-up' | 'wheel-down' | 'side' | 'extra' } }
+  | { readonly type: 'rel' | 'abs'; readonly data: { readonly axis: 'x' | 'y'; readonly value: number } };
+
+/**
+ * Injects input into the VM's virtio input devices (run.sh --input) with QMP
+ * input-send-event, at most 64 events at once. Resolves when qemu took them.
+ * `pollAfter`: look for the host's reply only once it resolves (a latency
+ * measurement waits for the input first: the polling's 9p walks block the loop).
+ */
+export async function injectInput(events: readonly QmpInputEvent[], pollAfter?: Promise<unknown>): Promise<void> {
+  await ask({ input: events }, 'input-send-event', 30000, pollAfter);
+}
+
+/** Key down and up events for each qcode ("a", "shift", "ret", "spc", "1"). */
+export function keyTaps(qcodes: readonly string[]): QmpInputEvent[] {
+  return qcodes.flatMap((q) => [true, false].map((down) => ({ type: 'key' as const, data: { down, key: { type: 'qcode' as const, data: q } } })));
+}
+
+/** Adds (device_add, on the harness' free root port) or removes (device_del) a virtio input device. */
+export async function hotplugInput(action: 'add' | 'del', id: string, driver?: 'virtio-keyboard-pci' | 'virtio-mouse-pci' | 'virtio-tablet-pci'): Promise<void> {
+  await ask(action === 'add' ? { hotplug: 'add', id, driver } : { hotplug: 'del', id }, `hotplug ${action} ${id}`);
 }
