@@ -14,6 +14,7 @@
 #include "gbm.h"
 #include "kms.h"
 #include "map.h"
+#include "seat.h"
 #include "shm.h"
 #include "udmabuf.h"
 #include "socket.h"
@@ -34,6 +35,7 @@ static Napi::Object InitAddon(Napi::Env env, Napi::Object exports) {
   bufshare::InitDamagePlan(env, exports);
   bufshare::InitKms(env, exports);
   bufshare::InitDrmEvents(env, exports);
+  bufshare::InitSeat(env, exports);  // and the uevent socket
   return exports;
 }
 
