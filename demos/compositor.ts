@@ -24,7 +24,8 @@
  * SIGINT/SIGTERM close the server (the socket file goes with it) and exit 0.
  */
 import { parseArgs } from 'node:util';
-import { KmsOutput } from '../lib/kms';
+import { KmsDevice, KmsOutput } from '../lib/kms';
+import { Session } from '../lib/session';
 import { Compositor } from './compositor/compositor';
 import { KmsSceneOutput } from '../lib/scene';
 import { writePng } from './compositor/png';
@@ -42,11 +43,20 @@ function intOption(value: string | undefined, name: string, fallback: number, mi
   return n;
 }
 
-/** `kms` or `kms:/dev/dri/cardN`: the given card, else pickDisplayCard()'s (a connected screen, hardware before vkms). */
-function openKmsOutput(spec: string): KmsOutput {
+/**
+ * `kms` or `kms:/dev/dri/cardN`: the given card, else pickDisplayCard()'s (a connected screen, hardware before vkms),
+ * opened through the session: seatd (or logind through libseat) for a normal user on a VT, else directly (root).
+ */
+async function openKmsOutput(spec: string): Promise<{ output: KmsOutput; session: Session }> {
   const m = /^kms(?::(.+))?$/.exec(spec) ?? usage(`--output must be kms or kms:/dev/dri/cardN, got ${spec}`);
   try {
-    return KmsOutput.open({ device: m[1] });
+    const session = await Session.open();
+    const card = KmsDevice.openInSession(session, m[1]);
+    try {
+      return { output: KmsOutput.open({ device: card }), session };
+    } finally {
+      card.unref(); // the output holds its own reference
+    }
   } catch (e) {
     usage(`--output ${spec}: ${(e as Error).message}`);
   }
@@ -60,7 +70,8 @@ async function main(): Promise<void> {
       screenshot: { type: 'string' }, 'wait-surfaces': { type: 'string' }, wayland: { type: 'string' }, output: { type: 'string' },
     },
   });
-  const kms = values.output === undefined ? undefined : openKmsOutput(values.output);
+  const screen = values.output === undefined ? undefined : await openKmsOutput(values.output);
+  const kms = screen?.output;
   const size = /^(\d+)x(\d+)$/.exec(values.size ?? (kms ? `${kms.width}x${kms.height}` : '1280x720')) ?? usage(`--size must be WxH, got ${values.size}`);
   const placement = values.placement ?? 'tile';
   if (placement !== 'tile' && placement !== 'cascade') usage(`--placement must be tile or cascade, got ${placement}`);
@@ -87,7 +98,9 @@ async function main(): Promise<void> {
     // The screen is a second output of the same scene, over the same part of the layout as the viewer's.
     const presenter = new KmsSceneOutput(compositor.scene, kms);
     presenter.on('error', (e) => console.error(`compositor: kms: ${e.message}`));
-    console.log(`kms: ${kms.device} ${kms.pipe.connector.name} ${kms.width}x${kms.height}@${kms.mode.vrefresh} (${kms.api})`);
+    console.log(`kms: ${kms.device} ${kms.pipe.connector.name} ${kms.width}x${kms.height}@${kms.mode.vrefresh} (${kms.api}), session ${screen!.session.backend}`);
+    screen!.session.on('pause', () => console.log('kms: session paused (another VT)'));
+    screen!.session.on('resume', () => console.log('kms: session back: modeset, repaint'));
     process.on('exit', () => console.log(`kms: ${presenter.commits} frames committed (${presenter.directCommits} scanned out directly), ${presenter.copied} pixels copied`));
   }
   compositor.server.on('error', (e) => console.error(`compositor: ${e.message}`));
@@ -102,6 +115,7 @@ async function main(): Promise<void> {
     await viewer?.close();
     await compositor.close();
     kms?.close();
+    screen?.session.close();
     process.exit(code);
   };
   process.on('SIGINT', () => void stop(0));
