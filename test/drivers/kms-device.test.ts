@@ -196,7 +196,7 @@ describe('KmsDevice', function () {
   describe('direct scanout on a borrowed fd', () => {
     const targets = cards.filter((c) => c.driver === 'virtio_gpu' || c.driver === 'vkms');
 
-    it('a fresh client buffer every frame, 200 frames: the GEM handles open on the fd, fds and mappings do not grow', async () => {
+    it('a fresh client buffer every frame, 1,000 frames on virtio-gpu (200 on vkms, 3x slower under TCG): the GEM handles open on the fd, fds and mappings do not grow', async () => {
       expect(targets.length).to.be.greaterThan(0);
       for (const target of targets) {
         const drm = DrmDevice.open(target.path, { master: true }); // the compositor's fd, lent to the output
@@ -223,11 +223,12 @@ describe('KmsDevice', function () {
           };
           await warm(4); // handles, fds and mappings of the steady state
           const before = { handles: openGemHandles(drm.fd).length, fds: fdCount(), maps: mappingCount() };
+          const frames = target.driver === 'virtio_gpu' ? 1000 : 200;
           const t0 = Date.now();
-          await warm(200);
+          await warm(frames);
           const ms = Date.now() - t0;
           const after = { handles: openGemHandles(drm.fd).length, fds: fdCount(), maps: mappingCount() };
-          console.log(`      ${target.driver}: 200 fresh buffers scanned out in ${ms} ms; GEM handles open on the fd ${before.handles} -> ${after.handles}, fds ${before.fds} -> ${after.fds}, mappings ${before.maps} -> ${after.maps}, imported handles live ${output.kmsDevice?.importedHandles}`);
+          console.log(`      ${target.driver}: ${frames} fresh buffers scanned out in ${ms} ms; GEM handles open on the fd ${before.handles} -> ${after.handles}, fds ${before.fds} -> ${after.fds}, mappings ${before.maps} -> ${after.maps}, imported handles live ${output.kmsDevice?.importedHandles}`);
           expect(after.handles, `${target.driver}: GEM handles open on the borrowed fd`).to.be.at.most(before.handles);
           expect(after.fds, 'fds').to.be.at.most(before.fds + 2);
           expect(after.maps, 'mappings').to.be.at.most(before.maps + 8);
