@@ -304,7 +304,7 @@ describe('session (seatd), VT switch, several heads, hotplug', function () {
         for (const [i, h] of heads.entries()) await expectScreen(virtio!.path, i, h, windows, 'two heads');
 
         let mark = c.events.length;
-        c.send('animate 3000');
+        c.send('animate 2000');
         const anim = await c.wait((e) => e.ev === 'animated', 'animation', 60000, mark);
         const rates = anim.heads as { name: string; flips: number; ownCrtcOnly: boolean; rate: number; modeMilliHz: number }[];
         console.log(`      two heads animating: ${rates.map((h) => `${h.name} ${h.flips} flips, ${h.rate.toFixed(1)}/s (mode ${(h.modeMilliHz / 1000).toFixed(1)} Hz)`).join('; ')}`);
