@@ -221,7 +221,14 @@ export class KmsSceneHeads extends EventEmitter<KmsSceneHeadsEvents> {
       };
       this.onHotplug.push(onHotplug);
       device.on('hotplug', onHotplug);
-      if (options.hotplug ?? true) device.watchHotplug();
+      if (options.hotplug ?? true) {
+        try {
+          device.watchHotplug();
+        } catch (e) {
+          // No uevent socket (a kernel without it, a sandbox): the heads there now still work.
+          debug('kms', `${device}: no hotplug: ${(e as Error).message}`);
+        }
+      }
     }
     for (const device of this.devices) {
       for (const c of discoverKms(device.drm).connectors) {
