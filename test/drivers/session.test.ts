@@ -23,7 +23,7 @@ import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { existsSync, mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { DrmDevice, drmUnavailableReason, listDrmNodes } from '../../lib';
-import { discoverKms } from '../../lib/kms';
+import { discoverKms, displayCards, pickDisplayCard } from '../../lib/kms';
 import * as native from '../../lib/native';
 import { displayOfCard, screendump, screendumpUnavailableReason, type Screendump } from './support/screendump';
 
@@ -218,6 +218,18 @@ describe('session (seatd), VT switch, several heads, hotplug', function () {
       }
     });
 
+    it('as nobody, who may not open the card nodes, the default card is the one root picks (read from sysfs)', () => {
+      const root = { pick: pickDisplayCard(), cards: displayCards() };
+      const r = spawnSync(process.execPath, ['--require', 'tsx/cjs', '-e',
+        "const k = require('./lib/kms'); process.stdout.write(JSON.stringify({ pick: k.pickDisplayCard(), cards: k.displayCards() }))"],
+      { cwd: ROOT, encoding: 'utf8', uid: NOBODY, gid: NOBODY, env: { ...process.env, HOME: '/tmp' } });
+      expect(r.status, r.stderr).to.equal(0);
+      const user = JSON.parse(r.stdout) as typeof root;
+      console.log(`      root picks ${root.pick}, nobody picks ${user.pick}; cards ${user.cards.map((c) => `${c.path} ${c.driver}${c.software ? ' (software)' : ''} [${c.connected.join(' ')}]`).join(', ')}`);
+      expect(user.pick).to.equal(root.pick);
+      expect(user.cards.map((c) => [c.path, c.software, [...c.connected].sort()])).to.deep.equal(root.cards.map((c) => [c.path, c.software, [...c.connected].sort()]));
+    });
+
     it('shows its scene pixel-exact; a VT switch pauses it (master dropped) while another master modesets; back on its VT it restores its screen pixel-exact', async () => {
       const c = new Compositor(bochs!.path, 'libseat', true);
       try {
@@ -307,11 +319,12 @@ describe('session (seatd), VT switch, several heads, hotplug', function () {
         c.send('animate 2000');
         const anim = await c.wait((e) => e.ev === 'animated', 'animation', 60000, mark);
         const rates = anim.heads as { name: string; flips: number; ownCrtcOnly: boolean; rate: number; modeMilliHz: number }[];
+        // virtio-gpu has no vblank: a flip completes when qemu has the frame (78/s at a 60 Hz mode was seen), so the
+        // rate is qemu's, not the mode's; what must hold is that each head runs on its own flips and neither starves.
         console.log(`      two heads animating: ${rates.map((h) => `${h.name} ${h.flips} flips, ${h.rate.toFixed(1)}/s (mode ${(h.modeMilliHz / 1000).toFixed(1)} Hz)`).join('; ')}`);
         for (const h of rates) {
           expect(h.flips, `${h.name} flips`).to.be.greaterThan(5);
           expect(h.ownCrtcOnly, `${h.name}: only its own CRTC's flips`).to.equal(true);
-          expect(h.rate, `${h.name}: no faster than its mode`).to.be.at.most(h.modeMilliHz / 1000 * 1.1);
         }
         const [fewer, more] = rates.map((h) => h.flips).sort((a, b) => a - b) as [number, number];
         expect(fewer, 'neither head starves').to.be.at.least(more / 3);
