@@ -182,7 +182,10 @@ class Seat : public Napi::ObjectWrap<Seat> {
     const int fd = g_api.get_fd(seat_);
     if (fd < 0) return ThrowSyscall(env, "libseat_get_fd", errno ? errno : EBADF);
     const char* failed = nullptr;
-    if (int err = poll_.Start(env, fd, UV_READABLE, OnPoll, this, &failed)) return ThrowSyscall(env, failed, err);
+    // UV_DISCONNECT: libseat_dispatch(seat, 0) reads EOF as "nothing to do" (seatd's
+    // backend returns 0 events), so a seatd that died would leave the fd readable
+    // forever and the loop spinning; the hang-up is how we learn of it.
+    if (int err = poll_.Start(env, fd, UV_READABLE | UV_DISCONNECT, OnPoll, this, &failed)) return ThrowSyscall(env, failed, err);
     if (!alive_) {
       Ref();
       alive_ = true;
@@ -267,29 +270,38 @@ class Seat : public Napi::ObjectWrap<Seat> {
     pending_.clear();
   }
 
-  static void OnPoll(uv_poll_t* handle, int status, int) {
+  static void OnPoll(uv_poll_t* handle, int status, int events) {
     Seat* self = static_cast<Seat*>(handle->data);
     if (self == nullptr || self->seat_ == nullptr) return;
-    napi_env env = self->Env();
     Napi::HandleScope scope(self->Env());
-    napi_value argv[2];
-    size_t argc = 1;
-    if (status < 0 || self->DispatchOnce() < 0) {
-      const int err = status < 0 ? -status : (errno ? errno : EIO);
-      argv[0] = Napi::Env(env).Null();
-      argv[1] = Napi::String::New(env, ErrnoName(err));
-      argc = 2;
-      self->poll_.Close();  // a dead connection stays readable: stop, the JS side closes the seat
-    } else {
-      if (self->pending_.empty()) return;
-      argv[0] = self->TakeEvents(self->Env());
+    int err = 0;
+    if (status < 0) {
+      err = -status;
+    } else if (self->DispatchOnce() < 0) {
+      err = errno ? errno : EIO;
     }
+    // What libseat reported before the connection failed still goes out first.
+    if (!self->pending_.empty()) {
+      napi_value list = self->TakeEvents(self->Env());
+      if (!self->Call(1, &list)) return;
+    }
+    if (err == 0 && (events & UV_DISCONNECT) != 0) err = EPIPE;
+    if (err == 0) return;
+    self->poll_.Close();  // a dead connection stays readable: stop; the JS side closes the seat
+    napi_value argv[2] = {self->Env().Null(), Napi::String::New(self->Env(), ErrnoName(err))};
+    self->Call(2, argv);
+  }
+
+  // Calls onEvents; false when the seat was closed meanwhile (by the callback).
+  bool Call(size_t argc, napi_value* argv) {
+    napi_env env = Env();
     napi_value result;
-    napi_status st = napi_make_callback(env, self->async_context_, self->Value(), self->on_events_.Value(), argc, argv, &result);
+    napi_status st = napi_make_callback(env, async_context_, Value(), on_events_.Value(), argc, argv, &result);
     if (st == napi_pending_exception) {
-      napi_value err;
-      if (napi_get_and_clear_last_exception(env, &err) == napi_ok) napi_fatal_exception(env, err);
+      napi_value e;
+      if (napi_get_and_clear_last_exception(env, &e) == napi_ok) napi_fatal_exception(env, e);
     }
+    return seat_ != nullptr;
   }
 
   int DispatchOnce() {

@@ -212,7 +212,7 @@ describe('session (seatd), VT switch, several heads, hotplug', function () {
       expect(existsSync('/run/seatd.sock'), `seatd's socket; log: ${seatdLog}`).to.equal(true);
     });
     after(async () => {
-      if (seatd && seatd.exitCode === null) {
+      if (seatd && seatd.exitCode === null && seatd.signalCode === null) {
         seatd.kill('SIGTERM');
         await new Promise((r) => seatd!.once('exit', r));
       }
@@ -274,6 +274,24 @@ describe('session (seatd), VT switch, several heads, hotplug', function () {
         await expectScreen(bochs!.path, 0, heads[0]!, windows, 'after the VT switch');
         expect(c.events.slice(mark).filter((e) => e.ev === 'error'), 'no commit errors').to.deep.equal([]);
         console.log(`      seatd: paused, ${presentedWhileAway} frames while away, resumed pixel-exact`);
+      } finally {
+        await c.quit();
+      }
+      expect(await c.exited, c.stderr).to.equal(0);
+    });
+    it('seatd going away: the compositor pauses, says why, survives, and exits cleanly', async () => {
+      const c = new Compositor(bochs!.path, 'libseat', true);
+      try {
+        await c.wait((e) => e.ev === 'ready', 'ready');
+        await c.wait((e) => e.ev === 'presented', 'a first frame');
+        const mark = c.events.length;
+        seatd!.kill('SIGKILL');
+        const err = await c.wait((e) => e.ev === 'error', 'an error event', 30000, mark);
+        expect(String(err.message)).to.match(/seat manager of seat0 went away/);
+        await c.wait((e) => e.ev === 'pause', 'pause', 10000, mark);
+        const s = c.events.length;
+        c.send('state');
+        expect(await c.wait((e) => e.ev === 'state', 'state', 10000, s), 'paused for good').to.include({ active: false });
       } finally {
         await c.quit();
       }
