@@ -18,8 +18,8 @@
  */
 import { debug } from '../debug';
 import { DrmDevice } from '../drm/device';
-import { existsSync, readdirSync, readFileSync } from 'node:fs';
-import { join } from 'node:path';
+import { existsSync, readdirSync, readFileSync, readlinkSync } from 'node:fs';
+import { basename, join } from 'node:path';
 import { drmUnavailableReason, listDrmNodes, type DrmNode } from '../drm/nodes';
 import { BufshareError } from '../errors';
 import { discoverKms } from './discovery';
@@ -69,7 +69,17 @@ export function describeCardFromSysfs(node: DrmNode, sysClass = '/sys/class/drm'
   const connected = connectors.filter((n) => read(join(sysClass, n, 'status')) === 'connected' && read(join(sysClass, n, 'modes')) !== '')
     .map((n) => n.slice(node.name.length + 1));
   // vkms' platform device is named vkms and has no bound driver link on some kernels.
-  const driver = node.sysfs.driver ?? node.sysfs.busId ?? 'unknown';
+  let driver = node.sysfs.driver ?? node.sysfs.busId ?? 'unknown';
+  if (driver === 'virtio-pci') {
+    // The card hangs off the PCI function; the DRM driver is bound to the virtio device under it.
+    try {
+      const dev = join(sysClass, node.name, 'device');
+      const v = readdirSync(dev).find((n) => /^virtio\d+$/.test(n));
+      if (v) driver = basename(readlinkSync(join(dev, v, 'driver')));
+    } catch {
+      // Keep the PCI driver's name.
+    }
+  }
   return {
     path: node.path, driver, index: Number(node.name.replace(/^card/, '')), connected,
     software: SOFTWARE_DISPLAY_DRIVERS.has(driver) || SOFTWARE_DISPLAY_DRIVERS.has(node.sysfs.busId ?? ''), bootVga: node.sysfs.bootVga === true,
