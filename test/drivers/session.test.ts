@@ -282,6 +282,26 @@ describe('session (seatd), VT switch, several heads, hotplug', function () {
       }
       expect(await c.exited, c.stderr).to.equal(0);
     });
+    it('the demo compositor with --output kms and no card named, as nobody through seatd: the card root would pick, frames on it', async () => {
+      const card = pickDisplayCard();
+      const display = displayOfCard(card);
+      if (!display) return;
+      const home = '/tmp/session-demo-home';
+      mkdirSync(`${home}/xdg`, { recursive: true, mode: 0o700 });
+      spawnSync('chown', ['-R', `${NOBODY}:${NOBODY}`, home]);
+      const r = spawnSync(process.execPath, ['--require', 'tsx/cjs', join(ROOT, 'demos/compositor.ts'), '--output', 'kms', '--headless', '--frames', '20',
+        '--wait-surfaces', '0', '--screenshot', `${home}/shot.png`], {
+        cwd: ROOT, encoding: 'utf8', uid: NOBODY, gid: NOBODY, timeout: 120000,
+        env: { ...process.env, HOME: home, XDG_RUNTIME_DIR: `${home}/xdg`, LIBSEAT_BACKEND: 'seatd' },
+      });
+      expect(r.status, `${r.stdout}\n${r.stderr}`).to.equal(0);
+      const line = r.stdout.split('\n').find((l) => l.startsWith('kms: /dev/'));
+      expect(line, r.stdout).to.match(new RegExp(`^kms: ${card} .*session libseat$`));
+      const frames = /kms: (\d+) frames committed/.exec(r.stdout);
+      console.log(`      demo as nobody: ${line}; ${frames?.[0]}`);
+      expect(Number(frames?.[1] ?? 0), 'frames on the screen').to.be.greaterThan(0);
+    });
+
     it('seatd going away: the compositor pauses, says why, survives, and exits cleanly', async () => {
       const c = new Compositor(bochs!.path, 'libseat', true);
       try {
