@@ -9,12 +9,14 @@
  *
  *   tsx tools/wayland-scan.ts [outDir]
  */
-import { readFileSync, writeFileSync } from 'node:fs';
+import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 
 interface Source {
   readonly xml: string;
   readonly out: string;
+  /** Not on every distribution: a missing XML keeps the committed table. */
+  readonly optional?: boolean;
 }
 
 const SOURCES: readonly Source[] = [
@@ -25,6 +27,17 @@ const SOURCES: readonly Source[] = [
   { xml: '/usr/share/wayland-protocols/stable/presentation-time/presentation-time.xml', out: 'presentation-time.ts' },
   { xml: '/usr/share/wayland-protocols/unstable/xdg-output/xdg-output-unstable-v1.xml', out: 'xdg-output.ts' },
   { xml: '/usr/share/wayland-protocols/unstable/xdg-decoration/xdg-decoration-unstable-v1.xml', out: 'xdg-decoration.ts' },
+  { xml: '/usr/share/wayland-protocols/unstable/primary-selection/primary-selection-unstable-v1.xml', out: 'primary-selection.ts' },
+  { xml: '/usr/share/wayland-protocols/staging/single-pixel-buffer/single-pixel-buffer-v1.xml', out: 'single-pixel-buffer.ts' },
+  { xml: '/usr/share/wayland-protocols/staging/fractional-scale/fractional-scale-v1.xml', out: 'fractional-scale.ts' },
+  { xml: '/usr/share/wayland-protocols/staging/xdg-activation/xdg-activation-v1.xml', out: 'xdg-activation.ts' },
+  { xml: '/usr/share/wayland-protocols/unstable/idle-inhibit/idle-inhibit-unstable-v1.xml', out: 'idle-inhibit.ts' },
+  { xml: '/usr/share/wayland-protocols/unstable/relative-pointer/relative-pointer-unstable-v1.xml', out: 'relative-pointer.ts' },
+  { xml: '/usr/share/wayland-protocols/unstable/pointer-constraints/pointer-constraints-unstable-v1.xml', out: 'pointer-constraints.ts' },
+  { xml: '/usr/share/wayland-protocols/unstable/text-input/text-input-unstable-v3.xml', out: 'text-input.ts' },
+  { xml: '/usr/share/wayland-protocols/unstable/text-input/text-input-unstable-v1.xml', out: 'text-input-v1.ts' },
+  // wayland-protocols 1.32+ (Debian 12 ships 1.31, without it; the XML from upstream's staging/ at development time): skipped where missing.
+  { xml: '/usr/share/wayland-protocols/staging/cursor-shape/cursor-shape-v1.xml', out: 'cursor-shape.ts', optional: true },
 ];
 
 const ARG_TYPES = new Set(['int', 'uint', 'fixed', 'string', 'object', 'new_id', 'array', 'fd']);
@@ -128,6 +141,10 @@ function emit(source: string, interfaces: InterfaceOut[]): string {
 
 const outDir = process.argv[2] ?? join(__dirname, '..', 'lib', 'wayland', 'protocol');
 for (const s of SOURCES) {
+  if (s.optional && !existsSync(s.xml)) {
+    console.log(`${s.out}: kept (no ${s.xml} here)`);
+    continue;
+  }
   const interfaces = scan(readFileSync(s.xml, 'utf8'));
   writeFileSync(join(outDir, s.out), emit(s.xml, interfaces));
   console.log(`${s.out}: ${interfaces.map((i) => `${i.name} v${i.version}`).join(', ')}`);

@@ -40,6 +40,8 @@ export interface KmsSceneOutputOptions {
   /** Top-left corner in the scene's layout. Default (0, 0). */
   readonly x?: number;
   readonly y?: number;
+  /** Pixels per layout unit (SceneOutputOptions.scale). Default 1. */
+  readonly scale?: number;
 }
 
 export interface KmsSceneOutputEvents {
@@ -98,7 +100,7 @@ export class KmsSceneOutput extends EventEmitter<KmsSceneOutputEvents> {
     this.kms = kms;
     const milliHz = kms.describe().refreshMilliHz;
     const refreshNs = milliHz > 0 ? Math.round(1e12 / milliHz) : 0;
-    this.output = scene.addOutput({ name: kms.pipe.connector.name, x: options.x ?? 0, y: options.y ?? 0, width: kms.width, height: kms.height, refreshNs });
+    this.output = scene.addOutput({ name: kms.pipe.connector.name, x: options.x ?? 0, y: options.y ?? 0, width: kms.width, height: kms.height, refreshNs, scale: options.scale ?? 1 });
     this.shadow = pixelRegion(kms.width, kms.height);
     this.output.on('damage', this.onDamage);
     kms.on('flip', this.onFlip);
@@ -255,7 +257,7 @@ export class KmsSceneHeads extends EventEmitter<KmsSceneHeadsEvents> {
     }
     const entry = { device, head: undefined as unknown as KmsSceneOutput };
     const at = this.insertionIndex(device, connector.id);
-    const x = this.list.slice(0, at).reduce((sum, h) => sum + h.head.kms.width, 0);
+    const x = this.list.slice(0, at).reduce((sum, h) => sum + h.head.output.width, 0);
     // Heads to the right make room first, their windows with them.
     this.shiftFrom(at, kms.width);
     const head = new KmsSceneOutput(this.scene, kms, { x, y: 0 });

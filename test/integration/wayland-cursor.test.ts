@@ -9,7 +9,8 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import * as native from '../../lib/native';
-import { followSource, pixelRegion, Scene, SceneSeat } from '../../lib/scene';
+import { followSource, pixelRegion, Scene, SceneBuffer, SceneSeat } from '../../lib/scene';
+import { wp_cursor_shape_device_v1, wp_cursor_shape_manager_v1 } from '../../lib/wayland/protocol/cursor-shape';
 import { wl_compositor, wl_pointer, wl_seat, wl_shm, wl_shm_pool, wl_surface } from '../../lib/wayland/protocol/wayland';
 import { WaylandServer } from '../../lib/wayland/server';
 import { RawWaylandClient } from '../helpers/wayland-client';
@@ -86,6 +87,68 @@ describe('the seat\'s cursor on the scene', function () {
       seat.pointer({ action: 'move', x: 100, y: 100, buttons: 0 });
       expect(at(101, 102), 'the arrow again, off the window').to.equal(0xffffffff);
       expect(c.error).to.equal(undefined);
+    } finally {
+      c.close();
+      native.closeFd(fd);
+      await server.close();
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+
+  it('cursor-shape: a named shape shows the compositor\'s image for it (the arrow without one), with the enter\'s serial only; a shape not in the enum is invalid_shape', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'bufshare-cursor-shape-'));
+    const server = WaylandServer.listen({ name: join(dir, 'wayland-cursor-shape') });
+    const scene = new Scene({ background: BG });
+    const output = scene.addOutput({ width: 128, height: 128 });
+    const fb = pixelRegion(128, 128);
+    followSource(scene, server, scene.createTree());
+    // The compositor's I-beam: a blue 4x8 image, its hotspot in its middle.
+    const beam = pixelRegion(4, 8);
+    beam.pixels32.fill(0xff0000ff);
+    const seat = new SceneSeat(scene, { cursorImages: (shape) => (shape === 'text' ? { buffer: new SceneBuffer(beam, () => {}), hotspotX: 2, hotspotY: 4 } : undefined) });
+    const c = new RawWaylandClient(server.path);
+    const fd = native.memfdCreate('cursor-shape', 64 * 64 * 4, 0);
+    const at = (x: number, y: number): number => {
+      output.render(fb, 1);
+      return fb.pixels32[y * 128 + x]! >>> 0;
+    };
+    try {
+      const registry = await c.registry();
+      const { surface } = await c.configuredToplevel(registry);
+      const px = new Uint32Array(native.mmapFd(fd, 64 * 64 * 4, 0, native.PROT_READ | native.PROT_WRITE));
+      px.fill(RED);
+      native.unmapBuffer(px.buffer as ArrayBuffer);
+      const shm = c.bind(registry, wl_shm);
+      const pool = c.newId(wl_shm_pool);
+      c.request(shm, wl_shm, 'create_pool', [pool, fd, 64 * 64 * 4]);
+      const red = c.newId(RawWaylandClient.interface('wl_buffer'));
+      c.request(pool, wl_shm_pool, 'create_buffer', [red, 0, 64, 64, 256, 1]);
+      c.request(surface, wl_surface, 'attach', [red, 0, 0]);
+      c.request(surface, wl_surface, 'commit', []);
+      const wlSeat = c.bind(registry, wl_seat);
+      const pointer = c.newId(wl_pointer);
+      c.request(wlSeat, wl_seat, 'get_pointer', [pointer]);
+      const manager = c.bind(registry, wp_cursor_shape_manager_v1);
+      const device = c.newId(wp_cursor_shape_device_v1);
+      c.request(manager, wp_cursor_shape_manager_v1, 'get_pointer', [device, pointer]);
+      await c.roundtrip();
+      seat.pointer({ action: 'move', x: 20, y: 20, buttons: 0 });
+      await c.roundtrip();
+      const enter = c.events.filter((e) => e.objectId === pointer && e.name === 'enter').pop()!;
+      const SHAPE = wp_cursor_shape_device_v1.enums.shape as Record<string, number>;
+      c.request(device, wp_cursor_shape_device_v1, 'set_shape', [(enter.args[0] as number) + 1000, SHAPE.text!]);
+      await c.roundtrip();
+      expect(at(21, 22), 'a stale serial: still the arrow').to.equal(0xffffffff);
+      c.request(device, wp_cursor_shape_device_v1, 'set_shape', [enter.args[0] as number, SHAPE.text!]);
+      await c.roundtrip();
+      expect([at(18, 16), at(21, 23)], 'the I-beam, its hotspot on the pointer').to.deep.equal([0xff0000ff, 0xff0000ff]);
+      expect([at(22, 20), at(21, 24)], 'past its 4x8: the window').to.deep.equal([RED, RED]);
+      c.request(device, wp_cursor_shape_device_v1, 'set_shape', [enter.args[0] as number, SHAPE.crosshair!]);
+      await c.roundtrip();
+      expect(at(21, 22), 'a shape without an image: the arrow').to.equal(0xffffffff);
+      c.request(device, wp_cursor_shape_device_v1, 'set_shape', [enter.args[0] as number, 99]);
+      await c.roundtrip();
+      expect(c.error?.code).to.equal((wp_cursor_shape_device_v1.enums.error as { invalid_shape: number }).invalid_shape);
     } finally {
       c.close();
       native.closeFd(fd);
