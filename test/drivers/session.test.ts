@@ -96,8 +96,12 @@ class Compositor {
     this.exited = new Promise((r) => this.proc.on('exit', (code, signal) => r(code ?? signal)));
   }
 
-  /** The next event (from now, or already seen since `from`) matching `pred`. */
-  wait(pred: (e: Event) => boolean, what: string, timeoutMs = 60000, from = this.events.length): Promise<Event> {
+  /**
+   * The next event (from now, or already seen since `from`) matching `pred`. The
+   * default bound is generous: a child's first start compiles its TypeScript under
+   * TCG, 10 s on an idle host and over 60 s on a loaded one (seen).
+   */
+  wait(pred: (e: Event) => boolean, what: string, timeoutMs = 180000, from = this.events.length): Promise<Event> {
     const seen = this.events.slice(from).find(pred);
     if (seen) return Promise.resolve(seen);
     return new Promise((resolve, reject) => {
