@@ -295,7 +295,7 @@ describe('session (seatd), VT switch, several heads, hotplug', function () {
       spawnSync('chown', ['-R', `${NOBODY}:${NOBODY}`, home]);
       const r = spawnSync(process.execPath, ['--require', 'tsx/cjs', join(ROOT, 'demos/compositor.ts'), '--output', 'kms', '--headless', '--frames', '20',
         '--wait-surfaces', '0', '--screenshot', `${home}/shot.png`], {
-        cwd: ROOT, encoding: 'utf8', uid: NOBODY, gid: NOBODY, timeout: 120000,
+        cwd: ROOT, encoding: 'utf8', uid: NOBODY, gid: NOBODY, timeout: 240000,
         env: { ...process.env, HOME: home, XDG_RUNTIME_DIR: `${home}/xdg`, LIBSEAT_BACKEND: 'seatd' },
       });
       expect(r.status, `${r.stdout}\n${r.stderr}`).to.equal(0);
