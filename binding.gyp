@@ -29,7 +29,9 @@
         "src-native/kms.cc",
         "src-native/drm_events.cc",
         "src-native/vhost.cc",
-        "src-native/evdev.cc"
+        "src-native/evdev.cc",
+        "src-native/seat.cc",
+        "src-native/seat_uevent.cc"
       ],
       "include_dirs": ["<!(node -p \"require('node-addon-api').include_dir\")"],
       "defines": ["NAPI_VERSION=8", "NODE_ADDON_API_DISABLE_DEPRECATED"],

@@ -33,7 +33,8 @@
  * SIGINT/SIGTERM close the server (the socket file goes with it) and exit 0.
  */
 import { parseArgs } from 'node:util';
-import { KmsOutput } from '../lib/kms';
+import { KmsDevice, KmsOutput } from '../lib/kms';
+import { Session } from '../lib/session';
 import { VmDisplay } from '../lib/vm';
 import { attachInput, describeClass, InputDevices } from '../lib/input';
 import { Compositor } from './compositor/compositor';
@@ -53,11 +54,20 @@ function intOption(value: string | undefined, name: string, fallback: number, mi
   return n;
 }
 
-/** `kms` or `kms:/dev/dri/cardN`: the given card, else pickDisplayCard()'s (a connected screen, hardware before vkms). */
-function openKmsOutput(spec: string): KmsOutput {
+/**
+ * `kms` or `kms:/dev/dri/cardN`: the given card, else pickDisplayCard()'s (a connected screen, hardware before vkms),
+ * opened through the session: seatd (or logind through libseat) for a normal user on a VT, else directly (root).
+ */
+async function openKmsOutput(spec: string): Promise<{ output: KmsOutput; session: Session }> {
   const m = /^kms(?::(.+))?$/.exec(spec) ?? usage(`--output must be kms or kms:/dev/dri/cardN, got ${spec}`);
   try {
-    return KmsOutput.open({ device: m[1] });
+    const session = await Session.open();
+    const card = KmsDevice.openInSession(session, m[1]);
+    try {
+      return { output: KmsOutput.open({ device: card }), session };
+    } finally {
+      card.unref(); // the output holds its own reference
+    }
   } catch (e) {
     usage(`--output ${spec}: ${(e as Error).message}`);
   }
@@ -73,7 +83,8 @@ async function main(): Promise<void> {
       input: { type: 'string' },
     },
   });
-  const kms = values.output === undefined ? undefined : openKmsOutput(values.output);
+  const screen = values.output === undefined ? undefined : await openKmsOutput(values.output);
+  const kms = screen?.output;
   if (values.input !== undefined && values.input !== 'on' && values.input !== 'off') usage(`--input must be on or off, got ${values.input}`);
   const inputWanted = values.input === 'on' || (values.input === undefined && kms !== undefined);
   const size = /^(\d+)x(\d+)$/.exec(values.size ?? (kms ? `${kms.width}x${kms.height}` : '1280x720')) ?? usage(`--size must be WxH, got ${values.size}`);
@@ -117,12 +128,18 @@ async function main(): Promise<void> {
     // The screen is a second output of the same scene, over the same part of the layout as the viewer's.
     const presenter = new KmsSceneOutput(compositor.scene, kms, { scale: compositor.output.scale });
     presenter.on('error', (e) => console.error(`compositor: kms: ${e.message}`));
-    console.log(`kms: ${kms.device} ${kms.pipe.connector.name} ${kms.width}x${kms.height}@${kms.mode.vrefresh} (${kms.api})`);
+    console.log(`kms: ${kms.device} ${kms.pipe.connector.name} ${kms.width}x${kms.height}@${kms.mode.vrefresh} (${kms.api}), session ${screen!.session.backend}`);
+    screen!.session.on('pause', () => console.log('kms: session paused (another VT)'));
+    screen!.session.on('resume', () => console.log('kms: session back: modeset, repaint'));
     process.on('exit', () => console.log(`kms: ${presenter.commits} frames committed (${presenter.directCommits} scanned out directly), ${presenter.copied} pixels copied`));
   }
   let input: InputDevices | undefined;
   if (inputWanted) {
-    input = new InputDevices();
+    // Through the session that opened the screen: a normal user's input nodes come from seatd too,
+    // and a VT switch pauses them (grabs dropped; revoked fds opened afresh on resume).
+    const session = screen?.session;
+    input = new InputDevices(session !== undefined && session.backend !== 'direct' ? { openDevice: (path) => session.openDevice(path).fd } : {});
+    if (session !== undefined) session.listen(input);
     input.on('added', (d) => console.log(`input: ${d.path} "${d.name}" (${describeClass(d.kind)})${d.isGrabbed ? ' grabbed' : ''}`));
     input.on('removed', (d, reason) => console.log(`input: ${d.path} "${d.name}" ${reason}`));
     input.on('ignored', (path, reason) => console.log(`input: ${path} ignored: ${reason}`));
@@ -153,6 +170,7 @@ async function main(): Promise<void> {
     input?.close(); // ungrabs: the keyboard is the VT's again
     await compositor.close();
     kms?.close();
+    screen?.session.close();
     process.exit(code);
   };
   process.on('SIGINT', () => void stop(0));

@@ -14,6 +14,8 @@ const nodeGypBuild = require('node-gyp-build') as (root: string) => unknown;
 import type { DrmEventRaw, DrmEventWatcherNative, KmsConstants, KmsNative } from './kms/native-types';
 import type { EvdevInfoRaw, EvdevNative, EvdevReaderNative } from './input/native-types';
 
+import type { SeatNative, UeventSocketNative } from './session/native-types';
+
 export interface FdStat {
   size: number;
   mode: number;
@@ -640,4 +642,39 @@ export function openEvdevReader(fd: number, onEvents: (events: Float64Array | nu
     throw fromNativeError(e);
   }
   return { start: wrap(() => raw.start()), stop: wrap(() => raw.stop()) };
+}
+
+// --- session (src-native/seat.cc, seat_uevent.cc): typed in lib/session/native-types.ts
+
+/** '' when libseat.so.1 loads, else why not (dlopen's words). */
+export function libseatAvailable(): string {
+  return wrap(() => (requireAddon() as unknown as { libseatAvailable(): string }).libseatAvailable())();
+}
+
+/** Opens a seat through libseat; ERR_BUFSHARE_NOT_AVAILABLE with libseat's own reason when none answers. */
+export function openSeat(onEvents: (events: string[] | null, errno?: string) => void): SeatNative {
+  const Ctor = (requireAddon() as unknown as { Seat: new (cb: typeof onEvents) => SeatNative }).Seat;
+  let raw: SeatNative;
+  try {
+    raw = new Ctor(onEvents);
+  } catch (e) {
+    throw fromNativeError(e);
+  }
+  return {
+    name: wrap(() => raw.name()), start: wrap(() => raw.start()), dispatch: wrap(() => raw.dispatch()),
+    openDevice: wrap((p: string) => raw.openDevice(p)), closeDevice: wrap((id: number) => raw.closeDevice(id)),
+    disable: wrap(() => raw.disable()), switchSession: wrap((n: number) => raw.switchSession(n)), close: wrap(() => raw.close()),
+  };
+}
+
+/** The kernel's uevent socket, read on the loop. */
+export function openUeventSocket(onMessages: (messages: Buffer[] | null, errno?: string) => void): UeventSocketNative {
+  const Ctor = (requireAddon() as unknown as { UeventSocket: new (cb: typeof onMessages) => UeventSocketNative }).UeventSocket;
+  let raw: UeventSocketNative;
+  try {
+    raw = new Ctor(onMessages);
+  } catch (e) {
+    throw fromNativeError(e);
+  }
+  return { start: wrap(() => raw.start()), close: wrap(() => raw.close()) };
 }

@@ -15,6 +15,7 @@
 #include "gbm.h"
 #include "kms.h"
 #include "map.h"
+#include "seat.h"
 #include "shm.h"
 #include "udmabuf.h"
 #include "socket.h"
@@ -38,6 +39,7 @@ static Napi::Object InitAddon(Napi::Env env, Napi::Object exports) {
   bufshare::InitDrmEvents(env, exports);
   bufshare::InitVhost(env, exports);
   bufshare::InitEvdev(env, exports);
+  bufshare::InitSeat(env, exports);  // and the uevent socket
   return exports;
 }
 

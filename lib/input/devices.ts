@@ -154,7 +154,12 @@ export class InputDevices extends EventEmitter<InputDevicesEvents> {
     }
   }
 
-  /** The session is back: grabs again. */
+  /**
+   * The session is back: grabs again. A session manager revokes input fds on
+   * pause (seatd and logind: EVIOCREVOKE): a device whose fd was revoked is
+   * opened afresh (through `openDevice`), and devices dropped while paused (their
+   * reads failed with ENODEV) are opened again from the directory.
+   */
   resume(): void {
     if (!this.pausedState) return;
     this.pausedState = false;
@@ -163,8 +168,28 @@ export class InputDevices extends EventEmitter<InputDevicesEvents> {
       try {
         d.grab();
       } catch (e) {
-        this.emit('error', e as Error, d.path);
+        if ((e as BufshareError).errno === 'ENODEV' && nodeExists(d.path)) {
+          this.removeDevice(d.path, 'revoked');
+          this.tryOpen(d.path);
+        } else {
+          this.emit('error', e as Error, d.path);
+        }
       }
+    }
+    if (this.started) this.rescan();
+  }
+
+  /** Opens the directory's event nodes not open yet (nor ignored). */
+  private rescan(): void {
+    let names: string[];
+    try {
+      names = readdirSync(this.dir);
+    } catch {
+      return; // the directory went: hotplug will say when it is back
+    }
+    for (const n of names) {
+      const path = join(this.dir, n);
+      if (EVENT_NODE.test(n) && !this.byPath.has(path) && !this.ignoredPaths.has(path)) this.tryOpen(path);
     }
   }
 

@@ -16,6 +16,14 @@
  *   (DrmDevice.claimGemHandle).
  * - Pipes: the CRTCs and connectors its outputs drive, so a second output takes
  *   another head.
+ * - Session: pause() and resume() (a SessionListener: session.listen(device)).
+ *   Paused, its outputs commit nothing (another session is master). Resumed,
+ *   it rescans the connectors, turns off what the other master left lit that is
+ *   not ours (CRTCs, connectors, planes: one blocking ALLOW_MODESET commit, as
+ *   Smithay's reset_state), and each output's next commit is a full modeset.
+ * - Hotplug: watchHotplug() follows the kernel's uevents for this card and
+ *   rescans; 'hotplug' says which connectors came and went, and the outputs of
+ *   a connector that went get lost() ('lost' on KmsOutput).
  *
  * How am I supposed to use this?
  *
@@ -34,31 +42,67 @@
  * output's attach to the last one's detach (and that keeps the process alive, like
  * a listening socket).
  */
+import EventEmitter from 'eventemitter3';
 import { debug } from '../debug';
 import { DrmDevice } from '../drm/device';
 import { BufshareError } from '../errors';
 import * as native from '../native';
+import type { Session } from '../session/session';
+import { isDrmHotplug, watchUevents } from '../session/uevent';
+import { AtomicRequest } from './atomic';
+import { discoverKms, type KmsConnector, type KmsInfo } from './discovery';
 import { addFramebuffer, type FramebufferLayout } from './framebuffer';
 import type { DrmEventRaw, DrmEventWatcherNative } from './native-types';
 import { pickDisplayCard } from './pick-card';
 import type { KmsPipe, PipesInUse } from './pipe';
+import type { KmsProperties } from './properties';
 
 /** What an output registers to receive its CRTC's events. */
 export interface CrtcListener {
   flip(event: DrmEventRaw): void;
   /** Reading the fd failed; no more events will come. */
   error(err: BufshareError): void;
+  /** The session paused: commit nothing until resume(). */
+  pause?(): void;
+  /** The session is back: `kms` is the card rescanned; the next commit must be a full modeset. */
+  resume?(kms: KmsInfo): void;
+  /** Its connector is no longer connected (hotplug, or found so at a resume). */
+  lost?(): void;
+}
+
+export interface HotplugEvent {
+  /** Connectors connected now that were not at the previous scan. */
+  readonly added: readonly KmsConnector[];
+  /** Connectors connected at the previous scan that are not now. */
+  readonly removed: readonly KmsConnector[];
+  /** The card as scanned now. */
+  readonly kms: KmsInfo;
+}
+
+interface KmsDeviceEvents {
+  hotplug: [HotplugEvent];
+}
+
+/** A property's current value as a number (0 when the object lacks it). */
+function propValue(props: KmsProperties, name: string): number {
+  return Number(props.get(name)?.value ?? 0);
 }
 
 /** Live devices by fd number: an fd number names one open file while it is open, and a KmsDevice keeps it open. */
 const byFd = new Map<number, KmsDevice>();
 
-export class KmsDevice {
+export class KmsDevice extends EventEmitter<KmsDeviceEvents> {
   readonly drm: DrmDevice;
   private refs = 1;
   private watcher: DrmEventWatcherNative | undefined;
   /** CRTC id -> the output driving it. */
-  private readonly listeners = new Map<number, CrtcListener>();
+  private readonly crtcListeners = new Map<number, { pipe: KmsPipe; listener: CrtcListener }>();
+  private isActive = true;
+  /** Connector ids connected (with modes) at the last scan. */
+  private connected: Map<number, KmsConnector> | undefined;
+  private stopHotplug: (() => void) | undefined;
+  /** Gives a session's device fd back (openInSession). */
+  private onLastUnref: (() => void) | undefined;
   private readonly connectorsInUse = new Set<number>();
   private readonly planesInUse = new Set<number>();
   /** Framebuffer id -> the imported handle it was made from (undefined: a handle someone else owns). */
@@ -71,6 +115,7 @@ export class KmsDevice {
     if (drm.type === 'render') {
       throw new BufshareError('ERR_BUFSHARE_RENDER_NODE', `${drm.path} is a render node: it cannot drive a display; use a card node (/dev/dri/card*)`);
     }
+    super();
     this.drm = drm.ref();
     this.fdNumber = drm.fd;
     byFd.set(this.fdNumber, this);
@@ -84,6 +129,35 @@ export class KmsDevice {
     } finally {
       drm.unref(); // the KmsDevice holds its own reference: the fd closes with it
     }
+  }
+
+  /**
+   * Opens `path` (default: pickDisplayCard(), which reads sysfs where the node
+   * is not ours to open) through the session's seat manager, and follows the
+   * session (pause/resume). The device fd goes back to the session with the last
+   * unref(). The caller holds one reference.
+   */
+  static openInSession(session: Session, path?: string): KmsDevice {
+    const dev = session.openDevice(path ?? pickDisplayCard());
+    let device: KmsDevice;
+    try {
+      const drm = DrmDevice.fromFd(dev.fd);
+      try {
+        device = new KmsDevice(drm);
+      } finally {
+        drm.unref();
+      }
+    } catch (e) {
+      dev.close();
+      throw e;
+    }
+    const unlisten = session.listen(device);
+    device.onLastUnref = () => {
+      unlisten();
+      dev.close();
+    };
+    if (!session.active) device.pause();
+    return device;
   }
 
   /** The KmsDevice of `drm`'s fd: the live one with a new reference, else a new one. The caller holds one reference. */
@@ -111,14 +185,18 @@ export class KmsDevice {
     if (this.refs <= 0) return;
     if (--this.refs > 0) return;
     this.stopWatching();
+    this.stopHotplug?.();
+    this.stopHotplug = undefined;
     for (const fbId of [...this.importedFbs.keys()]) this.removeFramebuffer(fbId);
     if (byFd.get(this.fdNumber) === this) byFd.delete(this.fdNumber);
     this.drm.unref();
+    this.onLastUnref?.();
+    this.onLastUnref = undefined;
   }
 
   /** The CRTCs, connectors and planes its outputs drive (what choosePipe must leave alone). */
   get inUse(): PipesInUse {
-    return { crtcs: new Set(this.listeners.keys()), connectors: new Set(this.connectorsInUse), planes: new Set(this.planesInUse) };
+    return { crtcs: new Set(this.crtcListeners.keys()), connectors: new Set(this.connectorsInUse), planes: new Set(this.planesInUse) };
   }
 
   /**
@@ -128,7 +206,7 @@ export class KmsDevice {
    */
   attach(pipe: KmsPipe, listener: CrtcListener): void {
     if (this.refs <= 0) throw new BufshareError('ERR_BUFSHARE_DESTROYED', `KMS device ${this.drm} was closed`);
-    if (this.listeners.has(pipe.crtc.id) || this.connectorsInUse.has(pipe.connector.id) || this.planesInUse.has(pipe.primary.id)) {
+    if (this.crtcListeners.has(pipe.crtc.id) || this.connectorsInUse.has(pipe.connector.id) || this.planesInUse.has(pipe.primary.id)) {
       throw new BufshareError('ERR_BUFSHARE_INVALID_ARGUMENT', `${pipe.connector.name} / CRTC ${pipe.crtc.id} / plane ${pipe.primary.id} of ${this.drm}: another output drives one of them`);
     }
     if (!this.watcher) {
@@ -136,17 +214,18 @@ export class KmsDevice {
       watcher.start();
       this.watcher = watcher;
     }
-    this.listeners.set(pipe.crtc.id, listener);
+    this.crtcListeners.set(pipe.crtc.id, { pipe, listener });
     this.connectorsInUse.add(pipe.connector.id);
     this.planesInUse.add(pipe.primary.id);
   }
 
   /** Stops routing `pipe`'s events; the last detach stops reading the fd. */
   detach(pipe: KmsPipe): void {
-    this.listeners.delete(pipe.crtc.id);
+    if (this.crtcListeners.get(pipe.crtc.id)?.pipe !== pipe) return;
+    this.crtcListeners.delete(pipe.crtc.id);
     this.connectorsInUse.delete(pipe.connector.id);
     this.planesInUse.delete(pipe.primary.id);
-    if (this.listeners.size === 0) this.stopWatching();
+    if (this.crtcListeners.size === 0) this.stopWatching();
   }
 
   private stopWatching(): void {
@@ -158,19 +237,139 @@ export class KmsDevice {
     if (events === null) {
       this.watcher = undefined; // the native watcher stopped itself
       const err = new BufshareError('ERR_BUFSHARE_SYSCALL', `reading DRM events from ${this.drm} failed: ${errno ?? 'unknown'}`, { syscall: 'read', ...(errno ? { errno } : {}) });
-      for (const l of [...this.listeners.values()]) l.error(err);
+      for (const l of [...this.crtcListeners.values()]) l.listener.error(err);
       return;
     }
     for (const e of events) {
       if (e.type !== 'flip') continue;
       // Kernels before 4.12 leave crtc_id 0: then only a lone output can own the event.
-      const listener = this.listeners.get(e.crtcId) ?? (e.crtcId === 0 && this.listeners.size === 1 ? [...this.listeners.values()][0] : undefined);
+      const listener = (this.crtcListeners.get(e.crtcId) ?? (e.crtcId === 0 && this.crtcListeners.size === 1 ? [...this.crtcListeners.values()][0] : undefined))?.listener;
       if (!listener) {
         debug('kms', `${this.drm}: flip event for CRTC ${e.crtcId}, which no output drives: ignored`);
         continue;
       }
       listener.flip(e);
     }
+  }
+
+  /** Whether the session has the card (not paused): outputs commit only then. */
+  get active(): boolean {
+    return this.isActive;
+  }
+
+  /** The session lost the seat: the outputs stop committing (SessionListener). */
+  pause(): void {
+    if (!this.isActive || this.refs <= 0) return;
+    this.isActive = false;
+    debug('kms', `${this.drm}: paused`);
+    for (const { listener } of [...this.crtcListeners.values()]) listener.pause?.();
+  }
+
+  /**
+   * The seat is back (SessionListener): rescan the connectors, clear what the
+   * other master left lit, let each output modeset again at its next commit
+   * (outputs whose connector went get lost()), then report the hotplug the
+   * rescan found, if any.
+   */
+  resume(): void {
+    if (this.isActive || this.refs <= 0) return;
+    this.isActive = true;
+    const kms = discoverKms(this.drm);
+    this.resetForeignState(kms);
+    debug('kms', `${this.drm}: resumed`);
+    for (const { listener } of [...this.crtcListeners.values()]) listener.resume?.(kms);
+    this.applyScan(kms);
+  }
+
+  /**
+   * One blocking ALLOW_MODESET commit turning off what this device's outputs do
+   * not drive: CRTCs, connectors, planes (a cursor the other master left on our
+   * CRTC included). Without it, our modeset could fail against the other
+   * master's state (a connector of ours still routed to its CRTC leaves that
+   * CRTC enabled with no connector: EINVAL). Legacy drivers: SETCRTC at the
+   * next commit is all there is.
+   */
+  private resetForeignState(kms: KmsInfo): void {
+    if (!kms.caps.atomic) return;
+    const req = new AtomicRequest();
+    let n = 0;
+    try {
+      for (const c of kms.connectors) {
+        if (this.connectorsInUse.has(c.id) || (c.crtcId === 0 && !propValue(c.properties, 'CRTC_ID'))) continue;
+        req.set(c.properties, 'CRTC_ID', 0);
+        n++;
+      }
+      for (const p of kms.planes) {
+        if (this.planesInUse.has(p.id) || (p.crtcId === 0 && p.fbId === 0)) continue;
+        req.set(p.properties, 'FB_ID', 0).set(p.properties, 'CRTC_ID', 0);
+        n++;
+      }
+      for (const c of kms.crtcs) {
+        if (this.crtcListeners.has(c.id) || (c.mode === null && !propValue(c.properties, 'ACTIVE'))) continue;
+        req.set(c.properties, 'ACTIVE', 0).set(c.properties, 'MODE_ID', 0);
+        n++;
+      }
+      if (n > 0) req.commit(this.drm.fd, { allowModeset: true });
+      debug('kms', `${this.drm}: turned off ${n} objects another master left on`);
+    } catch (e) {
+      debug('kms', `${this.drm}: could not turn off the other master's state: ${(e as Error).message}`);
+    }
+  }
+
+  /**
+   * Rescans the connectors now (what a hotplug uevent triggers): outputs whose
+   * connector is gone get lost(), then 'hotplug' reports the change, if any.
+   * Paused: deferred to resume(). Returns the scan (undefined when deferred).
+   */
+  rescan(): KmsInfo | undefined {
+    if (this.refs <= 0) throw new BufshareError('ERR_BUFSHARE_DESTROYED', `KMS device ${this.drm} was closed`);
+    if (!this.isActive) return undefined; // resume() rescans anyway
+    const kms = discoverKms(this.drm);
+    this.applyScan(kms);
+    return kms;
+  }
+
+  private applyScan(kms: KmsInfo): void {
+    const now = new Map(kms.connectors.filter((c) => c.status === 'connected' && c.modes.length > 0).map((c) => [c.id, c]));
+    const before = this.connected;
+    this.connected = now;
+    for (const { pipe, listener } of [...this.crtcListeners.values()]) {
+      if (!now.has(pipe.connector.id)) listener.lost?.();
+    }
+    if (!before) return;
+    const added = [...now.values()].filter((c) => !before.has(c.id));
+    const removed = [...before.values()].filter((c) => !now.has(c.id));
+    if (added.length === 0 && removed.length === 0) return;
+    debug('kms', `${this.drm}: hotplug: ${added.map((c) => `+${c.name}`).concat(removed.map((c) => `-${c.name}`)).join(' ')}`);
+    this.emit('hotplug', { added, removed, kms });
+  }
+
+  /**
+   * Follows the kernel's hotplug uevents for this card (NETLINK_KOBJECT_UEVENT;
+   * no udev needed) and rescans on each, and on lost messages. Idempotent; ends
+   * with the last unref(). The socket keeps the process alive meanwhile.
+   */
+  watchHotplug(): void {
+    if (this.stopHotplug) return;
+    if (this.refs <= 0) throw new BufshareError('ERR_BUFSHARE_DESTROYED', `KMS device ${this.drm} was closed`);
+    if (!this.connected) this.connected = new Map(discoverKms(this.drm).connectors.filter((c) => c.status === 'connected' && c.modes.length > 0).map((c) => [c.id, c]));
+    const devname = this.devname();
+    const rescan = (): void => {
+      try {
+        this.rescan();
+      } catch (e) {
+        debug('kms', `${this.drm}: rescan after a hotplug failed: ${(e as Error).message}`);
+      }
+    };
+    this.stopHotplug = watchUevents((e) => {
+      if (isDrmHotplug(e) && (devname === undefined || e.devname === devname)) rescan();
+    }, rescan);
+  }
+
+  /** "dri/card0", as uevents name the node (undefined when the fd's path is unknown). */
+  private devname(): string | undefined {
+    const m = /\/dev\/(dri\/card\d+)$/.exec(this.drm.path);
+    return m ? m[1] : undefined;
   }
 
   /**
@@ -227,7 +426,7 @@ export class KmsDevice {
     return this.importedFbs.size;
   }
 
-  toString(): string {
+  override toString(): string {
     return `KMS ${this.drm}`;
   }
 }

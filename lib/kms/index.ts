@@ -4,10 +4,10 @@ export { KmsProperties, type KmsProperty, type KmsObjectType } from './propertie
 export { edidMonitorName, edidIdentity, type EdidIdentity } from './edid';
 export { parseInFormats } from './in-formats';
 export type { KmsModeInfo } from './native-types';
-export { KmsDevice, type CrtcListener } from './device';
+export { KmsDevice, type CrtcListener, type HotplugEvent } from './device';
 export { KmsOutput, type KmsOutputOptions, type FlipEvent, type OutputFrame, type DirectScanoutBuffer, type DirectScanoutRefusal } from './output';
 export { WritebackCapture } from './writeback';
 export { ScanoutBuffer } from './scanout-buffer';
 export { choosePipe, type KmsPipe, type PipeChoice, type PipesInUse } from './pipe';
 export { scanoutFrame } from './frame-scanout';
-export { pickDisplayCard, displayCards, rankDisplayCards, SOFTWARE_DISPLAY_DRIVERS, type DisplayCard } from './pick-card';
+export { pickDisplayCard, displayCards, describeCardFromSysfs, rankDisplayCards, SOFTWARE_DISPLAY_DRIVERS, type DisplayCard } from './pick-card';

@@ -96,6 +96,12 @@ interface OutputEvents {
   flip: [FlipEvent];
   /** Reading the DRM fd failed; the output stops delivering flips. */
   error: [BufshareError];
+  /** The session paused (KmsDevice.pause): commits throw ERR_BUFSHARE_NOT_MASTER until 'resume'. */
+  pause: [];
+  /** The session is back: the next commit is a full modeset; repaint everything (every buffer's age is 0). */
+  resume: [];
+  /** The connector is no longer connected (hotplug): close the output. */
+  lost: [];
 }
 
 type BufferState = 'free' | 'queued' | 'front';
@@ -116,6 +122,10 @@ interface Slot {
   state: BufferState;
   /** The frame number it was last committed with (0: never). */
   shownAt: number;
+}
+
+function sameMode(a: KmsModeInfo, b: KmsModeInfo): boolean {
+  return a.hdisplay === b.hdisplay && a.vdisplay === b.vdisplay && a.clock === b.clock && a.htotal === b.htotal && a.vtotal === b.vtotal && a.flags === b.flags;
 }
 
 /** drm_mode_rect: x1, y1, x2, y2 as int32, what FB_DAMAGE_CLIPS holds. */
@@ -155,6 +165,8 @@ export class KmsOutput extends EventEmitter<OutputEvents> {
   private frontDirect: DirectFrame | undefined;
   private nextCapture: WritebackCapture | undefined;
   private closed = false;
+  private isPaused = false;
+  private isLost = false;
 
   static open(options: KmsOutputOptions = {}): KmsOutput {
     const given = options.device;
@@ -193,7 +205,10 @@ export class KmsOutput extends EventEmitter<OutputEvents> {
     try {
       for (let i = 0; i < (options.buffers ?? 2); i++) made.push(new ScanoutBuffer(device, this.width, this.height, this.format));
       modeBlob = this.api === 'atomic' ? native.kmsCreateBlob(device.fd, this.mode.raw) : 0;
-      kmsDevice.attach(this.pipe, { flip: (e) => this.onFlip(e), error: (err) => this.emit('error', err) });
+      kmsDevice.attach(this.pipe, {
+        flip: (e) => this.onFlip(e), error: (err) => this.emit('error', err),
+        pause: () => this.onPause(), resume: (kms) => this.onResume(kms), lost: () => this.onLost(),
+      });
     } catch (e) {
       for (const b of made) b.destroy();
       if (modeBlob) native.kmsDestroyBlob(device.fd, modeBlob);
@@ -203,6 +218,7 @@ export class KmsOutput extends EventEmitter<OutputEvents> {
     this.modeBlob = modeBlob;
     this.slots = made.map((buffer) => ({ buffer, state: 'free' as BufferState, shownAt: 0 }));
     this.history = new DamageHistory(this.width, this.height, 4);
+    this.isPaused = !kmsDevice.active;
     debug('kms', `output on ${device}: ${this.pipe.connector.name} ${modeName(this.mode)}, CRTC ${this.pipe.crtc.id}, plane ${this.pipe.primary.id}, ${this.api}`);
   }
 
@@ -262,6 +278,7 @@ export class KmsOutput extends EventEmitter<OutputEvents> {
    */
   commit(frame: OutputFrame, damage?: Region | readonly Rect[]): number {
     this.checkOpen();
+    this.checkActive();
     if (this.pendingFrame) {
       throw new BufshareError('ERR_BUFSHARE_COMMIT_PENDING', `frame ${this.pendingFrame.frame} is still waiting for its page flip; commit after the 'flip' event`);
     }
@@ -371,6 +388,7 @@ export class KmsOutput extends EventEmitter<OutputEvents> {
    */
   commitDirect(buffer: DirectScanoutBuffer, onReplaced: () => void, options: { damage?: Region | readonly Rect[]; opaque?: boolean } = {}): number | DirectScanoutRefusal {
     this.checkOpen();
+    this.checkActive();
     if (this.pendingFrame) {
       throw new BufshareError('ERR_BUFSHARE_COMMIT_PENDING', `frame ${this.pendingFrame.frame} is still waiting for its page flip; commit after the 'flip' event`);
     }
@@ -465,6 +483,64 @@ export class KmsOutput extends EventEmitter<OutputEvents> {
 
   private checkOpen(): void {
     if (this.closed) throw new BufshareError('ERR_BUFSHARE_DESTROYED', 'the KMS output was closed');
+  }
+
+  private checkActive(): void {
+    if (this.isPaused) throw new BufshareError('ERR_BUFSHARE_NOT_MASTER', `the session is paused: another session has ${this.device}; commit after 'resume'`);
+    if (this.isLost) throw new BufshareError('ERR_BUFSHARE_NOT_AVAILABLE', `${this.pipe.connector.name} is no longer connected`);
+  }
+
+  /** The session paused: no commits until it resumes (the KMS device says so). */
+  get paused(): boolean {
+    return this.isPaused;
+  }
+
+  /** The connector went away (hotplug): nothing more will show; close the output. */
+  get lost(): boolean {
+    return this.isLost;
+  }
+
+  private onPause(): void {
+    if (this.isPaused || this.closed) return;
+    this.isPaused = true;
+    this.emit('pause');
+  }
+
+  /**
+   * The other master replaced everything on screen: what we had queued or shown
+   * is gone. Client buffers are handed back now; our own buffers start over
+   * (age 0: repaint all); the next commit modesets from scratch (ALLOW_MODESET,
+   * TEST_ONLY again), never a plane-only commit against the other master's state.
+   */
+  private onResume(kms: KmsInfo): void {
+    if (!this.isPaused || this.closed) return;
+    const pending = this.pendingFrame;
+    const front = this.frontDirect;
+    this.pendingFrame = undefined;
+    this.frontDirect = undefined;
+    for (const d of [pending?.direct, front]) if (d) this.dropDirect(d);
+    for (const s of this.slots) {
+      s.state = 'free';
+      s.shownAt = 0;
+    }
+    this.modesetDone = false;
+    this.tested.clear();
+    this.isPaused = false;
+    const c = kms.connectors.find((x) => x.id === this.pipe.connector.id);
+    const stillThere = c !== undefined && c.status === 'connected' && c.modes.some((m) => sameMode(m, this.mode));
+    debug('kms', `${this.pipe.connector.name}: resumed${stillThere ? '' : ', but its connector or mode is gone'}`);
+    if (!stillThere) {
+      this.onLost();
+      return;
+    }
+    this.emit('resume');
+  }
+
+  private onLost(): void {
+    if (this.isLost || this.closed) return;
+    this.isLost = true;
+    debug('kms', `${this.pipe.connector.name}: lost (disconnected)`);
+    this.emit('lost');
   }
 
   /**

@@ -18,7 +18,9 @@
  */
 import { debug } from '../debug';
 import { DrmDevice } from '../drm/device';
-import { drmUnavailableReason, listDrmNodes } from '../drm/nodes';
+import { existsSync, readdirSync, readFileSync, readlinkSync } from 'node:fs';
+import { basename, join } from 'node:path';
+import { drmUnavailableReason, listDrmNodes, type DrmNode } from '../drm/nodes';
 import { BufshareError } from '../errors';
 import { discoverKms } from './discovery';
 
@@ -43,7 +45,52 @@ export function rankDisplayCards(cards: readonly DisplayCard[]): DisplayCard[] {
     .sort((a, b) => Number(a.software) - Number(b.software) || Number(b.bootVga) - Number(a.bootVga) || a.index - b.index);
 }
 
-/** Every card node with KMS, described (vgem and other nodes without KMS are left out; so are nodes that cannot be opened). */
+/**
+ * A card from sysfs alone, for a user who may not open the node (a seat
+ * manager opens it later): connectors from /sys/class/drm/cardN-*\/status and
+ * modes, the driver from the device's bound driver. undefined without connectors (no KMS).
+ */
+export function describeCardFromSysfs(node: DrmNode, sysClass = '/sys/class/drm'): DisplayCard | undefined {
+  let entries: string[];
+  try {
+    entries = readdirSync(sysClass).filter((n) => n.startsWith(`${node.name}-`));
+  } catch {
+    return undefined;
+  }
+  const connectors = entries.filter((n) => !/-Writeback-\d+$/.test(n) && existsSync(join(sysClass, n, 'status')));
+  if (connectors.length === 0) return undefined;
+  const read = (f: string): string => {
+    try {
+      return readFileSync(f, 'utf8').trim();
+    } catch {
+      return '';
+    }
+  };
+  const connected = connectors.filter((n) => read(join(sysClass, n, 'status')) === 'connected' && read(join(sysClass, n, 'modes')) !== '')
+    .map((n) => n.slice(node.name.length + 1));
+  // vkms' platform device is named vkms and has no bound driver link on some kernels.
+  let driver = node.sysfs.driver ?? node.sysfs.busId ?? 'unknown';
+  if (driver === 'virtio-pci') {
+    // The card hangs off the PCI function; the DRM driver is bound to the virtio device under it.
+    try {
+      const dev = join(sysClass, node.name, 'device');
+      const v = readdirSync(dev).find((n) => /^virtio\d+$/.test(n));
+      if (v) driver = basename(readlinkSync(join(dev, v, 'driver')));
+    } catch {
+      // Keep the PCI driver's name.
+    }
+  }
+  return {
+    path: node.path, driver, index: Number(node.name.replace(/^card/, '')), connected,
+    software: SOFTWARE_DISPLAY_DRIVERS.has(driver) || SOFTWARE_DISPLAY_DRIVERS.has(node.sysfs.busId ?? ''), bootVga: node.sysfs.bootVga === true,
+  };
+}
+
+/**
+ * Every card node with KMS, described (vgem and other nodes without KMS are left
+ * out). A node this process may not open (a normal user's: the seat manager
+ * opens it) is described from sysfs.
+ */
 export function displayCards(): DisplayCard[] {
   const out: DisplayCard[] = [];
   for (const node of listDrmNodes().filter((n) => n.type === 'card')) {
@@ -51,7 +98,9 @@ export function displayCards(): DisplayCard[] {
     try {
       device = DrmDevice.open(node.path);
     } catch (e) {
-      debug('kms', `${node.path}: ${(e as Error).message}`);
+      debug('kms', `${node.path}: ${(e as Error).message}; described from sysfs`);
+      const card = describeCardFromSysfs(node);
+      if (card) out.push(card);
       continue;
     }
     try {

@@ -13,5 +13,5 @@ export { HeadlessOutput, type HeadlessOutputOptions, type HeadlessFrame, type He
 export { FramePacer, realClock, type PacerClock } from './pacer';
 export { encodePng } from './png';
 export { RectList } from './rect-list';
-export { KmsSceneOutput, type KmsSceneOutputOptions, type KmsSceneOutputEvents } from './kms-output';
+export { KmsSceneOutput, KmsSceneHeads, type KmsSceneOutputOptions, type KmsSceneOutputEvents, type KmsSceneHeadsOptions } from './kms-output';
 export { SceneSeat, type SeatPointerInput, type SeatTouchInput, type SceneSeatEvents, type SceneSeatOptions } from './seat';

@@ -53,6 +53,8 @@ function openGemHandles(fd: number, upTo = 2048): number[] {
 
 const fdCount = (): number => readdirSync('/proc/self/fd').length;
 const mappingCount = (): number => readFileSync('/proc/self/maps', 'utf8').split('\n').filter(Boolean).length;
+/** Mappings of buffers: DRM nodes (dumb maps), dma-bufs, memfds. The total also moves with the JS heap. */
+const bufferMappingCount = (): number => readFileSync('/proc/self/maps', 'utf8').split('\n').filter((l) => /\/dev\/dri\/|dmabuf|memfd:|udmabuf/.test(l)).length;
 
 function nextFlip(output: KmsOutput, timeoutMs = 5000): Promise<FlipEvent> {
   return new Promise((resolve, reject) => {
@@ -196,7 +198,7 @@ describe('KmsDevice', function () {
   describe('direct scanout on a borrowed fd', () => {
     const targets = cards.filter((c) => c.driver === 'virtio_gpu' || c.driver === 'vkms');
 
-    it('a fresh client buffer every frame, 200 frames: the GEM handles open on the fd, fds and mappings do not grow', async () => {
+    it('a fresh client buffer every frame, 1,000 frames on virtio-gpu (200 on vkms, 3x slower under TCG): the GEM handles open on the fd, fds and mappings do not grow', async () => {
       expect(targets.length).to.be.greaterThan(0);
       for (const target of targets) {
         const drm = DrmDevice.open(target.path, { master: true }); // the compositor's fd, lent to the output
@@ -222,15 +224,18 @@ describe('KmsDevice', function () {
             }
           };
           await warm(4); // handles, fds and mappings of the steady state
-          const before = { handles: openGemHandles(drm.fd).length, fds: fdCount(), maps: mappingCount() };
+          const before = { handles: openGemHandles(drm.fd).length, fds: fdCount(), maps: mappingCount(), bufferMaps: bufferMappingCount() };
+          const frames = target.driver === 'virtio_gpu' ? 1000 : 200;
           const t0 = Date.now();
-          await warm(200);
+          await warm(frames);
           const ms = Date.now() - t0;
-          const after = { handles: openGemHandles(drm.fd).length, fds: fdCount(), maps: mappingCount() };
-          console.log(`      ${target.driver}: 200 fresh buffers scanned out in ${ms} ms; GEM handles open on the fd ${before.handles} -> ${after.handles}, fds ${before.fds} -> ${after.fds}, mappings ${before.maps} -> ${after.maps}, imported handles live ${output.kmsDevice?.importedHandles}`);
+          const after = { handles: openGemHandles(drm.fd).length, fds: fdCount(), maps: mappingCount(), bufferMaps: bufferMappingCount() };
+          console.log(`      ${target.driver}: ${frames} fresh buffers scanned out in ${ms} ms; GEM handles open on the fd ${before.handles} -> ${after.handles}, fds ${before.fds} -> ${after.fds}, mappings ${before.maps} -> ${after.maps} (of buffers ${before.bufferMaps} -> ${after.bufferMaps}), imported handles live ${output.kmsDevice?.importedHandles}`);
           expect(after.handles, `${target.driver}: GEM handles open on the borrowed fd`).to.be.at.most(before.handles);
           expect(after.fds, 'fds').to.be.at.most(before.fds + 2);
-          expect(after.maps, 'mappings').to.be.at.most(before.maps + 8);
+          expect(after.bufferMaps, 'mappings of buffers').to.be.at.most(before.bufferMaps);
+          // The JS heap's own mappings move by a few over a thousand frames (6.1: +14 once); a leak per frame would be hundreds.
+          expect(after.maps, 'mappings').to.be.at.most(before.maps + 32);
           expect(live.size, 'client buffers not yet released: the one on screen').to.equal(1);
         } catch (e) {
           drm.unref();
