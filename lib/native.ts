@@ -29,6 +29,8 @@ export interface NativeConstants extends KmsConstants {
   O_RDONLY: number;
   O_WRONLY: number;
   O_RDWR: number;
+  /** Slots of the SIGBUS guard's process-wide table (kMaxGuardedMappings). */
+  GUARD_SLOTS: number;
   DMA_BUF_SYNC_READ: number;
   DMA_BUF_SYNC_WRITE: number;
   DMA_BUF_SYNC_RW: number;
@@ -128,9 +130,12 @@ interface SeqPacketConstructor {
 
 /** What the SIGBUS guard knows of one mapping (see src-native/sigbus.h). */
 export interface MappingState {
-  /** The file can shrink (not sealed with F_SEAL_SHRINK), so the guard watches the mapping. */
+  /**
+   * The guard watches the mapping: every mapping whose reads can fault, i.e. all
+   * but those of a regular file sealed with F_SEAL_SHRINK (dma-bufs too).
+   */
   guarded: boolean;
-  /** The file shrank under the mapping; its pages were replaced with zeros. */
+  /** A read faulted (a file shrank, a dma-buf lost its pages); the pages were replaced with zeros. */
   faulted: boolean;
 }
 
@@ -171,6 +176,7 @@ interface Addon extends KmsNative {
   unmap(buffer: ArrayBuffer): boolean;
   mappingState(buffer: ArrayBuffer): MappingState;
   mappingStats(): MappingStats;
+  injectSigbus(buffer: ArrayBuffer, offset: number): void;
   dmabufSync(fd: number, flags: number): void;
   pageSize(): number;
   // drm.cc
@@ -344,6 +350,12 @@ export const mmapFd = wrap(addon.mmap);
 export const unmapBuffer = wrap(addon.unmap);
 export const mappingState = wrap(addon.mappingState);
 export const mappingStats = wrap(addon.mappingStats);
+/**
+ * For tests: delivers to this thread the SIGBUS the kernel sends when a read of
+ * `buffer[offset]` faults, for faults no test can cause (a purged GEM object, an
+ * unplugged device). Only inside a live mapping of ours.
+ */
+export const injectSigbus = wrap(addon.injectSigbus);
 export const dmabufSync = wrap(addon.dmabufSync);
 /**
  * From the kernel's auxiliary vector (AT_PAGESZ), which needs no addon (getconf

@@ -24,6 +24,7 @@
  * wl_display.error and is disconnected, alone. The bounds that keep one client
  * from taking the compositor down are listed in docs/reliability.md ("Bounds").
  */
+import { guardShare } from '../mapping/guard-shares';
 import { EventEmitter } from 'eventemitter3';
 import { BufshareError } from '../errors';
 import type { SurfaceKeyboardInput, SurfacePointerInput } from '../surface-model';
@@ -215,6 +216,7 @@ export class WaylandServer extends EventEmitter<WaylandServerEvents> {
     this.host = {
       interfaces: this.interfaces,
       maxObjects: options.maxObjects ?? 10000,
+      guardShare: guardShare(this.maxClients),
       displayImplementation: this.displayImplementation(),
       disconnected: (c, reason) => {
         this.clientSet.delete(c);
