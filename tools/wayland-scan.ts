@@ -9,12 +9,14 @@
  *
  *   tsx tools/wayland-scan.ts [outDir]
  */
-import { readFileSync, writeFileSync } from 'node:fs';
+import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 
 interface Source {
   readonly xml: string;
   readonly out: string;
+  /** Not on every distribution: a missing XML keeps the committed table. */
+  readonly optional?: boolean;
 }
 
 const SOURCES: readonly Source[] = [
@@ -25,6 +27,8 @@ const SOURCES: readonly Source[] = [
   { xml: '/usr/share/wayland-protocols/stable/presentation-time/presentation-time.xml', out: 'presentation-time.ts' },
   { xml: '/usr/share/wayland-protocols/unstable/xdg-output/xdg-output-unstable-v1.xml', out: 'xdg-output.ts' },
   { xml: '/usr/share/wayland-protocols/unstable/xdg-decoration/xdg-decoration-unstable-v1.xml', out: 'xdg-decoration.ts' },
+  // wayland-protocols 1.34+ (Debian 12 ships 1.31, without it): skipped where missing, its output stays as committed.
+  { xml: '/usr/share/wayland-protocols/staging/linux-drm-syncobj/linux-drm-syncobj-v1.xml', out: 'linux-drm-syncobj.ts', optional: true },
 ];
 
 const ARG_TYPES = new Set(['int', 'uint', 'fixed', 'string', 'object', 'new_id', 'array', 'fd']);
@@ -128,6 +132,10 @@ function emit(source: string, interfaces: InterfaceOut[]): string {
 
 const outDir = process.argv[2] ?? join(__dirname, '..', 'lib', 'wayland', 'protocol');
 for (const s of SOURCES) {
+  if (s.optional && !existsSync(s.xml)) {
+    console.log(`${s.out}: kept (no ${s.xml} here)`);
+    continue;
+  }
   const interfaces = scan(readFileSync(s.xml, 'utf8'));
   writeFileSync(join(outDir, s.out), emit(s.xml, interfaces));
   console.log(`${s.out}: ${interfaces.map((i) => `${i.name} v${i.version}`).join(', ')}`);

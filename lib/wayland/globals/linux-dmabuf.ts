@@ -153,6 +153,11 @@ class DmabufBuffer implements WaylandBuffer {
   }
 }
 
+/** True for a linux-dmabuf buffer (explicit sync applies to these only). */
+export function isDmabufBuffer(buffer: WaylandBuffer): boolean {
+  return buffer instanceof DmabufBuffer;
+}
+
 /** A client past its share of the SIGBUS guard's table (see guard-shares.ts). */
 class OverGuardShare extends Error {}
 
