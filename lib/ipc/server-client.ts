@@ -364,7 +364,8 @@ export class ServerClient extends EventEmitter<ServerClientEvents> {
    * slot of the SIGBUS guard's process-wide table, and when no slot is left (or
    * this client used its share) it is this client's allocation that fails, with
    * a clear error, never a later frame.region in a compositor that did nothing
-   * wrong. Hardware buffers are mapped per use (their mappings take no slot).
+   * wrong. Hardware buffers are mapped per use (a dma-buf mapping, the fallback,
+   * takes a slot for the frame's life: bounded by the client's buffer count).
    */
   private mapForReading(buffers: readonly SharedBuffer[]): (GraphicsRegion | undefined)[] | BufshareError {
     const regions: (GraphicsRegion | undefined)[] = [];

@@ -734,7 +734,13 @@ export class WaylandSurface extends EventEmitter<CompositorSurfaceEvents> implem
         this.frameDone();
         return;
       }
-      const frame = new WaylandFrame(this, buffer, damage);
+      let frame: WaylandFrame;
+      try {
+        frame = new WaylandFrame(this, buffer, damage);
+      } catch (e) {
+        sync?.release(); // its buffer cannot be read (a fault): nothing holds it
+        throw e;
+      }
       if (sync !== undefined) releasePoints.set(buffer, [...(releasePoints.get(buffer) ?? []), sync]);
       // The new crop and scale before the frame they show (a scene sets its node's viewport, then the buffer).
       const viewportNews = !sameViewport(viewport, this.shownViewport);

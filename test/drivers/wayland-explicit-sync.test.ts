@@ -61,7 +61,7 @@ describe('Wayland: explicit sync (linux-drm-syncobj-v1, virtio-gpu)', function (
       const reason = server.explicitSyncUnavailable;
       void server.close();
       rmSync(dir, { recursive: true, force: true });
-      this.test!.title += ` (skipped: ${reason})`;
+      console.log(`      skipped: explicit sync is not offered here (${reason})`);
       this.skip();
     }
     server.on('frame', (f) => frames.push(f));

@@ -8,10 +8,14 @@
  *
  * Import: each buffer is checked like fromDescriptor checks a descriptor (one
  * plane, a known format, LINEAR, stride >= width x bpp, offset + stride x height
- * within the dma-buf's size from lseek) and mapped read-only once; a buffer the
+ * within the dma-buf's size, no regular file) and mapped read-only once, under
+ * the SIGBUS guard (a dma-buf's pages can go: a purged GEM-shmem object, an
+ * unplugged device), one slot of the client's guard share; a buffer the
  * compositor cannot read (tiled modifier, a driver without dma-buf mmap) gets
- * `failed` (create) or invalid_wl_buffer (create_immed), never a crash. Frames
- * bracket the read with DMA_BUF_IOCTL_SYNC (START|READ while held, END at release).
+ * `failed` (create) or invalid_wl_buffer (create_immed), never a crash; one whose
+ * read faulted gets invalid_wl_buffer at its next commit. Frames bracket the read
+ * with DMA_BUF_IOCTL_SYNC (START|READ while held, END at release) when no fence is
+ * pending (see hold()).
  *
  * Implicit sync: the write fences of a client's dma-buf must signal before its
  * frame is made (whenReadable, with lib/sync's poll of the dma-buf on libuv, the

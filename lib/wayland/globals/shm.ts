@@ -4,7 +4,8 @@
  * A pool is the client's memory, mapped read-only here. Client pools are
  * unsealed, so the client can truncate the file under us at any time: the
  * mapping is made through the SIGBUS guard (native mmap registers every mapping
- * of a file that can shrink; a sealed one is not guarded), and every hold checks
+ * whose reads can fault: all but a regular file sealed against shrinking, so a
+ * dma-buf or device fd passed as a pool too), and every hold checks
  * that the guard did not fire and that the file still covers the buffer (fstat
  * while the pool has its fd, else a read of the buffer's last byte).
  *
@@ -54,9 +55,9 @@ export const MAX_POOL_BYTES = 2 ** 31 - 1;
 
 /**
  * Pools one client may hold at once (live wl_shm_pools and pools kept alive by
- * their buffers). Each is a guarded mapping, and the SIGBUS guard's table is
- * shared by the whole process (4096 slots): without a bound one client could
- * take them all. foot holds 1-3, simple clients 1.
+ * their buffers). Each guarded mapping also takes a slot of the client's share
+ * of the SIGBUS guard's table (lib/mapping/guard-shares.ts). foot holds 1-3,
+ * simple clients 1.
  */
 export const MAX_POOLS_PER_CLIENT = 128;
 
