@@ -7,6 +7,8 @@
  *     --port N               viewer port on 127.0.0.1 (default 8080; 0: any free port)
  *     --size WxH             output size (default 1280x720)
  *     --refresh HZ           output rate: compositions and frame_done per second (default 60)
+ *     --scale 1|2            output pixels per layout unit (default 1): at 2 (HiDPI), Wayland
+ *                            clients draw at twice the pixels, shown 1:1; the rest is doubled
  *     --placement tile|cascade
  *     --headless             no viewer: compose, then write --screenshot after --frames
  *     --frames N             headless: output frames (refresh ticks) to run before the screenshot,
@@ -55,7 +57,7 @@ function openKmsOutput(spec: string): KmsOutput {
 async function main(): Promise<void> {
   const { values } = parseArgs({
     options: {
-      socket: { type: 'string' }, port: { type: 'string' }, size: { type: 'string' }, refresh: { type: 'string' },
+      socket: { type: 'string' }, port: { type: 'string' }, size: { type: 'string' }, refresh: { type: 'string' }, scale: { type: 'string' },
       placement: { type: 'string' }, headless: { type: 'boolean' }, frames: { type: 'string' },
       screenshot: { type: 'string' }, 'wait-surfaces': { type: 'string' }, wayland: { type: 'string' }, output: { type: 'string' },
     },
@@ -69,6 +71,7 @@ async function main(): Promise<void> {
 
   const compositor = await Compositor.start({
     socketPath: values.socket, width: Number(size[1]), height: Number(size[2]), refreshHz, placement, wayland: values.wayland,
+    scale: intOption(values.scale, 'scale', 1, 1, 2),
     // The screen's own name, make, model, physical size and exact rate, for Wayland clients.
     ...(kms ? { outputInfo: kms.describe() } : {}),
     // A screen shows the pointer only if the compositor draws it; the browser viewer has its own.
@@ -85,7 +88,7 @@ async function main(): Promise<void> {
   }
   if (kms) {
     // The screen is a second output of the same scene, over the same part of the layout as the viewer's.
-    const presenter = new KmsSceneOutput(compositor.scene, kms);
+    const presenter = new KmsSceneOutput(compositor.scene, kms, { scale: compositor.output.scale });
     presenter.on('error', (e) => console.error(`compositor: kms: ${e.message}`));
     console.log(`kms: ${kms.device} ${kms.pipe.connector.name} ${kms.width}x${kms.height}@${kms.mode.vrefresh} (${kms.api})`);
     process.on('exit', () => console.log(`kms: ${presenter.commits} frames committed (${presenter.directCommits} scanned out directly), ${presenter.copied} pixels copied`));

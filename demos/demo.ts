@@ -3,6 +3,7 @@
  *
  *   npm run demo [-- --port N] [-- --headless --frames N --screenshot out.png]
  *                [-- --clients none] [-- --wayland NAME] [-- --output kms[:/dev/dri/cardN]]
+ *                [-- --scale 2]   (HiDPI: Wayland clients draw at twice the pixels)
  *
  * The compositor takes Wayland clients too: it prints the WAYLAND_DISPLAY to
  * give them (`--wayland NAME`: a name in $XDG_RUNTIME_DIR or an absolute path;
@@ -28,7 +29,7 @@ import { parseArgs } from 'node:util';
 const { values } = parseArgs({
   options: {
     port: { type: 'string' }, headless: { type: 'boolean' }, frames: { type: 'string' }, screenshot: { type: 'string' },
-    clients: { type: 'string' }, wayland: { type: 'string' }, output: { type: 'string' },
+    clients: { type: 'string' }, wayland: { type: 'string' }, output: { type: 'string' }, scale: { type: 'string' },
   },
 });
 
@@ -61,6 +62,7 @@ async function main(): Promise<void> {
   const wayland = isAbsolute(named) || (values.wayland !== undefined && process.env.XDG_RUNTIME_DIR) ? named : join(runtimeDir, named);
   const compositorArgs = ['--socket', socket, '--port', values.port ?? '8080', '--wayland', wayland];
   if (values.output !== undefined) compositorArgs.push('--output', values.output); // kms[:/dev/dri/cardN]: a real screen too
+  if (values.scale !== undefined) compositorArgs.push('--scale', values.scale);
   if (values.headless) {
     compositorArgs.push('--headless', '--wait-surfaces', demoClients ? '2' : '1', '--frames', values.frames ?? '90', '--screenshot', values.screenshot ?? 'screenshot.png');
   }

@@ -4,7 +4,7 @@
 import { BufferServer } from 'bufshare';
 
 async function main(): Promise<void> {
-  const server = await BufferServer.listen({ path: process.argv[2] });
+  const server = BufferServer.listen({ path: process.argv[2] });
   console.log(`listening on ${server.path}`);
   server.on('surface', (s) => console.log(`client ${s.client.pid}: surface ${s.width}x${s.height} ${s.format.name} (${s.kind}, ${s.access})`));
   server.on('frame', (frame) => {

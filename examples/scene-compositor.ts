@@ -12,7 +12,7 @@ async function main(): Promise<void> {
   const scene = new Scene({ background: 0xff303846 });
   const screen = new HeadlessOutput(scene, { width: 1280, height: 720, refreshHz: 60 });
   const windows = scene.createTree();       // one layer; a panel or a cursor would be another
-  const bufshare = await BufferServer.listen({ path: socket });
+  const bufshare = BufferServer.listen({ path: socket });
   const wayland = WaylandServer.listen({ name, output: { width: 1280, height: 720, refreshMilliHz: 60000 } });
   console.log(`bufshare: ${bufshare.path}  WAYLAND_DISPLAY=${wayland.name}`);
 

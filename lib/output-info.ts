@@ -22,4 +22,6 @@ export interface OutputInfo {
   /** Top-left corner in the compositor's layout (xdg-output's logical position). Default (0, 0). */
   readonly x?: number;
   readonly y?: number;
+  /** Pixels per layout unit (wl_output.scale): clients draw their buffers this much larger. Default 1. */
+  readonly scale?: number;
 }

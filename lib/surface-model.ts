@@ -26,11 +26,77 @@ import type { FormatInfo } from './format';
 import type { GraphicsRegion } from './mapping/graphics-region';
 import type { Rect, Region } from './region';
 
+/**
+ * Text for a surface from outside its keyboard: an input method, an on-screen
+ * keyboard, the browser viewer's composition (Wayland text-input). Offsets are
+ * UTF-8 bytes, as the protocols count them.
+ */
+export type SurfaceTextInput =
+  /** Text being composed, shown by the client in place (replaces the previous preedit; '' clears it). */
+  | { readonly action: 'preedit'; readonly text: string; readonly cursorBegin?: number; readonly cursorEnd?: number }
+  /** Text to insert at the cursor (ends any preedit). */
+  | { readonly action: 'commit'; readonly text: string }
+  /** Bytes to delete around the cursor. */
+  | { readonly action: 'deleteSurrounding'; readonly before: number; readonly after: number };
+
+/** What a surface's text field tells about itself (CompositorSurface.textInputState). */
+export interface TextInputState {
+  /** A text field has focus and takes text (text-input enabled). */
+  readonly enabled: boolean;
+  /** The text around the cursor, as the client last said (bounded); undefined if it did not. */
+  readonly surroundingText: string | undefined;
+  /** Cursor and selection anchor, UTF-8 byte offsets into surroundingText. */
+  readonly cursor: number;
+  readonly anchor: number;
+  /** text-input's content hint bits and purpose (a password field: purpose 8). */
+  readonly contentHint: number;
+  readonly contentPurpose: number;
+  /** Where the cursor is drawn, surface-local (to place a candidate window), if known. */
+  readonly cursorRectangle: Rect | undefined;
+}
+
+/**
+ * A drag (Wayland wl_data_device.start_drag), as a seat carries it: 'start'
+ * to the surface that began it (the seat takes it over; a drag nobody starts
+ * is cancelled), then enter / motion / leave to the surfaces under the pointer
+ * (surface-local), and 'drop' to the one under it when the button comes up, or
+ * 'cancel' to the origin.
+ */
+export type SurfaceDragInput =
+  | { readonly action: 'start' | 'leave' | 'drop' | 'cancel' }
+  | { readonly action: 'enter' | 'motion'; readonly x: number; readonly y: number };
+
+/** A pointer lock or confinement (CompositorSurface.pointerConstraint). */
+export interface PointerConstraint {
+  readonly kind: 'lock' | 'confine';
+  /** Surface-local, in surface units; undefined: the whole surface. */
+  readonly region: Region | undefined;
+  /** In force now. */
+  readonly active: boolean;
+}
+
 /** Pointer input, in surface-local coordinates. Buttons as DOM MouseEvent.buttons/button (0 primary, 1 middle, 2 secondary). */
 export type SurfacePointerInput =
-  | { readonly action: 'enter' | 'leave' | 'motion'; readonly x: number; readonly y: number; readonly buttons: number }
+  | { readonly action: 'enter' | 'leave'; readonly x: number; readonly y: number; readonly buttons: number }
+  /**
+   * `dx`, `dy`: the motion as the device made it (surface units, unbounded by
+   * edges or a pointer lock), for relative-pointer clients (games, 3D views);
+   * absent, only the position is known.
+   */
+  | { readonly action: 'motion'; readonly x: number; readonly y: number; readonly buttons: number; readonly dx?: number; readonly dy?: number }
   | { readonly action: 'down' | 'up'; readonly x: number; readonly y: number; readonly buttons: number; readonly button: number }
   | { readonly action: 'axis'; readonly x: number; readonly y: number; readonly buttons: number; readonly axis: 'vertical' | 'horizontal'; readonly value: number };
+
+/**
+ * Touch input, in surface-local coordinates: each touch point (`id`, unique
+ * while it is down) goes to the surface it went down on until it is up; a
+ * 'frame' ends a set of changes that happened at once; 'cancel' takes every
+ * point of this surface back (the compositor took the gesture).
+ */
+export type SurfaceTouchInput =
+  | { readonly action: 'down' | 'motion'; readonly id: number; readonly x: number; readonly y: number }
+  | { readonly action: 'up'; readonly id: number }
+  | { readonly action: 'frame' | 'cancel' };
 
 /** Keyboard input. `key` is a Linux evdev key code (KEY_A = 30); modifiers follow xkb's default mask bits (Shift 1, Lock 2, Control 4, Mod1 8). */
 export type SurfaceKeyboardInput =
@@ -65,6 +131,12 @@ export interface CompositorSurfaceEvents {
   resize: [width: number, height: number];
   /** Its crop and scale changed (read `viewport`); emitted before the frame that shows them. */
   viewport: [];
+  /** A pointer constraint came or went (read `pointerConstraint`). */
+  pointerConstraint: [];
+  /** Its text field was enabled, disabled or told new surrounding text (read `textInputState`). */
+  textInput: [];
+  /** Its client began dragging from it (a press is held on it): a seat carries the drag with dragInput('start', ...). `icon` is drawn at the pointer meanwhile. */
+  drag: [drag: { readonly icon: CompositorSurface | null }];
   destroy: [reason: string];
   /** The title or app id changed. */
   title: [title: string | undefined];
@@ -80,6 +152,8 @@ export interface SubsurfacePlacement {
 /** What a client may ask of its window; the compositor decides (configure(), or moving it). */
 export type WindowRequest =
   | { readonly kind: 'maximize' | 'unmaximize' | 'fullscreen' | 'unfullscreen' | 'minimize' | 'move' }
+  /** Focus and raise it (xdg_activation_v1 with a valid token). */
+  | { readonly kind: 'activate' }
   | { readonly kind: 'resize'; readonly edges: number };
 
 /** A window's state as configure() tells its client. */
@@ -93,8 +167,16 @@ export interface CompositorSurface extends EventEmitter<CompositorSurfaceEvents>
   /** The client's id for it (unique per client, not per server). */
   readonly id: number;
   readonly client: SurfaceOwner;
+  /** The buffer's size, in pixels. */
   readonly width: number;
   readonly height: number;
+  /**
+   * Buffer pixels per surface unit, each way (Wayland wl_surface.set_buffer_scale;
+   * absent: 1). A surface's own units are its buffer's pixels over this: what
+   * positions, viewports, hotspots and pointer input are measured in, and what a
+   * scene lays out (a scale-2 buffer shows 1:1 on a scale-2 output).
+   */
+  readonly bufferScale?: number;
   readonly format: FormatInfo;
   /** Where its buffers' memory comes from ('shm' for Wayland wl_shm). */
   readonly kind: BufferKind;
@@ -108,7 +190,8 @@ export interface CompositorSurface extends EventEmitter<CompositorSurfaceEvents>
   /**
    * Child surfaces, bottom to top, those drawn below this surface's own buffer
    * and those drawn above it (Wayland subsurfaces, as of the parent's last
-   * commit). Undefined or empty for sources without them.
+   * commit), at positions in this surface's units. Undefined or empty for
+   * sources without them.
    */
   readonly subsurfaces?: { readonly below: readonly SubsurfacePlacement[]; readonly above: readonly SubsurfacePlacement[] };
   /**
@@ -118,13 +201,13 @@ export interface CompositorSurface extends EventEmitter<CompositorSurfaceEvents>
    */
   claimFrame?(): CompositorFrame | undefined;
   /**
-   * The crop and scale its client asked for (Wayland wp_viewporter), in buffer
-   * pixels: the buffer's `source` rectangle (whole pixels; undefined: all of
-   * it) shown at `width` x `height`. Undefined, or absent for sources without
-   * viewports: the buffer shown 1:1.
+   * The crop and scale its client asked for (Wayland wp_viewporter): the
+   * buffer's `source` rectangle (in buffer pixels, whole ones; undefined: all
+   * of it) shown at `width` x `height` surface units. Undefined, or absent for
+   * sources without viewports: the buffer at its size over `bufferScale`.
    */
   readonly viewport?: { readonly source: Rect | undefined; readonly width: number; readonly height: number };
-  /** Popups of this surface (menus, tooltips: Wayland xdg_popup), oldest first (drawn above it and its subsurfaces), at their places in this surface. */
+  /** Popups of this surface (menus, tooltips: Wayland xdg_popup), oldest first (drawn above it and its subsurfaces), at their places in this surface (its units). */
   readonly popups?: readonly SubsurfacePlacement[];
   /** This is a popup holding an explicit grab: a press outside its client's surfaces should dismiss it. */
   readonly popupGrab?: boolean;
@@ -146,6 +229,19 @@ export interface CompositorSurface extends EventEmitter<CompositorSurfaceEvents>
    * draw them around it), 'client' (it draws its own), undefined (it did not say).
    */
   readonly decoration?: 'server' | 'client';
+  /**
+   * A pointer lock or confinement the client asked for (Wayland
+   * zwp_pointer_constraints_v1). When `active` (the surface has the pointer), a
+   * seat keeps the pointer where it is ('lock': only relative motion reaches
+   * the surface) or inside `region` ('confine'; undefined: the whole surface).
+   */
+  readonly pointerConstraint?: PointerConstraint;
+  /** Its client's text field, when the surface has one that takes text (Wayland text-input v3 or v1); absent for sources without. */
+  readonly textInputState?: TextInputState;
+  /** Sends composed or committed text to the surface's enabled text field; false when it has none (the text goes nowhere). */
+  textInput?(event: SurfaceTextInput): boolean;
+  /** A drag's progress over this surface (SurfaceDragInput); absent for sources that take no drops. */
+  dragInput?(event: SurfaceDragInput): void;
   /** What the client last asked of its window's state (a request made before the window was shown included). */
   readonly wantedState?: { readonly maximized: boolean; readonly fullscreen: boolean };
   /** Suggests a window size and state (xdg_toplevel.configure; 0 x 0: the client chooses). A no-op for other kinds of surface. */
@@ -157,6 +253,8 @@ export interface CompositorSurface extends EventEmitter<CompositorSurfaceEvents>
    * unknown refresh.
    */
   frameDone(presentation?: FramePresentation): void;
+  /** Touch input for this surface (Wayland wl_touch); absent for sources without touch. A no-op once gone. */
+  touch?(event: SurfaceTouchInput): void;
   /** Pointer input for this surface. A no-op once gone. */
   pointer(event: SurfacePointerInput): void;
   /** Keyboard input for this surface. A no-op once gone. */

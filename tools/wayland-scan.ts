@@ -27,6 +27,15 @@ const SOURCES: readonly Source[] = [
   { xml: '/usr/share/wayland-protocols/stable/presentation-time/presentation-time.xml', out: 'presentation-time.ts' },
   { xml: '/usr/share/wayland-protocols/unstable/xdg-output/xdg-output-unstable-v1.xml', out: 'xdg-output.ts' },
   { xml: '/usr/share/wayland-protocols/unstable/xdg-decoration/xdg-decoration-unstable-v1.xml', out: 'xdg-decoration.ts' },
+  { xml: '/usr/share/wayland-protocols/unstable/primary-selection/primary-selection-unstable-v1.xml', out: 'primary-selection.ts' },
+  { xml: '/usr/share/wayland-protocols/staging/single-pixel-buffer/single-pixel-buffer-v1.xml', out: 'single-pixel-buffer.ts' },
+  { xml: '/usr/share/wayland-protocols/staging/fractional-scale/fractional-scale-v1.xml', out: 'fractional-scale.ts' },
+  { xml: '/usr/share/wayland-protocols/staging/xdg-activation/xdg-activation-v1.xml', out: 'xdg-activation.ts' },
+  { xml: '/usr/share/wayland-protocols/unstable/idle-inhibit/idle-inhibit-unstable-v1.xml', out: 'idle-inhibit.ts' },
+  { xml: '/usr/share/wayland-protocols/unstable/relative-pointer/relative-pointer-unstable-v1.xml', out: 'relative-pointer.ts' },
+  { xml: '/usr/share/wayland-protocols/unstable/pointer-constraints/pointer-constraints-unstable-v1.xml', out: 'pointer-constraints.ts' },
+  { xml: '/usr/share/wayland-protocols/unstable/text-input/text-input-unstable-v3.xml', out: 'text-input.ts' },
+  { xml: '/usr/share/wayland-protocols/unstable/text-input/text-input-unstable-v1.xml', out: 'text-input-v1.ts' },
   // wayland-protocols 1.34+ (Debian 12 ships 1.31, without it): skipped where missing, its output stays as committed.
   { xml: '/usr/share/wayland-protocols/staging/linux-drm-syncobj/linux-drm-syncobj-v1.xml', out: 'linux-drm-syncobj.ts', optional: true },
 ];

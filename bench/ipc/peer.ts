@@ -187,7 +187,7 @@ function runServer(): void {
         return { path: '', echoPath: '', seqEchoPath: '', skip: auto.fallbackReason ?? 'no hardware buffer kind works here' };
       }
       allocator = new CountingAllocator(auto);
-      server = await BufferServer.listen({ path: join(dir, 'bufshare-0'), allocator });
+      server = BufferServer.listen({ path: join(dir, 'bufshare-0'), allocator });
       server.on('frame', (frame) => {
         frames++;
         // Read one pixel, as a compositor reads what it shows: this maps the buffer (once).

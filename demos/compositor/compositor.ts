@@ -47,6 +47,12 @@ export interface CompositorOptions {
   readonly outputInfo?: Partial<OutputInfo>;
   /** Draw the pointer into the output (a KMS screen needs it; the browser viewer shows its own). Default false. */
   readonly cursor?: boolean;
+  /**
+   * Output pixels per layout unit (1 or 2; default 1). At 2, Wayland clients are
+   * told so and draw twice as many pixels (shown 1:1); the rest is doubled.
+   * The viewer and PNG stay in output pixels.
+   */
+  readonly scale?: number;
 }
 
 export type ComposeStats = RenderStats;
@@ -106,11 +112,11 @@ export class Compositor extends EventEmitter<CompositorEvents> {
     this.policy = options.placement ?? 'tile';
     this.refreshHz = options.refreshHz ?? 60;
     this.scene = new Scene({ background: BACKGROUND_COLOR });
-    this.output = this.scene.addOutput({ name: 'viewer', width, height });
+    this.output = this.scene.addOutput({ name: 'viewer', width, height, scale: options.scale ?? 1 });
     this.framebuffer = new Framebuffer(width, height);
-    // The grid is a plain buffer at the bottom of the scene, like a wallpaper.
+    // The grid is a plain buffer at the bottom of the scene, like a wallpaper, in output pixels.
     const grid = createBackground(width, height);
-    this.scene.createBuffer(this.scene.root, new SceneBuffer(grid.region, () => {}));
+    this.scene.createBuffer(this.scene.root, new SceneBuffer(grid.region, () => {})).setBufferScale(this.output.scale);
     this.windows = this.scene.createTree();
     this.seat = new SceneSeat(this.scene, { cursor: options.cursor ?? false });
     this.seat.on('press', (view) => this.raiseView(view));
@@ -122,7 +128,7 @@ export class Compositor extends EventEmitter<CompositorEvents> {
   }
 
   static async start(options: CompositorOptions = {}): Promise<Compositor> {
-    const server = await BufferServer.listen({ path: options.socketPath, allocator: options.allocator });
+    const server = BufferServer.listen({ path: options.socketPath, allocator: options.allocator });
     let wayland: WaylandServer | undefined;
     if (options.wayland !== undefined) {
       try {
@@ -132,7 +138,7 @@ export class Compositor extends EventEmitter<CompositorEvents> {
           decorations: 'server',
           output: {
             refreshMilliHz: (options.refreshHz ?? 60) * 1000, ...options.outputInfo,
-            width: options.width ?? DEFAULT_OUTPUT_WIDTH, height: options.height ?? DEFAULT_OUTPUT_HEIGHT,
+            width: options.width ?? DEFAULT_OUTPUT_WIDTH, height: options.height ?? DEFAULT_OUTPUT_HEIGHT, scale: options.scale ?? 1,
           },
         });
       } catch (e) {
@@ -162,9 +168,12 @@ export class Compositor extends EventEmitter<CompositorEvents> {
     this.seat.focusKeyboard(this.byId.get(id)?.view);
   }
 
-  /** Pointer input in output coordinates (from a viewer). */
+  /** Pointer input in output pixels (from a viewer). */
   pointer(input: PointerInput): void {
-    this.seat.pointer(input.action === 'down' || input.action === 'up' ? { ...input, action: input.action, button: input.button ?? 0 } : { action: input.action, x: input.x, y: input.y, buttons: input.buttons });
+    const s = this.output.scale;
+    const x = input.x / s;
+    const y = input.y / s;
+    this.seat.pointer(input.action === 'down' || input.action === 'up' ? { ...input, x, y, action: input.action, button: input.button ?? 0 } : { action: input.action, x, y, buttons: input.buttons });
   }
 
   /**
@@ -175,27 +184,33 @@ export class Compositor extends EventEmitter<CompositorEvents> {
   move(id: number, x: number, y: number): void {
     const w = this.byId.get(id);
     if (!w) return;
-    w.view.tree.setPosition(clamp(Math.round(x), 0, this.output.width - 1), clamp(Math.round(y), 0, this.output.height - 1));
+    const { width, height } = this.output.rect;
+    const s = this.output.scale;
+    w.view.tree.setPosition(clamp(Math.round(x / s), 0, width - 1), clamp(Math.round(y / s), 0, height - 1));
     this.infoDirty = true;
   }
 
   raise(id: number): void {
     const w = this.byId.get(id);
     if (!w) return;
+    // A minimized window comes back when raised (from the viewer's list).
+    w.view.tree.setEnabled(true);
+    this.infoDirty = true;
     this.raiseView(w.view);
     this.seat.focusKeyboard(w.view);
   }
 
-  /** Per window with pixels, bottom to top: what a viewer shows. */
+  /** Per window with pixels, bottom to top, in output pixels: what a viewer shows. */
   surfaceInfo(now = performance.now()): SurfaceInfo[] {
     const out: SurfaceInfo[] = [];
+    const k = this.output.scale;
     for (const node of this.windows.children) {
       const w = node.data instanceof SceneSurface ? this.byView.get(node.data) : undefined;
-      if (!w || !w.view.mapped || !node.enabled) continue;
+      if (!w || !w.view.mapped) continue;
       const s = w.view.surface;
       out.push({
         id: w.id, title: w.title, pid: s.client.pid, kind: s.kind, access: s.access, format: s.format.name,
-        x: node.x, y: node.y, width: w.view.node.width, height: w.view.node.height, fps: Math.round(w.meter.rate(now)),
+        x: node.x * k, y: node.y * k, width: w.view.node.width * k, height: w.view.node.height * k, scale: s.bufferScale ?? 1, minimized: !node.enabled, fps: Math.round(w.meter.rate(now)),
       });
     }
     return out;
@@ -221,7 +236,8 @@ export class Compositor extends EventEmitter<CompositorEvents> {
     const w: Window = { id, view, title: titleOf(surface), meter: new RateMeter(), shown: false };
     this.byView.set(view, w);
     this.byId.set(id, w);
-    const spot = placeSurface(this.policy, this.output, this.placedRects(view), { width: surface.width, height: surface.height }, DEFAULT_PLACEMENT);
+    // Placed in layout units: a scale-2 client's buffer is twice its size there.
+    const spot = placeSurface(this.policy, this.output.rect, this.placedRects(view), layoutSize(surface), DEFAULT_PLACEMENT);
     view.tree.setPosition(spot.x, spot.y);
     // A new window has the keyboard, as in most desktops (wl-copy and wl-paste wait for it).
     this.seat.focusKeyboard(view);
@@ -258,7 +274,7 @@ export class Compositor extends EventEmitter<CompositorEvents> {
     // fullscreen (the whole output: a KMS screen may scan it out), back, or moved with the pointer.
     let restore: { x: number; y: number } | undefined;
     const onRequest = (r: WindowRequest): void => {
-      const out = this.output;
+      const out = this.output.rect;
       switch (r.kind) {
         case 'maximize':
         case 'fullscreen': {
@@ -278,8 +294,22 @@ export class Compositor extends EventEmitter<CompositorEvents> {
         case 'move':
           this.seat.startMove(view);
           break;
+        case 'activate':
+          // xdg-activation with a valid token (a launcher handed it on): focus and raise; a minimized window comes back.
+          view.tree.setEnabled(true);
+          this.raiseView(view);
+          this.seat.focusKeyboard(view);
+          break;
+        case 'resize':
+          this.seat.startResize(view, r.edges);
+          break;
+        case 'minimize':
+          // Hidden until the viewer raises it (its list keeps it) or the client asks to be activated.
+          view.tree.setEnabled(false);
+          if (this.seat.keyboardFocused?.root === view) this.seat.focusKeyboard(undefined);
+          break;
         default:
-          break; // minimize (no taskbar to bring it back) and interactive resize: not in the demo
+          break;
       }
       this.infoDirty = true;
     };
@@ -310,7 +340,8 @@ export class Compositor extends EventEmitter<CompositorEvents> {
     for (const w of this.byView.values()) {
       if (w.view === except) continue;
       const t = w.view.tree;
-      rects.push({ x: t.x, y: t.y, width: w.view.node.width || w.view.surface.width, height: w.view.node.height || w.view.surface.height });
+      const size = layoutSize(w.view.surface);
+      rects.push({ x: t.x, y: t.y, width: w.view.node.width || size.width, height: w.view.node.height || size.height });
     }
     return rects;
   }
@@ -352,4 +383,10 @@ function titleOf(surface: CompositorSurface): string {
 
 function clamp(v: number, lo: number, hi: number): number {
   return Math.max(lo, Math.min(hi, v));
+}
+
+/** A surface's size on the layout before its node has a buffer: its buffer's over its scale. */
+function layoutSize(surface: CompositorSurface): { width: number; height: number } {
+  const scale = surface.bufferScale ?? 1;
+  return { width: Math.ceil(surface.width / scale), height: Math.ceil(surface.height / scale) };
 }

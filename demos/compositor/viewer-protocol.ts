@@ -30,6 +30,10 @@ export interface SurfaceInfo {
   readonly y: number;
   readonly width: number;
   readonly height: number;
+  /** Buffer pixels per layout unit the client draws at (Wayland's buffer scale; 1 for bufshare clients). */
+  readonly scale: number;
+  /** Hidden at its client's request (xdg_toplevel.set_minimized) until raised. */
+  readonly minimized: boolean;
   /** Frames submitted in the last second. */
   readonly fps: number;
 }

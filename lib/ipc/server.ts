@@ -5,7 +5,7 @@
  *
  * How am I supposed to use this?
  *
- *   const server = await BufferServer.listen();          // $XDG_RUNTIME_DIR/bufshare-0
+ *   const server = BufferServer.listen();                // $XDG_RUNTIME_DIR/bufshare-0
  *   server.on('frame', (frame) => {
  *     composite(frame.region, frame.damage);             // read what the client drew
  *     frame.release();                                   // the client may draw into it again
@@ -120,9 +120,11 @@ export class BufferServer extends EventEmitter<BufferServerEvents> {
   /**
    * Checks the runtime dir, claims the path (refusing a live server, removing a
    * stale socket) and listens. Throws ERR_BUFSHARE_RUNTIME_DIR or
-   * ERR_BUFSHARE_ADDRESS_IN_USE with the reason.
+   * ERR_BUFSHARE_ADDRESS_IN_USE with the reason. Synchronous, like
+   * WaylandServer.listen: everything it does is a system call that does not
+   * block, and a compositor opens its sockets before its loop runs.
    */
-  static async listen(options: BufferServerOptions = {}): Promise<BufferServer> {
+  static listen(options: BufferServerOptions = {}): BufferServer {
     return new BufferServer(options);
   }
 

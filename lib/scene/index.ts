@@ -14,4 +14,4 @@ export { FramePacer, realClock, type PacerClock } from './pacer';
 export { encodePng } from './png';
 export { RectList } from './rect-list';
 export { KmsSceneOutput, type KmsSceneOutputOptions, type KmsSceneOutputEvents } from './kms-output';
-export { SceneSeat, type SeatPointerInput, type SceneSeatEvents, type SceneSeatOptions } from './seat';
+export { SceneSeat, type SeatPointerInput, type SeatTouchInput, type SceneSeatEvents, type SceneSeatOptions } from './seat';

@@ -30,6 +30,8 @@ export interface KmsSceneOutputOptions {
   /** Top-left corner in the scene's layout. Default (0, 0). */
   readonly x?: number;
   readonly y?: number;
+  /** Pixels per layout unit (SceneOutputOptions.scale). Default 1. */
+  readonly scale?: number;
 }
 
 export interface KmsSceneOutputEvents {
@@ -78,7 +80,7 @@ export class KmsSceneOutput extends EventEmitter<KmsSceneOutputEvents> {
     this.kms = kms;
     const milliHz = kms.describe().refreshMilliHz;
     const refreshNs = milliHz > 0 ? Math.round(1e12 / milliHz) : 0;
-    this.output = scene.addOutput({ name: kms.pipe.connector.name, x: options.x ?? 0, y: options.y ?? 0, width: kms.width, height: kms.height, refreshNs });
+    this.output = scene.addOutput({ name: kms.pipe.connector.name, x: options.x ?? 0, y: options.y ?? 0, width: kms.width, height: kms.height, refreshNs, scale: options.scale ?? 1 });
     this.shadow = pixelRegion(kms.width, kms.height);
     this.output.on('damage', this.onDamage);
     kms.on('flip', this.onFlip);

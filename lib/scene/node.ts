@@ -371,11 +371,6 @@ export class SceneRect extends SceneNode {
 }
 
 /**
- * A buffer on the layout at its own size (1 buffer pixel = 1 layout pixel).
- * The node holds one lock on the buffer it shows and gives it back when a new
- * buffer replaces it or the node is destroyed.
- */
-/**
  * A buffer node's crop and scale (wp_viewporter): the buffer's `source`
  * rectangle (whole buffer pixels; undefined: all of it) shown at `width` x
  * `height` layout pixels, nearest-neighbour.
@@ -386,10 +381,18 @@ export interface SceneViewport {
   readonly height: number;
 }
 
+/**
+ * A buffer on the layout: at its size over its buffer scale (a buffer drawn at
+ * scale 2 covers half its pixels in layout units, and shows 1:1 on an output of
+ * scale 2), or at its viewport's destination size. The node holds one lock on
+ * the buffer it shows and gives it back when a new buffer replaces it or the
+ * node is destroyed.
+ */
 export class SceneBufferNode extends SceneNode {
   private current: SceneBuffer | undefined;
   private input: Region | undefined;
   private view: SceneViewport | undefined;
+  private scale = 1;
 
   /** @internal */
   constructor(host: NodeHost, parent: SceneTree) {
@@ -400,15 +403,35 @@ export class SceneBufferNode extends SceneNode {
     return this.current;
   }
 
-  /** The size shown: the viewport's destination, else the buffer's (0 without a buffer). */
+  /** The size shown, layout units: the viewport's destination, else the buffer's over its scale, rounded up (0 without a buffer). */
   get width(): number {
     if (this.current === undefined) return 0;
-    return this.view?.width ?? this.current.width;
+    return this.view?.width ?? Math.ceil(this.current.width / this.scale);
   }
 
   get height(): number {
     if (this.current === undefined) return 0;
-    return this.view?.height ?? this.current.height;
+    return this.view?.height ?? Math.ceil(this.current.height / this.scale);
+  }
+
+  /** Buffer pixels per layout unit (wl_surface.set_buffer_scale); 1 unless set. */
+  get bufferScale(): number {
+    return this.scale;
+  }
+
+  /**
+   * Says how many buffer pixels make one layout unit, each way (an integer,
+   * 1 to 8): a client that draws for a scale-2 output gives 2. Without a
+   * viewport the node's size becomes the buffer's over it.
+   */
+  setBufferScale(scale: number): void {
+    if (!Number.isInteger(scale) || scale < 1 || scale > 8) {
+      throw new BufshareError('ERR_BUFSHARE_INVALID_ARGUMENT', `buffer scale ${scale} must be an integer from 1 to 8`);
+    }
+    if (scale === this.scale) return;
+    this.damageSubtree();
+    this.scale = scale;
+    this.damageSubtree();
   }
 
   get viewport(): SceneViewport | undefined {
@@ -524,7 +547,8 @@ export class SceneBufferNode extends SceneNode {
     if (clipped.isEmpty) return;
     const lx = this.layoutX;
     const ly = this.layoutY;
-    const view = this.view;
+    // A buffer scale is a viewport of the whole buffer at its size over the scale.
+    const view = this.view ?? (this.scale === 1 ? undefined : { width: this.width, height: this.height });
     if (view === undefined) {
       this.host.damageLayout(clipped.rects.map((r) => ({ x: r.x + lx, y: r.y + ly, width: r.width, height: r.height })));
       return;

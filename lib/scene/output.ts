@@ -28,8 +28,15 @@ export interface SceneOutputOptions {
   /** Top-left corner in the layout. Default (0, 0). */
   readonly x?: number;
   readonly y?: number;
+  /** The output's size in pixels (its mode, its framebuffer). */
   readonly width: number;
   readonly height: number;
+  /**
+   * Pixels per layout unit, each way (an integer, 1 to 4; default 1): at 2 the
+   * output covers half its pixel size in the layout, scale-1 buffers show
+   * doubled and clients that draw at buffer scale 2 show 1:1 (HiDPI).
+   */
+  readonly scale?: number;
   /** The refresh period in nanoseconds, told to clients with each present; 0 (default): unknown or variable. */
   readonly refreshNs?: number;
 }
@@ -74,6 +81,7 @@ export class SceneOutput extends EventEmitter<SceneOutputEvents> {
   private oy: number;
   private w: number;
   private h: number;
+  private s: number;
   private readonly ring: DamageRing;
   private readonly renderer = new SceneRenderer();
   private background: GraphicsRegion;
@@ -84,6 +92,7 @@ export class SceneOutput extends EventEmitter<SceneOutputEvents> {
   constructor(host: OutputHost, options: SceneOutputOptions, name: string) {
     super();
     checkGeometry(options.x ?? 0, options.y ?? 0, options.width, options.height);
+    checkScale(options.scale ?? 1);
     this.host = host;
     this.name = options.name ?? name;
     this.refreshNs = options.refreshNs ?? 0;
@@ -91,6 +100,7 @@ export class SceneOutput extends EventEmitter<SceneOutputEvents> {
     this.oy = options.y ?? 0;
     this.w = options.width;
     this.h = options.height;
+    this.s = options.scale ?? 1;
     this.ring = new DamageRing(this.w, this.h);
     this.background = this.paintBackground();
   }
@@ -103,6 +113,7 @@ export class SceneOutput extends EventEmitter<SceneOutputEvents> {
     return this.oy;
   }
 
+  /** Pixels across (what `render` paints); the layout width is `rect.width`. */
   get width(): number {
     return this.w;
   }
@@ -111,9 +122,14 @@ export class SceneOutput extends EventEmitter<SceneOutputEvents> {
     return this.h;
   }
 
-  /** The output's area in the layout. */
+  /** Pixels per layout unit. */
+  get scale(): number {
+    return this.s;
+  }
+
+  /** The output's area in the layout: its pixel size over its scale, rounded up. */
   get rect(): Rect {
-    return { x: this.ox, y: this.oy, width: this.w, height: this.h };
+    return { x: this.ox, y: this.oy, width: Math.ceil(this.w / this.s), height: Math.ceil(this.h / this.s) };
   }
 
   get destroyed(): boolean {
@@ -147,6 +163,14 @@ export class SceneOutput extends EventEmitter<SceneOutputEvents> {
     this.emit('damage');
   }
 
+  /** Changes the pixels per layout unit (the output's area in the layout changes with it); everything is repainted. */
+  setScale(scale: number): void {
+    checkScale(scale);
+    if (scale === this.s) return;
+    this.s = scale;
+    this.damageAll();
+  }
+
   /** Everything is to be repainted (the background colour changed, the screen was taken over and given back). */
   damageAll(): void {
     this.ring.addAll();
@@ -162,7 +186,7 @@ export class SceneOutput extends EventEmitter<SceneOutputEvents> {
   render(target: GraphicsRegion, age = 1): RenderResult {
     this.checkTarget(target);
     const damage = this.ring.damageFor(age);
-    const stats = this.renderer.render(this.host.leaves(), this.ox, this.oy, target, this.background, damage);
+    const stats = this.renderer.render(this.host.leaves(), this.ox, this.oy, this.s, target, this.background, damage);
     this.ring.rotate();
     return { damage, stats };
   }
@@ -179,7 +203,7 @@ export class SceneOutput extends EventEmitter<SceneOutputEvents> {
   /** Paints the whole output into `target`, leaving the damage as it is (screenshots, references). */
   renderFull(target: GraphicsRegion): RenderStats {
     this.checkTarget(target);
-    return this.renderer.render(this.host.leaves(), this.ox, this.oy, target, this.background, Region.full(this.w, this.h));
+    return this.renderer.render(this.host.leaves(), this.ox, this.oy, this.s, target, this.background, Region.full(this.w, this.h));
   }
 
   /**
@@ -189,14 +213,18 @@ export class SceneOutput extends EventEmitter<SceneOutputEvents> {
    */
   scanoutBuffer(): SceneBuffer | undefined {
     const leaves = this.host.leaves();
+    const area = this.rect;
     for (let i = leaves.length - 1; i >= 0; i--) {
       const { node, rect } = leaves[i]!;
-      if (rect.x >= this.ox + this.w || rect.y >= this.oy + this.h || rect.x + rect.width <= this.ox || rect.y + rect.height <= this.oy) continue;
+      if (!overlaps(rect, area)) continue;
       if (!(node instanceof SceneBufferNode) || !node.opaque) return undefined;
-      // A viewport's buffer is not the image shown (a plane here shows buffers 1:1).
-      if (node.viewport !== undefined) return undefined;
-      const exact = rect.x === this.ox && rect.y === this.oy && rect.width === this.w && rect.height === this.h;
-      return exact && node.buffer!.region.mapped ? node.buffer : undefined;
+      const buffer = node.buffer!;
+      // A plane here shows buffers 1:1: the buffer must be the output's pixels exactly
+      // (a crop or a scale other than the output's is not the image shown).
+      const src = node.sourceRect;
+      const whole = src !== undefined && src.x === 0 && src.y === 0 && src.width === buffer.width && src.height === buffer.height;
+      const exact = rect.x === this.ox && rect.y === this.oy && rect.width * this.s === this.w && rect.height * this.s === this.h;
+      return whole && exact && buffer.width === this.w && buffer.height === this.h && buffer.region.mapped ? buffer : undefined;
     }
     return undefined;
   }
@@ -215,9 +243,9 @@ export class SceneOutput extends EventEmitter<SceneOutputEvents> {
       timeNs, refreshNs: this.refreshNs, sequence: detail.sequence ?? this.presents, vsync: detail.vsync ?? false, hardware: detail.hardware ?? false,
     };
     const leaves = this.host.leaves();
+    const area = this.rect;
     for (const { node, rect } of leaves) {
-      if (!(node instanceof SceneBufferNode)) continue;
-      if (rect.x >= this.ox + this.w || rect.y >= this.oy + this.h || rect.x + rect.width <= this.ox || rect.y + rect.height <= this.oy) continue;
+      if (!(node instanceof SceneBufferNode) || !overlaps(rect, area)) continue;
       node.emit('present', timeMs, presentation);
     }
   }
@@ -234,12 +262,14 @@ export class SceneOutput extends EventEmitter<SceneOutputEvents> {
   /** @internal layout rectangles that changed */
   damageLayout(rects: readonly Rect[]): void {
     const local: Rect[] = [];
+    const s = this.s;
     for (const r of rects) {
-      const x0 = Math.max(r.x, this.ox);
-      const y0 = Math.max(r.y, this.oy);
-      const x1 = Math.min(r.x + r.width, this.ox + this.w);
-      const y1 = Math.min(r.y + r.height, this.oy + this.h);
-      if (x1 > x0 && y1 > y0) local.push({ x: x0 - this.ox, y: y0 - this.oy, width: x1 - x0, height: y1 - y0 });
+      // Layout units to this output's pixels, clipped to them.
+      const x0 = Math.max((r.x - this.ox) * s, 0);
+      const y0 = Math.max((r.y - this.oy) * s, 0);
+      const x1 = Math.min((r.x + r.width - this.ox) * s, this.w);
+      const y1 = Math.min((r.y + r.height - this.oy) * s, this.h);
+      if (x1 > x0 && y1 > y0) local.push({ x: x0, y: y0, width: x1 - x0, height: y1 - y0 });
     }
     if (local.length === 0) return;
     const had = this.needsFrame;
@@ -264,6 +294,16 @@ export class SceneOutput extends EventEmitter<SceneOutputEvents> {
     if (target.width !== this.w || target.height !== this.h) {
       throw new BufshareError('ERR_BUFSHARE_INVALID_DIMENSIONS', `output ${this.name} is ${this.w}x${this.h}; the target is ${target.width}x${target.height}`);
     }
+  }
+}
+
+function overlaps(a: Rect, b: Rect): boolean {
+  return a.x < b.x + b.width && b.x < a.x + a.width && a.y < b.y + b.height && b.y < a.y + a.height;
+}
+
+function checkScale(scale: number): void {
+  if (!Number.isInteger(scale) || scale < 1 || scale > 4) {
+    throw new BufshareError('ERR_BUFSHARE_INVALID_ARGUMENT', `output scale ${scale} must be an integer from 1 to 4`);
   }
 }
 

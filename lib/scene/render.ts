@@ -41,13 +41,13 @@ export function pixelRegion(width: number, height: number, format: 'XRGB8888' | 
   return new GraphicsRegion(memory, { width, height, stride, format: format === 'XRGB8888' ? XRGB : ARGB, offset: 0 }, 'readwrite', 'direct', () => {});
 }
 
-/** Premultiplied planes of one colour for translucent rectangles, kept while the rectangle lives and keeps its size and colour. */
+/** Premultiplied planes of one colour for translucent rectangles, kept while the rectangle lives and keeps its size (in pixels of the output painting it) and colour. */
 const solidSources = new WeakMap<SceneRect, { color: number; region: GraphicsRegion }>();
 
-function solidSource(rect: SceneRect): GraphicsRegion {
+function solidSource(rect: SceneRect, width: number, height: number): GraphicsRegion {
   const cached = solidSources.get(rect);
-  if (cached && cached.color === rect.color && cached.region.width === rect.width && cached.region.height === rect.height) return cached.region;
-  const region = pixelRegion(rect.width, rect.height, 'ARGB8888');
+  if (cached && cached.color === rect.color && cached.region.width === width && cached.region.height === height) return cached.region;
+  const region = pixelRegion(width, height, 'ARGB8888');
   region.pixels32.fill(rect.color);
   solidSources.set(rect, { color: rect.color, region });
   return region;
@@ -64,9 +64,25 @@ function paintModeOf(leaf: LeafPlacement): PaintMode {
   return 'placeholder';
 }
 
-/** A buffer leaf shown through a viewport (cropped or scaled). */
-function isScaled(leaf: LeafPlacement): boolean {
-  return leaf.node.constructor !== SceneRect && (leaf.node as SceneBufferNode).viewport !== undefined;
+/** A leaf's place in the output's pixels: layout units less the output's corner, times its scale. */
+interface PixelRect {
+  x: number;
+  y: number;
+  width: number;
+  height: number;
+}
+
+/**
+ * A buffer leaf that is not its buffer's pixels 1:1 on this output: cropped,
+ * or scaled (a viewport, a buffer scale other than the output's).
+ */
+function isScaled(leaf: LeafPlacement, px: PixelRect): boolean {
+  if (leaf.node.constructor === SceneRect) return false;
+  const node = leaf.node as SceneBufferNode;
+  const b = node.buffer!;
+  const src = node.sourceRect;
+  if (src === undefined) return false; // the placeholder
+  return src.x !== 0 || src.y !== 0 || src.width !== b.width || src.height !== b.height || b.width !== px.width || b.height !== px.height;
 }
 
 function isOpaque(mode: PaintMode): boolean {
@@ -85,13 +101,15 @@ export class SceneRenderer {
   private readonly direct: (RectList | undefined)[] = [];
   private readonly planned: (LeafPlacement | undefined)[] = [];
   private readonly modes: PaintMode[] = [];
+  private readonly pixelRects: PixelRect[] = [];
 
   /**
-   * Repaints `damage` (output coordinates, inside the output) of `target` from
+   * Repaints `damage` (output pixels, inside the output) of `target` from
    * `leaves` (bottom to top, layout coordinates) as seen by an output whose
-   * top-left corner is layout (ox, oy), over `background` (the output's size).
+   * top-left corner is layout (ox, oy) and which has `scale` pixels per layout
+   * unit, over `background` (the output's size).
    */
-  render(leaves: readonly LeafPlacement[], ox: number, oy: number, target: GraphicsRegion, background: GraphicsRegion, damage: Region): RenderStats {
+  render(leaves: readonly LeafPlacement[], ox: number, oy: number, scale: number, target: GraphicsRegion, background: GraphicsRegion, damage: Region): RenderStats {
     const stats: RenderStats = { copied: 0, blended: 0, background: 0, filled: 0 };
     if (damage.isEmpty) return stats;
     if (target.format.name !== 'XRGB8888') throw new BufshareError('ERR_BUFSHARE_UNSUPPORTED_FORMAT', `a scene output paints XRGB8888, not ${target.format.name}`);
@@ -103,7 +121,12 @@ export class SceneRenderer {
       const leaf = leaves[i]!;
       if (leaf.node.constructor !== SceneRect && !(leaf.node as SceneBufferNode).buffer!.region.mapped) continue;
       const r = leaf.rect;
-      const part = this.take().setClipped(uncovered, r.x - ox, r.y - oy, r.width, r.height);
+      const px = (this.pixelRects[plans] ??= { x: 0, y: 0, width: 0, height: 0 });
+      px.x = (r.x - ox) * scale;
+      px.y = (r.y - oy) * scale;
+      px.width = r.width * scale;
+      px.height = r.height * scale;
+      const part = this.take().setClipped(uncovered, px.x, px.y, px.width, px.height);
       if (part.count === 0) {
         this.used--;
         continue;
@@ -115,7 +138,7 @@ export class SceneRenderer {
       this.direct[plans] = undefined;
       plans++;
       if (isOpaque(mode)) {
-        spare.setSubtracted(uncovered, r.x - ox, r.y - oy, r.width, r.height);
+        spare.setSubtracted(uncovered, px.x, px.y, px.width, px.height);
         [uncovered, spare] = [spare, uncovered];
       }
     }
@@ -124,7 +147,7 @@ export class SceneRenderer {
     // pass instead of the background being copied first and read back.
     for (let k = 0; k < plans; k++) {
       // (Not for a scaled blend: the pass scales over the output only.)
-      if (this.modes[k] !== 'blend' || isScaled(this.planned[k]!)) continue;
+      if (this.modes[k] !== 'blend' || isScaled(this.planned[k]!, this.pixelRects[k]!)) continue;
       let direct = this.take().setCopy(this.parts[k]!);
       let spare1 = this.take();
       for (let j = k + 1; j < plans && direct.count > 0; j++) {
@@ -142,7 +165,7 @@ export class SceneRenderer {
     pass.begin(target, background);
     pass.addBackground(uncovered.ints, uncovered.count);
     try {
-      for (let i = plans - 1; i >= 0; i--) this.paint(this.planned[i]!, this.modes[i]!, this.parts[i]!, this.direct[i], ox, oy, target, stats);
+      for (let i = plans - 1; i >= 0; i--) this.paint(this.planned[i]!, this.pixelRects[i]!, this.modes[i]!, this.parts[i]!, this.direct[i], target, stats);
       this.flush(stats);
     } finally {
       for (let i = 0; i < plans; i++) {
@@ -153,20 +176,19 @@ export class SceneRenderer {
     return stats;
   }
 
-  private paint(leaf: LeafPlacement, mode: PaintMode, part: RectList, direct: RectList | undefined, ox: number, oy: number, target: GraphicsRegion, stats: RenderStats): void {
-    const x = leaf.rect.x - ox;
-    const y = leaf.rect.y - oy;
+  private paint(leaf: LeafPlacement, px: PixelRect, mode: PaintMode, part: RectList, direct: RectList | undefined, target: GraphicsRegion, stats: RenderStats): void {
+    const { x, y } = px;
     switch (mode) {
       case 'copy':
-        if (isScaled(leaf)) this.addScaled(leaf, x, y, part);
+        if (isScaled(leaf, px)) this.addScaled(leaf, px, part);
         else this.pass.addCopy((leaf.node as SceneBufferNode).buffer!.region, x, y, part.ints, part.count);
         break;
       case 'blend': {
-        if (isScaled(leaf)) {
-          this.addScaled(leaf, x, y, part);
+        if (isScaled(leaf, px)) {
+          this.addScaled(leaf, px, part);
           break;
         }
-        const src = leaf.node instanceof SceneRect ? solidSource(leaf.node) : leaf.node.buffer!.region;
+        const src = leaf.node instanceof SceneRect ? solidSource(leaf.node, px.width, px.height) : leaf.node.buffer!.region;
         let rest = part;
         if (direct) {
           this.pass.addBlend(src, x, y, direct.ints, direct.count, true);
@@ -184,10 +206,10 @@ export class SceneRenderer {
     }
   }
 
-  /** A viewport's leaf: its source scaled to the leaf's size (copied or blended by format). */
-  private addScaled(leaf: LeafPlacement, x: number, y: number, part: RectList): void {
+  /** A cropped or scaled leaf: its source scaled to the leaf's size in pixels (copied or blended by format). */
+  private addScaled(leaf: LeafPlacement, px: PixelRect, part: RectList): void {
     const node = leaf.node as SceneBufferNode;
-    this.pass.addScaled(node.buffer!.region, x, y, node.sourceRect!, leaf.rect.width, leaf.rect.height, part.ints, part.count);
+    this.pass.addScaled(node.buffer!.region, px.x, px.y, node.sourceRect!, px.width, px.height, part.ints, part.count);
   }
 
   /** Flat fills, in JS: what is queued below them is painted first (a blend above reads them). */

@@ -108,7 +108,10 @@ export class Scene implements NodeHost, OutputHost {
 
   /** The output whose area holds layout (x, y). */
   outputAt(x: number, y: number): SceneOutput | undefined {
-    return this.outs.find((o) => x >= o.x && y >= o.y && x < o.x + o.width && y < o.y + o.height);
+    return this.outs.find((o) => {
+      const r = o.rect;
+      return x >= r.x && y >= r.y && x < r.x + r.width && y < r.y + r.height;
+    });
   }
 
   /** @internal visible leaves, bottom to top, in layout coordinates */

@@ -99,6 +99,7 @@ export class SceneSurface {
       return;
     }
     const buffer = SceneBuffer.fromFrame(frame);
+    this.node.setBufferScale(this.surface.bufferScale ?? 1);
     this.node.setBuffer(buffer, frame.damage);
     buffer.unlock(); // the node holds it now
     this.owed = true;
@@ -109,7 +110,8 @@ export class SceneSurface {
     const x = this.tree.layoutX;
     const y = this.tree.layoutY;
     const output = this.scene.outputAt(x, y) ?? this.scene.outputs[0];
-    return output && { x: output.x - x, y: output.y - y, width: output.width, height: output.height };
+    const r = output?.rect;
+    return r && { x: r.x - x, y: r.y - y, width: r.width, height: r.height };
   }
 
   /** Children as the surface's last commit placed them: created, moved, restacked, or gone. */

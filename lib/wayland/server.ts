@@ -45,6 +45,24 @@ import { xdgOutputGlobal } from './globals/xdg-output';
 import { viewporterGlobal } from './globals/viewporter';
 import { decorationGlobal } from './globals/xdg-decoration';
 import * as decorationProtocol from './protocol/xdg-decoration';
+import * as primarySelectionProtocol from './protocol/primary-selection';
+import { primarySelectionGlobal } from './globals/primary-selection';
+import * as singlePixelProtocol from './protocol/single-pixel-buffer';
+import * as fractionalScaleProtocol from './protocol/fractional-scale';
+import * as activationProtocol from './protocol/xdg-activation';
+import * as idleInhibitProtocol from './protocol/idle-inhibit';
+import { singlePixelBufferGlobal } from './globals/single-pixel-buffer';
+import { fractionalScaleGlobal } from './globals/fractional-scale';
+import { activationGlobal } from './globals/xdg-activation';
+import { IdleInhibitors } from './globals/idle-inhibit';
+import * as relativePointerProtocol from './protocol/relative-pointer';
+import * as pointerConstraintsProtocol from './protocol/pointer-constraints';
+import { relativePointerGlobal } from './globals/relative-pointer';
+import { pointerConstraintsGlobal } from './globals/pointer-constraints';
+import * as textInputProtocol from './protocol/text-input';
+import * as textInputV1Protocol from './protocol/text-input-v1';
+import { TextInputs } from './globals/text-input';
+import { DragAndDrop } from './globals/drag-and-drop';
 import { xdgShellGlobal } from './globals/xdg-shell';
 import { createKeymap, type Keymap } from './keymap';
 import { WaylandListener } from './listener';
@@ -120,6 +138,9 @@ export interface WaylandServerOptions {
   readonly maxGlobalVersions?: Readonly<Record<string, number>>;
 }
 
+/** The clipboard (wl_data_device) or the primary selection (zwp_primary_selection_v1). */
+export type SelectionName = 'clipboard' | 'primary';
+
 export interface WaylandServerEvents {
   client: [client: WaylandClient];
   disconnect: [client: WaylandClient, reason: string];
@@ -128,6 +149,8 @@ export interface WaylandServerEvents {
   surfaceDestroyed: [surface: WaylandSurface];
   /** A refused connection or a failed accept; the server goes on. */
   error: [error: BufshareError];
+  /** Whether some client asks that the screen stay on (zwp_idle_inhibit_manager_v1) changed: read `idleInhibited`. */
+  idleInhibit: [inhibited: boolean];
   /** The server ended a client for a reason outside the protocol's error codes (a dma-buf whose fences never signalled: ERR_BUFSHARE_TIMEOUT); 'disconnect' follows. */
   clientError: [client: WaylandClient, error: BufshareError];
 }
@@ -147,6 +170,10 @@ export class WaylandServer extends EventEmitter<WaylandServerEvents> {
   private readonly unbounded = new Set<WaylandClient>();
   private readonly seat: Seat;
   private readonly clipboard = new Clipboard();
+  private readonly primary = new Clipboard(primarySelectionProtocol.zwp_primary_selection_offer_v1);
+  private readonly idle = new IdleInhibitors((inhibited) => this.emit('idleInhibit', inhibited));
+  private readonly textInputs = new TextInputs();
+  private readonly dnd: DragAndDrop;
   private readonly allowUids: ReadonlySet<number>;
   private readonly maxClients: number;
   private readonly maxClientsPerUid: number;
@@ -170,6 +197,9 @@ export class WaylandServer extends EventEmitter<WaylandServerEvents> {
     super();
     for (const spec of [
       ...Object.values(protocols), ...Object.values(xdg), ...Object.values(dmabufProtocol), ...Object.values(syncobjProtocol), ...Object.values(presentationProtocol), ...Object.values(xdgOutputProtocol), ...Object.values(decorationProtocol),
+      ...Object.values(primarySelectionProtocol), ...Object.values(singlePixelProtocol), ...Object.values(fractionalScaleProtocol),
+      ...Object.values(activationProtocol), ...Object.values(idleInhibitProtocol), ...Object.values(relativePointerProtocol), ...Object.values(pointerConstraintsProtocol),
+      ...Object.values(textInputProtocol), ...Object.values(textInputV1Protocol),
     ]) this.interfaces.set(spec.name, spec);
     this.allowUids = new Set(options.allowUids ?? [process.getuid?.() ?? 0]);
     this.maxClients = options.maxClients ?? 64;
@@ -184,17 +214,30 @@ export class WaylandServer extends EventEmitter<WaylandServerEvents> {
     const serials = { nextSerial: () => this.nextSerial() };
     const now = (): number => performance.now() - this.epoch;
     const output: OutputGlobal = outputGlobal({ width: 1280, height: 720, refreshMilliHz: 60000, name: 'BUFSHARE-1', ...options.output });
-    this.seat = new Seat(this.keymap, serials, now, (client) => this.clipboard.focusChanged(client));
+    this.seat = new Seat(this.keymap, serials, now, (client) => {
+      this.clipboard.focusChanged(client);
+      this.primary.focusChanged(client);
+    });
+    this.seat.onKeyboardSurface = (surface) => this.textInputs.keyboardFocus(surface);
+    this.dnd = new DragAndDrop({ devicesOf: (c) => this.clipboard.devicesOf(c), nextSerial: () => this.nextSerial(), now });
     const surfaceHost: SurfaceHost = {
-      announce: (s) => this.emit('surface', s),
+      announce: (s) => {
+        this.emit('surface', s);
+        this.idle.update();
+      },
       frame: (f) => this.emit('frame', f),
       withdraw: (s) => {
         this.seat.forget(s);
+        this.textInputs.surfaceGone(s);
         this.emit('surfaceDestroyed', s);
+        this.idle.update();
       },
       pointer: (s, e: SurfacePointerInput) => this.seat.pointer(s, e),
       keyboard: (s, e: SurfaceKeyboardInput) => this.seat.keyboard(s, e),
+      touch: (s, e) => this.seat.touch(s, e),
       cursorOf: (s) => this.seat.cursorOf(s.client),
+      textInputs: this.textInputs,
+      drag: this.dnd,
       outputsOf: (client) => output.resourcesOf(client),
       now,
       fenceTimeoutMs,
@@ -208,7 +251,12 @@ export class WaylandServer extends EventEmitter<WaylandServerEvents> {
     };
     this.globals.push(
       compositorGlobal(surfaceHost), subcompositorGlobal(), shmGlobal(), output, this.seat.global(),
-      xdgShellGlobal(serials, { width: output.info.width, height: output.info.height }), dataDeviceGlobal(this.clipboard), viewporterGlobal(), decorationGlobal(options.decorations ?? 'client'),
+      // Window sizes are in layout units: the mode's over the output's scale.
+      xdgShellGlobal(serials, { width: Math.ceil(output.info.width / (output.info.scale ?? 1)), height: Math.ceil(output.info.height / (output.info.scale ?? 1)) }),
+      dataDeviceGlobal(this.clipboard, this.dnd), primarySelectionGlobal(this.primary), viewporterGlobal(), decorationGlobal(options.decorations ?? 'client'),
+      singlePixelBufferGlobal(), fractionalScaleGlobal(() => output.info.scale ?? 1), activationGlobal(), this.idle.global(),
+      relativePointerGlobal({ add: (c, r) => this.seat.addRelativePointer(c, r) }), pointerConstraintsGlobal((s) => this.seat.hasPointer(s)),
+      ...this.textInputs.globals(),
       xdgOutputGlobal(output), presentationGlobal(),
     );
     const nodes = listDrmNodes();
@@ -235,6 +283,7 @@ export class WaylandServer extends EventEmitter<WaylandServerEvents> {
         this.unbounded.delete(c);
         this.seat.dropClient(c);
         this.clipboard.clientGone(c);
+        this.primary.clientGone(c);
         this.emit('disconnect', c, reason);
       },
     };
@@ -340,18 +389,35 @@ export class WaylandServer extends EventEmitter<WaylandServerEvents> {
     return this.clipboard.mimeTypes;
   }
 
-  /**
-   * The clipboard's data as `mime`: the copying client writes it to us, as it
-   * would to a client pasting. Bounded (16 MiB and 5 s by default): past them
-   * ERR_BUFSHARE_LIMIT_EXCEEDED or ERR_BUFSHARE_TIMEOUT, and nothing is kept.
-   */
-  readSelection(mime: string, options?: ReadSelectionOptions): Promise<Buffer> {
-    return this.clipboard.read(mime, options);
+  /** A client asks that the screen not blank (an idle inhibitor on a mapped surface): a kiosk's blanking timer waits. */
+  get idleInhibited(): boolean {
+    return this.idle.inhibited;
   }
 
-  /** Puts the compositor's own data on the clipboard (by mime type: 'text/plain;charset=utf-8', ...); undefined clears it. */
-  setSelection(data: Readonly<Record<string, string | Uint8Array>> | undefined): void {
-    this.clipboard.set(data === undefined ? undefined : compositorSource(data));
+  /** The primary selection's mime types (what a client selected), or undefined. */
+  get primarySelectionMimeTypes(): readonly string[] | undefined {
+    return this.primary.mimeTypes;
+  }
+
+  /**
+   * The clipboard's data as `mime` (`'primary'`: the primary selection's): the
+   * copying client writes it to us, as it would to a client pasting. Bounded
+   * (16 MiB and 5 s by default): past them ERR_BUFSHARE_LIMIT_EXCEEDED or
+   * ERR_BUFSHARE_TIMEOUT, and nothing is kept.
+   */
+  readSelection(mime: string, options?: ReadSelectionOptions & { readonly which?: SelectionName }): Promise<Buffer> {
+    return this.selection(options?.which ?? 'clipboard').read(mime, options);
+  }
+
+  /** Puts the compositor's own data on the clipboard (by mime type: 'text/plain;charset=utf-8', ...), or on the primary selection; undefined clears it. */
+  setSelection(data: Readonly<Record<string, string | Uint8Array>> | undefined, which: SelectionName = 'clipboard'): void {
+    this.selection(which).set(data === undefined ? undefined : compositorSource(data));
+  }
+
+  private selection(which: SelectionName): Clipboard {
+    if (which === 'clipboard') return this.clipboard;
+    if (which === 'primary') return this.primary;
+    throw new BufshareError('ERR_BUFSHARE_INVALID_ARGUMENT', `a selection is 'clipboard' or 'primary', not ${String(which)}`);
   }
 
   /** Stops listening, disconnects every client (which frees everything they held) and removes the socket. Idempotent. */

@@ -18,7 +18,7 @@ import type { FormatInfo } from '../format';
 import type { GraphicsRegion } from '../mapping/graphics-region';
 import { Region, type Rect } from '../region';
 import type {
-  CompositorFrame, CompositorSurface, CompositorSurfaceEvents, FramePresentation, ScanoutSource, SubsurfacePlacement, SurfaceKeyboardInput, SurfacePointerInput, WindowState,
+  CompositorFrame, CompositorSurface, CompositorSurfaceEvents, FramePresentation, PointerConstraint, ScanoutSource, SubsurfacePlacement, SurfaceKeyboardInput, SurfacePointerInput, SurfaceDragInput, SurfaceTextInput, SurfaceTouchInput, TextInputState, WindowState,
 } from '../surface-model';
 import { bufferOf, type BufferHold, type WaylandBuffer } from './buffer';
 import type { WaylandClient } from './client';
@@ -39,16 +39,31 @@ export interface SurfaceHost {
   withdraw(surface: WaylandSurface): void;
   pointer(surface: WaylandSurface, event: SurfacePointerInput): void;
   keyboard(surface: WaylandSurface, event: SurfaceKeyboardInput): void;
+  touch?(surface: WaylandSurface, event: SurfaceTouchInput): void;
   /** Milliseconds, for frame callbacks and input events. */
   now(): number;
   /** How long a committed dma-buf's write fences may take to signal. */
   readonly fenceTimeoutMs: number;
   /** A commit's fences never signalled (or could not be waited for): the server ends that client. */
   fenceFailed(surface: WaylandSurface, error: BufshareError): void;
+  /** Text inputs (text-input v3 and v1): the state of the surface's field, and text sent to it. */
+  readonly textInputs?: { stateOf(surface: WaylandSurface): TextInputState | undefined; send(surface: WaylandSurface, event: SurfaceTextInput): boolean };
+  /** The server's drag and drop, which a surface's dragInput feeds. */
+  readonly drag?: { input(surface: WaylandSurface, event: SurfaceDragInput): void };
   /** The client's wl_output resources, which a presented feedback names (sync_output). */
   outputsOf(client: WaylandClient): readonly Resource<unknown>[];
   /** The cursor the surface's client set (wl_pointer.set_cursor), if any. */
   cursorOf(surface: WaylandSurface): { readonly surface: WaylandSurface | null; readonly hotspotX: number; readonly hotspotY: number } | undefined;
+}
+
+/** A pointer constraint as the surface and the seat see it (globals/pointer-constraints.ts). */
+export interface SurfaceConstraint extends PointerConstraint {
+  /** The region set since the last commit becomes current. */
+  applyPending(): void;
+  /** The surface got the pointer: the constraint may take effect. */
+  activate(): void;
+  /** The surface lost the pointer. */
+  deactivate(): void;
 }
 
 /** A role's hooks (xdg_toplevel, wl_subsurface). */
@@ -125,7 +140,7 @@ function emptyState(): SurfaceState {
   };
 }
 
-/** What the compositor shows of a surface through its viewport, in buffer pixels (CompositorSurface.viewport). */
+/** What the compositor shows of a surface through its viewport: a source in buffer pixels at a size in surface units (CompositorSurface.viewport). */
 export interface ShownViewport {
   readonly source: Rect | undefined;
   readonly width: number;
@@ -233,11 +248,14 @@ export class WaylandSurface extends EventEmitter<CompositorSurfaceEvents> implem
   private cached: SurfaceState | undefined;
   private buffer: WaylandBuffer | undefined;
   private scale = 1;
+  private enteredOutput = false;
   private transform = 0;
   /** @internal the surface's wp_viewport, if it has one (one at most: viewport_exists) */
   viewportResource: Resource<unknown> | undefined;
   /** @internal its wp_linux_drm_syncobj_surface_v1, if it has one (surface_exists past one) */
   explicitSync: ExplicitSyncSurface | undefined;
+  /** @internal the zwp_pointer_constraints_v1 lock or confinement on this surface, if any */
+  constraint: SurfaceConstraint | undefined;
   /** The committed wp_viewport state, surface-local. */
   private viewportSource: Rect | undefined;
   private viewportDestination: { width: number; height: number } | undefined;
@@ -275,11 +293,7 @@ export class WaylandSurface extends EventEmitter<CompositorSurfaceEvents> implem
     return this.resource.client;
   }
 
-  /**
-   * The buffer's size, as for bufshare surfaces: the model has no scaling, so a
-   * compositor shows buffer pixels 1:1 (a client at buffer scale 2 looks twice
-   * as large as its logical size). `bufferScale` says what the client meant.
-   */
+  /** The buffer's size in pixels; its size on the layout is this over `bufferScale` (or the viewport's destination). */
   get width(): number {
     return this.buffer?.width ?? 0;
   }
@@ -289,13 +303,13 @@ export class WaylandSurface extends EventEmitter<CompositorSurfaceEvents> implem
   }
 
   /**
-   * The crop and scale the client asked for (wp_viewporter), in the model's
-   * buffer pixels as the rest of the surface: `source` is the buffer's
-   * rectangle shown (undefined: all of it), in whole pixels (the protocol's
-   * fixed-point source, times the buffer scale, rounded outward: the scene
-   * samples whole pixels, nearest-neighbour), shown at `width` x
-   * `height` (the destination times the buffer scale). Undefined: the buffer
-   * 1:1. Changes come with 'viewport', before the frame that shows them.
+   * The crop and scale the client asked for (wp_viewporter): `source` is the
+   * buffer's rectangle shown (undefined: all of it), in whole buffer pixels
+   * (the protocol's fixed-point source, times the buffer scale, rounded
+   * outward: the scene samples whole pixels, nearest-neighbour), shown at
+   * `width` x `height` surface units (the destination). Undefined: the buffer
+   * at its size over its scale. Changes come with 'viewport', before the frame
+   * that shows them.
    */
   get viewport(): ShownViewport | undefined {
     return this.shownViewport;
@@ -304,8 +318,29 @@ export class WaylandSurface extends EventEmitter<CompositorSurfaceEvents> implem
   /** @internal The surface's size in surface-local units as of the last state applied: the viewport's destination, else the buffer's size over its scale. */
   get surfaceSize(): { width: number; height: number } {
     const v = this.appliedViewport;
-    if (v !== undefined) return { width: v.width / this.scale, height: v.height / this.scale };
+    if (v !== undefined) return { width: v.width, height: v.height };
     return { width: this.width / this.scale, height: this.height / this.scale };
+  }
+
+  /** The client's text field on this surface (text-input v3 / v1), when one is entered on it. */
+  get textInputState(): TextInputState | undefined {
+    return this.host.textInputs?.stateOf(this);
+  }
+
+  /** Sends text to the surface's enabled text field; false when it has none. */
+  textInput(event: SurfaceTextInput): boolean {
+    if (this.isDestroyed) return false;
+    return this.host.textInputs?.send(this, event) ?? false;
+  }
+
+  /** A drag's progress over this surface (the seat carrying it sends these): wl_data_device events for its client. */
+  dragInput(event: SurfaceDragInput): void {
+    if (!this.isDestroyed) this.host.drag?.input(this, event);
+  }
+
+  /** The client's pointer lock or confinement (zwp_pointer_constraints_v1), if it has one. */
+  get pointerConstraint(): PointerConstraint | undefined {
+    return this.constraint;
   }
 
   /** wl_surface.set_buffer_scale's value (1 unless the client set one). */
@@ -365,8 +400,7 @@ export class WaylandSurface extends EventEmitter<CompositorSurfaceEvents> implem
 
   /**
    * Subsurfaces below and above this surface's own buffer, as of its last
-   * commit, at their positions in buffer pixels (the model shows buffers 1:1,
-   * so positions are scaled by this surface's buffer scale).
+   * commit, at their positions (surface units).
    */
   get subsurfaces(): { below: SubsurfacePlacement[]; above: SubsurfacePlacement[] } {
     const below: SubsurfacePlacement[] = [];
@@ -374,7 +408,7 @@ export class WaylandSurface extends EventEmitter<CompositorSurfaceEvents> implem
     let list = below;
     for (const s of this.stack) {
       if (s === 'self') list = above;
-      else list.push({ surface: s, x: s.position.x * this.scale, y: s.position.y * this.scale });
+      else list.push({ surface: s, x: s.position.x, y: s.position.y });
     }
     return { below, above };
   }
@@ -405,9 +439,9 @@ export class WaylandSurface extends EventEmitter<CompositorSurfaceEvents> implem
     return f;
   }
 
-  /** Popups of this surface (xdg_popup), oldest first, at their places in this surface (buffer pixels, as subsurfaces). */
+  /** Popups of this surface (xdg_popup), oldest first, at their places in this surface (surface units, as subsurfaces). */
   get popups(): SubsurfacePlacement[] {
-    return this.popupChildren.map((p) => ({ surface: p, x: p.popupPosition.x * this.scale, y: p.popupPosition.y * this.scale }));
+    return this.popupChildren.map((p) => ({ surface: p, x: p.popupPosition.x, y: p.popupPosition.y }));
   }
 
   /** A popup that holds an explicit grab and shows pixels: a press on any other client's surface (or on none) should dismiss it. */
@@ -524,6 +558,10 @@ export class WaylandSurface extends EventEmitter<CompositorSurfaceEvents> implem
 
   keyboard(event: SurfaceKeyboardInput): void {
     if (!this.isDestroyed) this.host.keyboard(this, event);
+  }
+
+  touch(event: SurfaceTouchInput): void {
+    if (!this.isDestroyed) this.host.touch?.(this, event);
   }
 
   /** Asks the client to close this window (xdg_toplevel.close); a no-op for other roles. */
@@ -672,6 +710,8 @@ export class WaylandSurface extends EventEmitter<CompositorSurfaceEvents> implem
     // Children's cached state is applied with their parent's (wl_subsurface sync mode).
     for (const child of this.children) child.applyCached();
     this.role?.afterApply?.(this);
+    // State other objects keep double-buffered with the surface (a pointer constraint's region).
+    this.constraint?.applyPending();
     const callbacks = state.callbacks;
     const feedbacks = state.feedbacks;
     const child = this.role?.child === true;
@@ -746,6 +786,7 @@ export class WaylandSurface extends EventEmitter<CompositorSurfaceEvents> implem
       const viewportNews = !sameViewport(viewport, this.shownViewport);
       this.shownViewport = viewport;
       if (viewportNews) this.emit('viewport');
+      this.enterOutput();
       if (child) {
         if (resized && this.contentShown) this.emit('resize', this.width, this.height);
         this.contentShown = true;
@@ -768,6 +809,17 @@ export class WaylandSurface extends EventEmitter<CompositorSurfaceEvents> implem
       this.emit('frame', frame);
       this.host.frame(frame);
     }, readable, () => sync?.release());
+  }
+
+  /**
+   * wl_surface.enter, once, when it first shows pixels: the server has one
+   * output, and a client picks its buffer scale from the outputs its surfaces
+   * are on (foot, GTK): without enter they draw at scale 1 on a scale-2 output.
+   */
+  private enterOutput(): void {
+    if (this.enteredOutput) return;
+    this.enteredOutput = true;
+    for (const o of this.host.outputsOf(this.client)) this.resource.post('enter', o.id);
   }
 
   /** A commit took effect: its feedbacks are the ones an output's present answers; those of the commit it replaced were never shown. */
@@ -862,7 +914,7 @@ export class WaylandSurface extends EventEmitter<CompositorSurfaceEvents> implem
       source = { x: x0, y: y0, width: x1 - x0, height: y1 - y0 };
     }
     const size = dst ?? { width: src!.width, height: src!.height };
-    return { source, width: size.width * s, height: size.height * s };
+    return { source, width: size.width, height: size.height };
   }
 
   /** Surface damage scaled into buffer coordinates (transforms other than normal, and viewports, damage everything), plus buffer damage, clipped. */

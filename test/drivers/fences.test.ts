@@ -34,7 +34,7 @@ describe('Implicit fences (vgem)', function () {
   beforeEach(async () => {
     sock = tempSocketDir();
     allocator = new DumbAllocator({ device: vgem.path });
-    server = await BufferServer.listen({ path: sock.path, allocator, fenceTimeoutMs: 1500 });
+    server = BufferServer.listen({ path: sock.path, allocator, fenceTimeoutMs: 1500 });
     server.on('frame', (f) => frames.push(f));
     gpu = native.drmOpen(vgem.path);
     frames.length = 0;

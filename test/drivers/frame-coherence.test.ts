@@ -23,7 +23,7 @@ describe('Frame read sources and their coherence (vgem)', function () {
   /** Two frames of one single-buffered surface; returns what the compositor saw of each. */
   async function twoFrames(allocator: Allocator, hardwareAccess: 'auto' | 'shadow') {
     const sock = tempSocketDir();
-    const server = await BufferServer.listen({ path: sock.path, allocator, hardwareAccess });
+    const server = BufferServer.listen({ path: sock.path, allocator, hardwareAccess });
     const seen: { region: Frame['region']; strategy: string; pixel: number; lengthAfterRelease: number }[] = [];
     server.on('frame', (frame) => {
       const region = frame.region;

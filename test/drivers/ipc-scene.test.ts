@@ -30,7 +30,7 @@ describe('forced shadow on real hardware buffers: the exact scene at every frame
         this.skip();
       }
       const sock = tempSocketDir();
-      const server = await BufferServer.listen({ path: sock.path, allocator, hardwareAccess: 'shadow' });
+      const server = BufferServer.listen({ path: sock.path, allocator, hardwareAccess: 'shadow' });
       try {
         const expected = trackExpectations(server);
         let shadowSurfaces = 0;

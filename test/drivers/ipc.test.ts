@@ -59,7 +59,7 @@ describe('the protocol on real drivers', function () {
     dir = mkdtempSync(join(process.env.XDG_RUNTIME_DIR ?? tmpdir(), 'bufshare-drv-'));
     for (const [i, { node, driver, kind, access }] of plan.entries()) {
       const allocator = new AutoAllocator({ allocator: kind, device: node.path, access });
-      const server = await BufferServer.listen({ path: join(dir, `s${i}`), allocator });
+      const server = BufferServer.listen({ path: join(dir, `s${i}`), allocator });
       const setup: Setup = { label: `${node.name} ${driver} ${kind} ${access}`, server, allocator, checked: [] };
       const seed = 5000 + i * 100;
       const counts = new Map<unknown, number>();

@@ -246,7 +246,7 @@ describe('KmsOutput', function () {
     const capture = output.createCapture();
     const allocator = new DumbAllocator({ device: vkms!.path });
     const sock = tempSocketDir();
-    const server = await BufferServer.listen({ path: sock.path, allocator });
+    const server = BufferServer.listen({ path: sock.path, allocator });
     const FRAMES = 10;
     const errors: string[] = [];
     let direct = 0;

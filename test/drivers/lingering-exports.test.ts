@@ -21,7 +21,7 @@ describe('Dma-bufs a client keeps count against its byte limit (vgem)', function
     const sock = tempSocketDir();
     const allocator = new DumbAllocator({ device: vgem.path });
     // Four 256x256 XRGB8888 buffers (256 KiB each) fit the limit.
-    const server = await BufferServer.listen({ path: sock.path, allocator, limits: { maxBytes: 1024 * 1024 } });
+    const server = BufferServer.listen({ path: sock.path, allocator, limits: { maxBytes: 1024 * 1024 } });
     const client = await BufferClient.connect({ path: sock.path });
     const kept: number[] = [];
     let made = 0;

@@ -52,7 +52,7 @@ export async function fuzzLive(seed: number, messages: number, concurrency = 4):
   };
   process.on('uncaughtException', onUncaught);
   const sock = tempSocketDir();
-  const server = await BufferServer.listen({ path: sock.path });
+  const server = BufferServer.listen({ path: sock.path });
   const fdsBefore = fdSnapshot();
   const expected = trackExpectations(server);
   let goodFrames = 0;

@@ -27,6 +27,17 @@ import * as viewporter from '../../lib/wayland/protocol/viewporter';
 import * as dmabuf from '../../lib/wayland/protocol/linux-dmabuf';
 import * as presentation from '../../lib/wayland/protocol/presentation-time';
 import * as xdgOutput from '../../lib/wayland/protocol/xdg-output';
+import * as decoration from '../../lib/wayland/protocol/xdg-decoration';
+import * as primary from '../../lib/wayland/protocol/primary-selection';
+import * as singlePixel from '../../lib/wayland/protocol/single-pixel-buffer';
+import * as fractional from '../../lib/wayland/protocol/fractional-scale';
+import * as activation from '../../lib/wayland/protocol/xdg-activation';
+import * as idle from '../../lib/wayland/protocol/idle-inhibit';
+import * as relative from '../../lib/wayland/protocol/relative-pointer';
+import * as constraints from '../../lib/wayland/protocol/pointer-constraints';
+import * as textInput from '../../lib/wayland/protocol/text-input';
+import * as textInputV1 from '../../lib/wayland/protocol/text-input-v1';
+import * as syncobj from '../../lib/wayland/protocol/linux-drm-syncobj';
 import type { WaylandClient } from '../../lib/wayland/client';
 import { WaylandServer } from '../../lib/wayland/server';
 import type { ArgSpec, InterfaceSpec, MessageSpec } from '../../lib/wayland/spec';
@@ -38,7 +49,9 @@ import { RawWaylandClient } from '../helpers/wayland-client';
 const HANG_MS = 1000;
 /** A region flood's bound: its wall time includes sending ~500 KB through a loaded machine. */
 const REGION_FLOOD_MS = 3000;
-const INTERFACES: InterfaceSpec[] = [core, xdg, viewporter, dmabuf, presentation, xdgOutput].flatMap((m) => Object.values(m));
+const INTERFACES: InterfaceSpec[] = [
+  core, xdg, viewporter, dmabuf, presentation, xdgOutput, decoration, primary, singlePixel, fractional, activation, idle, relative, constraints, textInput, textInputV1, syncobj,
+].flatMap((m) => Object.values(m));
 const INTERESTING = [0, 1, 2, 3, 4, 7, 8, 0xff, 0x100, 0xffff, 0x10000, 4095, 4096, 4097, 0x7fffffff, 0x80000000, 0xfffffffe, 0xffffffff];
 
 type Rng = () => number;
@@ -170,8 +183,8 @@ export interface WaylandLiveFuzzResult {
   failures: string[];
 }
 
-/** Sets up real objects; returns their ids, so mutations aim at live objects. */
-async function setUp(c: RawWaylandClient, poolFd: number): Promise<number[]> {
+/** Sets up real objects of every interface the server implements; returns them, so mutations aim at live objects. */
+async function setUp(c: RawWaylandClient, poolFd: number): Promise<[number, InterfaceSpec][]> {
   const registry = await c.registry();
   const comp = c.bind(registry, core.wl_compositor);
   const shm = c.bind(registry, core.wl_shm);
@@ -195,7 +208,48 @@ async function setUp(c: RawWaylandClient, poolFd: number): Promise<number[]> {
   const timing = c.bind(registry, presentation.wp_presentation);
   const feedback = c.newId(presentation.wp_presentation_feedback);
   c.request(timing, presentation.wp_presentation, 'feedback', [surface, feedback]);
-  return [1, registry, comp, shm, wm, surface, xs, top, pool, buffer, output, outputs, timing];
+  const objects: [number, InterfaceSpec][] = [
+    [1, core.wl_display], [registry, core.wl_registry], [comp, core.wl_compositor], [shm, core.wl_shm], [wm, xdg.xdg_wm_base], [surface, core.wl_surface],
+    [xs, xdg.xdg_surface], [top, xdg.xdg_toplevel], [pool, core.wl_shm_pool], [buffer, core.wl_buffer], [output, core.wl_output],
+    [outputs, xdgOutput.zxdg_output_manager_v1], [timing, presentation.wp_presentation],
+  ];
+  /** Binds a global, or makes an object with `make` on the last one bound; both join the targets. */
+  const bind = (iface: InterfaceSpec): number => {
+    const id = c.bind(registry, iface);
+    objects.push([id, iface]);
+    return id;
+  };
+  const make = (parent: number, parentIface: InterfaceSpec, request: string, iface: InterfaceSpec, args: (id: number) => (number | string)[]): number => {
+    const id = c.newId(iface);
+    c.request(parent, parentIface, request, args(id) as never);
+    objects.push([id, iface]);
+    return id;
+  };
+  const seat = bind(core.wl_seat);
+  const pointer = make(seat, core.wl_seat, 'get_pointer', core.wl_pointer, (id) => [id]);
+  const subcompositor = bind(core.wl_subcompositor);
+  // New ids go in order: the child surface before its subsurface.
+  const child = make(comp, core.wl_compositor, 'create_surface', core.wl_surface, (id) => [id]);
+  make(subcompositor, core.wl_subcompositor, 'get_subsurface', core.wl_subsurface, (id) => [id, child, surface]);
+  make(bind(viewporter.wp_viewporter), viewporter.wp_viewporter, 'get_viewport', viewporter.wp_viewport, (id) => [id, surface]);
+  make(wm, xdg.xdg_wm_base, 'create_positioner', xdg.xdg_positioner, (id) => [id]);
+  const ddm = bind(core.wl_data_device_manager);
+  make(ddm, core.wl_data_device_manager, 'create_data_source', core.wl_data_source, (id) => [id]);
+  make(ddm, core.wl_data_device_manager, 'get_data_device', core.wl_data_device, (id) => [id, seat]);
+  const psm = bind(primary.zwp_primary_selection_device_manager_v1);
+  make(psm, primary.zwp_primary_selection_device_manager_v1, 'create_source', primary.zwp_primary_selection_source_v1, (id) => [id]);
+  make(psm, primary.zwp_primary_selection_device_manager_v1, 'get_device', primary.zwp_primary_selection_device_v1, (id) => [id, seat]);
+  make(bind(decoration.zxdg_decoration_manager_v1), decoration.zxdg_decoration_manager_v1, 'get_toplevel_decoration', decoration.zxdg_toplevel_decoration_v1, (id) => [id, top]);
+  bind(singlePixel.wp_single_pixel_buffer_manager_v1);
+  bind(fractional.wp_fractional_scale_manager_v1);
+  make(bind(activation.xdg_activation_v1), activation.xdg_activation_v1, 'get_activation_token', activation.xdg_activation_token_v1, (id) => [id]);
+  bind(idle.zwp_idle_inhibit_manager_v1);
+  make(bind(relative.zwp_relative_pointer_manager_v1), relative.zwp_relative_pointer_manager_v1, 'get_relative_pointer', relative.zwp_relative_pointer_v1, (id) => [id, pointer]);
+  bind(constraints.zwp_pointer_constraints_v1);
+  make(bind(textInput.zwp_text_input_manager_v3), textInput.zwp_text_input_manager_v3, 'get_text_input', textInput.zwp_text_input_v3, (id) => [id, seat]);
+  make(bind(textInputV1.zwp_text_input_manager_v1), textInputV1.zwp_text_input_manager_v1, 'create_text_input', textInputV1.zwp_text_input_v1, (id) => [id]);
+  await c.roundtrip();
+  return objects;
 }
 
 /**
@@ -246,10 +300,6 @@ export async function fuzzWaylandLive(seed: number, connections: number, mode: '
   const poolFd = native.memfdCreate('fuzz-pool', 16384, 0);
   try {
     await good.registry();
-    const ifaces = [
-      core.wl_display, core.wl_registry, core.wl_compositor, core.wl_shm, xdg.xdg_wm_base, core.wl_surface, xdg.xdg_surface, xdg.xdg_toplevel, core.wl_shm_pool, core.wl_buffer,
-      core.wl_output, xdgOutput.zxdg_output_manager_v1, presentation.wp_presentation,
-    ];
     for (let n = 0; n < connections; n++) {
       let c: RawWaylandClient;
       if (mode === 'socket') {
@@ -261,16 +311,19 @@ export async function fuzzWaylandLive(seed: number, connections: number, mode: '
       }
       result.connections++;
       try {
-        const ids = await setUp(c, poolFd);
+        const objects = await setUp(c, poolFd);
+        if (c.closed) {
+          result.failures.push(`connection ${n}: set-up was refused: ${JSON.stringify(c.error)}`);
+          continue;
+        }
         if (r() < 0.05) {
-          await regionFlood(r, c, ids[2]!, result);
+          await regionFlood(r, c, objects[2]![0], result);
         } else {
-          const k = randInt(r, 0, ids.length - 1);
-          const iface = ifaces[k]!;
+          const [target, iface] = objects[randInt(r, 0, objects.length - 1)]!;
           const list = iface.requests;
           const opcode = randInt(r, 0, Math.max(0, list.length - 1));
           const nextId = c.nextObjectId;
-          const base = list.length > 0 ? validMessage(r, list[opcode]!, ids[k]!, opcode, nextId) : { bytes: new Uint8Array(8), fds: 0 };
+          const base = list.length > 0 ? validMessage(r, list[opcode]!, target, opcode, nextId) : { bytes: new Uint8Array(8), fds: 0 };
           const bytes = mutate(r, base.bytes);
           const fds = Array.from({ length: r() < 0.7 ? base.fds : randInt(r, 0, 3) }, () => poolFd);
           if (bytes.byteLength > 0) c.sendRaw(bytes, fds);

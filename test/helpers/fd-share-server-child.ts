@@ -7,7 +7,7 @@
 import { BufferServer } from '../../lib';
 
 async function main(): Promise<void> {
-  const server = await BufferServer.listen({ path: process.argv[2]!, limits: { maxSurfaces: 4096, maxBuffers: 16384 } });
+  const server = BufferServer.listen({ path: process.argv[2]!, limits: { maxSurfaces: 4096, maxBuffers: 16384 } });
   server.on('frame', (frame) => {
     try {
       process.stdout.write(`frame ${frame.region.pixels32[17]!.toString(16)}\n`);

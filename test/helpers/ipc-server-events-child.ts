@@ -9,7 +9,7 @@ import { BufferServer } from '../../lib';
 import { encodeEvent } from '../../lib/ipc/protocol';
 
 async function main(): Promise<void> {
-  const server = await BufferServer.listen({ path: process.argv[2]! });
+  const server = BufferServer.listen({ path: process.argv[2]! });
   server.on('error', (e) => console.log(`error ${e.code} ${e.errno ?? '-'} ${e.message}`));
   server.on('request', (_surface, client, payload) => {
     const burst = (payload as { burst?: unknown } | null)?.burst;

@@ -6,7 +6,7 @@
 import { BufferServer } from '../../lib';
 
 async function main(): Promise<void> {
-  const server = await BufferServer.listen({ path: process.argv[2]! });
+  const server = BufferServer.listen({ path: process.argv[2]! });
   server.on('frame', (frame) => {
     frame.release();
     frame.surface.frameDone();

@@ -44,6 +44,11 @@ export class RawWaylandClient {
         return;
       }
       const args = decodeArgs(msg, body, this.connection, this.receivedFds);
+      // Objects the server makes (wl_data_device.data_offer): their events decode too.
+      msg.args.forEach((a, i) => {
+        const iface = a.type === 'new_id' && a.interface !== undefined ? INTERFACES.get(a.interface) : undefined;
+        if (iface !== undefined && typeof args[i] === 'number') this.objects.set(args[i] as number, iface);
+      });
       const e = { objectId: h.objectId, interface: spec.name, name: msg.name, args };
       if (spec.name === 'wl_registry' && msg.name === 'global') this.globals.set(args[1] as string, [args[0] as number, args[2] as number]);
       if (spec.name === 'wl_display' && msg.name === 'delete_id') this.objects.delete(args[0] as number);

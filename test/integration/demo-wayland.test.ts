@@ -1,7 +1,7 @@
 // The demo compositor as a Wayland server: `npm run demo -- --headless --clients none
 // --wayland NAME --frames N --screenshot F` with an outside, unmodified Wayland client.
 import { expect } from 'chai';
-import { spawn } from 'node:child_process';
+import { spawn, spawnSync } from 'node:child_process';
 import { existsSync, mkdtempSync, readFileSync, readdirSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -66,14 +66,20 @@ describe('demo: Wayland clients (headless, --clients none)', function () {
   });
 
   /** foot with `args` (its shell prints nothing) in the headless demo, until the screenshot: its window, and the PNG's pixels. */
-  async function footShot(args: string[], frames: number): Promise<{ s: SurfaceInfo; surfaces: SurfaceInfo[]; png: PNG; rgb: (x: number, y: number) => number }> {
+  function footShot(args: string[], frames: number, demoArgs: string[] = []): ReturnType<typeof clientShot> {
+    return clientShot('foot', [...args, 'sh', '-c', 'sleep 60'], frames, demoArgs);
+  }
+
+  /** `command` in the headless demo (with `demoArgs`), until the screenshot: its window, and the PNG's pixels. */
+  async function clientShot(command: string, args: string[], frames: number, demoArgs: string[] = []): Promise<{ s: SurfaceInfo; surfaces: SurfaceInfo[]; png: PNG; rgb: (x: number, y: number) => number }> {
     const dir = mkdtempSync(join(tmpdir(), 'bufshare-wl-demo-'));
     const file = join(dir, 'shot.png');
     const display = join(dir, 'wayland-demo');
-    const run = startDemo(['--headless', '--clients', 'none', '--wayland', display, '--frames', String(frames), '--screenshot', file]);
+    const run = startDemo(['--headless', '--clients', 'none', '--wayland', display, '--frames', String(frames), '--screenshot', file, ...demoArgs]);
     try {
       await run.waitFor(/wayland: WAYLAND_DISPLAY=(\S+)/);
-      const client = spawn('foot', [...args, 'sh', '-c', 'sleep 60'], { stdio: 'ignore', env: { ...process.env, WAYLAND_DISPLAY: display } });
+      // A name in XDG_RUNTIME_DIR, not a path: winit (alacritty) needs the runtime dir set.
+      const client = spawn(command, args, { stdio: 'ignore', env: { ...process.env, XDG_RUNTIME_DIR: dir, WAYLAND_DISPLAY: 'wayland-demo' } });
       const { code } = await run.exited();
       client.kill('SIGKILL');
       expect(code, run.lines.join('\n')).to.equal(0);
@@ -144,5 +150,104 @@ describe('demo: Wayland clients (headless, --clients none)', function () {
     let other = 0;
     for (let y = 0; y < png.height; y += 9) for (let x = 0; x < png.width; x += 9) if (rgb(x, y) !== BACKGROUND) other++;
     expect(other, 'samples not foot\'s background (its cursor cell at most)').to.be.below(3);
+  });
+
+  /** The window shows `background` in its middle and the demo's title bar (server-side decorations) right above it, nothing of the client's own. */
+  function expectDecoratedTerminal(shot: Awaited<ReturnType<typeof clientShot>>, background: number, title: string): void {
+    const { s, rgb, surfaces } = shot;
+    expect(surfaces.map((w) => w.title)).to.deep.equal([title]);
+    let other = 0;
+    for (let y = s.y + 40; y < s.y + s.height - 10; y += 7) for (let x = s.x + 40; x < s.x + s.width - 10; x += 7) if (rgb(x, y) !== background) other++;
+    expect(other, 'the terminal\'s background over its window (text cells aside)').to.equal(0);
+    const bar = new Set<number>();
+    for (let y = s.y - 20; y < s.y; y += 3) for (let x = s.x; x < s.x + s.width; x += 7) bar.add(rgb(x, y));
+    expect([...bar], 'above the window: the demo\'s title bar only').to.deep.equal([0x3b4252]);
+  }
+
+  it('kitty (GL on Mesa\'s software renderer) with the compositor\'s decorations', async function () {
+    if (!existsSync('/usr/bin/kitty')) this.skip(); // .ci/run installs kitty
+    const BACKGROUND = 0x2a7f3c;
+    const shot = await clientShot('kitty', ['-o', `background=#${hex(BACKGROUND)}`, '-o', 'linux_display_server=wayland', 'sh', '-c', 'sleep 60'], 60);
+    expectDecoratedTerminal(shot, BACKGROUND, 'sh');
+  });
+
+  it('alacritty (GL on Mesa\'s software renderer) with the compositor\'s decorations', async function () {
+    if (!existsSync('/usr/bin/alacritty')) this.skip(); // .ci/run installs alacritty
+    const BACKGROUND = 0x2a7f3c;
+    const shot = await clientShot('alacritty', ['-o', `colors.primary.background="0x${hex(BACKGROUND)}"`, '-e', 'sh', '-c', 'sleep 60'], 60);
+    expectDecoratedTerminal(shot, BACKGROUND, 'Alacritty');
+  });
+
+  it('foot through waypipe (its client and server ends on two local sockets), as across machines', async function () {
+    if (!existsSync('/usr/bin/waypipe') || !existsSync('/usr/bin/foot')) this.skip(); // .ci/run installs waypipe and foot
+    const BACKGROUND = 0x2a7f3c;
+    const sockDir = mkdtempSync(join(tmpdir(), 'bufshare-waypipe-'));
+    const sock = join(sockDir, 'waypipe.sock');
+    // `waypipe client` talks to the compositor; `waypipe server -- foot` is where the app runs (another machine, usually).
+    const script = `waypipe --socket ${sock} client & sleep 0.5; exec waypipe --socket ${sock} server -- foot -o colors.background=${hex(BACKGROUND)} sh -c 'sleep 60'`;
+    try {
+      const shot = await clientShot('sh', ['-c', script], 60);
+      expectDecoratedTerminal(shot, BACKGROUND, 'foot');
+    } finally {
+      // Both waypipe ends (and foot under the server end) go with their socket's users.
+      spawnSync('pkill', ['-f', sock]);
+      rmSync(sockDir, { recursive: true, force: true });
+    }
+  });
+
+  it('weston-subsurfaces: its shm and GL subsurfaces drawn where the client places them, over its main surface', async function () {
+    if (!existsSync('/usr/bin/weston-subsurfaces')) this.skip(); // .ci/run installs weston
+    const { s, rgb } = await clientShot('weston-subsurfaces', [], 40);
+    expect(s.title).to.equal('Wayland Sub-surface Demo');
+    /** The share of pixels of `colour` in the window's box (fractions of its 400x300 surface, shadow margin included). */
+    const share = (colour: number | undefined, x0: number, y0: number, x1: number, y1: number): { share: number; colours: number } => {
+      let hit = 0;
+      let n = 0;
+      const seen = new Set<number>();
+      for (let y = Math.round(s.y + y0 * s.height); y < s.y + y1 * s.height; y += 2) {
+        for (let x = Math.round(s.x + x0 * s.width); x < s.x + x1 * s.width; x += 2) {
+          const c = rgb(x, y);
+          seen.add(c);
+          hit += c === colour ? 1 : 0;
+          n++;
+        }
+      }
+      return { share: hit / n, colours: seen.size };
+    };
+    // The main surface (green, with a turning line), the red shm subsurface at its top right,
+    // the GL one below it (dark green, with a coloured triangle): weston's own picture.
+    expect(share(0x05a907, 0.15, 0.35, 0.5, 0.65).share, 'main surface').to.be.above(0.9);
+    expect(share(0xa42201, 0.74, 0.2, 0.88, 0.38).share, 'the shm subsurface').to.be.above(0.8);
+    const gl = share(0x025403, 0.72, 0.58, 0.9, 0.8);
+    expect(gl.share, 'the GL subsurface\'s clear colour').to.be.above(0.5);
+    expect(gl.colours, 'and its triangle\'s gradient').to.be.above(10);
+  });
+
+  it('at output scale 2 (HiDPI) foot draws at buffer scale 2, shown 1:1: fullscreen is the whole 1280x720 output', async function () {
+    if (!existsSync('/usr/bin/foot')) this.skip(); // .ci/run installs foot
+    const BACKGROUND = 0x2a7f3c;
+    // foot learns the scale from wl_output.scale of the output its surface entered.
+    const { s, png, rgb } = await footShot(['--fullscreen', '-o', `colors.background=${hex(BACKGROUND)}`], 60, ['--scale', '2']);
+    expect([s.x, s.y, s.width, s.height, s.scale], 'output pixels; configured at 640x360 layout units').to.deep.equal([0, 0, 1280, 720, 2]);
+    let other = 0;
+    for (let y = 0; y < png.height; y += 9) for (let x = 0; x < png.width; x += 9) if (rgb(x, y) !== BACKGROUND) other++;
+    expect(other, 'samples not foot\'s background (its cursor cell at most)').to.be.below(5);
+  });
+
+  it('at output scale 2 a scale-1 client (weston-simple-shm) shows doubled: 500x500 output pixels, each of its pixels a 2x2 block', async () => {
+    const { s, rgb } = await clientShot('weston-simple-shm', [], 20, ['--scale', '2']);
+    expect([s.width, s.height, s.scale]).to.deep.equal([500, 500, 1]);
+    let paddingWrong = 0;
+    let blocksWrong = 0;
+    for (let y = 0; y < 500; y += 2) {
+      for (let x = 0; x < 500; x += 2) {
+        const c = rgb(s.x + x, s.y + y);
+        if (rgb(s.x + x + 1, s.y + y) !== c || rgb(s.x + x, s.y + y + 1) !== c || rgb(s.x + x + 1, s.y + y + 1) !== c) blocksWrong++;
+        if ((x < 40 || y < 40 || x >= 460 || y >= 460) && c !== 0xffffff) paddingWrong++;
+      }
+    }
+    expect(blocksWrong, '2x2 blocks that are not one colour').to.equal(0);
+    expect(paddingWrong, 'its 20-pixel white padding, doubled').to.equal(0);
+    expect(rgb(s.x - 1, s.y + 250), 'left of the window: the background').to.not.equal(0xffffff);
   });
 });

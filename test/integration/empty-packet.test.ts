@@ -11,7 +11,7 @@ describe('an empty (0-byte) packet', function () {
   let server: BufferServer;
   beforeEach(async () => {
     sock = tempSocketDir();
-    server = await BufferServer.listen({ path: sock.path });
+    server = BufferServer.listen({ path: sock.path });
   });
   afterEach(async () => {
     await server.close();

@@ -15,7 +15,7 @@ describe('Finite process-wide tables: one client cannot use them up for all', fu
     const sock = tempSocketDir();
     // Unsealed shm (the fallback where memfd sealing is missing): each mapped buffer takes a guard slot.
     const allocator = new ShmAllocator({ forceFallback: true });
-    const server = await BufferServer.listen({ path: sock.path, allocator, limits: { maxSurfaces: 4096, maxBuffers: 16384 } });
+    const server = BufferServer.listen({ path: sock.path, allocator, limits: { maxSurfaces: 4096, maxBuffers: 16384 } });
     const regionErrors: string[] = [];
     server.on('frame', (frame) => {
       try {

@@ -14,6 +14,15 @@ async function rejection(p: Promise<unknown>): Promise<BufshareError> {
   throw new Error('expected a rejection');
 }
 
+function thrown(f: () => unknown): BufshareError {
+  try {
+    f();
+  } catch (e) {
+    return e as BufshareError;
+  }
+  throw new Error('expected a throw');
+}
+
 describe('IPC: runtime dir, socket path and access control', function () {
   this.timeout(30000);
   let sock: ReturnType<typeof tempSocketDir>;
@@ -31,11 +40,11 @@ describe('IPC: runtime dir, socket path and access control', function () {
 
   it('the default path is $XDG_RUNTIME_DIR/bufshare-0, which must exist and be 0700', async () => {
     delete process.env.XDG_RUNTIME_DIR;
-    expect((await rejection(BufferServer.listen())).code).to.equal('ERR_BUFSHARE_RUNTIME_DIR');
+    expect(thrown(() => BufferServer.listen()).code).to.equal('ERR_BUFSHARE_RUNTIME_DIR');
     expect((await rejection(BufferClient.connect())).code).to.equal('ERR_BUFSHARE_RUNTIME_DIR');
 
     process.env.XDG_RUNTIME_DIR = join(sock.dir, 'missing');
-    const missing = await rejection(BufferServer.listen());
+    const missing = thrown(() => BufferServer.listen());
     expect(missing.code).to.equal('ERR_BUFSHARE_RUNTIME_DIR');
     expect(missing.message).to.match(/does not exist/);
 
@@ -43,12 +52,12 @@ describe('IPC: runtime dir, socket path and access control', function () {
     mkdirSync(open, { mode: 0o755 });
     chmodSync(open, 0o755);
     process.env.XDG_RUNTIME_DIR = open;
-    const loose = await rejection(BufferServer.listen());
+    const loose = thrown(() => BufferServer.listen());
     expect(loose.code).to.equal('ERR_BUFSHARE_RUNTIME_DIR');
     expect(loose.message).to.match(/mode 0755; it must be 0700/);
 
     process.env.XDG_RUNTIME_DIR = sock.dir;
-    const server = await BufferServer.listen();
+    const server = BufferServer.listen();
     expect(server.path).to.equal(join(sock.dir, 'bufshare-0'));
     const client = await BufferClient.connect();
     expect(client.id).to.equal(1);
@@ -58,13 +67,13 @@ describe('IPC: runtime dir, socket path and access control', function () {
   });
 
   it('an explicit path needs an existing directory', async () => {
-    const e = await rejection(BufferServer.listen({ path: join(sock.dir, 'no', 'such', 'sock') }));
+    const e = thrown(() => BufferServer.listen({ path: join(sock.dir, 'no', 'such', 'sock') }));
     expect(e.code).to.equal('ERR_BUFSHARE_RUNTIME_DIR');
   });
 
   it('a live server is never replaced; a stale socket is; other files are left alone', async () => {
-    const server = await BufferServer.listen({ path: sock.path });
-    const taken = await rejection(BufferServer.listen({ path: sock.path }));
+    const server = BufferServer.listen({ path: sock.path });
+    const taken = thrown(() => BufferServer.listen({ path: sock.path }));
     expect(taken.code).to.equal('ERR_BUFSHARE_ADDRESS_IN_USE');
     expect(taken.message).to.match(/live server/);
     // The probe connection did no harm: the live server still serves.
@@ -75,13 +84,13 @@ describe('IPC: runtime dir, socket path and access control', function () {
     // A server that died without cleaning up leaves a socket nobody answers.
     native.closeFd(native.seqpacketListen(sock.path, 1));
     expect(existsSync(sock.path)).to.equal(true);
-    const next = await BufferServer.listen({ path: sock.path });
+    const next = BufferServer.listen({ path: sock.path });
     (await BufferClient.connect({ path: sock.path })).close();
     await next.close();
 
     const file = join(sock.dir, 'not-a-socket');
     writeFileSync(file, 'precious');
-    const notSocket = await rejection(BufferServer.listen({ path: file }));
+    const notSocket = thrown(() => BufferServer.listen({ path: file }));
     expect(notSocket.code).to.equal('ERR_BUFSHARE_ADDRESS_IN_USE');
     expect(readFileSync(file, 'utf8')).to.equal('precious');
   });
@@ -91,7 +100,7 @@ describe('IPC: runtime dir, socket path and access control', function () {
   });
 
   it('the socket is 0600 by default', async () => {
-    const server = await BufferServer.listen({ path: sock.path });
+    const server = BufferServer.listen({ path: sock.path });
     const { statSync } = await import('node:fs');
     expect(statSync(sock.path).mode & 0o777).to.equal(0o600);
     await server.close();
@@ -107,7 +116,7 @@ describe('IPC: runtime dir, socket path and access control', function () {
     });
 
     it('is refused by the kernel when the socket is 0600 (the default)', async () => {
-      const server = await BufferServer.listen({ path: sock.path });
+      const server = BufferServer.listen({ path: sock.path });
       const child = startClient({ path: sock.path, width: 8, height: 8, frames: 1, scene: 'pattern', seed: 1 }, { uid: 65534, gid: 65534 });
       const line = await child.line('error');
       expect(line).to.match(/^error ERR_BUFSHARE_SYSCALL .*EACCES/);
@@ -117,7 +126,7 @@ describe('IPC: runtime dir, socket path and access control', function () {
     });
 
     it('is refused by the server (SO_PEERCRED) even when the socket file lets it connect', async () => {
-      const server = await BufferServer.listen({ path: sock.path, socketMode: 0o666 });
+      const server = BufferServer.listen({ path: sock.path, socketMode: 0o666 });
       const refused = new Promise<BufshareError>((r) => server.on('error', r));
       let accepted = 0;
       server.on('client', () => accepted++);
@@ -130,7 +139,7 @@ describe('IPC: runtime dir, socket path and access control', function () {
     });
 
     it('is served when allowUids names it', async () => {
-      const server = await BufferServer.listen({ path: sock.path, socketMode: 0o666, allowUids: [0, 65534] });
+      const server = BufferServer.listen({ path: sock.path, socketMode: 0o666, allowUids: [0, 65534] });
       const uids: number[] = [];
       server.on('client', (c) => uids.push(c.uid));
       server.on('frame', (f) => {

@@ -20,7 +20,7 @@ describe('IPC: client API contract', function () {
 
   beforeEach(async () => {
     sock = tempSocketDir();
-    server = await BufferServer.listen({ path: sock.path, limits: { maxRectsPerSubmit: 4 } });
+    server = BufferServer.listen({ path: sock.path, limits: { maxRectsPerSubmit: 4 } });
     frames.length = 0;
     server.on('frame', (f) => frames.push(f));
     client = await BufferClient.connect({ path: sock.path });

@@ -25,7 +25,7 @@ describe('IPC: frames across processes', function () {
 
   beforeEach(async () => {
     sock = tempSocketDir();
-    server = await BufferServer.listen({ path: sock.path });
+    server = BufferServer.listen({ path: sock.path });
   });
 
   afterEach(async () => {

@@ -68,7 +68,7 @@ describe('IPC: hostile clients', function () {
 
   beforeEach(async () => {
     sock = tempSocketDir();
-    server = await BufferServer.listen({ path: sock.path, limits: { maxSurfaces: 4, maxRectsPerSubmit: 8, maxBytes: 64 * 1024 * 1024 } });
+    server = BufferServer.listen({ path: sock.path, limits: { maxSurfaces: 4, maxRectsPerSubmit: 8, maxBytes: 64 * 1024 * 1024 } });
     goodFrames = 0;
     server.on('frame', (frame) => {
       if (frame.surface.client.pid === process.pid && frame.surface.client.name === 'good') {
@@ -130,7 +130,7 @@ describe('IPC: hostile clients', function () {
   });
 
   it('a connection that never says hello is dropped after helloTimeoutMs', async () => {
-    const quick = await BufferServer.listen({ path: `${sock.dir}/quick`, limits: { helloTimeoutMs: 30 } });
+    const quick = BufferServer.listen({ path: `${sock.dir}/quick`, limits: { helloTimeoutMs: 30 } });
     try {
       const peer = new RawPeer(quick.path);
       const error = await peer.fatalError();
@@ -317,7 +317,7 @@ describe('IPC: hostile clients', function () {
   });
 
   it('a client that stops reading is disconnected once its queue passes the limit; others are served', async () => {
-    const small = await BufferServer.listen({ path: `${sock.dir}/small`, limits: { maxQueuedBytes: 64 * 1024 } });
+    const small = BufferServer.listen({ path: `${sock.dir}/small`, limits: { maxQueuedBytes: 64 * 1024 } });
     try {
       small.on('surface', (s) => {
         // Flood the client with events it never reads.

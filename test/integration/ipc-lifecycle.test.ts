@@ -11,7 +11,7 @@ describe('IPC: lifecycle', function () {
 
   beforeEach(async () => {
     sock = tempSocketDir();
-    server = await BufferServer.listen({ path: sock.path });
+    server = BufferServer.listen({ path: sock.path });
   });
 
   afterEach(async () => {
@@ -121,7 +121,7 @@ describe('IPC: lifecycle', function () {
     await remote.exited;
     expect(resourceFds().length).to.equal(baselineFds.length - 1); // the listening socket is gone too
     // The path is free again: a new server starts on it.
-    server = await BufferServer.listen({ path: sock.path });
+    server = BufferServer.listen({ path: sock.path });
   });
 
   it('steady state allocates no buffer, fd or mapping on either side once the swapchain is full', async () => {
@@ -183,6 +183,6 @@ describe('IPC: lifecycle', function () {
     await server.close();
     expect(held[0]!.buffer.destroyed).to.equal(true);
     expect(resourceFds().length).to.equal(baselineFds.length - 1); // and the listening socket
-    server = await BufferServer.listen({ path: sock.path });
+    server = BufferServer.listen({ path: sock.path });
   });
 });

@@ -22,7 +22,7 @@ describe('IPC: resources and order under hostile timing', function () {
   afterEach(() => sock.cleanup());
 
   it('a client that never reads is cut off before queued fd duplicates pin its freed buffers', async () => {
-    const server = await BufferServer.listen({ path: sock.path, allocator: new ShmAllocator() });
+    const server = BufferServer.listen({ path: sock.path, allocator: new ShmAllocator() });
     const baseline = resourceFds();
     const disconnected = new Promise<string>((r) => server.once('disconnect', (_c, reason) => r(reason)));
     const fd = native.seqpacketConnect(server.path);
@@ -46,7 +46,7 @@ describe('IPC: resources and order under hostile timing', function () {
   });
 
   it('fds a refused client sends are closed', async () => {
-    const server = await BufferServer.listen({ path: sock.path, allowUids: [4242] }); // not us
+    const server = BufferServer.listen({ path: sock.path, allowUids: [4242] }); // not us
     server.on('error', () => {});
     const baseline = resourceFds();
     for (let i = 0; i < 3; i++) {
@@ -68,7 +68,7 @@ describe('IPC: resources and order under hostile timing', function () {
   });
 
   it("a client gone in the middle of create_surface: 'surface' comes before 'surfaceDestroyed' and 'disconnect'", async () => {
-    const server = await BufferServer.listen({ path: sock.path, allocator: new ShmAllocator() });
+    const server = BufferServer.listen({ path: sock.path, allocator: new ShmAllocator() });
     const events: string[] = [];
     server.on('surface', (s) => events.push(`surface destroyed=${s.destroyed}`));
     server.on('surfaceDestroyed', () => events.push('surfaceDestroyed'));

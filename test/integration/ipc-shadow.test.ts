@@ -13,7 +13,7 @@ describe('IPC: hardware surfaces and the shadow path', function () {
   afterEach(() => sock.cleanup());
 
   it('a forced shadow the allocator cannot make is refused without a disconnect', async () => {
-    const server = await BufferServer.listen({ path: sock.path, hardwareAccess: 'shadow', allocator: new ShmAllocator() });
+    const server = BufferServer.listen({ path: sock.path, hardwareAccess: 'shadow', allocator: new ShmAllocator() });
     const client = await BufferClient.connect({ path: sock.path });
     const e = await client.createSurface({ width: 16, height: 16, format: 'XRGB8888', usage: 'hardware' }).then(
       () => undefined, (err: BufshareError) => err);
@@ -30,7 +30,7 @@ describe('IPC: hardware surfaces and the shadow path', function () {
     const hasHardware = probe.hardwareAllocator !== null;
     probe.close();
     if (hasHardware) this.skip(); // test/drivers covers machines with DRM
-    const server = await BufferServer.listen({ path: sock.path, hardwareAccess: 'shadow' }); // default: AutoAllocator
+    const server = BufferServer.listen({ path: sock.path, hardwareAccess: 'shadow' }); // default: AutoAllocator
     const client = await BufferClient.connect({ path: sock.path });
     const s = await client.createSurface({ width: 16, height: 16, format: 'XRGB8888', usage: 'hardware' });
     expect([s.kind, s.access, s.usage]).to.deep.equal(['shm', 'direct', 'hardware']);

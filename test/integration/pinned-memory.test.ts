@@ -16,7 +16,7 @@ describe('Memory a client makes the compositor hold is bounded by its limit', fu
     const sock = tempSocketDir();
     const maxBytes = 4 * 1024 * 1024;
     const allocator = new ShmAllocator();
-    const server = await BufferServer.listen({ path: sock.path, allocator, limits: { maxBytes } });
+    const server = BufferServer.listen({ path: sock.path, allocator, limits: { maxBytes } });
     let checksum = 0;
     server.on('frame', (frame) => {
       // The compositor reads every pixel: every page of the buffer is faulted in.

@@ -49,7 +49,7 @@ describe('server restarts', function () {
 
     // The dead server left its socket file; a new server removes it and serves.
     expect(existsSync(sock.path)).to.equal(true);
-    const server = await BufferServer.listen({ path: sock.path });
+    const server = BufferServer.listen({ path: sock.path });
     let checked = 0;
     server.on('frame', (frame) => {
       expect(findMismatch(frame.region, 2)).to.equal(undefined);
@@ -66,13 +66,13 @@ describe('server restarts', function () {
   });
 
   it('a graceful restart: close(reason) reaches the client, and the next server takes the path at once', async () => {
-    const first = await BufferServer.listen({ path: sock.path });
+    const first = BufferServer.listen({ path: sock.path });
     const client = await BufferClient.connect({ path: sock.path });
     const closed = new Promise<string>((resolve) => client.on('close', resolve));
     await first.close('restarting for an upgrade');
     expect(await closed).to.equal('restarting for an upgrade');
     expect(existsSync(sock.path)).to.equal(false);
-    const second = await BufferServer.listen({ path: sock.path });
+    const second = BufferServer.listen({ path: sock.path });
     const c2 = await BufferClient.connect({ path: sock.path });
     expect(c2.closed).to.equal(false);
     c2.close();

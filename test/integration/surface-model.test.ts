@@ -58,7 +58,7 @@ describe('one surface model for bufshare and Wayland clients', function () {
   afterEach(() => rmSync(dir, { recursive: true, force: true }));
 
   it('frames from both arrive through the same events; input reaches each on its own wire', async () => {
-    const bufshare = await BufferServer.listen({ path: join(dir, 'bufshare-0') });
+    const bufshare = BufferServer.listen({ path: join(dir, 'bufshare-0') });
     const wayland = WaylandServer.listen({ name: join(dir, 'wayland-0') });
     const compositor = new TinyCompositor([bufshare, wayland]);
 

@@ -11,7 +11,7 @@ describe('a client that truncates an unsealed buffer under the compositor', func
     const sock = tempSocketDir();
     // The unsealed fallback: the only kind of buffer a client can shrink.
     const allocator = new ShmAllocator({ forceFallback: true });
-    const server = await BufferServer.listen({ path: sock.path, allocator });
+    const server = BufferServer.listen({ path: sock.path, allocator });
     const reads: { mismatch: boolean; zeros: boolean; faulted: boolean }[] = [];
     server.on('frame', (frame) => {
       const region = frame.region;

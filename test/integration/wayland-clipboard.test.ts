@@ -93,4 +93,27 @@ describe('clipboard: wl-copy and wl-paste on the demo compositor', function () {
     expect(error?.code).to.equal('ERR_BUFSHARE_LIMIT_EXCEEDED');
     expect((await compositor.wayland!.readSelection('text/plain')).length).to.equal(big.length);
   });
+
+  it('the primary selection (zwp_primary_selection_v1) is its own: wl-copy --primary, wl-paste --primary, the compositor reads and sets it', async () => {
+    const clip = 'on the clipboard';
+    const selected = 'selected text, for the middle button';
+    expect(await copy([], Buffer.from(clip))).to.equal(0);
+    await copied('text/plain;charset=utf-8');
+    expect(await copy(['--primary'], Buffer.from(selected))).to.equal(0);
+    const end = Date.now() + 10000;
+    while (!(compositor.wayland!.primarySelectionMimeTypes ?? []).includes('text/plain;charset=utf-8')) {
+      if (Date.now() > end) expect.fail('no primary selection');
+      await sleep(50);
+    }
+    const primary = await run('wl-paste', ['--primary', '--no-newline']);
+    expect(primary.code, primary.stderr).to.equal(0);
+    expect(primary.stdout.toString('utf8')).to.equal(selected);
+    const clipboard = await run('wl-paste', ['--no-newline']);
+    expect(clipboard.stdout.toString('utf8'), 'the clipboard is untouched').to.equal(clip);
+    expect((await compositor.wayland!.readSelection('text/plain;charset=utf-8', { which: 'primary' })).toString('utf8')).to.equal(selected);
+    compositor.wayland!.setSelection({ 'text/plain;charset=utf-8': 'primary from the compositor' }, 'primary');
+    const after = await run('wl-paste', ['--primary', '--no-newline']);
+    expect(after.stdout.toString('utf8')).to.equal('primary from the compositor');
+    expect((await run('wl-paste', ['--no-newline'])).stdout.toString('utf8')).to.equal(clip);
+  });
 });

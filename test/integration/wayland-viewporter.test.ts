@@ -233,29 +233,31 @@ describe('Wayland wp_viewporter: weston-scaler', function () {
     await h?.close();
   });
 
+  // weston-scaler draws at buffer scale 2: on a scale-2 output its surface units are two pixels each,
+  // so `size` (output pixels) is twice what it asks in surface units, and -n shows its buffer 1:1.
   const modes: { mode: string; size: [number, number]; source: { x: number; y: number; width: number; height: number } | undefined }[] = [
     // set_source(21.25, 25.25, 54.75, 76.75) at scale 2: buffer (42.5, 50.5) to (152, 204), rounded outward.
     { mode: '-b', size: [440, 616], source: { x: 42, y: 50, width: 110, height: 154 } },
-    // set_source(21.25, 25.25, 55, 77) alone: shown 1:1 (55x77 surface-local, 110x154 buffer pixels, from 42.5 rounded down).
+    // set_source(21.25, 25.25, 55, 77) alone: 55x77 surface units, its 110x154 buffer pixels shown 1:1 (from 42.5 rounded down).
     { mode: '-s', size: [110, 154], source: { x: 42, y: 50, width: 110, height: 154 } },
     // set_destination(220, 308) alone: the whole buffer squashed.
     { mode: '-d', size: [440, 616], source: undefined },
     { mode: '-n', size: [842, 674], source: undefined },
   ];
   for (const m of modes) {
-    it(`weston-scaler ${m.mode}: shown at ${m.size.join('x')}, each pixel its buffer's nearest`, async () => {
+    it(`weston-scaler ${m.mode} on a scale-2 output: shown at ${m.size.join('x')} pixels, each its buffer's nearest`, async () => {
       h = new WaylandHarness();
       const scene = new Scene({ background: BG });
-      const output = scene.addOutput({ width: 900, height: 700 });
+      const output = scene.addOutput({ width: 900, height: 700, scale: 2 });
       const views: SceneSurface[] = [];
       followSource(scene, h.server, scene.root, (v) => views.push(v));
       h.run('weston-scaler', [m.mode]);
       await h.until('weston-scaler shown', () => views.some((v) => v.mapped));
       const view = views[0]!;
-      expect([view.node.width, view.node.height]).to.deep.equal(m.size);
+      expect([view.node.width, view.node.height], 'layout units').to.deep.equal([m.size[0] / 2, m.size[1] / 2]);
       const viewport = view.surface.viewport;
       if (m.mode === '-n') expect(viewport).to.equal(undefined);
-      else expect(viewport).to.deep.equal({ source: m.source, width: m.size[0], height: m.size[1] });
+      else expect(viewport).to.deep.equal({ source: m.source, width: m.size[0] / 2, height: m.size[1] / 2 });
       const fb = pixelRegion(900, 700);
       output.render(fb, 0);
       // The client's buffer, as it drew it (the harness's copy of its frame).

@@ -1,8 +1,9 @@
 /**
  * What a client asks of its window reaches the compositor (CompositorSurface
  * 'windowRequest', wantedState) and the compositor's answer reaches the client:
- * a configure with the maximized state; an interactive move (xdg_toplevel.move
- * during a press) that the scene's seat carries out until the button is up.
+ * a configure with the maximized state; an interactive move and resize
+ * (xdg_toplevel.move / resize during a press) that the scene's seat carries
+ * out until the button is up; minimize.
  */
 import { expect } from 'chai';
 import { mkdtempSync, rmSync } from 'node:fs';
@@ -75,6 +76,34 @@ describe('Wayland: window requests (maximize, move) through the model', function
       seat.pointer({ action: 'move', x: 150, y: 150, buttons: 0 });
       expect([view!.tree.x, view!.tree.y], 'the move ends with the button').to.deep.equal([60, 35]);
       expect(seat.startMove(view!), 'no move without a button down').to.equal(false);
+
+      // A press on its border and the client's resize from the top-left corner: each motion configures
+      // the new size, and the window moves so that its bottom-right corner stays put.
+      seat.pointer({ action: 'down', x: 61, y: 36, buttons: 1, button: 0 });
+      await c.roundtrip();
+      const press2 = c.events.filter((e) => e.name === 'button').pop()!;
+      c.request(toplevel, xdg_toplevel, 'resize', [wlSeat, press2.args[0] as number, 5 /* top_left */]);
+      await c.roundtrip();
+      expect(requests.at(-1)).to.deep.equal({ kind: 'resize', edges: 5 });
+      expect(seat.startResize(view!, 5)).to.equal(true);
+      seat.pointer({ action: 'move', x: 51, y: 26, buttons: 1 });
+      await c.roundtrip();
+      const sized = c.events.filter((e) => e.objectId === toplevel && e.name === 'configure').pop()!;
+      expect([sized.args[0], sized.args[1]], '10 more each way').to.deep.equal([42, 42]);
+      expect([view!.tree.x, view!.tree.y]).to.deep.equal([50, 25]);
+      seat.pointer({ action: 'move', x: 200, y: 200, buttons: 1 });
+      await c.roundtrip();
+      const tiny = c.events.filter((e) => e.objectId === toplevel && e.name === 'configure').pop()!;
+      expect([tiny.args[0], tiny.args[1]], 'never below 1x1').to.deep.equal([1, 1]);
+      seat.pointer({ action: 'up', x: 200, y: 200, buttons: 0, button: 0 });
+      const configures = c.events.filter((e) => e.objectId === toplevel && e.name === 'configure').length;
+      seat.pointer({ action: 'move', x: 10, y: 10, buttons: 0 });
+      await c.roundtrip();
+      expect(c.events.filter((e) => e.objectId === toplevel && e.name === 'configure').length, 'the resize ends with the button').to.equal(configures);
+
+      c.request(toplevel, xdg_toplevel, 'set_minimized', []);
+      await c.roundtrip();
+      expect(requests.at(-1)).to.deep.equal({ kind: 'minimize' });
       expect(c.error).to.equal(undefined);
     } finally {
       c.close();

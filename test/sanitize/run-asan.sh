@@ -31,7 +31,7 @@ export BUFSHARE_ADDON="$addon"
 # inherit LD_PRELOAD and report their own leaks (xkbcomp leaks by design; qemu's
 # coroutines make ASan warn). Shims first on PATH run them without the runtime.
 shims=$(mktemp -d)
-for prog in xkbcomp tr chromium weston weston-simple-shm weston-simple-damage weston-presentation-shm weston-scaler weston-subsurfaces foot gtk3-widget-factory wl-copy wl-paste pkill qemu-system-x86_64; do
+for prog in xkbcomp tr chromium weston weston-simple-shm weston-simple-damage weston-presentation-shm weston-scaler weston-subsurfaces weston-editor weston-simple-touch foot gtk3-widget-factory wl-copy wl-paste pkill qemu-system-x86_64; do
   real=$(command -v "$prog" 2>/dev/null) || continue
   printf '#!/bin/sh\nunset LD_PRELOAD\nexec %q "$@"\n' "$real" > "$shims/$prog"
   chmod +x "$shims/$prog"

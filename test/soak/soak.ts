@@ -92,7 +92,7 @@ async function warmUp(path: string): Promise<void> {
 
 export async function soak(surfaces: number, kills: number, parallel: number, rssBoundMiB: number): Promise<SoakResult> {
   const sock = tempSocketDir();
-  const server = await BufferServer.listen({ path: sock.path });
+  const server = BufferServer.listen({ path: sock.path });
   const failures: string[] = [];
   // A compositor that keeps the last frame of each surface until the next one
   // arrives, so clients die while the server holds one of their buffers.

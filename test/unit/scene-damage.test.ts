@@ -3,7 +3,8 @@
  * with damage tracking (into a swapchain of buffers of varying age) equals a full
  * repaint of the same scene, pixel for pixel; and every buffer goes back to its
  * client exactly once, when nothing holds it any more. Buffer nodes take random
- * viewports (crops scaled up and down) too: their damage goes through the scale.
+ * viewports (crops scaled up and down) and buffer scales, and outputs change
+ * scale (1 and 2) too: their damage goes through the scale.
  */
 import { expect } from 'chai';
 import { resolveFormat } from '../../lib/format';
@@ -107,7 +108,7 @@ describe('scene: damage-tracked output equals a full repaint', function () {
       };
 
       for (let op = 0; op < 1500; op++) {
-        const which = randInt(r, 0, 17);
+        const which = randInt(r, 0, 19);
         const node = anyNode();
         switch (which) {
           case 0:
@@ -220,6 +221,16 @@ describe('scene: damage-tracked output equals a full repaint', function () {
             n.setViewport({ source, width: randInt(r, 1, 70), height: randInt(r, 1, 50) });
             break;
           }
+          case 18: {
+            // A client that draws at buffer scale 2 (or goes back to 1).
+            const n = pick(leaves.filter((l): l is SceneBufferNode => l instanceof SceneBufferNode));
+            n?.setBufferScale(r() < 0.5 ? 2 : 1);
+            break;
+          }
+          case 19:
+            // An output's scale changes (HiDPI on and off): its area in the layout with it.
+            if (r() < 0.3) [outA, outB][randInt(r, 0, 1)]!.setScale(r() < 0.5 ? 2 : 1);
+            break;
         }
         // Most steps are composed; some run two operations into one frame.
         if (r() < 0.7) {

@@ -1,8 +1,9 @@
 /**
  * The scene's painter against a per-pixel one: every leaf (opaque and
  * translucent buffers, opaque and translucent solid rectangles, formats the
- * output cannot show, some through viewports: cropped and scaled, nearest)
- * painted bottom to top, one pixel at a time, with the reference blend. The damage-tracking test (scene-damage) compares the
+ * output cannot show, some through viewports: cropped and scaled, nearest;
+ * buffers at buffer scale 2, outputs at scale 2) painted bottom to top, one
+ * pixel at a time, with the reference blend. The damage-tracking test (scene-damage) compares the
  * painter with itself; this one checks what it paints.
  */
 import { expect } from 'chai';
@@ -16,9 +17,12 @@ const BG = 0xff102030;
 /** The output pixel at (x, y) painted bottom to top, one pixel at a time. */
 function paintedPixel(scene: Scene, output: SceneOutput, x: number, y: number): number {
   let p = BG;
-  const lx = x + output.x;
-  const ly = y + output.y;
-  for (const { node, rect: r } of scene.leaves()) {
+  const s = output.scale;
+  for (const { node, rect: layout } of scene.leaves()) {
+    // The leaf in this output's pixels: layout units less the output's corner, times its scale.
+    const r = { x: (layout.x - output.x) * s, y: (layout.y - output.y) * s, width: layout.width * s, height: layout.height * s };
+    const lx = x;
+    const ly = y;
     if (lx < r.x || ly < r.y || lx >= r.x + r.width || ly >= r.y + r.height) continue;
     if (node instanceof SceneRect) {
       p = node.opaque ? node.color : referencePixel(node.color, p, false);
@@ -32,8 +36,8 @@ function paintedPixel(scene: Scene, output: SceneOutput, x: number, y: number): 
       p = PLACEHOLDER_COLOR;
       continue;
     }
-    const s = shownPixel(c, src.x + Math.floor(((lx - r.x) * src.width) / r.width), src.y + Math.floor(((ly - r.y) * src.height) / r.height));
-    p = s === undefined ? PLACEHOLDER_COLOR : c.format.hasAlpha ? referencePixel(s, p, false) : s;
+    const shown = shownPixel(c, src.x + Math.floor(((lx - r.x) * src.width) / r.width), src.y + Math.floor(((ly - r.y) * src.height) / r.height));
+    p = shown === undefined ? PLACEHOLDER_COLOR : c.format.hasAlpha ? referencePixel(shown, p, false) : shown;
   }
   return p >>> 0;
 }
@@ -88,7 +92,8 @@ describe('scene: what the painter paints, against a per-pixel painter', () => {
     const r = rng(SEED + 6);
     for (let iter = 0; iter < 25; iter++) {
       const scene = new Scene({ background: BG });
-      const outputs = [scene.addOutput({ width: 48, height: 36 }), scene.addOutput({ x: 30, y: 20, width: 40, height: 30 })];
+      // The second output at scale 2 half the time (HiDPI: scale-1 buffers doubled, scale-2 ones 1:1).
+      const outputs = [scene.addOutput({ width: 48, height: 36 }), scene.addOutput({ x: 30, y: 20, width: 40, height: 30, scale: iter % 2 === 0 ? 2 : 1 })];
       const trees = [scene.root, scene.createTree()];
       trees[1]!.setPosition(randInt(r, -10, 20), randInt(r, -10, 20));
       for (let i = randInt(r, 1, 7); i > 0; i--) {
@@ -98,7 +103,8 @@ describe('scene: what the painter paints, against a per-pixel painter', () => {
           : scene.createBuffer(parent, content(r, randInt(r, 4, 30), randInt(r, 4, 24), (['XRGB8888', 'ARGB8888', 'ARGB8888', 'RGB565', 'XBGR8888', 'ABGR8888', 'BGRX8888'] as const)[randInt(r, 0, 6)]!));
         if (node instanceof SceneBufferNode) {
           node.buffer!.unlock();
-          // Half of them through a viewport: a crop (or none) scaled up or down.
+          // A third drawn at buffer scale 2; half of them through a viewport: a crop (or none) scaled up or down.
+          if (r() < 0.33) node.setBufferScale(2);
           if (r() < 0.5) {
             const b = node.buffer!;
             const x = randInt(r, 0, b.width - 1);
@@ -115,8 +121,12 @@ describe('scene: what the painter paints, against a per-pixel painter', () => {
         output.render(fb, 0);
         check(scene, output, fb, `full, iteration ${iter}, ${output.name}`);
         // Scribble over some rectangles, then repaint just those.
-        const damage = Region.from(Array.from({ length: randInt(r, 1, 6) }, () => rect(randInt(r, -5, 50), randInt(r, -5, 40), randInt(r, 1, 30), randInt(r, 1, 20)))).clip(output.width, output.height);
-        for (const d of damage.rects) for (let y = d.y; y < d.y + d.height; y++) fb.pixels32.fill(0x12345678, y * fb.stride32 + d.x, y * fb.stride32 + d.x + d.width);
+        const area = output.rect;
+        const damage = Region.from(Array.from({ length: randInt(r, 1, 6) }, () => rect(randInt(r, -5, 50), randInt(r, -5, 40), randInt(r, 1, 30), randInt(r, 1, 20)))).clip(area.width, area.height);
+        const s = output.scale;
+        for (const d of damage.rects) {
+          for (let y = d.y * s; y < Math.min((d.y + d.height) * s, fb.height); y++) fb.pixels32.fill(0x12345678, y * fb.stride32 + d.x * s, y * fb.stride32 + Math.min((d.x + d.width) * s, fb.width));
+        }
         output.damageLayout(damage.translate(output.x, output.y).rects);
         output.render(fb, 1);
         check(scene, output, fb, `damaged, iteration ${iter}, ${output.name}`);

@@ -67,6 +67,13 @@
     titles.replaceChildren();
     tbody.replaceChildren();
     for (const s of state.surfaces) {
+      const row = document.createElement('tr');
+      if (s.minimized) {
+        // Hidden by its client: listed, and a click on the row brings it back.
+        row.className = 'minimized';
+        row.title = 'minimized: click to bring it back';
+        row.addEventListener('click', () => send({ type: 'raise', surface: s.id }));
+      }
       const bar = document.createElement('div');
       bar.className = 'title';
       bar.dataset.surface = String(s.id);
@@ -82,8 +89,7 @@
       fps.textContent = `${Math.round(s.fps)} fps`;
       bar.append(name, info, fps);
       bar.addEventListener('pointerdown', (e) => startMove(e, s));
-      titles.append(bar);
-      const row = document.createElement('tr');
+      if (!s.minimized) titles.append(bar);
       for (const [text, num] of [[`${s.title} (#${s.id})`], [s.pid, 1], [s.kind], [s.access], [s.format], [`${s.width}x${s.height}`], [Math.round(s.fps), 1]]) {
         const td = document.createElement('td');
         td.textContent = String(text);

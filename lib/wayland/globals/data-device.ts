@@ -14,20 +14,31 @@
  * (bounded in bytes and time) and set one of its own (a kiosk pasting text, the
  * browser viewer's clipboard).
  *
- * Not implemented: drag and drop (start_drag is refused with no offer: the
- * client's drag simply ends), primary selection (another protocol).
+ * The primary selection (zwp_primary_selection_v1: what middle-click pastes)
+ * is a second Clipboard with the same rules (globals/primary-selection.ts).
+ *
+ * Drag and drop (start_drag) is globals/drag-and-drop.ts's, on the same
+ * devices and sources.
  */
 import { Socket } from 'node:net';
 import { BufshareError } from '../../errors';
 import * as native from '../../native';
 import type { WaylandClient } from '../client';
 import type { Global } from '../global';
+import type { InterfaceSpec } from '../spec';
 import { wl_data_device, wl_data_device_manager, wl_data_offer, wl_data_source } from '../protocol/wayland';
 import type { Resource } from '../resource';
+import type { WaylandSurface } from '../surface';
+import { checkActionMask, DEVICE_ROLE_ERROR, SOURCE_ERROR, type DragAndDrop, type DragSource } from './drag-and-drop';
+
+const ICON_ROLE = 'wl_data_device icon';
+
+/** A client's wl_data_source: a selection, or a drag's source. */
+type ClientDataSource = SelectionSource & DragSource;
 
 /** Mime types kept per source: a list beyond it is cut (no client offers that many). */
-const MAX_MIME_TYPES = 64;
-const MAX_MIME_LENGTH = 256;
+export const MAX_MIME_TYPES = 64;
+export const MAX_MIME_LENGTH = 256;
 
 /** What a selection is: its mime types, and how the data of one reaches a pipe. */
 export interface SelectionSource {
@@ -45,11 +56,17 @@ export interface ReadSelectionOptions {
   readonly timeoutMs?: number;
 }
 
-/** The server's one selection, and who is offered it. */
+/**
+ * One selection of the server, and who is offered it: the clipboard
+ * (wl_data_offer) or the primary selection (zwp_primary_selection_offer_v1),
+ * whose offers and devices have the same events.
+ */
 export class Clipboard {
   private current: SelectionSource | undefined;
   private readonly devices = new Map<WaylandClient, Set<Resource<undefined>>>();
   private focus: WaylandClient | undefined;
+
+  constructor(private readonly offerSpec: InterfaceSpec = wl_data_offer) {}
 
   /** The selection's mime types, or undefined when there is none. */
   get mimeTypes(): readonly string[] | undefined {
@@ -111,6 +128,11 @@ export class Clipboard {
     if (client !== undefined) this.offerTo(client);
   }
 
+  /** @internal the client's data devices (a drag's events go to them) */
+  devicesOf(client: WaylandClient): Resource<undefined>[] {
+    return [...(this.devices.get(client) ?? [])];
+  }
+
   /** @internal */
   addDevice(client: WaylandClient, device: Resource<undefined>): void {
     let set = this.devices.get(client);
@@ -142,7 +164,7 @@ export class Clipboard {
       return;
     }
     // A new offer each time, as the protocol has it; the client destroys the ones it is done with.
-    const offer = client.create(0, wl_data_offer, device.version, {
+    const offer = client.create(0, this.offerSpec, device.version, {
       accept: () => {},
       receive: (_r, [mime, fd]) => {
         // Only the selection still current may be read; an old offer's receive just closes the pipe.
@@ -158,8 +180,8 @@ export class Clipboard {
   }
 }
 
-/** A client's wl_data_source as a selection: its mime types, and send() forwarded to it. */
-function clientSource(source: Resource<SelectionSource | undefined>, mimeTypes: string[]): SelectionSource {
+/** A client's wl_data_source (or primary selection source) as a selection: its mime types, and send() forwarded to it. */
+export function clientSource(source: Resource<SelectionSource | undefined>, mimeTypes: string[]): SelectionSource {
   return {
     mimeTypes,
     send: (mime, fd) => {
@@ -188,7 +210,7 @@ export function compositorSource(data: Readonly<Record<string, string | Uint8Arr
   };
 }
 
-export function dataDeviceGlobal(clipboard: Clipboard): Global {
+export function dataDeviceGlobal(clipboard: Clipboard, dnd: DragAndDrop): Global {
   return {
     spec: wl_data_device_manager,
     version: 3,
@@ -196,27 +218,43 @@ export function dataDeviceGlobal(clipboard: Clipboard): Global {
       client.create(id, wl_data_device_manager, version, {
         create_data_source: (_r, [sid]) => {
           const mimeTypes: string[] = [];
-          const source = client.create<SelectionSource | undefined>(sid as number, wl_data_source, version, {
+          const source = client.create<ClientDataSource | undefined>(sid as number, wl_data_source, version, {
             offer: (_s, [mime]) => {
               const m = mime as string;
               if (mimeTypes.length < MAX_MIME_TYPES && m.length <= MAX_MIME_LENGTH && !mimeTypes.includes(m)) mimeTypes.push(m);
             },
-            set_actions: () => {},
+            set_actions: (s, [mask]) => {
+              checkActionMask(s, mask as number, SOURCE_ERROR.invalid_action_mask);
+              // As wlroots: the actions are fixed once the drag started.
+              if (s.data?.usedForDrag) throw s.error(SOURCE_ERROR.invalid_action_mask, 'set_actions after the source started a drag');
+              if (s.data) {
+                s.data.actions = mask as number;
+                s.data.actionsSet = true;
+              }
+            },
           }, undefined);
-          const selection = clientSource(source, mimeTypes);
+          const selection: ClientDataSource = { ...clientSource(source, mimeTypes), resource: source, actions: 0, actionsSet: false, usedForDrag: false };
           source.data = selection;
           source.onDestroy(() => clipboard.sourceGone(selection));
         },
         get_data_device: (_r, [did]) => {
           const device = client.create(did as number, wl_data_device, version, {
             set_selection: (_d, [sourceId]) => {
-              const source = sourceId === null || sourceId === 0 ? undefined : client.lookup(sourceId as number) as Resource<SelectionSource | undefined> | undefined;
+              const source = sourceId === null || sourceId === 0 ? undefined : client.lookup(sourceId as number) as Resource<ClientDataSource | undefined> | undefined;
+              if (source?.data?.usedForDrag || source?.data?.actionsSet) throw source.error(SOURCE_ERROR.invalid_source, 'a drag-and-drop source (with actions, or dragged) cannot become the selection');
               clipboard.set(source?.data);
             },
-            // Drag and drop is not offered: the drag has no target and ends with the button.
-            start_drag: (_d, [sourceId]) => {
-              const source = sourceId === null || sourceId === 0 ? undefined : client.lookup(sourceId as number);
-              source?.post('cancelled');
+            start_drag: (d, [sourceId, originId, iconId]) => {
+              const source = sourceId === null || sourceId === 0 ? undefined : client.lookup(sourceId as number) as Resource<ClientDataSource | undefined>;
+              const origin = (client.lookup(originId as number) as Resource<WaylandSurface>).data;
+              let icon: WaylandSurface | null = null;
+              if (iconId !== null && iconId !== 0) {
+                icon = (client.lookup(iconId as number) as Resource<WaylandSurface>).data;
+                if (icon.role === undefined) icon.role = { name: ICON_ROLE, shown: false, child: true };
+                else if (icon.role.name !== ICON_ROLE) throw d.error(DEVICE_ROLE_ERROR, `wl_surface@${icon.id} already has the role ${icon.role.name}`);
+              }
+              if (source?.data?.usedForDrag) throw source.error(SOURCE_ERROR.invalid_source, 'the source already started a drag');
+              dnd.start(origin, source?.data, icon);
             },
           }, undefined);
           clipboard.addDevice(client, device);

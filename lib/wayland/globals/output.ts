@@ -35,7 +35,7 @@ export function outputGlobal(info: OutputInfo): OutputGlobal {
       // 0 x 0 mm where the size is unknown (a virtual output), as the protocol allows.
       r.post('geometry', info.x ?? 0, info.y ?? 0, info.physicalWidth ?? 0, info.physicalHeight ?? 0, 0, info.make ?? 'bufshare', info.model ?? info.name, 0);
       r.post('mode', MODE.current | MODE.preferred, info.width, info.height, info.refreshMilliHz);
-      r.post('scale', 1);
+      r.post('scale', info.scale ?? 1);
       r.post('name', info.name);
       r.post('description', outputDescription(info));
       r.post('done');

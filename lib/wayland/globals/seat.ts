@@ -9,7 +9,7 @@
  * the modifier state clients are sent (xkb's real modifier bits: Shift 1,
  * Control 4, Mod1/Alt 8, Mod4/Super 64), as a compositor with xkb_state would.
  */
-import type { SurfaceKeyboardInput, SurfacePointerInput } from '../../surface-model';
+import type { SurfaceKeyboardInput, SurfacePointerInput, SurfaceTouchInput } from '../../surface-model';
 import type { WaylandClient } from '../client';
 import type { Global } from '../global';
 import type { Keymap } from '../keymap';
@@ -18,7 +18,7 @@ import type { Resource } from '../resource';
 import type { WaylandSurface } from '../surface';
 import type { SerialSource } from './xdg-shell';
 
-const CAPS = wl_seat.enums.capability as { pointer: number; keyboard: number };
+const CAPS = wl_seat.enums.capability as { pointer: number; keyboard: number; touch: number };
 const KEYMAP_XKB_V1 = (wl_keyboard.enums.keymap_format as { xkb_v1: number }).xkb_v1;
 
 /** DOM MouseEvent.button -> evdev BTN_* (BTN_LEFT 0x110, BTN_MIDDLE 0x112, BTN_RIGHT 0x111). */
@@ -52,7 +52,12 @@ export interface CursorImage {
 
 export class Seat {
   private readonly pointers = new Map<WaylandClient, Set<Resource<undefined>>>();
+  /** zwp_relative_pointer_v1 objects by client (globals/relative-pointer.ts). */
+  private readonly relativePointers = new Map<WaylandClient, Set<Resource<undefined>>>();
   private readonly keyboards = new Map<WaylandClient, Set<Resource<undefined>>>();
+  private readonly touches = new Map<WaylandClient, Set<Resource<undefined>>>();
+  /** Touch points down, by id: the surface each went down on. */
+  private readonly touchPoints = new Map<number, WaylandSurface>();
   private pointerFocus: WaylandSurface | undefined;
   private keyboardFocus: WaylandSurface | undefined;
   /** The cursor each client set (wl_pointer.set_cursor); none: the compositor's own. */
@@ -64,6 +69,8 @@ export class Seat {
 
   /** Told where the keyboard goes (the clipboard offers the selection to that client). */
   private readonly keyboardFocusChanged: (client: WaylandClient | undefined) => void;
+  /** Told after the keyboard entered a surface or left (text inputs follow it, after wl_keyboard.enter). */
+  onKeyboardSurface: (surface: WaylandSurface | undefined) => void = () => {};
 
   constructor(keymap: Keymap, serials: SerialSource, now: () => number, keyboardFocusChanged: (client: WaylandClient | undefined) => void = () => {}) {
     this.keymap = keymap;
@@ -100,10 +107,10 @@ export class Seat {
             }
           },
           get_touch: (_r, [tid]) => {
-            client.create(tid as number, wl_touch, version, {}, undefined);
+            this.track(this.touches, client, client.create(tid as number, wl_touch, version, {}, undefined));
           },
         }, undefined);
-        seat.post('capabilities', CAPS.pointer | CAPS.keyboard);
+        seat.post('capabilities', CAPS.pointer | CAPS.keyboard | CAPS.touch);
         seat.post('name', 'seat0');
       },
     };
@@ -122,6 +129,16 @@ export class Seat {
     });
   }
 
+  /** @internal a client's zwp_relative_pointer_v1 */
+  addRelativePointer(client: WaylandClient, r: Resource<undefined>): void {
+    this.track(this.relativePointers, client, r);
+  }
+
+  /** `surface` has the pointer focus now. */
+  hasPointer(surface: WaylandSurface): boolean {
+    return this.pointerFocus === surface;
+  }
+
   /** The cursor `client` set, if any. */
   cursorOf(client: WaylandClient): CursorImage | undefined {
     const c = this.cursors.get(client);
@@ -136,6 +153,7 @@ export class Seat {
 
   /** The surface is gone: it loses focus without events (its client knows). */
   forget(surface: WaylandSurface): void {
+    for (const [id, s] of this.touchPoints) if (s === surface) this.touchPoints.delete(id);
     if (this.pointerFocus === surface) this.pointerFocus = undefined;
     if (this.keyboardFocus === surface) this.keyboardFocus = undefined;
   }
@@ -147,14 +165,17 @@ export class Seat {
       return;
     }
     const entered = this.pointerEnter(surface, event.x, event.y);
+    if (event.action === 'motion' && (event.dx !== undefined || event.dy !== undefined)) this.relativeMotion(surface.client, event.dx ?? 0, event.dy ?? 0);
     const targets = this.pointers.get(surface.client);
     if (targets === undefined) return;
+    // Locked, the pointer does not move: the client hears of motion only as relative motion.
+    const locked = surface.constraint?.kind === 'lock' && surface.constraint.active;
     for (const p of targets) {
       switch (event.action) {
         case 'enter':
           break;
         case 'motion':
-          if (!entered) p.post('motion', time, event.x, event.y);
+          if (!entered && !locked) p.post('motion', time, event.x, event.y);
           break;
         case 'down':
         case 'up':
@@ -165,6 +186,37 @@ export class Seat {
           break;
       }
       if (p.hasEvent('frame')) p.post('frame');
+    }
+  }
+
+  touch(surface: WaylandSurface, event: SurfaceTouchInput): void {
+    const targets = this.touches.get(surface.client);
+    const time = this.now() >>> 0;
+    switch (event.action) {
+      case 'down': {
+        this.touchPoints.set(event.id, surface);
+        const serial = this.serials.nextSerial();
+        for (const t of targets ?? []) t.post('down', serial, time, surface.id, event.id, event.x, event.y);
+        break;
+      }
+      case 'motion':
+        if (this.touchPoints.get(event.id) !== surface) return;
+        for (const t of targets ?? []) t.post('motion', time, event.id, event.x, event.y);
+        break;
+      case 'up': {
+        if (this.touchPoints.get(event.id) !== surface) return;
+        this.touchPoints.delete(event.id);
+        const serial = this.serials.nextSerial();
+        for (const t of targets ?? []) t.post('up', serial, time, event.id);
+        break;
+      }
+      case 'frame':
+        for (const t of targets ?? []) t.post('frame');
+        break;
+      case 'cancel':
+        for (const [id, s] of this.touchPoints) if (s === surface) this.touchPoints.delete(id);
+        for (const t of targets ?? []) t.post('cancel');
+        break;
     }
   }
 
@@ -198,13 +250,25 @@ export class Seat {
     for (const p of this.pointers.get(surface.client) ?? []) {
       p.post('enter', serial, surface.id, x, y);
     }
+    surface.constraint?.activate();
     return true;
+  }
+
+  /** zwp_relative_pointer_v1.relative_motion: time in microseconds, the motion accelerated and not (one value here: what the device gave). */
+  private relativeMotion(client: WaylandClient, dx: number, dy: number): void {
+    const targets = this.relativePointers.get(client);
+    if (targets === undefined || (dx === 0 && dy === 0)) return;
+    const us = BigInt(Math.round(this.now() * 1000));
+    const hi = Number(us >> 32n);
+    const lo = Number(us & 0xffffffffn);
+    for (const r of targets) r.post('relative_motion', hi, lo, dx, dy, dx, dy);
   }
 
   private pointerLeave(): void {
     const old = this.pointerFocus;
     this.pointerFocus = undefined;
     if (old === undefined || old.destroyed) return;
+    old.constraint?.deactivate();
     const serial = this.serials.nextSerial();
     for (const p of this.pointers.get(old.client) ?? []) {
       p.post('leave', serial, old.id);
@@ -223,6 +287,7 @@ export class Seat {
       k.post('enter', serial, surface.id, new Uint8Array(0));
       k.post('modifiers', this.serials.nextSerial(), this.depressed, 0, 0, 0);
     }
+    this.onKeyboardSurface(surface);
   }
 
   private keyboardLeave(): void {
@@ -231,5 +296,6 @@ export class Seat {
     if (old === undefined || old.destroyed) return;
     const serial = this.serials.nextSerial();
     for (const k of this.keyboards.get(old.client) ?? []) k.post('leave', serial, old.id);
+    this.onKeyboardSurface(undefined);
   }
 }

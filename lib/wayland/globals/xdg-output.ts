@@ -1,7 +1,8 @@
 /**
  * zxdg_output_manager_v1 (xdg-output, unstable v1, version 3): where an output
- * lies in the compositor's layout, in logical pixels, and its name. The model
- * shows buffers 1:1 (wl_output.scale 1), so the logical size is the mode's size.
+ * lies in the compositor's layout, in logical pixels, and its name: the
+ * logical size is the mode's over the output's scale (rounded up, as the
+ * scene's layout does).
  *
  * Version 3 ends an xdg_output's events with wl_output.done on the wl_output it
  * describes (its own done is deprecated); earlier versions get xdg_output.done.
@@ -23,7 +24,8 @@ export function xdgOutputGlobal(output: OutputGlobal): Global {
           const info = output.info;
           const r = client.create(xid as number, zxdg_output_v1, manager.version, {}, undefined);
           r.post('logical_position', info.x ?? 0, info.y ?? 0);
-          r.post('logical_size', info.width, info.height);
+          const scale = info.scale ?? 1;
+          r.post('logical_size', Math.ceil(info.width / scale), Math.ceil(info.height / scale));
           r.post('name', info.name);
           r.post('description', outputDescription(info));
           if (r.version >= 3) wlOutput.post('done');
