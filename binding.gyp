@@ -26,6 +26,7 @@
         "src-native/udmabuf.cc",
         "src-native/socket.cc",
         "src-native/fence.cc",
+        "src-native/syncobj.cc",
         "src-native/kms.cc",
         "src-native/drm_events.cc",
         "src-native/vhost.cc",

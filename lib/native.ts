@@ -32,6 +32,8 @@ export interface NativeConstants extends KmsConstants {
   O_RDONLY: number;
   O_WRONLY: number;
   O_RDWR: number;
+  /** Slots of the SIGBUS guard's process-wide table (kMaxGuardedMappings). */
+  GUARD_SLOTS: number;
   DMA_BUF_SYNC_READ: number;
   DMA_BUF_SYNC_WRITE: number;
   DMA_BUF_SYNC_RW: number;
@@ -131,9 +133,12 @@ interface SeqPacketConstructor {
 
 /** What the SIGBUS guard knows of one mapping (see src-native/sigbus.h). */
 export interface MappingState {
-  /** The file can shrink (not sealed with F_SEAL_SHRINK), so the guard watches the mapping. */
+  /**
+   * The guard watches the mapping: every mapping whose reads can fault, i.e. all
+   * but those of a regular file sealed with F_SEAL_SHRINK (dma-bufs too).
+   */
   guarded: boolean;
-  /** The file shrank under the mapping; its pages were replaced with zeros. */
+  /** A read faulted (a file shrank, a dma-buf lost its pages); the pages were replaced with zeros. */
   faulted: boolean;
 }
 
@@ -174,6 +179,7 @@ interface Addon extends KmsNative, EvdevNative {
   unmap(buffer: ArrayBuffer): boolean;
   mappingState(buffer: ArrayBuffer): MappingState;
   mappingStats(): MappingStats;
+  injectSigbus(buffer: ArrayBuffer, offset: number): void;
   dmabufSync(fd: number, flags: number): void;
   pageSize(): number;
   // drm.cc
@@ -353,6 +359,12 @@ export const mmapFd = wrap(addon.mmap);
 export const unmapBuffer = wrap(addon.unmap);
 export const mappingState = wrap(addon.mappingState);
 export const mappingStats = wrap(addon.mappingStats);
+/**
+ * For tests: delivers to this thread the SIGBUS the kernel sends when a read of
+ * `buffer[offset]` faults, for faults no test can cause (a purged GEM object, an
+ * unplugged device). Only inside a live mapping of ours.
+ */
+export const injectSigbus = wrap(addon.injectSigbus);
 export const dmabufSync = wrap(addon.dmabufSync);
 /**
  * From the kernel's auxiliary vector (AT_PAGESZ), which needs no addon (getconf
@@ -475,6 +487,7 @@ interface RobustnessAddon {
   punchHole(fd: number, size: number): void;
   // fence.cc
   dmabufReady(fd: number, access: number): boolean;
+  exportSyncFile(fd: number, access: number): number;
   FenceWatch: FenceWatchConstructor;
   vgemFenceAttach(drmFd: number, handle: number, write: boolean): number;
   vgemFenceSignal(drmFd: number, fence: number): void;
@@ -488,6 +501,12 @@ export const FENCE_ACCESS_READ = 1;
 export const FENCE_ACCESS_WRITE = 2;
 /** poll() of a dma-buf now: true when its fences allow `access` (FENCE_ACCESS_*). */
 export const dmabufReady = wrap(robustness.dmabufReady);
+/**
+ * DMA_BUF_IOCTL_EXPORT_SYNC_FILE: a sync_file fd with the fences `access` must
+ * wait for now (a snapshot; poll it for POLLIN), or -1 where the kernel lacks the
+ * ioctl (before 6.0) or fd is not a dma-buf. The caller closes it.
+ */
+export const exportSyncFile = wrap(robustness.exportSyncFile);
 /** Starts waiting on the loop for `fd`'s fences to allow `access`; onReady(status) runs once. */
 // A class cannot come through the lazy stand-in (its functions are arrows, not constructors).
 export const watchFences = wrap((fd: number, access: number, onReady: (status: number) => void): FenceWatch => new (requireAddon() as unknown as RobustnessAddon).FenceWatch(fd, access, onReady));
@@ -678,3 +697,34 @@ export function openUeventSocket(onMessages: (messages: Buffer[] | null, errno?:
   }
   return { start: wrap(() => raw.start()), close: wrap(() => raw.close()) };
 }
+
+// ---------------------------------------------------------------------------
+// DRM syncobj timelines (syncobj.cc), for explicit sync (linux-drm-syncobj-v1).
+
+interface SyncobjAddon {
+  syncobjCreate(drmFd: number): number;
+  syncobjDestroy(drmFd: number, handle: number): void;
+  syncobjHandleToFd(drmFd: number, handle: number): number;
+  syncobjFdToHandle(drmFd: number, syncobjFd: number): number;
+  syncobjQuery(drmFd: number, handle: number): bigint;
+  syncobjTimelineSignal(drmFd: number, handle: number, point: bigint): void;
+  syncobjEventfd(drmFd: number, handle: number, point: bigint): number;
+}
+
+const syncobjAddon = addon as unknown as SyncobjAddon;
+
+/** DRM_CAP_SYNCOBJ_TIMELINE (drmGetCap): the driver has timeline syncobjs. */
+export const DRM_CAP_SYNCOBJ_TIMELINE = 0x14;
+/** DRM_IOCTL_SYNCOBJ_CREATE: a new syncobj (a timeline where the driver has them). */
+export const syncobjCreate = wrap(syncobjAddon.syncobjCreate);
+export const syncobjDestroy = wrap(syncobjAddon.syncobjDestroy);
+/** The syncobj's own fd (what linux-drm-syncobj-v1's import_timeline carries). */
+export const syncobjHandleToFd = wrap(syncobjAddon.syncobjHandleToFd);
+/** Imports a syncobj fd as a handle on drmFd; the fd stays the caller's. */
+export const syncobjFdToHandle = wrap(syncobjAddon.syncobjFdToHandle);
+/** The last signalled point of a timeline. */
+export const syncobjQuery = wrap(syncobjAddon.syncobjQuery);
+/** Signals a timeline point from the CPU. */
+export const syncobjTimelineSignal = wrap(syncobjAddon.syncobjTimelineSignal);
+/** An eventfd (non-blocking, close-on-exec) readable once the point signalled (Linux 6.6+). */
+export const syncobjEventfd = wrap(syncobjAddon.syncobjEventfd);

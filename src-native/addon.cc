@@ -9,6 +9,7 @@
 #include "damage_plan.h"
 #include "drm.h"
 #include "fence.h"
+#include "syncobj.h"
 #include "drm_events.h"
 #include "evdev.h"
 #include "fd.h"
@@ -34,6 +35,7 @@ static Napi::Object InitAddon(Napi::Env env, Napi::Object exports) {
   bufshare::InitUdmabuf(env, exports);
   bufshare::InitSocket(env, exports);
   bufshare::InitFence(env, exports);
+  bufshare::InitSyncobj(env, exports);
   bufshare::InitDamagePlan(env, exports);
   bufshare::InitKms(env, exports);
   bufshare::InitDrmEvents(env, exports);

@@ -1,6 +1,7 @@
 #include "fence.h"
 
 #include <fcntl.h>
+#include <linux/dma-buf.h>
 #include <poll.h>
 #include <sys/ioctl.h>
 #include <unistd.h>
@@ -183,7 +184,32 @@ static Napi::Value PrimeFdToHandle(const Napi::CallbackInfo& info) {
   return Napi::Number::New(info.Env(), arg.handle);
 }
 
+// exportSyncFile(dmabufFd, access) -> a sync_file fd holding the fences that
+// `access` must wait for *now* (read: the write fences), or -1 where the kernel
+// has no DMA_BUF_IOCTL_EXPORT_SYNC_FILE (before 6.0: ENOTTY) or the fd is not a
+// dma-buf (ENOTTY). A snapshot: fences added to the buffer afterwards are not in
+// it, so waiting on it is waiting on what the commit asked for, never on GPU work
+// a client queued on its buffer later. poll(2) on it: POLLIN once all signalled.
+static Napi::Value ExportSyncFile(const Napi::CallbackInfo& info) {
+  int fd;
+  uint32_t want;
+  if (!GetFd(info, 0, &fd) || !GetUint32(info, 1, "access", &want)) return Napi::Value();
+  struct dma_buf_export_sync_file arg = {};
+  arg.flags = want == kWantWrite ? DMA_BUF_SYNC_RW : DMA_BUF_SYNC_READ;
+  arg.fd = -1;
+  int r;
+  do r = ioctl(fd, DMA_BUF_IOCTL_EXPORT_SYNC_FILE, &arg);
+  while (r < 0 && errno == EINTR);
+  if (r < 0) {
+    if (errno == ENOTTY || errno == EINVAL) return Napi::Number::New(info.Env(), -1);
+    return ThrowSyscall(info.Env(), "ioctl(DMA_BUF_IOCTL_EXPORT_SYNC_FILE)", errno);
+  }
+  // The kernel gives it O_CLOEXEC already (sync_file's get_unused_fd_flags(O_CLOEXEC)).
+  return Napi::Number::New(info.Env(), arg.fd);
+}
+
 void InitFence(Napi::Env env, Napi::Object exports) {
+  exports.Set("exportSyncFile", Napi::Function::New(env, ExportSyncFile, "exportSyncFile"));
   exports.Set("primeFdToHandle", Napi::Function::New(env, PrimeFdToHandle, "primeFdToHandle"));
   exports.Set("dmabufReady", Napi::Function::New(env, DmabufReady, "dmabufReady"));
   exports.Set("FenceWatch", FenceWatch::Define(env));

@@ -4,10 +4,13 @@
 #include <linux/dma-buf.h>
 #include <sys/ioctl.h>
 #include <sys/mman.h>
+#include <signal.h>
 #include <sys/stat.h>
+#include <sys/syscall.h>
 #include <unistd.h>
 
 #include <cerrno>
+#include <cstring>
 #include <mutex>
 #include <unordered_map>
 
@@ -46,11 +49,15 @@ void FinalizeMapping(Napi::Env, void*, Mapping* m) {
   delete m;
 }
 
-// Can the file behind fd shrink under a mapping? Only a regular file can (a
-// dma-buf or a DRM node has a fixed size), and not one sealed with F_SEAL_SHRINK.
-bool CanShrink(int fd) {
+// Can a read of a mapping of fd fault? A regular file sealed with F_SEAL_SHRINK
+// cannot (its pages exist as long as the mapping). Everything else can: an
+// unsealed file shrinks under us; a dma-buf faults when its exporter cannot
+// provide the page (a GEM-shmem object the client marked purgeable and the
+// driver purged, TTM failing to populate, any device unplugged); a device node's
+// fault handler may answer VM_FAULT_SIGBUS. Only the sealed file goes unguarded.
+bool NeedsGuard(int fd) {
   struct stat st;
-  if (fstat(fd, &st) < 0 || !S_ISREG(st.st_mode)) return false;
+  if (fstat(fd, &st) < 0 || !S_ISREG(st.st_mode)) return true;
   int seals = fcntl(fd, F_GET_SEALS);
   return seals < 0 || !(seals & F_SEAL_SHRINK);
 }
@@ -77,17 +84,17 @@ static Napi::Value Mmap(const Napi::CallbackInfo& info) {
   int prot = ((protBits & 1) ? PROT_READ : 0) | ((protBits & 2) ? PROT_WRITE : 0);
   void* addr = mmap(nullptr, length, prot, MAP_SHARED, fd, static_cast<off_t>(offset));
   if (addr == MAP_FAILED) return ThrowSyscall(env, "mmap", errno);
-  return AdoptMapping(env, addr, static_cast<size_t>(length), prot, CanShrink(fd));
+  return AdoptMapping(env, addr, static_cast<size_t>(length), prot, NeedsGuard(fd));
 }
 
-Napi::Value AdoptMapping(Napi::Env env, void* addr, size_t length, int prot, bool shrinkable) {
+Napi::Value AdoptMapping(Napi::Env env, void* addr, size_t length, int prot, bool guard_it) {
   int guard = kNoGuard;
-  if (shrinkable) {
+  if (guard_it) {
     guard = GuardMapping(addr, length, prot);
     if (guard == kNoGuard) {
       int err = errno;
       munmap(addr, length);
-      // Never hand out an unguarded mapping of a file someone else can truncate.
+      // Never hand out an unguarded mapping of memory that can fault.
       return ThrowSyscall(env, err == ENOSPC ? "mmap (SIGBUS guard table full)" : "sigaction(SIGBUS)", err);
     }
   }
@@ -140,6 +147,36 @@ static Napi::Value MappingState(const Napi::CallbackInfo& info) {
   return o;
 }
 
+// injectSigbus(ab, offset): delivers to this thread what the kernel delivers when a
+// read at ab[offset] faults (SIGBUS, BUS_ADRERR, si_addr), for tests of faults no
+// test can make happen (a purged GEM object, an unplugged device). Only inside a
+// live mapping of ours. The kernel lets a process queue a kernel-style si_code to
+// itself only (rt_tgsigqueueinfo).
+static Napi::Value InjectSigbus(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  if (info.Length() < 2 || !info[0].IsArrayBuffer()) return ThrowArgument(env, "expected an ArrayBuffer and an offset");
+  uint64_t offset;
+  if (!GetSize(info, 1, "offset", &offset)) return Napi::Value();
+  Napi::ArrayBuffer ab = info[0].As<Napi::ArrayBuffer>();
+  if (ab.IsDetached()) return ThrowArgument(env, "the mapping is detached");
+  void* addr = ab.Data();
+  {
+    std::lock_guard<std::mutex> lock(g_mutex);
+    auto it = g_live.find(addr);
+    if (it == g_live.end() || it->second->length != ab.ByteLength())
+      return ThrowArgument(env, "not an ArrayBuffer mapped by bufshare");
+    if (offset >= it->second->length) return ThrowArgument(env, "offset is outside the mapping");
+  }
+  siginfo_t si;
+  memset(&si, 0, sizeof si);
+  si.si_signo = SIGBUS;
+  si.si_code = BUS_ADRERR;
+  si.si_addr = static_cast<char*>(addr) + offset;
+  if (syscall(SYS_rt_tgsigqueueinfo, getpid(), static_cast<pid_t>(syscall(SYS_gettid)), SIGBUS, &si) < 0)
+    return ThrowSyscall(env, "rt_tgsigqueueinfo", errno);
+  return env.Undefined();
+}
+
 static Napi::Value MappingStats(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
   GuardStats guard = GetGuardStats();
@@ -178,9 +215,11 @@ void InitMap(Napi::Env env, Napi::Object exports) {
   exports.Set("unmap", Napi::Function::New(env, Unmap, "unmap"));
   exports.Set("mappingState", Napi::Function::New(env, MappingState, "mappingState"));
   exports.Set("mappingStats", Napi::Function::New(env, MappingStats, "mappingStats"));
+  exports.Set("injectSigbus", Napi::Function::New(env, InjectSigbus, "injectSigbus"));
   exports.Set("dmabufSync", Napi::Function::New(env, DmabufSync, "dmabufSync"));
   exports.Set("pageSize", Napi::Function::New(env, PageSize, "pageSize"));
   Napi::Object c = exports.Get("constants").As<Napi::Object>();
+  c.Set("GUARD_SLOTS", static_cast<double>(kMaxGuardedMappings));
   c.Set("DMA_BUF_SYNC_READ", DMA_BUF_SYNC_READ);
   c.Set("DMA_BUF_SYNC_WRITE", DMA_BUF_SYNC_WRITE);
   c.Set("DMA_BUF_SYNC_RW", DMA_BUF_SYNC_RW);

@@ -18,7 +18,7 @@ namespace bufshare {
 void InitMap(Napi::Env env, Napi::Object exports);
 // Registers a range mapped elsewhere in the addon (vhost.cc's guest views) as one
 // of ours, owned by the returned ArrayBuffer: unmap(), mappingState() and the
-// finalizer treat it like mmap()'s. `guard`: put it under the SIGBUS guard (its
-// file could shrink). On failure the range is unmapped and a JS error thrown.
+// finalizer treat it like mmap()'s. `guard`: put it under the SIGBUS guard (a read
+// of it can fault: its file could shrink). On failure the range is unmapped and a JS error thrown.
 Napi::Value AdoptMapping(Napi::Env env, void* addr, size_t length, int prot, bool guard);
 }

@@ -13,8 +13,12 @@ namespace bufshare {
 namespace {
 
 struct GuardSlot {
-  // 0 when free. Written last when a slot is claimed (release), cleared first when
-  // it is freed, so a handler that sees a start also sees its length and prot.
+  // A sequence lock over the range: odd while the JS side (re)writes the slot, bumped
+  // twice per change. The handler reads start, length and prot between two equal even
+  // values, so it never pairs one mapping's start with another's length (a slot freed
+  // and claimed again for the same address, by another thread, while it read).
+  std::atomic<uint32_t> seq{0};
+  // 0 when free.
   std::atomic<uintptr_t> start{0};
   std::atomic<size_t> length{0};
   std::atomic<int> prot{0};
@@ -80,12 +84,23 @@ void OnSigbus(int sig, siginfo_t* info, void* context) {
     const size_t used = g_used.load(std::memory_order_acquire);
     for (size_t i = 0; i < used; i++) {
       GuardSlot& s = g_slots[i];
-      const uintptr_t start = s.start.load(std::memory_order_acquire);
-      if (start == 0 || addr < start) continue;
-      const size_t length = s.length.load(std::memory_order_relaxed);
+      uintptr_t start = 0;
+      size_t length = 0;
+      int prot = 0;
+      bool stable = false;
+      for (int attempt = 0; attempt < 64 && !stable; attempt++) {
+        const uint32_t before = s.seq.load(std::memory_order_acquire);
+        if (before & 1) continue;  // being written right now: read again
+        start = s.start.load(std::memory_order_acquire);
+        length = s.length.load(std::memory_order_acquire);
+        prot = s.prot.load(std::memory_order_acquire);
+        std::atomic_thread_fence(std::memory_order_acquire);
+        stable = s.seq.load(std::memory_order_relaxed) == before;
+      }
+      if (!stable || start == 0 || addr < start) continue;
       if (addr - start >= length) continue;
       // mmap is a plain system call (async-signal-safe in practice; wl_shm relies on it too).
-      void* r = mmap(reinterpret_cast<void*>(start), length, s.prot.load(std::memory_order_relaxed),
+      void* r = mmap(reinterpret_cast<void*>(start), length, prot,
                      MAP_PRIVATE | MAP_ANONYMOUS | MAP_FIXED, -1, 0);
       if (r == MAP_FAILED) break;
       s.faulted.store(true, std::memory_order_release);
@@ -137,10 +152,12 @@ int GuardMapping(void* addr, size_t length, int prot) {
     return kNoGuard;
   }
   GuardSlot& s = g_slots[i];
-  s.length.store(length, std::memory_order_relaxed);
-  s.prot.store(prot, std::memory_order_relaxed);
-  s.faulted.store(false, std::memory_order_relaxed);
+  s.seq.fetch_add(1, std::memory_order_acq_rel);
+  s.length.store(length, std::memory_order_release);
+  s.prot.store(prot, std::memory_order_release);
+  s.faulted.store(false, std::memory_order_release);
   s.start.store(reinterpret_cast<uintptr_t>(addr), std::memory_order_release);
+  s.seq.fetch_add(1, std::memory_order_release);
   if (i == used) g_used.store(used + 1, std::memory_order_release);
   g_live.fetch_add(1, std::memory_order_relaxed);
   return static_cast<int>(i);
@@ -149,7 +166,10 @@ int GuardMapping(void* addr, size_t length, int prot) {
 void UnguardMapping(int slot) {
   if (slot < 0 || static_cast<size_t>(slot) >= kMaxGuardedMappings) return;
   std::lock_guard<std::mutex> lock(g_mutex);
-  if (g_slots[slot].start.exchange(0, std::memory_order_acq_rel) != 0) g_live.fetch_sub(1, std::memory_order_relaxed);
+  GuardSlot& s = g_slots[slot];
+  s.seq.fetch_add(1, std::memory_order_acq_rel);
+  if (s.start.exchange(0, std::memory_order_acq_rel) != 0) g_live.fetch_sub(1, std::memory_order_relaxed);
+  s.seq.fetch_add(1, std::memory_order_release);
 }
 
 bool MappingFaulted(int slot) {

@@ -12,6 +12,10 @@
 // is retried and reads zeros. A fault anywhere else, or a SIGBUS sent with kill(),
 // goes to the handler that was installed before ours (the default one kills).
 //
+// Guarded: every mapping whose reads can fault, i.e. all but regular files sealed
+// with F_SEAL_SHRINK: unsealed files, dma-bufs (a purged GEM-shmem object, a TTM
+// populate failure, an unplugged device), device nodes.
+//
 // Unlike wl_shm, which registers a pool only between begin_access and end_access
 // on one thread, JS can read a mapping at any time on any thread, so mappings are
 // registered for their whole life in a fixed table that the handler reads with
@@ -41,6 +45,11 @@ struct GuardStats {
 };
 GuardStats GetGuardStats();
 
-constexpr size_t kMaxGuardedMappings = 4096;
+// Every mapping of client memory is guarded (dma-bufs too), and each server splits
+// its half of the table among its clients (lib/mapping/guard-shares.ts): 32768
+// leaves 256 slots to each of 64 clients per server, above the bufshare server's
+// 192 buffers a client. 32 bytes a slot (1 MiB of bss, untouched pages cost
+// nothing); the handler scans only up to the highest slot ever used.
+constexpr size_t kMaxGuardedMappings = 32768;
 
 }  // namespace bufshare

@@ -38,6 +38,8 @@ const SOURCES: readonly Source[] = [
   { xml: '/usr/share/wayland-protocols/unstable/text-input/text-input-unstable-v1.xml', out: 'text-input-v1.ts' },
   // wayland-protocols 1.32+ (Debian 12 ships 1.31, without it; the XML from upstream's staging/ at development time): skipped where missing.
   { xml: '/usr/share/wayland-protocols/staging/cursor-shape/cursor-shape-v1.xml', out: 'cursor-shape.ts', optional: true },
+  // wayland-protocols 1.34+ (Debian 12 ships 1.31, without it): skipped where missing, its output stays as committed.
+  { xml: '/usr/share/wayland-protocols/staging/linux-drm-syncobj/linux-drm-syncobj-v1.xml', out: 'linux-drm-syncobj.ts', optional: true },
 ];
 
 const ARG_TYPES = new Set(['int', 'uint', 'fixed', 'string', 'object', 'new_id', 'array', 'fd']);

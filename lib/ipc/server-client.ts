@@ -32,19 +32,22 @@ import {
 import { ServerSurface, type BufferSlot } from './server-surface';
 import type { Connection } from './transport';
 
-/** Slots of the SIGBUS guard table, process-wide (kMaxGuardedMappings, src-native/sigbus.h). */
-export const SIGBUS_GUARD_SLOTS = 4096;
-/**
- * Guarded mappings (of unsealed shm buffers) one client may make the server
- * hold: an eighth of the table, so that one client, or seven, can never leave
- * the others without. Past it the client's allocation is refused.
- */
-export const CLIENT_GUARD_SHARE = SIGBUS_GUARD_SLOTS / 8;
+/** Clients a BufferServer takes at once by default (BufferServerOptions.maxClients). */
+export const DEFAULT_MAX_CLIENTS = 64;
+
 
 export { DEFAULT_FENCE_TIMEOUT_MS };
 
 /** What a ServerClient needs from its server. */
 export interface ServerClientHost {
+  /**
+   * Guarded mappings (of unsealed shm buffers) one client may make the server
+   * hold: its share of the SIGBUS guard's process-wide table
+   * (lib/mapping/guard-shares.ts: the server's half over its maxClients), so that
+   * no client, nor many connections of one user, can leave the others without.
+   * Past it the client's allocation is refused.
+   */
+  readonly guardShare: number;
   readonly allocator: Allocator;
   readonly limits: ClientLimits;
   /** The server is closing: held buffers are destroyed too, not left for their release. */
@@ -106,7 +109,7 @@ export class ServerClient extends EventEmitter<ServerClientEvents> {
   private readonly lingering = new LingeringExports();
   /** Per surface, the last frame waiting for its buffer's fences (later frames wait behind it). */
   private readonly fenceWaits = new Map<ServerSurface, Promise<void>>();
-  /** Read mappings of this client's buffers that hold a SIGBUS guard slot (see CLIENT_GUARD_SHARE). */
+  /** Read mappings of this client's buffers that hold a SIGBUS guard slot (see ServerClientHost.guardShare). */
   private guardedMappings = 0;
   /** Fds the server holds for this client's buffers, and their read mappings (see process-shares.ts). */
   private heldFds = 0;
@@ -361,7 +364,8 @@ export class ServerClient extends EventEmitter<ServerClientEvents> {
    * slot of the SIGBUS guard's process-wide table, and when no slot is left (or
    * this client used its share) it is this client's allocation that fails, with
    * a clear error, never a later frame.region in a compositor that did nothing
-   * wrong. Hardware buffers are mapped per use (their mappings take no slot).
+   * wrong. Hardware buffers are mapped per use (a dma-buf mapping, the fallback,
+   * takes a slot for the frame's life: bounded by the client's buffer count).
    */
   private mapForReading(buffers: readonly SharedBuffer[]): (GraphicsRegion | undefined)[] | BufshareError {
     const regions: (GraphicsRegion | undefined)[] = [];
@@ -373,10 +377,10 @@ export class ServerClient extends EventEmitter<ServerClientEvents> {
       throw e;
     }
     const guarded = regions.filter((r) => r?.guarded).length;
-    if (this.guardedMappings + guarded > CLIENT_GUARD_SHARE) {
+    if (this.guardedMappings + guarded > this.host.guardShare) {
       for (const r of regions) r?.unmap();
       return new BufshareError('ERR_BUFSHARE_LIMIT_EXCEEDED',
-        `over this client's share of ${CLIENT_GUARD_SHARE} guarded mappings (unsealed shm buffers, which the SIGBUS guard must watch)`);
+        `over this client's share of ${this.host.guardShare} guarded mappings (unsealed shm buffers, which the SIGBUS guard must watch)`);
     }
     return regions;
   }

@@ -30,7 +30,8 @@ import { BufshareError } from '../errors';
 import * as native from '../native';
 import type { Frame } from './frame';
 import { DEFAULT_LIMITS, encodeError, encodeGoodbye, type ClientLimits, type JsonValue } from './protocol';
-import { ServerClient, type ServerClientHost } from './server-client';
+import { DEFAULT_MAX_CLIENTS, ServerClient, type ServerClientHost } from './server-client';
+import { guardShare } from '../mapping/guard-shares';
 import type { ServerSurface } from './server-surface';
 import { checkRuntimeDir, checkSocketDir, claimSocketPath, defaultSocketPath } from './socket-path';
 import { Connection, Listener } from './transport';
@@ -61,6 +62,14 @@ export interface BufferServerOptions {
    * client is disconnected with ERR_BUFSHARE_TIMEOUT. Default 2000.
    */
   readonly fenceTimeoutMs?: number;
+  /** Clients at once; default 64. Past it a connection is refused (ERR_BUFSHARE_ACCESS_DENIED). */
+  readonly maxClients?: number;
+  /**
+   * Clients one uid may have at once; default 3/4 of maxClients (48 of 64), so
+   * that one user's connections leave room for the others (where allowUids lets
+   * several in). Past it a connection of that uid is refused.
+   */
+  readonly maxClientsPerUid?: number;
 }
 
 export interface BufferServerEvents {
@@ -72,6 +81,13 @@ export interface BufferServerEvents {
   disconnect: [client: ServerClient, reason: string];
   /** A connection refused (uid) or a failure to accept; the server goes on. */
   error: [error: BufshareError];
+}
+
+function checkCount(name: string, value: number): number {
+  if (!Number.isSafeInteger(value) || value < 1) {
+    throw new BufshareError('ERR_BUFSHARE_INVALID_ARGUMENT', `${name} must be a positive integer, got ${String(value)}`);
+  }
+  return value;
 }
 
 function checkLimits(limits: Partial<ClientLimits> | undefined): ClientLimits {
@@ -97,6 +113,8 @@ export class BufferServer extends EventEmitter<BufferServerEvents> {
   private readonly lingering = new Set<ServerSurface>();
   private readonly host: ServerClientHost;
   private nextClientId = 1;
+  private readonly maxClients: number;
+  private readonly maxClientsPerUid: number;
   private closing: Promise<void> | undefined;
 
   /**
@@ -113,6 +131,8 @@ export class BufferServer extends EventEmitter<BufferServerEvents> {
   private constructor(options: BufferServerOptions) {
     super();
     this.limits = checkLimits(options.limits);
+    this.maxClients = checkCount('maxClients', options.maxClients ?? DEFAULT_MAX_CLIENTS);
+    this.maxClientsPerUid = checkCount('maxClientsPerUid', options.maxClientsPerUid ?? Math.max(1, Math.floor((this.maxClients * 3) / 4)));
     const path = options.path ?? defaultSocketPath();
     if (options.path === undefined) checkRuntimeDir(dirname(path));
     else checkSocketDir(path);
@@ -152,6 +172,7 @@ export class BufferServer extends EventEmitter<BufferServerEvents> {
       },
       allocator: this.allocator,
       limits: this.limits,
+      guardShare: guardShare(this.maxClients),
       hardwareAccess: options.hardwareAccess ?? 'auto',
       ...(options.fenceTimeoutMs === undefined ? {} : { fenceTimeoutMs: options.fenceTimeoutMs }),
       surfaceCreated: (s) => this.emit('surface', s),
@@ -207,9 +228,25 @@ export class BufferServer extends EventEmitter<BufferServerEvents> {
       this.emit('error', new BufshareError('ERR_BUFSHARE_ACCESS_DENIED', `refused pid ${credentials.pid}: ${message}`));
       return;
     }
+    const refusal = this.refusal(credentials.uid);
+    if (refusal !== undefined) {
+      connection.send(encodeError('ERR_BUFSHARE_ACCESS_DENIED', refusal, true));
+      connection.close(refusal);
+      this.emit('error', new BufshareError('ERR_BUFSHARE_ACCESS_DENIED', `refused pid ${credentials.pid}: ${refusal}`));
+      return;
+    }
     const client = new ServerClient(this.host, this.nextClientId++, connection, credentials);
     this.clientSet.add(client);
     this.emit('client', client);
+  }
+
+  /** Why a client of `uid` may not connect now (the client caps), or undefined. */
+  private refusal(uid: number): string | undefined {
+    if (this.clientSet.size >= this.maxClients) return `the server has ${this.maxClients} clients, its most`;
+    let sameUid = 0;
+    for (const c of this.clientSet) if (c.uid === uid) sameUid++;
+    if (sameUid >= this.maxClientsPerUid) return `uid ${uid} has ${sameUid} of ${this.maxClients} clients, its most (the rest is kept for other uids)`;
+    return undefined;
   }
 
   /**

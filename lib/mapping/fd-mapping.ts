@@ -43,7 +43,12 @@ export function mapFd(req: FdMapRequest): GraphicsRegion {
   const memory = native.mmapFd(req.fd, req.size, 0, native.PROT_READ | native.PROT_WRITE);
   let syncing = false;
   try {
-    if (req.dmabuf) {
+    // A read waits for nothing here: its caller waited for the fences it owed
+    // (lib/sync), and a fence added since (a client writing a buffer it handed
+    // over) would make DMA_BUF_IOCTL_SYNC START wait on the event loop, unbounded.
+    // Then the read goes without the bracket, as linux-dmabuf frames do.
+    const pendingForRead = req.dmabuf && req.mode === 'read' && !native.dmabufReady(req.fd, native.FENCE_ACCESS_READ);
+    if (req.dmabuf && !pendingForRead) {
       native.dmabufSync(req.fd, native.constants.DMA_BUF_SYNC_START | syncFlags(req.mode));
       syncing = true;
     }

@@ -104,8 +104,8 @@ export class GraphicsRegion {
    * unsealed file truncated it, and the SIGBUS guard replaced the pages with
    * zeros so that reading them could not kill the process. The pixels are no
    * longer the buffer's; drop it (a server disconnects the client that did it).
-   * Stays true after unmap. Always false for sealed memfds and dma-bufs, which
-   * cannot shrink.
+   * Stays true after unmap. A dma-buf can fault too (its exporter lost the pages:
+   * purged, unplugged); a sealed memfd never does.
    */
   get faulted(): boolean {
     if (!this.sawFault && this.release !== undefined && this.faultProbe?.() === true) this.sawFault = true;

@@ -10,8 +10,13 @@
  * rendering into it may still be running, tracked by fences in the dma-buf's
  * reservation object (implicit sync). Reading it with the CPU before they signal
  * shows stale or half-drawn pixels; writing it races with the GPU's reads. The
- * kernel answers poll(2) on the dma-buf: POLLIN once every write fence has
- * signalled ('read' access), POLLOUT once every fence has ('write' access). The
+ * wait is for the fences the buffer has when it starts, a snapshot taken with
+ * DMA_BUF_IOCTL_EXPORT_SYNC_FILE (Linux 6.0+): a sync_file of the write fences
+ * ('read' access) or of all of them ('write'), polled for POLLIN. Fences a client
+ * adds later (its GPU writing a buffer it already committed) are not waited for:
+ * with a poll of the dma-buf itself, they would hold the frame until they signal
+ * or the wait times out. Where the ioctl is missing, the dma-buf is polled
+ * (POLLIN once every write fence has signalled, POLLOUT once every fence has). The
  * wait runs on the event loop (a libuv poll on a dup of the fd), never blocks
  * the process, and always ends: ready, timed out (ERR_BUFSHARE_TIMEOUT), or
  * aborted (rejects with the signal's reason). A buffer with no fences (every
@@ -70,11 +75,14 @@ export function waitForImplicitFences(fd: number, options: FenceWaitOptions): Pr
   }
   return new Promise<void>((resolve, reject) => {
     let watch: native.FenceWatch | undefined;
+    let syncFile = -1;
     const finish = (error?: unknown): void => {
       clearTimeout(timer);
       signal?.removeEventListener('abort', onAbort);
       watch?.cancel();
       watch = undefined;
+      if (syncFile >= 0) native.closeFd(syncFile);
+      syncFile = -1;
       if (error === undefined) resolve();
       else reject(error);
     };
@@ -84,7 +92,9 @@ export function waitForImplicitFences(fd: number, options: FenceWaitOptions): Pr
     }, timeoutMs);
     signal?.addEventListener('abort', onAbort, { once: true });
     try {
-      watch = native.watchFences(fd, bits, (status) => {
+      syncFile = native.exportSyncFile(fd, bits);
+      // A sync_file is readable once all its fences signalled, whichever access they were taken for.
+      watch = native.watchFences(syncFile >= 0 ? syncFile : fd, syncFile >= 0 ? native.FENCE_ACCESS_READ : bits, (status) => {
         watch = undefined; // it stopped itself
         finish(status === 0 ? undefined : new BufshareError('ERR_BUFSHARE_SYSCALL', `polling the dma-buf failed (libuv status ${status})`, { syscall: 'uv_poll' }));
       });

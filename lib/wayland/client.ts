@@ -14,6 +14,7 @@
  * first), whose hooks close the fds and drop the mappings they hold; the
  * connection closes the fds still queued.
  */
+import { GuardAccount } from '../mapping/guard-shares';
 import { readFileSync } from 'node:fs';
 import type { SurfaceOwner } from '../surface-model';
 import * as native from '../native';
@@ -37,6 +38,8 @@ export interface WaylandClientHost {
   disconnected(client: WaylandClient, reason: string): void;
   /** Resources a client may hold at once. */
   readonly maxObjects: number;
+  /** Guarded mappings (SIGBUS guard slots) a client may make the server hold (lib/mapping/guard-shares.ts). */
+  readonly guardShare: number;
 }
 
 function closeQuietly(fd: number): void {
@@ -54,6 +57,8 @@ export class WaylandClient implements SurfaceOwner {
   /** The process's name (/proc/<pid>/comm), for titles. */
   readonly name: string | undefined;
   readonly display: Resource<undefined>;
+  /** This client's SIGBUS guard slots: its wl_shm pools' and linux-dmabuf buffers' mappings. */
+  readonly guards: GuardAccount;
   private readonly connection: WaylandConnection;
   private readonly host: WaylandClientHost;
   private readonly objects = new Map<number, Resource<unknown>>();
@@ -66,6 +71,7 @@ export class WaylandClient implements SurfaceOwner {
   constructor(host: WaylandClientHost, id: number, connection: WaylandConnection) {
     this.host = host;
     this.id = id;
+    this.guards = new GuardAccount(host.guardShare);
     this.connection = connection;
     const cred = connection.peerCredentials();
     this.pid = cred.pid;

@@ -64,7 +64,19 @@ interface Outgoing {
   bytes: Uint8Array;
   /** dups owned by the queue */
   fds: number[];
+  /**
+   * The chunk `bytes` lies in, when later fd-less messages may be appended to it.
+   * Small messages are copied into shared chunks rather than queued one object
+   * each: a message of 12 bytes costs some 200 bytes of JS heap as its own
+   * Uint8Array, so a client that does not read cost about 24 times its queued
+   * bytes (45 such clients at the 32 MiB budget: 1.4 GB of RSS, issue 23's
+   * held-out rerun); in chunks, about its queued bytes.
+   */
+  chunk?: Uint8Array;
 }
+
+/** Bytes of a send-queue chunk: one sendmsg's worth (flush batches up to 4 x MAX_MESSAGE_BYTES). */
+const CHUNK_BYTES = 4 * MAX_MESSAGE_BYTES;
 
 export class WaylandConnection implements FdSource {
   /** A whole message: header and body (valid during the call only). Throw WireError to fail the peer. */
@@ -152,7 +164,7 @@ export class WaylandConnection implements FdSource {
       this.close(`could not queue an fd: ${(e as Error).message}`);
       return;
     }
-    this.outgoing.push({ bytes: message.bytes, fds });
+    this.append(message.bytes, fds);
     this.outboundBytes += message.bytes.byteLength;
     this.outboundFds += fds.length;
     // Charged before any close, which refunds the whole queue.
@@ -169,6 +181,28 @@ export class WaylandConnection implements FdSource {
         this.flush();
       });
     }
+  }
+
+  /** Queues `bytes` (copied) with `fds`: fd-less messages go into the tail chunk while it has room. */
+  private append(bytes: Uint8Array, fds: number[]): void {
+    const tail = this.outgoing.at(this.outgoing.length - 1);
+    const size = bytes.byteLength;
+    if (fds.length === 0 && tail !== undefined && tail.chunk !== undefined && tail.fds.length === 0) {
+      const end = tail.bytes.byteOffset - tail.chunk.byteOffset + tail.bytes.byteLength;
+      if (end + size <= tail.chunk.byteLength) {
+        tail.chunk.set(bytes, end);
+        tail.bytes = tail.chunk.subarray(tail.bytes.byteOffset - tail.chunk.byteOffset, end + size);
+        return;
+      }
+    }
+    if (fds.length > 0 || size >= CHUNK_BYTES) {
+      this.outgoing.push({ bytes: bytes.slice(), fds });
+      return;
+    }
+    // Most turns queue a few small events: a small first chunk; a burst gets full ones.
+    const chunk = new Uint8Array(tail?.chunk !== undefined ? CHUNK_BYTES : Math.max(size, 512));
+    chunk.set(bytes, 0);
+    this.outgoing.push({ bytes: chunk.subarray(0, size), fds, chunk });
   }
 
   /** Sends what the kernel takes now; the rest waits for writable. */

@@ -24,6 +24,7 @@
  * wl_display.error and is disconnected, alone. The bounds that keep one client
  * from taking the compositor down are listed in docs/reliability.md ("Bounds").
  */
+import { guardShare } from '../mapping/guard-shares';
 import { EventEmitter } from 'eventemitter3';
 import { BufshareError } from '../errors';
 import type { SurfaceKeyboardInput, SurfacePointerInput } from '../surface-model';
@@ -70,6 +71,8 @@ import { WaylandListener } from './listener';
 import * as protocols from './protocol/wayland';
 import * as xdg from './protocol/xdg-shell';
 import * as dmabufProtocol from './protocol/linux-dmabuf';
+import * as syncobjProtocol from './protocol/linux-drm-syncobj';
+import { linuxDrmSyncobjGlobal, probeExplicitSync, type SyncobjGlobal } from './globals/linux-drm-syncobj';
 import * as presentationProtocol from './protocol/presentation-time';
 import * as xdgOutputProtocol from './protocol/xdg-output';
 import { wl_callback, wl_registry } from './protocol/wayland';
@@ -117,6 +120,12 @@ export interface WaylandServerOptions {
    * none. Default: the first render node (else card node) found; none without /dev/dri.
    */
   readonly dmabufDevice?: string | false;
+  /**
+   * wp_linux_drm_syncobj_manager_v1 (explicit sync) on the dmabufDevice: default
+   * true, offered only where that device has timeline syncobjs and the kernel the
+   * syncobj eventfd (6.6+); `explicitSyncUnavailable` says why not.
+   */
+  readonly explicitSync?: boolean;
   /**
    * How long a committed linux-dmabuf buffer's write fences may take to signal
    * before its client is ended (wl_display.error, 'clientError' with
@@ -178,6 +187,9 @@ export class WaylandServer extends EventEmitter<WaylandServerEvents> {
   private nextClientId = 1;
   private isClosed = false;
   private dmabuf: DmabufGlobal | undefined;
+  private syncobj: SyncobjGlobal | undefined;
+  /** Why wp_linux_drm_syncobj_manager_v1 is not offered, or undefined when it is. */
+  readonly explicitSyncUnavailable: string | undefined;
 
   static listen(options: WaylandServerOptions = {}): WaylandServer {
     return new WaylandServer(options);
@@ -186,7 +198,7 @@ export class WaylandServer extends EventEmitter<WaylandServerEvents> {
   private constructor(options: WaylandServerOptions) {
     super();
     for (const spec of [
-      ...Object.values(protocols), ...Object.values(xdg), ...Object.values(dmabufProtocol), ...Object.values(presentationProtocol), ...Object.values(xdgOutputProtocol), ...Object.values(decorationProtocol),
+      ...Object.values(protocols), ...Object.values(xdg), ...Object.values(dmabufProtocol), ...Object.values(syncobjProtocol), ...Object.values(presentationProtocol), ...Object.values(xdgOutputProtocol), ...Object.values(decorationProtocol),
       ...Object.values(primarySelectionProtocol), ...Object.values(singlePixelProtocol), ...Object.values(fractionalScaleProtocol),
       ...Object.values(activationProtocol), ...Object.values(idleInhibitProtocol), ...Object.values(relativePointerProtocol), ...Object.values(pointerConstraintsProtocol),
       ...Object.values(textInputProtocol), ...Object.values(textInputV1Protocol), ...Object.values(cursorShapeProtocol),
@@ -255,6 +267,7 @@ export class WaylandServer extends EventEmitter<WaylandServerEvents> {
       this.dmabuf = linuxDmabufGlobal({ device });
       this.globals.push(this.dmabuf);
     }
+    this.explicitSyncUnavailable = this.offerExplicitSync(options.explicitSync === false ? undefined : device || undefined);
     for (const g of this.globals) {
       const cap = options.maxGlobalVersions?.[g.spec.name];
       if (cap !== undefined && (!Number.isInteger(cap) || cap < 1)) {
@@ -265,6 +278,7 @@ export class WaylandServer extends EventEmitter<WaylandServerEvents> {
     this.host = {
       interfaces: this.interfaces,
       maxObjects: options.maxObjects ?? 10000,
+      guardShare: guardShare(this.maxClients),
       displayImplementation: this.displayImplementation(),
       disconnected: (c, reason) => {
         this.clientSet.delete(c);
@@ -280,12 +294,32 @@ export class WaylandServer extends EventEmitter<WaylandServerEvents> {
     } catch (e) {
       this.keymap.close();
       this.dmabuf?.close();
+      this.syncobj?.close();
       throw e;
     }
     this.name = this.listener.name;
     this.path = this.listener.path;
     this.listener.onConnection = (fd) => this.admit(fd, true);
     this.listener.onError = (e) => this.emit('error', e);
+  }
+
+  /** Opens `device` for explicit sync and offers the global if it can; the reason when not. */
+  private offerExplicitSync(device: string | undefined): string | undefined {
+    if (device === undefined) return 'no DRM device (or explicitSync: false)';
+    let fd: number;
+    try {
+      fd = native.drmOpen(device);
+    } catch (e) {
+      return `${device}: ${(e as Error).message}`;
+    }
+    const why = probeExplicitSync(fd);
+    if (why !== undefined) {
+      native.closeFd(fd);
+      return `${device}: ${why}`;
+    }
+    this.syncobj = linuxDrmSyncobjGlobal(fd);
+    this.globals.push(this.syncobj);
+    return undefined;
   }
 
   get clients(): ReadonlySet<WaylandClient> {
@@ -396,6 +430,7 @@ export class WaylandServer extends EventEmitter<WaylandServerEvents> {
     for (const c of [...this.clientSet]) c.disconnect('the server is shutting down');
     this.keymap.close();
     this.dmabuf?.close();
+    this.syncobj?.close();
   }
 
   private nextSerial(): number {

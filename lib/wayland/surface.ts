@@ -99,6 +99,31 @@ export interface SurfaceState {
   viewportSource: Rect | null | undefined;
   /** wp_viewport.set_destination (surface-local): undefined unchanged, null unset. */
   viewportDestination: { width: number; height: number } | null | undefined;
+  /** Explicit sync points of this commit's buffer (wp_linux_drm_syncobj_surface_v1). */
+  sync?: CommitSync;
+}
+
+/** What one commit took from wp_linux_drm_syncobj_surface_v1 (lib/wayland/globals/linux-drm-syncobj.ts). */
+export interface CommitSync {
+  /** Undefined once the acquire point signalled, else a wait that resolves then (ERR_BUFSHARE_TIMEOUT past timeoutMs). */
+  acquired(timeoutMs: number, signal: AbortSignal): Promise<void> | undefined;
+  /** Signals the release point: the compositor is done with the buffer for this commit. Idempotent. */
+  release(): void;
+}
+
+/** A surface's wp_linux_drm_syncobj_surface_v1: checks each commit's points (protocol errors) and takes them. */
+export interface ExplicitSyncSurface {
+  commit(buffer: WaylandBuffer | null | undefined): CommitSync | undefined;
+}
+
+/** Release points of commits shown with a buffer: signalled when its last hold ends, with wl_buffer.release. */
+const releasePoints = new WeakMap<WaylandBuffer, CommitSync[]>();
+
+function signalReleasePoints(buffer: WaylandBuffer): void {
+  const points = releasePoints.get(buffer);
+  if (points === undefined) return;
+  releasePoints.delete(buffer);
+  for (const p of points) p.release();
 }
 
 function emptyState(): SurfaceState {
@@ -185,6 +210,7 @@ export class WaylandFrame implements CompositorFrame {
     this.hold.release();
     const left = (holdCounts.get(this.buffer) ?? 1) - 1;
     holdCounts.set(this.buffer, left);
+    if (left === 0) signalReleasePoints(this.buffer);
     if (left === 0 && !this.buffer.resource.destroyed) this.buffer.resource.post('release');
   }
 }
@@ -226,6 +252,8 @@ export class WaylandSurface extends EventEmitter<CompositorSurfaceEvents> implem
   private transform = 0;
   /** @internal the surface's wp_viewport, if it has one (one at most: viewport_exists) */
   viewportResource: Resource<unknown> | undefined;
+  /** @internal its wp_linux_drm_syncobj_surface_v1, if it has one (surface_exists past one) */
+  explicitSync: ExplicitSyncSurface | undefined;
   /** @internal the zwp_pointer_constraints_v1 lock or confinement on this surface, if any */
   constraint: SurfaceConstraint | undefined;
   /** The committed wp_viewport state, surface-local. */
@@ -619,6 +647,9 @@ export class WaylandSurface extends EventEmitter<CompositorSurfaceEvents> implem
   commit(): void {
     const state = this.pending;
     this.pending = emptyState();
+    // Explicit sync's commit-time errors come first; its points go with the state.
+    const sync = this.explicitSync?.commit(state.buffer);
+    if (sync !== undefined) state.sync = sync;
     this.role?.beforeCommit?.(this, state);
     if (this.role?.synchronized?.() === true) {
       this.cached = this.cached === undefined ? state : mergeStates(this.cached, state);
@@ -685,6 +716,8 @@ export class WaylandSurface extends EventEmitter<CompositorSurfaceEvents> implem
     const feedbacks = state.feedbacks;
     const child = this.role?.child === true;
     if (this.role?.shown !== true && !child) {
+      // Not shown: nothing reads this commit's buffer now.
+      state.sync?.release();
       this.callbacks.push(...callbacks);
       this.replaceFeedbacks(feedbacks);
       // A surface that has no role yet keeps what it committed, as wlroots' surfaces do:
@@ -694,6 +727,7 @@ export class WaylandSurface extends EventEmitter<CompositorSurfaceEvents> implem
     }
     const buffer = this.buffer;
     if (buffer === undefined) {
+      state.sync?.release();
       this.present(() => {
         this.callbacks.push(...callbacks);
         this.replaceFeedbacks(feedbacks);
@@ -715,6 +749,7 @@ export class WaylandSurface extends EventEmitter<CompositorSurfaceEvents> implem
     const newBuffer = state.buffer !== undefined;
     const viewportChanged = !sameViewport(viewport, this.shownViewport);
     if (!newBuffer && callbacks.length === 0 && feedbacks.length === 0 && !viewportChanged) return;
+    const sync = state.sync;
     let damage: Region;
     const shownBefore = child ? this.contentShown : this.announced;
     if (!shownBefore || previous === undefined || previous.width !== buffer.width || previous.height !== buffer.height || !newBuffer) {
@@ -724,18 +759,29 @@ export class WaylandSurface extends EventEmitter<CompositorSurfaceEvents> implem
     }
     const resized = previous !== undefined && (previous.width !== buffer.width || previous.height !== buffer.height);
     // Every frame of a fenced buffer waits, re-shown ones too: hold()'s DMA_BUF_IOCTL_SYNC would block on its fences.
-    const readable = buffer.resource.destroyed ? undefined : buffer.whenReadable?.(this.host.fenceTimeoutMs, this.fenceWaits.signal);
+    // Explicit sync: the commit's acquire point instead of the buffer's implicit fences.
+    const readable = buffer.resource.destroyed ? undefined
+      : sync !== undefined ? sync.acquired(this.host.fenceTimeoutMs, this.fenceWaits.signal)
+        : buffer.whenReadable?.(this.host.fenceTimeoutMs, this.fenceWaits.signal);
     this.present(() => {
       this.callbacks.push(...callbacks);
       this.replaceFeedbacks(feedbacks);
       if (buffer.resource.destroyed) {
+        sync?.release();
         // Contents are gone with their buffer; nothing new to show, but the client waits for its callbacks.
         discardAll(this.feedbacks);
         this.feedbacks = [];
         this.frameDone();
         return;
       }
-      const frame = new WaylandFrame(this, buffer, damage);
+      let frame: WaylandFrame;
+      try {
+        frame = new WaylandFrame(this, buffer, damage);
+      } catch (e) {
+        sync?.release(); // its buffer cannot be read (a fault): nothing holds it
+        throw e;
+      }
+      if (sync !== undefined) releasePoints.set(buffer, [...(releasePoints.get(buffer) ?? []), sync]);
       // The new crop and scale before the frame they show (a scene sets its node's viewport, then the buffer).
       const viewportNews = !sameViewport(viewport, this.shownViewport);
       this.shownViewport = viewport;
@@ -762,7 +808,7 @@ export class WaylandSurface extends EventEmitter<CompositorSurfaceEvents> implem
       }
       this.emit('frame', frame);
       this.host.frame(frame);
-    }, readable);
+    }, readable, () => sync?.release());
   }
 
   /**
@@ -788,11 +834,17 @@ export class WaylandSurface extends EventEmitter<CompositorSurfaceEvents> implem
    * held-back commit of this surface was presented. A surface destroyed meanwhile
    * presents nothing more; a wait that fails ends the client.
    */
-  private present(step: () => void, readable?: Promise<void>): void {
+  private present(step: () => void, readable?: Promise<void>, dropped?: () => void): void {
     if (this.presenting === undefined && readable === undefined) {
       step();
       return;
     }
+    let ran = false;
+    const run = step;
+    step = () => {
+      ran = true;
+      run();
+    };
     // Rejections are handled in the chain below; this stops Node reporting one that settles before its turn.
     readable?.catch(() => {});
     const before = this.presenting ?? Promise.resolve();
@@ -804,6 +856,8 @@ export class WaylandSurface extends EventEmitter<CompositorSurfaceEvents> implem
         this.host.fenceFailed(this, error);
       },
     ).finally(() => {
+      // A commit that never took effect (its wait failed, its surface or client went) holds nothing.
+      if (!ran) dropped?.();
       if (this.presenting === presented) this.presenting = undefined;
     });
     this.presenting = presented;
@@ -910,7 +964,10 @@ export class WaylandSurface extends EventEmitter<CompositorSurfaceEvents> implem
 /** A synchronized subsurface's commits folded into one: the older commit's content update is replaced, so its feedbacks are discarded (as weston does). */
 function mergeStates(older: SurfaceState, newer: SurfaceState): SurfaceState {
   if (older.feedbacks.length > 0) discardAll(older.feedbacks);
+  // A cached buffer replaced before it was ever shown: the compositor is done with it.
+  if (newer.buffer !== undefined) older.sync?.release();
   return {
+    ...(newer.buffer !== undefined ? (newer.sync ? { sync: newer.sync } : {}) : (older.sync ? { sync: older.sync } : {})),
     buffer: newer.buffer !== undefined ? newer.buffer : older.buffer,
     surfaceDamage: [...older.surfaceDamage, ...newer.surfaceDamage].slice(0, MAX_DAMAGE_RECTS),
     bufferDamage: [...older.bufferDamage, ...newer.bufferDamage].slice(0, MAX_DAMAGE_RECTS),

@@ -78,6 +78,31 @@ describe('Implicit fences (vgem)', function () {
     client.close();
   });
 
+  it('a fence added after the submit (the client writes a buffer it handed over): the frame waits for the submit\'s own fences only', async () => {
+    const client = await BufferClient.connect({ path: sock.path });
+    const surface = await client.createSurface({ width: 32, height: 16, format: 'XRGB8888', usage: 'hardware' });
+    const { buffer, region } = await surface.nextBuffer();
+    region.pixels32.fill(0xff336699);
+    const dmabuf = buffer.bufferFd!;
+    const first = fence(dmabuf);
+    surface.submit(buffer, [{ x: 0, y: 0, width: 32, height: 16 }]);
+    await sleep(300);
+    expect(frames.length).to.equal(0);
+    // vgem takes a new write fence only once the first signalled: both in one turn.
+    native.vgemFenceSignal(gpu, first);
+    const later = fence(dmabuf);
+    try {
+      for (let i = 0; i < 70 && frames.length === 0; i++) await sleep(10);
+      expect(frames.length, 'the frame waited for a fence added after its submit').to.equal(1);
+      expect(implicitFencesSignalled(dmabuf, 'read'), 'the later fence is still pending').to.equal(false);
+      expect(frames[0]!.region.pixels32[0]).to.equal(0xff336699);
+      frames[0]!.release();
+    } finally {
+      native.vgemFenceSignal(gpu, later);
+      client.close();
+    }
+  });
+
   it('a fence that never signals: that client gets ERR_BUFSHARE_TIMEOUT, the compositor goes on', async () => {
     const hung = await BufferClient.connect({ path: sock.path });
     const errors: BufshareError[] = [];

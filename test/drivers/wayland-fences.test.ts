@@ -145,6 +145,45 @@ describe('Wayland: implicit sync of linux-dmabuf buffers (vgem fences)', functio
     }
   });
 
+  it('a fence added after the commit: the frame waits for the commit\'s own fences only, and the event loop never stalls', async () => {
+    const a = drawn(7);
+    const { c, surface, wlBuffers } = await clientWith(a);
+    let last = Date.now();
+    let worstGap = 0;
+    const ticker = setInterval(() => {
+      const now = Date.now();
+      worstGap = Math.max(worstGap, now - last);
+      last = now;
+    }, 10);
+    let later: number | undefined;
+    try {
+      const first = fence(a);
+      commit(c, surface, wlBuffers[0]!);
+      await c.roundtrip();
+      await sleep(200);
+      expect(frames.length).to.equal(0);
+      // The client's GPU writes its committed buffer again (vgem takes a new write
+      // fence only once the first signalled): both in one turn, before the server's poll runs.
+      native.vgemFenceSignal(gpu, first);
+      later = fence(a);
+      await c.until(() => frames.length === 1 || c.error !== undefined, FENCE_TIMEOUT_MS / 2);
+      expect(c.error, 'the client was cut waiting for a fence it added after its commit').to.equal(undefined);
+      expect(frames.length).to.equal(1);
+      expect(native.dmabufReady(a.export.fd!, native.FENCE_ACCESS_READ), 'the later fence is still pending').to.equal(false);
+      await sleep(100);
+      expect(worstGap, 'the event loop stalled (a sync ioctl waited on the later fence)').to.be.below(500);
+      frames[0]!.release();
+      frames.length = 0;
+      native.vgemFenceSignal(gpu, later);
+      later = undefined;
+      expect(clientErrors).to.deep.equal([]);
+    } finally {
+      clearInterval(ticker);
+      if (later !== undefined) native.vgemFenceSignal(gpu, later);
+      c.close();
+    }
+  });
+
   it('a fence that never signals ends that client alone, with ERR_BUFSHARE_TIMEOUT; another client keeps going', async () => {
     const stuck = await clientWith(drawn(3));
     const other = await clientWith(drawn(4));

@@ -38,6 +38,7 @@ import * as constraints from '../../lib/wayland/protocol/pointer-constraints';
 import * as textInput from '../../lib/wayland/protocol/text-input';
 import * as textInputV1 from '../../lib/wayland/protocol/text-input-v1';
 import * as cursorShape from '../../lib/wayland/protocol/cursor-shape';
+import * as syncobj from '../../lib/wayland/protocol/linux-drm-syncobj';
 import type { WaylandClient } from '../../lib/wayland/client';
 import { WaylandServer } from '../../lib/wayland/server';
 import type { ArgSpec, InterfaceSpec, MessageSpec } from '../../lib/wayland/spec';
@@ -50,7 +51,7 @@ const HANG_MS = 1000;
 /** A region flood's bound: its wall time includes sending ~500 KB through a loaded machine. */
 const REGION_FLOOD_MS = 3000;
 const INTERFACES: InterfaceSpec[] = [
-  core, xdg, viewporter, dmabuf, presentation, xdgOutput, decoration, primary, singlePixel, fractional, activation, idle, relative, constraints, textInput, textInputV1, cursorShape,
+  core, xdg, viewporter, dmabuf, presentation, xdgOutput, decoration, primary, singlePixel, fractional, activation, idle, relative, constraints, textInput, textInputV1, cursorShape, syncobj,
 ].flatMap((m) => Object.values(m));
 const INTERESTING = [0, 1, 2, 3, 4, 7, 8, 0xff, 0x100, 0xffff, 0x10000, 4095, 4096, 4097, 0x7fffffff, 0x80000000, 0xfffffffe, 0xffffffff];
 

@@ -22,6 +22,15 @@ export class DeafWaylandClient {
     this.pending.push(m.bytes.slice());
   }
 
+  /** Adds `count` copies of request `name` (its encoding with `args`) to what send() sends: floods without encoding each. */
+  repeat(id: number, iface: InterfaceSpec, name: string, args: ArgValue[], count: number): void {
+    this.request(id, iface, name, args);
+    const one = this.pending.pop()!;
+    const all = new Uint8Array(one.byteLength * count);
+    for (let i = 0; i < count; i++) all.set(one, i * one.byteLength);
+    this.pending.push(all);
+  }
+
   /** Sends what request() queued, waiting out a full socket. Throws if the server hung up (EPIPE). */
   async send(): Promise<void> {
     let total = 0;

@@ -2,7 +2,7 @@ import { spawn } from 'node:child_process';
 import { join } from 'node:path';
 import { expect } from 'chai';
 import { BufferClient, BufferServer, ShmAllocator } from '../../lib';
-import { CLIENT_GUARD_SHARE } from '../../lib/ipc/server-client';
+import { guardShare } from '../../lib/mapping/guard-shares';
 import * as native from '../../lib/native';
 import { tempSocketDir } from '../helpers/ipc';
 
@@ -39,7 +39,7 @@ describe('Finite process-wide tables: one client cannot use them up for all', fu
       });
       const [outcome, code, count] = line.split(' ');
       expect(`${outcome} ${code}`, line).to.equal('refused ERR_BUFSHARE_LIMIT_EXCEEDED');
-      expect(Number(count)).to.be.at.most(CLIENT_GUARD_SHARE);
+      expect(Number(count)).to.be.at.most(guardShare(64));
       expect(regionErrors).to.deep.equal([]);
       // An innocent client still gets buffers, and the compositor reads its frames.
       const client = await BufferClient.connect({ path: sock.path });

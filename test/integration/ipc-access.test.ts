@@ -152,5 +152,43 @@ describe('IPC: runtime dir, socket path and access control', function () {
       expect(uids).to.deep.equal([65534]);
       await server.close();
     });
+
+    it('one uid\'s connections leave room for the others: past maxClientsPerUid (3/4 of maxClients) its next is refused, another uid is served, the total is capped too', async () => {
+      const server = await BufferServer.listen({ path: sock.path, socketMode: 0o666, allowUids: [0, 65534], maxClients: 8 });
+      const errors: BufshareError[] = [];
+      server.on('error', (e) => errors.push(e));
+      server.on('frame', (f) => {
+        f.release();
+        f.surface.frameDone();
+      });
+      const mine: BufferClient[] = [];
+      try {
+        for (let i = 0; i < 6; i++) mine.push(await BufferClient.connect({ path: sock.path }));
+        const refused = await rejection(BufferClient.connect({ path: sock.path }));
+        expect(refused.code).to.equal('ERR_BUFSHARE_ACCESS_DENIED');
+        expect(refused.message).to.match(/uid 0 has 6 of 8 clients, its most/);
+        expect(errors.map((e) => e.code)).to.deep.equal(['ERR_BUFSHARE_ACCESS_DENIED']);
+        // Another user still gets in and draws.
+        const child = startClient({ path: sock.path, width: 8, height: 8, frames: 2, scene: 'pattern', seed: 1 }, { uid: 65534, gid: 65534 });
+        expect(await child.line('done')).to.match(/^done /);
+        await child.exited;
+        // A client gone frees its place.
+        mine.pop()!.close();
+        await new Promise((r) => setTimeout(r, 50));
+        mine.push(await BufferClient.connect({ path: sock.path }));
+        // The total: 6 of uid 0 and 2 of uid 65534 fill 8; a 9th is refused whoever it is.
+        const others = [startClient({ path: sock.path, width: 8, height: 8, frames: 1000000, scene: 'pattern', seed: 1 }, { uid: 65534, gid: 65534 }),
+          startClient({ path: sock.path, width: 8, height: 8, frames: 1000000, scene: 'pattern', seed: 1 }, { uid: 65534, gid: 65534 })];
+        while (server.clients.size < 8) await new Promise((r) => setTimeout(r, 20));
+        const full = startClient({ path: sock.path, width: 8, height: 8, frames: 1, scene: 'pattern', seed: 1 }, { uid: 65534, gid: 65534 });
+        expect(await full.line('error')).to.match(/^error ERR_BUFSHARE_ACCESS_DENIED the server has 8 clients, its most/);
+        await full.exited;
+        for (const o of others) o.process.kill();
+        await Promise.all(others.map((o) => o.exited));
+      } finally {
+        for (const c of mine) c.close();
+        await server.close();
+      }
+    });
   });
 });

@@ -2,7 +2,7 @@
 // down (issue 23): each runs the server in its own process, so a failure that
 // would end it (an uncaught accept() error) fails the test instead of mocha.
 import { expect } from 'chai';
-import { chmodSync, mkdtempSync, readdirSync, rmSync } from 'node:fs';
+import { chmodSync, mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { wl_compositor, wl_display, wl_keyboard, wl_region, wl_registry, wl_seat } from '../../lib/wayland/protocol/wayland';
@@ -160,6 +160,44 @@ describe('Wayland: limits against hostile clients', function () {
     expect(await big.ended(1000), 'the one with the most queued').to.equal(true);
     expect(await small.ended(300), 'the other stays').to.equal(false);
     expect(await bystander.roundtrip()).to.equal(true);
+  });
+
+  it('clients that never read cost the server about the bytes queued for them, not 20 times that (3 x 100,000 unread wl_display.sync)', async function () {
+    this.timeout(60000);
+    const path = await startServer();
+    const pid = child!.process.pid!;
+    const bystander = new RawWaylandClient(path);
+    clients.push(bystander);
+    await bystander.registry();
+    const rssMiB = (): number => Number(/VmRSS:\s+(\d+)/.exec(readFileSync(`/proc/${pid}/status`, 'utf8'))![1]) / 1024;
+    const cpuTicks = (): number => {
+      const f = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1]!.split(' ');
+      return Number(f[11]) + Number(f[12]);
+    };
+    const before = rssMiB();
+    const deaf: DeafWaylandClient[] = [];
+    for (let c = 0; c < 3; c++) {
+      const d = new DeafWaylandClient(path);
+      clients.push(d);
+      deaf.push(d);
+      // The same callback id each time: the server destroys it after done (delete_id).
+      // Each answered with done + delete_id (24 bytes): 2.4 MB queued each, under the
+      // 4 MiB per-client bound and, together, the 32 MiB budget: nobody is cut, it all stays.
+      d.repeat(1, wl_display, 'sync', [2], 100000);
+    }
+    await Promise.all(deaf.map((d) => d.send()));
+    // Until the server has handled it all: its CPU time stops moving.
+    for (let last = cpuTicks(), i = 0; i < 200; i++) {
+      await new Promise((r) => setTimeout(r, 250));
+      const now = cpuTicks();
+      if (now - last <= 1) break;
+      last = now;
+    }
+    const grown = rssMiB() - before;
+    expect(await bystander.roundtrip(), 'the bystander is served').to.equal(true);
+    for (const d of deaf) expect(await d.ended(50), 'nobody was cut').to.equal(false);
+    // 7.2 MB queued in all. As one JS object per 12-byte message it cost ~24 times that.
+    expect(grown, `server RSS grew ${grown.toFixed(0)} MiB`).to.be.below(60);
   });
 
   it('a client that reads only once 100,000 small events are queued gets them all within 2 s, and the others are served meanwhile', async () => {

@@ -8,10 +8,14 @@
  *
  * Import: each buffer is checked like fromDescriptor checks a descriptor (one
  * plane, a known format, LINEAR, stride >= width x bpp, offset + stride x height
- * within the dma-buf's size from lseek) and mapped read-only once; a buffer the
+ * within the dma-buf's size, no regular file) and mapped read-only once, under
+ * the SIGBUS guard (a dma-buf's pages can go: a purged GEM-shmem object, an
+ * unplugged device), one slot of the client's guard share; a buffer the
  * compositor cannot read (tiled modifier, a driver without dma-buf mmap) gets
- * `failed` (create) or invalid_wl_buffer (create_immed), never a crash. Frames
- * bracket the read with DMA_BUF_IOCTL_SYNC (START|READ while held, END at release).
+ * `failed` (create) or invalid_wl_buffer (create_immed), never a crash; one whose
+ * read faulted gets invalid_wl_buffer at its next commit. Frames bracket the read
+ * with DMA_BUF_IOCTL_SYNC (START|READ while held, END at release) when no fence is
+ * pending (see hold()).
  *
  * Implicit sync: the write fences of a client's dma-buf must signal before its
  * frame is made (whenReadable, with lib/sync's poll of the dma-buf on libuv, the
@@ -21,10 +25,11 @@
 import { statSync } from 'node:fs';
 import { lookupFormat, MODIFIER_LINEAR, formats as allFormats, type FormatInfo } from '../../format';
 import { GraphicsRegion } from '../../mapping/graphics-region';
+import type { GuardAccount } from '../../mapping/guard-shares';
 import * as native from '../../native';
 import { implicitFencesSignalled, waitForImplicitFences } from '../../sync/implicit-fences';
 import { registerBuffer, type BufferHold, type WaylandBuffer } from '../buffer';
-import type { WaylandClient } from '../client';
+import { DISPLAY_ERROR, type WaylandClient } from '../client';
 import type { Global } from '../global';
 import { zwp_linux_buffer_params_v1, zwp_linux_dmabuf_feedback_v1, zwp_linux_dmabuf_v1 } from '../protocol/linux-dmabuf';
 import { wl_buffer } from '../protocol/wayland';
@@ -63,6 +68,8 @@ class DmabufBuffer implements WaylandBuffer {
   private readonly modifier: bigint;
   private readonly memory: ArrayBuffer;
 
+  private readonly guarded: boolean;
+
   constructor(resource: Resource<unknown>, plane: Plane, width: number, height: number, format: FormatInfo, memory: ArrayBuffer) {
     this.resource = resource;
     this.fd = plane.fd;
@@ -73,11 +80,14 @@ class DmabufBuffer implements WaylandBuffer {
     this.height = height;
     this.format = format;
     this.memory = memory;
+    // importPlane took a guard slot for it (a dma-buf's reads can fault: see guard-shares.ts).
+    this.guarded = native.mappingState(memory).guarded;
     let holds = 0;
     let destroyed = false;
     // The fd and mapping go when the wl_buffer is destroyed and no frame reads them any more.
     const free = (): void => {
       native.unmapBuffer(this.memory);
+      if (this.guarded) resource.client.guards.give();
       closeQuietly(this.fd);
     };
     resource.onDestroy(() => {
@@ -111,12 +121,26 @@ class DmabufBuffer implements WaylandBuffer {
     return waitForImplicitFences(this.fd, { access: 'read', timeoutMs, signal }).finally(unhold);
   }
 
+  /** The SIGBUS guard replaced the mapping's pages: a read of the dma-buf faulted (purged, unplugged). */
+  private get faulted(): boolean {
+    return this.guarded && native.mappingState(this.memory).faulted;
+  }
+
   hold(): BufferHold {
+    if (this.faulted) {
+      throw this.resource.error(PARAMS_ERROR.invalid_wl_buffer, 'a read of the dma-buf faulted (its memory is gone: purged by the driver, or its device unplugged)');
+    }
     const c = native.constants;
-    native.dmabufSync(this.fd, c.DMA_BUF_SYNC_START | c.DMA_BUF_SYNC_READ);
+    // The commit waited for the write fences it had (whenReadable). A fence added
+    // since is the client writing a buffer it committed: SYNC START would wait for
+    // it on the event loop, unbounded, so the frame goes without the bracket.
+    const bracket = implicitFencesSignalled(this.fd, 'read');
+    if (bracket) native.dmabufSync(this.fd, c.DMA_BUF_SYNC_START | c.DMA_BUF_SYNC_READ);
     const unhold = this.acquire();
-    const region = new GraphicsRegion(this.memory,
-      { width: this.width, height: this.height, stride: this.stride, format: this.format, offset: this.offset }, 'read', 'dmabuf-sync', () => {});
+    const memory = this.memory;
+    const region = new GraphicsRegion(memory,
+      { width: this.width, height: this.height, stride: this.stride, format: this.format, offset: this.offset }, 'read', 'dmabuf-sync', () => {},
+      this.guarded ? () => native.mappingState(memory).faulted : undefined);
     let released = false;
     return {
       region,
@@ -124,7 +148,7 @@ class DmabufBuffer implements WaylandBuffer {
         if (released) return;
         released = true;
         try {
-          native.dmabufSync(this.fd, c.DMA_BUF_SYNC_END | c.DMA_BUF_SYNC_READ);
+          if (bracket) native.dmabufSync(this.fd, c.DMA_BUF_SYNC_END | c.DMA_BUF_SYNC_READ);
         } finally {
           unhold();
         }
@@ -133,18 +157,35 @@ class DmabufBuffer implements WaylandBuffer {
   }
 }
 
+/** True for a linux-dmabuf buffer (explicit sync applies to these only). */
+export function isDmabufBuffer(buffer: WaylandBuffer): boolean {
+  return buffer instanceof DmabufBuffer;
+}
+
+/** A client past its share of the SIGBUS guard's table (see guard-shares.ts). */
+class OverGuardShare extends Error {}
+
 /** Checks and maps one plane; a reason string when the compositor cannot read it. */
-function importPlane(plane: Plane, width: number, height: number, format: FormatInfo): ArrayBuffer | string {
+function importPlane(plane: Plane, width: number, height: number, format: FormatInfo, guards: GuardAccount): ArrayBuffer | string {
   if (plane.modifier !== MODIFIER_LINEAR) return `modifier 0x${plane.modifier.toString(16)} is not LINEAR: the compositor reads buffers with the CPU`;
+  // A regular file (a memfd) is no dma-buf: it has no fences and no sync bracket
+  // (DMA_BUF_IOCTL_SYNC fails with ENOTTY), and wl_shm is the protocol for it.
+  if (native.statFd(plane.fd).regular) return 'the fd is a regular file, not a dma-buf (use wl_shm for shared memory)';
   const size = native.fdSize(plane.fd);
   if (size <= 0) return 'the fd has no size (not a dma-buf?)';
   if (plane.offset + plane.stride * height > size) return `offset ${plane.offset} + stride ${plane.stride} x ${height} is beyond the dma-buf's ${size} bytes`;
   if (plane.stride < width * format.bpp) return `stride ${plane.stride} is below ${width} x ${format.bpp}`;
+  let memory: ArrayBuffer;
   try {
-    return native.mmapFd(plane.fd, size, 0, native.PROT_READ);
+    memory = native.mmapFd(plane.fd, size, 0, native.PROT_READ);
   } catch (e) {
     return `the dma-buf cannot be mapped: ${(e as Error).message}`;
   }
+  if (native.mappingState(memory).guarded && !guards.take()) {
+    native.unmapBuffer(memory);
+    throw new OverGuardShare(`over this client's share of ${guards.share} guarded mappings (dma-bufs and pools the SIGBUS guard watches)`);
+  }
+  return memory;
 }
 
 export interface DmabufOptions {
@@ -215,7 +256,13 @@ export function linuxDmabufGlobal(options: DmabufOptions): DmabufGlobal {
         throw r.error(PARAMS_ERROR.incomplete, `single-plane formats need exactly plane 0 (got planes ${p.planes.map((x, i) => (x ? i : -1)).filter((i) => i >= 0).join(', ')})`);
       }
       if (plane.offset + plane.stride * height > 2 ** 32) throw r.error(PARAMS_ERROR.out_of_bounds, 'offset + stride x height overflows');
-      const mapped = importPlane(plane, width, height, format);
+      let mapped: ArrayBuffer | string;
+      try {
+        mapped = importPlane(plane, width, height, format, client.guards);
+      } catch (e) {
+        if (e instanceof OverGuardShare) throw client.display.error(DISPLAY_ERROR.no_memory, e.message);
+        throw e;
+      }
       if (typeof mapped === 'string') return mapped;
       const resource = client.create(bufferId, wl_buffer, 1, {}, undefined as unknown);
       p.planes[0] = undefined; // the buffer owns the fd now

@@ -4,7 +4,8 @@
  * A pool is the client's memory, mapped read-only here. Client pools are
  * unsealed, so the client can truncate the file under us at any time: the
  * mapping is made through the SIGBUS guard (native mmap registers every mapping
- * of a file that can shrink; a sealed one is not guarded), and every hold checks
+ * whose reads can fault: all but a regular file sealed against shrinking, so a
+ * dma-buf or device fd passed as a pool too), and every hold checks
  * that the guard did not fire and that the file still covers the buffer (fstat
  * while the pool has its fd, else a read of the buffer's last byte).
  *
@@ -22,6 +23,7 @@
  */
 import { lookupFormat, type FormatInfo } from '../../format';
 import { GraphicsRegion } from '../../mapping/graphics-region';
+import type { GuardAccount } from '../../mapping/guard-shares';
 import * as native from '../../native';
 import { registerBuffer, type BufferHold, type WaylandBuffer } from '../buffer';
 import { wl_buffer, wl_shm, wl_shm_pool } from '../protocol/wayland';
@@ -53,25 +55,39 @@ export const MAX_POOL_BYTES = 2 ** 31 - 1;
 
 /**
  * Pools one client may hold at once (live wl_shm_pools and pools kept alive by
- * their buffers). Each is a guarded mapping, and the SIGBUS guard's table is
- * shared by the whole process (4096 slots): without a bound one client could
- * take them all. foot holds 1-3, simple clients 1.
+ * their buffers). Each guarded mapping also takes a slot of the client's share
+ * of the SIGBUS guard's table (lib/mapping/guard-shares.ts). foot holds 1-3,
+ * simple clients 1.
  */
 export const MAX_POOLS_PER_CLIENT = 128;
 
 /** Where probe reads go, so that the optimizer cannot drop them. */
 let probeSink = 0;
 
+/** A client past its share of the SIGBUS guard's table: wl_display no_memory, not invalid_fd. */
+class OverGuardShare extends Error {}
+
 class Mapping {
   readonly memory: ArrayBuffer;
-  /** The SIGBUS guard watches it (its file can shrink); a file that cannot shrink is not watched. */
+  /**
+   * The SIGBUS guard watches it: every fd but a regular file sealed against
+   * shrinking (an unsealed file can be truncated; a dma-buf or device fd a client
+   * passes as a pool can fault too). Each such mapping takes one of the client's
+   * guard slots (lib/mapping/guard-shares.ts).
+   */
   readonly guarded: boolean;
   private readonly bytes: Uint8Array;
+  private readonly guards: GuardAccount;
   private refs = 1;
 
-  constructor(fd: number, size: number) {
+  constructor(fd: number, size: number, guards: GuardAccount) {
     this.memory = native.mmapFd(fd, size, 0, native.PROT_READ);
     this.guarded = native.mappingState(this.memory).guarded;
+    if (this.guarded && !guards.take()) {
+      native.unmapBuffer(this.memory);
+      throw new OverGuardShare(`over this client's share of ${guards.share} guarded mappings (pools and dma-bufs the SIGBUS guard watches)`);
+    }
+    this.guards = guards;
     this.bytes = new Uint8Array(this.memory);
   }
 
@@ -96,7 +112,9 @@ class Mapping {
   }
 
   unref(): void {
-    if (--this.refs === 0) native.unmapBuffer(this.memory);
+    if (--this.refs > 0) return;
+    native.unmapBuffer(this.memory);
+    if (this.guarded) this.guards.give();
   }
 }
 
@@ -107,15 +125,18 @@ class Pool {
   mapping: Mapping;
   private refs = 1;
 
-  constructor(fd: number, size: number) {
-    this.mapping = new Mapping(fd, size);
+  private readonly guards: GuardAccount;
+
+  constructor(fd: number, size: number, guards: GuardAccount) {
+    this.mapping = new Mapping(fd, size, guards);
+    this.guards = guards;
     this.fd = fd;
     this.size = size;
   }
 
   /** Only while the wl_shm_pool lives (the request comes through it). */
   resize(size: number): void {
-    const next = new Mapping(this.fd!, size);
+    const next = new Mapping(this.fd!, size, this.guards);
     this.mapping.unref();
     this.mapping = next;
     this.size = size;
@@ -191,9 +212,10 @@ class ShmBuffer implements WaylandBuffer {
       throw this.resource.error(SHM_ERROR.invalid_fd, `the pool's file does not cover the buffer (bytes ${this.offset}..${end}): it was truncated, or is shorter than the pool`);
     }
     mapping.ref();
+    // A held frame learns of a fault too (a pool truncated, or a dma-buf pool that lost its pages, while it is shown).
     const region = new GraphicsRegion(mapping.memory,
       { width: this.width, height: this.height, stride: this.stride, format: this.format, offset: this.offset },
-      'read', 'direct', () => {});
+      'read', 'direct', () => {}, mapping.guarded ? () => mapping.faulted : undefined);
     let released = false;
     return {
       region,
@@ -231,6 +253,7 @@ function poolImplementation(formats: ReadonlyMap<number, FormatInfo>) {
       try {
         r.data.resize(size);
       } catch (e) {
+        if (e instanceof OverGuardShare) throw r.client.display.error(DISPLAY_ERROR.no_memory, e.message);
         throw r.error(SHM_ERROR.invalid_fd, `cannot map the pool at ${size} bytes: ${(e as Error).message}`);
       }
     },
@@ -261,9 +284,10 @@ export function shmGlobal(only?: readonly FormatInfo[]): Global {
           }
           let p: Pool;
           try {
-            p = new Pool(fd, size);
+            p = new Pool(fd, size, client.guards);
           } catch (e) {
             native.closeFd(fd);
+            if (e instanceof OverGuardShare) throw client.display.error(DISPLAY_ERROR.no_memory, e.message);
             throw shm.error(SHM_ERROR.invalid_fd, `cannot map the pool's fd: ${(e as Error).message}`);
           }
           const res = client.create(poolId, wl_shm_pool, version, pool, p);
