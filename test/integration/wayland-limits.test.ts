@@ -19,6 +19,9 @@ function fdCount(pid: number): number {
   return readdirSync(`/proc/${pid}/fd`).length;
 }
 
+/** The addon under test is the sanitized build (test/sanitize/run-asan.sh). */
+const sanitized = (process.env.BUFSHARE_ADDON ?? '').includes('build-asan');
+
 describe('Wayland: limits against hostile clients', function () {
   this.timeout(20000);
   let dir: string;
@@ -135,7 +138,10 @@ describe('Wayland: limits against hostile clients', function () {
     await nobody.exited;
   });
 
-  it('clients that never read, past the server-wide budget: the one with the most queued is disconnected first', async () => {
+  it('clients that never read, past the server-wide budget: the one with the most queued is disconnected first', async function () {
+    // Which queue is the larger when the budget is passed depends on how fast the server takes
+    // both floods: under AddressSanitizer (2-5x slower) the second client was cut too (CI, once).
+    if (sanitized) this.skip();
     const path = await startServer({ maxOutboundBytesTotal: 1024 * 1024 });
     const bystander = new RawWaylandClient(path);
     clients.push(bystander);
@@ -164,6 +170,8 @@ describe('Wayland: limits against hostile clients', function () {
 
   it('clients that never read cost the server about the bytes queued for them, not 20 times that (3 x 100,000 unread wl_display.sync)', async function () {
     this.timeout(60000);
+    // Under AddressSanitizer the allocator's shadow memory and quarantine make RSS no measure of what the server holds.
+    if (sanitized) this.skip();
     const path = await startServer();
     const pid = child!.process.pid!;
     const bystander = new RawWaylandClient(path);
