@@ -13,7 +13,9 @@
 # --input: virtio keyboard, mouse and tablet for the input tests (test/drivers/input.test.ts).
 set -euo pipefail
 HERE=$(dirname "$(readlink -f "$0")")
-OPTS=(--heads 2 --input)
+# 30 minutes a kernel: the suite took over run.sh's default 10 (session, input and explicit-sync
+# tests added ~6 minutes under TCG); the two kernels run side by side.
+OPTS=(--heads 2 --input --timeout 1800)
 while [ $# -gt 0 ]; do
   case $1 in
     --work | --timeout | --mem) OPTS+=("$1" "$2"); shift 2 ;;
