@@ -135,11 +135,11 @@ async function main(): Promise<void> {
   }
   let input: InputDevices | undefined;
   if (inputWanted) {
-    // Through the session that opened the screen: a normal user's input nodes come from seatd too,
-    // and a VT switch pauses them (grabs dropped; revoked fds opened afresh on resume).
-    const session = screen?.session;
-    input = new InputDevices(session !== undefined && session.backend !== 'direct' ? { openDevice: (path) => session.openDevice(path).fd } : {});
-    if (session !== undefined) session.listen(input);
+    // Opened directly (a normal user needs the input group): a session device's fd would have two
+    // owners here (the session closes what it opened, and so does the input device). A VT switch
+    // pauses them through the session (grabs dropped, taken again on resume).
+    input = new InputDevices();
+    screen?.session.listen(input);
     input.on('added', (d) => console.log(`input: ${d.path} "${d.name}" (${describeClass(d.kind)})${d.isGrabbed ? ' grabbed' : ''}`));
     input.on('removed', (d, reason) => console.log(`input: ${d.path} "${d.name}" ${reason}`));
     input.on('ignored', (path, reason) => console.log(`input: ${path} ignored: ${reason}`));
