@@ -202,6 +202,8 @@ interface Addon extends KmsNative, EvdevNative {
   gbmBoGetFd(bo: number): number;
   gbmBoMap(bo: number, write: boolean): GbmMapping;
   gbmBoUnmap(buffer: ArrayBuffer): boolean;
+  /** True once the SIGBUS guard replaced a live gbm map's pages with zeros. */
+  gbmMapFaulted(buffer: ArrayBuffer): boolean;
   gbmBoDestroy(bo: number): void;
   // udmabuf.cc
   udmabufCreate(memfd: number, offset: number, size: number): number;
@@ -422,6 +424,7 @@ export const gbmBoInfo = wrap(addon.gbmBoInfo);
 export const gbmBoGetFd = wrap(addon.gbmBoGetFd);
 export const gbmBoMap = wrap(addon.gbmBoMap);
 export const gbmBoUnmap = wrap(addon.gbmBoUnmap);
+export const gbmMapFaulted = wrap(addon.gbmMapFaulted);
 export const gbmBoDestroy = wrap(addon.gbmBoDestroy);
 
 export const udmabufCreate = wrap(addon.udmabufCreate);

@@ -1,6 +1,8 @@
 #include "gbm.h"
 
 #include <dlfcn.h>
+#include <sys/mman.h>
+#include <unistd.h>
 
 #include <cerrno>
 #include <cstdint>
@@ -11,6 +13,7 @@
 #include <vector>
 
 #include "errors.h"
+#include "sigbus.h"
 
 namespace bufshare {
 
@@ -120,6 +123,7 @@ struct BoMap {
   void* addr;
   size_t length;
   bool live;
+  int guard;  // SIGBUS guard slot over the map's pages
   Napi::Reference<Napi::ArrayBuffer> buffer;  // weak: to detach it if the bo goes first
 };
 
@@ -166,6 +170,8 @@ void ReleaseMapLocked(BoMap* m) {
       break;
     }
   }
+  UnguardMapping(m->guard);
+  m->guard = kNoGuard;
   auto it = g_bos.find(m->bo);
   if (it != g_bos.end()) {
     g_api.bo_unmap(it->second.bo, m->mapData);
@@ -351,7 +357,22 @@ static Napi::Value BoMapFn(const Napi::CallbackInfo& info) {
   void* addr = g_api.bo_map(b.bo, 0, 0, b.width, b.height, write ? (kRead | kWrite) : kRead, &stride, &mapData);
   if (!addr || addr == reinterpret_cast<void*>(-1)) return ThrowGbm(env, "gbm_bo_map", errno);
   size_t length = static_cast<size_t>(stride) * b.height;
-  BoMap* m = new BoMap{id, mapData, addr, length, true, {}};
+  // Guarded like every mapping of client-drawn memory: a client holding the bo's
+  // dma-buf can import it on its own DRM fd and mark it purgeable (panfrost,
+  // lima, msm), and an unplug faults any map. The guard covers the whole pages
+  // the map's bytes lie in: those belong to the map's own mapping (a staging
+  // copy in the heap cannot fault at all), and the handler needs page bounds.
+  const uintptr_t page = static_cast<uintptr_t>(sysconf(_SC_PAGESIZE));
+  const uintptr_t first = reinterpret_cast<uintptr_t>(addr) & ~(page - 1);
+  const uintptr_t end = (reinterpret_cast<uintptr_t>(addr) + length + page - 1) & ~(page - 1);
+  const int guard = GuardMapping(reinterpret_cast<void*>(first), end - first, PROT_READ | (write ? PROT_WRITE : 0));
+  if (guard == kNoGuard) {
+    const int err = errno;
+    g_api.bo_unmap(b.bo, mapData);
+    // Never hand out an unguarded map of memory that can fault.
+    return ThrowSyscall(env, err == ENOSPC ? "gbm_bo_map (SIGBUS guard table full)" : "sigaction(SIGBUS)", err);
+  }
+  BoMap* m = new BoMap{id, mapData, addr, length, true, guard, {}};
   b.maps.insert(m);
   g_maps.emplace(addr, m);
   lock.unlock();
@@ -391,6 +412,23 @@ static Napi::Value BoUnmap(const Napi::CallbackInfo& info) {
   return Napi::Boolean::New(env, true);
 }
 
+// gbmMapFaulted(ab) -> true once the SIGBUS guard replaced the map's pages with
+// zeros (the bo's memory went away under it); false for a live map that did not
+// fault or one already unmapped.
+static Napi::Value MapFaulted(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  if (info.Length() < 1 || !info[0].IsArrayBuffer()) return ThrowArgument(env, "expected an ArrayBuffer");
+  Napi::ArrayBuffer ab = info[0].As<Napi::ArrayBuffer>();
+  if (ab.IsDetached()) return Napi::Boolean::New(env, false);
+  std::lock_guard<std::mutex> lock(g_mutex);
+  auto range = g_maps.equal_range(ab.Data());
+  for (auto it = range.first; it != range.second; ++it) {
+    BoMap* m = it->second;
+    if (m->length == ab.ByteLength() && !m->buffer.IsEmpty() && m->buffer.Value().StrictEquals(ab)) return Napi::Boolean::New(env, MappingFaulted(m->guard));
+  }
+  return ThrowArgument(env, "not an ArrayBuffer mapped by gbmBoMap");
+}
+
 // gbmBoDestroy(bo): detaches and unmaps any map still live, then destroys.
 static Napi::Value BoDestroy(const Napi::CallbackInfo& info) {
   uint32_t id;
@@ -425,6 +463,7 @@ void InitGbm(Napi::Env env, Napi::Object exports) {
   exports.Set("gbmBoGetFd", Napi::Function::New(env, BoGetFd, "gbmBoGetFd"));
   exports.Set("gbmBoMap", Napi::Function::New(env, BoMapFn, "gbmBoMap"));
   exports.Set("gbmBoUnmap", Napi::Function::New(env, BoUnmap, "gbmBoUnmap"));
+  exports.Set("gbmMapFaulted", Napi::Function::New(env, MapFaulted, "gbmMapFaulted"));
   exports.Set("gbmBoDestroy", Napi::Function::New(env, BoDestroy, "gbmBoDestroy"));
   Napi::Object c = exports.Get("constants").As<Napi::Object>();
   c.Set("GBM_BO_USE_SCANOUT", 1 << 0);

@@ -172,6 +172,17 @@ void UnguardMapping(int slot) {
   s.seq.fetch_add(1, std::memory_order_release);
 }
 
+bool AddressGuarded(const void* addr) {
+  const uintptr_t a = reinterpret_cast<uintptr_t>(addr);
+  std::lock_guard<std::mutex> lock(g_mutex);
+  const size_t used = g_used.load(std::memory_order_relaxed);
+  for (size_t i = 0; i < used; i++) {
+    const uintptr_t start = g_slots[i].start.load(std::memory_order_relaxed);
+    if (start != 0 && a >= start && a - start < g_slots[i].length.load(std::memory_order_relaxed)) return true;
+  }
+  return false;
+}
+
 bool MappingFaulted(int slot) {
   if (slot < 0 || static_cast<size_t>(slot) >= kMaxGuardedMappings) return false;
   return g_slots[slot].faulted.load(std::memory_order_acquire);

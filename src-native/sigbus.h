@@ -37,6 +37,8 @@ int GuardMapping(void* addr, size_t length, int prot);
 void UnguardMapping(int slot);
 // True once the handler replaced the slot's pages.
 bool MappingFaulted(int slot);
+// True when a registered slot covers addr (injectSigbus checks it: a fault there is handled).
+bool AddressGuarded(const void* addr);
 
 struct GuardStats {
   size_t guarded;     // slots in use

@@ -429,11 +429,13 @@ export class ServerClient extends EventEmitter<ServerClientEvents> {
     const slot = surface.slot(m.buffer);
     if (!slot) fault('ERR_BUFSHARE_PROTOCOL', `submit: surface ${m.surface} has no buffer ${m.buffer}`);
     if (slot.held) fault('ERR_BUFSHARE_PROTOCOL', `submit: buffer ${m.buffer} was submitted and not yet released: the client does not hold it`);
-    // Only an unsealed (fallback) shm file can fault: the client truncated it and
-    // the SIGBUS guard turned the server's mapping into zeros. Like wl_shm's
-    // "error accessing SHM buffer", that is the client's fault.
-    const truncated = surface.allSlots.find((s) => s.buffer.faulted);
-    if (truncated) fault('ERR_BUFSHARE_PROTOCOL', `submit: the memory of buffer ${truncated.id} was truncated under the server's mapping`);
+    // A buffer's memory went away under the server's mapping and the SIGBUS guard
+    // turned it into zeros: an unsealed (fallback) shm file the client truncated,
+    // or a hardware buffer whose dma-buf the client had its driver purge (or a
+    // device unplugged). Like wl_shm's "error accessing SHM buffer", that ends
+    // this client.
+    const faulted = surface.allSlots.find((s) => s.buffer.faulted);
+    if (faulted) fault('ERR_BUFSHARE_PROTOCOL', `submit: the memory of buffer ${faulted.id} was truncated or faulted under the server's mapping`);
     const damage = damageFromQuads(m.damage, surface.width, surface.height, this.host.limits.maxRectsPerSubmit);
     if (slot.buffer.access === 'shadow') surface.commitShadow(slot, damage);
     slot.held = true;

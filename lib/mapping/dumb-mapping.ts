@@ -21,9 +21,12 @@ export function mapDumb(req: DumbMapRequest): GraphicsRegion {
   // the card fd is always open read-write (fd-mapping.ts explains).
   const memory = native.mmapFd(req.drmFd, req.size, offset, native.PROT_READ | native.PROT_WRITE);
   try {
+    // The card fd is no regular file: mmapFd guards the mapping (a client holding
+    // the buffer's dma-buf can have a driver purge it; an unplug faults it).
+    const guarded = native.mappingState(memory).guarded;
     return new GraphicsRegion(memory, req, req.mode, 'dumb-map', () => {
       native.unmapBuffer(memory);
-    });
+    }, guarded ? () => native.mappingState(memory).faulted : undefined);
   } catch (e) {
     native.unmapBuffer(memory);
     throw e;

@@ -24,7 +24,7 @@ export function mapGbm(req: GbmMapRequest): GraphicsRegion {
   try {
     return new GraphicsRegion(buffer, { width: req.width, height: req.height, stride, format: req.format, offset: 0 }, req.mode, 'gbm-map', () => {
       native.gbmBoUnmap(buffer);
-    });
+    }, () => native.gbmMapFaulted(buffer));
   } catch (e) {
     native.gbmBoUnmap(buffer);
     throw e;

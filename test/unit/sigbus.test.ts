@@ -139,6 +139,19 @@ describe('SIGBUS guard (a file truncated under a live mapping)', () => {
     }
   });
 
+  it('injectSigbus refuses an address no guard watches (a mapping of a sealed memfd, a plain ArrayBuffer): the signal would kill', () => {
+    const sealed = new ShmAllocator().allocate({ width: 8, height: 8, format: 'XRGB8888' });
+    try {
+      const region = sealed.map();
+      expect(region.guarded).to.equal(false);
+      expect(() => native.injectSigbus(region.pixels.buffer as ArrayBuffer, 0)).to.throw(/not a mapping the SIGBUS guard watches/);
+      expect(() => native.injectSigbus(new ArrayBuffer(64), 0)).to.throw(/not a mapping the SIGBUS guard watches/);
+      expect(() => native.injectSigbus(new ArrayBuffer(64), 64)).to.throw(/outside the mapping/);
+    } finally {
+      sealed.destroy();
+    }
+  });
+
   it(`frees guard slots on unmap: more map/unmap cycles than the table holds`, function () {
     // 33,768 cycles: minutes under valgrind's interpreter (the ASan run keeps it).
     if (/vgpreload/.test(process.env.LD_PRELOAD ?? '')) this.skip();
