@@ -310,6 +310,14 @@ export interface ScanoutSource {
   readonly planes: readonly { readonly offset: number; readonly stride: number }[];
   /** The fds by role ('buffer': the dma-buf); borrowed, never to be closed by the caller. */
   export(): { readonly descriptor: { readonly fds: readonly string[] }; readonly fds: readonly number[] };
+  /**
+   * Calls `listener` once when the buffer is gone for good (its client destroyed
+   * it and nothing holds it), at once if it is gone already. An output keeps what
+   * it made of the buffer (a KMS framebuffer) until then, made once rather than
+   * every frame, as wlroots keeps one per wlr_buffer; a source without it is
+   * imported afresh for each frame.
+   */
+  onceGone?(listener: () => void): void;
 }
 
 export interface CompositorFrame {

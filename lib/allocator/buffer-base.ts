@@ -42,6 +42,7 @@ export abstract class BufferBase implements BufferInfo {
   private readonly regions = new Set<GraphicsRegion>();
   private isDestroyed = false;
   private sawFault = false;
+  private goneListeners: (() => void)[] = [];
 
   protected constructor(g: BufferGeometry) {
     this.id = g.id;
@@ -115,7 +116,20 @@ export abstract class BufferBase implements BufferInfo {
     } catch (e) {
       errors.push(e);
     }
+    for (const listener of this.goneListeners.splice(0)) {
+      try {
+        listener();
+      } catch (e) {
+        errors.push(e);
+      }
+    }
     if (errors.length > 0) throw errors[0];
+  }
+
+  /** Calls `listener` once the buffer is destroyed (at once if it is): see ScanoutSource.onceGone. */
+  onceGone(listener: () => void): void {
+    if (this.isDestroyed) listener();
+    else this.goneListeners.push(listener);
   }
 
   /**

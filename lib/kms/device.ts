@@ -107,6 +107,7 @@ export class KmsDevice extends EventEmitter<KmsDeviceEvents> {
   private readonly planesInUse = new Set<number>();
   /** Framebuffer id -> the imported handle it was made from (undefined: a handle someone else owns). */
   private readonly importedFbs = new Map<number, number | undefined>();
+  private imports = 0;
   /** Imported handle -> framebuffers made from it. */
   private readonly handleRefs = new Map<number, number>();
   private readonly fdNumber: number;
@@ -391,6 +392,7 @@ export class KmsDevice extends EventEmitter<KmsDeviceEvents> {
       throw e;
     }
     this.importedFbs.set(fbId, ours ? handle : undefined);
+    this.imports++;
     return fbId;
   }
 
@@ -419,6 +421,11 @@ export class KmsDevice extends EventEmitter<KmsDeviceEvents> {
   /** GEM handles this device imported and has not closed yet (a debug counter: framebuffers still use them). */
   get importedHandles(): number {
     return this.handleRefs.size;
+  }
+
+  /** Framebuffers importFramebuffer() made since the device was opened (a debug counter: direct scanout imports a buffer once, not every frame). */
+  get framebufferImports(): number {
+    return this.imports;
   }
 
   /** Framebuffers made by importFramebuffer() and not removed yet. */

@@ -46,6 +46,7 @@ import * as native from '../native';
 import { Region, type Rect } from '../region';
 import type { OutputInfo } from '../output-info';
 import { AtomicRequest } from './atomic';
+import { ClientFramebuffers } from './client-framebuffers';
 import { DamageHistory } from './damage-history';
 import { KmsDevice } from './device';
 import { discoverKms, refreshMilliHz, type KmsInfo, type KmsWritebackConnector } from './discovery';
@@ -156,6 +157,7 @@ export class KmsOutput extends EventEmitter<OutputEvents> {
   private readonly writebackConnector: KmsWritebackConnector | undefined;
   private readonly modeBlob: number;
   private readonly tested = new Set<number>();
+  private readonly clientFbs: ClientFramebuffers;
   private modesetDone = false;
   /** The writeback connector drives the CRTC without the display connector (see commitAtomic). */
   private writebackOnly = false;
@@ -200,6 +202,7 @@ export class KmsOutput extends EventEmitter<OutputEvents> {
     }
     this.kmsDevice = kmsDevice.ref();
     this.device = device;
+    this.clientFbs = new ClientFramebuffers(kmsDevice);
     const made: ScanoutBuffer[] = [];
     let modeBlob = 0;
     try {
@@ -397,28 +400,43 @@ export class KmsOutput extends EventEmitter<OutputEvents> {
     if (buffer.width !== this.width || buffer.height !== this.height) return 'size';
     if ((buffer.format.hasAlpha && !options.opaque) || buffer.planes.length !== 1) return 'format';
     if (!this.pipe.primary.formats.includes(buffer.format.fourcc) && !this.pipe.primary.formats.includes(resolveFormat(buffer.format.opaque).fourcc)) return 'format';
-    const exported = buffer.export();
-    const at = exported.descriptor.fds.indexOf('buffer');
-    if (at < 0) return 'no-dmabuf';
     const fd = this.device.fd;
     let fbId: number;
-    try {
-      // An opaque view of an alpha format where the plane lacks the alpha one.
-      const fourcc = this.pipe.primary.formats.includes(buffer.format.fourcc) && !buffer.format.hasAlpha ? buffer.format.fourcc : resolveFormat(buffer.format.opaque).fourcc;
-      // The KmsDevice counts the imported handle and closes it with its last framebuffer (dropDirect).
-      fbId = this.kmsDevice.importFramebuffer(exported.fds[at]!, { width: buffer.width, height: buffer.height, fourcc, pitch: buffer.planes[0]!.stride, offset: buffer.planes[0]!.offset, modifier: buffer.modifier });
-    } catch (e) {
-      debug('kms', `direct scanout: cannot import the buffer: ${(e as Error).message}`);
-      return 'import';
+    let tested = false;
+    const kept = this.clientFbs.lookup(buffer);
+    if (kept) {
+      ({ fbId, tested } = kept);
+    } else {
+      const exported = buffer.export();
+      const at = exported.descriptor.fds.indexOf('buffer');
+      if (at < 0) return 'no-dmabuf';
+      try {
+        // An opaque view of an alpha format where the plane lacks the alpha one.
+        const fourcc = this.pipe.primary.formats.includes(buffer.format.fourcc) && !buffer.format.hasAlpha ? buffer.format.fourcc : resolveFormat(buffer.format.opaque).fourcc;
+        // The KmsDevice counts the imported handle and closes it with its last framebuffer
+        // (when the buffer is gone: clientFbs; at the replacing flip for a source that cannot say: dropDirect).
+        fbId = this.kmsDevice.importFramebuffer(exported.fds[at]!, { width: buffer.width, height: buffer.height, fourcc, pitch: buffer.planes[0]!.stride, offset: buffer.planes[0]!.offset, modifier: buffer.modifier });
+      } catch (e) {
+        debug('kms', `direct scanout: cannot import the buffer: ${(e as Error).message}`);
+        return 'import';
+      }
+      this.clientFbs.keep(buffer, fbId);
     }
+    const dropRefused = (): void => {
+      if (this.clientFbs.has(fbId)) this.clientFbs.forget(fbId);
+      else this.kmsDevice.removeFramebuffer(fbId);
+    };
     const req = addPlane(new AtomicRequest(), this.pipe.primary, this.pipe.crtc.id, fbId, this.width, this.height);
-    try {
-      req.commit(fd, { testOnly: true });
-    } catch (e) {
-      this.kmsDevice.removeFramebuffer(fbId);
-      if (isErrno(e, 'EACCES', 'EPERM')) throw new BufshareError('ERR_BUFSHARE_NOT_MASTER', `${this.device} is not DRM master`, { cause: e });
-      debug('kms', `direct scanout refused by TEST_ONLY: ${(e as Error).message}`);
-      return 'test-only';
+    if (!tested) {
+      try {
+        req.commit(fd, { testOnly: true });
+      } catch (e) {
+        dropRefused();
+        if (isErrno(e, 'EACCES', 'EPERM')) throw new BufshareError('ERR_BUFSHARE_NOT_MASTER', `${this.device} is not DRM master`, { cause: e });
+        debug('kms', `direct scanout refused by TEST_ONLY: ${(e as Error).message}`);
+        return 'test-only';
+      }
+      this.clientFbs.markTested(fbId);
     }
     const capture = this.nextCapture;
     this.nextCapture = undefined;
@@ -431,9 +449,10 @@ export class KmsOutput extends EventEmitter<OutputEvents> {
       const fences = req.commit(fd, { nonblock: true, pageFlipEvent: true, userData: id });
       if (capture) capture.setFence(fences[0] ?? -1);
     } catch (e) {
-      this.kmsDevice.removeFramebuffer(fbId);
+      dropRefused();
       throw e;
     }
+    this.clientFbs.onPlane(fbId);
     const region = options.damage === undefined ? Region.full(this.width, this.height)
       : (options.damage instanceof Region ? options.damage : Region.from(options.damage)).clip(this.width, this.height);
     this.frameCounter = id;
@@ -454,10 +473,16 @@ export class KmsOutput extends EventEmitter<OutputEvents> {
 
   private dropDirect(direct: DirectFrame): void {
     try {
-      this.kmsDevice.removeFramebuffer(direct.fbId);
+      if (this.clientFbs.has(direct.fbId)) this.clientFbs.offPlane(direct.fbId);
+      else this.kmsDevice.removeFramebuffer(direct.fbId);
     } finally {
       direct.onReplaced();
     }
+  }
+
+  /** Framebuffers kept for client buffers (direct scanout), each until its buffer is gone. */
+  get clientFramebuffers(): number {
+    return this.clientFbs.size;
   }
 
   /** A page flip of this output's CRTC (the KmsDevice routes it here). */
@@ -525,6 +550,7 @@ export class KmsOutput extends EventEmitter<OutputEvents> {
     }
     this.modesetDone = false;
     this.tested.clear();
+    this.clientFbs.untest();
     this.isPaused = false;
     const c = kms.connectors.find((x) => x.id === this.pipe.connector.id);
     const stillThere = c !== undefined && c.status === 'connected' && c.modes.some((m) => sameMode(m, this.mode));
@@ -558,6 +584,7 @@ export class KmsOutput extends EventEmitter<OutputEvents> {
     for (const d of [this.pendingFrame?.direct, this.frontDirect]) if (d) this.dropDirect(d);
     this.pendingFrame = undefined;
     this.frontDirect = undefined;
+    this.clientFbs.close();
     for (const s of this.slots) s.buffer.destroy();
     if (this.modeBlob) native.kmsDestroyBlob(this.device.fd, this.modeBlob);
     this.kmsDevice.unref();

@@ -250,6 +250,8 @@ describe('KmsOutput', function () {
     const FRAMES = 10;
     const errors: string[] = [];
     let direct = 0;
+    const importsBefore = output.kmsDevice.framebufferImports;
+    let mostKept = 0;
     try {
       const first = output.acquire();
       first.region.pixels32.fill(0xff202020);
@@ -266,6 +268,7 @@ describe('KmsOutput', function () {
             const r = scanoutFrame(output, frame);
             if (typeof r !== 'number') throw new Error(`frame ${shown.length} not scanned out: ${r}`);
             direct++;
+            mostKept = Math.max(mostKept, output.clientFramebuffers);
             shown.push(frame);
             if (previous && previous.released) throw new Error(`frame ${shown.length - 2} released before the flip replacing it`);
             const flip = await nextFlip(output);
@@ -289,6 +292,12 @@ describe('KmsOutput', function () {
       expect(errors).to.deep.equal([]);
       expect(child.stdout.trim(), child.stderr).to.equal(`done ${FRAMES}`);
       expect(direct).to.equal(FRAMES);
+      // Each of the client's two buffers is imported once, not once a frame (10 before the cache),
+      // and its framebuffer goes with it: the client has exited, only the one on screen is left.
+      expect(output.kmsDevice.framebufferImports - importsBefore, 'framebuffers imported for 10 frames of 2 buffers').to.equal(2);
+      expect(mostKept).to.equal(2);
+      await new Promise((res) => setTimeout(res, 100));
+      expect(output.clientFramebuffers, 'kept after the client left: the one on screen').to.equal(1);
     } finally {
       capture.destroy();
       output.close();

@@ -84,11 +84,25 @@ class DmabufBuffer implements WaylandBuffer {
     this.guarded = native.mappingState(memory).guarded;
     let holds = 0;
     let destroyed = false;
+    const gone: (() => void)[] = [];
     // The fd and mapping go when the wl_buffer is destroyed and no frame reads them any more.
     const free = (): void => {
       native.unmapBuffer(this.memory);
       if (this.guarded) resource.client.guards.give();
       closeQuietly(this.fd);
+      this.isGone = true;
+      for (const listener of gone.splice(0)) listener();
+    };
+    const fd = this.fd;
+    // One object for the buffer's life: an output keys what it made of it (a KMS framebuffer) on it.
+    this.scanout = {
+      width, height, format, modifier: this.modifier,
+      planes: [{ offset: this.offset, stride: this.stride }],
+      export: () => ({ descriptor: { fds: ['buffer'] }, fds: [fd] }),
+      onceGone: (listener) => {
+        if (this.isGone) listener();
+        else gone.push(listener);
+      },
     };
     resource.onDestroy(() => {
       destroyed = true;
@@ -105,14 +119,8 @@ class DmabufBuffer implements WaylandBuffer {
   private readonly acquire: () => () => void;
 
   /** The client's dma-buf, for direct scanout; valid while a frame holds the buffer (the fd closes after the last hold). */
-  get scanout(): ScanoutSource {
-    const fd = this.fd;
-    return {
-      width: this.width, height: this.height, format: this.format, modifier: this.modifier,
-      planes: [{ offset: this.offset, stride: this.stride }],
-      export: () => ({ descriptor: { fds: ['buffer'] }, fds: [fd] }),
-    };
-  }
+  readonly scanout: ScanoutSource;
+  private isGone = false;
 
   whenReadable(timeoutMs: number, signal: AbortSignal): Promise<void> | undefined {
     if (implicitFencesSignalled(this.fd, 'read')) return undefined;
