@@ -34,7 +34,22 @@ export class SceneSurface {
   private owed = false;
   private readonly onFrame = (frame: CompositorFrame): void => this.show(frame);
   private readonly onUnmap = (): void => this.node.setBuffer(undefined);
-  private readonly onSubsurfaces = (): void => this.arrangeChildren();
+  /**
+   * Arranged once per burst, in a microtask (before anything renders): a client
+   * that goes away with 3,000 subsurfaces announced each removal, and arranging
+   * all children each time cost O(n^2), 1.5 s of the loop (issue 23's held-out
+   * campaign). Frames of children that arrive first are claimed by the child's
+   * SceneSurface when it is made (claimFrame).
+   */
+  private arrangeQueued = false;
+  private readonly onSubsurfaces = (): void => {
+    if (this.arrangeQueued) return;
+    this.arrangeQueued = true;
+    queueMicrotask(() => {
+      this.arrangeQueued = false;
+      this.arrangeChildren();
+    });
+  };
   private readonly onViewport = (): void => this.node.setViewport(this.surface.viewport);
   private readonly bounds = (): Rect | undefined => this.outputBounds();
   private readonly onDestroy = (): void => this.destroy();
@@ -140,10 +155,10 @@ export class SceneSurface {
       child.destroy();
       this.children.delete(s);
     }
-    // Raising each in turn leaves them in `order` (only when it changed: each raise damages what it passes).
-    // The compositor may keep nodes of its own in the tree (a title bar): only ours are ordered here.
+    // The compositor may keep nodes of its own in the tree (a title bar): only ours are ordered here,
+    // and only when their order changed (they then go above the compositor's, as raising each did).
     const now = this.tree.children.filter((n) => n === this.node || n.data instanceof SceneSurface);
-    if (now.length !== order.length || order.some((n, i) => n !== now[i])) for (const n of order) n.raiseToTop();
+    if (now.length !== order.length || order.some((n, i) => n !== now[i])) this.tree.restackChildren(order);
   }
 }
 

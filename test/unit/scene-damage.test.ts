@@ -138,7 +138,17 @@ describe('scene: damage-tracked output equals a full repaint', function () {
             node?.setEnabled(r() < 0.6);
             break;
           case 6:
-            if (node) [() => node.raiseToTop(), () => node.lowerToBottom()][randInt(r, 0, 1)]!();
+            const crowded = trees.filter((t) => t.children.length > 1);
+            if (crowded.length > 0 && r() < 0.5) {
+              // A shuffled subset of a tree's children on top, in one step (a commit restacking subsurfaces).
+              const tree = pick(crowded)!;
+              const kids = [...tree.children];
+              for (let i = kids.length - 1; i > 0; i--) {
+                const j = randInt(r, 0, i);
+                [kids[i], kids[j]] = [kids[j]!, kids[i]!];
+              }
+              tree.restackChildren(kids.slice(0, randInt(r, 1, kids.length)));
+            } else if (node) [() => node.raiseToTop(), () => node.lowerToBottom()][randInt(r, 0, 1)]!();
             break;
           case 7: {
             const sib = node?.parent ? pick(node.parent.children) : undefined;
