@@ -43,7 +43,12 @@ export class DamageRing {
   }
 
   add(rects: readonly Rect[] | Region): void {
-    const r = (rects instanceof Region ? rects : Region.from(rects)).clip(this.width, this.height);
+    // Many rectangles at once (a subtree of a thousand nested subsurfaces moved)
+    // become their bounding box: building an exact region of n overlapping ones
+    // costs O(n^2), and a client's 1,000-deep tree made each of its moves do that
+    // (85 s of the loop, issue 23's held-out campaign). Damage may grow, never shrink.
+    const many = !(rects instanceof Region) && rects.length > MAX_RECTS;
+    const r = (rects instanceof Region ? rects : Region.from(many ? [boundingBox(rects)] : rects)).clip(this.width, this.height);
     if (r.isEmpty) return;
     let d = this.pending.union(r);
     if (d.rects.length > MAX_RECTS) d = d.simplify(MAX_RECTS / 2);
@@ -68,4 +73,19 @@ export class DamageRing {
     if (this.previous.length > DAMAGE_RING_LENGTH) this.previous.length = DAMAGE_RING_LENGTH;
     this.pending = Region.empty;
   }
+}
+
+function boundingBox(rects: readonly Rect[]): Rect {
+  let x0 = Infinity;
+  let y0 = Infinity;
+  let x1 = -Infinity;
+  let y1 = -Infinity;
+  for (const r of rects) {
+    if (r.width <= 0 || r.height <= 0) continue;
+    x0 = Math.min(x0, r.x);
+    y0 = Math.min(y0, r.y);
+    x1 = Math.max(x1, r.x + r.width);
+    y1 = Math.max(y1, r.y + r.height);
+  }
+  return x1 > x0 ? { x: x0, y: y0, width: x1 - x0, height: y1 - y0 } : { x: 0, y: 0, width: 0, height: 0 };
 }
