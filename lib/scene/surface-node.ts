@@ -12,10 +12,11 @@
  * or a screenshot holds it longer with locks of its own. The client gets it
  * back when the last lock goes.
  */
+import { debug } from '../debug';
 import type { Rect } from '../region';
 import type { CompositorFrame, CompositorSurface, SurfaceSource } from '../surface-model';
 import { SceneBuffer } from './buffer';
-import type { SceneBufferNode, SceneNode, SceneTree } from './node';
+import { MAX_COORD, type SceneBufferNode, type SceneNode, type SceneTree } from './node';
 import type { Scene } from './scene';
 
 export class SceneSurface {
@@ -47,7 +48,12 @@ export class SceneSurface {
     this.arrangeQueued = true;
     queueMicrotask(() => {
       this.arrangeQueued = false;
-      this.arrangeChildren();
+      try {
+        this.arrangeChildren();
+      } catch (e) {
+        // Outside any client's request now: a throw here would end the compositor.
+        debug('scene', `arranging the children of a surface failed: ${(e as Error).message}`);
+      }
     });
   };
   private readonly onViewport = (): void => this.node.setViewport(this.surface.viewport);
@@ -141,7 +147,9 @@ export class SceneSurface {
         child = new SceneSurface(this.scene, p.surface, this.tree, this, popup);
         this.children.set(p.surface, child);
       }
-      child.tree.setPosition(p.x, p.y);
+      // A client's positions are int32 (a subsurface's offset, a popup placed by a
+      // positioner at the int32 edge); the scene's stop at +-2^24, far off any screen.
+      child.tree.setPosition(clampCoord(p.x), clampCoord(p.y));
       seen.add(p.surface);
       order.push(child.tree);
     };
@@ -187,4 +195,8 @@ export function followSource(scene: Scene, source: SurfaceSource, parent: SceneT
     source.off('surface', added);
     source.off('surfaceDestroyed', removed);
   };
+}
+
+function clampCoord(v: number): number {
+  return Math.max(-MAX_COORD, Math.min(MAX_COORD, Math.trunc(v) || 0));
 }

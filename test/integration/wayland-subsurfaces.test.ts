@@ -231,4 +231,26 @@ describe('Wayland subsurfaces on the scene', function () {
       c.close();
     }
   });
+  it('a subsurface at the int32 edge (2^31 - 1) is accepted and kept far off screen: no error for the client, the compositor goes on', async () => {
+    const { c, registry, compositor, sub, buffers } = await client();
+    try {
+      const { surface: root } = await c.configuredToplevel(registry);
+      const far = child(c, compositor, sub, root, buffers.green, 0x7fffffff, -0x80000000);
+      const near = child(c, compositor, sub, root, buffers.blue, 4, 4);
+      c.request(root, wl_surface, 'attach', [buffers.red, 0, 0]);
+      c.request(root, wl_surface, 'commit', []);
+      expect(await c.roundtrip()).to.equal(true);
+      expect(c.error, 'the client is not punished for a legal position').to.equal(undefined);
+      expect(at(20 + 6, 20 + 6)).to.equal(BLUE);
+      c.request(far.subsurface, wl_subsurface, 'set_position', [-0x80000000, 0x7fffffff]);
+      c.request(near.subsurface, wl_subsurface, 'set_position', [30, 30]);
+      c.request(root, wl_surface, 'commit', []);
+      expect(await c.roundtrip()).to.equal(true);
+      expect(c.error).to.equal(undefined);
+      expect(at(20 + 32, 20 + 32)).to.equal(BLUE);
+      expect(at(20 + 6, 20 + 6)).to.equal(RED);
+    } finally {
+      c.close();
+    }
+  });
 });
