@@ -7,10 +7,10 @@
  * parent's double-buffered state, applied at its commit), and each emits its
  * own frames; their frame callbacks also fire with their parent's frameDone().
  */
-import type { WaylandClient } from '../client';
+import { DISPLAY_ERROR, type WaylandClient } from '../client';
 import type { Global } from '../global';
 import { wl_subcompositor, wl_subsurface } from '../protocol/wayland';
-import type { Resource } from '../resource';
+import { ProtocolError, type Resource } from '../resource';
 import type { SurfaceRole, WaylandSurface } from '../surface';
 
 const BAD_SURFACE = (wl_subcompositor.enums.error as { bad_surface: number }).bad_surface;
@@ -34,6 +34,30 @@ class SubsurfaceRole implements SurfaceRole {
   }
 }
 
+/**
+ * How deep subsurfaces may nest (a toplevel's child is 1). Real clients nest a
+ * few levels (a video under a frame under a window); applying a synchronized
+ * commit and building the scene walk the tree recursively, and 4,000 levels
+ * overflowed the stack (an internal error at best, issue 23's held-out
+ * campaign). Past it: no_memory, as for the other per-client bounds.
+ */
+export const MAX_SUBSURFACE_DEPTH = 64;
+
+/** Levels from `s` up to its root surface (0 for a surface without a parent). */
+function depthOf(s: WaylandSurface): number {
+  let d = 0;
+  for (let p = s.parent; p !== undefined; p = p.parent) d++;
+  return d;
+}
+
+/** Levels of subsurfaces under `s` (0 without children), looking no deeper than `limit`. */
+function heightOf(s: WaylandSurface, limit: number): number {
+  if (limit <= 0 || s.children.length === 0) return 0;
+  let h = 0;
+  for (const c of s.children) h = Math.max(h, 1 + heightOf(c, limit - 1));
+  return h;
+}
+
 function isAncestor(candidate: WaylandSurface, of: WaylandSurface): boolean {
   for (let s: WaylandSurface | undefined = of; s !== undefined; s = s.parent) if (s === candidate) return true;
   return false;
@@ -50,6 +74,10 @@ export function subcompositorGlobal(): Global {
           const parent = (client.lookup(parentId as number) as Resource<WaylandSurface>).data;
           if (surface.role !== undefined) throw r.error(BAD_SURFACE, `wl_surface@${surface.id} already has the role ${surface.role.name}`);
           if (isAncestor(surface, parent)) throw r.error(BAD_SURFACE, `wl_surface@${parent.id} cannot be a parent of its own ancestor wl_surface@${surface.id}`);
+          const depth = depthOf(parent) + 1 + heightOf(surface, MAX_SUBSURFACE_DEPTH);
+          if (depth > MAX_SUBSURFACE_DEPTH) {
+            throw new ProtocolError(client.display, DISPLAY_ERROR.no_memory, `wl_surface@${surface.id} under wl_surface@${parent.id}: subsurfaces nested over ${MAX_SUBSURFACE_DEPTH} deep`);
+          }
           const role = new SubsurfaceRole(surface);
           surface.role = role;
           surface.parent = parent;
