@@ -249,6 +249,11 @@ export abstract class SceneNode extends EventEmitter<SceneNodeEvents> {
 /** Positions are bounded so that layout sums stay exact small integers. */
 export const MAX_COORD = 1 << 24;
 
+/** A client's int32 coordinate (an offset, a hotspot) brought within the scene's +-MAX_COORD: far off any screen either way. */
+export function clampToScene(v: number): number {
+  return Math.max(-MAX_COORD, Math.min(MAX_COORD, Math.trunc(v) || 0));
+}
+
 /** A leaf on the layout: what an output paints, bottom to top. */
 export interface LeafPlacement {
   readonly node: SceneRect | SceneBufferNode;

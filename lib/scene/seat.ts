@@ -28,7 +28,7 @@ import { EventEmitter } from 'eventemitter3';
 import type { CompositorSurface, SurfacePointerInput, SurfaceTextInput } from '../surface-model';
 import type { SceneBuffer } from './buffer';
 import { defaultCursorBuffer } from './default-cursor';
-import type { SceneBufferNode, SceneTree } from './node';
+import { clampToScene, type SceneBufferNode, type SceneTree } from './node';
 import type { Scene } from './scene';
 import { SceneSurface } from './surface-node';
 
@@ -162,7 +162,7 @@ export class SceneSeat extends EventEmitter<SceneSeatEvents> {
         // dx, dy: the pointer's offset from the window in the layout; the position is relative to its parent tree.
         const px = window.tree.layoutX - window.tree.x;
         const py = window.tree.layoutY - window.tree.y;
-        window.tree.setPosition(Math.round(input.x - dx - px), Math.round(input.y - dy - py));
+        window.tree.setPosition(clampToScene(Math.round(input.x - dx - px)), clampToScene(Math.round(input.y - dy - py)));
       }
       if (this.drawCursor) this.cursorLayer.setPosition(Math.round(input.x), Math.round(input.y));
       if (input.action === 'up' && input.buttons === 0) {
@@ -385,7 +385,7 @@ export class SceneSeat extends EventEmitter<SceneSeatEvents> {
         height = Math.max(1, box.height - dy);
         y = box.y + box.height - height;
       }
-      window.tree.setPosition(x, y);
+      window.tree.setPosition(clampToScene(x), clampToScene(y));
       window.surface.configure?.(width, height, { activated: true });
     }
     if (input.action === 'up' && input.buttons === 0) {
@@ -538,11 +538,12 @@ export class SceneSeat extends EventEmitter<SceneSeatEvents> {
       this.cursorView = undefined;
     }
     if (image !== undefined && this.cursorView === undefined) this.cursorView = new SceneSurface(this.scene, image, this.cursorLayer);
-    this.cursorView?.tree.setPosition(-(wanted?.hotspotX ?? 0), -(wanted?.hotspotY ?? 0));
+    // A client's hotspot is any int32 (INT_MAX threw here and ended the compositor: held-out campaign).
+    this.cursorView?.tree.setPosition(clampToScene(-(wanted?.hotspotX ?? 0)), clampToScene(-(wanted?.hotspotY ?? 0)));
     // A named shape: the compositor's image for it, else the arrow.
     const shaped = wanted?.shape === undefined ? undefined : this.cursorImages?.(wanted.shape);
     this.shapeNode.setBuffer(shaped?.buffer);
-    this.shapeNode.setPosition(-(shaped?.hotspotX ?? 0), -(shaped?.hotspotY ?? 0));
+    this.shapeNode.setPosition(clampToScene(-(shaped?.hotspotX ?? 0)), clampToScene(-(shaped?.hotspotY ?? 0)));
     // The arrow when the client set nothing, or a shape we have no image for; nothing when it hid the pointer.
     this.arrow.setEnabled(wanted === undefined || (wanted.shape !== undefined && shaped === undefined));
   }

@@ -16,7 +16,7 @@ import { debug } from '../debug';
 import type { Rect } from '../region';
 import type { CompositorFrame, CompositorSurface, SurfaceSource } from '../surface-model';
 import { SceneBuffer } from './buffer';
-import { MAX_COORD, type SceneBufferNode, type SceneNode, type SceneTree } from './node';
+import { clampToScene, type SceneBufferNode, type SceneNode, type SceneTree } from './node';
 import type { Scene } from './scene';
 
 export class SceneSurface {
@@ -149,7 +149,7 @@ export class SceneSurface {
       }
       // A client's positions are int32 (a subsurface's offset, a popup placed by a
       // positioner at the int32 edge); the scene's stop at +-2^24, far off any screen.
-      child.tree.setPosition(clampCoord(p.x), clampCoord(p.y));
+      child.tree.setPosition(clampToScene(p.x), clampToScene(p.y));
       seen.add(p.surface);
       order.push(child.tree);
     };
@@ -195,8 +195,4 @@ export function followSource(scene: Scene, source: SurfaceSource, parent: SceneT
     source.off('surface', added);
     source.off('surfaceDestroyed', removed);
   };
-}
-
-function clampCoord(v: number): number {
-  return Math.max(-MAX_COORD, Math.min(MAX_COORD, Math.trunc(v) || 0));
 }

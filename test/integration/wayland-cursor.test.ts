@@ -95,6 +95,67 @@ describe('the seat\'s cursor on the scene', function () {
     }
   });
 
+  it('a cursor hotspot at the int32 edge is kept far off screen: no error for the client, and the pointer entering its window does not throw (it ended the compositor)', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'bufshare-cursor-'));
+    const server = WaylandServer.listen({ name: join(dir, 'wayland-cursor') });
+    const scene = new Scene({ background: BG });
+    const output = scene.addOutput({ width: 128, height: 128 });
+    const fb = pixelRegion(128, 128);
+    followSource(scene, server, scene.createTree(), (view) => view.tree.setPosition(0, 0));
+    const seat = new SceneSeat(scene);
+    const c = new RawWaylandClient(server.path);
+    const fd = native.memfdCreate('cursor', 64 * 64 * 4 + 8 * 8 * 4, 0);
+    const at = (x: number, y: number): number => {
+      output.render(fb, 1);
+      return fb.pixels32[y * 128 + x]! >>> 0;
+    };
+    try {
+      const registry = await c.registry();
+      const { surface } = await c.configuredToplevel(registry);
+      const px = new Uint32Array(native.mmapFd(fd, 64 * 64 * 4 + 256, 0, native.PROT_READ | native.PROT_WRITE));
+      px.fill(RED, 0, 64 * 64);
+      px.fill(GREEN, 64 * 64);
+      native.unmapBuffer(px.buffer as ArrayBuffer);
+      const shm = c.bind(registry, wl_shm);
+      const pool = c.newId(wl_shm_pool);
+      c.request(shm, wl_shm, 'create_pool', [pool, fd, 64 * 64 * 4 + 256]);
+      const red = c.newId(RawWaylandClient.interface('wl_buffer'));
+      c.request(pool, wl_shm_pool, 'create_buffer', [red, 0, 64, 64, 256, 1]);
+      const green = c.newId(RawWaylandClient.interface('wl_buffer'));
+      c.request(pool, wl_shm_pool, 'create_buffer', [green, 64 * 64 * 4, 8, 8, 32, 1]);
+      c.request(surface, wl_surface, 'attach', [red, 0, 0]);
+      c.request(surface, wl_surface, 'commit', []);
+      const wlSeat = c.bind(registry, wl_seat);
+      const pointer = c.newId(wl_pointer);
+      c.request(wlSeat, wl_seat, 'get_pointer', [pointer]);
+      const compositor = c.bind(registry, wl_compositor);
+      const cursor = c.newId(wl_surface);
+      c.request(compositor, wl_compositor, 'create_surface', [cursor]);
+      c.request(cursor, wl_surface, 'attach', [green, 0, 0]);
+      c.request(cursor, wl_surface, 'commit', []);
+      await c.roundtrip();
+      seat.pointer({ action: 'move', x: 20, y: 20, buttons: 0 });
+      await c.roundtrip();
+      const enter = c.events.filter((e) => e.objectId === pointer && e.name === 'enter').pop()!;
+      c.request(pointer, wl_pointer, 'set_cursor', [enter.args[0] as number, cursor, 0x7fffffff, -0x80000000]);
+      expect(await c.roundtrip()).to.equal(true);
+      expect(c.error, 'a legal hotspot').to.equal(undefined);
+      expect(at(20, 20), 'the cursor is far off: the window shows').to.equal(RED);
+      // Out and in again: the seat puts the client's cursor back at the pointer.
+      seat.pointer({ action: 'move', x: 100, y: 100, buttons: 0 });
+      expect(() => seat.pointer({ action: 'move', x: 30, y: 30, buttons: 0 })).to.not.throw();
+      await c.roundtrip();
+      expect(at(30, 30)).to.equal(RED);
+      expect(at(101, 102), 'no arrow left behind').to.equal(BG);
+      expect(c.error).to.equal(undefined);
+    } finally {
+      c.close();
+      native.closeFd(fd);
+      await server.close();
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+
   it('cursor-shape: a named shape shows the compositor\'s image for it (the arrow without one), with the enter\'s serial only; a shape not in the enum is invalid_shape', async () => {
     const dir = mkdtempSync(join(tmpdir(), 'bufshare-cursor-shape-'));
     const server = WaylandServer.listen({ name: join(dir, 'wayland-cursor-shape') });
