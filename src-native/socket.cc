@@ -346,6 +346,10 @@ class SeqPacket : public Napi::ObjectWrap<SeqPacket> {
     msg.msg_iovlen = 1;
     msg.msg_control = control;
     msg.msg_controllen = CMSG_SPACE(sizeof(int) * (fd_capacity == 0 ? 1 : fd_capacity));
+    // As recvStream: nothing received is said first, so a stale count is never read.
+    meta[0] = 0;
+    meta[1] = 0;
+    meta[2] = 0;
     ssize_t n;
     do {
       // MSG_TRUNC: return the message's real length, so an oversized one is reported, not cut silently.
@@ -420,6 +424,11 @@ class SeqPacket : public Napi::ObjectWrap<SeqPacket> {
     msg.msg_iovlen = 1;
     msg.msg_control = control;
     msg.msg_controllen = sizeof control;
+    // Nothing received is said first: a caller closes meta[0] fds after any call,
+    // and a stale count from its previous read made it close fds it had handed on
+    // (the Wayland server's drain shares one array between all its connections).
+    meta[0] = 0;
+    meta[1] = 0;
     ssize_t n;
     do {
       n = recvmsg(fd_, &msg, MSG_DONTWAIT | MSG_CMSG_CLOEXEC);

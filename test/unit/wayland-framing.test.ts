@@ -123,4 +123,44 @@ describe('wayland stream framing', function () {
       native.closeFd(memfd);
     }
   });
+  it('a read that finds nothing says so in meta (0 fds): a stale count made the server\'s drain close fds another connection had been handed', () => {
+    // Stream and seqpacket alike. Before, EAGAIN left meta as the last read set it, and
+    // callers that close meta[0] fds after any call closed the same numbers twice.
+    const [a, b] = native.streamPair();
+    const sa = native.openStream(a, () => {});
+    const sb = native.openStream(b, () => {});
+    const sent = [native.memfdCreate('meta', 16, 0), native.memfdCreate('meta', 16, 0)];
+    const buf = new Uint8Array(64);
+    const fds = new Int32Array(native.MAX_FDS_PER_STREAM_SEND);
+    const meta = new Int32Array(2);
+    try {
+      expect(sa.sendStream(new Uint8Array(8), Int32Array.from(sent))).to.equal(8);
+      expect(sb.recvStream(buf, fds, meta)).to.equal(8);
+      expect(meta[0]).to.equal(2);
+      for (let i = 0; i < 2; i++) native.closeFd(fds[i]!);
+      expect(sb.recvStream(buf, fds, meta), 'nothing more to read').to.equal(0);
+      expect([...meta], 'no fds, no flags').to.deep.equal([0, 0]);
+    } finally {
+      for (const fd of sent) native.closeFd(fd);
+      sa.close();
+      sb.close();
+    }
+    const [c, d] = native.seqpacketPair();
+    const sc = native.openSeqPacket(c, () => {});
+    const sd = native.openSeqPacket(d, () => {});
+    const fd = native.memfdCreate('meta', 16, 0);
+    const meta3 = new Int32Array(3);
+    try {
+      sc.send(new Uint8Array(8), Int32Array.of(fd));
+      expect(sd.recv(buf, fds, meta3)).to.be.above(0);
+      expect(meta3[1]).to.equal(1);
+      native.closeFd(fds[0]!);
+      expect(sd.recv(buf, fds, meta3)).to.equal(0);
+      expect([...meta3]).to.deep.equal([0, 0, 0]);
+    } finally {
+      native.closeFd(fd);
+      sc.close();
+      sd.close();
+    }
+  });
 });
