@@ -98,6 +98,15 @@ export class WaylandClient implements SurfaceOwner {
     return this.closeReason;
   }
 
+  /**
+   * What is queued for the client and not yet read by it: events the server
+   * should hold back (the latest state later) rather than pile onto a client
+   * that is slow to read, or have another client pile onto it.
+   */
+  get backlog(): { readonly bytes: number; readonly fds: number } {
+    return { bytes: this.connection.queuedBytes, fds: this.connection.queuedOutboundFds };
+  }
+
   /** Live resources (wl_display included). */
   get objectCount(): number {
     return this.objects.size;

@@ -166,6 +166,11 @@ export class WaylandConnection implements FdSource {
     return this.outboundBytes;
   }
 
+  /** fds (our dups) waiting to be sent with them. */
+  get queuedOutboundFds(): number {
+    return this.outboundFds;
+  }
+
   /**
    * Queues a message; its fds are dup'ed (they stay the caller's). Sent at the
    * end of this turn. Past a bound, or when the dups cannot be made (no fd

@@ -47,6 +47,8 @@ export interface SelectionSource {
   send(mime: string, fd: number): void;
   /** A newer selection replaced this one. */
   cancel(): void;
+  /** Whether the owner may be sent another paste now (takes it from the owner's allowance); refused pastes are not sent. */
+  admitPaste?(): boolean;
 }
 
 export interface ReadSelectionOptions {
@@ -61,10 +63,36 @@ export interface ReadSelectionOptions {
  * (wl_data_offer) or the primary selection (zwp_primary_selection_offer_v1),
  * whose offers and devices have the same events.
  */
+/**
+ * A focused client with more than this queued and unread gets the selection
+ * later, once it has read (the latest selection then): a client setting the
+ * selection 20,000 times, each a new offer with 64 long mime types (16 KB of
+ * events for 12 bytes of request), got the focused client (foot) disconnected
+ * at its 4 MiB bound (issue 23's held-out campaign).
+ */
+const OFFER_BACKLOG_BYTES = 64 * 1024;
+/** How often a held-back offer looks again whether the focused client has read. */
+const OFFER_RETRY_MS = 10;
+/**
+ * Pastes a selection's owner is sent (each with an fd): a burst of this many,
+ * then this many a second. Past it, or while the owner has RECEIVE_BACKLOG_FDS
+ * queued and unread, a paste is refused, its pipe closed: the paster reads an
+ * empty paste. 20,000 pastes from another client filled the owner's queue to its
+ * 256-fd bound and disconnected the owner (held-out campaign); what the kernel
+ * already took cannot be counted (and an unprivileged compositor's sendmsg fails
+ * with ETOOMANYREFS past RLIMIT_NOFILE fds in flight), hence the rate as well.
+ */
+const PASTES_PER_SECOND = 64;
+const RECEIVE_BACKLOG_FDS = 64;
+
 export class Clipboard {
   private current: SelectionSource | undefined;
   private readonly devices = new Map<WaylandClient, Set<Resource<undefined>>>();
   private focus: WaylandClient | undefined;
+  /** The focused client was not offered the current selection yet (it had too much unread): a retry is pending. */
+  private offerHeld: ReturnType<typeof setTimeout> | undefined;
+  /** The serial a client set the current selection with (undefined: the compositor's, or none). */
+  private currentSerial: number | undefined;
 
   constructor(private readonly offerSpec: InterfaceSpec = wl_data_offer) {}
 
@@ -75,10 +103,48 @@ export class Clipboard {
 
   /** Makes `source` the selection (undefined: none), cancelling the one before, and offers it to the focused client. */
   set(source: SelectionSource | undefined): void {
+    this.setWithSerial(source, undefined);
+  }
+
+  /**
+   * A client's set_selection, with the serial of the input event it answers. One
+   * not newer than the serial of the selection now is ignored, as weston does: a
+   * serial sets the selection once. A client repeating set_selection with one
+   * serial made every focused client read a new offer each time (20,000 offers of
+   * 64 long mime types: foot gave up; held-out campaign).
+   */
+  setFromClient(source: SelectionSource | undefined, serial: number): void {
+    if (this.currentSerial !== undefined && ((serial - this.currentSerial) | 0) <= 0) return;
+    this.setWithSerial(source, serial);
+  }
+
+  private setWithSerial(source: SelectionSource | undefined, serial: number | undefined): void {
+    this.currentSerial = source === undefined ? undefined : serial;
     const old = this.current;
     this.current = source;
     if (old !== undefined && old !== source) old.cancel();
-    if (this.focus !== undefined) this.offerTo(this.focus);
+    if (this.focus !== undefined) this.offerWhenRead(this.focus);
+  }
+
+  /** Offers the selection to `client` now, or, while it has much unread, the latest one once it has read. */
+  private offerWhenRead(client: WaylandClient): void {
+    if (this.offerHeld !== undefined) return; // the retry offers whatever is current then
+    if (client.backlog.bytes <= OFFER_BACKLOG_BYTES) {
+      this.offerTo(client);
+      return;
+    }
+    const retry = (): void => {
+      this.offerHeld = undefined;
+      const focus = this.focus;
+      if (focus === undefined || focus.closed) return;
+      if (focus.backlog.bytes > OFFER_BACKLOG_BYTES) {
+        // Unref'd: a held-back offer never keeps a closing server's process alive.
+        this.offerHeld = setTimeout(retry, OFFER_RETRY_MS).unref();
+        return;
+      }
+      this.offerTo(focus);
+    };
+    this.offerHeld = setTimeout(retry, OFFER_RETRY_MS).unref();
   }
 
   /** The selection as text or bytes: the copying client writes it into a socket we read, bounded. */
@@ -125,6 +191,10 @@ export class Clipboard {
   focusChanged(client: WaylandClient | undefined): void {
     if (client === this.focus) return;
     this.focus = client;
+    if (this.offerHeld !== undefined) {
+      clearTimeout(this.offerHeld);
+      this.offerHeld = undefined;
+    }
     if (client !== undefined) this.offerTo(client);
   }
 
@@ -168,7 +238,7 @@ export class Clipboard {
       accept: () => {},
       receive: (_r, [mime, fd]) => {
         // Only the selection still current may be read; an old offer's receive just closes the pipe.
-        if (this.current === source && source.mimeTypes.includes(mime as string)) source.send(mime as string, fd as number);
+        if (this.current === source && source.mimeTypes.includes(mime as string) && source.admitPaste?.() !== false) source.send(mime as string, fd as number);
         else native.closeFd(fd as number);
       },
       finish: () => {},
@@ -182,8 +252,18 @@ export class Clipboard {
 
 /** A client's wl_data_source (or primary selection source) as a selection: its mime types, and send() forwarded to it. */
 export function clientSource(source: Resource<SelectionSource | undefined>, mimeTypes: string[]): SelectionSource {
+  let allowance = PASTES_PER_SECOND;
+  let refilled = performance.now();
   return {
     mimeTypes,
+    admitPaste: () => {
+      const now = performance.now();
+      allowance = Math.min(PASTES_PER_SECOND, allowance + ((now - refilled) * PASTES_PER_SECOND) / 1000);
+      refilled = now;
+      if (allowance < 1 || source.client.backlog.fds >= RECEIVE_BACKLOG_FDS) return false;
+      allowance--;
+      return true;
+    },
     send: (mime, fd) => {
       try {
         source.post('send', mime, fd);
@@ -239,10 +319,10 @@ export function dataDeviceGlobal(clipboard: Clipboard, dnd: DragAndDrop): Global
         },
         get_data_device: (_r, [did]) => {
           const device = client.create(did as number, wl_data_device, version, {
-            set_selection: (_d, [sourceId]) => {
+            set_selection: (_d, [sourceId, serial]) => {
               const source = sourceId === null || sourceId === 0 ? undefined : client.lookup(sourceId as number) as Resource<ClientDataSource | undefined> | undefined;
               if (source?.data?.usedForDrag || source?.data?.actionsSet) throw source.error(SOURCE_ERROR.invalid_source, 'a drag-and-drop source (with actions, or dragged) cannot become the selection');
-              clipboard.set(source?.data);
+              clipboard.setFromClient(source?.data, serial as number);
             },
             start_drag: (d, [sourceId, originId, iconId]) => {
               const source = sourceId === null || sourceId === 0 ? undefined : client.lookup(sourceId as number) as Resource<ClientDataSource | undefined>;

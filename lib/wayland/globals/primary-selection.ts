@@ -33,9 +33,9 @@ export function primarySelectionGlobal(primary: Clipboard): Global {
         },
         get_device: (_r, [did]) => {
           const device = client.create(did as number, zwp_primary_selection_device_v1, version, {
-            set_selection: (_d, [sourceId]) => {
+            set_selection: (_d, [sourceId, serial]) => {
               const source = sourceId === null || sourceId === 0 ? undefined : client.lookup(sourceId as number) as Resource<SelectionSource | undefined> | undefined;
-              primary.set(source?.data);
+              primary.setFromClient(source?.data, serial as number);
             },
           }, undefined);
           primary.addDevice(client, device);
