@@ -12,6 +12,8 @@ import { join } from 'node:path';
 import * as native from '../../lib/native';
 import type { CompositorSurface } from '../../lib/surface-model';
 import { wl_buffer, wl_data_device, wl_data_device_manager, wl_data_offer, wl_data_source, wl_display, wl_registry, wl_seat, wl_shm, wl_shm_pool, wl_surface } from '../../lib/wayland/protocol/wayland';
+import { DISPLAY_ERROR } from '../../lib/wayland/client';
+import { zwp_primary_selection_device_manager_v1, zwp_primary_selection_source_v1 } from '../../lib/wayland/protocol/primary-selection';
 import { WaylandServer } from '../../lib/wayland/server';
 import { DeafWaylandClient } from '../helpers/wayland-deaf-client';
 import { RawWaylandClient } from '../helpers/wayland-client';
@@ -133,5 +135,35 @@ describe('Wayland clipboard floods hurt only the flooder', function () {
     } finally {
       for (const fd of readEnds) native.closeFd(fd);
     }
+  });
+  it('a client holds at most 128 selection sources (clipboard and primary together): the 129th is no_memory for it alone', async () => {
+    const a = new RawWaylandClient(server.path);
+    closers.push(() => a.close());
+    const registry = await a.registry();
+    const manager = a.bind(registry, wl_data_device_manager);
+    const pmanager = a.bind(registry, zwp_primary_selection_device_manager_v1);
+    let last = 0;
+    for (let i = 0; i < 128; i++) {
+      const source = a.newId(i % 2 ? zwp_primary_selection_source_v1 : wl_data_source);
+      last = source;
+      if (i % 2) a.request(pmanager, zwp_primary_selection_device_manager_v1, 'create_source', [source]);
+      else a.request(manager, wl_data_device_manager, 'create_data_source', [source]);
+      for (let m = 0; m < 64; m++) a.request(source, i % 2 ? zwp_primary_selection_source_v1 : wl_data_source, 'offer', [`application/x-hoard-${m}-${'m'.repeat(200)}`]);
+    }
+    expect(await a.roundtrip()).to.equal(true);
+    expect(a.error).to.equal(undefined);
+    // One destroyed frees its place; then two more: the second is over.
+    a.request(last, zwp_primary_selection_source_v1, 'destroy', []);
+    a.request(manager, wl_data_device_manager, 'create_data_source', [a.newId(wl_data_source)]);
+    expect(await a.roundtrip(), JSON.stringify(a.error)).to.equal(true);
+    expect(a.error).to.equal(undefined);
+    a.request(manager, wl_data_device_manager, 'create_data_source', [a.newId(wl_data_source)]);
+    await a.roundtrip().catch(() => false);
+    expect(a.error?.code).to.equal(DISPLAY_ERROR.no_memory);
+    expect(a.error?.message).to.match(/over 128 selection sources/);
+    const other = new RawWaylandClient(server.path);
+    closers.push(() => other.close());
+    await other.registry();
+    expect(await other.roundtrip()).to.equal(true);
   });
 });

@@ -23,11 +23,11 @@
 import { Socket } from 'node:net';
 import { BufshareError } from '../../errors';
 import * as native from '../../native';
-import type { WaylandClient } from '../client';
+import { DISPLAY_ERROR, type WaylandClient } from '../client';
 import type { Global } from '../global';
 import type { InterfaceSpec } from '../spec';
 import { wl_data_device, wl_data_device_manager, wl_data_offer, wl_data_source } from '../protocol/wayland';
-import type { Resource } from '../resource';
+import { ProtocolError, type Resource } from '../resource';
 import type { WaylandSurface } from '../surface';
 import { checkActionMask, DEVICE_ROLE_ERROR, SOURCE_ERROR, type DragAndDrop, type DragSource } from './drag-and-drop';
 
@@ -39,6 +39,22 @@ type ClientDataSource = SelectionSource & DragSource;
 /** Mime types kept per source: a list beyond it is cut (no client offers that many). */
 export const MAX_MIME_TYPES = 64;
 export const MAX_MIME_LENGTH = 256;
+/**
+ * Live selection sources (wl_data_source and primary-selection sources together)
+ * per client; past it, no_memory. A source keeps up to 64 mime types of 256
+ * bytes: 9,990 of them, within the object bound, held 200 MiB of the server
+ * (held-out campaign); clients make one a copy and drop it when it is cancelled.
+ */
+export const MAX_SOURCES_PER_CLIENT = 128;
+const liveSources = new WeakMap<WaylandClient, number>();
+
+/** Counts a new source of `client` until it is destroyed; a ProtocolError (no_memory) past the bound. */
+export function countSource(client: WaylandClient, source: Resource<unknown>): void {
+  const n = liveSources.get(client) ?? 0;
+  if (n >= MAX_SOURCES_PER_CLIENT) throw new ProtocolError(client.display, DISPLAY_ERROR.no_memory, `over ${MAX_SOURCES_PER_CLIENT} selection sources`);
+  liveSources.set(client, n + 1);
+  source.onDestroy(() => liveSources.set(client, (liveSources.get(client) ?? 1) - 1));
+}
 
 /** What a selection is: its mime types, and how the data of one reaches a pipe. */
 export interface SelectionSource {
@@ -313,6 +329,7 @@ export function dataDeviceGlobal(clipboard: Clipboard, dnd: DragAndDrop): Global
               }
             },
           }, undefined);
+          countSource(client, source);
           const selection: ClientDataSource = { ...clientSource(source, mimeTypes), resource: source, actions: 0, actionsSet: false, usedForDrag: false };
           source.data = selection;
           source.onDestroy(() => clipboard.sourceGone(selection));

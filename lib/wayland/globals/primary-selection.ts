@@ -11,7 +11,7 @@ import {
   zwp_primary_selection_device_manager_v1, zwp_primary_selection_device_v1, zwp_primary_selection_source_v1,
 } from '../protocol/primary-selection';
 import type { Resource } from '../resource';
-import { clientSource, MAX_MIME_LENGTH, MAX_MIME_TYPES, type Clipboard, type SelectionSource } from './data-device';
+import { clientSource, countSource, MAX_MIME_LENGTH, MAX_MIME_TYPES, type Clipboard, type SelectionSource } from './data-device';
 
 export function primarySelectionGlobal(primary: Clipboard): Global {
   return {
@@ -27,6 +27,7 @@ export function primarySelectionGlobal(primary: Clipboard): Global {
               if (mimeTypes.length < MAX_MIME_TYPES && m.length <= MAX_MIME_LENGTH && !mimeTypes.includes(m)) mimeTypes.push(m);
             },
           }, undefined);
+          countSource(client, source);
           const selection = clientSource(source, mimeTypes);
           source.data = selection;
           source.onDestroy(() => primary.sourceGone(selection));
