@@ -67,6 +67,8 @@ export class WaylandClient implements SurfaceOwner {
   private clientIdTop = 1;
   private isClosed = false;
   private closeReason = '';
+  /** performance.now() of its last whole request (its connection, before any). */
+  private lastRequestAt = performance.now();
 
   constructor(host: WaylandClientHost, id: number, connection: WaylandConnection) {
     this.host = host;
@@ -84,7 +86,10 @@ export class WaylandClient implements SurfaceOwner {
     }
     this.name = name;
     this.display = this.create(1, wl_display, 1, host.displayImplementation, undefined);
-    connection.onMessage = (h, body) => this.dispatch(h, body);
+    connection.onMessage = (h, body) => {
+      this.lastRequestAt = performance.now();
+      this.dispatch(h, body);
+    };
     connection.onWireError = (e) => this.fail(new ProtocolError(this.display, DISPLAY_ERROR.invalid_method, e.message));
     connection.onClose = (reason) => this.destroyAll(reason);
   }
@@ -105,6 +110,16 @@ export class WaylandClient implements SurfaceOwner {
    */
   get backlog(): { readonly bytes: number; readonly fds: number } {
     return { bytes: this.connection.queuedBytes, fds: this.connection.queuedOutboundFds };
+  }
+
+  /**
+   * Milliseconds since its last whole request, when it has no wl_surface: a
+   * connection that shows nothing and says nothing (undefined otherwise). A full
+   * server may let such a connection go to take a new one (evictIdle).
+   */
+  idleWithoutSurfaceMs(now = performance.now()): number | undefined {
+    for (const r of this.objects.values()) if (r.spec.name === 'wl_surface') return undefined;
+    return now - this.lastRequestAt;
   }
 
   /** Live resources (wl_display included). */

@@ -26,6 +26,7 @@
  */
 import { guardShare } from '../mapping/guard-shares';
 import { EventEmitter } from 'eventemitter3';
+import { debug } from '../debug';
 import { BufshareError } from '../errors';
 import type { SurfaceKeyboardInput, SurfacePointerInput } from '../surface-model';
 import { DISPLAY_ERROR, WaylandClient, type WaylandClientHost } from './client';
@@ -83,6 +84,9 @@ import type { DynamicNewId } from './wire';
 import * as native from '../native';
 import { DEFAULT_FENCE_TIMEOUT_MS } from '../sync/implicit-fences';
 
+/** How long a connection without a wl_surface must have said nothing before a full server lets it go for a new one. */
+export const DEFAULT_IDLE_EVICT_MS = 10_000;
+
 export interface WaylandServerOptions {
   /** Socket name in $XDG_RUNTIME_DIR, or an absolute path. Default 'wayland-bufshare'. */
   readonly name?: string;
@@ -115,6 +119,12 @@ export interface WaylandServerOptions {
    * its own streamPair()) count toward neither bound: they always get in.
    */
   readonly maxClientsPerUid?: number;
+  /**
+   * When a bound above refuses a connection, a client with no wl_surface that
+   * has sent nothing for this long is disconnected to make room (the longest
+   * idle first). Default DEFAULT_IDLE_EVICT_MS (10 s).
+   */
+  readonly idleEvictMs?: number;
   /**
    * zwp_linux_dmabuf_v1: the DRM node whose dev_t is the main device, or false for
    * none. Default: the first render node (else card node) found; none without /dev/dri.
@@ -179,6 +189,7 @@ export class WaylandServer extends EventEmitter<WaylandServerEvents> {
   private readonly allowUids: ReadonlySet<number>;
   private readonly maxClients: number;
   private readonly maxClientsPerUid: number;
+  private readonly idleEvictMs: number;
   private readonly host: WaylandClientHost;
   private readonly budget: OutboundBudget;
   private readonly maxOutboundBytes: number | undefined;
@@ -208,6 +219,7 @@ export class WaylandServer extends EventEmitter<WaylandServerEvents> {
     this.budget = new OutboundBudget(options.maxOutboundBytesTotal ?? 32 * 1024 * 1024);
     this.maxOutboundBytes = options.maxOutboundBytes;
     this.maxClientsPerUid = options.maxClientsPerUid ?? Math.max(1, Math.floor((this.maxClients * 3) / 4));
+    this.idleEvictMs = options.idleEvictMs ?? DEFAULT_IDLE_EVICT_MS;
     const fenceTimeoutMs = options.fenceTimeoutMs ?? DEFAULT_FENCE_TIMEOUT_MS;
     if (!Number.isFinite(fenceTimeoutMs) || fenceTimeoutMs < 0) {
       throw new BufshareError('ERR_BUFSHARE_INVALID_ARGUMENT', `fenceTimeoutMs must be a non-negative number, got ${String(fenceTimeoutMs)}`);
@@ -357,7 +369,9 @@ export class WaylandServer extends EventEmitter<WaylandServerEvents> {
       return undefined;
     }
     const cred = connection.peerCredentials();
-    const refusal = this.refusal(cred, bounded);
+    let refusal = this.refusal(cred, bounded);
+    // Full: a connection that has shown nothing and said nothing for a while makes room.
+    if (refusal !== undefined && this.allowUids.has(cred.uid) && this.evictIdle(cred.uid, refusal)) refusal = this.refusal(cred, bounded);
     if (refusal !== undefined) {
       connection.close('refused');
       this.emit('error', new BufshareError('ERR_BUFSHARE_ACCESS_DENIED', `refused pid ${cred.pid}: ${refusal}`));
@@ -368,6 +382,32 @@ export class WaylandServer extends EventEmitter<WaylandServerEvents> {
     if (!bounded) this.unbounded.add(client);
     this.emit('client', client);
     return client;
+  }
+
+  /**
+   * At a bound (the server's clients, or one uid's), disconnects the counted
+   * client that has had no wl_surface and sent no request for the longest, if
+   * that is over idleEvictMs: 48 connections that connected and said nothing
+   * locked every later client of their uid out (issue 23's held-out campaign:
+   * the kiosk's own uid). True if one went.
+   */
+  private evictIdle(uid: number, refusal: string): boolean {
+    const sameUidOnly = !refusal.startsWith('over ');
+    const now = performance.now();
+    let victim: WaylandClient | undefined;
+    let longest = this.idleEvictMs;
+    for (const c of this.clientSet) {
+      if (this.unbounded.has(c) || c.closed || (sameUidOnly && c.uid !== uid)) continue;
+      const idle = c.idleWithoutSurfaceMs(now);
+      if (idle !== undefined && idle >= longest) {
+        longest = idle;
+        victim = c;
+      }
+    }
+    if (victim === undefined) return false;
+    debug('wayland', `client ${victim.id} (pid ${victim.pid}) disconnected: idle without a surface for ${Math.round(longest)} ms while the server was full (${refusal})`);
+    victim.disconnect(`idle without a surface for ${Math.round(longest)} ms while the server was full`);
+    return true;
   }
 
   /** Why a peer may not connect now, or undefined if it may. */

@@ -5,7 +5,7 @@ import { expect } from 'chai';
 import { chmodSync, mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { wl_compositor, wl_display, wl_keyboard, wl_region, wl_registry, wl_seat } from '../../lib/wayland/protocol/wayland';
+import { wl_compositor, wl_display, wl_keyboard, wl_region, wl_registry, wl_seat, wl_surface } from '../../lib/wayland/protocol/wayland';
 import { runTs, spawnTs, type RunningChild } from '../helpers/spawn';
 import { DeafWaylandClient } from '../helpers/wayland-deaf-client';
 import { RawWaylandClient } from '../helpers/wayland-client';
@@ -136,6 +136,40 @@ describe('Wayland: limits against hostile clients', function () {
     const nobody = spawnTs('test/helpers/wayland-roundtrip-child.ts', [path], { uid: 65534, gid: 65534 });
     expect(await nobody.line(/^(served|refused|failed)/), 'as nobody').to.equal('served');
     await nobody.exited;
+  });
+
+  it('a full server lets the longest-idle connection without a surface go for a new one; connections with a surface stay (48 idle connections locked the kiosk\'s own uid out)', async () => {
+    const path = await startServer({ maxClients: 4, maxClientsPerUid: 3, idleEvictMs: 300 });
+    const idle: RawWaylandClient[] = [];
+    for (let i = 0; i < 3; i++) {
+      const c = new RawWaylandClient(path);
+      clients.push(c);
+      expect(await c.roundtrip()).to.equal(true);
+      idle.push(c);
+    }
+    const early = new RawWaylandClient(path);
+    clients.push(early);
+    expect(await early.roundtrip(500), 'before 300 ms of idleness: refused').to.equal(false);
+    expect(await lineWithin(child!, 'error ', 2000)).to.match(/uid 0 has 3 of 4 clients/);
+    await new Promise((r) => setTimeout(r, 400));
+    // The first one spoke again: the second is now the longest idle.
+    expect(await idle[0]!.roundtrip()).to.equal(true);
+    const late = new RawWaylandClient(path);
+    clients.push(late);
+    expect(await late.roundtrip(), 'after: served').to.equal(true);
+    expect(await idle[1]!.until(() => idle[1]!.closed, 2000).then(() => true, () => false), 'the longest idle is gone').to.equal(true);
+    expect(idle[0]!.closed || idle[2]!.closed, 'the others stay').to.equal(false);
+    expect(await lineWithin(child!, 'disconnect ', 2000)).to.match(/idle without a surface for \d+ ms while the server was full/);
+    // Windows are never let go: three clients with a surface, idle or not, keep their places.
+    for (const c of [idle[0]!, idle[2]!, late]) {
+      const compositor = c.bind(await c.registry(), wl_compositor);
+      c.request(compositor, wl_compositor, 'create_surface', [c.newId(wl_surface)]);
+      expect(await c.roundtrip()).to.equal(true);
+    }
+    await new Promise((r) => setTimeout(r, 400));
+    const refused = new RawWaylandClient(path);
+    clients.push(refused);
+    expect(await refused.roundtrip(500), 'nobody idle without a surface: refused').to.equal(false);
   });
 
   it('clients that never read, past the server-wide budget: the one with the most queued is disconnected first', async function () {
