@@ -97,6 +97,27 @@ describe('Wayland text input v3 from a raw client', function () {
     rmSync(dir, { recursive: true, force: true });
   });
 
+  it('a client has at most 64 text inputs: the 65th is no_memory for it alone (9,000 with long surrounding text held 81 MiB)', async () => {
+    const c = new RawWaylandClient(server.path);
+    const other = new RawWaylandClient(server.path);
+    try {
+      const registry = await c.registry();
+      const seat = c.bind(registry, wl_seat);
+      const manager = c.bind(registry, zwp_text_input_manager_v3);
+      for (let i = 0; i < 64; i++) c.request(manager, zwp_text_input_manager_v3, 'get_text_input', [c.newId(zwp_text_input_v3), seat]);
+      expect(await c.roundtrip()).to.equal(true);
+      expect(c.error).to.equal(undefined);
+      c.request(manager, zwp_text_input_manager_v3, 'get_text_input', [c.newId(zwp_text_input_v3), seat]);
+      await c.roundtrip().catch(() => false);
+      expect(c.error?.message).to.match(/over 64 text inputs/);
+      await other.registry();
+      expect(await other.roundtrip()).to.equal(true);
+    } finally {
+      c.close();
+      other.close();
+    }
+  });
+
   it('follows the keyboard; state waits for commit; done counts commits; text goes only to an enabled field; surrounding text is bounded', async () => {
     const c = new RawWaylandClient(server.path);
     try {

@@ -17,7 +17,7 @@
  */
 import type { Rect } from '../../region';
 import type { SurfaceTextInput, TextInputState } from '../../surface-model';
-import type { WaylandClient } from '../client';
+import { DISPLAY_ERROR, type WaylandClient } from '../client';
 import type { Global } from '../global';
 import { zwp_text_input_manager_v1, zwp_text_input_v1 } from '../protocol/text-input-v1';
 import { zwp_text_input_manager_v3, zwp_text_input_v3 } from '../protocol/text-input';
@@ -25,6 +25,12 @@ import type { Resource } from '../resource';
 import type { WaylandSurface } from '../surface';
 
 export const MAX_SURROUNDING_BYTES = 4000;
+/**
+ * Text inputs per client (v3 and v1 together); past it, no_memory. A toolkit
+ * makes one per seat; 9,000 enabled ones with 4,000-byte surrounding text held
+ * 81 MiB of the server for one client (issue 23's held-out campaign).
+ */
+export const MAX_TEXT_INPUTS_PER_CLIENT = 64;
 
 interface FieldState {
   enabled: boolean;
@@ -149,6 +155,13 @@ export class TextInputs {
     if (was) s.emit('textInput');
   }
 
+  /** no_memory when `client` has MAX_TEXT_INPUTS_PER_CLIENT text inputs already. */
+  private checkRoom(client: WaylandClient): void {
+    let mine = 0;
+    for (const ti of this.inputs) if (ti.client === client) mine++;
+    if (mine >= MAX_TEXT_INPUTS_PER_CLIENT) throw client.display.error(DISPLAY_ERROR.no_memory, `over ${MAX_TEXT_INPUTS_PER_CLIENT} text inputs`);
+  }
+
   private add(ti: TextInput): void {
     this.inputs.add(ti);
     ti.resource.onDestroy(() => {
@@ -165,6 +178,7 @@ export class TextInputs {
       bind: (client, id, version) => {
         client.create(id, zwp_text_input_manager_v3, version, {
           get_text_input: (_r, [tid]) => {
+            this.checkRoom(client);
             const resource = client.create(tid as number, zwp_text_input_v3, version, {
               enable: () => {
                 // Enabling starts a fresh state: what was set before it is forgotten (the protocol's reset).
@@ -207,6 +221,7 @@ export class TextInputs {
       bind: (client, id, version) => {
         client.create(id, zwp_text_input_manager_v1, version, {
           create_text_input: (_r, [tid]) => {
+            this.checkRoom(client);
             const resource = client.create(tid as number, zwp_text_input_v1, version, {
               activate: (_t, [, surfaceId]) => {
                 const surface = (client.lookup(surfaceId as number) as Resource<WaylandSurface>).data;
