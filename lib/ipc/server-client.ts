@@ -117,6 +117,8 @@ export class ServerClient extends EventEmitter<ServerClientEvents> {
   private listenerThrew = false;
   private disconnectReason: string | undefined;
   private helloTimer: NodeJS.Timeout | undefined;
+  /** performance.now() of its last message (its connection, before any). */
+  private lastMessageAt = performance.now();
 
   /** @internal Made by BufferServer for each accepted connection. */
   constructor(host: ServerClientHost, id: number, connection: Connection, credentials: native.PeerCredentials) {
@@ -127,7 +129,10 @@ export class ServerClient extends EventEmitter<ServerClientEvents> {
     this.pid = credentials.pid;
     this.uid = credentials.uid;
     this.gid = credentials.gid;
-    connection.on('message', (data, fds) => this.onMessage(data, fds));
+    connection.on('message', (data, fds) => {
+      this.lastMessageAt = performance.now();
+      this.onMessage(data, fds);
+    });
     connection.on('malformed', (reason) => this.fail(new ClientFault('ERR_BUFSHARE_PROTOCOL', reason)));
     connection.on('close', (reason) => this.onClose(reason));
     this.helloTimer = setTimeout(() => {
@@ -135,6 +140,15 @@ export class ServerClient extends EventEmitter<ServerClientEvents> {
       this.fail(new ClientFault('ERR_BUFSHARE_PROTOCOL', `no hello within ${host.limits.helloTimeoutMs} ms`));
     }, host.limits.helloTimeoutMs);
     this.helloTimer.unref();
+  }
+
+  /**
+   * Milliseconds since its last message, when it has no surface (a connection
+   * that shows nothing and says nothing: one that never said hello, too);
+   * undefined otherwise. A full server may let it go for a new one.
+   */
+  idleWithoutSurfaceMs(now = performance.now()): number | undefined {
+    return this.surfaceSet.size > 0 ? undefined : now - this.lastMessageAt;
   }
 
   /** The name the client gave in its hello, if any. */

@@ -70,6 +70,12 @@ export interface BufferServerOptions {
    * several in). Past it a connection of that uid is refused.
    */
   readonly maxClientsPerUid?: number;
+  /**
+   * When a bound above refuses a connection, a client with no surface that has
+   * sent nothing for this long (one that never said hello, too) is disconnected
+   * to make room, the longest idle first. Default 2000 ms, as WaylandServer's.
+   */
+  readonly idleEvictMs?: number;
 }
 
 export interface BufferServerEvents {
@@ -115,6 +121,7 @@ export class BufferServer extends EventEmitter<BufferServerEvents> {
   private nextClientId = 1;
   private readonly maxClients: number;
   private readonly maxClientsPerUid: number;
+  private readonly idleEvictMs: number;
   private closing: Promise<void> | undefined;
 
   /**
@@ -133,6 +140,7 @@ export class BufferServer extends EventEmitter<BufferServerEvents> {
     this.limits = checkLimits(options.limits);
     this.maxClients = checkCount('maxClients', options.maxClients ?? DEFAULT_MAX_CLIENTS);
     this.maxClientsPerUid = checkCount('maxClientsPerUid', options.maxClientsPerUid ?? Math.max(1, Math.floor((this.maxClients * 3) / 4)));
+    this.idleEvictMs = options.idleEvictMs ?? 2000;
     const path = options.path ?? defaultSocketPath();
     if (options.path === undefined) checkRuntimeDir(dirname(path));
     else checkSocketDir(path);
@@ -228,7 +236,9 @@ export class BufferServer extends EventEmitter<BufferServerEvents> {
       this.emit('error', new BufshareError('ERR_BUFSHARE_ACCESS_DENIED', `refused pid ${credentials.pid}: ${message}`));
       return;
     }
-    const refusal = this.refusal(credentials.uid);
+    let refusal = this.refusal(credentials.uid);
+    // Full: a connection that has shown nothing and said nothing for a while makes room.
+    if (refusal !== undefined && this.evictIdle(credentials.uid, refusal)) refusal = this.refusal(credentials.uid);
     if (refusal !== undefined) {
       connection.send(encodeError('ERR_BUFSHARE_ACCESS_DENIED', refusal, true));
       connection.close(refusal);
@@ -238,6 +248,30 @@ export class BufferServer extends EventEmitter<BufferServerEvents> {
     const client = new ServerClient(this.host, this.nextClientId++, connection, credentials);
     this.clientSet.add(client);
     this.emit('client', client);
+  }
+
+  /**
+   * At a bound (the server's clients, or one uid's), disconnects the client that
+   * has had no surface and sent nothing for the longest, if that is over
+   * idleEvictMs: 60 connections that never said hello locked every later client
+   * of their uid out (issue 23's held-out campaign). True if one went.
+   */
+  private evictIdle(uid: number, refusal: string): boolean {
+    const sameUidOnly = refusal.startsWith('uid ');
+    const now = performance.now();
+    let victim: ServerClient | undefined;
+    let longest = this.idleEvictMs;
+    for (const c of this.clientSet) {
+      if (sameUidOnly && c.uid !== uid) continue;
+      const idle = c.idleWithoutSurfaceMs(now);
+      if (idle !== undefined && idle >= longest) {
+        longest = idle;
+        victim = c;
+      }
+    }
+    if (victim === undefined) return false;
+    victim.disconnect(`idle without a surface for ${Math.round(longest)} ms while the server was full`);
+    return true;
   }
 
   /** Why a client of `uid` may not connect now (the client caps), or undefined. */

@@ -154,7 +154,8 @@ describe('IPC: runtime dir, socket path and access control', function () {
     });
 
     it('one uid\'s connections leave room for the others: past maxClientsPerUid (3/4 of maxClients) its next is refused, another uid is served, the total is capped too', async () => {
-      const server = await BufferServer.listen({ path: sock.path, socketMode: 0o666, allowUids: [0, 65534], maxClients: 8 });
+      // Idle eviction off for this one: its clients sit idle while the others try.
+      const server = await BufferServer.listen({ path: sock.path, socketMode: 0o666, allowUids: [0, 65534], maxClients: 8, idleEvictMs: 600000 });
       const errors: BufshareError[] = [];
       server.on('error', (e) => errors.push(e));
       server.on('frame', (f) => {
@@ -186,6 +187,38 @@ describe('IPC: runtime dir, socket path and access control', function () {
         for (const o of others) o.process.kill();
         await Promise.all(others.map((o) => o.exited));
       } finally {
+        for (const c of mine) c.close();
+        await server.close();
+      }
+    });
+
+    it('a full server lets the longest-idle connection without a surface go (one that never said hello too); clients with a surface stay (60 silent connections locked their uid out)', async () => {
+      const server = await BufferServer.listen({ path: sock.path, maxClients: 4, maxClientsPerUid: 3, idleEvictMs: 300 });
+      const disconnects: string[] = [];
+      server.on('disconnect', (_c, reason) => disconnects.push(reason));
+      server.on('error', () => {});
+      const silent: number[] = [];
+      const mine: BufferClient[] = [];
+      try {
+        // Two connections that never say hello, and one client that did.
+        for (let i = 0; i < 2; i++) silent.push(native.seqpacketConnect(sock.path));
+        mine.push(await BufferClient.connect({ path: sock.path }));
+        const early = await rejection(BufferClient.connect({ path: sock.path }));
+        expect(early.message, 'before 300 ms of silence: refused').to.match(/uid 0 has 3 of 4 clients/);
+        await new Promise((r) => setTimeout(r, 400));
+        mine.push(await BufferClient.connect({ path: sock.path }));
+        expect(disconnects, 'the longest silent (the first connection)').to.have.length(1);
+        expect(disconnects[0]).to.match(/idle without a surface for \d+ ms while the server was full/);
+        // With a surface each, nobody is let go, however idle.
+        await new Promise((r) => setTimeout(r, 400));
+        mine.push(await BufferClient.connect({ path: sock.path }));
+        for (const c of mine) await c.createSurface({ width: 8, height: 8, format: 'XRGB8888' });
+        await new Promise((r) => setTimeout(r, 400));
+        const late = await rejection(BufferClient.connect({ path: sock.path }));
+        expect(late.code).to.equal('ERR_BUFSHARE_ACCESS_DENIED');
+        expect(mine.every((c) => !c.closed), 'the clients with surfaces stay').to.equal(true);
+      } finally {
+        for (const fd of silent) native.closeFd(fd);
         for (const c of mine) c.close();
         await server.close();
       }
