@@ -13,7 +13,8 @@ import { expect } from 'chai';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { createDumbObject, describeNode, DrmDevice, drmUnavailableReason, listDrmNodes, lookupFormat, type BufshareError, type RawBuffer } from '../../lib';
+import { createDumbObject, describeNode, DrmDevice, drmUnavailableReason, KmsOutput, listDrmNodes, lookupFormat, type BufshareError, type FlipEvent, type RawBuffer } from '../../lib';
+import { scanoutFrame } from '../../lib/kms';
 import * as native from '../../lib/native';
 import type { CompositorFrame } from '../../lib/surface-model';
 import { DISPLAY_ERROR } from '../../lib/wayland/client';
@@ -32,6 +33,15 @@ const MANAGER = wp_linux_drm_syncobj_manager_v1.enums.error as Record<string, nu
 const SURFACE = wp_linux_drm_syncobj_surface_v1.enums.error as Record<string, number>;
 
 const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
+function nextFlip(output: KmsOutput, timeoutMs = 5000): Promise<FlipEvent> {
+  return new Promise((resolve, reject) => {
+    const t = setTimeout(() => reject(new Error(`no flip event in ${timeoutMs} ms`)), timeoutMs);
+    output.once('flip', (e) => {
+      clearTimeout(t);
+      resolve(e);
+    });
+  });
+}
 const hi = (p: bigint): number => Number(p >> 32n);
 const lo = (p: bigint): number => Number(p & 0xffffffffn);
 
@@ -55,18 +65,20 @@ describe('Wayland: explicit sync (linux-drm-syncobj-v1, virtio-gpu)', function (
 
   before(function () {
     fdsBefore = resourceFds();
+    // First, keeping master (the first opener gets it): the KMS test borrows this fd.
+    device = DrmDevice.open(virtio.path, { master: true });
     dir = mkdtempSync(join(tmpdir(), 'bufshare-wl-syncobj-'));
     server = WaylandServer.listen({ name: join(dir, 'wayland-syncobj'), dmabufDevice: virtio.path, fenceTimeoutMs: FENCE_TIMEOUT_MS });
     if (server.explicitSyncUnavailable !== undefined) {
       const reason = server.explicitSyncUnavailable;
       void server.close();
+      device.unref();
       rmSync(dir, { recursive: true, force: true });
       console.log(`      skipped: explicit sync is not offered here (${reason})`);
       this.skip();
     }
     server.on('frame', (f) => frames.push(f));
     server.on('clientError', (_c, e) => clientErrors.push(e));
-    device = DrmDevice.open(virtio.path);
     gpu = native.drmOpen(virtio.path);
   });
 
@@ -88,11 +100,11 @@ describe('Wayland: explicit sync (linux-drm-syncobj-v1, virtio-gpu)', function (
     clientErrors.length = 0;
   });
 
-  function drawn(value: number): RawBuffer {
-    const raw = createDumbObject(device, W, H, XRGB);
+  function drawn(value: number, w = W, h = H): RawBuffer {
+    const raw = createDumbObject(device, w, h, XRGB);
     raws.push(raw);
     const region = raw.mapOwn('write');
-    for (let y = 0; y < H; y++) region.pixels32.fill(value, y * region.stride32, y * region.stride32 + W);
+    for (let y = 0; y < h; y++) region.pixels32.fill(value, y * region.stride32, y * region.stride32 + w);
     region.unmap();
     return raw;
   }
@@ -115,7 +127,7 @@ describe('Wayland: explicit sync (linux-drm-syncobj-v1, virtio-gpu)', function (
     importTimeline(handle: number): number;
   }
 
-  async function setup(value: number): Promise<Setup> {
+  async function setup(value: number, w = W, h = H): Promise<Setup> {
     const c = new RawWaylandClient(server.path);
     const registry = await c.registry();
     expect(c.globals.has('wp_linux_drm_syncobj_manager_v1'), 'the global is offered').to.equal(true);
@@ -123,13 +135,13 @@ describe('Wayland: explicit sync (linux-drm-syncobj-v1, virtio-gpu)', function (
     const manager = c.bind(registry, wp_linux_drm_syncobj_manager_v1);
     const syncSurface = c.newId(wp_linux_drm_syncobj_surface_v1);
     c.request(manager, wp_linux_drm_syncobj_manager_v1, 'get_surface', [syncSurface, surface]);
-    const raw = drawn(value);
+    const raw = drawn(value, w, h);
     const dmabuf = c.bind(registry, zwp_linux_dmabuf_v1);
     const params = c.newId(zwp_linux_buffer_params_v1);
     c.request(dmabuf, zwp_linux_dmabuf_v1, 'create_params', [params]);
     c.request(params, zwp_linux_buffer_params_v1, 'add', [raw.export.fd!, 0, raw.plane.offset, raw.plane.stride, 0, 0]);
     const buffer = c.newId(wl_buffer);
-    c.request(params, zwp_linux_buffer_params_v1, 'create_immed', [buffer, W, H, XRGB.fourcc, 0]);
+    c.request(params, zwp_linux_buffer_params_v1, 'create_immed', [buffer, w, h, XRGB.fourcc, 0]);
     const importTimeline = (handle: number): number => {
       const fd = native.syncobjHandleToFd(gpu, handle);
       const id = c.newId(wp_linux_drm_syncobj_timeline_v1);
@@ -185,6 +197,59 @@ describe('Wayland: explicit sync (linux-drm-syncobj-v1, virtio-gpu)', function (
       expect(s.c.error).to.equal(undefined);
       expect(clientErrors).to.deep.equal([]);
     } finally {
+      s.c.close();
+    }
+  });
+
+  it('direct scanout on a KMS plane: the release point signals only after the flip that took the buffer off screen', async function () {
+    const output = KmsOutput.open({ device });
+    const s = await setup(0xff103050, output.width, output.height);
+    try {
+      const own = output.acquire();
+      own.region.pixels32.fill(0xff000000);
+      output.commit(own); // the modeset: direct scanout needs a lit pipe
+      await nextFlip(output);
+      // A second fullscreen buffer of the same client.
+      const rawB = drawn(0xff507090, output.width, output.height);
+      const dmabuf = s.c.bind(s.registry, zwp_linux_dmabuf_v1);
+      const params = s.c.newId(zwp_linux_buffer_params_v1);
+      s.c.request(dmabuf, zwp_linux_dmabuf_v1, 'create_params', [params]);
+      s.c.request(params, zwp_linux_buffer_params_v1, 'add', [rawB.export.fd!, 0, rawB.plane.offset, rawB.plane.stride, 0, 0]);
+      const bufferB = s.c.newId(wl_buffer);
+      s.c.request(params, zwp_linux_buffer_params_v1, 'create_immed', [bufferB, output.width, output.height, XRGB.fourcc, 0]);
+      // Acquire and release on two timelines: a point signalled on one timeline signals every point below it.
+      const ta = timeline();
+      const tr = timeline();
+      const acq = s.importTimeline(ta);
+      const rel = s.importTimeline(tr);
+      native.syncobjTimelineSignal(gpu, ta, 2n); // both acquire points signalled ahead: only the release matters here
+      points(s, [acq, 1n], [rel, 1n]);
+      commit(s);
+      await s.c.until(() => frames.length === 1);
+      const a = frames.shift()!;
+      const r = scanoutFrame(output, a);
+      if (typeof r !== 'number') {
+        a.release();
+        console.log(`      skipped: virtio-gpu refused direct scanout of the client's buffer (${r})`);
+        this.skip();
+      }
+      await nextFlip(output);
+      await sleep(50);
+      expect(native.syncobjQuery(gpu, tr), 'A on screen: its release point not signalled').to.equal(0n);
+      points(s, [acq, 2n], [rel, 2n]);
+      s.c.request(s.surface, wl_surface, 'attach', [bufferB, 0, 0]);
+      s.c.request(s.surface, wl_surface, 'damage_buffer', [0, 0, output.width, output.height]);
+      s.c.request(s.surface, wl_surface, 'commit', []);
+      await s.c.until(() => frames.length === 1);
+      const b = frames.shift()!;
+      expect(scanoutFrame(output, b)).to.be.a('number');
+      expect(native.syncobjQuery(gpu, tr), 'B committed, its flip not complete yet: A not released').to.equal(0n);
+      await nextFlip(output);
+      await s.c.until(() => native.syncobjQuery(gpu, tr) >= 1n, 2000);
+      expect(native.syncobjQuery(gpu, tr), 'after the flip that replaced A: A\'s release point, not B\'s').to.equal(1n);
+      expect(s.c.error).to.equal(undefined);
+    } finally {
+      output.close(); // releases B (on screen) and signals its point
       s.c.close();
     }
   });
