@@ -16,7 +16,7 @@ import { debug } from '../debug';
 import type { Rect } from '../region';
 import type { CompositorFrame, CompositorSurface, SurfaceSource } from '../surface-model';
 import { SceneBuffer } from './buffer';
-import { clampToScene, type SceneBufferNode, type SceneNode, type SceneTree } from './node';
+import { clampToScene, MAX_COORD, type SceneBufferNode, type SceneNode, type SceneTree } from './node';
 import type { Scene } from './scene';
 
 export class SceneSurface {
@@ -56,7 +56,11 @@ export class SceneSurface {
       }
     });
   };
-  private readonly onViewport = (): void => this.node.setViewport(this.surface.viewport);
+  private readonly onViewport = (): void => {
+    const v = this.surface.viewport;
+    // A destination is any positive int32 (wp_viewport); the scene's sizes stop at 2^24, far past any screen.
+    this.node.setViewport(v === undefined ? undefined : { ...v, width: Math.min(v.width, MAX_COORD), height: Math.min(v.height, MAX_COORD) });
+  };
   private readonly bounds = (): Rect | undefined => this.outputBounds();
   private readonly onDestroy = (): void => this.destroy();
 

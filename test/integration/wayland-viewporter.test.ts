@@ -159,6 +159,24 @@ describe('Wayland wp_viewporter on the scene', function () {
     }
   });
 
+  it('a destination of INT_MAX x INT_MAX is legal: shown (clipped to the scene), no error for the client (it was an internal error)', async () => {
+    const { c, surface, viewport } = await window();
+    try {
+      c.request(viewport, wp_viewport, 'set_destination', [0x7fffffff, 0x7fffffff]);
+      c.request(surface, wl_surface, 'commit', []);
+      expect(await c.roundtrip()).to.equal(true);
+      expect(c.error).to.equal(undefined);
+      expect(views[0]!.surface.viewport).to.deep.include({ width: 0x7fffffff, height: 0x7fffffff });
+      c.request(viewport, wp_viewport, 'set_destination', [32, 16]);
+      c.request(surface, wl_surface, 'commit', []);
+      await c.roundtrip();
+      expect(shownSize()).to.deep.equal([32, 16]);
+      expect(c.error).to.equal(undefined);
+    } finally {
+      c.close();
+    }
+  });
+
   const errors: { name: string; code: () => number; object: 'viewport' | 'viewporter'; steps: (w: Awaited<ReturnType<typeof window>>) => void }[] = [
     {
       name: 'a second get_viewport: viewport_exists',
