@@ -7,6 +7,9 @@
  *
  * Prints PASS/FAIL per attack (harness.ts says what is checked).
  */
+import { spawn } from 'node:child_process';
+import { writeFileSync } from 'node:fs';
+import { join } from 'node:path';
 import * as native from '../../../lib/native';
 import { zwp_primary_selection_device_manager_v1, zwp_primary_selection_device_v1, zwp_primary_selection_offer_v1, zwp_primary_selection_source_v1 } from '../../../lib/wayland/protocol/primary-selection';
 import { wl_data_device, wl_data_device_manager, wl_data_offer, wl_data_source, wl_seat } from '../../../lib/wayland/protocol/wayland';
@@ -131,6 +134,52 @@ async function receiveFlood(rig: Rig, primary: boolean, count: number): Promise<
   return { outcome: `${sent} receive() with a pipe fd on the bystander's ${primary ? 'primary ' : ''}selection; attacker ${err ? `got error ${err.code} "${err.message}"` : a.c.closed ? 'closed' : 'served throughout'}` };
 }
 
+/**
+ * The same amplification against a real client: foot (a terminal, which binds the
+ * data device and the primary selection) gets the keyboard focus, and an
+ * unfocused attacker sets the selection 20,000 times.
+ */
+async function footVictim(rig: Rig, primary: boolean): Promise<Outcome> {
+  const conf = join(rig.dir, 'foot.ini');
+  writeFileSync(conf, '[main]\nfont=monospace:size=8\n');
+  const foot = spawn('foot', ['-c', conf, 'sh', '-c', 'sleep 60'], { env: { ...process.env, WAYLAND_DISPLAY: rig.wayland }, stdio: 'ignore' });
+  let footExit: string | undefined;
+  foot.on('exit', (code, sig) => {
+    footExit = `exited ${code ?? sig}`;
+  });
+  for (let i = 0; i < 100 && !rig.frames.get(foot.pid!); i++) await sleep(100);
+  if (!rig.frames.get(foot.pid!)) {
+    foot.kill();
+    return { outcome: 'foot drew nothing (setup failed)', fail: 'setup: foot' };
+  }
+  rig.cmd(`click ${foot.pid}`);
+  await rig.waitLine((l) => l.startsWith('C '));
+  await sleep(300);
+  const a = await clipboardClient(rig);
+  const source = primary ? a.c.newId(zwp_primary_selection_source_v1) : a.c.newId(wl_data_source);
+  if (primary) a.c.request(a.pmanager, zwp_primary_selection_device_manager_v1, 'create_source', [source]);
+  else a.c.request(a.manager, wl_data_device_manager, 'create_data_source', [source]);
+  for (const m of MIMES) a.c.request(source, primary ? zwp_primary_selection_source_v1 : wl_data_source, 'offer', [m]);
+  for (let i = 0; i < 20000 && footExit === undefined; i += 500) {
+    for (let j = 0; j < 500; j++) {
+      if (primary) a.c.request(a.pdevice, zwp_primary_selection_device_v1, 'set_selection', [source, 0]);
+      else a.c.request(a.device, wl_data_device, 'set_selection', [source, 0]);
+    }
+    await a.c.roundtrip().catch(() => false);
+    trim(a.c);
+    if (a.c.closed) break;
+  }
+  await sleep(1500);
+  const cut = rig.disconnects.find((l) => l.startsWith(`D ${foot.pid} `));
+  a.c.close();
+  foot.kill();
+  await sleep(200);
+  return {
+    outcome: `foot focused; attacker's ${primary ? 'primary ' : ''}set_selection flood: foot ${footExit ?? 'still running'}${cut ? `, server: "${cut}"` : ''}`,
+    fail: cut || footExit ? `foot (focused, well-behaved) was disconnected: ${cut ?? footExit}` : undefined,
+  };
+}
+
 /** Many data sources with 64 long mime types each, never set: what does each cost the server? */
 async function sourceHoard(rig: Rig): Promise<Outcome> {
   const cs = [];
@@ -158,6 +207,8 @@ async function sourceHoard(rig: Rig): Promise<Outcome> {
 }
 
 void campaign([
+  ['clipboard: foot focused, an unfocused client floods set_selection', (rig) => footVictim(rig, false)],
+  ['primary: foot focused, an unfocused client floods set_selection', (rig) => footVictim(rig, true)],
   ['clipboard: 20,000 set_selection of a 64-mime source from an unfocused client', (rig) => selectionAmplification(rig, false, 20000)],
   ['primary: 20,000 set_selection of a 64-mime source from an unfocused client', (rig) => selectionAmplification(rig, true, 20000)],
   ['clipboard: 20,000 receive() on the bystander\'s selection (fd to the owner each)', (rig) => receiveFlood(rig, false, 20000)],

@@ -367,6 +367,8 @@ async function fdFloods(rig: Rig): Promise<Outcome> {
 
 void campaign([
   ['churn: 300,000 region + surface create/destroy', objectChurn],
+  ['churn: 300,000 region + surface create/destroy, again (warm server)', objectChurn],
+  ['churn: 300,000 region + surface create/destroy, a third time', objectChurn],
   ['connections: 3,000 connect, bind every global, hang up', connectLoop],
   ['slow-loris: 40 connections holding partial messages', slowLoris],
   ['xdg-activation: 100,000 tokens and 100,000 made-up activations', activationFlood],
