@@ -179,6 +179,48 @@ async function popupChain(rig: Rig, depth: number): Promise<Outcome> {
   return { outcome: out };
 }
 
+/** Popups of popups with ordinary positioners (8x8 at +4,+4): the depth alone. */
+async function popupChainSane(rig: Rig, depth: number): Promise<Outcome> {
+  const { c, registry } = await client(rig);
+  const shm = c.bind(registry, wl_shm);
+  const { surface, xdgSurface, compositor, wm } = await c.configuredToplevel(registry);
+  c.request(surface, wl_surface, 'attach', [shmBuffer(c, shm, 64, 64), 0, 0]);
+  c.request(surface, wl_surface, 'commit', []);
+  const buf = shmBuffer(c, shm, 8, 8);
+  let parent = xdgSurface;
+  const t0 = Date.now();
+  let worst = 0;
+  let made = 0;
+  for (let i = 0; i < depth && !c.closed; i++) {
+    const pos = c.newId(xdg_positioner);
+    c.request(wm, xdg_wm_base, 'create_positioner', [pos]);
+    c.request(pos, xdg_positioner, 'set_size', [8, 8]);
+    c.request(pos, xdg_positioner, 'set_anchor_rect', [0, 0, 8, 8]);
+    c.request(pos, xdg_positioner, 'set_offset', [4, 4]);
+    const s = c.newId(wl_surface);
+    c.request(compositor, wl_compositor, 'create_surface', [s]);
+    const xs = c.newId(xdg_surface);
+    c.request(wm, xdg_wm_base, 'get_xdg_surface', [xs, s]);
+    const p = c.newId(xdg_popup);
+    c.request(xs, xdg_surface, 'get_popup', [p, parent, pos]);
+    c.request(s, wl_surface, 'commit', []);
+    const r = Date.now();
+    await c.roundtrip().catch(() => false);
+    const conf = c.events.filter((e) => e.objectId === xs && e.name === 'configure').pop();
+    if (conf) c.request(xs, xdg_surface, 'ack_configure', [conf.args[0] as number]);
+    c.request(s, wl_surface, 'attach', [buf, 0, 0]);
+    c.request(s, wl_surface, 'commit', []);
+    await c.roundtrip().catch(() => false);
+    worst = Math.max(worst, Date.now() - r);
+    c.events.length = 0;
+    parent = xs;
+    made++;
+  }
+  const out = `${made} nested popups in ${Date.now() - t0} ms, worst step ${worst} ms; ${describe(c)}`;
+  c.close();
+  return { outcome: out, fail: worst > 1000 ? `one popup step took ${worst} ms` : undefined };
+}
+
 /** A single-pixel buffer (and a 1x1 shm buffer) stretched by a viewport to INT_MAX x INT_MAX, a subsurface at the int32 corners. */
 async function hugeViewport(rig: Rig): Promise<Outcome> {
   const { c, registry } = await client(rig);
@@ -301,7 +343,54 @@ async function farChain(rig: Rig): Promise<Outcome> {
   return { outcome: out };
 }
 
+/** `n` sibling subsurfaces under one window, then the parent restacks one (place_above) and commits, again and again for 5 s. */
+async function wideRestack(rig: Rig, n: number): Promise<Outcome> {
+  const { c, registry } = await client(rig);
+  const shm = c.bind(registry, wl_shm);
+  const sub = c.bind(registry, wl_subcompositor);
+  const { surface: root, compositor } = await c.configuredToplevel(registry);
+  const buf = shmBuffer(c, shm, 4, 4);
+  c.request(root, wl_surface, 'attach', [shmBuffer(c, shm, 64, 64), 0, 0]);
+  const subs: number[] = [];
+  const kids: number[] = [];
+  for (let i = 0; i < n; i++) {
+    const s = c.newId(wl_surface);
+    c.request(compositor, wl_compositor, 'create_surface', [s]);
+    const ss = c.newId(wl_subsurface);
+    c.request(sub, wl_subcompositor, 'get_subsurface', [ss, s, root]);
+    c.request(ss, wl_subsurface, 'set_position', [(i * 3) % 60, (i * 7) % 60]);
+    c.request(s, wl_surface, 'attach', [buf, 0, 0]);
+    c.request(s, wl_surface, 'commit', []);
+    subs.push(ss);
+    kids.push(s);
+    if (i % 500 === 499) await c.roundtrip().catch(() => false);
+  }
+  c.request(root, wl_surface, 'commit', []);
+  const t0 = Date.now();
+  await c.roundtrip().catch(() => false);
+  const first = Date.now() - t0;
+  let rounds = 0;
+  let worst = 0;
+  const t1 = Date.now();
+  while (Date.now() - t1 < 5000 && !c.closed) {
+    const i = rounds % n;
+    c.request(subs[i]!, wl_subsurface, 'place_above', [kids[(i * 7919) % n]! === kids[i] ? root : kids[(i * 7919) % n]!]);
+    c.request(subs[(i + 1) % n]!, wl_subsurface, 'set_position', [rounds % 50, rounds % 40]);
+    c.request(root, wl_surface, 'commit', []);
+    rounds++;
+    const r = Date.now();
+    await c.roundtrip().catch(() => false);
+    worst = Math.max(worst, Date.now() - r);
+    c.events.length = 0;
+  }
+  const out = `${n} sibling subsurfaces: first commit ${first} ms; ${rounds} restack+move+commit rounds in 5 s, worst roundtrip ${worst} ms; ${describe(c)}`;
+  c.close();
+  return { outcome: out, fail: worst > 1000 ? `one restack commit took ${worst} ms of the server's loop` : undefined };
+}
+
 void campaign([
+  ['subsurfaces: 3,000 siblings, restack and commit storms', (rig) => wideRestack(rig, 3000)],
+  ['popups: 300 nested at sane positions (depth cost)', (rig) => popupChainSane(rig, 300)],
   ['subsurfaces: depth probe 250 sync', (rig) => deepTree(rig, 250, true)],
   ['subsurfaces: depth probe 500 sync', (rig) => deepTree(rig, 500, true)],
   ['subsurfaces: depth probe 1000 sync', (rig) => deepTree(rig, 1000, true)],
