@@ -7,6 +7,7 @@
  *
  *   npx tsx test/fuzz/campaign/attack-misc.ts [part of a title]
  */
+import { spawn } from 'node:child_process';
 import { closeSync, openSync } from 'node:fs';
 import * as native from '../../../lib/native';
 import { zwp_idle_inhibit_manager_v1, zwp_idle_inhibitor_v1 } from '../../../lib/wayland/protocol/idle-inhibit';
@@ -365,7 +366,52 @@ async function fdFloods(rig: Rig): Promise<Outcome> {
   return { outcome: results.join('; ') };
 }
 
+/**
+ * A kiosk's clients all run as one uid: 48 idle connections from it (nothing
+ * sent, never cut) and a new real client of that uid (weston-simple-shm) cannot
+ * connect.
+ */
+async function sameUidLockout(rig: Rig): Promise<Outcome> {
+  const socks: native.StreamSocket[] = [];
+  let refused = 0;
+  for (let i = 0; i < 60; i++) {
+    try {
+      socks.push(native.openStream(native.streamConnect(rig.wayland), () => {}));
+    } catch {
+      refused++;
+    }
+  }
+  await sleep(500);
+  const w = spawn('weston-simple-shm', [], { env: { ...process.env, WAYLAND_DISPLAY: rig.wayland }, stdio: ['ignore', 'ignore', 'pipe'] });
+  let err = '';
+  w.stderr!.on('data', (d: Buffer) => (err += d.toString()));
+  await sleep(3000);
+  const drew = rig.frames.get(w.pid!) ?? 0;
+  const exited = w.exitCode;
+  w.kill();
+  // Are the idle ones ever cut? Wait a little more.
+  await sleep(2000);
+  const buf = new Uint8Array(64);
+  const fds = new Int32Array(native.MAX_FDS_PER_STREAM_SEND);
+  const meta = new Int32Array(2);
+  let cut = 0;
+  for (const s of socks) {
+    try {
+      if (s.recvStream(buf, fds, meta) < 0) cut++;
+    } catch {
+      cut++;
+    }
+  }
+  const held = socks.length - cut;
+  for (const s of socks) s.close();
+  return {
+    outcome: `60 idle connections of the kiosk's uid (${refused} refused at connect, ${cut} cut by the server within 5.5 s, ${held} held); a new weston-simple-shm of the same uid drew ${drew} frames${exited !== null ? `, exited ${exited}: ${err.trim().split('\n')[0]?.slice(0, 80)}` : ''}`,
+    fail: drew === 0 ? 'a new client of the same uid is locked out by idle connections that are never cut' : undefined,
+  };
+}
+
 void campaign([
+  ['connections: 60 idle connections of the same uid, then a new real client', sameUidLockout],
   ['churn: 300,000 region + surface create/destroy', objectChurn],
   ['churn: 300,000 region + surface create/destroy, again (warm server)', objectChurn],
   ['churn: 300,000 region + surface create/destroy, a third time', objectChurn],
