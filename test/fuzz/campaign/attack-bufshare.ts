@@ -61,7 +61,6 @@ async function silent(rig: Rig): Promise<Outcome> {
   for (let i = 0; i < 60; i++) {
     try {
       const conn = Connection.connect(rig.bufshareSocket);
-      conn.on?.('error', () => undefined);
       socks.push(conn);
     } catch {
       refusedAtConnect++;

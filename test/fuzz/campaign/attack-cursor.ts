@@ -7,7 +7,7 @@
  */
 import * as native from '../../../lib/native';
 import { wp_cursor_shape_device_v1, wp_cursor_shape_manager_v1 } from '../../../lib/wayland/protocol/cursor-shape';
-import { wl_buffer, wl_compositor, wl_pointer, wl_seat, wl_shm, wl_shm_pool, wl_surface } from '../../../lib/wayland/protocol/wayland';
+import { wl_buffer, wl_compositor, wl_pointer, wl_seat, wl_shm, wl_shm_pool, wl_subcompositor, wl_subsurface, wl_surface } from '../../../lib/wayland/protocol/wayland';
 import { RawWaylandClient } from '../../helpers/wayland-client';
 import { campaign, sleep, type Outcome, type Rig } from './harness';
 
@@ -74,6 +74,39 @@ async function hotspot(rig: Rig, hx: number, hy: number, withFocus: boolean): Pr
   for (let i = 0; i < 20; i++) rig.cmd(`move ${30 + i} ${30 + i}`);
   await sleep(500);
   const out = `set_cursor hotspot (${hx}, ${hy}) ${withFocus ? 'with' : 'without'} the pointer, then the compositor moved the pointer onto the window; ${describe(w.c)}`;
+  w.c.close();
+  return { outcome: out };
+}
+
+/**
+ * The same without an odd hotspot: the cursor surface has a subsurface at
+ * (INT_MAX, INT_MAX). Nothing shows the cursor surface while the client has no
+ * pointer, so the position is stored unchecked; the scene meets it when the
+ * pointer enters and the seat builds the cursor's view.
+ */
+async function cursorSubsurface(rig: Rig): Promise<Outcome> {
+  const w = await windowWithPointer(rig);
+  const sub = w.c.bind(w.registry, wl_subcompositor);
+  const cursor = w.c.newId(wl_surface);
+  w.c.request(w.compositor, wl_compositor, 'create_surface', [cursor]);
+  const child = w.c.newId(wl_surface);
+  w.c.request(w.compositor, wl_compositor, 'create_surface', [child]);
+  const ss = w.c.newId(wl_subsurface);
+  w.c.request(sub, wl_subcompositor, 'get_subsurface', [ss, child, cursor]);
+  w.c.request(ss, wl_subsurface, 'set_position', [INT_MAX, INT_MAX]);
+  w.c.request(child, wl_surface, 'attach', [buffer(w.c, w.shm, 8, 8), 0, 0]);
+  w.c.request(child, wl_surface, 'commit', []);
+  w.c.request(cursor, wl_surface, 'attach', [buffer(w.c, w.shm, 16, 16), 0, 0]);
+  w.c.request(cursor, wl_surface, 'commit', []);
+  rig.cmd(`click ${rig.bystander.pid}`);
+  await rig.waitLine((l) => l.startsWith('C '));
+  w.c.request(w.pointer, wl_pointer, 'set_cursor', [0, cursor, 0, 0]);
+  await w.c.roundtrip().catch(() => false);
+  rig.cmd(`click ${process.pid}`);
+  await rig.waitLine((l) => l.startsWith('C '), 3000).catch(() => undefined);
+  for (let i = 0; i < 20; i++) rig.cmd(`move ${30 + i} ${30 + i}`);
+  await sleep(500);
+  const out = `cursor surface with a subsurface at (INT_MAX, INT_MAX), set as the cursor without the pointer (serial 0, hotspot 0, 0), then the pointer entered; ${describe(w.c)}`;
   w.c.close();
   return { outcome: out };
 }
@@ -160,6 +193,7 @@ async function shapeFlood(rig: Rig): Promise<Outcome> {
 
 void campaign([
   ['cursor: hotspot INT_MAX set without the pointer, then the pointer enters', (rig) => hotspot(rig, INT_MAX, INT_MAX, false)],
+  ['cursor: a subsurface at INT_MAX under a cursor surface set without the pointer', cursorSubsurface],
   ['cursor: hotspot INT_MIN set with the pointer', (rig) => hotspot(rig, INT_MIN, INT_MIN, true)],
   ['cursor: attach offsets at the int32 edges on the cursor surface', cursorOffsets],
   ['cursor: 4096x4096 cursor redrawn while the pointer moves', hugeCursor],

@@ -10,6 +10,8 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createInterface } from 'node:readline';
+import { wl_compositor, wl_region, wl_surface } from '../../../lib/wayland/protocol/wayland';
+import { RawWaylandClient } from '../../helpers/wayland-client';
 
 const ROOT = join(__dirname, '..', '..', '..');
 export const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
@@ -68,8 +70,6 @@ export class Rig {
    * benign burst first, so that growth is not counted against the first attack.
    */
   private async warmUp(): Promise<void> {
-    const { RawWaylandClient } = await import('../../helpers/wayland-client');
-    const { wl_compositor, wl_region, wl_surface } = await import('../../../lib/wayland/protocol/wayland');
     const c = new RawWaylandClient(this.wayland);
     c.defaultTimeoutMs = 30000;
     const compositor = c.bind(await c.registry(), wl_compositor);
