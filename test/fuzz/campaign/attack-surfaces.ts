@@ -270,6 +270,53 @@ async function hugeViewport(rig: Rig): Promise<Outcome> {
   return { outcome: out, fail: s && s.maxLagMs > 1000 ? `loop stalled ${s.maxLagMs} ms` : undefined };
 }
 
+/** The largest destination the scene accepts (2^24 - 1 a side) on a single-pixel buffer and on a 1x1 shm buffer's subsurface, kept on screen 3 s. */
+async function bigViewport(rig: Rig): Promise<Outcome> {
+  const { c, registry } = await client(rig);
+  const shm = c.bind(registry, wl_shm);
+  const sub = c.bind(registry, wl_subcompositor);
+  const vp = c.bind(registry, wp_viewporter);
+  const spb = c.bind(registry, wp_single_pixel_buffer_manager_v1);
+  const { surface, compositor } = await c.configuredToplevel(registry);
+  const one = c.newId(wl_buffer);
+  c.request(spb, wp_single_pixel_buffer_manager_v1, 'create_u32_rgba_buffer', [one, 0xffffffff, 0, 0, 0x80000000]);
+  const v = c.newId(wp_viewport);
+  c.request(vp, wp_viewporter, 'get_viewport', [v, surface]);
+  const BIG = (1 << 24) - 1;
+  c.request(v, wp_viewport, 'set_destination', [BIG, BIG]);
+  c.request(surface, wl_surface, 'attach', [one, 0, 0]);
+  c.request(surface, wl_surface, 'commit', []);
+  const s2 = c.newId(wl_surface);
+  c.request(compositor, wl_compositor, 'create_surface', [s2]);
+  const ss = c.newId(wl_subsurface);
+  c.request(sub, wl_subcompositor, 'get_subsurface', [ss, s2, surface]);
+  c.request(ss, wl_subsurface, 'set_position', [-(1 << 23), -(1 << 23)]);
+  c.request(ss, wl_subsurface, 'set_desync', []);
+  const v2 = c.newId(wp_viewport);
+  c.request(vp, wp_viewporter, 'get_viewport', [v2, s2]);
+  c.request(v2, wp_viewport, 'set_source', [0, 0, 0.00390625, 0.00390625]);
+  c.request(v2, wp_viewport, 'set_destination', [BIG, BIG]);
+  c.request(s2, wl_surface, 'attach', [shmBuffer(c, shm, 1, 1), 0, 0]);
+  c.request(s2, wl_surface, 'commit', []);
+  c.request(surface, wl_surface, 'commit', []);
+  const ok = await c.roundtrip(20000).catch(() => false);
+  for (let i = 0; i < 30 && !c.closed; i++) {
+    c.request(surface, wl_surface, 'damage', [0, 0, BIG, BIG]);
+    c.request(surface, wl_surface, 'commit', []);
+    c.request(s2, wl_surface, 'damage', [0, 0, BIG, BIG]);
+    c.request(s2, wl_surface, 'commit', []);
+    await sleep(100);
+  }
+  // The pointer over it (the seat's hit test, local coordinates).
+  rig.cmd('move 600 300');
+  rig.cmd('press 600 300');
+  rig.cmd('release 600 300');
+  const s = await rig.stat();
+  const out = `viewport destinations of 2^24-1 a side (a single-pixel window, a sub-pixel-source subsurface at -2^23), damaged and committed 30 times; roundtrip ${ok ? 'answered' : 'NOT answered'}; loop lag max ${s?.maxLagMs} ms; ${describe(c)}`;
+  c.close();
+  return { outcome: out, fail: s && s.maxLagMs > 1000 ? `loop stalled ${s.maxLagMs} ms` : undefined };
+}
+
 /** 64 presentation feedbacks per commit on 2,000 surfaces that never show, and on a shown one every frame. */
 async function feedbackFlood(rig: Rig): Promise<Outcome> {
   const { c, registry } = await client(rig);
@@ -402,4 +449,5 @@ void campaign([
   ['popups: 500 nested with int32-edge positioners and reposition storms', (rig) => popupChain(rig, 500)],
   ['viewporter/single-pixel: INT_MAX destinations, int32-corner subsurfaces', hugeViewport],
   ['presentation: 100 feedbacks a commit for 4 s', feedbackFlood],
+  ['viewporter: 2^24-1 destinations on screen', bigViewport],
 ]);
