@@ -438,6 +438,7 @@ async function wideRestack(rig: Rig, n: number): Promise<Outcome> {
 void campaign([
   ['subsurfaces: 3,000 siblings, restack and commit storms', (rig) => wideRestack(rig, 3000)],
   ['popups: 300 nested at sane positions (depth cost)', (rig) => popupChainSane(rig, 300)],
+  ['popups: 1,500 nested at sane positions (no depth bound like subsurfaces\' 64?)', (rig) => popupChainSane(rig, 1500)],
   ['subsurfaces: depth probe 250 sync', (rig) => deepTree(rig, 250, true)],
   ['subsurfaces: depth probe 500 sync', (rig) => deepTree(rig, 500, true)],
   ['subsurfaces: depth probe 1000 sync', (rig) => deepTree(rig, 1000, true)],

@@ -263,8 +263,12 @@ export async function campaign(attacks: [string, (rig: Rig) => Promise<Outcome>]
     await rig.start();
     const s = await rig.stat();
     console.log(`baseline: server RSS ${s?.rssMiB.toFixed(0)} MiB, fds ${s?.fds}; weston pid ${rig.weston.pid}, bystander pid ${rig.bystander.pid}, attacker pid ${process.pid}`);
+    // CAMPAIGN_REPEAT=N runs each attack N times in a row: growth that adds up each time is a leak, a one-time step is not.
+    const repeat = Number(process.env.CAMPAIGN_REPEAT ?? 1);
     for (const [title, attack] of attacks.filter(([t]) => only === undefined || t.includes(only))) {
-      if (!(await rig.run(title, attack))) failed++;
+      for (let i = 0; i < repeat && !rig.serverExit; i++) {
+        if (!(await rig.run(repeat > 1 ? `${title} (#${i + 1})` : title, attack))) failed++;
+      }
       if (rig.serverExit) break;
     }
   } finally {
