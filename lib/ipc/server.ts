@@ -73,7 +73,7 @@ export interface BufferServerOptions {
   /**
    * When a bound above refuses a connection, a client with no surface that has
    * sent nothing for this long (one that never said hello, too) is disconnected
-   * to make room, the longest idle first. Default 2000 ms, as WaylandServer's.
+   * to make room, the longest idle first. Default 500 ms, as WaylandServer's.
    */
   readonly idleEvictMs?: number;
 }
@@ -140,7 +140,7 @@ export class BufferServer extends EventEmitter<BufferServerEvents> {
     this.limits = checkLimits(options.limits);
     this.maxClients = checkCount('maxClients', options.maxClients ?? DEFAULT_MAX_CLIENTS);
     this.maxClientsPerUid = checkCount('maxClientsPerUid', options.maxClientsPerUid ?? Math.max(1, Math.floor((this.maxClients * 3) / 4)));
-    this.idleEvictMs = options.idleEvictMs ?? 2000;
+    this.idleEvictMs = options.idleEvictMs ?? 500;
     const path = options.path ?? defaultSocketPath();
     if (options.path === undefined) checkRuntimeDir(dirname(path));
     else checkSocketDir(path);

@@ -85,7 +85,7 @@ import * as native from '../native';
 import { DEFAULT_FENCE_TIMEOUT_MS } from '../sync/implicit-fences';
 
 /** How long a connection without a wl_surface must have said nothing before a full server lets it go for a new one. */
-export const DEFAULT_IDLE_EVICT_MS = 2_000;
+export const DEFAULT_IDLE_EVICT_MS = 500;
 
 export interface WaylandServerOptions {
   /** Socket name in $XDG_RUNTIME_DIR, or an absolute path. Default 'wayland-bufshare'. */
@@ -122,7 +122,7 @@ export interface WaylandServerOptions {
   /**
    * When a bound above refuses a connection, a client with no wl_surface that
    * has sent nothing for this long is disconnected to make room (the longest
-   * idle first). Default DEFAULT_IDLE_EVICT_MS (2 s). A client of the same uid that
+   * idle first). Default DEFAULT_IDLE_EVICT_MS (500 ms). A client of the same uid that
    * keeps its connections talking, or gives each a surface, still fills its share:
    * processes of one uid are one user (docs/reliability.md).
    */

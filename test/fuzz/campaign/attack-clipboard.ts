@@ -171,12 +171,14 @@ async function footVictim(rig: Rig, primary: boolean): Promise<Outcome> {
   }
   await sleep(1500);
   const cut = rig.disconnects.find((l) => l.startsWith(`D ${foot.pid} `));
+  // Read before the kill below: foot killed exits too (230), which is not the attack's doing.
+  const exitDuringAttack = footExit;
   a.c.close();
   foot.kill();
   await sleep(200);
   return {
-    outcome: `foot focused; attacker's ${primary ? 'primary ' : ''}set_selection flood: foot ${footExit ?? 'still running'}${cut ? `, server: "${cut}"` : ''}`,
-    fail: cut || footExit ? `foot (focused, well-behaved) was disconnected: ${cut ?? footExit}` : undefined,
+    outcome: `foot focused; attacker's ${primary ? 'primary ' : ''}set_selection flood: foot ${exitDuringAttack ?? 'still running'}${cut ? `, server: "${cut}"` : ''}`,
+    fail: cut || exitDuringAttack ? `foot (focused, well-behaved) was disconnected: ${cut ?? exitDuringAttack}` : undefined,
   };
 }
 
