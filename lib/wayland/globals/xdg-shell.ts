@@ -17,11 +17,11 @@
  */
 import type { WindowRequest, WindowState } from '../../surface-model';
 import type { Rect } from '../../region';
-import type { WaylandClient } from '../client';
+import { DISPLAY_ERROR, type WaylandClient } from '../client';
 import type { Global } from '../global';
 import { placePopup, type PositionerRules } from '../positioner';
 import { xdg_popup, xdg_positioner, xdg_surface, xdg_toplevel, xdg_wm_base } from '../protocol/xdg-shell';
-import type { Resource } from '../resource';
+import { ProtocolError, type Resource } from '../resource';
 import type { SurfaceRole, SurfaceState, WaylandSurface } from '../surface';
 
 const WM_ERROR = xdg_wm_base.enums.error as {
@@ -231,6 +231,14 @@ export function xdgShellGlobal(serials: SerialSource, screen: { width: number; h
   };
 }
 
+/**
+ * How deep popups may nest (a toplevel's popup is 1): menus of menus go a few
+ * levels. Placing one walks its parents, and the scene builds the chain
+ * recursively; 1,500 took 3.6 s to make (issue 23's held-out campaign). Past
+ * it: no_memory, as subsurfaces past MAX_SUBSURFACE_DEPTH.
+ */
+export const MAX_POPUP_DEPTH = 64;
+
 /** The xdg_surface behind each wl_surface that has one: a popup's parent is found through it. */
 const xdgSurfaces = new WeakMap<WaylandSurface, XdgSurface>();
 
@@ -363,6 +371,9 @@ function xdgSurfaceImplementation(client: WaylandClient, version: number, wm: Re
       // A parent given later by another protocol (layer shell) is not supported: a popup needs its parent now.
       const parentXs = parentId === null || parentId === 0 ? undefined : (client.lookup(parentId as number) as Resource<XdgSurface>).data;
       if (parentXs === undefined || parentXs.kind === 'none') throw wm.error(WM_ERROR.invalid_popup_parent, 'a popup needs a parent that is a toplevel or a popup');
+      let depth = 1;
+      for (let p = parentXs.surface.popupParent; p !== undefined; p = p.popupParent) depth++;
+      if (depth > MAX_POPUP_DEPTH) throw new ProtocolError(client.display, DISPLAY_ERROR.no_memory, `popups nested over ${MAX_POPUP_DEPTH} deep`);
       let rules = (client.lookup(positionerId as number) as Resource<Positioner>).data.rules();
       if (rules === undefined) throw wm.error(WM_ERROR.invalid_positioner, 'the positioner has no size or no anchor rectangle');
       xs.kind = 'popup';
