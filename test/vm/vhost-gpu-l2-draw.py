@@ -1,4 +1,4 @@
-# Draws test/vm/vhost-gpu-nested.ts's pattern into a 32 bpp fbdev (virtio_gpu's):
+# Draws test/drivers/vhost-gpu.test.ts's pattern into a 32 bpp fbdev (virtio_gpu's):
 # per pixel, bytes B = x, G = y, R = (x >> 8) | (y >> 8) << 4, X = 0xff (little-endian
 # XRGB8888). Row-sliced so that it stays quick on an emulated CPU. Prints the geometry.
 import json, mmap, os, sys
@@ -10,6 +10,13 @@ stride = int(open(f'/sys/class/graphics/{name}/stride').read().strip())
 bpp = int(open(f'/sys/class/graphics/{name}/bits_per_pixel').read().strip())
 assert bpp == 32, bpp
 fd = os.open(dev, os.O_RDWR)
+# fbcon may be on another fbdev (vkms): set this one's mode ourselves. FBIOPUT_VSCREENINFO with
+# FB_ACTIVATE_FORCE makes drm's fbdev emulation commit its mode, i.e. SET_SCANOUT on our resource.
+import fcntl
+var = bytearray(160)
+fcntl.ioctl(fd, 0x4600, var)  # FBIOGET_VSCREENINFO
+var[84:88] = (128).to_bytes(4, 'little')  # activate = FB_ACTIVATE_NOW | FB_ACTIVATE_FORCE
+fcntl.ioctl(fd, 0x4601, var)  # FBIOPUT_VSCREENINFO
 m = mmap.mmap(fd, stride * h, mmap.MAP_SHARED, mmap.PROT_READ | mmap.PROT_WRITE)
 template = bytearray(w * 4)
 template[0::4] = bytes(x & 0xff for x in range(w))
