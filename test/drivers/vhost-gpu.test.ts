@@ -24,7 +24,7 @@
  * Skips, saying why, outside the harness, without SVM, kvm_amd, qemu or memory.
  */
 import { expect } from 'chai';
-import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
+import { spawn, type ChildProcess } from 'node:child_process';
 import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { CompositorFrame, CompositorSurface } from '../../lib/surface-model';
@@ -52,17 +52,34 @@ async function until<T>(what: string, get: () => T | undefined, ms: number, diag
     await sleep(100);
   }
 }
-const run = (cmd: string, args: string[]): { ok: boolean; out: string } => {
-  const r = spawnSync(cmd, args, { encoding: 'utf8' });
-  return { ok: r.status === 0, out: `${r.stdout ?? ''}${r.stderr ?? ''}`.trim() };
-};
+/** Runs a tool with a bound (a module load or a 9p mount can hang): async, so mocha's timeouts still fire. */
+function run(cmd: string, args: string[], timeoutMs = 60000): Promise<{ ok: boolean; out: string }> {
+  return new Promise((resolve) => {
+    let out = '';
+    const child = spawn(cmd, args, { stdio: ['ignore', 'pipe', 'pipe'] });
+    child.stdout!.on('data', (d: Buffer) => { out += d.toString(); });
+    child.stderr!.on('data', (d: Buffer) => { out += d.toString(); });
+    const timer = setTimeout(() => {
+      child.kill('SIGKILL');
+      resolve({ ok: false, out: `${cmd} ${args.join(' ')} did not return in ${timeoutMs / 1000} s` });
+    }, timeoutMs);
+    child.on('error', (e) => {
+      clearTimeout(timer);
+      resolve({ ok: false, out: e.message });
+    });
+    child.on('exit', (code) => {
+      clearTimeout(timer);
+      resolve({ ok: code === 0, out: out.trim() });
+    });
+  });
+}
 
 /** Mounts the harness's kernel share and loads kvm_amd from it; the reason when it cannot. */
-function prepareNestedKvm(): { reason?: string; kernelDir?: string } {
+async function prepareNestedKvm(): Promise<{ reason?: string; kernelDir?: string }> {
   const kv = process.env.BUFSHARE_VM;
   if (!kv) return { reason: 'not in the VM harness (test/vm/run.sh): this machine has no KVM that boots a stock kernel' };
   if (!/\bsvm\b/.test(readFileSync('/proc/cpuinfo', 'utf8'))) return { reason: 'the VM\'s CPU has no SVM (nested KVM needs TCG\'s -cpu max)' };
-  if (run('qemu-system-x86_64', ['--version']).ok === false) return { reason: 'qemu-system-x86_64 is not installed' };
+  if (!(await run('qemu-system-x86_64', ['--version'])).ok) return { reason: 'qemu-system-x86_64 is not installed' };
   const tags = existsSync('/sys/bus/virtio/drivers/9pnet_virtio')
     ? readdirSync('/sys/bus/virtio/drivers/9pnet_virtio').filter((d) => d.startsWith('virtio'))
       .map((d) => { try { return readFileSync(`/sys/bus/virtio/drivers/9pnet_virtio/${d}/mount_tag`, 'utf8').replace(/\0/g, '').trim(); } catch { return ''; } })
@@ -70,10 +87,11 @@ function prepareNestedKvm(): { reason?: string; kernelDir?: string } {
   if (!tags.includes('kernel')) return { reason: 'run.sh shares no kernel dir (9p tag "kernel")' };
   if (!existsSync(join(KERNEL_MOUNT, 'vmlinux'))) {
     mkdirSync(KERNEL_MOUNT, { recursive: true });
-    const m = run('mount', ['-t', '9p', '-o', 'trans=virtio,version=9p2000.L,ro,cache=loose', 'kernel', KERNEL_MOUNT]);
+    const m = await run('mount', ['-t', '9p', '-o', 'trans=virtio,version=9p2000.L,ro,cache=loose', 'kernel', KERNEL_MOUNT]);
     if (!m.ok) return { reason: `cannot mount the kernel share: ${m.out}` };
   }
   if (!existsSync(join(KERNEL_MOUNT, 'vmlinux')) || !existsSync(join(KERNEL_MOUNT, 'initramfs.cpio'))) return { reason: 'the kernel share has no vmlinux/initramfs.cpio' };
+  const loadErrors: string[] = [];
   if (!existsSync('/dev/kvm')) {
     const mods = join(KERNEL_MOUNT, 'root', 'lib', 'modules', kv, 'kernel');
     const find = (rel: string, name: string): string | undefined => {
@@ -83,10 +101,13 @@ function prepareNestedKvm(): { reason?: string; kernelDir?: string } {
     // Dependencies first; irqbypass and ccp are modules in Debian's configs (absent ones are built in).
     for (const [rel, name] of [['virt/lib', 'irqbypass'], ['arch/x86/kvm', 'kvm'], ['drivers/crypto/ccp', 'ccp'], ['arch/x86/kvm', 'kvm-amd']]) {
       const path = find(rel, name);
-      if (path) run('insmod', [path]);
+      if (!path) continue;
+      const r = await run('insmod', [path]);
+      if (/did not return/.test(r.out)) return { reason: r.out };
+      if (!r.ok) loadErrors.push(`${name}: ${r.out}`);
     }
   }
-  if (!existsSync('/dev/kvm')) return { reason: `kvm_amd did not give /dev/kvm: ${run('dmesg', []).out.split('\n').filter((l) => /kvm|svm/i.test(l)).slice(-3).join(' | ')}` };
+  if (!existsSync('/dev/kvm')) return { reason: `kvm_amd did not give /dev/kvm: ${loadErrors.join('; ')} ${(await run('dmesg', [])).out.split('\n').filter((l) => /kvm|svm/i.test(l)).slice(-3).join(' | ')}` };
   const avail = Number(/MemAvailable:\s+(\d+)/.exec(readFileSync('/proc/meminfo', 'utf8'))?.[1] ?? 0) / 1024;
   if (avail < L2_MEM_MB + 192) return { reason: `${Math.round(avail)} MB available: the nested guest needs ${L2_MEM_MB} MB and room around it` };
   return { kernelDir: KERNEL_MOUNT };
@@ -96,6 +117,7 @@ describe('VM display: vhost-user-gpu with a booted guest (nested KVM)', function
   // Measured: see docs/vm-vhost.md ("Tests and figures"); the bounds are well above.
   this.timeout(360000);
   let work: string;
+  let sockDir: string | undefined;
   let server: VhostGpuServer | undefined;
   let qemu: ChildProcess | undefined;
   let resizer: VncResizer | undefined;
@@ -117,7 +139,7 @@ describe('VM display: vhost-user-gpu with a booted guest (nested KVM)', function
   }, null, 1);
 
   before(async function () {
-    const prep = prepareNestedKvm();
+    const prep = await prepareNestedKvm();
     if (prep.reason) {
       console.log(`      skipped: ${prep.reason}`);
       this.skip();
@@ -125,9 +147,9 @@ describe('VM display: vhost-user-gpu with a booted guest (nested KVM)', function
     t0 = Date.now();
     // L2 shares this dir through 9p: under /tmp (tmpfs here), never the host's work dir.
     work = mkdtempSync('/tmp/bufshare-vhost-l2-');
-    const dir = mkdtempSync('/run/user/0/vhost-');
-    const sock = join(dir, 'gpu.sock');
-    const vncPath = join(dir, 'vnc.sock');
+    sockDir = mkdtempSync('/run/user/0/vhost-');
+    const sock = join(sockDir, 'gpu.sock');
+    const vncPath = join(sockDir, 'vnc.sock');
     server = VhostGpuServer.listen(sock, { ...START, notifyDisplayChange: (_s, w, h) => resizer?.resize(w, h).then(() => undefined) });
     server.on('surface', (s) => {
       surface = s;
@@ -174,6 +196,7 @@ describe('VM display: vhost-user-gpu with a booted guest (nested KVM)', function
     last?.release();
     resizer?.close();
     server.close();
+    if (sockDir) rmSync(sockDir, { recursive: true, force: true });
     // The guest's console and what it reported, for whoever reads a failure (build output, not committed).
     const out = join(ROOT, 'test-results', 'vhost-gpu');
     mkdirSync(out, { recursive: true });
@@ -232,5 +255,7 @@ describe('VM display: vhost-user-gpu with a booted guest (nested KVM)', function
     const mode = await until('the guest\'s new mode', () => (existsSync(join(work, 'mode.txt')) ? readFileSync(join(work, 'mode.txt'), 'utf8').trim() : undefined), 90000, diag);
     mark('resized');
     expect(mode).to.equal(`${RESIZED.width}x${RESIZED.height}`);
+    // The guest's fbdev emulation sets the new mode on the hotplug: the surface follows.
+    await until('the surface to take the new size', () => (surface?.width === RESIZED.width && surface.height === RESIZED.height ? true : undefined), 60000, diag);
   });
 });
