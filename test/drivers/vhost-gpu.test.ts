@@ -80,6 +80,7 @@ async function prepareNestedKvm(): Promise<{ reason?: string; kernelDir?: string
   if (!kv) return { reason: 'not in the VM harness (test/vm/run.sh): this machine has no KVM that boots a stock kernel' };
   if (!/\bsvm\b/.test(readFileSync('/proc/cpuinfo', 'utf8'))) return { reason: 'the VM\'s CPU has no SVM (nested KVM needs TCG\'s -cpu max)' };
   if (!(await run('qemu-system-x86_64', ['--version'])).ok) return { reason: 'qemu-system-x86_64 is not installed' };
+  if (!(await run('python3', ['--version'])).ok) return { reason: 'python3 is not installed (the guest draws with vhost-gpu-l2-draw.py)' };
   const tags = existsSync('/sys/bus/virtio/drivers/9pnet_virtio')
     ? readdirSync('/sys/bus/virtio/drivers/9pnet_virtio').filter((d) => d.startsWith('virtio'))
       .map((d) => { try { return readFileSync(`/sys/bus/virtio/drivers/9pnet_virtio/${d}/mount_tag`, 'utf8').replace(/\0/g, '').trim(); } catch { return ''; } })
