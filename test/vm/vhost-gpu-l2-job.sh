@@ -52,6 +52,8 @@ echo "l2: $fb on $conn at $(up)"
 state start
 echo "${conn##*/}" > "$WORK/connector.tmp" && mv "$WORK/connector.tmp" "$WORK/l2-connector"
 echo "l2: state at $(up)"
+# fbcon draws nothing on it: unbound (on 6.1, with no vkms, virtio_gpu's fbdev is fbcon's).
+for v in /sys/class/vtconsole/vtcon*; do [[ $(< "$v/name") == *"frame buffer"* ]] && echo 0 > "$v/bind"; done
 { read -r before; } < "$conn/modes"
 python3 "$HERE/vhost-gpu-l2-draw.py" "$fb" > "$WORK/drawn.json.tmp" && mv "$WORK/drawn.json.tmp" "$WORK/drawn.json" || exit 1
 echo "l2: drawn at $(up)"
