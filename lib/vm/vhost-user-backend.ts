@@ -49,6 +49,8 @@ interface Vring {
   explicitlyDisabled: boolean;
   queue: SplitQueue | undefined;
   broken: VirtqueueError | undefined;
+  /** Interrupts: call fds installed, signalled, not wanted by the driver, wanted with no call fd to signal. */
+  irq: { callFds: number; signalled: number; suppressed: number; noFd: number };
 }
 
 export interface VhostUserBackendEvents {
@@ -109,6 +111,7 @@ export class VhostUserBackend extends EventEmitter<VhostUserBackendEvents> {
     this.device = device;
     this.vrings = Array.from({ length: QUEUES }, () => ({
       num: DEFAULT_QUEUE_SIZE, addr: undefined, base: 0, kick: undefined, call: undefined, err: undefined, started: false, enabled: false, explicitlyDisabled: false, queue: undefined, broken: undefined,
+      irq: { callFds: 0, signalled: 0, suppressed: 0, noFd: 0 },
     }));
     this.socket = native.openStream(fd, (status, events) => this.onEvent(status, events));
     this.socket.poll(native.constants.POLL_READABLE);
@@ -132,7 +135,7 @@ export class VhostUserBackend extends EventEmitter<VhostUserBackendEvents> {
   ringState(index: number): Record<string, unknown> | undefined {
     const v = this.vrings[index];
     if (v === undefined) return undefined;
-    return { num: v.num, started: v.started, enabled: v.enabled, kick: v.kick !== undefined, call: v.call !== undefined, broken: v.broken?.message, ...(v.queue?.indices ?? { base: v.base }) };
+    return { num: v.num, started: v.started, enabled: v.enabled, kick: v.kick !== undefined, call: v.call !== undefined, broken: v.broken?.message, irq: { ...v.irq }, ...(v.queue?.indices ?? { base: v.base }) };
   }
 
   get negotiatedFeatures(): bigint {
@@ -350,6 +353,16 @@ export class VhostUserBackend extends EventEmitter<VhostUserBackendEvents> {
           if (m.request === Req.SET_VRING_CALL) {
             closeQuietly(v.call);
             v.call = fd;
+            if (fd !== undefined) {
+              v.irq.callFds++;
+              // qemu swaps the call fd while the guest masks and unmasks its MSI-X vector (a
+              // masked notifier, then the irqfd), and tests the masked one for a pending
+              // interrupt right after sending this, without waiting for us: an interrupt we
+              // sent to the old fd meanwhile would be lost and the guest would wait forever
+              // for a response it has. One spurious interrupt on the new fd covers it (the
+              // driver finds nothing new and ignores it); libvhost-user does the same.
+              this.signal(v);
+            }
           } else {
             closeQuietly(v.err);
             v.err = fd;
@@ -477,7 +490,15 @@ export class VhostUserBackend extends EventEmitter<VhostUserBackendEvents> {
   }
 
   private notify(v: Vring, q: SplitQueue): void {
-    if (q.takeInterrupt() && v.call !== undefined) native.eventfdSignal(v.call);
+    if (!q.takeInterrupt()) v.irq.suppressed++;
+    else if (v.call === undefined) v.irq.noFd++;
+    else this.signal(v);
+  }
+
+  private signal(v: Vring): void {
+    if (v.call === undefined) return;
+    native.eventfdSignal(v.call);
+    v.irq.signalled++;
   }
 
   private breakRing(v: Vring, index: number, e: VirtqueueError): void {

@@ -35,9 +35,11 @@ export class FakeFrontEnd {
   readonly view: DataView;
   private readonly socket: native.StreamSocket;
   private readonly kickFds: number[] = [];
-  private readonly callWatches: native.EventFdWatchNative[] = [];
+  private readonly callWatches: (native.EventFdWatchNative | undefined)[] = [];
   private readonly waiters: ((r: Reply) => void)[] = [];
   private readonly calls: (() => void)[][] = [[], []];
+  /** Interrupts the guest got per ring (signals on a watched call fd). */
+  readonly interrupts = [0, 0];
   private inbuf = new Uint8Array(0);
   private availIdx = [0, 0];
   private usedSeen = [0, 0];
@@ -203,9 +205,27 @@ export class FakeFrontEnd {
     const kick = native.eventfdCreate();
     this.kickFds[q] = kick;
     this.send(Req.SET_VRING_KICK, u64Payload(BigInt(q)), [kick]);
+    this.setCall(q, true);
+  }
+
+  /**
+   * Gives ring `q` a new call eventfd, as qemu does while the guest masks
+   * (`watched` false: a masked notifier nobody reads, standing for one qemu
+   * looked at too early) and unmasks (`watched` true: the guest's interrupt)
+   * its MSI-X vector. The old fd stops counting either way.
+   */
+  setCall(q: number, watched: boolean): void {
+    this.callWatches[q]?.close();
+    this.callWatches[q] = undefined;
     const call = native.eventfdCreate();
     this.send(Req.SET_VRING_CALL, u64Payload(BigInt(q)), [call]);
+    if (!watched) {
+      // The back-end holds its own copy: ours only has to stay unread.
+      native.closeFd(call);
+      return;
+    }
     this.callWatches[q] = native.watchEventFd(call, () => {
+      this.interrupts[q]++;
       const waiting = this.calls[q];
       this.calls[q] = [];
       for (const w of waiting) w();
@@ -282,7 +302,7 @@ export class FakeFrontEnd {
 
   close(): void {
     this.socket.close();
-    for (const w of this.callWatches) w.close();
+    for (const w of this.callWatches) w?.close();
     for (const fd of this.kickFds) native.closeFd(fd);
     if (this.gpuPeer !== undefined) native.closeFd(this.gpuPeer);
     this.gpuSocket?.close();

@@ -30,7 +30,7 @@ import { VhostGpuServer } from '../../lib/vm/vhost-gpu-source';
 import { VncResizer } from '../../lib/vm/vhost-display-event';
 import { Cmd, encodeCommand, Resp, VIRTIO_GPU_FLAG_FENCE } from '../../lib/vm/virtio-gpu-wire';
 import { VIRTQ_DESC_F_NEXT, VIRTQ_DESC_F_WRITE } from '../../lib/vm/virtio-queue';
-import { Feature } from '../../lib/vm/vhost-user-wire';
+import { Feature, Req } from '../../lib/vm/vhost-user-wire';
 import { fdTarget, openFds } from '../helpers/fds';
 import { FakeFrontEnd, IMAGE_GPA, QUEUE_SIZE } from '../helpers/vhost-frontend';
 
@@ -178,6 +178,25 @@ describe('VM display: vhost-user-gpu (VhostGpuServer)', function () {
     expect(server.connection!.negotiatedFeatures).to.equal(0x10170000000n);
     expect(server.connection!.ringState(0)!.availEvent).to.equal(3);
     expect(disconnects).to.deep.equal([]);
+  });
+
+  it('interrupts the guest on a call fd qemu installs after the response went to the old one (the MSI-X mask/unmask race)', async () => {
+    const { fe, guest } = await started();
+    expect((await guest.cmd(Cmd.GET_DISPLAY_INFO, [], undefined, 408)).type).to.equal(Resp.OK_DISPLAY_INFO);
+    // The guest masks its vector: qemu gives us a masked notifier.
+    fe.setCall(0, false);
+    await fe.ask(Req.GET_FEATURES); // handled in order: the masked fd is in place
+    const used = fe.usedIdx(0);
+    const answered = guest.cmd(Cmd.GET_DISPLAY_INFO, [], undefined, 408);
+    await until('the response', () => (fe.usedIdx(0) !== used ? true : undefined));
+    // The guest unmasks: qemu installs its irqfd and looks at the masked notifier without waiting
+    // for us, here before our signal reached it. Only the new fd can still wake the guest.
+    const before = fe.interrupts[0];
+    fe.setCall(0, true);
+    expect((await answered).type).to.equal(Resp.OK_DISPLAY_INFO);
+    expect(fe.interrupts[0]).to.be.greaterThan(before);
+    const irq = server.connection!.ringState(0)!.irq as { callFds: number; signalled: number };
+    expect(irq.callFds).to.equal(3);
   });
 
   it('shows the guest\'s scattered pages as the surface, pixel for pixel, with 0 bytes copied (zero copy)', async () => {

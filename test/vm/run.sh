@@ -33,6 +33,8 @@
 #                       NO_COLOR, FORCE_COLOR and BUFSHARE_*
 #   BUFSHARE_VM_DMESG   copy the guest's dmesg to this file
 #   BUFSHARE_VM_VERBOSE=1  boot progress and kernel warnings on the console
+# The kernel's cache dir (vmlinux, initramfs.cpio, root/lib/modules) is shared read-only as
+# 9p tag "kernel", not mounted: a test that boots a nested guest mounts it (vhost-gpu.test.ts).
 # In the guest: BUFSHARE_VM=<kernel release>, XDG_RUNTIME_DIR=/run/user/0 (tmpfs, 0700;
 # bind unix sockets there or in /tmp, never in the 9p work dir), HOME=/root (tmpfs).
 # BUFSHARE_VM_SCREENDUMP: where to ask the host for qemu's screendump of a display device
@@ -165,7 +167,7 @@ timeout -k 5 "$TIMEOUT" qemu-system-x86_64 -nodefaults -no-user-config -machine 
   -kernel "$KIMG" -initrd "$KDIR/initramfs.cpio" -append "$APPEND" \
   "${MEMDEV[@]}" -device virtio-rng-pci -qmp "unix:$QMPDIR/qmp.sock,server=on,wait=off" \
   $(fs hostroot / ,readonly=on,multidevs=remap) $(fs work "$WORK" ,multidevs=remap) $(fs job "$JOB" "") \
-  "${DEV[@]}" </dev/null | sed -u -e 's/\r$//' -e '/^\[ *[0-9.]*\] reboot: Power down$/d'
+  "${DEV[@]}" $(fs kernel "$KDIR" ,readonly=on) </dev/null | sed -u -e 's/\r$//' -e '/^\[ *[0-9.]*\] reboot: Power down$/d'
 qrc=${PIPESTATUS[0]}
 set -e
 wall=$(awk -v a="$t0" -v b="$EPOCHREALTIME" 'BEGIN { printf "%.1f", b - a }')
