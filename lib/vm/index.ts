@@ -23,3 +23,4 @@ export { formatFromPixman } from './pixman-format';
 export { VhostGpuServer } from './vhost-gpu-source';
 export type { VhostGpuServerEvents, VhostGpuServerOptions, VhostGpuStats } from './vhost-gpu-source';
 export { VncResizer } from './vhost-display-event';
+export { QmpInput, qmpInput, toQemuAbs, QEMU_ABS_MAX } from './qmp-input';

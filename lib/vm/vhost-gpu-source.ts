@@ -37,8 +37,10 @@ import { Region } from '../region';
 import type { BufferKind, ClientAccess } from '../descriptor';
 import type { FormatInfo } from '../format';
 import type {
-  CompositorFrame, CompositorSurface, CompositorSurfaceEvents, SurfaceOwner, SurfaceSourceEvents, SurfaceSource,
+  CompositorFrame, CompositorSurface, CompositorSurfaceEvents, SurfaceKeyboardInput, SurfaceOwner, SurfacePointerInput, SurfaceSourceEvents, SurfaceSource,
 } from '../surface-model';
+import { VmInputForwarder } from './input-forwarder';
+import type { VmInput } from './vm-surface';
 import type { ViewPreference } from './guest-memory-view';
 import { VhostUserBackend } from './vhost-user-backend';
 import { QemuDisplayMirror } from './vhost-gpu-display';
@@ -60,6 +62,12 @@ export interface VhostGpuServerOptions {
   readonly mirrorToQemu?: boolean;
   /** Called by setDisplaySize() to make the front-end raise VIRTIO_GPU_EVENT_DISPLAY (see the module comment). */
   readonly notifyDisplayChange?: (scanout: number, width: number, height: number) => void | Promise<void>;
+  /**
+   * Where each screen's keys and pointer go: qemu owns the guest's input devices
+   * on this route, so `qmpInput(qmp)` (lib/vm/qmp-input.ts) sends them through
+   * its monitor. Without it the surfaces take no input.
+   */
+  readonly input?: (screen: { readonly width: number; readonly height: number }) => VmInput | undefined;
 }
 
 export interface VhostGpuStats {
@@ -124,12 +132,15 @@ class VmSurface extends EventEmitter<CompositorSurfaceEvents> implements Composi
     // The guest is not paced by our presents: its flush was answered when done.
   }
 
-  pointer(): void {
-    // Input to the guest (vhost-user-input) is not part of this source yet.
+  /** Set by the server from its `input` option. */
+  forwarder: VmInputForwarder | undefined;
+
+  pointer(event: SurfacePointerInput): void {
+    if (!this.destroyed) this.forwarder?.pointer(event, this.width, this.height);
   }
 
-  keyboard(): void {
-    // As pointer().
+  keyboard(event: SurfaceKeyboardInput): void {
+    if (!this.destroyed) this.forwarder?.keyboard(event);
   }
 
   destroy(reason: string): void {
@@ -285,6 +296,8 @@ export class VhostGpuServer extends EventEmitter<VhostGpuServerEvents> implement
       }
       if (had === undefined || had.destroyed) {
         const s = new VmSurface(i + 1, owner, state.rect.width, state.rect.height, state.format, `virtual machine, scanout ${i}`);
+        const input = this.options.input?.(s);
+        if (input !== undefined) s.forwarder = new VmInputForwarder(input);
         this.surfaces[i] = s;
         this.emit('surface', s);
       } else if (had.width !== state.rect.width || had.height !== state.rect.height || had.format !== state.format) {

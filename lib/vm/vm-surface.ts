@@ -21,6 +21,7 @@ import { BufshareError } from '../errors';
 import { resolveFormat, type FormatInfo } from '../format';
 import { GraphicsRegion } from '../mapping/graphics-region';
 import { Region, type Rect } from '../region';
+import { VmInputForwarder } from './input-forwarder';
 import type {
   CompositorFrame, CompositorSurface, CompositorSurfaceEvents, SurfaceKeyboardInput, SurfaceOwner, SurfacePointerInput,
 } from '../surface-model';
@@ -41,9 +42,6 @@ export interface VmInput {
 
 /** The largest scanout side we take (qemu's own displays stay far below). */
 export const MAX_VM_SURFACE_SIDE = 16384;
-
-/** DOM button numbers (SurfacePointerInput) to guest buttons. */
-const BUTTONS: readonly VmButton[] = ['left', 'middle', 'right', 'side', 'extra'];
 
 let nextSurfaceId = 1;
 const XRGB8888 = resolveFormat('XRGB8888');
@@ -78,8 +76,7 @@ export class VmSurface extends EventEmitter<CompositorSurfaceEvents> implements 
   /** The last frame, when nobody listened for it (a cursor image the seat shows later). */
   private unclaimed: VmFrame | undefined;
   private isDestroyed = false;
-  private pressedKeys = new Set<number>();
-  private pressedButtons = new Set<VmButton>();
+  private readonly forwarder: VmInputForwarder | undefined;
 
   /** @internal Sees every frame, before the surface's listeners (the source's own 'frame'); not a listener, so claimFrame still works. */
   onFrame: ((frame: VmFrame) => void) | undefined;
@@ -87,6 +84,7 @@ export class VmSurface extends EventEmitter<CompositorSurfaceEvents> implements 
   /** @internal */
   constructor(readonly client: SurfaceOwner, private label: string | undefined, private readonly input: VmInput | undefined, access: ClientAccess = 'shadow') {
     super();
+    this.forwarder = input === undefined ? undefined : new VmInputForwarder(input);
     this.access = access;
   }
 
@@ -243,48 +241,12 @@ export class VmSurface extends EventEmitter<CompositorSurfaceEvents> implements 
   }
 
   pointer(event: SurfacePointerInput): void {
-    if (this.isDestroyed || this.input === undefined || this.w === 0) return;
-    const x = Math.min(Math.max(Math.round(event.x), 0), this.w - 1);
-    const y = Math.min(Math.max(Math.round(event.y), 0), this.h - 1);
-    switch (event.action) {
-      case 'enter': case 'motion':
-        this.input.motion(x, y);
-        return;
-      case 'leave':
-        for (const b of this.pressedButtons) this.input.button(b, false);
-        this.pressedButtons.clear();
-        return;
-      case 'down': case 'up': {
-        const button = BUTTONS[event.button];
-        if (button === undefined) return;
-        this.input.motion(x, y);
-        if (event.action === 'down') this.pressedButtons.add(button);
-        else this.pressedButtons.delete(button);
-        this.input.button(button, event.action === 'down');
-        return;
-      }
-      case 'axis': {
-        // The guest's wheel is buttons 3 and 4 (qemu's InputButton), one click per event.
-        if (event.axis !== 'vertical' || event.value === 0) return;
-        const wheel: VmButton = event.value < 0 ? 'wheel-up' : 'wheel-down';
-        this.input.button(wheel, true);
-        this.input.button(wheel, false);
-        return;
-      }
-    }
+    if (this.isDestroyed || this.forwarder === undefined) return;
+    this.forwarder.pointer(event, this.w, this.h);
   }
 
   keyboard(event: SurfaceKeyboardInput): void {
-    if (this.isDestroyed || this.input === undefined) return;
-    if (event.action === 'key') {
-      if (event.pressed) this.pressedKeys.add(event.key);
-      else if (!this.pressedKeys.delete(event.key)) return;
-      this.input.key(event.key, event.pressed);
-    } else if (event.action === 'leave') {
-      // Keys held when focus leaves would repeat in the guest forever.
-      for (const key of this.pressedKeys) this.input.key(key, false);
-      this.pressedKeys.clear();
-    }
-    // Modifiers: the guest tracks its own from the keys it saw.
+    if (this.isDestroyed || this.forwarder === undefined) return;
+    this.forwarder.keyboard(event);
   }
 }

@@ -19,8 +19,10 @@
  * the guest's console to test-results/vhost-gpu/).
  *
  * What users rely on: the surface is the guest's screen pixel for pixel, made of
- * the guest's own pages (0 bytes copied per frame); the size given to
- * setDisplaySize (through qemu's VNC console, VncResizer) becomes the guest's mode.
+ * the guest's own pages (0 bytes copied per frame); keys and clicks on the surface
+ * reach the guest's virtio keyboard and tablet (through qemu's monitor, QmpInput:
+ * L2 reads them with vhost-gpu-l2-input.py); the size given to setDisplaySize
+ * (through qemu's VNC console, VncResizer) becomes the guest's mode.
  * Skips, saying why, outside the harness, without SVM, kvm_amd, qemu or memory.
  */
 import { expect } from 'chai';
@@ -28,6 +30,8 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { CompositorFrame, CompositorSurface } from '../../lib/surface-model';
+import { QmpClient } from '../../lib/vm/qmp';
+import { QmpInput, toQemuAbs } from '../../lib/vm/qmp-input';
 import { VncResizer } from '../../lib/vm/vhost-display-event';
 import { VhostGpuServer } from '../../lib/vm/vhost-gpu-source';
 
@@ -122,6 +126,8 @@ describe('VM display: vhost-user-gpu with a booted guest (nested KVM)', function
   let server: VhostGpuServer | undefined;
   let qemu: ChildProcess | undefined;
   let resizer: VncResizer | undefined;
+  let qmp: QmpClient | undefined;
+  const inputs: QmpInput[] = [];
   let surface: CompositorSurface | undefined;
   let last: CompositorFrame | undefined;
   let frames = 0;
@@ -151,7 +157,12 @@ describe('VM display: vhost-user-gpu with a booted guest (nested KVM)', function
     sockDir = mkdtempSync('/run/user/0/vhost-');
     const sock = join(sockDir, 'gpu.sock');
     const vncPath = join(sockDir, 'vnc.sock');
-    server = VhostGpuServer.listen(sock, { ...START, notifyDisplayChange: (_s, w, h) => resizer?.resize(w, h).then(() => undefined) });
+    const qmpPath = join(sockDir, 'qmp.sock');
+    // The guest's keyboard and tablet are qemu's: the surfaces' input goes through its monitor.
+    server = VhostGpuServer.listen(sock, {
+      ...START, notifyDisplayChange: (_s, w, h) => resizer?.resize(w, h).then(() => undefined),
+      input: (screen) => (qmp === undefined ? undefined : (inputs[inputs.length] = new QmpInput(qmp, () => screen))),
+    });
     server.on('surface', (s) => {
       surface = s;
       sizes.push(`${s.width}x${s.height}`);
@@ -172,6 +183,7 @@ describe('VM display: vhost-user-gpu with a booted guest (nested KVM)', function
       '-kernel', join(prep.kernelDir!, 'vmlinux'), '-initrd', join(prep.kernelDir!, 'initramfs.cpio'),
       '-append', `console=ttyS0 panic=-1 loglevel=4 vt.global_cursor_default=0 bufshare.verbose=1 sysctl.kernel.hung_task_timeout_secs=15 bufshare.job=${job} bufshare.work=${work}`,
       ...fs('hostroot', '/', ',readonly=on,multidevs=remap'), ...fs('work', work, ',multidevs=remap'), ...fs('job', job),
+      '-qmp', `unix:${qmpPath},server=on,wait=off`, '-device', 'virtio-keyboard-pci', '-device', 'virtio-tablet-pci',
       '-chardev', `socket,id=gpu,path=${sock}`, '-device', 'vhost-user-gpu-pci,chardev=gpu'], { stdio: ['ignore', 'pipe', 'pipe'] });
     const keep = (d: Buffer): void => {
       consoleLog = (consoleLog + d.toString()).slice(-200000);
@@ -180,6 +192,7 @@ describe('VM display: vhost-user-gpu with a booted guest (nested KVM)', function
     qemu.stderr!.on('data', keep);
     await until('qemu to connect', () => (server!.connected ? true : undefined), 60000, diag);
     mark('connected');
+    qmp = await QmpClient.connect(await until('qemu\'s QMP socket', () => (existsSync(qmpPath) ? qmpPath : undefined), 60000, diag));
     resizer = await VncResizer.connect(await until('qemu\'s VNC socket', () => (existsSync(vncPath) ? vncPath : undefined), 60000, diag));
   });
 
@@ -196,6 +209,7 @@ describe('VM display: vhost-user-gpu with a booted guest (nested KVM)', function
     }
     last?.release();
     resizer?.close();
+    qmp?.close();
     server.close();
     if (sockDir) rmSync(sockDir, { recursive: true, force: true });
     // The guest's console and what it reported, for whoever reads a failure (build output, not committed).
@@ -243,6 +257,26 @@ describe('VM display: vhost-user-gpu with a booted guest (nested KVM)', function
     expect(server!.stats.bytesCopied).to.equal(0);
     expect(server!.liveStats.zeroCopyResources).to.be.greaterThan(0);
     expect(server!.liveStats.copiedResources).to.equal(0);
+  });
+
+  it('takes keys and clicks: the seat\'s input on the surface reaches the guest\'s virtio keyboard and tablet (through QMP), at the clicked place', async () => {
+    if (!existsSync(join(work, 'drawn.json'))) throw new Error('the guest never drew (previous test)');
+    await until('the guest\'s input reader', () => (existsSync(join(work, 'l2-input-ready')) ? true : undefined), 120000, diag);
+    const s = surface!;
+    expect(inputs.length, 'the surface got an input').to.be.greaterThan(0);
+    s.keyboard({ action: 'enter' });
+    s.keyboard({ action: 'key', key: 30, pressed: true });
+    s.keyboard({ action: 'key', key: 30, pressed: false });
+    s.pointer({ action: 'down', x: 100, y: 50, buttons: 1, button: 0 });
+    s.pointer({ action: 'up', x: 100, y: 50, buttons: 0, button: 0 });
+    await inputs[inputs.length - 1]!.lastSent; // qemu took every command (a refused one rejects)
+    const got = await until('the guest to report the input', () => (existsSync(join(work, 'input.json'))
+      ? JSON.parse(readFileSync(join(work, 'input.json'), 'utf8')) as { keys: number[][]; buttons: number[][]; atPress: { x: number; y: number } | null } : undefined), 60000, diag);
+    mark('input');
+    // Value 2 is the guest kernel's own autorepeat, should the release arrive late.
+    expect(got.keys.filter(([, v]) => v !== 2), 'KEY_A down, up').to.deep.equal([[30, 1], [30, 0]]);
+    expect(got.buttons, 'BTN_LEFT down, up').to.deep.equal([[0x110, 1], [0x110, 0]]);
+    expect(got.atPress, 'the tablet\'s position at the press').to.deep.equal({ x: toQemuAbs(100, s.width), y: toQemuAbs(50, s.height) });
   });
 
   it('gives the guest the size set with setDisplaySize (through qemu\'s console): its connector\'s preferred mode changes', async () => {

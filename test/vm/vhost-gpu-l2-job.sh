@@ -17,6 +17,8 @@ echo "l2: job started at $(up)"
     echo "$line"
     sleep 5
   done ) &
+# The input test's reader: started first (a program start costs seconds here); it says when it is ready.
+python3 "$HERE/vhost-gpu-l2-input.py" "$WORK" &
 state() { # NAME: the guest's view of its display and interrupts
   {
     echo "uptime $(up)"
