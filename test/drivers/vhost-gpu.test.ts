@@ -23,7 +23,8 @@
  * reach the guest's virtio keyboard and tablet (through qemu's monitor, QmpInput:
  * L2 reads them with vhost-gpu-l2-input.py); the size given to setDisplaySize
  * (through qemu's VNC console, VncResizer) becomes the guest's mode.
- * Skips, saying why, outside the harness, without SVM, kvm_amd, qemu or memory.
+ * Skips, saying why, outside the harness, without SVM, kvm_amd, qemu or memory, and
+ * unless BUFSHARE_VHOST_NESTED=1 (not in CI: it can stall the harness VM, below).
  */
 import { expect } from 'chai';
 import { spawn, type ChildProcess } from 'node:child_process';
@@ -82,6 +83,10 @@ function run(cmd: string, args: string[], timeoutMs = 60000): Promise<{ ok: bool
 async function prepareNestedKvm(): Promise<{ reason?: string; kernelDir?: string }> {
   const kv = process.env.BUFSHARE_VM;
   if (!kv) return { reason: 'not in the VM harness (test/vm/run.sh): this machine has no KVM that boots a stock kernel' };
+  // Opt-in: now and then the harness VM stops dead (0% CPU, its timers never fire again) around
+  // loading kvm_amd under TCG: 2 of about 14 runs, on 6.1 and on 6.12, cause not found. A whole
+  // driver suite would then sit until run.sh's timeout, so CI does not run this file.
+  if (process.env.BUFSHARE_VHOST_NESTED !== '1') return { reason: 'set BUFSHARE_VHOST_NESTED=1 to run the nested guest (it can stall the harness VM: see the comment here)' };
   if (!/\bsvm\b/.test(readFileSync('/proc/cpuinfo', 'utf8'))) return { reason: 'the VM\'s CPU has no SVM (nested KVM needs TCG\'s -cpu max)' };
   if (!(await run('qemu-system-x86_64', ['--version'])).ok) return { reason: 'qemu-system-x86_64 is not installed' };
   if (!(await run('python3', ['--version'])).ok) return { reason: 'python3 is not installed (the guest draws with vhost-gpu-l2-draw.py)' };
