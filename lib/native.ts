@@ -214,6 +214,7 @@ interface Addon extends KmsNative, EvdevNative {
   eventfdSignal(fd: number): boolean;
   eventfdCreate(): number;
   mapGuestPages(list: Float64Array): ArrayBuffer;
+  memoryFence(): void;
   // copy.cc
   copyRects(
     src: Uint8Array, srcStride: number, dst: Uint8Array, dstStride: number,
@@ -643,6 +644,8 @@ export function watchEventFd(fd: number, onKick: (count: number) => void): Event
 /** Adds 1 to an eventfd (a virtqueue's call); false when its counter could not take it. */
 export const eventfdSignal = wrap(addon.eventfdSignal);
 export const eventfdCreate = wrap(addon.eventfdCreate);
+/** A full memory barrier (store-load included): a virtqueue's EVENT_IDX steps need one (vhost.cc). */
+export const memoryFence = addon.memoryFence as () => void;
 /** [fd, offset, length] page-aligned triples -> one contiguous shared mapping (unmapBuffer releases it). */
 export const mapGuestPages = wrap(addon.mapGuestPages);
 /** [memfd, offset, size] triples -> one dma-buf (UDMABUF_CREATE_LIST). */

@@ -7,6 +7,7 @@
 #include <unistd.h>
 #include <uv.h>
 
+#include <atomic>
 #include <cerrno>
 #include <cstdint>
 #include <vector>
@@ -199,7 +200,21 @@ static Napi::Value MapGuestPages(const Napi::CallbackInfo& info) {
   return AdoptMapping(env, base, total, PROT_READ | PROT_WRITE, shrinkable);
 }
 
+// memoryFence(): a full barrier (MFENCE on x86). A split virtqueue with
+// EVENT_IDX has two store-then-load steps across shared guest memory: publish
+// avail_event, then look at the available index again; publish the used index,
+// then read used_event. x86 keeps stores in order but may let a later load pass
+// an earlier store, and then the device and the driver each miss the other's
+// update: a kick or an interrupt is lost and the ring stalls (Linux's
+// virtio_mb(), qemu's smp_mb() at the same two places). JS has no fence over a
+// non-shared ArrayBuffer, hence this call.
+static Napi::Value MemoryFence(const Napi::CallbackInfo& info) {
+  std::atomic_thread_fence(std::memory_order_seq_cst);
+  return info.Env().Undefined();
+}
+
 void InitVhost(Napi::Env env, Napi::Object exports) {
+  exports.Set("memoryFence", Napi::Function::New(env, MemoryFence, "memoryFence"));
   exports.Set("EventFdWatch", EventFdWatch::Define(env));
   exports.Set("eventfdSignal", Napi::Function::New(env, EventFdSignal, "eventfdSignal"));
   exports.Set("eventfdCreate", Napi::Function::New(env, EventFdCreate, "eventfdCreate"));

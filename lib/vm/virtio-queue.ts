@@ -14,10 +14,15 @@
  *
  * Ordering: the guest's stores reach us through shared memory; x86's ordering
  * (TSO) keeps "ring entry, then index" as the driver wrote them, and we write
- * "used entry, then used index" in that order. Other hosts would need fences
- * that JS does not have over a non-shared ArrayBuffer; see docs/vm-vhost.md.
+ * "used entry, then used index" in that order. TSO does let a load pass an
+ * earlier store, and EVENT_IDX has two store-then-load steps (publish
+ * avail_event, look at the available index again; publish the used index, read
+ * used_event): a full fence (native memoryFence, MFENCE) sits between each, as
+ * Linux's virtio_mb() and qemu's smp_mb() do, or a kick or an interrupt can be
+ * lost. Weaker hosts (arm64) would need fences on the other steps too.
  */
 import { BufshareError } from '../errors';
+import { memoryFence } from '../native';
 import type { GuestMemory } from './guest-memory';
 
 export const VIRTQ_DESC_F_NEXT = 1;
@@ -144,6 +149,7 @@ export class SplitQueue {
     if (pending === 0 && this.eventIdx) {
       // Ask for a kick at the next chain, then look again: one made meanwhile saw the old value.
       this.used.setUint16(4 + 8 * this.size, this.lastAvail, true);
+      memoryFence();
       availIdx = this.avail.getUint16(2, true);
       pending = (availIdx - this.lastAvail) & 0xffff;
     }
@@ -170,6 +176,7 @@ export class SplitQueue {
    * unless it set VIRTQ_AVAIL_F_NO_INTERRUPT. Call once per batch, then signal.
    */
   takeInterrupt(): boolean {
+    memoryFence();   // the used index we stored before the driver's flags / used_event we read
     if (!this.eventIdx) return (this.avail.getUint16(0, true) & VIRTQ_AVAIL_F_NO_INTERRUPT) === 0;
     const event = this.avail.getUint16(4 + 2 * this.size, true);
     const now = this.usedIdx, old = this.signalledUsed;
