@@ -25,8 +25,7 @@
  * (through qemu's VNC console, VncResizer) becomes the guest's mode.
  * Skips, saying why, outside the harness, without SVM, kvm_amd, qemu or memory, and
  * unless BUFSHARE_VHOST_NESTED=1: it runs in a harness VM of its own
- * (`npm run test:drivers:nested`, in CI), not in the driver suite, because now and
- * then the harness VM stops dead while it runs (below).
+ * (`npm run test:drivers:nested`, in CI), not in the driver suite (below).
  */
 import { expect } from 'chai';
 import { spawn, type ChildProcess } from 'node:child_process';
@@ -85,10 +84,10 @@ function run(cmd: string, args: string[], timeoutMs = 60000): Promise<{ ok: bool
 async function prepareNestedKvm(): Promise<{ reason?: string; kernelDir?: string }> {
   const kv = process.env.BUFSHARE_VM;
   if (!kv) return { reason: 'not in the VM harness (test/vm/run.sh): this machine has no KVM that boots a stock kernel' };
-  // Now and then the harness VM stops dead (0% CPU, its timers never fire again) around loading
-  // kvm_amd under TCG (docs/vm-vhost.md). A whole driver suite would then sit until run.sh's
-  // timeout, so this file runs in a VM of its own under the stall watchdog, which kills a stopped
-  // VM and runs it again (npm run test:drivers:nested sets BUFSHARE_VHOST_NESTED=1).
+  // The nested guest runs in a harness VM of its own (npm run test:drivers:nested sets
+  // BUFSHARE_VHOST_NESTED=1): qemu 7.2's TCG can lose the harness VM's timer interrupt while it
+  // runs nested KVM (docs/vm-vhost.md), so that VM is pinned to one host CPU and watched for a
+  // stop, which a whole driver suite is not.
   if (process.env.BUFSHARE_VHOST_NESTED !== '1') return { reason: 'runs in a harness VM of its own: npm run test:drivers:nested' };
   if (!/\bsvm\b/.test(readFileSync('/proc/cpuinfo', 'utf8'))) return { reason: 'the VM\'s CPU has no SVM (nested KVM needs TCG\'s -cpu max)' };
   if (!(await run('qemu-system-x86_64', ['--version'])).ok) return { reason: 'qemu-system-x86_64 is not installed' };

@@ -28,6 +28,12 @@
 #                         (stall-watch.js): what its vCPUs were doing goes to
 #                         $BUFSHARE_VM_STALL_DIR (default WORK/test-results/vm-stalls), qemu
 #                         is killed, and run.sh exits 254
+#     --pin-cpu N         run qemu on host CPU N only (taskset): its vCPU thread and main loop
+#                         then never run at the same instant. A nested KVM guest needs it: qemu
+#                         7.2's TCG sets a vCPU's pending-interrupt bits from helper_vmrun without
+#                         the lock the main loop holds when it posts a timer interrupt, so the two
+#                         can lose one another's bit, and the VM sleeps with a timer interrupt
+#                         pending for ever (docs/vm-vhost.md)
 # Exit status: CMD's exit status; 255 when the VM died or timed out before CMD finished;
 # 254 when --stall-after found it stopped.
 #
@@ -47,9 +53,9 @@
 set -euo pipefail
 HERE=$(dirname "$(readlink -f "$0")")
 CACHE=${BUFSHARE_VM_CACHE:-$HOME/.cache/bufshare-vm}
-KSEL=612 GPUS=bochs,virtio,qxl,cirrus WORK=$PWD TIMEOUT=600 MEM=1024 SMP=1 HEADS=1 SETUP_ONLY= VHOST_GPU= INPUT= STALL_AFTER=
+KSEL=612 GPUS=bochs,virtio,qxl,cirrus WORK=$PWD TIMEOUT=600 MEM=1024 SMP=1 HEADS=1 SETUP_ONLY= VHOST_GPU= INPUT= STALL_AFTER= PIN_CPU=
 DISPLAY_OPTS=(-display none) EXTRA_QMP=()
-usage() { sed -n '6,32p' "$0" >&2; exit 2; }
+usage() { sed -n '6,38p' "$0" >&2; exit 2; }
 while [ $# -gt 0 ]; do
   case $1 in
     --kernel) KSEL=$2; shift 2 ;;
@@ -65,6 +71,7 @@ while [ $# -gt 0 ]; do
     --vhost-gpu) VHOST_GPU=$2; shift 2 ;;
     --input) INPUT=1; shift ;;
     --stall-after) STALL_AFTER=$2; shift 2 ;;
+    --pin-cpu) PIN_CPU=$2; shift 2 ;;
     --) shift; break ;;
     *) usage ;;
   esac
@@ -72,6 +79,9 @@ done
 case $KSEL in 612|61) ;; *) usage ;; esac
 [[ $HEADS =~ ^([1-9]|1[0-6])$ ]] || usage
 [ -z "$STALL_AFTER" ] || [[ $STALL_AFTER =~ ^[1-9][0-9]*$ ]] || usage
+[ -z "$PIN_CPU" ] || [[ $PIN_CPU =~ ^[0-9]+$ ]] || usage
+PIN=()
+[ -z "$PIN_CPU" ] || PIN=(taskset -c "$PIN_CPU")
 [ -n "$SETUP_ONLY" ] || [ $# -gt 0 ] || usage
 
 "$HERE/setup.sh" "$KSEL"
@@ -179,7 +189,7 @@ t0=$EPOCHREALTIME
 set +e
 # TCG (no KVM on these hosts; --vhost-gpu needs it); thread=multi lets --smp 2 use two host cores.
 # shellcheck disable=SC2046  # fs() output is meant to be split
-timeout -k 5 "$TIMEOUT" qemu-system-x86_64 -nodefaults -no-user-config -machine q35 \
+timeout -k 5 "$TIMEOUT" "${PIN[@]}" qemu-system-x86_64 -nodefaults -no-user-config -machine q35 \
   -accel "$ACCEL" -cpu "$CPU" -smp "$SMP" -m "$MEM" \
   "${DISPLAY_OPTS[@]}" "${EXTRA_QMP[@]}" -serial stdio -no-reboot \
   -kernel "$KIMG" -initrd "$KDIR/initramfs.cpio" -append "$APPEND" \
