@@ -42,6 +42,11 @@ const KERNEL_MOUNT = '/run/bufshare-vm-kernel';
 const START = { width: 1024, height: 768 };
 const RESIZED = { width: 800, height: 600 };
 const L2_MEM_MB = 320;
+// The latency test (vhost-gpu-l2-input.py draws): KEY_B fills this rectangle with the next colour, KEY_Q ends.
+const KEY_B = 48, KEY_Q = 16;
+const LATENCY_RECT = [400, 300, 320, 240] as const;
+const LATENCY_PRESSES = 15;
+const KEY_B_COLOURS = [0xff2040c0, 0xffc04020, 0xff20c040, 0xffe0e020, 0xff8020e0, 0xff20e0e0, 0xffe02080, 0xff606060];
 
 /** The guest's pattern (vhost-gpu-l2-draw.py): B = x, G = y, R = x >> 8 | (y >> 8) << 4, X = 0xff. */
 function expected(x: number, y: number): number {
@@ -284,6 +289,58 @@ describe('VM display: vhost-user-gpu with a booted guest (nested KVM)', function
     expect(got.keys.filter(([, v]) => v !== 2), 'KEY_A down, up').to.deep.equal([[30, 1], [30, 0]]);
     expect(got.buttons, 'BTN_LEFT down, up').to.deep.equal([[0x110, 1], [0x110, 0]]);
     expect(got.atPress, 'the tablet\'s position at the press').to.deep.equal({ x: toQemuAbs(100, s.width), y: toQemuAbs(50, s.height) });
+  });
+
+  it('turns a key on the surface into the guest\'s redrawn rectangle, pixel-exact, and reports key -> frame latency', async () => {
+    if (!existsSync(join(work, 'input.json'))) throw new Error('the guest never reported input (previous test)');
+    const s = surface!;
+    const [rx, ry, rw, rh] = LATENCY_RECT;
+    const latencies: number[] = [];
+    for (let i = 0; i < LATENCY_PRESSES; i++) {
+      const colour = KEY_B_COLOURS[i % KEY_B_COLOURS.length]!;
+      // A frame showing the press's rectangle: its centre and corners in the new colour.
+      const shows = (f: CompositorFrame): boolean => {
+        const p = f.region.pixels32, st = f.region.stride32;
+        return [[rx, ry], [rx + rw - 1, ry], [rx, ry + rh - 1], [rx + rw - 1, ry + rh - 1], [rx + (rw >> 1), ry + (rh >> 1)]]
+          .every(([x, y]) => p[y! * st + x!] === colour);
+      };
+      const arrived = new Promise<number>((resolve) => {
+        const onFrame = (f: CompositorFrame): void => {
+          if (!shows(f)) return;
+          server!.off('frame', onFrame);
+          resolve(performance.now());
+        };
+        server!.on('frame', onFrame);
+      });
+      const sent = performance.now();
+      s.keyboard({ action: 'key', key: KEY_B, pressed: true });
+      s.keyboard({ action: 'key', key: KEY_B, pressed: false });
+      const at = await Promise.race([arrived, sleep(30000).then(() => undefined)]);
+      if (at === undefined) throw new Error(`press ${i}: no frame showed the rectangle in 30 s\n${diag()}`);
+      latencies.push(at - sent);
+    }
+    s.keyboard({ action: 'key', key: KEY_Q, pressed: true });
+    s.keyboard({ action: 'key', key: KEY_Q, pressed: false });
+    mark('latency');
+    // The last frame: the whole rectangle in the last colour, the pattern everywhere else (a band around it checked).
+    const region = last!.region;
+    const colour = KEY_B_COLOURS[(LATENCY_PRESSES - 1) % KEY_B_COLOURS.length]!;
+    let wrong = 0;
+    for (let y = ry - 8; y < ry + rh + 8; y++) {
+      for (let x = rx - 8; x < rx + rw + 8; x++) {
+        const inside = x >= rx && x < rx + rw && y >= ry && y < ry + rh;
+        if (region.pixels32[y * region.stride32 + x] !== (inside ? colour : expected(x, y))) wrong++;
+      }
+    }
+    expect(wrong, 'pixels wrong in and around the rectangle').to.equal(0);
+    expect(server!.stats.bytesCopied, 'still nothing copied').to.equal(0);
+    const sorted = [...latencies].sort((a, b) => a - b);
+    const p50 = sorted[sorted.length >> 1]!;
+    const report = { route: 'vhost-user-gpu', guest: 'nested KVM in the TCG harness VM', presses: latencies.length, p50Ms: Math.round(p50), minMs: Math.round(sorted[0]!), maxMs: Math.round(sorted[sorted.length - 1]!) };
+    console.log(`      key -> frame through the booted guest: ${JSON.stringify(report)}`);
+    const out = join(ROOT, 'test-results', 'vhost-gpu');
+    mkdirSync(out, { recursive: true });
+    writeFileSync(join(out, `latency-${process.env.BUFSHARE_VM}.json`), `${JSON.stringify({ ...report, latenciesMs: latencies.map(Math.round) })}\n`);
   });
 
   it('gives the guest the size set with setDisplaySize (through qemu\'s console): its connector\'s preferred mode changes', async () => {

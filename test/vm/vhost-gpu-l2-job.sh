@@ -52,6 +52,7 @@ done
 echo "l2: $fb on $conn at $(up)"
 [ -n "$fb" ] && [ -n "$conn" ] || { echo "l2: no virtio_gpu fbdev/connector"; ls /sys/class/drm /sys/class/graphics; exit 1; }
 state start
+echo "$fb" > "$WORK/l2-fb.tmp" && mv "$WORK/l2-fb.tmp" "$WORK/l2-fb"   # the latency test draws there
 echo "${conn##*/}" > "$WORK/connector.tmp" && mv "$WORK/connector.tmp" "$WORK/l2-connector"
 echo "l2: state at $(up)"
 # fbcon draws nothing on it: unbound (on 6.1, with no vkms, virtio_gpu's fbdev is fbcon's).
