@@ -3,6 +3,18 @@ import { join } from 'node:path';
 
 const ROOT = join(__dirname, '..', '..');
 
+/** Whether the child has exited (or does within `ms`): never rejects, so a test can assert on it. */
+export function exitedWithin(child: ChildProcess, ms: number): Promise<boolean> {
+  if (child.exitCode !== null || child.signalCode !== null) return Promise.resolve(true);
+  return new Promise((resolve) => {
+    const timer = setTimeout(() => resolve(false), ms);
+    child.once('exit', () => {
+      clearTimeout(timer);
+      resolve(true);
+    });
+  });
+}
+
 export interface ChildResult {
   code: number | null;
   signal: NodeJS.Signals | null;

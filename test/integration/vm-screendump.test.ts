@@ -13,20 +13,10 @@ import { mkdirSync, mkdtempSync, readdirSync, readFileSync, renameSync, rmSync, 
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { hotplugInput, injectInput, keyTaps, parsePpm, screendump } from '../drivers/support/screendump';
+import { exitedWithin } from '../helpers/spawn';
 
 const QEMU = 'qemu-system-x86_64';
 const WATCHER = join(__dirname, '..', 'vm', 'screendump-host.js');
-
-function exited(child: ChildProcess, ms: number): Promise<boolean> {
-  if (child.exitCode !== null || child.signalCode !== null) return Promise.resolve(true);
-  return new Promise((resolve) => {
-    const timer = setTimeout(() => resolve(false), ms);
-    child.once('exit', () => {
-      clearTimeout(timer);
-      resolve(true);
-    });
-  });
-}
 
 describe('VM harness: screendump over QMP (host side)', function () {
   this.timeout(30000);
@@ -145,7 +135,7 @@ describe('VM harness: screendump over QMP (host side)', function () {
   it('the watcher exits when qemu does', async () => {
     expect(watcher.exitCode, watcherErr).to.equal(null);
     qemu.kill('SIGTERM');
-    expect(await exited(watcher, 5000), 'watcher gone within 5 s of qemu').to.equal(true);
+    expect(await exitedWithin(watcher, 5000), 'watcher gone within 5 s of qemu').to.equal(true);
     expect(watcher.exitCode, watcherErr).to.equal(0);
   });
 });

@@ -11,20 +11,10 @@ import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { exitedWithin } from '../helpers/spawn';
 
 const QEMU = 'qemu-system-x86_64';
 const WATCHDOG = join(__dirname, '..', 'vm', 'stall-watch.js');
-
-function exited(child: ChildProcess, ms: number): Promise<boolean> {
-  if (child.exitCode !== null || child.signalCode !== null) return Promise.resolve(true);
-  return new Promise((resolve) => {
-    const timer = setTimeout(() => resolve(false), ms);
-    child.once('exit', () => {
-      clearTimeout(timer);
-      resolve(true);
-    });
-  });
-}
 
 describe('VM harness: the stall watchdog', function () {
   this.timeout(30000);
@@ -53,9 +43,9 @@ describe('VM harness: the stall watchdog', function () {
     expect(busy.exitCode === null && busy.signalCode === null).to.equal(true);
 
     busy.kill('SIGSTOP');   // its CPU time stops, as a stopped VM's does
-    expect(await exited(busy, 8000), 'the stopped process was killed').to.equal(true);
+    expect(await exitedWithin(busy, 8000), 'the stopped process was killed').to.equal(true);
     expect(busy.signalCode).to.equal('SIGKILL');
-    expect(await exited(watch, 5000)).to.equal(true);
+    expect(await exitedWithin(watch, 5000)).to.equal(true);
     expect(existsSync(marker)).to.equal(true);
     const text = readFileSync(report, 'utf8');
     expect(text).to.match(new RegExp(`^qemu ${busy.pid}: CPU time stayed at \\d+ ticks for 1 s`));
@@ -70,9 +60,9 @@ describe('VM harness: the stall watchdog', function () {
     const qemu = start(QEMU, ['-nodefaults', '-no-user-config', '-machine', 'q35', '-accel', 'tcg', '-display', 'none', '-S',
       '-pidfile', pidFile, '-qmp', `unix:${sock},server=on,wait=off`]);
     const watch = start(process.execPath, [WATCHDOG, pidFile, sock, '2', report, marker]);
-    expect(await exited(qemu, 15000), 'qemu was killed').to.equal(true);
+    expect(await exitedWithin(qemu, 15000), 'qemu was killed').to.equal(true);
     expect(qemu.signalCode).to.equal('SIGKILL');
-    expect(await exited(watch, 5000)).to.equal(true);
+    expect(await exitedWithin(watch, 5000)).to.equal(true);
     expect(existsSync(marker)).to.equal(true);
     const text = readFileSync(report, 'utf8');
     expect(text).to.match(/### info status\nVM status: paused/);

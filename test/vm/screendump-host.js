@@ -36,6 +36,7 @@
 const fs = require('fs');
 const net = require('net');
 const path = require('path');
+const { lineReader } = require('./qmp-lines');
 
 const [socketPath, dir] = process.argv.slice(2);
 if (!socketPath || !dir) {
@@ -61,7 +62,6 @@ function log(msg) {
 let qmp = null;
 let nextId = 1;
 const pending = new Map(); // id -> { resolve, reject, timer }
-let buffered = '';
 
 function onQmpLine(line) {
   if (!line.trim()) return;
@@ -107,15 +107,7 @@ function connect(startedAt) {
       process.exit(1);
     });
   });
-  sock.on('data', (chunk) => {
-    buffered += chunk;
-    let nl;
-    while ((nl = buffered.indexOf('\n')) >= 0) {
-      const line = buffered.slice(0, nl);
-      buffered = buffered.slice(nl + 1);
-      onQmpLine(line);
-    }
-  });
+  sock.on('data', lineReader(onQmpLine));
   sock.on('error', (e) => {
     if (qmp) return; // 'close' follows
     if (Date.now() - startedAt > CONNECT_TIMEOUT_MS) {

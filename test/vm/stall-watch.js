@@ -19,6 +19,7 @@
 'use strict';
 const fs = require('fs');
 const net = require('net');
+const { lineReader } = require('./qmp-lines');
 
 const [pidFile, socketPath, secondsArg, reportPath, markerPath] = process.argv.slice(2);
 const stallSeconds = Number(secondsArg);
@@ -67,7 +68,6 @@ function threads(pid) {
 function askMonitor() {
   return new Promise((resolve) => {
     let text = '';
-    let buffered = '';
     let step = -1; // -1: capabilities
     const sock = net.createConnection(socketPath);
     const finish = (why) => {
@@ -83,19 +83,13 @@ function askMonitor() {
     };
     sock.setEncoding('utf8');
     sock.on('connect', () => sock.write('{"execute":"qmp_capabilities"}\n'));
-    sock.on('data', (chunk) => {
-      buffered += chunk;
-      let nl;
-      while ((nl = buffered.indexOf('\n')) >= 0) {
-        const line = buffered.slice(0, nl);
-        buffered = buffered.slice(nl + 1);
-        let msg;
-        try { msg = JSON.parse(line); } catch { continue; }
-        if (msg.QMP || msg.event) continue;
-        if (step >= 0) text += `### ${HMP_COMMANDS[step]}\n${msg.return !== undefined ? msg.return : JSON.stringify(msg.error)}\n`;
-        next();
-      }
-    });
+    sock.on('data', lineReader((line) => {
+      let msg;
+      try { msg = JSON.parse(line); } catch { return; }
+      if (msg.QMP || msg.event) return;
+      if (step >= 0) text += `### ${HMP_COMMANDS[step]}\n${msg.return !== undefined ? msg.return : JSON.stringify(msg.error)}\n`;
+      next();
+    }));
     sock.on('error', (e) => finish(`cannot talk to ${socketPath}: ${e.message}`));
   });
 }
