@@ -19,6 +19,7 @@ import { DrmDevice, DumbAllocator, drmUnavailableReason, listDrmNodes, type Shar
 import { discoverKms, KmsDevice, KmsOutput, type FlipEvent } from '../../lib/kms';
 import * as native from '../../lib/native';
 import { displayOfCard, screendump, screendumpUnavailableReason } from './support/screendump';
+import { nextFlip } from '../helpers/kms-scene';
 
 interface Card { path: string; driver: string; connectors: { name: string; status: string }[] }
 
@@ -55,16 +56,6 @@ const fdCount = (): number => readdirSync('/proc/self/fd').length;
 const mappingCount = (): number => readFileSync('/proc/self/maps', 'utf8').split('\n').filter(Boolean).length;
 /** Mappings of buffers: DRM nodes (dumb maps), dma-bufs, memfds. The total also moves with the JS heap. */
 const bufferMappingCount = (): number => readFileSync('/proc/self/maps', 'utf8').split('\n').filter((l) => /\/dev\/dri\/|dmabuf|memfd:|udmabuf/.test(l)).length;
-
-function nextFlip(output: KmsOutput, timeoutMs = 5000): Promise<FlipEvent> {
-  return new Promise((resolve, reject) => {
-    const t = setTimeout(() => reject(new Error(`no flip event in ${timeoutMs} ms`)), timeoutMs);
-    output.once('flip', (e) => {
-      clearTimeout(t);
-      resolve(e);
-    });
-  });
-}
 
 function fill(output: KmsOutput, argb: number): ReturnType<KmsOutput['acquire']> {
   const frame = output.acquire();

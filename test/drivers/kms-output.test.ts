@@ -19,7 +19,7 @@ import { runTs } from '../helpers/spawn';
 import { Region } from '../../lib/region';
 import { copyRects } from '../../lib/copy';
 import { discoverKms, KmsOutput, scanoutFrame, type FlipEvent, type WritebackCapture } from '../../lib/kms';
-import { firstDifference, MovingScene } from '../helpers/kms-scene';
+import { firstDifference, MovingScene, nextFlip } from '../helpers/kms-scene';
 
 function kmsCards(): { path: string; driver: string }[] {
   const out: { path: string; driver: string }[] = [];
@@ -34,16 +34,6 @@ function kmsCards(): { path: string; driver: string }[] {
     }
   }
   return out;
-}
-
-function nextFlip(output: KmsOutput, timeoutMs = 5000): Promise<FlipEvent> {
-  return new Promise((resolve, reject) => {
-    const t = setTimeout(() => reject(new Error(`no flip event in ${timeoutMs} ms`)), timeoutMs);
-    output.once('flip', (e) => {
-      clearTimeout(t);
-      resolve(e);
-    });
-  });
 }
 
 /** vkms's CRC capture directory in debugfs (dri/<minor>/crtc-0/crc). */

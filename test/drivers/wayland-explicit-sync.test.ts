@@ -13,7 +13,7 @@ import { expect } from 'chai';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { createDumbObject, describeNode, DrmDevice, drmUnavailableReason, KmsOutput, listDrmNodes, lookupFormat, type BufshareError, type FlipEvent, type RawBuffer } from '../../lib';
+import { createDumbObject, describeNode, DrmDevice, drmUnavailableReason, KmsOutput, listDrmNodes, lookupFormat, type BufshareError, type RawBuffer } from '../../lib';
 import { scanoutFrame } from '../../lib/kms';
 import * as native from '../../lib/native';
 import type { CompositorFrame } from '../../lib/surface-model';
@@ -24,6 +24,7 @@ import { wl_buffer, wl_shm, wl_shm_pool, wl_surface } from '../../lib/wayland/pr
 import { WaylandServer } from '../../lib/wayland/server';
 import { resourceFds } from '../helpers/fds';
 import { RawWaylandClient } from '../helpers/wayland-client';
+import { nextFlip } from '../helpers/kms-scene';
 
 const W = 40;
 const H = 24;
@@ -33,15 +34,6 @@ const MANAGER = wp_linux_drm_syncobj_manager_v1.enums.error as Record<string, nu
 const SURFACE = wp_linux_drm_syncobj_surface_v1.enums.error as Record<string, number>;
 
 const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
-function nextFlip(output: KmsOutput, timeoutMs = 5000): Promise<FlipEvent> {
-  return new Promise((resolve, reject) => {
-    const t = setTimeout(() => reject(new Error(`no flip event in ${timeoutMs} ms`)), timeoutMs);
-    output.once('flip', (e) => {
-      clearTimeout(t);
-      resolve(e);
-    });
-  });
-}
 const hi = (p: bigint): number => Number(p >> 32n);
 const lo = (p: bigint): number => Number(p & 0xffffffffn);
 

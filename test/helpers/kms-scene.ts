@@ -8,7 +8,7 @@ import { execFileSync } from 'node:child_process';
 import { closeSync, existsSync, openSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { DrmDevice, listDrmNodes, ShmAllocator, type GraphicsRegion, type SharedBuffer } from '../../lib';
-import { discoverKms, type WritebackCapture } from '../../lib/kms';
+import { discoverKms, type FlipEvent, type KmsOutput, type WritebackCapture } from '../../lib/kms';
 import { Region, type Rect } from '../../lib/region';
 
 interface Mover {
@@ -144,4 +144,15 @@ export function waitCapture(capture: WritebackCapture, cardPath: string): void {
       closeSync(data);
     }
   }
+}
+
+/** The output's next page-flip event; rejects when none comes within `timeoutMs`. */
+export function nextFlip(output: KmsOutput, timeoutMs = 5000): Promise<FlipEvent> {
+  return new Promise((resolve, reject) => {
+    const t = setTimeout(() => reject(new Error(`no flip event in ${timeoutMs} ms`)), timeoutMs);
+    output.once('flip', (e) => {
+      clearTimeout(t);
+      resolve(e);
+    });
+  });
 }
