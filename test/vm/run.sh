@@ -180,7 +180,16 @@ fi
   printf '%q ' "$@"; echo
 } >"$JOB/cmd.sh"
 
-APPEND="console=ttyS0 panic=-1 mitigations=off bufshare.job=$JOB bufshare.work=$WORK"
+# The guest sees the host's / read-only with fresh tmpfs on /tmp, /var/tmp, /run and /root
+# (init): a checkout under one of those (a CI clone in /tmp) is shared on its own, or a job
+# run from another work dir (the host's VM tests) would not find the project's files.
+PROJECT=$(readlink -f "$HERE/../..") PROJECT_SHARE=()
+if [[ $PROJECT =~ ^/(tmp|var/tmp|run|root)(/|$) ]] && [[ $PROJECT/ != "$WORK"/* ]] && [[ ! $PROJECT =~ [[:space:],] ]]; then
+  PROJECT_SHARE=(-fsdev "local,id=project,path=$PROJECT,security_model=none,multidevs=remap" -device virtio-9p-pci,fsdev=project,mount_tag=project)
+else
+  PROJECT=
+fi
+APPEND="console=ttyS0 panic=-1 mitigations=off bufshare.job=$JOB bufshare.work=$WORK${PROJECT:+ bufshare.project=$PROJECT}"
 if [ -n "${BUFSHARE_VM_VERBOSE:-}" ]; then APPEND+=" loglevel=4 bufshare.verbose=1"; else APPEND+=" quiet loglevel=1"; fi
 fs() { # TAG DIR [OPTS]: a virtio-9p share
   echo "-fsdev local,id=$1,path=$2,security_model=none$3 -device virtio-9p-pci,fsdev=$1,mount_tag=$1"
@@ -195,7 +204,7 @@ timeout -k 5 "$TIMEOUT" "${PIN[@]}" qemu-system-x86_64 -nodefaults -no-user-conf
   -kernel "$KIMG" -initrd "$KDIR/initramfs.cpio" -append "$APPEND" \
   "${MEMDEV[@]}" -device virtio-rng-pci -qmp "unix:$QMPDIR/qmp.sock,server=on,wait=off" "${STALL_OPTS[@]}" \
   $(fs hostroot / ,readonly=on,multidevs=remap) $(fs work "$WORK" ,multidevs=remap) $(fs job "$JOB" "") \
-  "${DEV[@]}" $(fs kernel "$KDIR" ,readonly=on) </dev/null | sed -u -e 's/\r$//' -e '/^\[ *[0-9.]*\] reboot: Power down$/d'
+  "${PROJECT_SHARE[@]}" "${DEV[@]}" $(fs kernel "$KDIR" ,readonly=on) </dev/null | sed -u -e 's/\r$//' -e '/^\[ *[0-9.]*\] reboot: Power down$/d'
 qrc=${PIPESTATUS[0]}
 set -e
 wall=$(awk -v a="$t0" -v b="$EPOCHREALTIME" 'BEGIN { printf "%.1f", b - a }')
