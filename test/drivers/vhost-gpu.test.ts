@@ -189,12 +189,15 @@ describe('VM display: vhost-user-gpu with a booted guest (nested KVM)', function
     mkdirSync(job);
     writeFileSync(join(job, 'cmd.sh'), `cd ${work} || exit 99\nbash ${join(ROOT, 'test/vm/vhost-gpu-l2-job.sh')} ${work}\n`);
     const fs = (tag: string, path: string, opts = ''): string[] => ['-fsdev', `local,id=${tag},path=${path},security_model=none${opts}`, '-device', `virtio-9p-pci,fsdev=${tag},mount_tag=${tag}`];
+    // L2's init covers /tmp, /root, /run with tmpfs, as run.sh's guest does: a checkout there
+    // (a CI clone in /tmp) is shared on its own, or L2 would not find its job's scripts.
+    const project = /^\/(tmp|var\/tmp|run|root)(\/|$)/.test(ROOT) ? ROOT : undefined;
     qemu = spawn('qemu-system-x86_64', ['-nodefaults', '-no-user-config', '-machine', 'q35', '-accel', 'kvm', '-cpu', 'host', '-m', String(L2_MEM_MB),
       '-object', `memory-backend-memfd,id=mem,size=${L2_MEM_MB}M,share=on`, '-machine', 'memory-backend=mem',
       '-display', 'none', '-vnc', `unix:${vncPath}`, '-serial', 'stdio', '-no-reboot',
       '-kernel', join(prep.kernelDir!, 'vmlinux'), '-initrd', join(prep.kernelDir!, 'initramfs.cpio'),
-      '-append', `console=ttyS0 panic=-1 loglevel=4 vt.global_cursor_default=0 bufshare.verbose=1 sysctl.kernel.hung_task_timeout_secs=15 bufshare.job=${job} bufshare.work=${work}`,
-      ...fs('hostroot', '/', ',readonly=on,multidevs=remap'), ...fs('work', work, ',multidevs=remap'), ...fs('job', job),
+      '-append', `console=ttyS0 panic=-1 loglevel=4 vt.global_cursor_default=0 bufshare.verbose=1 sysctl.kernel.hung_task_timeout_secs=15 bufshare.job=${job} bufshare.work=${work}${project ? ` bufshare.project=${project}` : ''}`,
+      ...fs('hostroot', '/', ',readonly=on,multidevs=remap'), ...fs('work', work, ',multidevs=remap'), ...fs('job', job), ...(project ? fs('project', project, ',multidevs=remap') : []),
       '-qmp', `unix:${qmpPath},server=on,wait=off`, '-device', 'virtio-keyboard-pci', '-device', 'virtio-tablet-pci',
       '-chardev', `socket,id=gpu,path=${sock}`, '-device', 'vhost-user-gpu-pci,chardev=gpu'], { stdio: ['ignore', 'pipe', 'pipe'] });
     const keep = (d: Buffer): void => {
